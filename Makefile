@@ -1,0 +1,52 @@
+# The README names these targets. `make demo` and `make test` set up .venv themselves.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: demo test lint format bench-intake worker beat clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	touch $@
+
+## Set up, load the demo data and run the portal on SQLite with tasks in-process.
+demo: $(VENV)/.installed
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	@echo
+	@echo "LeadBridge is at http://$(HOST):$(PORT)/  (public form: http://$(HOST):$(PORT)/f/talk-to-sales/)"
+	@echo
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+## Lint, Django's checks and the whole test suite (real PostgreSQL/Redis when they answer).
+test: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py check --fail-level WARNING
+	$(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/pytest
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+## Intake throughput against PostgreSQL, beside a bare one-insert Django view.
+bench-intake: $(VENV)/.installed
+	$(PY) bench/intake.py
+
+worker: $(VENV)/.installed
+	$(VENV)/bin/celery -A portal worker --loglevel INFO --queues leadbridge
+
+beat: $(VENV)/.installed
+	$(VENV)/bin/celery -A portal beat --loglevel INFO
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles test-artifacts .pytest_cache .ruff_cache

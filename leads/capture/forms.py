@@ -1,0 +1,31 @@
+"""The public form a visitor fills in, built from a Form's fields."""
+
+from django import forms
+
+from leads.models import Form, FormField
+
+_FIELD_FOR_KIND = {
+    FormField.Kind.EMAIL: lambda f: forms.EmailField(max_length=min(f.max_length, 254)),
+    FormField.Kind.TEXT: lambda f: forms.CharField(max_length=f.max_length),
+    FormField.Kind.TEXTAREA: lambda f: forms.CharField(
+        max_length=f.max_length, widget=forms.Textarea(attrs={"rows": 4})
+    ),
+    FormField.Kind.NUMBER: lambda f: forms.IntegerField(min_value=0, max_value=10**9),
+    FormField.Kind.CHOICE: lambda f: forms.ChoiceField(
+        choices=[("", "Choose…"), *((c, c) for c in f.choices)]
+    ),
+    FormField.Kind.CHECKBOX: lambda f: forms.BooleanField(),
+}
+
+
+def submission_form_class(form: Form) -> type[forms.Form]:
+    fields: dict[str, forms.Field] = {}
+    for spec in form.fields.all():
+        field = _FIELD_FOR_KIND[spec.kind](spec)
+        field.label = spec.label
+        field.required = spec.required or spec.key == "email"
+        fields[spec.key] = field
+    fields["consent"] = forms.BooleanField(
+        required=False, label="I agree to be contacted about this request."
+    )
+    return type(f"{form.slug.title()}SubmissionForm", (forms.Form,), fields)

@@ -1,0 +1,28 @@
+from django.db.models import Q, QuerySet
+
+from leads.models import Lead
+
+
+def leads_visible_to(*, user) -> QuerySet[Lead]:
+    """Every lead for those who may see them all; a rep sees only the leads they own."""
+    leads = Lead.objects.select_related("owner", "queue", "source_form")
+    if user.has_perm("leads.view_all_leads"):
+        return leads
+    if user.has_perm("leads.work_lead"):
+        return leads.filter(owner=user)
+    return leads.none()
+
+
+def inbox_for(*, user, stage: str = "", search: str = "") -> QuerySet[Lead]:
+    """The leads a user works or oversees, newest activity first, filtered as asked."""
+    leads = leads_visible_to(user=user)
+    if stage:
+        leads = leads.filter(stage=stage)
+    if search:
+        leads = leads.filter(
+            Q(email__icontains=search)
+            | Q(company__icontains=search)
+            | Q(first_name__icontains=search)
+            | Q(last_name__icontains=search)
+        )
+    return leads.order_by("-stage_changed_at", "-pk")

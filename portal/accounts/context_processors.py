@@ -1,0 +1,14 @@
+def navigation(request) -> dict:
+    """The menu: each role sees the pages its permissions open, nothing more."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav": []}
+    items = []
+    if user.has_perm("leads.work_lead") or user.has_perm("leads.view_all_leads"):
+        label = "Leads" if user.has_perm("leads.view_all_leads") else "My inbox"
+        items.append(("inbox:list", label))
+    if user.has_perm("leads.view_dashboard"):
+        items.append(("dashboard", "Dashboard"))
+    if user.has_perm("leads.view_form"):
+        items.append(("capture:form_list", "Forms"))
+    return {"nav": items}

@@ -1,0 +1,107 @@
+import datetime
+
+import factory
+from django.contrib.auth.models import Group
+
+from leads.models import Form, FormField, Lead, Queue, QueueMember, Stage
+from portal.accounts.models import User
+from portal.accounts.roles import Role
+from scoring.models import Agreement, Criterion
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    password = factory.django.Password("pw")
+
+    @factory.post_generation
+    def role(self, create, role: Role | None, **kwargs):
+        if create and role:
+            self.groups.add(Group.objects.get(name=role.value))
+
+
+class FormFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Form
+        skip_postgeneration_save = True
+
+    name = "Talk to sales"
+    slug = factory.Sequence(lambda n: f"talk-to-sales-{n}")
+    campaign = "Q4 launch"
+    is_published = True
+
+    @factory.post_generation
+    def with_fields(self, create, extracted, **kwargs):
+        if not create or extracted is False:
+            return
+        specs = [
+            ("email", "Work e-mail", FormField.Kind.EMAIL, True, []),
+            ("first_name", "First name", FormField.Kind.TEXT, False, []),
+            ("company", "Company", FormField.Kind.TEXT, False, []),
+            ("company_size", "Employees", FormField.Kind.NUMBER, False, []),
+            ("country", "Country", FormField.Kind.CHOICE, False, ["Brazil", "Germany"]),
+        ]
+        for position, (key, label, kind, required, choices) in enumerate(specs):
+            FormField.objects.create(
+                form=self,
+                key=key,
+                label=label,
+                kind=kind,
+                required=required,
+                choices=choices,
+                position=position,
+            )
+
+
+class LeadFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Lead
+
+    email = factory.Sequence(lambda n: f"lead{n}@acme.example")
+    company = "Acme"
+    source_form = factory.SubFactory(FormFactory)
+    stage = Stage.CAPTURED
+    attributes = factory.LazyAttribute(lambda lead: {"email": lead.email})
+
+
+class AgreementFactory(factory.django.DjangoModelFactory):
+    """An active agreement: company size at least 50 is mandatory; threshold 0."""
+
+    class Meta:
+        model = Agreement
+        skip_postgeneration_save = True
+
+    version = factory.Sequence(lambda n: n + 1)
+    threshold = 0
+    activated_at = factory.LazyFunction(lambda: datetime.datetime.now(datetime.UTC))
+
+    @factory.post_generation
+    def criteria(self, create, extracted, **kwargs):
+        if create and extracted is not False:
+            Criterion.objects.create(
+                agreement=self,
+                label="Company size",
+                kind=Criterion.Kind.MANDATORY,
+                attribute="company_size",
+                operator=Criterion.Operator.AT_LEAST,
+                value=50,
+            )
+
+
+class QueueFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Queue
+
+    name = factory.Sequence(lambda n: f"Queue {n}")
+
+
+def queue_with_reps(*reps: User, **queue_fields) -> Queue:
+    queue = QueueFactory(**queue_fields)
+    for position, rep in enumerate(reps):
+        QueueMember.objects.create(queue=queue, rep=rep, position=position)
+    return queue

@@ -1,0 +1,35 @@
+"""Test settings: the real PostgreSQL and Redis on 127.0.0.1 when they answer.
+
+DATABASE_URL and CELERY_BROKER_URL, when set, win. Otherwise the suite looks for the
+services on their usual ports and falls back to SQLite and in-process tasks, and the tests
+marked `postgres` or `redis` skip, saying which service was missing.
+"""
+
+import os
+import socket
+
+
+def _answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+if "DATABASE_URL" not in os.environ and _answers("127.0.0.1", 5432):
+    os.environ["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/leadbridge"
+if "CELERY_BROKER_URL" not in os.environ and _answers("127.0.0.1", 6379):
+    os.environ["CELERY_BROKER_URL"] = "redis://127.0.0.1:6379/15"
+
+from portal.settings import *  # noqa: E402, F403
+
+# Tests run tasks in-process unless a test hands them to a real worker on purpose.
+CELERY_TASK_ALWAYS_EAGER = True
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+USING_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")  # noqa: F405
+USING_REDIS = bool(CELERY_BROKER_URL)  # noqa: F405
+if USING_POSTGRES:
+    # One test database per run, so two checkouts can run the suite on one server at once.
+    DATABASES["default"]["TEST"] = {"NAME": f"test_leadbridge_{os.getpid()}"}  # noqa: F405
