@@ -43,7 +43,7 @@ bench-intake: $(VENV)/.installed
 	$(PY) bench/intake.py
 
 worker: $(VENV)/.installed
-	$(VENV)/bin/celery -A portal worker --loglevel INFO --queues leadbridge
+	$(VENV)/bin/celery -A portal worker --loglevel INFO --queues $${CELERY_QUEUE:-leadbridge}
 
 beat: $(VENV)/.installed
 	$(VENV)/bin/celery -A portal beat --loglevel INFO

@@ -5,7 +5,6 @@ from scoring.services import submission_qualify
 
 
 @shared_task(
-    queue="leadbridge",
     autoretry_for=(OperationalError,),
     retry_backoff=True,
     max_retries=5,

@@ -9,7 +9,6 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task(
-    queue="leadbridge",
     autoretry_for=(OperationalError,),
     retry_backoff=True,
     max_retries=5,
@@ -18,7 +17,7 @@ def route_lead(lead_id: int) -> None:
     lead_route(lead_id=lead_id)
 
 
-@shared_task(queue="leadbridge")
+@shared_task
 def sweep_unfinished_leads() -> None:
     # Imported here because scoring imports this module to route what it qualifies.
     from scoring.tasks import qualify_submission

@@ -1,0 +1,87 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from leads.models import Assignment, Lead, Stage
+from leads.routing.services import lead_route, unfinished_work
+from portal.accounts.roles import Role
+from tests.factories import LeadFactory, UserFactory, queue_with_reps
+
+pytestmark = pytest.mark.django_db
+
+
+def qualified_lead(**attributes):
+    lead = LeadFactory(stage=Stage.QUALIFIED)
+    lead.attributes.update(attributes)
+    lead.save(update_fields=["attributes"])
+    return lead
+
+
+def test_round_robin_takes_turns_and_wraps():
+    reps = UserFactory.create_batch(3, role=Role.SALES_REP)
+    queue = queue_with_reps(*reps)
+    owners = [lead_route(lead_id=qualified_lead().pk).rep for _ in range(7)]
+    assert owners == [reps[0], reps[1], reps[2], reps[0], reps[1], reps[2], reps[0]]
+    queue.refresh_from_db()
+    assert queue.last_position == 0
+
+
+def test_routing_assigns_records_and_moves_the_lead():
+    rep = UserFactory(role=Role.SALES_REP)
+    queue = queue_with_reps(rep, name="Brazil")
+    lead = qualified_lead()
+    assignment = lead_route(lead_id=lead.pk)
+    lead.refresh_from_db()
+    assert (lead.stage, lead.owner, lead.queue) == (Stage.ROUTED, rep, queue)
+    assert (assignment.lead, assignment.queue, assignment.rep) == (lead, queue, rep)
+    event = lead.events.get()
+    assert (event.from_stage, event.to_stage, event.actor) == (Stage.QUALIFIED, Stage.ROUTED, None)
+    assert event.reason == f"Round robin in queue Brazil assigned the lead to {rep}."
+
+
+def test_queue_rule_sends_the_lead_to_the_first_queue_that_takes_it():
+    brazil_rep, world_rep = UserFactory.create_batch(2, role=Role.SALES_REP)
+    queue_with_reps(brazil_rep, priority=1, match_attribute="country", match_values=["Brazil"])
+    queue_with_reps(world_rep, priority=2)
+    assert lead_route(lead_id=qualified_lead(country="brazil").pk).rep == brazil_rep
+    assert lead_route(lead_id=qualified_lead(country="Chile").pk).rep == world_rep
+
+
+def test_full_reps_are_skipped_and_a_full_queue_leaves_the_lead_qualified():
+    busy, free = UserFactory.create_batch(2, role=Role.SALES_REP)
+    queue_with_reps(busy, free, capacity_per_rep=1)
+    LeadFactory(stage=Stage.ROUTED, owner=busy)
+    assert lead_route(lead_id=qualified_lead().pk).rep == free
+    waiting = qualified_lead()
+    assert lead_route(lead_id=waiting.pk) is None
+    waiting.refresh_from_db()
+    assert waiting.stage == Stage.QUALIFIED
+
+
+def test_inactive_members_get_no_leads():
+    away, present = UserFactory.create_batch(2, role=Role.SALES_REP)
+    queue = queue_with_reps(away, present)
+    queue.members.filter(rep=away).update(is_active=False)
+    assert {lead_route(lead_id=qualified_lead().pk).rep for _ in range(3)} == {present}
+
+
+def test_routing_an_already_routed_lead_does_nothing():
+    queue_with_reps(UserFactory(role=Role.SALES_REP))
+    lead = qualified_lead()
+    lead_route(lead_id=lead.pk)
+    assert lead_route(lead_id=lead.pk) is None
+    assert Assignment.objects.count() == 1
+    assert lead.events.count() == 1
+
+
+def test_routing_a_deleted_lead_returns_quietly():
+    assert lead_route(lead_id=987654) is None
+
+
+def test_sweeper_finds_old_unrouted_leads_and_ignores_fresh_ones():
+    stale = qualified_lead()
+    Lead.objects.filter(pk=stale.pk).update(stage_changed_at=timezone.now() - timedelta(hours=1))
+    qualified_lead()
+    _unscored, unrouted = unfinished_work(older_than=timedelta(minutes=5))
+    assert unrouted == [stale.pk]

@@ -1,0 +1,63 @@
+"""Round robin and capacity under real concurrent workers, against PostgreSQL's locks."""
+
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connection
+
+from leads.models import Assignment, Lead, Stage
+from leads.routing.services import lead_route
+from portal.accounts.roles import Role
+from tests.factories import LeadFactory, UserFactory, queue_with_reps
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+
+def route_in_threads(lead_ids: list[int], threads: int = 8) -> None:
+    def route(lead_id: int):
+        try:
+            return lead_route(lead_id=lead_id)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        list(pool.map(route, lead_ids))
+
+
+def test_concurrent_routing_gives_every_rep_an_equal_share():
+    reps = UserFactory.create_batch(4, role=Role.SALES_REP)
+    queue_with_reps(*reps)
+    leads = LeadFactory.create_batch(40, stage=Stage.QUALIFIED)
+
+    route_in_threads([lead.pk for lead in leads])
+
+    assert Counter(Lead.objects.values_list("owner", flat=True)) == {rep.pk: 10 for rep in reps}
+    assert Assignment.objects.count() == 40
+
+
+def test_concurrent_routing_never_overfills_a_rep():
+    reps = UserFactory.create_batch(3, role=Role.SALES_REP)
+    queue_with_reps(*reps, capacity_per_rep=2)
+    leads = LeadFactory.create_batch(12, stage=Stage.QUALIFIED)
+
+    route_in_threads([lead.pk for lead in leads])
+
+    assert Lead.objects.filter(stage=Stage.ROUTED).count() == 6
+    assert Lead.objects.filter(stage=Stage.QUALIFIED).count() == 6
+    assert set(
+        Counter(Lead.objects.exclude(owner=None).values_list("owner", flat=True)).values()
+    ) == {2}
+
+
+def test_the_same_lead_routed_by_two_workers_at_once_is_assigned_once():
+    queue_with_reps(*UserFactory.create_batch(2, role=Role.SALES_REP))
+    lead = LeadFactory(stage=Stage.QUALIFIED)
+
+    route_in_threads([lead.pk] * 8)
+
+    assert Assignment.objects.filter(lead=lead).count() == 1
+    assert lead.events.filter(to_stage=Stage.ROUTED).count() == 1

@@ -1,0 +1,34 @@
+import pytest
+from django.core.management import call_command
+
+from leads.models import HandoffEvent, Lead, Stage
+from portal.accounts.models import User
+from portal.demo.services import DEMO_USERS
+from scoring.models import Agreement
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_builds_a_working_quarter(capsys):
+    call_command("seed_demo", leads=60)
+    assert User.objects.count() == len(DEMO_USERS)
+    assert Agreement.objects.active().version == 1
+    assert Lead.objects.count() == 60
+    stages = set(Lead.objects.values_list("stage", flat=True))
+    assert {Stage.DISQUALIFIED, Stage.ROUTED, Stage.ACCEPTED} <= stages
+    # Every lead's history starts with its capture and ends in its current stage.
+    for lead in Lead.objects.prefetch_related("events"):
+        events = list(lead.events.all())
+        assert events[0].to_stage == Stage.CAPTURED
+        assert events[-1].to_stage == lead.stage
+        assert [e.at for e in events] == sorted(e.at for e in events)
+    assert HandoffEvent.objects.filter(actor__isnull=False).exists()
+    output = capsys.readouterr().out
+    assert "rep.ana" in output and "leadbridge-demo" in output
+
+
+def test_seed_demo_twice_adds_nothing(capsys):
+    call_command("seed_demo", leads=5)
+    call_command("seed_demo", leads=5)
+    assert Lead.objects.count() == 5
+    assert "already there" in capsys.readouterr().out

@@ -1,0 +1,82 @@
+import pytest
+from django.contrib.auth.models import Group
+from django.urls import reverse
+
+from portal.accounts.roles import Role
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_migration_creates_every_role():
+    assert set(Group.objects.values_list("name", flat=True)) >= {role.value for role in Role}
+
+
+@pytest.mark.parametrize(
+    ("role", "may", "may_not"),
+    [
+        (Role.SALES_REP, {"leads.work_lead"}, {"leads.view_all_leads", "leads.view_dashboard"}),
+        (
+            Role.SALES_MANAGER,
+            {"leads.view_dashboard", "leads.view_all_leads", "scoring.sign_for_sales"},
+            {"scoring.sign_for_marketing"},
+        ),
+        (
+            Role.MARKETING_MANAGER,
+            {"leads.view_dashboard", "scoring.sign_for_marketing", "leads.add_form"},
+            {"scoring.sign_for_sales", "leads.work_lead"},
+        ),
+        (Role.MARKETER, {"leads.add_form", "leads.view_dashboard"}, {"leads.work_lead"}),
+    ],
+)
+def test_each_role_holds_its_permissions(role, may, may_not):
+    user = UserFactory(role=role)
+    assert all(user.has_perm(p) for p in may)
+    assert not any(user.has_perm(p) for p in may_not)
+
+
+@pytest.mark.parametrize(
+    ("role", "shown", "hidden"),
+    [
+        (Role.SALES_REP, ["My inbox"], ["Dashboard", "Forms"]),
+        (Role.SALES_MANAGER, ["Leads", "Dashboard"], ["My inbox"]),
+        (Role.MARKETER, ["Leads", "Dashboard", "Forms"], ["My inbox"]),
+    ],
+)
+def test_navigation_shows_each_role_what_it_may_use(client, role, shown, hidden):
+    client.force_login(UserFactory(role=role))
+    nav = [label for _url, label in client.get(reverse("inbox:list")).context["nav"]]
+    assert all(label in nav for label in shown)
+    assert not any(label in nav for label in hidden)
+
+
+@pytest.mark.parametrize(
+    ("role", "landing"),
+    [
+        (Role.SALES_REP, "inbox:list"),
+        (Role.SALES_MANAGER, "dashboard"),
+        (Role.MARKETER, "dashboard"),
+    ],
+)
+def test_home_sends_each_role_to_its_start_page(client, role, landing):
+    client.force_login(UserFactory(role=role))
+    assert client.get(reverse("home"))["Location"] == reverse(landing)
+
+
+def test_rep_may_not_open_the_dashboard_or_forms(client):
+    client.force_login(UserFactory(role=Role.SALES_REP))
+    assert client.get(reverse("dashboard")).status_code == 302
+    assert client.get(reverse("capture:form_list")).status_code == 302
+
+
+def test_login_page_logs_a_user_in(client):
+    UserFactory(username="ana", role=Role.SALES_REP)
+    response = client.post(reverse("login"), {"username": "ana", "password": "pw"})
+    assert response.status_code == 302
+    assert client.get(reverse("inbox:list")).status_code == 200
+
+
+def test_logout_is_a_post(client):
+    client.force_login(UserFactory(role=Role.SALES_REP))
+    assert client.post(reverse("logout")).status_code == 302
+    assert client.get(reverse("inbox:list")).status_code == 302

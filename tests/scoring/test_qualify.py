@@ -1,0 +1,113 @@
+import pytest
+
+from leads.capture.services import Provenance, lead_capture
+from leads.models import Stage
+from portal.accounts.roles import Role
+from scoring.models import Agreement, Criterion, CriterionResult
+from scoring.services import SigningError, agreement_sign, submission_qualify
+from tests.factories import AgreementFactory, FormFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def capture(email="ana@acme.example", **cleaned):
+    return lead_capture(
+        form=FormFactory(),
+        payload={"email": email, **cleaned},
+        cleaned={"email": email, **cleaned},
+        provenance=Provenance(),
+    )
+
+
+def test_qualified_lead_records_version_score_and_a_reason_per_criterion(
+    django_capture_on_commit_callbacks,
+):
+    agreement = AgreementFactory(version=3)
+    Criterion.objects.create(
+        agreement=agreement,
+        label="Has a job title",
+        kind=Criterion.Kind.SCORING,
+        attribute="job_title",
+        operator=Criterion.Operator.PRESENT,
+        points=15,
+        position=1,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        submission = capture(company_size=80, job_title="CEO")
+    lead = submission.lead
+    lead.refresh_from_db()
+    qualification = lead.qualifications.get()
+    assert qualification.agreement == agreement
+    assert qualification.submission == submission
+    assert (qualification.qualified, qualification.score) == (True, 15)
+    assert list(qualification.results.values_list("passed", "points", "reason")) == [
+        (True, 0, "Company size passed: company size is 80, at least 50."),
+        (True, 15, "Has a job title passed: job title is given (CEO)."),
+    ]
+    # Qualified with no queue to take it: it waits, qualified, for the sweeper.
+    assert lead.stage == Stage.QUALIFIED
+    assert lead.score == 15
+    assert "agreement v3" in lead.events.get(to_stage=Stage.QUALIFIED).reason
+
+
+def test_failed_mandatory_criterion_disqualifies_with_the_reason(
+    django_capture_on_commit_callbacks,
+):
+    agreement = AgreementFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        submission = capture(company_size=12)
+    lead = submission.lead
+    lead.refresh_from_db()
+    assert lead.stage == Stage.DISQUALIFIED
+    event = lead.events.get(to_stage=Stage.DISQUALIFIED)
+    assert event.reason == (
+        "Disqualified. Company size failed: company size is 12, below 50. "
+        f"(agreement v{agreement.version})"
+    )
+
+
+def test_scoring_a_submission_twice_judges_it_once():
+    AgreementFactory()
+    submission = capture(company_size=80)
+    assert submission_qualify(submission_id=submission.pk) is not None
+    assert submission_qualify(submission_id=submission.pk) is None
+    assert submission.lead.qualifications.count() == 1
+    assert CriterionResult.objects.count() == 1
+
+
+def test_without_an_active_agreement_the_lead_waits_captured():
+    AgreementFactory(activated_at=None)
+    submission = capture(company_size=80)
+    assert submission_qualify(submission_id=submission.pk) is None
+    submission.lead.refresh_from_db()
+    assert submission.lead.stage == Stage.CAPTURED
+
+
+def test_nurture_lead_comes_back_when_a_new_submission_qualifies(
+    django_capture_on_commit_callbacks,
+):
+    AgreementFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        capture(company_size=5)
+    with django_capture_on_commit_callbacks(execute=True):
+        submission = capture(company_size=500)
+    stages = list(submission.lead.events.values_list("to_stage", flat=True))
+    assert stages == [Stage.CAPTURED, Stage.DISQUALIFIED, Stage.QUALIFIED]
+
+
+def test_agreement_becomes_active_only_when_both_sides_signed():
+    sales = UserFactory(role=Role.SALES_MANAGER)
+    marketing = UserFactory(role=Role.MARKETING_MANAGER)
+    draft = Agreement.objects.create(version=7)
+    agreement_sign(agreement=draft, by=sales)
+    assert Agreement.objects.active() is None
+    signed = agreement_sign(agreement=draft, by=marketing)
+    assert signed.activated_at is not None
+    assert Agreement.objects.active() == signed
+    assert (signed.sales_signed_by, signed.marketing_signed_by) == (sales, marketing)
+
+
+def test_a_rep_cannot_sign_an_agreement():
+    draft = Agreement.objects.create(version=8)
+    with pytest.raises(SigningError):
+        agreement_sign(agreement=draft, by=UserFactory(role=Role.SALES_REP))
