@@ -12,7 +12,7 @@ from leads.inbox.forms import RejectForm
 from leads.inbox.selectors import inbox_for, leads_visible_to
 from leads.inbox.services import lead_accept, lead_reject
 from leads.lifecycle import can_move
-from leads.models import Lead, Stage
+from leads.models import FormField, Lead, Stage
 
 PAGE_SIZE = 25
 
@@ -36,6 +36,7 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
     qualification = lead.qualifications.select_related("agreement").first()
     context = {
         "lead": lead,
+        "details": _labelled_attributes(lead),
         "qualification": qualification,
         "results": qualification.results.select_related("criterion") if qualification else [],
         "events": lead.events.select_related("actor"),
@@ -73,6 +74,20 @@ def reject(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("inbox:list")
     status = 400 if request.method == "POST" else 200
     return render(request, "leads/inbox/reject.html", {"lead": lead, "form": form}, status=status)
+
+
+def _labelled_attributes(lead: Lead) -> list[tuple[str, object]]:
+    """The lead's attributes under the labels of the forms that asked for them."""
+    labels = dict(
+        FormField.objects.filter(form__submissions__lead=lead).values_list("key", "label")
+    )
+    return [
+        (
+            labels.get(key, key.replace("_", " ").capitalize()),
+            {True: "Yes", False: "No"}.get(value, value) if isinstance(value, bool) else value,
+        )
+        for key, value in lead.attributes.items()
+    ]
 
 
 def _can_work(user, lead: Lead) -> bool:

@@ -329,15 +329,28 @@ def _work(rng: random.Random, lead: Lead) -> None:
             lead_move(lead=lead, to=stage, by=rep, reason=why)
 
 
+# How long after the previous event each stage is typically reached, in minutes.
+STEP_MINUTES = {
+    Stage.QUALIFIED: (0.05, 0.5),
+    Stage.DISQUALIFIED: (0.05, 0.5),
+    Stage.ROUTED: (0.02, 0.3),
+    Stage.ACCEPTED: (5, 8 * 60),
+    Stage.REJECTED: (5, 8 * 60),
+    Stage.CONTACTED: (10, 2 * 24 * 60),
+    Stage.RECYCLED: (24 * 60, 10 * 24 * 60),
+    Stage.OPPORTUNITY: (24 * 60, 10 * 24 * 60),
+    Stage.WON: (3 * 24 * 60, 20 * 24 * 60),
+    Stage.LOST: (3 * 24 * 60, 20 * 24 * 60),
+}
+
+
 def _backdate(rng: random.Random, lead: Lead) -> None:
     now = timezone.now()
     moment = now - timedelta(days=rng.uniform(0.5, 90))
     events = list(lead.events.order_by("at", "pk"))
-    for i, event in enumerate(events):
-        if i == 1:
-            moment += timedelta(seconds=rng.randint(2, 40))
-        elif i > 1:
-            moment += timedelta(minutes=rng.randint(1, 60 * 30))
+    for event in events:
+        if event.from_stage:
+            moment += timedelta(minutes=rng.uniform(*STEP_MINUTES[event.to_stage]))
         event.at = min(moment, now)
     HandoffEvent.objects.bulk_update(events, ["at"])
     created = events[0].at

@@ -4,9 +4,9 @@ import io
 import pytest
 from django.urls import reverse
 
-from leads.models import HandoffEvent, RejectionReason, Stage
+from leads.models import HandoffEvent, RejectionReason, Stage, Submission
 from portal.accounts.roles import Role
-from tests.factories import LeadFactory, UserFactory
+from tests.factories import FormFactory, LeadFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -129,3 +129,17 @@ def test_csv_export_lists_the_filtered_leads_and_defuses_formulas(client, rep, r
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     assert rows[0][:4] == ["email", "name", "company", "stage"]
     assert sorted(row[2] for row in rows[1:]) == ["'=HYPERLINK(1)", "Acme"]
+
+
+def test_lead_page_shows_attributes_under_the_form_labels(client, rep):
+    form = FormFactory()
+    lead = LeadFactory(stage=Stage.ROUTED, owner=rep, source_form=form)
+    lead.attributes = {"email": lead.email, "company_size": 80, "consent": True}
+    lead.save(update_fields=["attributes"])
+    Submission.objects.create(form=form, lead=lead, payload={})
+    client.force_login(rep)
+    assert client.get(lead.get_absolute_url()).context["details"] == [
+        ("Work e-mail", lead.email),
+        ("Employees", 80),
+        ("Consent", "Yes"),
+    ]
