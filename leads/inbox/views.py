@@ -77,17 +77,24 @@ def reject(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _labelled_attributes(lead: Lead) -> list[tuple[str, object]]:
-    """The lead's attributes under the labels of the forms that asked for them."""
+    """The lead's attributes in form order, under the labels of the forms that asked."""
     labels = dict(
-        FormField.objects.filter(form__submissions__lead=lead).values_list("key", "label")
+        FormField.objects.filter(form__submissions__lead=lead)
+        .order_by("position")
+        .values_list("key", "label")
     )
+    keys = [key for key in labels if key in lead.attributes]
+    keys += sorted(key for key in lead.attributes if key not in labels)
     return [
-        (
-            labels.get(key, key.replace("_", " ").capitalize()),
-            {True: "Yes", False: "No"}.get(value, value) if isinstance(value, bool) else value,
-        )
-        for key, value in lead.attributes.items()
+        (labels.get(key, key.replace("_", " ").capitalize()), _shown(lead.attributes[key]))
+        for key in keys
     ]
+
+
+def _shown(value: object) -> object:
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    return value
 
 
 def _can_work(user, lead: Lead) -> bool:
