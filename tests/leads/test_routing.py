@@ -3,10 +3,17 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from leads.models import Assignment, Lead, Stage
+from leads.models import Assignment, Lead, Stage, Submission
 from leads.routing.services import lead_route, unfinished_work
+from leads.routing.tasks import sweep_unfinished_leads
 from portal.accounts.roles import Role
-from tests.factories import LeadFactory, UserFactory, queue_with_reps
+from tests.factories import (
+    AgreementFactory,
+    FormFactory,
+    LeadFactory,
+    UserFactory,
+    queue_with_reps,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -85,3 +92,23 @@ def test_sweeper_finds_old_unrouted_leads_and_ignores_fresh_ones():
     qualified_lead()
     _unscored, unrouted = unfinished_work(older_than=timedelta(minutes=5))
     assert unrouted == [stale.pk]
+
+
+def test_sweeper_scores_and_routes_work_whose_message_was_lost():
+    AgreementFactory()
+    rep = UserFactory(role=Role.SALES_REP)
+    queue_with_reps(rep)
+    lead = LeadFactory(stage=Stage.CAPTURED, attributes={"company_size": 80})
+    Submission.objects.create(
+        form=FormFactory(), lead=lead, payload={}, received_at=timezone.now() - timedelta(hours=1)
+    )
+
+    # Scores it; the routing it starts on commit never runs inside a test transaction.
+    sweep_unfinished_leads()
+
+    lead.refresh_from_db()
+    assert lead.stage == Stage.QUALIFIED
+    Lead.objects.filter(pk=lead.pk).update(stage_changed_at=timezone.now() - timedelta(hours=1))
+    sweep_unfinished_leads()
+    lead.refresh_from_db()
+    assert (lead.stage, lead.owner) == (Stage.ROUTED, rep)
