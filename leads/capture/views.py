@@ -1,3 +1,5 @@
+from collections.abc import Mapping
+
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -58,9 +60,18 @@ def _payload(request: HttpRequest) -> dict:
 
 
 def _provenance(request: HttpRequest) -> Provenance:
+    return request_provenance(
+        request,
+        page_url=request.POST.get("page_url") or request.headers.get("Referer", ""),
+        utm=request.POST,
+    )
+
+
+def request_provenance(request: HttpRequest, *, page_url: str, utm: Mapping) -> Provenance:
+    """Where a post came from, from the request and the caller's own page and UTM tags."""
     return Provenance(
-        page_url=(request.POST.get("page_url") or request.headers.get("Referer", ""))[:2000],
-        utm={key: request.POST[key][:200] for key in UTM_KEYS if request.POST.get(key)},
+        page_url=str(page_url)[:2000],
+        utm={key: str(utm[key])[:200] for key in UTM_KEYS if utm.get(key)},
         idempotency_key=request.headers.get("Idempotency-Key", "")[:200],
         ip_address=request.META.get("REMOTE_ADDR"),
         user_agent=request.headers.get("User-Agent", "")[:500],

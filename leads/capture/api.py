@@ -1,0 +1,49 @@
+"""The JSON intake: the same form, validation and service as the hosted page."""
+
+from django.shortcuts import get_object_or_404
+from rest_framework import status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from leads.capture.forms import submission_form_class
+from leads.capture.services import lead_capture
+from leads.capture.views import request_provenance
+from leads.models import Form
+
+
+class SubmissionCreate(APIView):
+    """POST a JSON object of field values; `page_url` and `utm` travel beside them."""
+
+    # Public and cross-origin like the hosted form: no session, so no CSRF to check.
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    def post(self, request: Request, slug: str) -> Response:
+        form = get_object_or_404(Form.objects.filter(is_published=True), slug=slug)
+        if not isinstance(request.data, dict):
+            return Response(
+                {"errors": {"__all__": [{"message": "Send a JSON object.", "code": "invalid"}]}},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        bound = submission_form_class(form)(request.data)
+        if not bound.is_valid():
+            return Response(
+                {"errors": bound.errors.get_json_data()}, status=status.HTTP_400_BAD_REQUEST
+            )
+        utm = request.data.get("utm")
+        submission = lead_capture(
+            form=form,
+            payload=request.data,
+            cleaned=bound.cleaned_data,
+            provenance=request_provenance(
+                request,
+                page_url=request.data.get("page_url", ""),
+                utm=utm if isinstance(utm, dict) else {},
+            ),
+        )
+        return Response(
+            {"submission": submission.pk, "lead": submission.lead_id},
+            status=status.HTTP_201_CREATED,
+        )

@@ -1,0 +1,60 @@
+"""The JSON intake answers in JSON: stored on 201, every bad field named on 400."""
+
+import pytest
+from django.urls import reverse
+
+from leads.models import Lead, Submission
+from tests.factories import FormFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def url():
+    return reverse("capture:api_submission_create", kwargs={"slug": FormFactory().slug})
+
+
+def test_valid_json_submission_is_stored_before_201(client, url):
+    response = client.post(
+        url,
+        {"email": "Ana@Acme.example", "company_size": 80, "utm": {"utm_source": "ads"}},
+        content_type="application/json",
+    )
+    assert response.status_code == 201
+    submission = Submission.objects.get()
+    assert response.json() == {"submission": submission.pk, "lead": submission.lead_id}
+    assert submission.lead.email == "ana@acme.example"
+    assert submission.utm == {"utm_source": "ads"}
+    assert submission.payload["company_size"] == 80
+
+
+def test_bad_fields_are_named_with_message_and_code(client, url):
+    response = client.post(
+        url, {"email": "nope", "company_size": "many"}, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "errors": {
+            "email": [{"message": "Enter a valid email address.", "code": "invalid"}],
+            "company_size": [{"message": "Enter a whole number.", "code": "invalid"}],
+        }
+    }
+    assert not Lead.objects.exists()
+
+
+def test_malformed_json_is_refused_in_json(client, url):
+    response = client.post(url, "{not json", content_type="application/json")
+    assert response.status_code == 400
+    assert "JSON parse error" in response.json()["detail"]
+    assert not Submission.objects.exists()
+
+
+def test_a_json_array_is_refused(client, url):
+    response = client.post(url, [1, 2], content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["errors"]["__all__"][0]["message"] == "Send a JSON object."
+
+
+def test_unknown_form_is_404(client):
+    url = reverse("capture:api_submission_create", kwargs={"slug": "nope"})
+    assert client.post(url, {}, content_type="application/json").status_code == 404
