@@ -6,6 +6,7 @@ the order of its events, so the dashboard has a believable quarter to show.
 """
 
 import random
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -30,6 +31,7 @@ from leads.models import (
 from leads.routing.services import lead_route
 from portal.accounts.models import User
 from portal.accounts.roles import Role
+from portal.celery import app as celery_app
 from scoring.models import Agreement, Criterion, Qualification
 from scoring.services import agreement_sign, submission_qualify
 
@@ -146,6 +148,22 @@ class DemoSummary:
 
 def demo_seed(*, leads: int = 300, seed: int = 7) -> DemoSummary:
     rng = random.Random(seed)
+    with _tasks_in_process():
+        return _seed(rng, leads)
+
+
+@contextmanager
+def _tasks_in_process():
+    """Demo leads are backdated as soon as they are made, so no worker may be behind."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    try:
+        yield
+    finally:
+        celery_app.conf.task_always_eager = previous
+
+
+def _seed(rng: random.Random, leads: int) -> DemoSummary:
     users = {
         username: _user(username, first, last, role) for username, first, last, role in DEMO_USERS
     }
@@ -215,7 +233,10 @@ def _agreement(marketing_manager: User, sales_manager: User) -> Agreement:
     agreement, created = Agreement.objects.get_or_create(
         version=1,
         defaults={
-            "summary": "A company in our territory, with a work address and at least 10 people.",
+            "summary": (
+                "A company in our territory with a work address and at least 10 people, "
+                "scoring 10 points: 50+ people, 500+ people or a named role."
+            ),
             "threshold": 10,
             "accept_within_minutes": 240,
             "contact_within_minutes": 1440,
@@ -287,6 +308,7 @@ def _demo_lead(rng: random.Random, form: Form, n: int) -> None:
         cleaned=cleaned,
         provenance=Provenance(utm={"utm_source": origin, "utm_campaign": form.campaign}),
     )
+    # Already done on commit, unless the caller holds a transaction (as tests do).
     submission_qualify(submission_id=submission.pk)
     lead_route(lead_id=submission.lead_id)
     lead = Lead.objects.get(pk=submission.lead_id)

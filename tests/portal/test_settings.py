@@ -37,3 +37,9 @@ def test_production_starts_with_a_secret_key():
 def test_database_url_selects_postgresql():
     result = run_settings(DATABASE_URL="postgres://u@db:5432/leadbridge")
     assert result.stdout.strip() == "django.db.backends.postgresql"
+
+
+def test_production_refuses_an_empty_secret_key():
+    result = run_settings(DEBUG="false", SECRET_KEY="")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is false." in result.stderr
