@@ -80,3 +80,16 @@ def test_logout_is_a_post(client):
     client.force_login(UserFactory(role=Role.SALES_REP))
     assert client.post(reverse("logout")).status_code == 302
     assert client.get(reverse("inbox:list")).status_code == 302
+
+
+def test_logout_says_so_on_the_login_page(client):
+    client.force_login(UserFactory(role=Role.SALES_REP))
+    response = client.post(reverse("logout"), follow=True)
+    assert b"You have logged out." in response.content
+
+
+def test_a_page_outside_ones_scope_is_a_friendly_404(client):
+    client.force_login(UserFactory(role=Role.SALES_REP))
+    response = client.get(reverse("inbox:lead", args=[999999]))
+    assert response.status_code == 404
+    assert b"not yours to see" in response.content

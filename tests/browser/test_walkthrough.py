@@ -1,0 +1,149 @@
+"""One lead's whole trip in a real browser: the public form, routing, the rep, the dashboard."""
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from leads.models import HandoffEvent, Lead, Stage, Submission
+from portal.demo.services import DEMO_PASSWORD, demo_seed
+
+pytestmark = [
+    pytest.mark.browser,
+    # The roles are rows written by a data migration, and a transactional test ends by
+    # emptying every table: the serialized copy puts them back for the next test.
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+FORM_URL = "/f/talk-to-sales/"
+EMAIL = "paula.prado@prisma.example"
+QUALIFYING = {
+    "First name": "Paula",
+    "Last name": "Prado",
+    "Company": "Prisma Ltda",
+    "Number of employees": "120",
+    "Job title": "Head of Sales",
+}
+ONE_MEGABYTE = "x" * 1024 * 1024
+
+
+def test_lead_goes_from_the_public_form_to_accepted_on_the_dashboard(page: Page, snap):
+    demo_seed(leads=24)
+
+    page.goto(FORM_URL)
+    expect(page.get_by_role("heading", name="Talk to sales")).to_be_visible()
+    snap("form")
+    _fill(page, QUALIFYING)
+    page.get_by_label("Country").select_option("Brazil")
+    page.get_by_label("I agree to be contacted").check()
+
+    _send_rejected(page, field="Work e-mail", reason="This field is required.")
+    snap("form-error-missing-email")
+    page.get_by_label("Work e-mail").fill("paula.prado(at)prisma.example")
+    _send_rejected(page, field="Work e-mail", reason="Enter a valid email address.")
+    snap("form-error-malformed-email")
+    page.get_by_label("Work e-mail").fill(EMAIL)
+    # The browser cuts what is typed at the input's maxlength; a script posting to the
+    # public form does not, and the server must refuse it.
+    page.get_by_label("Job title").evaluate("input => input.removeAttribute('maxlength')")
+    page.get_by_label("Job title").fill(ONE_MEGABYTE)
+    _send_rejected(
+        page,
+        field="Job title",
+        reason="Ensure this value has at most 255 characters (it has 1048576).",
+    )
+    snap("form-error-one-megabyte-job-title")
+
+    page.get_by_label("Job title").fill(QUALIFYING["Job title"])
+    assert _send(page) == 302
+    expect(page).to_have_url(re.compile(r"/f/talk-to-sales/thanks/$"))
+    expect(page.get_by_role("status")).to_have_text("Thank you! We will be in touch shortly.")
+    snap("thanks")
+    lead = Lead.objects.select_related("owner", "queue").get(email=EMAIL)
+    assert lead.stage == Stage.ROUTED
+    assert lead.queue.name == "Brazil"
+    assert lead.owner.has_perm("leads.work_lead")
+    rep = lead.owner
+
+    _log_in(page, rep.username, snap, role="rep")
+    expect(page).to_have_url(re.compile(r"/leads/$"))
+    snap("rep-inbox")
+    page.get_by_role("link", name="Paula Prado").click()
+    expect(page.locator("#lead-stage")).to_have_text("Routed")
+    snap("lead-routed")
+    page.get_by_role("button", name="Accept").click()
+    expect(page.locator("#lead-stage")).to_have_text("Accepted")
+    expect(page.get_by_role("status")).to_have_text(f"You accepted {EMAIL}.")
+    expect(page.locator(".timeline li").last).to_contain_text(f"Routed → Accepted by {rep}")
+    snap("lead-accepted")
+    accepted = HandoffEvent.objects.get(lead=lead, to_stage=Stage.ACCEPTED)
+    assert (accepted.from_stage, accepted.actor) == (Stage.ROUTED, rep)
+
+    _log_out(page, snap)
+    _log_in(page, "sales.manager", snap, role="sales-manager")
+    expect(page).to_have_url(re.compile(r"/dashboard/$"))
+    snap("dashboard")
+    # The default period starts 90 days back and the demo leads are spread over those 90
+    # days; all time compares with every lead without a race at the window's edge.
+    page.get_by_role("link", name="All time").click()
+    expect(page).to_have_url(re.compile(r"/dashboard/\?period=all$"))
+    snap("dashboard-all-time")
+    accepted_row = page.locator('#stage-counts tr[data-stage="accepted"]')
+    expect(accepted_row.locator("th")).to_have_text("Accepted")
+    assert (
+        _number(accepted_row.locator("[data-count]"))
+        == Lead.objects.filter(stage=Stage.ACCEPTED).count()
+    )
+    assert _number(page.locator("#total-leads")) == Lead.objects.count()
+    for row in page.locator("#stage-counts tbody tr").all():
+        drawn = 1 if _number(row.locator("[data-count]")) else 0
+        expect(row.locator(".funnel-bar")).to_have_count(drawn)
+
+    other_rep = lead.queue.members.exclude(rep=rep).first().rep
+    _log_out(page, snap)
+    _log_in(page, other_rep.username, snap, role="other-rep")
+    expect(page.get_by_role("link", name="Paula Prado")).to_have_count(0)
+    snap("other-rep-inbox")
+    response = page.goto(lead.get_absolute_url())
+    assert response.status == 404
+    snap("other-rep-opens-lead")
+
+
+def _fill(page: Page, values: dict[str, str]) -> None:
+    for label, value in values.items():
+        page.get_by_label(label).fill(value)
+
+
+def _send(page: Page) -> int:
+    with page.expect_response(lambda response: response.request.method == "POST") as posted:
+        page.get_by_role("button", name="Send").click()
+    return posted.value.status
+
+
+def _send_rejected(page: Page, *, field: str, reason: str) -> None:
+    """Send the form, see it refused for `field` and why, and find nothing stored."""
+    stored = (Submission.objects.count(), Lead.objects.count())
+    assert _send(page) == 400
+    expect(page.locator("#form-errors")).to_contain_text(f"{field}: {reason}")
+    expect(page.get_by_label(field)).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label(field)).to_have_accessible_description(reason)
+    assert (Submission.objects.count(), Lead.objects.count()) == stored
+
+
+def _log_in(page: Page, username: str, snap, *, role: str) -> None:
+    page.goto("/login/")
+    snap(f"login-as-{role}")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+
+
+def _log_out(page: Page, snap) -> None:
+    page.get_by_role("button", name="Log out").click()
+    expect(page).to_have_url(re.compile(r"/login/$"))
+    snap("logged-out")
+
+
+def _number(cell) -> int:
+    return int(cell.inner_text().replace(",", ""))
