@@ -3,14 +3,16 @@ from django.conf import settings
 
 
 def pytest_collection_modifyitems(config, items):
+    engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     missing = {
         "postgres": (
             not settings.USING_POSTGRES,
-            "PostgreSQL is not answering on 127.0.0.1:5432 and DATABASE_URL is not set",
+            f"the tests run on {engine}; start PostgreSQL on 127.0.0.1:5432 "
+            "or set DATABASE_URL to a PostgreSQL server",
         ),
         "redis": (
             not settings.USING_REDIS,
-            "Redis is not answering on 127.0.0.1:6379 and CELERY_BROKER_URL is not set",
+            "no Celery broker; start Redis on 127.0.0.1:6379 or set CELERY_BROKER_URL",
         ),
     }
     for item in items:
