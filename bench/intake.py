@@ -1,0 +1,594 @@
+"""Intake throughput: the public form's POST beside a bare one-insert Django view.
+
+    .venv/bin/python bench/intake.py [--connections 32] [--duration 20]    # make bench-intake
+
+Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth), Redis on 127.0.0.1:6379 and
+`wrk` (Debian/Ubuntu: `apt-get install wrk`; macOS: `brew install wrk`). It says which one is
+missing and stops before touching anything.
+
+What one run does:
+1. Drops and recreates the database `leadbridge_bench`, migrates it (`--run-syncdb` also
+   creates the bench-only baseline table), collects static files into a temporary directory
+   (DEBUG=false serves the manifest storage), and makes the demo's published "Talk to sales"
+   form and its active agreement with the demo's own code. The developer's database is never
+   opened.
+2. Flushes Redis db 14 and serves `bench.settings` (the product's settings plus the `bench`
+   app and its baseline URL) with gunicorn on a free port of 127.0.0.1: DEBUG=false, a random
+   SECRET_KEY, persistent database connections as the settings make them, and
+   CELERY_BROKER_URL on db 14, so the scoring task is published after each commit as in
+   production. No worker consumes it.
+3. Loads each target in turn, after a short warm-up that is not counted: the intake, POSTs
+   of /f/<slug>/ with a new e-mail each (success is the 302 to the thank-you page), then the
+   baseline, POSTs of the same bodies to a view that inserts one row (success is a 201).
+4. Prints requests/s, p50/p95/p99 latency and successes/failures for both, the intake to
+   baseline ratio, and checks that every accepted post is in the database: exit status 1 if
+   one is missing.
+5. Stops gunicorn, drops the database and flushes the Redis db, also after a failure or ^C.
+
+Why wrk: client and server share two cores, so every cycle the client spends is taken from
+the server and lowers both numbers. wrk is C on an event loop: one thread keeps 32
+connections busy, reconnecting after every response, for under a tenth of a core, with a
+small Lua function per request to make each e-mail unique (`bench/intake.lua`). A Python
+client (threads or asyncio with an HTTP library) spends roughly as much CPU per request as
+the Django view it measures, and its GIL and scheduling add their own latency. The run
+prints how much CPU wrk used.
+
+Why sync workers, 2 x CPUs + 1 of them (5 on two cores): gunicorn's own rule for sync workers. One
+process per request in progress runs Python on both cores despite the GIL, and the extra
+processes keep the cores busy while others wait on PostgreSQL's commit or on Redis. Each
+holds one persistent database connection (5, far below max_connections). Sync workers
+close the connection after every response, as gunicorn does behind nginx's default
+(HTTP/1.0 to the upstream), so each request goes to whichever worker is free. gthread
+workers keep connections alive instead, and all 32 of wrk's connections, opened in one
+burst, can land on one worker: the baseline then ran on one core at ~1000 req/s where sync
+workers gave ~1450, with p99 latency halved. `--threads N` (N > 1) switches to gthread,
+still without keep-alive. The configuration used is printed.
+
+Accepted and stored counts: wrk stops at the deadline with up to one request per connection
+still in flight. The server usually finishes and commits those after wrk stopped reading, so
+the database can hold a few more rows than the client saw accepted, never fewer. The check
+therefore asks that stored >= accepted (nothing accepted is missing), stored <= sent, and one
+lead per submission; it prints how many were in flight and how many extra rows were stored.
+
+Where the CPU went: on two cores the numbers are only as good as the machine is quiet. Each
+target's line ends with the cores used meanwhile by gunicorn, by this database's PostgreSQL
+processes, by wrk, and by the rest of the machine (Redis, the kernel, and anyone else's
+work); a busy "rest" means a neighbour took cycles and the figures are low.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import http.client
+import json
+import os
+import resource
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script: make `bench` and the project importable
+
+HOST = "127.0.0.1"
+POSTGRES_SERVER = "postgres://postgres@127.0.0.1:5432"
+DATABASE_NAME = "leadbridge_bench"
+REDIS_URL = "redis://127.0.0.1:6379/14"
+WRK_SCRIPT = Path(__file__).with_name("intake.lua")
+LOCK_FILE = Path(tempfile.gettempdir()) / "leadbridge-bench-intake.lock"
+DEFAULT_WORKERS = 2 * (os.cpu_count() or 1) + 1
+
+EMAIL_DOMAIN = "acme.example"
+# A valid submission of the demo's "Talk to sales" form, except the e-mail, which the load
+# generator makes unique per request.
+FORM_VALUES = {
+    "first_name": "Ana",
+    "last_name": "Souza",
+    "company": "Acme Ltda",
+    "company_size": "120",
+    "country": "Brazil",
+    "job_title": "Head of Sales",
+    "consent": "on",
+}
+
+
+class BenchError(Exception):
+    """The run cannot go on; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    path: str
+    accepted_status: int
+    stored: Callable[[str], dict[str, int]]  # e-mail prefix -> rows stored, by table
+
+
+@dataclass(frozen=True)
+class Load:
+    """What wrk saw during one measured run, and what it cost the machine."""
+
+    duration_s: float
+    sent: int
+    responses: int
+    accepted: int
+    other_statuses: dict[str, int]
+    socket_errors: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+    cores: dict[str, float]  # CPU used during the run, in cores, by gunicorn/postgres/wrk/rest
+
+    @property
+    def failed(self) -> int:
+        return self.responses - self.accepted + self.socket_errors
+
+    @property
+    def per_second(self) -> float:
+        return self.accepted / self.duration_s
+
+
+def form_body_rest() -> str:
+    return urllib.parse.urlencode(FORM_VALUES)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--connections", type=int, default=32, help="open connections (32)")
+    parser.add_argument("--duration", type=int, default=20, help="seconds per target (20)")
+    parser.add_argument("--warmup", type=int, default=3, help="uncounted seconds first (3)")
+    parser.add_argument(
+        "--workers", type=int, default=DEFAULT_WORKERS, help=f"gunicorn workers ({DEFAULT_WORKERS})"
+    )
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker, gthread if >1")
+    args = parser.parse_args(argv)
+    if min(args.connections, args.duration, args.workers, args.threads) < 1 or args.warmup < 0:
+        parser.error("connections, duration, workers and threads must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        wrk = require_services()
+        with contextlib.ExitStack() as cleanup:
+            cleanup.enter_context(one_run_at_a_time())
+            workdir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
+            return run(args, wrk, workdir, cleanup)
+    except BenchError as error:
+        print(f"bench: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("bench: interrupted; gunicorn stopped, database dropped", file=sys.stderr)
+        return 130
+
+
+def run(args: argparse.Namespace, wrk: str, workdir: Path, cleanup: contextlib.ExitStack) -> int:
+    port = free_port()
+    os.environ.update(bench_environment(workdir))
+    recreate_database()
+    cleanup.callback(drop_database)
+    flush_redis()
+    cleanup.callback(flush_redis)
+
+    import django
+
+    django.setup()
+    slug = prepare_database()
+    targets = [
+        Target("intake", f"/f/{slug}/", 302, intake_rows),
+        Target("baseline", "/bench/baseline/", 201, baseline_rows),
+    ]
+    server = start_gunicorn(args, port, workdir / "gunicorn.log")
+    cleanup.callback(stop_gunicorn, server)
+    wait_until_serving(server, port, f"/f/{slug}/", workdir / "gunicorn.log")
+    for target in targets:
+        smoke_test(port, target, workdir / "gunicorn.log")
+
+    print_configuration(args, port, wrk)
+    loads = {}
+    for target in targets:
+        if args.warmup:
+            drive(wrk, port, target, f"warmup-{target.name}", args.connections, args.warmup)
+            wait_until_settled(target, f"warmup-{target.name}")
+        with cpu_accounting(server.pid) as cores:
+            load = drive(wrk, port, target, target.name, args.connections, args.duration)
+        loads[target.name] = replace(load, cores=cores)
+        wait_until_settled(target, target.name)
+    print_loads(targets, loads)
+    return 0 if check_stored(targets, loads) else 1
+
+
+# Preconditions and isolation.
+
+
+def require_services() -> str:
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise BenchError(
+            "wrk is not installed. Debian/Ubuntu: `sudo apt-get install wrk`; "
+            "macOS: `brew install wrk`; or build it from https://github.com/wg/wrk."
+        )
+    import psycopg2
+    import redis
+
+    try:
+        psycopg2.connect(f"{POSTGRES_SERVER}/postgres", connect_timeout=3).close()
+    except psycopg2.OperationalError as error:
+        raise BenchError(f"PostgreSQL does not answer at {POSTGRES_SERVER}: {error}") from error
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_timeout=3).ping()
+    except redis.RedisError as error:
+        raise BenchError(f"Redis does not answer at {REDIS_URL}: {error}") from error
+    return wrk
+
+
+@contextlib.contextmanager
+def one_run_at_a_time() -> Iterator[None]:
+    # Two runs would share the database and the Redis db, and halve each other's numbers.
+    with LOCK_FILE.open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as error:
+            raise BenchError(f"another bench run holds {LOCK_FILE}; wait for it") from error
+        yield
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+def bench_environment(workdir: Path) -> dict[str, str]:
+    return {
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DATABASE_URL": f"{POSTGRES_SERVER}/{DATABASE_NAME}",
+        "CELERY_BROKER_URL": REDIS_URL,
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": HOST,
+        "STATIC_ROOT": str(workdir / "static"),
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+def maintenance(sql: str) -> None:
+    import psycopg2
+
+    connection = psycopg2.connect(f"{POSTGRES_SERVER}/postgres")
+    try:
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+    finally:
+        connection.close()
+
+
+def recreate_database() -> None:
+    drop_database()
+    maintenance(f'CREATE DATABASE "{DATABASE_NAME}"')
+
+
+def drop_database() -> None:
+    with contextlib.suppress(Exception):
+        from django.db import connections
+
+        connections.close_all()
+    maintenance(f'DROP DATABASE IF EXISTS "{DATABASE_NAME}" WITH (FORCE)')
+
+
+def flush_redis() -> None:
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+# The database and the server.
+
+
+def prepare_database() -> str:
+    from django.core.management import call_command
+
+    call_command("migrate", run_syncdb=True, interactive=False, verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
+    return make_form_and_agreement()
+
+
+def make_form_and_agreement() -> str:
+    """The demo's published form and active agreement, made by the demo's own code."""
+    from django.contrib.auth.models import Group
+
+    from portal.accounts.models import User
+    from portal.accounts.roles import Role
+    from portal.demo.services import _agreement, _form
+    from scoring.models import Agreement
+
+    def staff(role: Role) -> User:
+        user = User.objects.create(username=role.name.lower())
+        user.groups.add(Group.objects.get(name=role.value))
+        return user
+
+    form = _form(staff(Role.MARKETER))
+    _agreement(staff(Role.MARKETING_MANAGER), staff(Role.SALES_MANAGER))
+    if not form.is_published or Agreement.objects.active() is None:
+        raise BenchError("the demo form is not published or its agreement is not active")
+    return form.slug
+
+
+def intake_rows(prefix: str) -> dict[str, int]:
+    from leads.models import Lead, Submission
+
+    start = f"{prefix}-"
+    return {
+        "submissions": Submission.objects.filter(lead__email__startswith=start).count(),
+        "leads": Lead.objects.filter(email__startswith=start).count(),
+    }
+
+
+def baseline_rows(prefix: str) -> dict[str, int]:
+    from bench.models import BaselineRow
+
+    return {"rows": BaselineRow.objects.filter(email__startswith=f"{prefix}-").count()}
+
+
+def start_gunicorn(args: argparse.Namespace, port: int, log: Path) -> subprocess.Popen:
+    command = [
+        *(sys.executable, "-m", "gunicorn", "portal.wsgi:application"),
+        *("--bind", f"{HOST}:{port}", "--chdir", str(ROOT)),
+        *("--worker-class", worker_class(args), "--workers", str(args.workers)),
+        *("--threads", str(args.threads), "--keep-alive", "0", "--log-level", "warning"),
+    ]
+    with log.open("w") as output:
+        return subprocess.Popen(command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT)
+
+
+def worker_class(args: argparse.Namespace) -> str:
+    return "sync" if args.threads == 1 else "gthread"
+
+
+def stop_gunicorn(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+def request(port: int, method: str, path: str, body: str = "") -> http.client.HTTPResponse:
+    connection = http.client.HTTPConnection(HOST, port, timeout=10)
+    headers = {"Content-Type": "application/x-www-form-urlencoded"} if body else {}
+    connection.request(method, path, body=body or None, headers=headers)
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    return response
+
+
+def wait_until_serving(server: subprocess.Popen, port: int, path: str, log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise BenchError(f"gunicorn exited with {server.returncode}:\n{tail(log)}")
+        with contextlib.suppress(OSError):
+            status = request(port, "GET", path).status
+            if status == 200:
+                return
+            raise BenchError(f"GET {path} answered {status}, not 200:\n{tail(log)}")
+        time.sleep(0.2)
+    raise BenchError(f"gunicorn did not answer within 30 s:\n{tail(log)}")
+
+
+def smoke_test(port: int, target: Target, log: Path) -> None:
+    body = f"email=smoke-{target.name}%40{EMAIL_DOMAIN}&{form_body_rest()}"
+    response = request(port, "POST", target.path, body)
+    if response.status != target.accepted_status:
+        raise BenchError(
+            f"POST {target.path} answered {response.status}, not {target.accepted_status}; "
+            f"the benchmark would count only failures:\n{tail(log)}"
+        )
+
+
+def tail(log: Path, lines: int = 30) -> str:
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+
+
+# Load and results.
+
+
+def drive(wrk: str, port: int, target: Target, prefix: str, connections: int, seconds: int) -> Load:
+    command = [
+        *(wrk, "--threads", "1", "--connections", str(connections)),
+        *("--duration", f"{seconds}s", "--timeout", "30s", "--script", str(WRK_SCRIPT)),
+        f"http://{HOST}:{port}{target.path}",
+        *("--", prefix, EMAIL_DOMAIN, str(target.accepted_status), form_body_rest()),
+    ]
+    finished = subprocess.run(command, capture_output=True, text=True, check=False)
+    line = next((x for x in finished.stdout.splitlines() if x.startswith("BENCH-RESULT ")), None)
+    if finished.returncode != 0 or line is None:
+        raise BenchError(f"wrk failed ({finished.returncode}):\n{finished.stdout}{finished.stderr}")
+    result = json.loads(line.removeprefix("BENCH-RESULT "))
+    return Load(
+        duration_s=result["duration_us"] / 1e6,
+        sent=result["sent"],
+        responses=result["responses"],
+        accepted=result["accepted"],
+        other_statuses=result["other_statuses"],
+        socket_errors=sum(
+            result[key] for key in ("connect_errors", "read_errors", "write_errors", "timeouts")
+        ),
+        p50_ms=float(result["p50_ms"]),
+        p95_ms=float(result["p95_ms"]),
+        p99_ms=float(result["p99_ms"]),
+        max_ms=float(result["max_ms"]),
+        cores={},
+    )
+
+
+# Where the CPU went. On two cores the client, the server, PostgreSQL and anything else on
+# the machine share the same cycles; printing the split shows whether the numbers are the
+# server's or a neighbour's.
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+NEIGHBOUR_WARNING_CORES = 0.2
+
+
+@contextlib.contextmanager
+def cpu_accounting(server_pid: int) -> Iterator[dict[str, float]]:
+    """Yield a dict that is filled, on exit, with the cores each party used meanwhile."""
+    cores: dict[str, float] = {}
+    before, started = cpu_ticks(server_pid), time.monotonic()
+    yield cores
+    after, seconds = cpu_ticks(server_pid), time.monotonic() - started
+    used = {
+        party: sum(ticks - before[party].get(pid, 0) for pid, ticks in after[party].items())
+        / CLOCK_TICKS
+        / seconds
+        for party in ("gunicorn", "postgres", "machine")
+    }
+    cores["gunicorn"], cores["postgres"] = used["gunicorn"], used["postgres"]
+    cores["wrk"] = (after["wrk"][0] - before["wrk"][0]) / CLOCK_TICKS / seconds
+    cores["rest"] = max(0.0, used["machine"] - cores["gunicorn"] - cores["postgres"] - cores["wrk"])
+
+
+def cpu_ticks(server_pid: int) -> dict[str, dict[int, int]]:
+    """CPU ticks so far of gunicorn's processes, this database's PostgreSQL processes, the
+    waited-for children (wrk) and the whole machine (busy time of all CPUs)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE pid <> pg_backend_pid()"
+            " AND (datname = current_database() OR datname IS NULL)"
+        )
+        postgres = [pid for (pid,) in cursor.fetchall()]
+    processes = process_table()
+    gunicorn = [
+        server_pid,
+        *(pid for pid, (parent, _) in processes.items() if parent == server_pid),
+    ]
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    try:
+        cpu = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        machine_busy = sum(cpu[:8]) - cpu[3] - cpu[4]
+    except OSError:
+        machine_busy = 0
+    return {
+        "gunicorn": {pid: processes[pid][1] for pid in gunicorn if pid in processes},
+        "postgres": {pid: processes[pid][1] for pid in postgres if pid in processes},
+        "wrk": {0: round((children.ru_utime + children.ru_stime) * CLOCK_TICKS)},
+        "machine": {0: machine_busy},
+    }
+
+
+def process_table() -> dict[int, tuple[int, int]]:
+    """pid -> (parent pid, user + system ticks) of every process, from /proc."""
+    table = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # The command name, in parentheses, may hold spaces; the fields follow it.
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        table[int(stat.parent.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    return table
+
+
+def wait_until_settled(target: Target, prefix: str) -> None:
+    """Let the server finish the requests wrk left in flight before anything is counted."""
+    previous = None
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        current = target.stored(prefix)
+        if current == previous:
+            return
+        previous = current
+        time.sleep(0.5)
+
+
+def print_configuration(args: argparse.Namespace, port: int, wrk: str) -> None:
+    import gunicorn
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    wrk_version = subprocess.run([wrk, "-v"], capture_output=True, text=True).stdout.split()[:2]
+    print("LeadBridge intake benchmark")
+    print(f"  machine   {os.cpu_count()} CPUs, shared by the server, PostgreSQL, Redis and wrk")
+    print(
+        f"  server    gunicorn {gunicorn.__version__}, {args.workers} {worker_class(args)} "
+        f"workers x {args.threads} thread(s), no keep-alive, on {HOST}:{port}; "
+        f"DEBUG={settings.DEBUG}, CONN_MAX_AGE={database['CONN_MAX_AGE']}, "
+        f"CONN_HEALTH_CHECKS={database['CONN_HEALTH_CHECKS']}"
+    )
+    print(
+        f"  data      PostgreSQL database {database['NAME']} (new), "
+        f"Celery broker {settings.CELERY_BROKER_URL} (flushed, no worker)"
+    )
+    print(
+        f"  load      {' '.join(wrk_version)}, 1 thread, {args.connections} connections, "
+        f"{args.duration} s per target after {args.warmup} s of uncounted warm-up"
+    )
+
+
+def print_loads(targets: list[Target], loads: dict[str, Load]) -> None:
+    print()
+    print(
+        f"  {'':8} {'path':22} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+        f"{'ok':>7} {'failed':>7}   cores used: gunicorn, postgres, wrk, rest"
+    )
+    for target in targets:
+        load = loads[target.name]
+        print(
+            f"  {target.name:8} {'POST ' + target.path:22} {load.per_second:8.1f} "
+            f"{load.p50_ms:8.1f} {load.p95_ms:8.1f} {load.p99_ms:8.1f} {load.accepted:7} "
+            f"{load.failed:7}   {', '.join(f'{n:.2f}' for n in load.cores.values())}"
+        )
+        if load.failed:
+            statuses = ", ".join(f"{n} x {s}" for s, n in load.other_statuses.items())
+            print(f"  {'':8} failures: {statuses or 'none by status'}, {load.socket_errors} socket")
+    busy_neighbours = max(load.cores.get("rest", 0) for load in loads.values())
+    if busy_neighbours > NEIGHBOUR_WARNING_CORES:
+        print(
+            f"  warning: other processes took up to {busy_neighbours:.2f} cores during a "
+            "measurement, so the server got less than the machine; rerun on a quiet machine."
+        )
+    intake, baseline = loads["intake"], loads["baseline"]
+    print()
+    print(f"  intake/baseline requests/s: {intake.per_second / baseline.per_second:.2f}")
+
+
+def check_stored(targets: list[Target], loads: dict[str, Load]) -> bool:
+    print()
+    all_stored = True
+    for target in targets:
+        load, rows = loads[target.name], target.stored(target.name)
+        stored = next(iter(rows.values()))
+        fine = load.accepted <= stored <= load.sent and len(set(rows.values())) == 1
+        all_stored &= fine
+        counts = ", ".join(f"{n} {table}" for table, n in rows.items())
+        extra = stored - load.accepted
+        print(
+            f"  {'OK' if fine else 'FAILED':6} {target.name}: {load.accepted} accepted, {counts} "
+            f"stored; {load.sent - load.responses} were unanswered when wrk stopped and "
+            + (f"{extra} more than accepted were stored" if extra >= 0 else f"{-extra} MISSING")
+        )
+    if not all_stored:
+        print("  FAILED: an accepted post is missing from the database, or the counts disagree.")
+    return all_stored
+
+
+if __name__ == "__main__":
+    sys.exit(main())
