@@ -46,6 +46,9 @@ class Form(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(
+        auto_now=True, help_text="Also moves when a field changes: the form's version."
+    )
 
     class Meta:
         ordering = ["name"]
@@ -76,13 +79,26 @@ class FormField(models.Model):
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
-        ordering = ["form", "position", "pk"]
+        ordering = ["position", "pk"]
         constraints = [
             models.UniqueConstraint(fields=["form", "key"], name="formfield_unique_key_per_form")
         ]
 
     def __str__(self) -> str:
         return f"{self.form}: {self.label}"
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        self._touch_form()
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        self._touch_form()
+        return result
+
+    def _touch_form(self) -> None:
+        # The public form class is cached per form version (leads.capture.forms).
+        Form.objects.filter(pk=self.form_id).update(updated_at=timezone.now())
 
 
 class Lead(models.Model):

@@ -1,5 +1,8 @@
 """The public form a visitor fills in, built from a Form's fields."""
 
+from datetime import datetime
+from functools import lru_cache
+
 from django import forms
 
 from leads.models import Form, FormField
@@ -19,8 +22,14 @@ _FIELD_FOR_KIND = {
 
 
 def submission_form_class(form: Form) -> type[forms.Form]:
+    """The form class for this version of `form`, built once per process."""
+    return _form_class(form.pk, form.slug, form.updated_at)
+
+
+@lru_cache(maxsize=512)
+def _form_class(form_id: int, slug: str, version: datetime) -> type[forms.Form]:
     fields: dict[str, forms.Field] = {}
-    for spec in form.fields.all():
+    for spec in FormField.objects.filter(form_id=form_id):
         field = _FIELD_FOR_KIND[spec.kind](spec)
         field.label = spec.label
         field.required = spec.required or spec.key == "email"
@@ -28,4 +37,4 @@ def submission_form_class(form: Form) -> type[forms.Form]:
     fields["consent"] = forms.BooleanField(
         required=False, label="I agree to be contacted about this request."
     )
-    return type(f"{form.slug.title()}SubmissionForm", (forms.Form,), fields)
+    return type(f"{slug.title().replace('-', '')}SubmissionForm", (forms.Form,), fields)

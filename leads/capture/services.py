@@ -1,7 +1,7 @@
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from leads.lifecycle import lead_record_creation
 from leads.models import Form, Lead, Submission
@@ -42,19 +42,19 @@ def lead_capture(
 
     attributes = {key: value for key, value in cleaned.items() if value not in (None, "")}
     attributes["email"] = normalise_email(cleaned["email"])
+    new_lead = Lead(
+        email=attributes["email"],
+        attributes=attributes,
+        source_form=form,
+        campaign=provenance.utm.get("utm_campaign") or form.campaign,
+        **{column: attributes.get(column, "") for column in LEAD_COLUMNS},
+    )
     with transaction.atomic():
-        lead, created = Lead.objects.select_for_update().get_or_create(
-            email=attributes["email"],
-            defaults={
-                "attributes": attributes,
-                "source_form": form,
-                "campaign": provenance.utm.get("utm_campaign") or form.campaign,
-                **{column: attributes.get(column, "") for column in LEAD_COLUMNS},
-            },
-        )
-        if created:
+        if _insert_unless_known(new_lead):
+            lead = new_lead
             lead_record_creation(lead=lead, reason=f"Submitted the form {form.name}.")
         else:
+            lead = Lead.objects.select_for_update().get(email=new_lead.email)
             _merge_attributes(lead, attributes)
         submission = Submission.objects.create(
             form=form,
@@ -69,6 +69,33 @@ def lead_capture(
         )
         qualify_submission.delay_on_commit(submission.pk)
     return submission
+
+
+def _insert_unless_known(lead: Lead) -> bool:
+    """Insert a new lead in one statement; False, inserting nothing, if the e-mail is known.
+
+    The intake's hot path: `get_or_create` would take a SELECT, a savepoint, the INSERT and
+    its release. A concurrent insert of the same e-mail waits for the other transaction and
+    then finds the conflict, so the caller's fallback to a locked read is race-free.
+    """
+    fields = [field for field in Lead._meta.concrete_fields if not field.primary_key]
+    values = [field.get_db_prep_save(field.pre_save(lead, True), connection) for field in fields]
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(Lead._meta.db_table)} "  # noqa: S608 - names from the model, values bound
+        f"({', '.join(quote(field.column) for field in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({quote('email')}) DO NOTHING RETURNING {quote('id')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    lead.pk = row[0]
+    lead._state.adding = False
+    lead._state.db = connection.alias
+    return True
 
 
 def _merge_attributes(lead: Lead, attributes: dict[str, Any]) -> None:

@@ -226,6 +226,7 @@ def _form(marketer: User) -> Form:
             )
             for i, (key, label, kind, required, choices) in enumerate(fields)
         )
+        form.save(update_fields=["updated_at"])  # bulk_create skips the versioning in save()
     return form
 
 
