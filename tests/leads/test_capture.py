@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from leads.models import HandoffEvent, Lead, Stage, Submission
+from leads.models import FormField, HandoffEvent, Lead, Stage, Submission
 from tests.factories import AgreementFactory, FormFactory
 
 pytestmark = pytest.mark.django_db
@@ -125,3 +125,12 @@ def test_stored_submission_cannot_be_edited_or_deleted(client, form):
         submission.save()
     with pytest.raises(ValueError, match="never deleted"):
         submission.delete()
+
+
+def test_changing_a_field_changes_the_public_form(client, form):
+    url = reverse("capture:form", kwargs={"slug": form.slug})
+    assert b'name="phone"' not in client.get(url).content
+    FormField.objects.create(form=form, key="phone", label="Phone", position=9)
+    assert b'name="phone"' in client.get(url).content
+    FormField.objects.get(form=form, key="phone").delete()
+    assert b'name="phone"' not in client.get(url).content
