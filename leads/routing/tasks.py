@@ -20,9 +20,13 @@ def route_lead(lead_id: int) -> None:
 @shared_task
 def sweep_unfinished_leads() -> None:
     # Imported here because scoring imports this module to route what it qualifies.
+    from scoring.models import Agreement
     from scoring.tasks import qualify_submission
 
     unscored, unrouted = unfinished_work()
+    if unscored and Agreement.objects.active() is None:
+        logger.warning("%d submissions wait for an active agreement.", len(unscored))
+        unscored = []
     for submission_id in unscored:
         qualify_submission.delay(submission_id)
     for lead_id in unrouted:

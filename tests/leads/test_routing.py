@@ -112,3 +112,17 @@ def test_sweeper_scores_and_routes_work_whose_message_was_lost():
     sweep_unfinished_leads()
     lead.refresh_from_db()
     assert (lead.stage, lead.owner) == (Stage.ROUTED, rep)
+
+
+def test_sweeper_queues_nothing_to_score_while_no_agreement_is_active(monkeypatch):
+    lead = LeadFactory(stage=Stage.CAPTURED)
+    Submission.objects.create(
+        form=FormFactory(), lead=lead, payload={}, received_at=timezone.now() - timedelta(hours=1)
+    )
+    queued = []
+    monkeypatch.setattr("scoring.tasks.qualify_submission.delay", queued.append)
+    sweep_unfinished_leads()
+    assert queued == []
+    AgreementFactory()
+    sweep_unfinished_leads()
+    assert len(queued) == 1
