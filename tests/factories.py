@@ -83,14 +83,20 @@ class AgreementFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def criteria(self, create, extracted, **kwargs):
         if create and extracted is not False:
-            Criterion.objects.create(
-                agreement=self,
-                label="Company size",
-                kind=Criterion.Kind.MANDATORY,
-                attribute="company_size",
-                operator=Criterion.Operator.AT_LEAST,
-                value=50,
-            )
+            CriterionFactory(agreement=self)
+
+
+class CriterionFactory(factory.django.DjangoModelFactory):
+    """By default the mandatory "company size is at least 50"."""
+
+    class Meta:
+        model = Criterion
+
+    label = "Company size"
+    kind = Criterion.Kind.MANDATORY
+    attribute = "company_size"
+    operator = Criterion.Operator.AT_LEAST
+    value = 50
 
 
 class QueueFactory(factory.django.DjangoModelFactory):

@@ -5,7 +5,7 @@ from leads.models import Stage
 from portal.accounts.roles import Role
 from scoring.models import Agreement, Criterion, CriterionResult
 from scoring.services import SigningError, agreement_sign, submission_qualify
-from tests.factories import AgreementFactory, FormFactory, UserFactory
+from tests.factories import AgreementFactory, CriterionFactory, FormFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -23,12 +23,13 @@ def test_qualified_lead_records_version_score_and_a_reason_per_criterion(
     django_capture_on_commit_callbacks,
 ):
     agreement = AgreementFactory(version=3)
-    Criterion.objects.create(
+    CriterionFactory(
         agreement=agreement,
         label="Has a job title",
         kind=Criterion.Kind.SCORING,
         attribute="job_title",
         operator=Criterion.Operator.PRESENT,
+        value=None,
         points=15,
         position=1,
     )
