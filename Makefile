@@ -22,10 +22,11 @@ demo: $(VENV)/.installed
 	@echo
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-## Lint, Django's checks and the whole test suite (real PostgreSQL/Redis when they answer).
+## Lint, the import layers, Django's checks and the whole test suite (real PostgreSQL/Redis when they answer).
 test: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 	$(PY) manage.py check --fail-level WARNING
 	$(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/pytest

@@ -1,39 +1,9 @@
-"""The admin site: forms and queues are set up here until their own pages land.
-
-Leads, submissions and events are read-only: stages change only through leads.lifecycle,
-and submissions are never edited.
-"""
+"""Leads, submissions and their events are read-only in the admin: stages change only
+through leads.lifecycle, submissions are never edited and events are history."""
 
 from django.contrib import admin
 
-from leads.models import Form, FormField, HandoffEvent, Lead, Queue, QueueMember, Submission
-
-
-class FormFieldInline(admin.TabularInline):
-    model = FormField
-    extra = 1
-
-
-@admin.register(Form)
-class FormAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "campaign", "is_published", "created_at"]
-    list_filter = ["is_published"]
-    search_fields = ["name", "slug", "campaign"]
-    prepopulated_fields = {"slug": ["name"]}
-    inlines = [FormFieldInline]
-
-
-class QueueMemberInline(admin.TabularInline):
-    model = QueueMember
-    extra = 1
-    autocomplete_fields = ["rep"]
-
-
-@admin.register(Queue)
-class QueueAdmin(admin.ModelAdmin):
-    list_display = ["name", "priority", "match_attribute", "capacity_per_rep", "is_active"]
-    readonly_fields = ["last_position"]
-    inlines = [QueueMemberInline]
+from leads.models import Lead, LeadEvent, Submission
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -47,9 +17,9 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class HandoffEventInline(admin.TabularInline):
-    model = HandoffEvent
-    fields = ["at", "from_stage", "to_stage", "actor", "reason"]
+class LeadEventInline(admin.TabularInline):
+    model = LeadEvent
+    fields = ["id", "at", "kind", "from_stage", "to_stage", "actor", "reason"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -64,7 +34,7 @@ class LeadAdmin(ReadOnlyAdmin):
     list_filter = ["stage", "queue"]
     search_fields = ["email", "company", "first_name", "last_name"]
     date_hierarchy = "created_at"
-    inlines = [HandoffEventInline]
+    inlines = [LeadEventInline]
 
 
 @admin.register(Submission)

@@ -1,13 +1,16 @@
 """The one place a lead's stage changes.
 
 The arrows are the glossary's lifecycle. `lead_move` refuses any other move and writes the
-HandoffEvent in the caller's transaction, so a stage never changes without its audit row.
+stage-change event in the caller's transaction, so a stage never changes without its record.
+Pages ask `moves_from` which moves to offer; they never list stages themselves.
 """
 
 from django.db import transaction
 from django.utils import timezone
 
-from leads.models import HandoffEvent, Lead, RejectionReason, Stage
+from leads.events import event_stage_changed
+from leads.models import Lead, LeadEvent, Stage
+from portal.errors import Conflict
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     Stage.CAPTURED: frozenset({Stage.QUALIFIED, Stage.DISQUALIFIED}),
@@ -17,6 +20,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     Stage.QUALIFIED: frozenset({Stage.ROUTED}),
     Stage.ROUTED: frozenset({Stage.ACCEPTED, Stage.REJECTED}),
     Stage.ACCEPTED: frozenset({Stage.CONTACTED, Stage.RECYCLED}),
+    # Sent back to marketing: nurtured, or re-routed to another rep.
     Stage.REJECTED: frozenset({Stage.RECYCLED, Stage.ROUTED}),
     Stage.CONTACTED: frozenset({Stage.OPPORTUNITY}),
     Stage.OPPORTUNITY: frozenset({Stage.WON, Stage.LOST}),
@@ -24,17 +28,29 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     Stage.LOST: frozenset(),
 }
 
+# A rep is working these: they count against the rep's capacity.
 OPEN_STAGES = frozenset({Stage.ROUTED, Stage.ACCEPTED, Stage.CONTACTED, Stage.OPPORTUNITY})
 
 
-class IllegalMove(Exception):
+class IllegalMove(Conflict):
+    """The lead is not (or no longer) in a stage from which this move is allowed."""
+
+    code = "illegal_move"
+
     def __init__(self, lead: Lead, to: str):
         self.lead, self.to = lead, to
-        super().__init__(f"A {Stage(lead.stage).label.lower()} lead cannot become {to}.")
+        super().__init__(
+            f"{lead} is {Stage(lead.stage).label.lower()}: "
+            f"it cannot become {Stage(to).label.lower()}. Nothing changed."
+        )
 
 
 def can_move(from_stage: str, to_stage: str) -> bool:
     return to_stage in TRANSITIONS[from_stage]
+
+
+def moves_from(stage: str) -> frozenset[str]:
+    return TRANSITIONS[stage]
 
 
 def lead_move(
@@ -43,10 +59,11 @@ def lead_move(
     to: Stage,
     by=None,
     reason: str,
-    rejection_reason: RejectionReason | str = "",
+    reason_code: str = "",
+    data: dict | None = None,
     extra_fields: tuple[str, ...] = (),
-) -> HandoffEvent:
-    """Move `lead` to `to` and record why. `extra_fields` are saved in the same UPDATE."""
+) -> LeadEvent:
+    """Move a locked `lead` to `to` and record why. `extra_fields` are saved in the same UPDATE."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("lead_move must run inside the transaction that locks the lead.")
     if not can_move(lead.stage, to):
@@ -56,19 +73,12 @@ def lead_move(
     lead.stage = to
     lead.stage_changed_at = now
     lead.save(update_fields=["stage", "stage_changed_at", "updated_at", *extra_fields])
-    return HandoffEvent.objects.create(
+    return event_stage_changed(
         lead=lead,
         from_stage=from_stage,
-        to_stage=to,
-        actor=by,
+        by=by,
         reason=reason,
-        rejection_reason=rejection_reason,
         at=now,
-    )
-
-
-def lead_record_creation(*, lead: Lead, reason: str) -> HandoffEvent:
-    """The first event of every lead: how it came to be captured."""
-    return HandoffEvent.objects.create(
-        lead=lead, from_stage="", to_stage=lead.stage, reason=reason, at=lead.created_at
+        reason_code=reason_code,
+        data=data,
     )

@@ -1,7 +1,8 @@
-"""The lead lifecycle data: forms and what they capture, leads, queues and the audit trail.
+"""The kernel every capability shares: leads, the submissions that made them, their history.
 
-Stages change only through `leads.lifecycle.lead_move`, which writes a HandoffEvent in the
-same transaction.
+Stages change only through `leads.lifecycle`; every change of a lead writes one `LeadEvent`
+in the same transaction. Forms belong to `leads.capture` and queues to `leads.routing`; the
+kernel refers to their tables by name and never imports those apps.
 """
 
 from django.conf import settings
@@ -35,70 +36,19 @@ class RejectionReason(models.TextChoices):
     OTHER = "other", "Other"
 
 
-class Form(models.Model):
-    name = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=100, unique=True)
-    campaign = models.CharField(max_length=200, blank=True)
-    intro = models.TextField(blank=True)
-    thank_you_message = models.TextField(default="Thank you! We will be in touch shortly.")
-    is_published = models.BooleanField(default=False)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(
-        auto_now=True, help_text="Also moves when a field changes: the form's version."
-    )
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
-
-    def get_absolute_url(self) -> str:
-        return reverse("capture:form", kwargs={"slug": self.slug})
+class LostReason(models.TextChoices):
+    PRICE = "price", "Price"
+    COMPETITOR = "competitor", "Chose a competitor"
+    NO_DECISION = "no_decision", "No decision / went quiet"
+    TIMING = "timing", "Bad timing"
+    FEATURES = "features", "Missing features"
+    OTHER = "other", "Other"
 
 
-class FormField(models.Model):
-    class Kind(models.TextChoices):
-        EMAIL = "email", "E-mail"
-        TEXT = "text", "Text"
-        TEXTAREA = "textarea", "Long text"
-        NUMBER = "number", "Number"
-        CHOICE = "choice", "Choice"
-        CHECKBOX = "checkbox", "Checkbox"
-
-    form = models.ForeignKey(Form, on_delete=models.CASCADE, related_name="fields")
-    key = models.SlugField(max_length=64, help_text="Lead attribute this field fills.")
-    label = models.CharField(max_length=200)
-    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.TEXT)
-    required = models.BooleanField(default=False)
-    max_length = models.PositiveIntegerField(default=255)
-    choices = models.JSONField(default=list, blank=True)
-    position = models.PositiveSmallIntegerField(default=0)
-
-    class Meta:
-        ordering = ["position", "pk"]
-        constraints = [
-            models.UniqueConstraint(fields=["form", "key"], name="formfield_unique_key_per_form")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.form}: {self.label}"
-
-    def save(self, *args, **kwargs):
-        super().save(*args, **kwargs)
-        self._touch_form()
-
-    def delete(self, *args, **kwargs):
-        result = super().delete(*args, **kwargs)
-        self._touch_form()
-        return result
-
-    def _touch_form(self) -> None:
-        # The public form class is cached per form version (leads.capture.forms).
-        Form.objects.filter(pk=self.form_id).update(updated_at=timezone.now())
+class ContactChannel(models.TextChoices):
+    CALL = "call", "Call"
+    EMAIL = "email", "E-mail"
+    MEETING = "meeting", "Meeting"
 
 
 class Lead(models.Model):
@@ -109,7 +59,7 @@ class Lead(models.Model):
     attributes = models.JSONField(default=dict, blank=True)
     stage = models.CharField(max_length=16, choices=Stage.choices, default=Stage.CAPTURED)
     score = models.IntegerField(null=True, blank=True)
-    source_form = models.ForeignKey(Form, on_delete=models.PROTECT, related_name="leads")
+    source_form = models.ForeignKey("capture.Form", on_delete=models.PROTECT, related_name="leads")
     campaign = models.CharField(max_length=200, blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -119,12 +69,15 @@ class Lead(models.Model):
         related_name="owned_leads",
     )
     queue = models.ForeignKey(
-        "Queue", null=True, blank=True, on_delete=models.PROTECT, related_name="leads"
+        "routing.Queue", null=True, blank=True, on_delete=models.PROTECT, related_name="leads"
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     stage_changed_at = models.DateTimeField(default=timezone.now)
     first_action_at = models.DateTimeField(null=True, blank=True)
+    nurture_until = models.DateField(
+        null=True, blank=True, help_text="A recycled lead comes back to sales on this day."
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -136,6 +89,7 @@ class Lead(models.Model):
         permissions = [
             ("view_all_leads", "Can see every lead, not only their own"),
             ("work_lead", "Can work the leads in their own inbox"),
+            ("reassign_lead", "Can give a lead to another rep"),
             ("view_dashboard", "Can see the shared dashboard"),
         ]
 
@@ -153,7 +107,7 @@ class Lead(models.Model):
 class Submission(models.Model):
     """One post of a form, stored exactly as received. Append-only."""
 
-    form = models.ForeignKey(Form, on_delete=models.PROTECT, related_name="submissions")
+    form = models.ForeignKey("capture.Form", on_delete=models.PROTECT, related_name="submissions")
     lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="submissions")
     payload = models.JSONField()
     received_at = models.DateTimeField(default=timezone.now)
@@ -186,101 +140,58 @@ class Submission(models.Model):
         raise ValueError("A submission is never deleted.")
 
 
-class Queue(models.Model):
-    class Strategy(models.TextChoices):
-        ROUND_ROBIN = "round_robin", "Round robin"
+class LeadEvent(models.Model):
+    """One thing that happened to a lead: who, when, what, and why. Append-only.
 
-    name = models.CharField(max_length=200, unique=True)
-    priority = models.PositiveSmallIntegerField(
-        default=100, help_text="Queues are tried in this order, lowest first."
-    )
-    match_attribute = models.CharField(
-        max_length=64, blank=True, help_text="Lead attribute the rule reads; blank takes all."
-    )
-    match_values = models.JSONField(default=list, blank=True)
-    strategy = models.CharField(
-        max_length=16, choices=Strategy.choices, default=Strategy.ROUND_ROBIN
-    )
-    capacity_per_rep = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Most open leads a rep may hold; blank is no limit."
-    )
-    last_position = models.IntegerField(
-        default=-1, help_text="Round-robin cursor: position of the member assigned last."
-    )
-    is_active = models.BooleanField(default=True)
+    The single source for the lead's timeline, the dashboard and, later, webhooks: the id
+    only grows, so a consumer keeps a cursor on it. Written by `leads.events` in the same
+    transaction as the change it records.
+    """
 
-    class Meta:
-        ordering = ["priority", "name"]
+    class Kind(models.TextChoices):
+        SUBMISSION_RECEIVED = "submission_received", "Submission received"
+        STAGE_CHANGED = "stage_changed", "Stage changed"
+        ASSIGNED = "assigned", "Assigned"
+        REASSIGNED = "reassigned", "Reassigned"
+        CONTACT_LOGGED = "contact_logged", "Contact logged"
+        NOTE = "note", "Note"
 
-    def __str__(self) -> str:
-        return self.name
-
-    def takes(self, attributes: dict) -> bool:
-        if not self.match_attribute:
-            return True
-        value = attributes.get(self.match_attribute)
-        return str(value).casefold() in {str(v).casefold() for v in self.match_values}
-
-
-class QueueMember(models.Model):
-    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="members")
-    rep = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="queue_memberships"
-    )
-    position = models.PositiveSmallIntegerField(default=0)
-    is_active = models.BooleanField(default=True)
-
-    class Meta:
-        ordering = ["queue", "position"]
-        constraints = [
-            models.UniqueConstraint(fields=["queue", "rep"], name="queuemember_unique_rep"),
-            models.UniqueConstraint(
-                fields=["queue", "position"], name="queuemember_unique_position"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.rep} in {self.queue}"
-
-
-class Assignment(models.Model):
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="assignments")
-    queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="assignments")
-    rep = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assignments"
-    )
-    assigned_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["-assigned_at"]
-
-    def __str__(self) -> str:
-        return f"{self.lead} to {self.rep}"
-
-
-class HandoffEvent(models.Model):
-    """One change of a lead's stage: who, when, from what, to what, and why."""
-
+    id = models.BigAutoField(primary_key=True)
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
-    from_stage = models.CharField(max_length=16, choices=Stage.choices, blank=True)
-    to_stage = models.CharField(max_length=16, choices=Stage.choices)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    at = models.DateTimeField(default=timezone.now)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
+        related_name="+",
         help_text="Blank when LeadBridge itself made the change.",
     )
-    reason = models.TextField()
-    rejection_reason = models.CharField(max_length=32, choices=RejectionReason.choices, blank=True)
-    at = models.DateTimeField(default=timezone.now)
+    from_stage = models.CharField(max_length=16, choices=Stage.choices, blank=True)
+    to_stage = models.CharField(max_length=16, choices=Stage.choices, blank=True)
+    reason = models.TextField(help_text="The sentence a person reads in the timeline.")
+    reason_code = models.CharField(
+        max_length=32, blank=True, help_text="A rejection or lost reason from its list."
+    )
+    data = models.JSONField(default=dict, blank=True, help_text="What this kind carries.")
 
     class Meta:
-        ordering = ["at", "pk"]
-        indexes = [models.Index(fields=["to_stage", "at"])]
+        ordering = ["at", "id"]
+        indexes = [
+            models.Index(fields=["lead", "id"]),
+            models.Index(fields=["kind", "to_stage", "at"]),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.lead}: {self.from_stage or '-'} -> {self.to_stage}"
+        if self.kind == self.Kind.STAGE_CHANGED:
+            return f"{self.lead}: {self.from_stage or '-'} -> {self.to_stage}"
+        return f"{self.lead}: {self.get_kind_display()}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("A lead event is history: it is written once and never edited.")
+        super().save(*args, **kwargs)
 
     @property
     def actor_name(self) -> str:

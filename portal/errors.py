@@ -4,7 +4,8 @@ Services raise these; they never build responses. One handler turns them into JS
 callers and one into a page (with a message) for people, so a refused move, a lost race or a
 bad value reads the same everywhere. The JSON shape, written once (see the README):
 
-    {"code": "<what happened>", "errors": {"<field or __all__>": [{"message": "...", "code": "..."}]}}
+    {"code": "<what happened>",
+     "errors": {"<field or __all__>": [{"message": "...", "code": "..."}]}}
 """
 
 from http import HTTPStatus

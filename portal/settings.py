@@ -42,7 +42,11 @@ INSTALLED_APPS = [
     "portal.dashboard",
     "portal.demo",
     "leads",
+    "leads.capture",
     "scoring",
+    "leads.routing",
+    "leads.inbox",
+    "leads.handoff",
 ]
 
 MIDDLEWARE = [
@@ -143,8 +147,8 @@ CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="leadbridge")
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
-    "leads-sweep-unfinished": {
-        "task": "leads.routing.tasks.sweep_unfinished_leads",
+    "handoff-sweep-unfinished": {
+        "task": "handoff.sweep_unfinished_leads",
         "schedule": env.int("SWEEP_EVERY_SECONDS", default=60),
     },
 }

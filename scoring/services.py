@@ -3,9 +3,9 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from leads import locks
 from leads.lifecycle import can_move, lead_move
 from leads.models import Lead, Stage, Submission
-from leads.routing.tasks import route_lead
 from scoring import engine
 from scoring.models import Agreement, CriterionResult, Qualification
 
@@ -19,7 +19,7 @@ class SigningError(Exception):
 def agreement_sign(*, agreement: Agreement, by) -> Agreement:
     """Sign for the side `by` may sign for; the second signature makes the version active."""
     with transaction.atomic():
-        agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
+        agreement = locks.row_locked(Agreement, agreement.pk)
         now = timezone.now()
         fields = []
         if by.has_perm("scoring.sign_for_sales") and agreement.sales_signed_at is None:
@@ -49,7 +49,7 @@ def submission_qualify(*, submission_id: int) -> Qualification | None:
         if submission is None:
             logger.info("Submission %s is gone; nothing to score.", submission_id)
             return None
-        lead = Lead.objects.select_for_update().get(pk=submission.lead_id)
+        lead = locks.lead_locked(submission.lead_id)
         if Qualification.objects.filter(submission=submission).exists():
             return None
         verdict = engine.evaluate(lead.attributes, rules, agreement.threshold)
@@ -80,7 +80,6 @@ def _move_by_verdict(lead: Lead, verdict: engine.Verdict, agreement: Agreement) 
     reason = f"{verdict.summary} (agreement v{agreement.version})"
     if verdict.qualified and can_move(lead.stage, Stage.QUALIFIED):
         lead_move(lead=lead, to=Stage.QUALIFIED, reason=reason, extra_fields=("score",))
-        route_lead.delay_on_commit(lead.pk)
     elif not verdict.qualified and lead.stage == Stage.CAPTURED:
         lead_move(lead=lead, to=Stage.DISQUALIFIED, reason=reason, extra_fields=("score",))
     else:

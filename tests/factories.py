@@ -3,7 +3,9 @@ import datetime
 import factory
 from django.contrib.auth.models import Group
 
-from leads.models import Form, FormField, Lead, Queue, QueueMember, Stage
+from leads.capture.models import Form, FormField
+from leads.models import Lead, Stage
+from leads.routing.models import Queue, QueueMember
 from portal.accounts.models import User
 from portal.accounts.roles import Role
 from scoring.models import Agreement, Criterion

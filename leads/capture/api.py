@@ -8,9 +8,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from leads.capture.forms import submission_form_class
+from leads.capture.models import Form
 from leads.capture.services import lead_capture
 from leads.capture.views import request_provenance
-from leads.models import Form
 
 
 class SubmissionCreate(APIView):

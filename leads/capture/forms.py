@@ -5,7 +5,7 @@ from functools import lru_cache
 
 from django import forms
 
-from leads.models import Form, FormField
+from leads.capture.models import Form, FormField
 
 _FIELD_FOR_KIND = {
     FormField.Kind.EMAIL: lambda f: forms.EmailField(max_length=min(f.max_length, 254)),

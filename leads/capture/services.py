@@ -3,9 +3,11 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from leads.lifecycle import lead_record_creation
-from leads.models import Form, Lead, Submission
-from scoring.tasks import qualify_submission
+from leads.capture.models import Form
+from leads.events import event_submission_received
+from leads.locks import lead_locked_by_email
+from leads.models import Lead, Submission
+from leads.signals import submission_stored
 
 LEAD_COLUMNS = ("first_name", "last_name", "company")
 
@@ -31,7 +33,7 @@ def lead_capture(
     """Store a valid submission and create or update its lead, in one transaction.
 
     `payload` is what the caller sent, kept as received; `cleaned` is the validated values.
-    Scoring starts only once both are committed.
+    What follows (scoring, routing) is the handoff's business, told by `submission_stored`.
     """
     if provenance.idempotency_key:
         earlier = Submission.objects.filter(
@@ -50,11 +52,11 @@ def lead_capture(
         **{column: attributes.get(column, "") for column in LEAD_COLUMNS},
     )
     with transaction.atomic():
-        if _insert_unless_known(new_lead):
+        created = _insert_unless_known(new_lead)
+        if created:
             lead = new_lead
-            lead_record_creation(lead=lead, reason=f"Submitted the form {form.name}.")
         else:
-            lead = Lead.objects.select_for_update().get(email=new_lead.email)
+            lead = lead_locked_by_email(new_lead.email)
             _merge_attributes(lead, attributes)
         submission = Submission.objects.create(
             form=form,
@@ -67,7 +69,8 @@ def lead_capture(
             ip_address=provenance.ip_address,
             user_agent=provenance.user_agent,
         )
-        qualify_submission.delay_on_commit(submission.pk)
+        event_submission_received(lead=lead, submission=submission, created=created)
+        submission_stored.send(sender=Submission, submission=submission)
     return submission
 
 

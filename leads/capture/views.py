@@ -7,8 +7,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from leads.capture.forms import submission_form_class
+from leads.capture.models import Form
 from leads.capture.services import Provenance, lead_capture
-from leads.models import Form
 
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 
@@ -37,18 +37,18 @@ def form_page(request: HttpRequest, slug: str) -> HttpResponse:
         status = 400
     utm = {key: request.GET.get(key, request.POST.get(key, "")) for key in UTM_KEYS}
     context = {"form": form, "bound": bound, "utm": utm}
-    return render(request, "leads/capture/form.html", context, status=status)
+    return render(request, "capture/form.html", context, status=status)
 
 
 def thanks(request: HttpRequest, slug: str) -> HttpResponse:
     form = get_object_or_404(Form.objects.filter(is_published=True), slug=slug)
-    return render(request, "leads/capture/thanks.html", {"form": form})
+    return render(request, "capture/thanks.html", {"form": form})
 
 
-@permission_required("leads.view_form")
+@permission_required("capture.view_form")
 def form_list(request: HttpRequest) -> HttpResponse:
     forms = Form.objects.order_by("name").prefetch_related("fields")
-    return render(request, "leads/capture/form_list.html", {"forms": forms})
+    return render(request, "capture/form_list.html", {"forms": forms})
 
 
 def _payload(request: HttpRequest) -> dict:

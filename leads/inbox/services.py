@@ -1,6 +1,7 @@
 from django.db import transaction
 from django.utils import timezone
 
+from leads import locks
 from leads.lifecycle import lead_move
 from leads.models import Lead, RejectionReason, Stage
 
@@ -10,7 +11,7 @@ class NotYourLead(Exception):
 
 
 def _locked_for(lead: Lead, by) -> Lead:
-    locked = Lead.objects.select_for_update().get(pk=lead.pk)
+    locked = locks.lead_locked(lead.pk)
     if locked.owner_id != by.pk:
         raise NotYourLead(f"{lead} is not in {by}'s inbox.")
     return locked
@@ -47,7 +48,7 @@ def lead_reject(*, lead: Lead, by, reason: RejectionReason, note: str = "") -> L
             to=Stage.REJECTED,
             by=by,
             reason=f"{by} rejected the lead: {why}." + (f" {note.strip()}" if note.strip() else ""),
-            rejection_reason=reason,
+            reason_code=reason,
             extra_fields=_first_action(lead),
         )
     return lead

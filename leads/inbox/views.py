@@ -8,11 +8,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from leads.capture.models import FormField
 from leads.inbox.forms import RejectForm
 from leads.inbox.selectors import inbox_for, leads_visible_to
 from leads.inbox.services import lead_accept, lead_reject
 from leads.lifecycle import can_move
-from leads.models import FormField, Lead, Stage
+from leads.models import Lead, Stage
 
 PAGE_SIZE = 25
 
@@ -27,7 +28,7 @@ def lead_list(request: HttpRequest) -> HttpResponse:
         return _csv(leads)
     page = Paginator(leads, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"page": page, "stage": stage, "search": search, "stages": Stage.choices}
-    return render(request, "leads/inbox/list.html", context)
+    return render(request, "inbox/list.html", context)
 
 
 @login_required
@@ -43,7 +44,7 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "submissions": lead.submissions.select_related("form"),
         "can_work": _can_work(request.user, lead),
     }
-    return render(request, "leads/inbox/detail.html", context)
+    return render(request, "inbox/detail.html", context)
 
 
 @permission_required("leads.work_lead", raise_exception=True)
@@ -73,7 +74,7 @@ def reject(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"You rejected {lead}; marketing sees your reason.")
         return redirect("inbox:list")
     status = 400 if request.method == "POST" else 200
-    return render(request, "leads/inbox/reject.html", {"lead": lead, "form": form}, status=status)
+    return render(request, "inbox/reject.html", {"lead": lead, "form": form}, status=status)
 
 
 def _labelled_attributes(lead: Lead) -> list[tuple[str, object]]:

@@ -1,13 +1,16 @@
+"""Who gets a qualified lead: the first queue that takes it, the next rep in turn with room."""
+
 import logging
-from datetime import timedelta
 
-from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Count, Q
-from django.utils import timezone
+from django.db.models import Count
 
+from leads import locks
+from leads.events import event_assigned
 from leads.lifecycle import OPEN_STAGES, lead_move
-from leads.models import Assignment, Lead, Queue, QueueMember, Stage, Submission
+from leads.models import Lead, Stage
+from leads.routing.models import Assignment, Queue, QueueMember
 
 logger = logging.getLogger(__name__)
 
@@ -15,39 +18,57 @@ logger = logging.getLogger(__name__)
 def lead_route(*, lead_id: int) -> Assignment | None:
     """Assign a qualified lead to the first queue that takes it and has a rep with room.
 
-    The lead row is locked first, so a second delivery of the same task finds it routed and
-    returns; the queue row is locked while its round-robin cursor moves, so two workers never
-    hand out the same turn.
+    Locks, always in this order so two routers never deadlock: the lead (a second delivery
+    of the same task finds it routed and returns), every queue that takes it (round-robin
+    cursors) and every rep of those queues (capacity is counted across all of a rep's queues,
+    so two queues sharing a rep must not both hand them their last free slot).
     """
     with transaction.atomic():
-        lead = Lead.objects.select_for_update().filter(pk=lead_id, stage=Stage.QUALIFIED).first()
+        lead = locks.lead_locked(lead_id, stage=Stage.QUALIFIED)
         if lead is None:
             return None
-        for queue in Queue.objects.filter(is_active=True):
-            if not queue.takes(lead.attributes):
-                continue
-            queue = Queue.objects.select_for_update().get(pk=queue.pk)
-            member = _next_member(queue)
-            if member is None:
-                continue
-            return _assign(lead, queue, member)
+        candidates = [q for q in Queue.objects.filter(is_active=True) if q.takes(lead.attributes)]
+        queues = {q.pk: q for q in locks.rows_locked(Queue, [q.pk for q in candidates])}
+        members = _members_by_queue(queues)
+        locks.rows_locked(get_user_model(), {m.rep_id for ms in members.values() for m in ms})
+        open_leads = _open_leads({m.rep_id for ms in members.values() for m in ms})
+        for candidate in candidates:
+            queue = queues[candidate.pk]
+            member = _next_member(queue, members.get(queue.pk, []), open_leads)
+            if member is not None:
+                return _assign(lead, queue, member)
     logger.warning("No queue has a rep with room for lead %s; it waits for the sweeper.", lead_id)
     return None
 
 
-def _next_member(queue: Queue) -> QueueMember | None:
-    members = list(
-        queue.members.filter(is_active=True, rep__is_active=True)
-        .annotate(
-            open_leads=Count("rep__owned_leads", filter=Q(rep__owned_leads__stage__in=OPEN_STAGES))
-        )
-        .select_related("rep")
-        .order_by("position")
+def _members_by_queue(queues: dict[int, Queue]) -> dict[int, list[QueueMember]]:
+    members: dict[int, list[QueueMember]] = {}
+    active = QueueMember.objects.filter(
+        queue_id__in=list(queues), is_active=True, rep__is_active=True
     )
+    for member in active.select_related("rep").order_by("queue_id", "position"):
+        members.setdefault(member.queue_id, []).append(member)
+    return members
+
+
+def _open_leads(rep_ids: set[int]) -> dict[int, int]:
+    counted = (
+        Lead.objects.filter(owner_id__in=rep_ids, stage__in=OPEN_STAGES)
+        .values_list("owner_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return dict(counted)
+
+
+def _next_member(
+    queue: Queue, members: list[QueueMember], open_leads: dict[int, int]
+) -> QueueMember | None:
     after_cursor = [m for m in members if m.position > queue.last_position]
     before_cursor = [m for m in members if m.position <= queue.last_position]
     for member in after_cursor + before_cursor:
-        if queue.capacity_per_rep is None or member.open_leads < queue.capacity_per_rep:
+        held = open_leads.get(member.rep_id, 0)
+        if queue.capacity_per_rep is None or held < queue.capacity_per_rep:
             return member
     return None
 
@@ -60,19 +81,13 @@ def _assign(lead: Lead, queue: Queue, member: QueueMember) -> Assignment:
     lead_move(
         lead=lead,
         to=Stage.ROUTED,
-        reason=f"Round robin in queue {queue.name} assigned the lead to {member.rep}.",
+        reason=f"Queue {queue.name} took the lead.",
         extra_fields=("owner", "queue"),
     )
-    return assignment
-
-
-def unfinished_work(*, older_than: timedelta | None = None) -> tuple[list[int], list[int]]:
-    """Submissions never scored and qualified leads never routed: their message was lost."""
-    older_than = older_than or timedelta(seconds=settings.LEADBRIDGE_SWEEP_AFTER_SECONDS)
-    cutoff = timezone.now() - older_than
-    unscored = Submission.objects.filter(qualification__isnull=True, received_at__lt=cutoff)
-    unrouted = Lead.objects.filter(stage=Stage.QUALIFIED, stage_changed_at__lt=cutoff)
-    return (
-        list(unscored.values_list("pk", flat=True)[:1000]),
-        list(unrouted.values_list("pk", flat=True)[:1000]),
+    event_assigned(
+        lead=lead,
+        queue=queue,
+        rep=member.rep,
+        reason=f"Round robin in queue {queue.name} assigned the lead to {member.rep}.",
     )
+    return assignment

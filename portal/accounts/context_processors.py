@@ -9,6 +9,6 @@ def navigation(request) -> dict:
         items.append(("inbox:list", label))
     if user.has_perm("leads.view_dashboard"):
         items.append(("dashboard", "Dashboard"))
-    if user.has_perm("leads.view_form"):
+    if user.has_perm("capture.view_form"):
         items.append(("capture:form_list", "Forms"))
     return {"nav": items}

@@ -23,4 +23,4 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "period": period,
         "periods": PERIODS,
     }
-    return render(request, "portal/dashboard.html", context)
+    return render(request, "dashboard/dashboard.html", context)

@@ -14,20 +14,13 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
+from leads import locks
+from leads.capture.models import Form, FormField
 from leads.capture.services import Provenance, lead_capture
 from leads.inbox.services import lead_accept, lead_reject
 from leads.lifecycle import lead_move
-from leads.models import (
-    Form,
-    FormField,
-    HandoffEvent,
-    Lead,
-    Queue,
-    QueueMember,
-    RejectionReason,
-    Stage,
-    Submission,
-)
+from leads.models import Lead, LeadEvent, RejectionReason, Stage, Submission
+from leads.routing.models import Queue, QueueMember
 from leads.routing.services import lead_route
 from portal.accounts.models import User
 from portal.accounts.roles import Role
@@ -348,7 +341,7 @@ def _work(rng: random.Random, lead: Lead) -> None:
     steps = rng.randint(0, len(path))
     for stage, why in path[:steps]:
         with transaction.atomic():
-            lead = Lead.objects.select_for_update().get(pk=lead.pk)
+            lead = locks.lead_locked(lead.pk)
             lead_move(lead=lead, to=stage, by=rep, reason=why)
 
 
@@ -375,7 +368,7 @@ def _backdate(rng: random.Random, lead: Lead) -> None:
         if event.from_stage:
             moment += timedelta(minutes=rng.uniform(*STEP_MINUTES[event.to_stage]))
         event.at = min(moment, now)
-    HandoffEvent.objects.bulk_update(events, ["at"])
+    LeadEvent.objects.bulk_update(events, ["at"])
     created = events[0].at
     first_action = next((e.at for e in events if e.actor_id is not None), None)
     Lead.objects.filter(pk=lead.pk).update(

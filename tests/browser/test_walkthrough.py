@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from leads.models import HandoffEvent, Lead, Stage, Submission
+from leads.models import Lead, LeadEvent, Stage, Submission
 from portal.demo.services import DEMO_PASSWORD, demo_seed
 
 pytestmark = [
@@ -76,7 +76,7 @@ def test_lead_goes_from_the_public_form_to_accepted_on_the_dashboard(page: Page,
     expect(page.get_by_role("status")).to_have_text(f"You accepted {EMAIL}.")
     expect(page.locator(".timeline li").last).to_contain_text(f"Routed → Accepted by {rep}")
     snap("lead-accepted")
-    accepted = HandoffEvent.objects.get(lead=lead, to_stage=Stage.ACCEPTED)
+    accepted = LeadEvent.objects.get(lead=lead, to_stage=Stage.ACCEPTED)
     assert (accepted.from_stage, accepted.actor) == (Stage.ROUTED, rep)
 
     _log_out(page, snap)

@@ -14,7 +14,7 @@ def admin_client(client):
 
 @pytest.mark.parametrize(
     "name",
-    ["leads_form_add", "leads_queue_add", "scoring_agreement_add", "leads_lead_changelist"],
+    ["capture_form_add", "routing_queue_add", "scoring_agreement_add", "leads_lead_changelist"],
 )
 def test_admin_pages_open(admin_client, name):
     assert admin_client.get(reverse(f"admin:{name}")).status_code == 200

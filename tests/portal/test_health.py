@@ -6,7 +6,7 @@ from django.db import DatabaseError
 from django.test import override_settings
 from django.urls import reverse
 
-from leads.apps import broker_configured
+from leads.handoff.apps import broker_configured
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +23,7 @@ def test_healthz_answers_503_when_the_database_does_not(client):
 
 @override_settings(CELERY_BROKER_URL="")
 def test_deploy_check_warns_when_tasks_would_run_in_requests():
-    assert [message.id for message in broker_configured(None)] == ["leads.W001"]
+    assert [message.id for message in broker_configured(None)] == ["handoff.W001"]
     assert isinstance(broker_configured(None)[0], checks.Warning)
 
 

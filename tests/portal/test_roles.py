@@ -23,10 +23,10 @@ def test_the_migration_creates_every_role():
         ),
         (
             Role.MARKETING_MANAGER,
-            {"leads.view_dashboard", "scoring.sign_for_marketing", "leads.add_form"},
+            {"leads.view_dashboard", "scoring.sign_for_marketing", "capture.add_form"},
             {"scoring.sign_for_sales", "leads.work_lead"},
         ),
-        (Role.MARKETER, {"leads.add_form", "leads.view_dashboard"}, {"leads.work_lead"}),
+        (Role.MARKETER, {"capture.add_form", "leads.view_dashboard"}, {"leads.work_lead"}),
     ],
 )
 def test_each_role_holds_its_permissions(role, may, may_not):

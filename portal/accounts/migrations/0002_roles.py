@@ -1,14 +1,14 @@
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-_SEE_FUNNEL = ["leads.view_dashboard", "leads.view_all_leads", "leads.view_form"]
+_SEE_FUNNEL = ["leads.view_dashboard", "leads.view_all_leads", "capture.view_form"]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    "Marketer": [*_SEE_FUNNEL, "leads.add_form", "leads.change_form"],
+    "Marketer": [*_SEE_FUNNEL, "capture.add_form", "capture.change_form"],
     "Marketing manager": [
         *_SEE_FUNNEL,
-        "leads.add_form",
-        "leads.change_form",
+        "capture.add_form",
+        "capture.change_form",
         "scoring.view_agreement",
         "scoring.sign_for_marketing",
     ],
@@ -16,17 +16,19 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     "Sales manager": [
         *_SEE_FUNNEL,
         "leads.work_lead",
-        "leads.view_queue",
-        "leads.change_queue",
+        "leads.reassign_lead",
+        "routing.view_queue",
+        "routing.change_queue",
         "scoring.view_agreement",
         "scoring.sign_for_sales",
     ],
     "Admin": [
         *_SEE_FUNNEL,
-        "leads.add_form",
-        "leads.change_form",
-        "leads.view_queue",
-        "leads.change_queue",
+        "leads.reassign_lead",
+        "capture.add_form",
+        "capture.change_form",
+        "routing.view_queue",
+        "routing.change_queue",
         "scoring.view_agreement",
         "scoring.add_agreement",
     ],
@@ -58,7 +60,9 @@ def remove_roles(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0001_initial"),
-        ("leads", "0001_initial"),
+        ("leads", "0002_initial"),
+        ("capture", "0001_initial"),
+        ("routing", "0001_initial"),
         ("scoring", "0001_initial"),
         ("contenttypes", "0002_remove_content_type_name"),
     ]

@@ -4,7 +4,7 @@ import io
 import pytest
 from django.urls import reverse
 
-from leads.models import HandoffEvent, RejectionReason, Stage, Submission
+from leads.models import LeadEvent, RejectionReason, Stage, Submission
 from portal.accounts.roles import Role
 from tests.factories import FormFactory, LeadFactory, UserFactory
 
@@ -93,9 +93,9 @@ def test_reject_with_reason_records_it_for_marketing(client, rep, routed):
         {"reason": RejectionReason.NO_BUDGET, "note": "Freeze until March."},
     )
     assert response.status_code == 302
-    event = HandoffEvent.objects.get(lead=routed)
+    event = LeadEvent.objects.get(lead=routed, kind=LeadEvent.Kind.STAGE_CHANGED)
     assert event.to_stage == Stage.REJECTED
-    assert event.rejection_reason == RejectionReason.NO_BUDGET
+    assert event.reason_code == RejectionReason.NO_BUDGET
     assert event.actor == rep
     assert event.reason == f"{rep} rejected the lead: No budget. Freeze until March."
 

@@ -3,9 +3,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from leads.models import Assignment, Lead, Stage, Submission
-from leads.routing.services import lead_route, unfinished_work
-from leads.routing.tasks import sweep_unfinished_leads
+from leads.handoff.selectors import unfinished_work
+from leads.handoff.tasks import sweep_unfinished_leads
+from leads.models import Lead, LeadEvent, Stage, Submission
+from leads.routing.models import Assignment
+from leads.routing.services import lead_route
 from portal.accounts.roles import Role
 from tests.factories import (
     AgreementFactory,
@@ -42,9 +44,18 @@ def test_routing_assigns_records_and_moves_the_lead():
     lead.refresh_from_db()
     assert (lead.stage, lead.owner, lead.queue) == (Stage.ROUTED, rep, queue)
     assert (assignment.lead, assignment.queue, assignment.rep) == (lead, queue, rep)
-    event = lead.events.get()
-    assert (event.from_stage, event.to_stage, event.actor) == (Stage.QUALIFIED, Stage.ROUTED, None)
-    assert event.reason == f"Round robin in queue Brazil assigned the lead to {rep}."
+    moved, assigned = lead.events.order_by("id")
+    assert (moved.kind, moved.from_stage, moved.to_stage, moved.actor) == (
+        LeadEvent.Kind.STAGE_CHANGED,
+        Stage.QUALIFIED,
+        Stage.ROUTED,
+        None,
+    )
+    assert moved.reason == "Queue Brazil took the lead."
+    assert assigned.kind == LeadEvent.Kind.ASSIGNED
+    assert assigned.data == {"queue": queue.pk, "rep": rep.pk}
+    assert assigned.reason == f"Round robin in queue Brazil assigned the lead to {rep}."
+    assert moved.id < assigned.id
 
 
 def test_queue_rule_sends_the_lead_to_the_first_queue_that_takes_it():
@@ -79,7 +90,7 @@ def test_routing_an_already_routed_lead_does_nothing():
     lead_route(lead_id=lead.pk)
     assert lead_route(lead_id=lead.pk) is None
     assert Assignment.objects.count() == 1
-    assert lead.events.count() == 1
+    assert lead.events.count() == 2
 
 
 def test_routing_a_deleted_lead_returns_quietly():
@@ -120,7 +131,7 @@ def test_sweeper_queues_nothing_to_score_while_no_agreement_is_active(monkeypatc
         form=FormFactory(), lead=lead, payload={}, received_at=timezone.now() - timedelta(hours=1)
     )
     queued = []
-    monkeypatch.setattr("scoring.tasks.qualify_submission.delay", queued.append)
+    monkeypatch.setattr("leads.handoff.tasks.qualify_submission.delay", queued.append)
     sweep_unfinished_leads()
     assert queued == []
     AgreementFactory()

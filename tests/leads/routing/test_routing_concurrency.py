@@ -2,11 +2,13 @@
 
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from threading import Barrier
 
 import pytest
 from django.db import connection
 
-from leads.models import Assignment, Lead, Stage
+from leads.models import Lead, Stage
+from leads.routing.models import Assignment
 from leads.routing.services import lead_route
 from portal.accounts.roles import Role
 from tests.factories import LeadFactory, UserFactory, queue_with_reps
@@ -61,3 +63,38 @@ def test_the_same_lead_routed_by_two_workers_at_once_is_assigned_once():
 
     assert Assignment.objects.filter(lead=lead).count() == 1
     assert lead.events.filter(to_stage=Stage.ROUTED).count() == 1
+
+
+def test_a_rep_in_two_queues_never_gets_more_than_their_capacity():
+    # Each trial: one rep with room for one lead sits in two queues; two leads, one for each
+    # queue, are routed at the same moment. Counting the rep's open leads under each queue's
+    # own lock let both through (19 of 25 trials before the reps were locked too).
+    for trial in range(10):
+        rep = UserFactory(role=Role.SALES_REP)
+        queue_with_reps(
+            rep, match_attribute="trial", match_values=[f"{trial}a"], capacity_per_rep=1
+        )
+        queue_with_reps(
+            rep, match_attribute="trial", match_values=[f"{trial}b"], capacity_per_rep=1
+        )
+        leads = [
+            LeadFactory(stage=Stage.QUALIFIED, attributes={"trial": f"{trial}{side}"})
+            for side in "ab"
+        ]
+        start = Barrier(2)
+
+        def route(lead_id: int, start=start):
+            try:
+                start.wait()
+                return lead_route(lead_id=lead_id)
+            finally:
+                connection.close()
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            list(pool.map(route, [lead.pk for lead in leads]))
+
+        assert Lead.objects.filter(owner=rep).count() == 1, f"trial {trial}"
+        assert (
+            Lead.objects.filter(pk__in=[lead.pk for lead in leads], stage=Stage.QUALIFIED).count()
+            == 1
+        )

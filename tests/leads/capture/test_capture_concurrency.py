@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 
 from leads.capture.services import Provenance, lead_capture
-from leads.models import HandoffEvent, Lead, Submission
+from leads.models import Lead, LeadEvent, Submission
 from tests.factories import FormFactory
 
 pytestmark = [
@@ -36,4 +36,5 @@ def test_simultaneous_first_submissions_of_one_email_make_one_lead():
     assert Lead.objects.count() == 1
     assert Submission.objects.count() == 6
     assert {submission.lead_id for submission in submissions} == {Lead.objects.get().pk}
-    assert HandoffEvent.objects.count() == 1
+    assert LeadEvent.objects.count() == 6
+    assert LeadEvent.objects.filter(data__created=True).count() == 1

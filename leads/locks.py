@@ -1,0 +1,43 @@
+"""Row locks, taken in one place so every writer locks the same rows in the same order.
+
+Each function must run inside `transaction.atomic()`; the lock holds until it commits.
+Rows of one kind are always locked in primary-key order, so two writers never deadlock.
+"""
+
+from collections.abc import Iterable
+from typing import TypeVar
+
+from django.db import models, transaction
+
+from leads.models import Lead
+
+M = TypeVar("M", bound=models.Model)
+
+
+def _require_transaction() -> None:
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("Row locks are taken inside the transaction that uses them.")
+
+
+def lead_locked(lead_id: int, **conditions) -> Lead | None:
+    """The lead, locked for this transaction, if it still meets `conditions`; else None."""
+    _require_transaction()
+    return Lead.objects.select_for_update().filter(pk=lead_id, **conditions).first()
+
+
+def lead_locked_by_email(email: str) -> Lead:
+    """The lead with this normalised e-mail, locked: a second submission merges into it."""
+    _require_transaction()
+    return Lead.objects.select_for_update().get(email=email)
+
+
+def row_locked(model: type[M], pk: int) -> M:
+    """One row of any table, locked for this transaction (a queue's round-robin cursor...)."""
+    _require_transaction()
+    return model._default_manager.select_for_update().get(pk=pk)
+
+
+def rows_locked(model: type[models.Model], pks: Iterable[int]) -> list:
+    """Several rows of one table, locked in primary-key order."""
+    _require_transaction()
+    return list(model._default_manager.select_for_update().filter(pk__in=list(pks)).order_by("pk"))

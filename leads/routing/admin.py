@@ -1,0 +1,18 @@
+"""Queues are set up here until their own pages land."""
+
+from django.contrib import admin
+
+from leads.routing.models import Queue, QueueMember
+
+
+class QueueMemberInline(admin.TabularInline):
+    model = QueueMember
+    extra = 1
+    autocomplete_fields = ["rep"]
+
+
+@admin.register(Queue)
+class QueueAdmin(admin.ModelAdmin):
+    list_display = ["name", "priority", "match_attribute", "capacity_per_rep", "is_active"]
+    readonly_fields = ["last_position"]
+    inlines = [QueueMemberInline]

@@ -1,0 +1,87 @@
+"""Sales queues: which qualified leads each takes, its reps, and every assignment made."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Queue(models.Model):
+    class Strategy(models.TextChoices):
+        ROUND_ROBIN = "round_robin", "Round robin"
+
+    name = models.CharField(max_length=200, unique=True)
+    priority = models.PositiveSmallIntegerField(
+        default=100, help_text="Queues are tried in this order, lowest first."
+    )
+    match_attribute = models.CharField(
+        max_length=64, blank=True, help_text="Lead attribute the rule reads; blank takes all."
+    )
+    match_values = models.JSONField(default=list, blank=True)
+    strategy = models.CharField(
+        max_length=16, choices=Strategy.choices, default=Strategy.ROUND_ROBIN
+    )
+    capacity_per_rep = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Most open leads a rep may hold; blank is no limit."
+    )
+    last_position = models.IntegerField(
+        default=-1, help_text="Round-robin cursor: position of the member assigned last."
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["priority", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def takes(self, attributes: dict) -> bool:
+        if not self.match_attribute:
+            return True
+        value = attributes.get(self.match_attribute)
+        return str(value).casefold() in {str(v).casefold() for v in self.match_values}
+
+
+class QueueMember(models.Model):
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="members")
+    rep = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="queue_memberships"
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["queue", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["queue", "rep"], name="queuemember_unique_rep"),
+            models.UniqueConstraint(
+                fields=["queue", "position"], name="queuemember_unique_position"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rep} in {self.queue}"
+
+
+class Assignment(models.Model):
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="assignments")
+    queue = models.ForeignKey(
+        Queue, null=True, blank=True, on_delete=models.PROTECT, related_name="assignments"
+    )
+    rep = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assignments"
+    )
+    assigned_at = models.DateTimeField(default=timezone.now)
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The manager who reassigned the lead; blank when a queue assigned it.",
+    )
+
+    class Meta:
+        ordering = ["-assigned_at"]
+
+    def __str__(self) -> str:
+        return f"{self.lead} to {self.rep}"
