@@ -37,12 +37,17 @@ class IllegalMove(Conflict):
 
     code = "illegal_move"
 
-    def __init__(self, lead: Lead, to: str):
+    def __init__(self, lead: Lead, to: str = "", *, doing: str = ""):
+        """`doing` names a refused act that changes no stage ("reassigned")."""
         self.lead, self.to = lead, to
-        super().__init__(
-            f"{lead} is {Stage(lead.stage).label.lower()}: "
-            f"it cannot become {Stage(to).label.lower()}. Nothing changed."
-        )
+        now = Stage(lead.stage).label.lower()
+        if doing:
+            refused = f"{lead} is {now}: it cannot be {doing}."
+        elif lead.stage == to:
+            refused = f"{lead} is already {now}."
+        else:
+            refused = f"{lead} is {now}: it cannot become {Stage(to).label.lower()}."
+        super().__init__(f"{refused} Nothing changed.")
 
 
 def can_move(from_stage: str, to_stage: str) -> bool:

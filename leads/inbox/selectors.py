@@ -1,6 +1,9 @@
 from django.db.models import Q, QuerySet
 
-from leads.models import Lead
+from leads.models import Lead, Stage
+
+# A lead already contacted (or further) takes more contacts without changing stage.
+CONTACT_AGAIN = frozenset({Stage.CONTACTED, Stage.OPPORTUNITY})
 
 
 def leads_visible_to(*, user) -> QuerySet[Lead]:
@@ -26,3 +29,22 @@ def inbox_for(*, user, stage: str = "", search: str = "") -> QuerySet[Lead]:
             | Q(last_name__icontains=search)
         )
     return leads.order_by("-stage_changed_at", "-pk")
+
+
+# Who may do what. The services ask these again under the lead's row lock.
+
+
+def may_work(*, user, lead: Lead) -> bool:
+    """The rep's moves (accept, reject, contact, convert, win, lose) belong to the owner."""
+    return user.has_perm("leads.work_lead") and lead.owner_id == user.pk
+
+
+def may_recycle(*, user, lead: Lead) -> bool:
+    """The owner, or for a lead sales sent back, a manager deciding where it goes next."""
+    return may_work(user=user, lead=lead) or (
+        lead.stage == Stage.REJECTED and user.has_perm("leads.reassign_lead")
+    )
+
+
+def may_note(*, user, lead: Lead) -> bool:
+    return may_work(user=user, lead=lead) or user.has_perm("leads.view_all_leads")

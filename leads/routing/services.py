@@ -7,10 +7,12 @@ from django.db import transaction
 from django.db.models import Count
 
 from leads import locks
-from leads.events import event_assigned
-from leads.lifecycle import OPEN_STAGES, lead_move
+from leads.events import event_assigned, event_reassigned
+from leads.lifecycle import OPEN_STAGES, IllegalMove, lead_move
 from leads.models import Lead, Stage
 from leads.routing.models import Assignment, Queue, QueueMember
+from leads.routing.selectors import REASSIGNABLE, active_reps
+from portal.errors import DomainError, PermissionDenied
 
 logger = logging.getLogger(__name__)
 
@@ -90,4 +92,46 @@ def _assign(lead: Lead, queue: Queue, member: QueueMember) -> Assignment:
         rep=member.rep,
         reason=f"Round robin in queue {queue.name} assigned the lead to {member.rep}.",
     )
+    return assignment
+
+
+def lead_reassign(*, lead: Lead, to_rep, by, reason: str) -> Assignment:
+    """A manager gives a lead to another rep; a rejected lead is re-routed (back to routed).
+
+    The manager overrides the queues: neither queue membership nor capacity is consulted.
+    """
+    if not by.has_perm("leads.reassign_lead"):
+        raise PermissionDenied(f"{by} may not give leads to other reps.")
+    reason = reason.strip()
+    if not reason:
+        raise DomainError("Say why the lead changes hands.", code="required", field="reason")
+    if not active_reps().filter(pk=to_rep.pk).exists():
+        raise DomainError(f"{to_rep} is not an active sales rep.", code="not_a_rep", field="to_rep")
+    with transaction.atomic():
+        lead = locks.lead_locked(lead.pk)
+        if lead.stage not in REASSIGNABLE:
+            raise IllegalMove(lead, doing="reassigned")
+        from_rep = lead.owner
+        # Sending a rejected lead back to the rep who rejected it is a manager's call to make.
+        if from_rep == to_rep and lead.stage != Stage.REJECTED:
+            raise DomainError(f"{to_rep} already has it.", code="same_rep", field="to_rep")
+        lead.owner = to_rep
+        if lead.stage == Stage.REJECTED:
+            lead_move(
+                lead=lead,
+                to=Stage.ROUTED,
+                by=by,
+                reason=f"{by} re-routed the lead to {to_rep}: {reason}",
+                extra_fields=("owner",),
+            )
+        else:
+            lead.save(update_fields=["owner", "updated_at"])
+        assignment = Assignment.objects.create(lead=lead, rep=to_rep, assigned_by=by)
+        event_reassigned(
+            lead=lead,
+            from_rep=from_rep,
+            to_rep=to_rep,
+            by=by,
+            reason=f"{by} gave the lead from {from_rep or 'nobody'} to {to_rep}: {reason}",
+        )
     return assignment
