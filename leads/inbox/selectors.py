@@ -1,6 +1,13 @@
-from django.db.models import Q, QuerySet
+from dataclasses import dataclass
+from datetime import date, datetime
 
-from leads.models import Lead, Stage
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
+from django.utils import dateformat
+
+from leads.lifecycle import moves_from
+from leads.models import ContactChannel, Lead, LeadEvent, LostReason, RejectionReason, Stage
+from leads.routing.selectors import may_reassign
 
 # A lead already contacted (or further) takes more contacts without changing stage.
 CONTACT_AGAIN = frozenset({Stage.CONTACTED, Stage.OPPORTUNITY})
@@ -48,3 +55,174 @@ def may_recycle(*, user, lead: Lead) -> bool:
 
 def may_note(*, user, lead: Lead) -> bool:
     return may_work(user=user, lead=lead) or user.has_perm("leads.view_all_leads")
+
+
+@dataclass(frozen=True)
+class LeadAction:
+    """One thing a person may do to a lead now; the page draws a form for each."""
+
+    name: str  # also the URL name: inbox:<name>
+    label: str
+    help: str
+    to: str = ""  # the stage it moves the lead to; blank when the stage stays
+    style: str = "primary"
+
+
+def lead_actions(*, lead: Lead, user) -> list[LeadAction]:
+    """What `user` may do to `lead` in its current stage, as the lifecycle allows it."""
+    moves = moves_from(lead.stage)
+    works = may_work(user=user, lead=lead)
+    actions = []
+    if works and Stage.ACCEPTED in moves:
+        actions.append(
+            LeadAction(
+                "accept", "Accept", "Take the lead and work it.", Stage.ACCEPTED, style="success"
+            )
+        )
+    if works and Stage.REJECTED in moves:
+        actions.append(
+            LeadAction(
+                "reject",
+                "Reject",
+                "Send it back to marketing with a reason.",
+                Stage.REJECTED,
+                style="danger",
+            )
+        )
+    if works and Stage.CONTACTED in moves:
+        actions.append(
+            LeadAction(
+                "contact",
+                "Log first contact",
+                "A call, an e-mail or a meeting with the lead.",
+                Stage.CONTACTED,
+            )
+        )
+    if works and lead.stage in CONTACT_AGAIN:
+        actions.append(
+            LeadAction(
+                "contact",
+                "Log a contact",
+                "Another call, e-mail or meeting.",
+                style="secondary",
+            )
+        )
+    if works and Stage.OPPORTUNITY in moves:
+        actions.append(
+            LeadAction(
+                "convert",
+                "Convert to opportunity",
+                "The lead has a need, a budget and a buyer.",
+                Stage.OPPORTUNITY,
+            )
+        )
+    if works and Stage.WON in moves:
+        actions.append(
+            LeadAction("win", "Mark won", "The deal is signed.", Stage.WON, style="success")
+        )
+    if works and Stage.LOST in moves:
+        actions.append(
+            LeadAction(
+                "lose",
+                "Mark lost",
+                "The deal will not happen; say why.",
+                Stage.LOST,
+                style="danger",
+            )
+        )
+    if Stage.RECYCLED in moves and may_recycle(user=user, lead=lead):
+        actions.append(
+            LeadAction(
+                "recycle",
+                "Back to nurture",
+                "Not ready yet: marketing nurtures it until the date you choose.",
+                Stage.RECYCLED,
+                style="secondary",
+            )
+        )
+    if may_reassign(user=user, lead=lead):
+        rerouted = Stage.ROUTED in moves
+        actions.append(
+            LeadAction(
+                "reassign",
+                "Re-route to a rep" if rerouted else "Reassign",
+                "Give the lead to another rep"
+                + (", who finds it routed in their inbox." if rerouted else "."),
+                Stage.ROUTED if rerouted else "",
+                style="secondary",
+            )
+        )
+    if may_note(user=user, lead=lead):
+        actions.append(LeadAction("note", "Add a note", "Visible to everyone who sees this lead."))
+    return actions
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    kind: str
+    title: str
+    actor: str
+    at: datetime
+    text: str
+    details: tuple[str, ...] = ()
+
+
+def lead_timeline(*, lead: Lead) -> list[TimelineEntry]:
+    """The lead's events, oldest first, each said in words a person reads."""
+    events = list(lead.events.select_related("actor"))
+    user_ids = {
+        event.data.get(key)
+        for event in events
+        for key in ("from_rep", "to_rep", "rep")
+        if event.data.get(key)
+    }
+    users = {user.pk: str(user) for user in get_user_model().objects.filter(pk__in=user_ids)}
+    return [_entry(event, users) for event in events]
+
+
+def _entry(event: LeadEvent, users: dict[int, str]) -> TimelineEntry:
+    Kind = LeadEvent.Kind
+    data = event.data
+    details = []
+    if data.get("channel") in ContactChannel.values:
+        details.append(f"Channel: {ContactChannel(data['channel']).label}")
+    if event.reason_code:
+        details.append(f"Reason: {_reason_label(event)}")
+    if data.get("nurture_until"):
+        details.append(f"In nurture until {_day(date.fromisoformat(data['nurture_until']))}")
+    if event.kind == Kind.STAGE_CHANGED:
+        title = event.get_to_stage_display()
+        if event.from_stage:
+            title = f"{event.get_from_stage_display()} → {title}"
+    elif event.kind == Kind.ASSIGNED:
+        title = f"Assigned to {users.get(data.get('rep'), 'a rep')}"
+    elif event.kind == Kind.REASSIGNED:
+        title = (
+            f"Reassigned from {users.get(data.get('from_rep'), 'nobody')} "
+            f"to {users.get(data.get('to_rep'), 'a rep')}"
+        )
+    elif event.kind == Kind.CONTACT_LOGGED:
+        title = f"{_channel(data.get('channel'))} logged"
+    else:
+        title = event.get_kind_display()
+    return TimelineEntry(
+        kind=event.kind,
+        title=title,
+        actor=event.actor_name,
+        at=event.at,
+        text=event.reason,
+        details=tuple(details),
+    )
+
+
+def _reason_label(event: LeadEvent) -> str:
+    reasons = LostReason if event.to_stage == Stage.LOST else RejectionReason
+    return dict(reasons.choices).get(event.reason_code, event.reason_code)
+
+
+def _channel(value) -> str:
+    return ContactChannel(value).label if value in ContactChannel.values else "Contact"
+
+
+def _day(day: date) -> str:
+    return dateformat.format(day, "M j, Y")

@@ -1,21 +1,166 @@
 import csv
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as Forbidden
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.urls import reverse
+from django.utils import dateformat, timezone
 
 from leads.capture.models import FormField
-from leads.inbox.forms import RejectForm
-from leads.inbox.selectors import inbox_for, leads_visible_to
-from leads.inbox.services import lead_accept, lead_reject
-from leads.lifecycle import can_move
-from leads.models import Lead, Stage
+from leads.inbox import forms
+from leads.inbox.selectors import (
+    LeadAction,
+    inbox_for,
+    lead_actions,
+    lead_timeline,
+    leads_visible_to,
+    may_note,
+    may_recycle,
+    may_work,
+)
+from leads.inbox.services import (
+    lead_accept,
+    lead_contact,
+    lead_convert,
+    lead_lose,
+    lead_note_add,
+    lead_recycle,
+    lead_reject,
+    lead_win,
+)
+from leads.lifecycle import IllegalMove, moves_from
+from leads.models import ContactChannel, Lead, Stage
+from leads.routing.services import lead_reassign
+from portal.errors import DomainError, PermissionDenied
 
 PAGE_SIZE = 25
+
+
+@dataclass(frozen=True)
+class Verb:
+    """How the lead page takes one action: its form, its service, what it says when done."""
+
+    form: type[forms.LeadForm]
+    do: Callable[..., object]
+    may: Callable[..., bool]  # the role may take it, in the stage that allows it: else 403
+    submit: str
+    done: Callable[[Lead, dict], str]
+    refusal: dict  # what IllegalMove says when the stage no longer allows it
+    then: str = "lead"  # where the page goes afterwards: the lead, or back to the inbox
+    # Final, or sends the lead away: asked on a confirmation page first (GET). {lead} is
+    # the lead's name. Works without JavaScript, unlike a dialog.
+    ask: str = ""
+
+
+def _may_reassign(*, user, lead: Lead) -> bool:
+    return user.has_perm("leads.reassign_lead")
+
+
+VERBS: dict[str, Verb] = {
+    "accept": Verb(
+        forms.AcceptForm,
+        lead_accept,
+        may_work,
+        "Accept",
+        lambda lead, _: f"You accepted {lead}.",
+        {"to": Stage.ACCEPTED},
+    ),
+    "reject": Verb(
+        forms.RejectForm,
+        lead_reject,
+        may_work,
+        "Reject lead",
+        lambda lead, _: f"You rejected {lead}; marketing sees your reason.",
+        {"to": Stage.REJECTED},
+        then="list",
+        ask="Reject {lead}?",
+    ),
+    "contact": Verb(
+        forms.ContactForm,
+        lead_contact,
+        may_work,
+        "Log contact",
+        lambda lead, data: f"Logged: {ContactChannel(data['channel']).label.lower()} with {lead}.",
+        {"to": Stage.CONTACTED},
+    ),
+    "convert": Verb(
+        forms.ConvertForm,
+        lead_convert,
+        may_work,
+        "Convert to opportunity",
+        lambda lead, _: f"{lead} is now an opportunity.",
+        {"to": Stage.OPPORTUNITY},
+    ),
+    "win": Verb(
+        forms.WinForm,
+        lead_win,
+        may_work,
+        "Yes, mark won",
+        lambda lead, _: f"Won: {lead}. Well done.",
+        {"to": Stage.WON},
+        ask="Mark {lead} as won?",
+    ),
+    "lose": Verb(
+        forms.LoseForm,
+        lead_lose,
+        may_work,
+        "Yes, mark lost",
+        lambda lead, _: f"{lead} is lost; the reason is recorded.",
+        {"to": Stage.LOST},
+        ask="Mark {lead} as lost?",
+    ),
+    "recycle": Verb(
+        forms.RecycleForm,
+        lead_recycle,
+        may_recycle,
+        "Send to nurture",
+        lambda lead, data: (
+            f"{lead} is in nurture until {dateformat.format(data['until'], 'M j, Y')}."
+        ),
+        {"to": Stage.RECYCLED},
+    ),
+    "reassign": Verb(
+        forms.ReassignForm,
+        lead_reassign,
+        _may_reassign,
+        "Reassign",
+        lambda lead, data: f"{lead} now belongs to {data['to_rep']}.",
+        {"doing": "reassigned"},
+    ),
+    "note": Verb(
+        forms.NoteForm,
+        lead_note_add,
+        may_note,
+        "Add note",
+        lambda lead, _: "Your note is in the lead's history.",
+        {"doing": "noted"},
+    ),
+}
+
+
+@dataclass
+class Panel:
+    """An action as the lead page draws it."""
+
+    action: LeadAction
+    form: forms.LeadForm
+    url: str
+    submit: str
+    open: bool = False  # a form sent back with errors is shown unfolded
+
+    @property
+    def confirm(self) -> bool:
+        return bool(VERBS[self.action.name].ask)
+
+    @property
+    def inline(self) -> bool:
+        """Asked in place on the lead page; the others are a button or a page of their own."""
+        return bool(self.form.fields) and not self.confirm
 
 
 @login_required
@@ -33,48 +178,113 @@ def lead_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    lead = get_object_or_404(leads_visible_to(user=request.user), pk=pk)
+    return _lead_page(request, _visible_lead(request, pk))
+
+
+@login_required
+def lead_action(request: HttpRequest, pk: int, name: str) -> HttpResponse:
+    """One move on one lead. GET shows the confirmation page of a final or destructive move;
+    POST takes it. Not visible: 404. Not the person to do it: 403. The lead has moved on: 409
+    on the lead page, with what happened."""
+    lead = _visible_lead(request, pk)
+    verb = VERBS[name]
+    if not verb.may(user=request.user, lead=lead):
+        raise Forbidden(f"{request.user} may not do this to {lead}.")
+    action = next((a for a in lead_actions(lead=lead, user=request.user) if a.name == name), None)
+    if request.method == "POST":
+        return _take(request, lead, name, action)
+    if request.method != "GET" or not verb.ask:
+        return HttpResponseNotAllowed(["POST"])
+    if action is None:
+        messages.warning(request, IllegalMove(lead, **verb.refusal).message)
+        return redirect(lead)
+    return _confirm_page(request, lead, _panel(lead, action))
+
+
+def _take(request: HttpRequest, lead: Lead, name: str, action: LeadAction | None):
+    verb = VERBS[name]
+    if action is None:
+        return _refused(request, lead, IllegalMove(lead, **verb.refusal))
+    form = verb.form(request.POST, prefix=name, lead=lead)
+    if form.is_valid():
+        try:
+            verb.do(lead=lead, by=request.user, **form.cleaned_data)
+        except PermissionDenied as denied:
+            raise Forbidden(denied.message) from denied
+        except DomainError as error:
+            if error.field not in form.fields:
+                return _refused(request, lead, error)
+            form.add_error(error.field, error.message)
+        else:
+            messages.success(request, verb.done(lead, form.cleaned_data))
+            return redirect("inbox:list") if verb.then == "list" else redirect(lead)
+    panel = _panel(lead, action, form=form)
+    if panel.confirm:
+        return _confirm_page(request, lead, panel, status=400)
+    return _lead_page(request, lead, bound=panel, status=400)
+
+
+def _refused(request: HttpRequest, lead: Lead, error: DomainError) -> HttpResponse:
+    """The move was refused (the lead moved on meanwhile): say so on the lead as it is now."""
+    messages.error(request, error.message)
+    lead = leads_visible_to(user=request.user).filter(pk=lead.pk).first()
+    if lead is None:
+        raise Http404("The lead is no longer yours to see.")
+    return _lead_page(request, lead, status=error.status)
+
+
+def _lead_page(
+    request: HttpRequest, lead: Lead, *, bound: Panel | None = None, status: int = 200
+) -> HttpResponse:
+    panels = [
+        bound if bound and bound.action.name == action.name else _panel(lead, action)
+        for action in lead_actions(lead=lead, user=request.user)
+    ]
+    moves = [panel for panel in panels if panel.action.name != "note"]
     qualification = lead.qualifications.select_related("agreement").first()
     context = {
         "lead": lead,
         "details": _labelled_attributes(lead),
         "qualification": qualification,
         "results": qualification.results.select_related("criterion") if qualification else [],
-        "events": lead.events.select_related("actor"),
+        "timeline": lead_timeline(lead=lead),
         "submissions": lead.submissions.select_related("form"),
-        "can_work": _can_work(request.user, lead),
+        "moves": moves,
+        "buttons": [panel for panel in moves if not panel.inline],
+        "forms": [panel for panel in moves if panel.inline],
+        "note": next((panel for panel in panels if panel.action.name == "note"), None),
+        "nurture_until": lead.nurture_until if lead.stage == Stage.RECYCLED else None,
+        "final": not moves_from(lead.stage),
     }
-    return render(request, "inbox/detail.html", context)
+    return render(request, "inbox/detail.html", context, status=status)
 
 
-@permission_required("leads.work_lead", raise_exception=True)
-@require_POST
-def accept(request: HttpRequest, pk: int) -> HttpResponse:
-    lead = _own_lead(request, pk)
-    if not can_move(lead.stage, Stage.ACCEPTED):
-        return _already_moved(request, lead)
-    lead_accept(lead=lead, by=request.user)
-    messages.success(request, f"You accepted {lead}.")
-    return redirect(lead)
+def _confirm_page(
+    request: HttpRequest, lead: Lead, panel: Panel, *, status: int = 200
+) -> HttpResponse:
+    context = {
+        "lead": lead,
+        "panel": panel,
+        "question": VERBS[panel.action.name].ask.format(lead=lead.name or lead.email),
+        "final": not moves_from(panel.action.to),
+    }
+    return render(request, "inbox/confirm.html", context, status=status)
 
 
-@permission_required("leads.work_lead", raise_exception=True)
-def reject(request: HttpRequest, pk: int) -> HttpResponse:
-    lead = _own_lead(request, pk)
-    if not can_move(lead.stage, Stage.REJECTED):
-        return _already_moved(request, lead)
-    form = RejectForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        lead_reject(
-            lead=lead,
-            by=request.user,
-            reason=form.cleaned_data["reason"],
-            note=form.cleaned_data["note"],
-        )
-        messages.success(request, f"You rejected {lead}; marketing sees your reason.")
-        return redirect("inbox:list")
-    status = 400 if request.method == "POST" else 200
-    return render(request, "inbox/reject.html", {"lead": lead, "form": form}, status=status)
+def _panel(lead: Lead, action: LeadAction, *, form: forms.LeadForm | None = None) -> Panel:
+    verb = VERBS[action.name]
+    return Panel(
+        action=action,
+        form=form or verb.form(prefix=action.name, lead=lead),
+        url=reverse(f"inbox:{action.name}", kwargs={"pk": lead.pk}),
+        submit=verb.submit,
+        open=form is not None,
+    )
+
+
+def _visible_lead(request: HttpRequest, pk: int) -> Lead:
+    """A lead the user may not see does not exist for them (404, not 403)."""
+    return get_object_or_404(leads_visible_to(user=request.user), pk=pk)
 
 
 def _labelled_attributes(lead: Lead) -> list[tuple[str, object]]:
@@ -96,22 +306,6 @@ def _shown(value: object) -> object:
     if isinstance(value, bool):
         return "Yes" if value else "No"
     return value
-
-
-def _can_work(user, lead: Lead) -> bool:
-    return user.has_perm("leads.work_lead") and lead.owner_id == user.pk
-
-
-def _own_lead(request: HttpRequest, pk: int) -> Lead:
-    """Only the owner works a lead; to anyone else it does not exist (404, not 403)."""
-    return get_object_or_404(Lead.objects.filter(owner=request.user), pk=pk)
-
-
-def _already_moved(request: HttpRequest, lead: Lead) -> HttpResponse:
-    messages.warning(
-        request, f"{lead} is already {lead.get_stage_display().lower()}; nothing changed."
-    )
-    return redirect(lead)
 
 
 def _csv(leads) -> HttpResponse:

@@ -42,7 +42,9 @@ def test_manager_sees_every_lead_but_cannot_work_a_reps_lead(client, routed):
     manager = UserFactory(role=Role.SALES_MANAGER)
     client.force_login(manager)
     assert client.get(routed.get_absolute_url()).status_code == 200
-    assert client.post(reverse("inbox:accept", args=[routed.pk])).status_code == 404
+    assert client.post(reverse("inbox:accept", args=[routed.pk])).status_code == 403
+    routed.refresh_from_db()
+    assert routed.stage == Stage.ROUTED
 
 
 def test_anonymous_visitor_is_sent_to_log_in(client, routed):
@@ -65,8 +67,9 @@ def test_rep_accepts_a_routed_lead(client, rep, routed):
 def test_accepting_twice_changes_nothing_and_says_so(client, rep, routed):
     client.force_login(rep)
     client.post(reverse("inbox:accept", args=[routed.pk]))
-    response = client.post(reverse("inbox:accept", args=[routed.pk]), follow=True)
-    assert b"already accepted" in response.content
+    response = client.post(reverse("inbox:accept", args=[routed.pk]))
+    assert response.status_code == 409
+    assert f"{routed} is already accepted. Nothing changed." in response.content.decode()
     assert routed.events.count() == 1
 
 
@@ -80,7 +83,7 @@ def test_reject_asks_for_a_reason_first(client, rep, routed):
     page = client.get(reverse("inbox:reject", args=[routed.pk]))
     assert page.status_code == 200
     assert b"Why are you rejecting it?" in page.content
-    response = client.post(reverse("inbox:reject", args=[routed.pk]), {"reason": ""})
+    response = client.post(reverse("inbox:reject", args=[routed.pk]), {"reject-reason": ""})
     assert response.status_code == 400
     routed.refresh_from_db()
     assert routed.stage == Stage.ROUTED
@@ -90,7 +93,7 @@ def test_reject_with_reason_records_it_for_marketing(client, rep, routed):
     client.force_login(rep)
     response = client.post(
         reverse("inbox:reject", args=[routed.pk]),
-        {"reason": RejectionReason.NO_BUDGET, "note": "Freeze until March."},
+        {"reject-reason": RejectionReason.NO_BUDGET, "reject-note": "Freeze until March."},
     )
     assert response.status_code == 302
     event = LeadEvent.objects.get(lead=routed, kind=LeadEvent.Kind.STAGE_CHANGED)
@@ -102,7 +105,7 @@ def test_reject_with_reason_records_it_for_marketing(client, rep, routed):
 
 def test_other_reason_needs_a_note(client, rep, routed):
     client.force_login(rep)
-    response = client.post(reverse("inbox:reject", args=[routed.pk]), {"reason": "other"})
+    response = client.post(reverse("inbox:reject", args=[routed.pk]), {"reject-reason": "other"})
     assert response.status_code == 400
     assert b"Say what the other reason is." in response.content
 
