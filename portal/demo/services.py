@@ -8,20 +8,34 @@ the order of its events, so the dashboard has a believable quarter to show.
 import random
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.contrib.auth.models import Group
-from django.db import transaction
 from django.utils import timezone
 
-from leads import locks
 from leads.capture.models import Form, FormField
 from leads.capture.services import Provenance, lead_capture
-from leads.inbox.services import lead_accept, lead_reject
-from leads.lifecycle import lead_move
-from leads.models import Lead, LeadEvent, RejectionReason, Stage, Submission
+from leads.inbox.services import (
+    lead_accept,
+    lead_contact,
+    lead_convert,
+    lead_lose,
+    lead_note_add,
+    lead_recycle,
+    lead_reject,
+    lead_win,
+)
+from leads.models import (
+    ContactChannel,
+    Lead,
+    LeadEvent,
+    LostReason,
+    RejectionReason,
+    Stage,
+    Submission,
+)
 from leads.routing.models import Queue, QueueMember
-from leads.routing.services import lead_route
+from leads.routing.services import lead_reassign, lead_route
 from portal.accounts.models import User
 from portal.accounts.roles import Role
 from portal.celery import app as celery_app
@@ -131,6 +145,21 @@ COMPANIES = [
     "Zenite",
 ]
 JOB_TITLES = ["CEO", "Head of Sales", "Marketing Manager", "Buyer", "Owner", "Student", ""]
+CONTACT_NOTES = [
+    "Spoke to the buyer; they sell on two marketplaces today.",
+    "Left a voicemail, then they called back.",
+    "Sent the onboarding deck and prices.",
+    "Demo of the seller dashboard with their ops team.",
+    "",
+    "",
+]
+REP_NOTES = [
+    "Decision maker is the CFO; budget is set in January.",
+    "Prefers WhatsApp to e-mail.",
+    "Asked for a case study from their sector.",
+    "Was a customer in 2023 and left over shipping costs.",
+]
+MANAGER_NOTES = ["Big account: keep me posted.", "Same group as one of our top sellers."]
 
 
 @dataclass
@@ -164,7 +193,7 @@ def _seed(rng: random.Random, leads: int) -> DemoSummary:
     _agreement(users["marketing.manager"], users["sales.manager"])
     _queues(users)
     for n in range(leads):
-        _demo_lead(rng, form, n)
+        _demo_lead(rng, form, n, manager=users["sales.manager"])
     return DemoSummary(users=len(users), leads=Lead.objects.count())
 
 
@@ -279,7 +308,7 @@ def _queues(users: dict[str, User]) -> None:
                 QueueMember.objects.create(queue=queue, rep=users[username], position=position)
 
 
-def _demo_lead(rng: random.Random, form: Form, n: int) -> None:
+def _demo_lead(rng: random.Random, form: Form, n: int, *, manager: User) -> None:
     first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
     company = f"{rng.choice(COMPANIES)} {rng.choice(['Ltda', 'SA', 'Inc', 'Group'])}"
     domain = (
@@ -307,42 +336,109 @@ def _demo_lead(rng: random.Random, form: Form, n: int) -> None:
     lead_route(lead_id=submission.lead_id)
     lead = Lead.objects.get(pk=submission.lead_id)
     if lead.stage == Stage.ROUTED:
-        _work(rng, lead)
+        _work(rng, lead, manager=manager)
     _backdate(rng, lead)
 
 
-def _work(rng: random.Random, lead: Lead) -> None:
-    rep = lead.owner
+def _work(rng: random.Random, lead: Lead, *, manager: User) -> None:
+    """What a rep (and now and then their manager) does with a routed lead, via the services."""
     roll = rng.random()
     if roll < 0.15:
-        return
+        return  # still waiting in the rep's inbox
     if roll < 0.35:
-        reason = rng.choice(list(RejectionReason))
-        lead_reject(
+        _rejected(rng, lead, manager)
+        return
+    _accepted(rng, lead_accept(lead=lead, by=lead.owner), manager)
+
+
+def _rejected(rng: random.Random, lead: Lead, manager: User) -> None:
+    reason = rng.choice(list(RejectionReason))
+    lead = lead_reject(
+        lead=lead,
+        by=lead.owner,
+        reason=reason,
+        note="Checked with the customer." if reason == RejectionReason.OTHER else "",
+    )
+    fate = rng.random()
+    if fate < 0.3:
+        lead_recycle(
+            lead=lead,
+            by=manager,
+            until=_some_day_ahead(rng),
+            note="Marketing keeps them warm until then.",
+        )
+    elif fate < 0.55 and (other := _colleague(rng, lead)) is not None:
+        lead_reassign(
+            lead=lead, to_rep=other, by=manager, reason=f"{other.first_name} knows this market."
+        )
+        lead.refresh_from_db()
+        if rng.random() < 0.7:
+            _accepted(rng, lead_accept(lead=lead, by=other), manager)
+
+
+def _accepted(rng: random.Random, lead: Lead, manager: User) -> None:
+    rep = lead.owner
+    roll = rng.random()
+    if roll < 0.12:
+        lead_recycle(
             lead=lead,
             by=rep,
-            reason=reason,
-            note="Checked with the customer." if reason == "other" else "",
+            until=_some_day_ahead(rng),
+            note="Not ready to buy this quarter; back to nurture.",
         )
         return
-    lead = lead_accept(lead=lead, by=rep)
-    path = [(Stage.CONTACTED, "Called and spoke to the buyer.")]
-    if rng.random() < 0.6:
-        path.append((Stage.OPPORTUNITY, "Needs confirmed; proposal sent."))
-        won = rng.random() < 0.45
-        path.append(
-            (
-                Stage.WON if won else Stage.LOST,
-                "Signed the contract." if won else "Chose a competitor.",
-            )
+    if roll < 0.3:
+        return  # accepted, not reached yet
+    _contact(rng, lead, rep)
+    if rng.random() < 0.15:
+        lead_note_add(lead=lead, by=rep, text=rng.choice(REP_NOTES))
+    if rng.random() < 0.06 and (other := _colleague(rng, lead)) is not None:
+        lead_reassign(lead=lead, to_rep=other, by=manager, reason=f"{rep.first_name} is on leave.")
+        lead.refresh_from_db()
+        rep = other
+    if rng.random() < 0.4:
+        return  # contacted
+    lead_convert(lead=lead, by=rep, note="Needs confirmed; proposal sent.")
+    if rng.random() < 0.5:
+        lead_contact(
+            lead=lead, by=rep, channel=ContactChannel.MEETING, note="Proposal walkthrough."
         )
-    elif rng.random() < 0.3:
-        path = [(Stage.RECYCLED, "Not ready to buy this quarter; back to nurture.")]
-    steps = rng.randint(0, len(path))
-    for stage, why in path[:steps]:
-        with transaction.atomic():
-            lead = locks.lead_locked(lead.pk)
-            lead_move(lead=lead, to=stage, by=rep, reason=why)
+    if rng.random() < 0.1:
+        lead_note_add(lead=lead, by=manager, text=rng.choice(MANAGER_NOTES))
+    if rng.random() < 0.3:
+        return  # an open opportunity
+    if rng.random() < 0.45:
+        lead_win(lead=lead, by=rep, note="Signed the contract.")
+        return
+    reason = rng.choice(list(LostReason))
+    lead_lose(
+        lead=lead,
+        by=rep,
+        reason=reason,
+        note="They stopped selling online." if reason == LostReason.OTHER else "",
+    )
+
+
+def _contact(rng: random.Random, lead: Lead, rep: User) -> None:
+    """A first contact, and sometimes a follow-up or two."""
+    for _ in range(rng.choice([1, 1, 1, 2, 3])):
+        lead_contact(
+            lead=lead,
+            by=rep,
+            channel=rng.choice(list(ContactChannel)),
+            note=rng.choice(CONTACT_NOTES),
+        )
+
+
+def _colleague(rng: random.Random, lead: Lead) -> User | None:
+    """Another rep of the lead's queue, for a manager to give it to."""
+    others = QueueMember.objects.filter(queue=lead.queue_id).exclude(rep=lead.owner_id)
+    members = list(others.select_related("rep"))
+    return rng.choice(members).rep if members else None
+
+
+def _some_day_ahead(rng: random.Random) -> date:
+    return timezone.localdate() + timedelta(days=rng.randint(14, 120))
 
 
 # How long after the previous event each stage is typically reached, in minutes.
@@ -358,23 +454,68 @@ STEP_MINUTES = {
     Stage.WON: (3 * 24 * 60, 20 * 24 * 60),
     Stage.LOST: (3 * 24 * 60, 20 * 24 * 60),
 }
+# And after each event that leaves the stage alone.
+KIND_MINUTES = {
+    LeadEvent.Kind.CONTACT_LOGGED: (4 * 60, 5 * 24 * 60),
+    LeadEvent.Kind.NOTE: (5, 24 * 60),
+    LeadEvent.Kind.REASSIGNED: (30, 24 * 60),
+}
+# A manager looks at a lead sales sent back within a day or two.
+REROUTE_MINUTES = (60, 2 * 24 * 60)
+FIRST_ACTIONS = {Stage.ACCEPTED, Stage.REJECTED, Stage.CONTACTED}
 
 
 def _backdate(rng: random.Random, lead: Lead) -> None:
     now = timezone.now()
     moment = now - timedelta(days=rng.uniform(0.5, 90))
     events = list(lead.events.order_by("at", "pk"))
+    previous = None
     for event in events:
-        if event.from_stage:
-            moment += timedelta(minutes=rng.uniform(*STEP_MINUTES[event.to_stage]))
+        moment += timedelta(minutes=rng.uniform(*_gap(previous, event)))
         event.at = min(moment, now)
+        previous = event
     LeadEvent.objects.bulk_update(events, ["at"])
     created = events[0].at
-    first_action = next((e.at for e in events if e.actor_id is not None), None)
+    first_action = next(
+        (
+            e.at
+            for e in events
+            if e.actor_id
+            and (e.to_stage in FIRST_ACTIONS or e.kind == LeadEvent.Kind.CONTACT_LOGGED)
+        ),
+        None,
+    )
+    last_move = [e for e in events if e.to_stage][-1]
     Lead.objects.filter(pk=lead.pk).update(
-        created_at=created, stage_changed_at=events[-1].at, first_action_at=first_action
+        created_at=created, stage_changed_at=last_move.at, first_action_at=first_action
     )
     Qualification.objects.filter(lead=lead).update(evaluated_at=events[min(1, len(events) - 1)].at)
-    lead.assignments.update(assigned_at=events[min(2, len(events) - 1)].at)
+    _backdate_assignments(lead, events)
     # Submissions are append-only for the portal; demo data is made, not received.
     Submission.objects.filter(lead=lead).update(received_at=created)
+
+
+def _gap(previous: LeadEvent | None, event: LeadEvent) -> tuple[float, float]:
+    """Minutes since the previous event: none within one act, else typical for the step."""
+    Kind = LeadEvent.Kind
+    if previous is None or event.kind == Kind.ASSIGNED:
+        return (0, 0)
+    if event.kind == Kind.REASSIGNED and previous.from_stage == Stage.REJECTED:
+        return (0, 0)  # a re-route: the move and the new owner are one act
+    if event.kind != Kind.STAGE_CHANGED:
+        return KIND_MINUTES[event.kind]
+    if event.from_stage == Stage.REJECTED:
+        return REROUTE_MINUTES
+    return STEP_MINUTES[event.to_stage]
+
+
+def _backdate_assignments(lead: Lead, events: list[LeadEvent]) -> None:
+    """The queue's assignment when it was assigned, each manager's when they reassigned."""
+    Kind = LeadEvent.Kind
+    by_queue = [e.at for e in events if e.kind == Kind.ASSIGNED]
+    by_manager = [e.at for e in events if e.kind == Kind.REASSIGNED]
+    for assignment in lead.assignments.order_by("pk"):
+        times = by_manager if assignment.assigned_by_id else by_queue
+        if times:
+            assignment.assigned_at = times.pop(0)
+            assignment.save(update_fields=["assigned_at"])

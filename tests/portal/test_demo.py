@@ -1,7 +1,9 @@
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
-from leads.models import Lead, LeadEvent, Stage
+from leads.models import ContactChannel, Lead, LeadEvent, LostReason, Stage
+from leads.routing.models import Assignment
 from portal.accounts.models import User
 from portal.demo.services import DEMO_USERS
 from scoring.models import Agreement
@@ -25,6 +27,27 @@ def test_seed_demo_builds_a_working_quarter(capsys):
     assert LeadEvent.objects.filter(actor__isnull=False).exists()
     output = capsys.readouterr().out
     assert "rep.ana" in output and "leadbridge-demo" in output
+
+
+def test_demo_leads_are_worked_through_every_arrow(capsys):
+    call_command("seed_demo", leads=150)
+    Kind = LeadEvent.Kind
+    events = LeadEvent.objects.all()
+    contacts = [e for e in events if e.kind == Kind.CONTACT_LOGGED or e.to_stage == Stage.CONTACTED]
+    assert any(e.kind == Kind.CONTACT_LOGGED for e in contacts)
+    assert {e.data["channel"] for e in contacts} <= set(ContactChannel.values)
+    lost = events.filter(to_stage=Stage.LOST)
+    assert lost.exists()
+    assert set(lost.values_list("reason_code", flat=True)) <= set(LostReason.values)
+    recycled = Lead.objects.filter(stage=Stage.RECYCLED)
+    assert recycled.exists()
+    assert all(lead.nurture_until > timezone.localdate() for lead in recycled)
+    assert events.filter(kind=Kind.NOTE).exists()
+    assert events.filter(kind=Kind.REASSIGNED).count() == (
+        Assignment.objects.exclude(assigned_by=None).count()
+    )
+    assert events.filter(kind=Kind.REASSIGNED).exists()
+    assert Lead.objects.filter(stage=Stage.WON).exists()
 
 
 def test_seed_demo_twice_adds_nothing(capsys):
