@@ -102,7 +102,9 @@ class ReassignForm(LeadForm):
     to_rep = forms.ModelChoiceField(
         queryset=active_reps(), label="Give it to", empty_label="Choose a rep…"
     )
-    reason = forms.CharField(max_length=500, label="Why", help_text="The reps see this.")
+    reason = forms.CharField(
+        max_length=500, label="Why does it change hands?", help_text="Both reps see this."
+    )
 
     def __init__(self, *args, lead: Lead, **kwargs):
         super().__init__(*args, lead=lead, **kwargs)

@@ -48,7 +48,7 @@ class Verb:
     form: type[forms.LeadForm]
     do: Callable[..., object]
     may: Callable[..., bool]  # the role may take it, in the stage that allows it: else 403
-    submit: str
+    submit: str  # the button's words; blank says the action's label
     done: Callable[[Lead, dict], str]
     refusal: dict  # what IllegalMove says when the stage no longer allows it
     then: str = "lead"  # where the page goes afterwards: the lead, or back to the inbox
@@ -128,7 +128,7 @@ VERBS: dict[str, Verb] = {
         forms.ReassignForm,
         lead_reassign,
         _may_reassign,
-        "Reassign",
+        "",
         lambda lead, data: f"{lead} now belongs to {data['to_rep']}.",
         {"doing": "reassigned"},
     ),
@@ -277,7 +277,7 @@ def _panel(lead: Lead, action: LeadAction, *, form: forms.LeadForm | None = None
         action=action,
         form=form or verb.form(prefix=action.name, lead=lead),
         url=reverse(f"inbox:{action.name}", kwargs={"pk": lead.pk}),
-        submit=verb.submit,
+        submit=verb.submit or action.label,
         open=form is not None,
     )
 

@@ -121,7 +121,7 @@ def lead_reassign(*, lead: Lead, to_rep, by, reason: str) -> Assignment:
                 lead=lead,
                 to=Stage.ROUTED,
                 by=by,
-                reason=f"{by} re-routed the lead to {to_rep}: {reason}",
+                reason=f"{by} sent the lead back to sales.",
                 extra_fields=("owner",),
             )
         else:

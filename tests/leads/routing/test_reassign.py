@@ -63,8 +63,11 @@ def test_reassigning_a_rejected_lead_routes_it_again(ana, bruno, manager):
         Stage.ROUTED,
         manager,
     )
-    assert moved.reason == "Sara Salles re-routed the lead to Bruno Lima: Bruno covers Portugal."
-    assert reassigned.kind == Kind.REASSIGNED
+    assert moved.reason == "Sara Salles sent the lead back to sales."
+    assert (reassigned.kind, reassigned.reason) == (
+        Kind.REASSIGNED,
+        "Sara Salles gave the lead from Ana Souza to Bruno Lima: Bruno covers Portugal.",
+    )
 
 
 def test_a_rejected_lead_may_go_back_to_the_rep_who_rejected_it(ana, manager):
