@@ -467,13 +467,18 @@ FIRST_ACTIONS = {Stage.ACCEPTED, Stage.REJECTED, Stage.CONTACTED}
 
 def _backdate(rng: random.Random, lead: Lead) -> None:
     now = timezone.now()
-    moment = now - timedelta(days=rng.uniform(0.5, 90))
     events = list(lead.events.order_by("at", "pk"))
-    previous = None
-    for event in events:
-        moment += timedelta(minutes=rng.uniform(*_gap(previous, event)))
-        event.at = min(moment, now)
-        previous = event
+    gaps = [
+        timedelta(minutes=rng.uniform(*_gap(previous, event)))
+        for previous, event in zip([None, *events[:-1]], events, strict=True)
+    ]
+    # The whole story ends before now: a lead worked for weeks starts weeks back.
+    span = sum(gaps, timedelta())
+    room = max(timedelta(days=90) - span, timedelta(days=1))
+    moment = now - span - timedelta(seconds=rng.uniform(43200, room.total_seconds()))
+    for event, gap in zip(events, gaps, strict=True):
+        moment += gap
+        event.at = moment
     LeadEvent.objects.bulk_update(events, ["at"])
     created = events[0].at
     first_action = next(

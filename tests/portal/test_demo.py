@@ -48,6 +48,12 @@ def test_demo_leads_are_worked_through_every_arrow(capsys):
     )
     assert events.filter(kind=Kind.REASSIGNED).exists()
     assert Lead.objects.filter(stage=Stage.WON).exists()
+    # People take their time: none of their moves on a lead land at the same instant (as
+    # when a long story starting recently was squeezed against now), and none after now.
+    for lead in Lead.objects.prefetch_related("events"):
+        moves = [e.at for e in lead.events.all() if e.actor_id and e.to_stage]
+        assert len(set(moves)) == len(moves), lead
+        assert all(at <= timezone.now() for at in moves)
 
 
 def test_seed_demo_twice_adds_nothing(capsys):
