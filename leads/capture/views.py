@@ -1,6 +1,5 @@
 from collections.abc import Mapping
 
-from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt
@@ -9,6 +8,7 @@ from django.views.decorators.http import require_http_methods
 from leads.capture.forms import submission_form_class
 from leads.capture.models import Form
 from leads.capture.services import Provenance, lead_capture
+from portal.accounts.decorators import permission_required_or_403
 
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 
@@ -45,7 +45,7 @@ def thanks(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "capture/thanks.html", {"form": form})
 
 
-@permission_required("capture.view_form")
+@permission_required_or_403("capture.view_form")
 def form_list(request: HttpRequest) -> HttpResponse:
     forms = Form.objects.order_by("name").prefetch_related("fields")
     return render(request, "capture/form_list.html", {"forms": forms})

@@ -1,7 +1,7 @@
 import csv
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,6 +14,7 @@ from leads.inbox.selectors import inbox_for, leads_visible_to
 from leads.inbox.services import lead_accept, lead_reject
 from leads.lifecycle import can_move
 from leads.models import Lead, Stage
+from portal.accounts.decorators import permission_required_or_403
 
 PAGE_SIZE = 25
 
@@ -47,7 +48,7 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "inbox/detail.html", context)
 
 
-@permission_required("leads.work_lead", raise_exception=True)
+@permission_required_or_403("leads.work_lead")
 @require_POST
 def accept(request: HttpRequest, pk: int) -> HttpResponse:
     lead = _own_lead(request, pk)
@@ -58,7 +59,7 @@ def accept(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(lead)
 
 
-@permission_required("leads.work_lead", raise_exception=True)
+@permission_required_or_403("leads.work_lead")
 def reject(request: HttpRequest, pk: int) -> HttpResponse:
     lead = _own_lead(request, pk)
     if not can_move(lead.stage, Stage.REJECTED):
