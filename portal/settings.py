@@ -5,6 +5,7 @@ in-process. Production sets DEBUG=false, which refuses to start without a real S
 Every variable is listed in the README.
 """
 
+from ipaddress import ip_network
 from pathlib import Path
 
 import environ
@@ -24,6 +25,9 @@ if not DEBUG and SECRET_KEY in ("", _DEV_SECRET_KEY):
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# The reverse proxies (IPs or CIDRs) whose X-Forwarded-For is believed (portal/net.py). None
+# by default: anyone can send that header, so the client is whoever opened the connection.
+TRUSTED_PROXIES = [ip_network(cidr.strip()) for cidr in env.list("TRUSTED_PROXIES", default=[])]
 
 INSTALLED_APPS = [
     "django.contrib.admin",

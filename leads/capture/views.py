@@ -9,6 +9,7 @@ from leads.capture.forms import submission_form_class
 from leads.capture.models import Form
 from leads.capture.services import Provenance, lead_capture
 from portal.accounts.decorators import permission_required_or_403
+from portal.net import client_ip
 
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 
@@ -73,6 +74,6 @@ def request_provenance(request: HttpRequest, *, page_url: str, utm: Mapping) -> 
         page_url=str(page_url)[:2000],
         utm={key: str(utm[key])[:200] for key in UTM_KEYS if utm.get(key)},
         idempotency_key=request.headers.get("Idempotency-Key", "")[:200],
-        ip_address=request.META.get("REMOTE_ADDR"),
+        ip_address=client_ip(request),
         user_agent=request.headers.get("User-Agent", "")[:500],
     )

@@ -46,6 +46,16 @@ def test_production_refuses_an_empty_secret_key():
     assert "SECRET_KEY must be set when DEBUG is false." in result.stderr
 
 
+def test_trusted_proxies_are_addresses_or_networks_separated_by_commas():
+    assert run_settings(TRUSTED_PROXIES="10.0.0.0/8, 192.168.1.7").returncode == 0
+
+
+def test_a_malformed_trusted_proxy_refuses_to_start():
+    result = run_settings(TRUSTED_PROXIES="10.0.0.0/8,10.0.0.1/8")
+    assert result.returncode != 0
+    assert "10.0.0.1/8 has host bits set" in result.stderr
+
+
 def run_in_production(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     """Python with the README's production environment over HTTPS, and nothing else."""
     environment = {
