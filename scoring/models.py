@@ -13,6 +13,10 @@ class AgreementQuerySet(models.QuerySet):
 
 
 class Agreement(models.Model):
+    class Side(models.TextChoices):
+        SALES = "sales", "Sales"
+        MARKETING = "marketing", "Marketing"
+
     version = models.PositiveIntegerField(unique=True)
     summary = models.TextField(blank=True)
     threshold = models.IntegerField(default=0, help_text="Points a lead needs to qualify.")
@@ -43,6 +47,13 @@ class Agreement(models.Model):
         permissions = [
             ("sign_for_sales", "Can sign an agreement for sales"),
             ("sign_for_marketing", "Can sign an agreement for marketing"),
+        ]
+        constraints = [
+            # Both teams agree: one person signing both sides is no agreement.
+            models.CheckConstraint(
+                condition=~models.Q(sales_signed_by=models.F("marketing_signed_by")),
+                name="agreement_signed_by_two_people",
+            )
         ]
 
     def __str__(self) -> str:

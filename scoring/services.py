@@ -1,4 +1,6 @@
 import logging
+from dataclasses import dataclass
+from http import HTTPStatus
 
 from django.db import transaction
 from django.utils import timezone
@@ -6,30 +8,82 @@ from django.utils import timezone
 from leads import locks
 from leads.lifecycle import can_move, lead_move
 from leads.models import Lead, Stage, Submission
+from portal.errors import DomainError
 from scoring import engine
 from scoring.models import Agreement, CriterionResult, Qualification
 
 logger = logging.getLogger(__name__)
 
 
-class SigningError(Exception):
-    pass
+class SigningError(DomainError):
+    """A signature refused; `code` says why: not_allowed_to_sign, same_signer, already_signed."""
+
+    code = "cannot_sign"
+    status = HTTPStatus.CONFLICT
+
+    def __init__(self, message: str, *, code: str, status: HTTPStatus | None = None, **kwargs):
+        super().__init__(message, code=code, **kwargs)
+        if status:
+            self.status = status
 
 
-def agreement_sign(*, agreement: Agreement, by) -> Agreement:
-    """Sign for the side `by` may sign for; the second signature makes the version active."""
+Side = Agreement.Side
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """Where one side signs: the permission it takes and the fields that hold its signature."""
+
+    permission: str
+    by: str
+    at: str
+
+
+_SLOTS = {
+    Side.SALES: _Slot("scoring.sign_for_sales", "sales_signed_by", "sales_signed_at"),
+    Side.MARKETING: _Slot(
+        "scoring.sign_for_marketing", "marketing_signed_by", "marketing_signed_at"
+    ),
+}
+
+
+def agreement_sign(*, agreement: Agreement, by, side: str) -> Agreement:
+    """`by` signs for `side`; once two people have signed both sides, the version is active."""
+    if side not in Side.values:
+        raise SigningError(
+            f"There is no side {side!r} to sign: sign for sales or for marketing.",
+            code="unknown_side",
+            status=HTTPStatus.BAD_REQUEST,
+            field="side",
+        )
+    side = Side(side)
+    other = Side.MARKETING if side == Side.SALES else Side.SALES
+    slot = _SLOTS[side]
+    if not by.has_perm(slot.permission):
+        raise SigningError(
+            f"{by} may not sign {agreement} for {side.label.lower()}.",
+            code="not_allowed_to_sign",
+            status=HTTPStatus.FORBIDDEN,
+        )
     with transaction.atomic():
+        # Two signatures at once wait for each other here; the second sees the first, so a
+        # side is never signed twice and one person never signs both sides.
         agreement = locks.row_locked(Agreement, agreement.pk)
+        if getattr(agreement, slot.at) is not None:
+            raise SigningError(
+                f"{agreement} is already signed for {side.label.lower()}.", code="already_signed"
+            )
+        if getattr(agreement, f"{_SLOTS[other].by}_id") == by.pk:
+            raise SigningError(
+                f"{by} signed {agreement} for {other.label.lower()}; someone else must sign "
+                f"for {side.label.lower()}.",
+                code="same_signer",
+                status=HTTPStatus.FORBIDDEN,
+            )
         now = timezone.now()
-        fields = []
-        if by.has_perm("scoring.sign_for_sales") and agreement.sales_signed_at is None:
-            agreement.sales_signed_by, agreement.sales_signed_at = by, now
-            fields += ["sales_signed_by", "sales_signed_at"]
-        elif by.has_perm("scoring.sign_for_marketing") and agreement.marketing_signed_at is None:
-            agreement.marketing_signed_by, agreement.marketing_signed_at = by, now
-            fields += ["marketing_signed_by", "marketing_signed_at"]
-        else:
-            raise SigningError(f"{by} has nothing left to sign on {agreement}.")
+        setattr(agreement, slot.by, by)
+        setattr(agreement, slot.at, now)
+        fields = [slot.by, slot.at]
         if agreement.sales_signed_at and agreement.marketing_signed_at:
             agreement.activated_at = now
             fields.append("activated_at")
