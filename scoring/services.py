@@ -2,15 +2,22 @@ import logging
 from dataclasses import dataclass
 from http import HTTPStatus
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from leads import locks
 from leads.lifecycle import can_move, lead_move
 from leads.models import Lead, Stage, Submission
-from portal.errors import DomainError
+from portal.errors import Conflict, DomainError, PermissionDenied
 from scoring import engine
-from scoring.models import Agreement, CriterionResult, Qualification
+from scoring.models import (
+    SIGNATURE_FIELDS,
+    Agreement,
+    Criterion,
+    CriterionResult,
+    Qualification,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +96,56 @@ def agreement_sign(*, agreement: Agreement, by, side: str) -> Agreement:
             fields.append("activated_at")
         agreement.save(update_fields=fields)
     return agreement
+
+
+# What a new draft (and its criteria) does not take from the version it is made from. All
+# else is copied, so a term added to Agreement or Criterion later is carried over as well.
+_NOT_COPIED = frozenset(
+    {"id", "agreement", "version", "created_by", "created_at", *SIGNATURE_FIELDS}
+)
+
+
+def agreement_draft_from(*, agreement: Agreement, by) -> Agreement:
+    """A new unsigned version with the terms and criteria of `agreement`, ready to edit.
+
+    Signed versions never change; this is how an agreement changes. The new version's number
+    is one more than the highest so far.
+    """
+    if not by.has_perm("scoring.add_agreement"):
+        raise PermissionDenied(f"{by} may not draft agreements.")
+    with transaction.atomic():
+        source = Agreement.objects.get(pk=agreement.pk)
+        draft = _created_with_next_version(**_copied(source), created_by=by)
+        Criterion.objects.bulk_create(
+            Criterion(**_copied(criterion), agreement=draft) for criterion in source.criteria.all()
+        )
+    return draft
+
+
+_NUMBERING_ATTEMPTS = 10
+
+
+def _created_with_next_version(**fields) -> Agreement:
+    # Two drafts made at once can both see the same highest version. The unique version
+    # makes the later insert fail once the first commits; it then sees that version and
+    # takes the next. (Locking the newest row would not do: the newest row moves.)
+    for _ in range(_NUMBERING_ATTEMPTS):
+        newest = Agreement.objects.aggregate(Max("version"))["version__max"] or 0
+        try:
+            with transaction.atomic():
+                return Agreement.objects.create(version=newest + 1, **fields)
+        except IntegrityError:
+            if not Agreement.objects.filter(version=newest + 1).exists():
+                raise
+    raise Conflict("Other drafts took every version number tried; try again.")
+
+
+def _copied(row) -> dict:
+    return {
+        field.attname: getattr(row, field.attname)
+        for field in row._meta.concrete_fields
+        if field.name not in _NOT_COPIED
+    }
 
 
 def submission_qualify(*, submission_id: int) -> Qualification | None:
