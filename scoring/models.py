@@ -216,6 +216,10 @@ class Criterion(models.Model):
         _locked_unless_proposed(_agreement_ids_of([self]))
         return super().delete(*args, **kwargs)
 
+    @property
+    def is_mandatory(self) -> bool:
+        return self.kind == self.Kind.MANDATORY
+
     def as_rule(self) -> engine.Rule:
         return engine.Rule(
             id=self.pk,
