@@ -11,10 +11,14 @@ from leads.capture.forms import submission_form_class
 from leads.capture.services import lead_capture
 from leads.capture.views import request_provenance
 from leads.models import Form
+from portal.errors import DomainError, InvalidFields
 
 
 class SubmissionCreate(APIView):
-    """POST a JSON object of field values; `page_url` and `utm` travel beside them."""
+    """POST a JSON object of field values; `page_url` and `utm` travel beside them.
+
+    Refusals are raised, and portal.error_handlers answers them in the one error shape.
+    """
 
     # Public and cross-origin like the hosted form: no session, so no CSRF to check.
     authentication_classes: list = []
@@ -23,15 +27,10 @@ class SubmissionCreate(APIView):
     def post(self, request: Request, slug: str) -> Response:
         form = get_object_or_404(Form.objects.filter(is_published=True), slug=slug)
         if not isinstance(request.data, dict):
-            return Response(
-                {"errors": {"__all__": [{"message": "Send a JSON object.", "code": "invalid"}]}},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
+            raise DomainError("Send a JSON object of field values.", code="not_an_object")
         bound = submission_form_class(form)(request.data)
         if not bound.is_valid():
-            return Response(
-                {"errors": bound.errors.get_json_data()}, status=status.HTTP_400_BAD_REQUEST
-            )
+            raise InvalidFields(bound.errors.get_json_data())
         utm = request.data.get("utm")
         submission = lead_capture(
             form=form,
