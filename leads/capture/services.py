@@ -1,10 +1,12 @@
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 from leads.lifecycle import lead_record_creation
 from leads.models import Form, Lead, Submission
+from portal.errors import Conflict
 from scoring.tasks import qualify_submission
 
 LEAD_COLUMNS = ("first_name", "last_name", "company")
@@ -31,15 +33,25 @@ def lead_capture(
     """Store a valid submission and create or update its lead, in one transaction.
 
     `payload` is what the caller sent, kept as received; `cleaned` is the validated values.
-    Scoring starts only once both are committed.
+    Scoring starts only once both are committed. A post with an idempotency key claims the
+    key first: a repeat (also one racing the first) gets the first submission back, and a
+    different payload under the same key is refused.
     """
-    if provenance.idempotency_key:
-        earlier = Submission.objects.filter(
-            form=form, idempotency_key=provenance.idempotency_key
-        ).first()
-        if earlier is not None:
-            return earlier
+    try:
+        return _capture(form=form, payload=payload, cleaned=cleaned, provenance=provenance)
+    except IntegrityError:
+        # Without advisory locks (SQLite) two first posts can both pass the claim; the unique
+        # constraint on (form, idempotency_key) stops the second, which answers like a repeat.
+        key = provenance.idempotency_key
+        earlier = _earlier_submission(form=form, key=key, payload=payload) if key else None
+        if earlier is None:
+            raise
+        return earlier
 
+
+def _capture(
+    *, form: Form, payload: dict[str, Any], cleaned: dict[str, Any], provenance: Provenance
+) -> Submission:
     attributes = {key: value for key, value in cleaned.items() if value not in (None, "")}
     attributes["email"] = normalise_email(cleaned["email"])
     new_lead = Lead(
@@ -50,6 +62,12 @@ def lead_capture(
         **{column: attributes.get(column, "") for column in LEAD_COLUMNS},
     )
     with transaction.atomic():
+        if provenance.idempotency_key:
+            earlier = _claim_idempotency_key(
+                form=form, key=provenance.idempotency_key, payload=payload
+            )
+            if earlier is not None:
+                return earlier
         if _insert_unless_known(new_lead):
             lead = new_lead
             lead_record_creation(lead=lead, reason=f"Submitted the form {form.name}.")
@@ -69,6 +87,37 @@ def lead_capture(
         )
         qualify_submission.delay_on_commit(submission.pk)
     return submission
+
+
+def _claim_idempotency_key(*, form: Form, key: str, payload: dict[str, Any]) -> Submission | None:
+    """Hold the key until this transaction ends; the submission already made with it, if any.
+
+    A second post with the key waits here for the first to commit or roll back, then finds
+    its submission; without the lock both would miss it and one would fail on the unique
+    constraint.
+    """
+    if connection.vendor == "postgresql":
+        digest = hashlib.sha256(f"submission-idempotency:{form.pk}:{key}".encode()).digest()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest[:8], signed=True)]
+            )
+    return _earlier_submission(form=form, key=key, payload=payload)
+
+
+def _earlier_submission(*, form: Form, key: str, payload: dict[str, Any]) -> Submission | None:
+    earlier = Submission.objects.filter(form=form, idempotency_key=key).first()
+    if earlier is None:
+        return None
+    # The database compares the payloads as it stores them (jsonb compares numbers by value).
+    if not Submission.objects.filter(pk=earlier.pk, payload=payload).exists():
+        raise Conflict(
+            "This Idempotency-Key was already used for a different submission; "
+            "use a new key for new data.",
+            code="idempotency_key_reused",
+            field="Idempotency-Key",
+        )
+    return earlier
 
 
 def _insert_unless_known(lead: Lead) -> bool:

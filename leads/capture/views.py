@@ -19,10 +19,12 @@ from django.views.decorators.http import require_http_methods
 
 from leads.capture.forms import SubmissionForm, submission_form_class
 from leads.capture.services import Provenance, lead_capture
-from leads.models import Form
+from leads.models import Form, Submission
 from portal.errors import DomainError, PayloadTooLarge, UnsupportedMediaType
 
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+MAX_IDEMPOTENCY_KEY_CHARS = Submission._meta.get_field("idempotency_key").max_length
 
 
 # The public form takes posts from the hosted page and from snippets embedded on other
@@ -137,7 +139,7 @@ def _payload(posted: QueryDict) -> dict:
 def _provenance(request: HttpRequest) -> Provenance:
     return request_provenance(
         request,
-        page_url=request.POST.get("page_url") or request.headers.get("Referer", ""),
+        page_url=request.POST.get("page_url") or _header(request, "Referer"),
         utm=request.POST,
     )
 
@@ -147,7 +149,31 @@ def request_provenance(request: HttpRequest, *, page_url: str, utm: Mapping) -> 
     return Provenance(
         page_url=str(page_url)[:2000],
         utm={key: str(utm[key])[:200] for key in UTM_KEYS if utm.get(key)},
-        idempotency_key=request.headers.get("Idempotency-Key", "")[:200],
+        idempotency_key=idempotency_key(request),
         ip_address=request.META.get("REMOTE_ADDR"),
-        user_agent=request.headers.get("User-Agent", "")[:500],
+        user_agent=_header(request, "User-Agent")[:500],
     )
+
+
+def idempotency_key(request: HttpRequest) -> str:
+    """The Idempotency-Key header, whole: a longer key is refused, never cut to fit."""
+    key = request.headers.get("Idempotency-Key", "")
+    if len(key) > MAX_IDEMPOTENCY_KEY_CHARS:
+        raise DomainError(
+            f"The Idempotency-Key header has {len(key):,} characters; "
+            f"use at most {MAX_IDEMPOTENCY_KEY_CHARS}.",
+            code="max_length",
+            field=IDEMPOTENCY_KEY_HEADER,
+        )
+    if key and not (key.isascii() and key.isprintable()):
+        raise DomainError(
+            "Use printable ASCII characters only in the Idempotency-Key header.",
+            code="invalid",
+            field=IDEMPOTENCY_KEY_HEADER,
+        )
+    return key
+
+
+def _header(request: HttpRequest, name: str) -> str:
+    # Not the visitor's own words, and PostgreSQL text cannot hold NUL: dropped, not refused.
+    return request.headers.get(name, "").replace("\x00", "")
