@@ -3,7 +3,6 @@
 import codecs
 import json
 
-from django.shortcuts import get_object_or_404
 from django.utils.http import parse_header_parameters
 from rest_framework import status
 from rest_framework.parsers import JSONParser
@@ -14,7 +13,7 @@ from rest_framework.utils.json import strict_constant
 from rest_framework.views import APIView
 
 from leads.capture.forms import submission_form_class
-from leads.capture.models import Form
+from leads.capture.selectors import published_form
 from leads.capture.services import lead_capture
 from leads.capture.views import request_provenance
 from portal.errors import DomainError, InvalidFields, UnsupportedMediaType
@@ -68,7 +67,7 @@ class SubmissionCreate(APIView):
     parser_classes = [IntakeJSONParser]
 
     def post(self, request: Request, slug: str) -> Response:
-        form = get_object_or_404(Form.objects.filter(is_published=True), slug=slug)
+        form = published_form(slug=slug)
         payload = request.data
         if not isinstance(payload, dict):
             raise DomainError("Send a JSON object of field values.", code="not_an_object")

@@ -11,13 +11,14 @@ from django.core.exceptions import (
 )
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.http.multipartparser import MultiPartParserError
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from leads.capture.forms import SubmissionForm, submission_form_class
 from leads.capture.models import Form
+from leads.capture.selectors import forms_for_marketing, published_form
 from leads.capture.services import Provenance, lead_capture
 from leads.models import Submission
 from portal.accounts.decorators import permission_required_or_403
@@ -35,7 +36,7 @@ MAX_IDEMPOTENCY_KEY_CHARS = Submission._meta.get_field("idempotency_key").max_le
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def form_page(request: HttpRequest, slug: str) -> HttpResponse:
-    form = get_object_or_404(Form.objects.filter(is_published=True), slug=slug)
+    form = published_form(slug=slug)
     form_class = submission_form_class(form)
     if request.method == "GET":
         return _form_response(request, form, form_class(), utm=request.GET)
@@ -79,14 +80,13 @@ def _form_response(
 
 
 def thanks(request: HttpRequest, slug: str) -> HttpResponse:
-    form = get_object_or_404(Form.objects.filter(is_published=True), slug=slug)
+    form = published_form(slug=slug)
     return render(request, "capture/thanks.html", {"form": form})
 
 
 @permission_required_or_403("capture.view_form")
 def form_list(request: HttpRequest) -> HttpResponse:
-    forms = Form.objects.order_by("name").prefetch_related("fields")
-    return render(request, "capture/form_list.html", {"forms": forms})
+    return render(request, "capture/form_list.html", {"forms": forms_for_marketing()})
 
 
 def _posted_fields(request: HttpRequest) -> QueryDict:
