@@ -259,6 +259,7 @@ def bench_environment(workdir: Path) -> dict[str, str]:
         "DEBUG": "false",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": HOST,
+        "SECURE_SSL_REDIRECT": "false",  # wrk posts over plain http
         "STATIC_ROOT": str(workdir / "static"),
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(ROOT),

@@ -1,7 +1,8 @@
 """Container health probe for the web service: exit 0 only when /healthz/ answers 200.
 
 The slim image has no curl. The request goes to 127.0.0.1, so ALLOWED_HOSTS must include
-127.0.0.1; otherwise Django answers 400 and the container is reported unhealthy.
+127.0.0.1; otherwise Django answers 400 and the container is reported unhealthy. It is plain
+http: the settings exempt /healthz/ from SECURE_SSL_REDIRECT, which is on by default.
 """
 
 import os

@@ -4,6 +4,7 @@ Each function must run inside `transaction.atomic()`; the lock holds until it co
 Rows of one kind are always locked in primary-key order, so two writers never deadlock.
 """
 
+import hashlib
 from collections.abc import Iterable
 from typing import TypeVar
 
@@ -29,6 +30,23 @@ def lead_locked_by_email(email: str) -> Lead:
     """The lead with this normalised e-mail, locked: a second submission merges into it."""
     _require_transaction()
     return Lead.objects.select_for_update().get(email=email)
+
+
+def key_locked(*parts: object) -> None:
+    """Hold a lock on a key (not a row) until this transaction ends; others wait for it.
+
+    For claiming something before its row exists, like an idempotency key. PostgreSQL's
+    transaction-scoped advisory lock; elsewhere (SQLite, one writer at a time) a no-op.
+    """
+    _require_transaction()
+    connection = transaction.get_connection()
+    if connection.vendor != "postgresql":
+        return
+    digest = hashlib.sha256(":".join(map(str, parts)).encode()).digest()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest[:8], signed=True)]
+        )
 
 
 def row_locked(model: type[M], pk: int) -> M:

@@ -1,16 +1,16 @@
 """Domain errors: what went wrong, in words for people and a code for programs.
 
 Services raise these; they never build responses. One handler turns them into JSON for API
-callers and one into a page (with a message) for people, so a refused move, a lost race or a
-bad value reads the same everywhere. The JSON shape, written once (see the README):
-
-    {"code": "<what happened>",
-     "errors": {"<field or __all__>": [{"message": "...", "code": "..."}]}}
+callers and one into a page (with a message) for people (`portal.error_handlers`), so a
+refused move, a lost race or a bad value reads the same everywhere. The JSON shape is
+written once in the README ("Errors") and built only by `error_body`.
 """
 
 from http import HTTPStatus
 
 ALL_FIELDS = "__all__"
+
+ErrorList = list[dict[str, str]]
 
 
 class DomainError(Exception):
@@ -19,15 +19,41 @@ class DomainError(Exception):
     code = "invalid"
     status = HTTPStatus.BAD_REQUEST
 
-    def __init__(self, message: str, *, code: str | None = None, field: str = ALL_FIELDS):
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        field: str = ALL_FIELDS,
+        status: int | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.field = field
         if code:
             self.code = code
+        if status:
+            self.status = HTTPStatus(status)
+
+    @property
+    def errors(self) -> dict[str, ErrorList]:
+        return {self.field: [{"message": self.message, "code": self.code}]}
 
     def as_json(self) -> dict:
-        return error_body(self.code, {self.field: [{"message": self.message, "code": self.code}]})
+        return error_body(self.code, self.errors)
+
+
+class InvalidFields(DomainError):
+    """Several fields refused at once, such as a form's errors: {field: [{message, code}]}."""
+
+    def __init__(self, errors: dict[str, ErrorList], *, code: str = "invalid"):
+        field, problems = next(iter(errors.items()))
+        super().__init__(problems[0]["message"], code=code, field=field)
+        self._errors = errors
+
+    @property
+    def errors(self) -> dict[str, ErrorList]:
+        return self._errors
 
 
 class Conflict(DomainError):
@@ -42,8 +68,31 @@ class PermissionDenied(DomainError):
     status = HTTPStatus.FORBIDDEN
 
 
-def error_body(code: str, errors: dict[str, list[dict[str, str]]]) -> dict:
-    """The one JSON error shape every endpoint answers with."""
+class NotFound(DomainError):
+    code = "not_found"
+    status = HTTPStatus.NOT_FOUND
+
+
+class PayloadTooLarge(DomainError):
+    code = "too_large"
+    status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+
+
+class UnsupportedMediaType(DomainError):
+    code = "unsupported_media_type"
+    status = HTTPStatus.UNSUPPORTED_MEDIA_TYPE
+
+
+class Unavailable(DomainError):
+    """A service we need (the database) is down for now; the caller may retry later."""
+
+    code = "unavailable"
+    status = HTTPStatus.SERVICE_UNAVAILABLE
+    retry_after_seconds = 30
+
+
+def error_body(code: str, errors: dict[str, ErrorList]) -> dict:
+    """The one JSON error shape every endpoint answers with (the README's "Errors")."""
     return {"code": code, "errors": errors}
 
 

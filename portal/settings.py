@@ -5,6 +5,7 @@ in-process. Production sets DEBUG=false, which refuses to start without a real S
 Every variable is listed in the README.
 """
 
+from ipaddress import ip_network
 from pathlib import Path
 
 import environ
@@ -24,6 +25,9 @@ if not DEBUG and SECRET_KEY in ("", _DEV_SECRET_KEY):
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# The reverse proxies (IPs or CIDRs) whose X-Forwarded-For is believed (portal/net.py). None
+# by default: anyone can send that header, so the client is whoever opened the connection.
+TRUSTED_PROXIES = [ip_network(cidr.strip()) for cidr in env.list("TRUSTED_PROXIES", default=[])]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -51,6 +55,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outside the rest, so it sees every response under /api/ (see portal/error_handlers.py).
+    "portal.error_handlers.ErrorMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -130,9 +136,16 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
-    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # Load balancers and container health checks probe over plain http and do not follow
+    # redirects to https.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+    # Subdomains and the browsers' preload list are decisions about the whole domain, which
+    # other systems may share, and hard to undo: off unless the operator opts in (README).
+    SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
 
 # Celery. No broker configured means the tasks run in-process, right after the commit that
 # started them, so a first run needs no Redis.
@@ -163,6 +176,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    # JSON in, JSON out, and every refusal in the README's one error shape.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "portal.error_handlers.api_exception_handler",
 }
 
 LOGGING = {

@@ -19,3 +19,9 @@ urlpatterns = [
     path("", include("leads.capture.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# JSON under /api/, pages elsewhere (portal/error_handlers.py).
+handler400 = "portal.error_handlers.bad_request"
+handler403 = "portal.error_handlers.permission_denied"
+handler404 = "portal.error_handlers.page_not_found"
+handler500 = "portal.error_handlers.server_error"

@@ -1,16 +1,30 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from scoring.models import Agreement, Criterion
+from scoring.services import agreement_draft_from
 
 
 class CriterionInline(admin.TabularInline):
     model = Criterion
     extra = 1
 
+    # `obj` is the agreement: once a side has signed it, its criteria are only shown.
+    def has_add_permission(self, request, obj=None) -> bool:
+        return super().has_add_permission(request, obj) and not _proposed(obj)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return super().has_change_permission(request, obj) and not _proposed(obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return super().has_delete_permission(request, obj) and not _proposed(obj)
+
 
 @admin.register(Agreement)
 class AgreementAdmin(admin.ModelAdmin):
-    """Drafting only: signatures and activation go through scoring.services.agreement_sign."""
+    """Drafting only: signatures and activation go through scoring.services.agreement_sign.
+
+    A signed version is shown read-only; "Make a new draft" copies it into the next version.
+    """
 
     list_display = [
         "version",
@@ -20,6 +34,8 @@ class AgreementAdmin(admin.ModelAdmin):
         "activated_at",
     ]
     readonly_fields = [
+        "created_by",
+        "created_at",
         "sales_signed_by",
         "sales_signed_at",
         "marketing_signed_by",
@@ -27,3 +43,29 @@ class AgreementAdmin(admin.ModelAdmin):
         "activated_at",
     ]
     inlines = [CriterionInline]
+    actions = ["make_draft"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return super().has_change_permission(request, obj) and not _proposed(obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return super().has_delete_permission(request, obj) and not _proposed(obj)
+
+    def save_model(self, request, obj, form, change) -> None:
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Make a new draft from the selected versions", permissions=["add"])
+    def make_draft(self, request, queryset) -> None:
+        for agreement in queryset.order_by("version"):
+            draft = agreement_draft_from(agreement=agreement, by=request.user)
+            self.message_user(
+                request,
+                f"{draft} is a new draft made from {agreement}: edit it, then both sides sign it.",
+                messages.SUCCESS,
+            )
+
+
+def _proposed(agreement: Agreement | None) -> bool:
+    return agreement is not None and agreement.is_proposed

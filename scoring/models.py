@@ -1,18 +1,77 @@
 """The agreed definition of a qualified lead, versioned, and each lead's judgement by it."""
 
+from collections.abc import Iterable
+
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
+from leads import locks
+from portal.errors import Conflict
 from scoring import engine
 
+# A version is proposed once one side has signed it; from then on it never changes (house
+# rule 6). Only the signing service writes to it, and only these: the missing signature and
+# the activation.
+SIGNATURE_FIELDS = frozenset(
+    {
+        "sales_signed_by",
+        "sales_signed_at",
+        "marketing_signed_by",
+        "marketing_signed_at",
+        "activated_at",
+    }
+)
 
+
+class ProposedAgreementChange(Conflict):
+    """Someone tried to change a version after a side signed it: an edit is a new draft."""
+
+    code = "agreement_proposed"
+
+    def __init__(self, agreement: "Agreement"):
+        super().__init__(
+            f"{agreement} is signed and can no longer change; make a new draft from it "
+            "and edit that."
+        )
+
+
+def _locked_unless_proposed(agreement_ids: Iterable[int]) -> list["Agreement"]:
+    """Lock these agreements for the write that follows, or refuse if one is signed.
+
+    The signature takes the same lock, so an edit and a signature never cross: the edit
+    lands before the signature, or the signature wins and the edit is refused.
+    """
+    agreements = locks.rows_locked(Agreement, {pk for pk in agreement_ids if pk is not None})
+    for agreement in agreements:
+        if agreement.is_proposed:
+            raise ProposedAgreementChange(agreement)
+    return agreements
+
+
+# The querysets guard their bulk writes too (update, bulk_update, delete, bulk_create):
+# nothing in the code uses them on these tables, but a signed version must not change by a
+# path that skips save(). Not seen here: a user's deletion setting created_by to NULL.
 class AgreementQuerySet(models.QuerySet):
     def active(self) -> "Agreement | None":
         return self.filter(activated_at__isnull=False).order_by("-activated_at").first()
 
+    @transaction.atomic
+    def update(self, **kwargs) -> int:
+        _locked_unless_proposed(self.values_list("pk", flat=True))
+        return super().update(**kwargs)
+
+    @transaction.atomic
+    def delete(self):
+        _locked_unless_proposed(self.values_list("pk", flat=True))
+        return super().delete()
+
 
 class Agreement(models.Model):
+    class Side(models.TextChoices):
+        SALES = "sales", "Sales"
+        MARKETING = "marketing", "Marketing"
+
     version = models.PositiveIntegerField(unique=True)
     summary = models.TextField(blank=True)
     threshold = models.IntegerField(default=0, help_text="Points a lead needs to qualify.")
@@ -44,12 +103,76 @@ class Agreement(models.Model):
             ("sign_for_sales", "Can sign an agreement for sales"),
             ("sign_for_marketing", "Can sign an agreement for marketing"),
         ]
+        constraints = [
+            # Both teams agree: one person signing both sides is no agreement.
+            models.CheckConstraint(
+                condition=~models.Q(sales_signed_by=models.F("marketing_signed_by")),
+                name="agreement_signed_by_two_people",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Agreement v{self.version}"
 
+    def save(self, *args, **kwargs):
+        if self.pk is None:
+            return super().save(*args, **kwargs)
+        with transaction.atomic():
+            self._refuse_change_once_proposed(kwargs.get("update_fields"))
+            return super().save(*args, **kwargs)
+
+    @transaction.atomic
+    def delete(self, *args, **kwargs):
+        _locked_unless_proposed([self.pk])
+        return super().delete(*args, **kwargs)
+
+    def _refuse_change_once_proposed(self, update_fields) -> None:
+        """Once proposed, a save may only add a missing signature (and the activation)."""
+        stored = locks.rows_locked(Agreement, [self.pk])
+        if not stored or not stored[0].is_proposed:  # not saved yet, or still a draft
+            return
+        unsigned = {name for name in SIGNATURE_FIELDS if stored[0].serializable_value(name) is None}
+        if update_fields is None or not set(update_fields) <= unsigned:
+            raise ProposedAgreementChange(self)
+
+    @property
+    def is_proposed(self) -> bool:
+        return self.sales_signed_at is not None or self.marketing_signed_at is not None
+
     def rules(self) -> list[engine.Rule]:
         return [criterion.as_rule() for criterion in self.criteria.all()]
+
+
+def _agreement_ids_of(criteria: "Iterable[Criterion]") -> set[int]:
+    """The agreements of these criteria, as given and as stored (a criterion may move)."""
+    criteria = list(criteria)
+    saved = [criterion.pk for criterion in criteria if criterion.pk is not None]
+    stored = Criterion.objects.filter(pk__in=saved).values_list("agreement_id", flat=True)
+    return {criterion.agreement_id for criterion in criteria} | set(stored)
+
+
+class CriterionQuerySet(models.QuerySet):
+    @transaction.atomic
+    def update(self, **kwargs) -> int:
+        _locked_unless_proposed(self.values_list("agreement_id", flat=True))
+        return super().update(**kwargs)
+
+    @transaction.atomic
+    def delete(self):
+        _locked_unless_proposed(self.values_list("agreement_id", flat=True))
+        return super().delete()
+
+    @transaction.atomic
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        _locked_unless_proposed(_agreement_ids_of(objs))
+        return super().bulk_create(objs, *args, **kwargs)
+
+    @transaction.atomic
+    def bulk_update(self, objs, *args, **kwargs):
+        objs = list(objs)
+        _locked_unless_proposed(_agreement_ids_of(objs))
+        return super().bulk_update(objs, *args, **kwargs)
 
 
 class Criterion(models.Model):
@@ -75,11 +198,27 @@ class Criterion(models.Model):
     points = models.IntegerField(default=0)
     position = models.PositiveSmallIntegerField(default=0)
 
+    objects = CriterionQuerySet.as_manager()
+
     class Meta:
         ordering = ["agreement", "position", "pk"]
 
     def __str__(self) -> str:
         return self.label
+
+    @transaction.atomic
+    def save(self, *args, **kwargs):
+        _locked_unless_proposed(_agreement_ids_of([self]))
+        super().save(*args, **kwargs)
+
+    @transaction.atomic
+    def delete(self, *args, **kwargs):
+        _locked_unless_proposed(_agreement_ids_of([self]))
+        return super().delete(*args, **kwargs)
+
+    @property
+    def is_mandatory(self) -> bool:
+        return self.kind == self.Kind.MANDATORY
 
     def as_rule(self) -> engine.Rule:
         return engine.Rule(

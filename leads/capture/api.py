@@ -1,46 +1,85 @@
 """The JSON intake: the same form, validation and service as the hosted page."""
 
-from django.shortcuts import get_object_or_404
+import codecs
+import json
+
+from django.utils.http import parse_header_parameters
 from rest_framework import status
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.json import strict_constant
 from rest_framework.views import APIView
 
 from leads.capture.forms import submission_form_class
-from leads.capture.models import Form
+from leads.capture.selectors import published_form
 from leads.capture.services import lead_capture
 from leads.capture.views import request_provenance
+from portal.errors import DomainError, InvalidFields, UnsupportedMediaType
+
+
+class IntakeJSONParser(JSONParser):
+    """JSON as RFC 8259 has it: UTF-8 only, and a refusal that says what was wrong."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        _require_utf8(media_type or "")
+        body = stream.read()
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DomainError(
+                f"The body is not valid UTF-8 (byte {exc.start:,}).", code="invalid_encoding"
+            ) from exc
+        try:
+            return json.loads(text, parse_constant=strict_constant)
+        except RecursionError as exc:
+            raise DomainError("The JSON is nested too deeply.", code="too_deep") from exc
+        except ValueError as exc:
+            # Also Python's limit on the digits of an integer.
+            raise DomainError(f"JSON parse error - {exc}", code="parse_error") from exc
+
+
+def _require_utf8(media_type: str) -> None:
+    charset = parse_header_parameters(media_type)[1].get("charset")
+    if charset is None:
+        return
+    try:
+        is_utf8 = codecs.lookup(charset).name == "utf-8"
+    except LookupError:
+        is_utf8 = False
+    if not is_utf8:
+        raise UnsupportedMediaType(
+            f"Send JSON as UTF-8; this body declares charset={charset}.",
+            code="unsupported_charset",
+        )
 
 
 class SubmissionCreate(APIView):
-    """POST a JSON object of field values; `page_url` and `utm` travel beside them."""
+    """POST a JSON object of field values; `page_url` and `utm` travel beside them.
+
+    Refusals are raised, and portal.error_handlers answers them in the one error shape.
+    """
 
     # Public and cross-origin like the hosted form: no session, so no CSRF to check.
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    parser_classes = [IntakeJSONParser]
 
     def post(self, request: Request, slug: str) -> Response:
-        form = get_object_or_404(Form.objects.filter(is_published=True), slug=slug)
-        if not isinstance(request.data, dict):
-            return Response(
-                {"errors": {"__all__": [{"message": "Send a JSON object.", "code": "invalid"}]}},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
-        bound = submission_form_class(form)(request.data)
+        form = published_form(slug=slug)
+        payload = request.data
+        if not isinstance(payload, dict):
+            raise DomainError("Send a JSON object of field values.", code="not_an_object")
+        bound = submission_form_class(form)(payload)
         if not bound.is_valid():
-            return Response(
-                {"errors": bound.errors.get_json_data()}, status=status.HTTP_400_BAD_REQUEST
-            )
-        utm = request.data.get("utm")
+            raise InvalidFields(bound.errors.get_json_data())
         submission = lead_capture(
             form=form,
-            payload=request.data,
+            payload=payload,
             cleaned=bound.cleaned_data,
             provenance=request_provenance(
-                request,
-                page_url=request.data.get("page_url", ""),
-                utm=utm if isinstance(utm, dict) else {},
+                request, page_url=payload.get("page_url", ""), utm=payload.get("utm", {})
             ),
         )
         return Response(

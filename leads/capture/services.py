@@ -1,13 +1,14 @@
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 from leads.capture.models import Form
 from leads.events import event_submission_received
-from leads.locks import lead_locked_by_email
+from leads.locks import key_locked, lead_locked_by_email
 from leads.models import Lead, Submission
 from leads.signals import submission_stored
+from portal.errors import Conflict
 
 LEAD_COLUMNS = ("first_name", "last_name", "company")
 
@@ -34,14 +35,25 @@ def lead_capture(
 
     `payload` is what the caller sent, kept as received; `cleaned` is the validated values.
     What follows (scoring, routing) is the handoff's business, told by `submission_stored`.
+    A post with an idempotency key claims the key first: a repeat (also one racing the
+    first) gets the first submission back, and a different payload under the same key is
+    refused.
     """
-    if provenance.idempotency_key:
-        earlier = Submission.objects.filter(
-            form=form, idempotency_key=provenance.idempotency_key
-        ).first()
-        if earlier is not None:
-            return earlier
+    try:
+        return _capture(form=form, payload=payload, cleaned=cleaned, provenance=provenance)
+    except IntegrityError:
+        # Without advisory locks (SQLite) two first posts can both pass the claim; the unique
+        # constraint on (form, idempotency_key) stops the second, which answers like a repeat.
+        key = provenance.idempotency_key
+        earlier = _earlier_submission(form=form, key=key, payload=payload) if key else None
+        if earlier is None:
+            raise
+        return earlier
 
+
+def _capture(
+    *, form: Form, payload: dict[str, Any], cleaned: dict[str, Any], provenance: Provenance
+) -> Submission:
     attributes = {key: value for key, value in cleaned.items() if value not in (None, "")}
     attributes["email"] = normalise_email(cleaned["email"])
     new_lead = Lead(
@@ -52,6 +64,12 @@ def lead_capture(
         **{column: attributes.get(column, "") for column in LEAD_COLUMNS},
     )
     with transaction.atomic():
+        if provenance.idempotency_key:
+            earlier = _claim_idempotency_key(
+                form=form, key=provenance.idempotency_key, payload=payload
+            )
+            if earlier is not None:
+                return earlier
         created = _insert_unless_known(new_lead)
         if created:
             lead = new_lead
@@ -72,6 +90,32 @@ def lead_capture(
         event_submission_received(lead=lead, submission=submission, created=created)
         submission_stored.send(sender=Submission, submission=submission)
     return submission
+
+
+def _claim_idempotency_key(*, form: Form, key: str, payload: dict[str, Any]) -> Submission | None:
+    """Hold the key until this transaction ends; the submission already made with it, if any.
+
+    A second post with the key waits here for the first to commit or roll back, then finds
+    its submission; without the lock both would miss it and one would fail on the unique
+    constraint.
+    """
+    key_locked("submission-idempotency", form.pk, key)
+    return _earlier_submission(form=form, key=key, payload=payload)
+
+
+def _earlier_submission(*, form: Form, key: str, payload: dict[str, Any]) -> Submission | None:
+    earlier = Submission.objects.filter(form=form, idempotency_key=key).first()
+    if earlier is None:
+        return None
+    # The database compares the payloads as it stores them (jsonb compares numbers by value).
+    if not Submission.objects.filter(pk=earlier.pk, payload=payload).exists():
+        raise Conflict(
+            "This Idempotency-Key was already used for a different submission; "
+            "use a new key for new data.",
+            code="idempotency_key_reused",
+            field="Idempotency-Key",
+        )
+    return earlier
 
 
 def _insert_unless_known(lead: Lead) -> bool:

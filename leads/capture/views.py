@@ -1,16 +1,33 @@
 from collections.abc import Mapping
+from urllib.parse import unquote_to_bytes
 
-from django.contrib.auth.decorators import permission_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.conf import settings
+from django.core.exceptions import (
+    BadRequest,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+    ValidationError,
+)
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http.multipartparser import MultiPartParserError
+from django.shortcuts import redirect, render
+from django.template.defaultfilters import filesizeformat
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from leads.capture.forms import submission_form_class
+from leads.capture.forms import SubmissionForm, submission_form_class
 from leads.capture.models import Form
+from leads.capture.selectors import forms_for_marketing, published_form
 from leads.capture.services import Provenance, lead_capture
+from leads.models import Submission
+from portal.accounts.decorators import permission_required_or_403
+from portal.errors import DomainError, PayloadTooLarge, UnsupportedMediaType
+from portal.net import client_ip
 
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+MAX_IDEMPOTENCY_KEY_CHARS = Submission._meta.get_field("idempotency_key").max_length
 
 
 # The public form takes posts from the hosted page and from snippets embedded on other
@@ -19,42 +36,102 @@ UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def form_page(request: HttpRequest, slug: str) -> HttpResponse:
-    form = get_object_or_404(Form.objects.filter(is_published=True), slug=slug)
+    form = published_form(slug=slug)
     form_class = submission_form_class(form)
     if request.method == "GET":
-        bound = form_class()
-        status = 200
-    else:
-        bound = form_class(request.POST)
-        if bound.is_valid():
+        return _form_response(request, form, form_class(), utm=request.GET)
+    try:
+        posted = _posted_fields(request)
+    except DomainError as error:
+        # Nothing of the post could be read: the empty form, and why.
+        return _form_response(request, form, form_class(), utm=request.GET, error=error)
+    bound = form_class(
+        posted, payload=_payload(posted), undecodable=_undecodable_fields(request, posted)
+    )
+    status = 400
+    if bound.is_valid():
+        try:
             lead_capture(
                 form=form,
-                payload=_payload(request),
+                payload=bound.payload,
                 cleaned=bound.cleaned_data,
                 provenance=_provenance(request),
             )
+        except DomainError as error:
+            bound.add_error(None, ValidationError(error.message, code=error.code))
+            status = error.status
+        else:
             return redirect("capture:thanks", slug=form.slug)
-        status = 400
-    utm = {key: request.GET.get(key, request.POST.get(key, "")) for key in UTM_KEYS}
-    context = {"form": form, "bound": bound, "utm": utm}
-    return render(request, "capture/form.html", context, status=status)
+    return _form_response(request, form, bound, utm=posted, status=status)
+
+
+def _form_response(
+    request: HttpRequest,
+    form: Form,
+    bound: SubmissionForm,
+    *,
+    utm: Mapping,
+    error: DomainError | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    utm = {key: request.GET.get(key, utm.get(key, "")) for key in UTM_KEYS}
+    context = {"form": form, "bound": bound, "utm": utm, "error": error}
+    return render(request, "capture/form.html", context, status=error.status if error else status)
 
 
 def thanks(request: HttpRequest, slug: str) -> HttpResponse:
-    form = get_object_or_404(Form.objects.filter(is_published=True), slug=slug)
+    form = published_form(slug=slug)
     return render(request, "capture/thanks.html", {"form": form})
 
 
-@permission_required("capture.view_form")
+@permission_required_or_403("capture.view_form")
 def form_list(request: HttpRequest) -> HttpResponse:
-    forms = Form.objects.order_by("name").prefetch_related("fields")
-    return render(request, "capture/form_list.html", {"forms": forms})
+    return render(request, "capture/form_list.html", {"forms": forms_for_marketing()})
 
 
-def _payload(request: HttpRequest) -> dict:
+def _posted_fields(request: HttpRequest) -> QueryDict:
+    """The posted fields, or a DomainError saying why the post cannot be read as a form."""
+    try:
+        return request.POST
+    except RequestDataTooBig as exc:
+        limit = filesizeformat(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        raise PayloadTooLarge(f"The form data is larger than {limit}.") from exc
+    except (TooManyFieldsSent, TooManyFilesSent) as exc:
+        raise DomainError("The form has too many fields.", code="too_many_fields") from exc
+    except BadRequest as exc:
+        # Django refuses a url-encoded post that declares another charset than UTF-8.
+        raise UnsupportedMediaType("Send the form as UTF-8.", code="unsupported_charset") from exc
+    except MultiPartParserError as exc:
+        raise DomainError("The form data could not be read.", code="bad_request") from exc
+
+
+def _undecodable_fields(request: HttpRequest, posted: QueryDict) -> list[str]:
+    """Names of url-encoded fields whose bytes are not UTF-8.
+
+    Django decodes them with U+FFFD in place of each bad byte, which would store a changed
+    value; only a post where that character appears is read again, strictly.
+    """
+    if request.content_type != "application/x-www-form-urlencoded" or not any(
+        "\ufffd" in name or any("\ufffd" in value for value in values)
+        for name, values in posted.lists()
+    ):
+        return []
+    names = []
+    for pair in request.body.split(b"&"):
+        raw_name, _, raw_value = pair.partition(b"=")
+        name, value = (unquote_to_bytes(raw.replace(b"+", b" ")) for raw in (raw_name, raw_value))
+        try:
+            name.decode("utf-8")
+            value.decode("utf-8")
+        except UnicodeDecodeError:
+            names.append(name.decode("utf-8", "replace"))
+    return names
+
+
+def _payload(posted: QueryDict) -> dict:
     return {
         key: values if len(values) > 1 else values[0]
-        for key, values in request.POST.lists()
+        for key, values in posted.lists()
         if key != "csrfmiddlewaretoken"
     }
 
@@ -62,7 +139,7 @@ def _payload(request: HttpRequest) -> dict:
 def _provenance(request: HttpRequest) -> Provenance:
     return request_provenance(
         request,
-        page_url=request.POST.get("page_url") or request.headers.get("Referer", ""),
+        page_url=request.POST.get("page_url") or _header(request, "Referer"),
         utm=request.POST,
     )
 
@@ -72,7 +149,31 @@ def request_provenance(request: HttpRequest, *, page_url: str, utm: Mapping) -> 
     return Provenance(
         page_url=str(page_url)[:2000],
         utm={key: str(utm[key])[:200] for key in UTM_KEYS if utm.get(key)},
-        idempotency_key=request.headers.get("Idempotency-Key", "")[:200],
-        ip_address=request.META.get("REMOTE_ADDR"),
-        user_agent=request.headers.get("User-Agent", "")[:500],
+        idempotency_key=idempotency_key(request),
+        ip_address=client_ip(request),
+        user_agent=_header(request, "User-Agent")[:500],
     )
+
+
+def idempotency_key(request: HttpRequest) -> str:
+    """The Idempotency-Key header, whole: a longer key is refused, never cut to fit."""
+    key = request.headers.get("Idempotency-Key", "")
+    if len(key) > MAX_IDEMPOTENCY_KEY_CHARS:
+        raise DomainError(
+            f"The Idempotency-Key header has {len(key):,} characters; "
+            f"use at most {MAX_IDEMPOTENCY_KEY_CHARS}.",
+            code="max_length",
+            field=IDEMPOTENCY_KEY_HEADER,
+        )
+    if key and not (key.isascii() and key.isprintable()):
+        raise DomainError(
+            "Use printable ASCII characters only in the Idempotency-Key header.",
+            code="invalid",
+            field=IDEMPOTENCY_KEY_HEADER,
+        )
+    return key
+
+
+def _header(request: HttpRequest, name: str) -> str:
+    # Not the visitor's own words, and PostgreSQL text cannot hold NUL: dropped, not refused.
+    return request.headers.get(name, "").replace("\x00", "")

@@ -47,7 +47,8 @@ class Verb:
 
     form: type[forms.LeadForm]
     do: Callable[..., object]
-    may: Callable[..., bool]  # the role may take it, in the stage that allows it: else 403
+    perms: tuple[str, ...]  # a role holding none of these never takes it: 403 before all else
+    may: Callable[..., bool]  # this person may take it, in the stage that allows it: else 403
     submit: str  # the button's words; blank says the action's label
     done: Callable[[Lead, dict], str]
     refusal: dict  # what IllegalMove says when the stage no longer allows it
@@ -57,14 +58,19 @@ class Verb:
     ask: str = ""
 
 
+WORK = "leads.work_lead"
+MANAGE = "leads.reassign_lead"
+
+
 def _may_reassign(*, user, lead: Lead) -> bool:
-    return user.has_perm("leads.reassign_lead")
+    return user.has_perm(MANAGE)
 
 
 VERBS: dict[str, Verb] = {
     "accept": Verb(
         forms.AcceptForm,
         lead_accept,
+        (WORK,),
         may_work,
         "Accept",
         lambda lead, _: f"You accepted {lead}.",
@@ -73,6 +79,7 @@ VERBS: dict[str, Verb] = {
     "reject": Verb(
         forms.RejectForm,
         lead_reject,
+        (WORK,),
         may_work,
         "Reject lead",
         lambda lead, _: f"You rejected {lead}; marketing sees your reason.",
@@ -83,6 +90,7 @@ VERBS: dict[str, Verb] = {
     "contact": Verb(
         forms.ContactForm,
         lead_contact,
+        (WORK,),
         may_work,
         "Log contact",
         lambda lead, data: f"Logged: {ContactChannel(data['channel']).label.lower()} with {lead}.",
@@ -91,6 +99,7 @@ VERBS: dict[str, Verb] = {
     "convert": Verb(
         forms.ConvertForm,
         lead_convert,
+        (WORK,),
         may_work,
         "Convert to opportunity",
         lambda lead, _: f"{lead} is now an opportunity.",
@@ -99,6 +108,7 @@ VERBS: dict[str, Verb] = {
     "win": Verb(
         forms.WinForm,
         lead_win,
+        (WORK,),
         may_work,
         "Yes, mark won",
         lambda lead, _: f"Won: {lead}. Well done.",
@@ -108,6 +118,7 @@ VERBS: dict[str, Verb] = {
     "lose": Verb(
         forms.LoseForm,
         lead_lose,
+        (WORK,),
         may_work,
         "Yes, mark lost",
         lambda lead, _: f"{lead} is lost; the reason is recorded.",
@@ -117,6 +128,7 @@ VERBS: dict[str, Verb] = {
     "recycle": Verb(
         forms.RecycleForm,
         lead_recycle,
+        (WORK, MANAGE),
         may_recycle,
         "Send to nurture",
         lambda lead, data: (
@@ -127,6 +139,7 @@ VERBS: dict[str, Verb] = {
     "reassign": Verb(
         forms.ReassignForm,
         lead_reassign,
+        (MANAGE,),
         _may_reassign,
         "",
         lambda lead, data: f"{lead} now belongs to {data['to_rep']}.",
@@ -135,6 +148,7 @@ VERBS: dict[str, Verb] = {
     "note": Verb(
         forms.NoteForm,
         lead_note_add,
+        (WORK, "leads.view_all_leads"),
         may_note,
         "Add note",
         lambda lead, _: "Your note is in the lead's history.",
@@ -184,10 +198,12 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def lead_action(request: HttpRequest, pk: int, name: str) -> HttpResponse:
     """One move on one lead. GET shows the confirmation page of a final or destructive move;
-    POST takes it. Not visible: 404. Not the person to do it: 403. The lead has moved on: 409
-    on the lead page, with what happened."""
-    lead = _visible_lead(request, pk)
+    POST takes it. Not in one's role: 403. Not visible: 404. Not the person to do it: 403. The
+    lead has moved on: 409 on the lead page, with what happened."""
     verb = VERBS[name]
+    if not any(request.user.has_perm(perm) for perm in verb.perms):
+        raise Forbidden(f"{request.user}'s role does not include this.")
+    lead = _visible_lead(request, pk)
     if not verb.may(user=request.user, lead=lead):
         raise Forbidden(f"{request.user} may not do this to {lead}.")
     action = next((a for a in lead_actions(lead=lead, user=request.user) if a.name == name), None)

@@ -288,8 +288,10 @@ def _agreement(marketing_manager: User, sales_manager: User) -> Agreement:
             )
             for i, (label, kind, attribute, operator, value, points) in enumerate(criteria)
         )
-        agreement_sign(agreement=agreement, by=sales_manager)
-        agreement = agreement_sign(agreement=agreement, by=marketing_manager)
+        agreement_sign(agreement=agreement, by=sales_manager, side=Agreement.Side.SALES)
+        agreement = agreement_sign(
+            agreement=agreement, by=marketing_manager, side=Agreement.Side.MARKETING
+        )
     return agreement
 
 

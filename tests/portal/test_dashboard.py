@@ -1,9 +1,11 @@
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from leads.lifecycle import lead_move
 from leads.models import Lead, Stage
 from portal.accounts.roles import Role
 from portal.dashboard.selectors import stage_counts
@@ -48,3 +50,35 @@ def test_dashboard_page_shows_the_database_counts(client):
 def test_unknown_period_falls_back_to_ninety_days(client):
     client.force_login(UserFactory(role=Role.SALES_MANAGER))
     assert client.get(reverse("dashboard"), {"period": "forever"}).context["period"] == "90"
+
+
+def test_ever_reached_counts_each_lead_once_per_stage_it_passed_through():
+    rep = UserFactory(role=Role.SALES_REP)
+    won = LeadFactory(stage=Stage.ROUTED, owner=rep)
+    rejected = LeadFactory(stage=Stage.ROUTED, owner=rep)
+    with transaction.atomic():
+        for stage in (Stage.ACCEPTED, Stage.CONTACTED, Stage.OPPORTUNITY, Stage.WON):
+            lead_move(lead=won, to=stage, by=rep, reason="Worked.")
+        lead_move(lead=rejected, to=Stage.REJECTED, by=rep, reason="No budget.")
+        lead_move(lead=rejected, to=Stage.ROUTED, reason="Routed again.")
+        lead_move(lead=rejected, to=Stage.REJECTED, by=rep, reason="Still no budget.")
+    rows = {row["stage"]: row for row in stage_counts()}
+    # An independent recount from the events, one lead at a time.
+    for stage in Stage.values:
+        expected = sum(1 for lead in (won, rejected) if lead.events.filter(to_stage=stage).exists())
+        assert rows[stage]["reached"] == expected, stage
+    assert rows[Stage.REJECTED]["reached"] == 1
+    assert rows[Stage.ACCEPTED]["reached"] == 1
+    assert (rows[Stage.WON]["count"], rows[Stage.WON]["reached"]) == (1, 1)
+    assert (rows[Stage.OPPORTUNITY]["count"], rows[Stage.OPPORTUNITY]["reached"]) == (0, 1)
+
+
+def test_ever_reached_covers_only_leads_captured_in_the_period():
+    rep = UserFactory(role=Role.SALES_REP)
+    old = LeadFactory(stage=Stage.ROUTED, owner=rep)
+    Lead.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=40))
+    with transaction.atomic():
+        lead_move(lead=old, to=Stage.ACCEPTED, by=rep, reason="Yes.")
+    recent = {r["stage"]: r for r in stage_counts(since=timezone.now() - timedelta(days=30))}
+    assert recent[Stage.ACCEPTED]["reached"] == 0
+    assert {r["stage"]: r for r in stage_counts()}[Stage.ACCEPTED]["reached"] == 1

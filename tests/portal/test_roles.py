@@ -65,8 +65,8 @@ def test_home_sends_each_role_to_its_start_page(client, role, landing):
 
 def test_rep_may_not_open_the_dashboard_or_forms(client):
     client.force_login(UserFactory(role=Role.SALES_REP))
-    assert client.get(reverse("dashboard")).status_code == 302
-    assert client.get(reverse("capture:form_list")).status_code == 302
+    assert client.get(reverse("dashboard")).status_code == 403
+    assert client.get(reverse("capture:form_list")).status_code == 403
 
 
 def test_login_page_logs_a_user_in(client):

@@ -2,10 +2,9 @@ import pytest
 
 from leads.capture.services import Provenance, lead_capture
 from leads.models import Stage
-from portal.accounts.roles import Role
-from scoring.models import Agreement, Criterion, CriterionResult
-from scoring.services import SigningError, agreement_sign, submission_qualify
-from tests.factories import AgreementFactory, CriterionFactory, FormFactory, UserFactory
+from scoring.models import Criterion, CriterionResult
+from scoring.services import submission_qualify
+from tests.factories import AgreementFactory, CriterionFactory, FormFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -94,21 +93,3 @@ def test_nurture_lead_comes_back_when_a_new_submission_qualifies(
         submission = capture(company_size=500)
     stages = list(submission.lead.events.exclude(to_stage="").values_list("to_stage", flat=True))
     assert stages == [Stage.CAPTURED, Stage.DISQUALIFIED, Stage.QUALIFIED]
-
-
-def test_agreement_becomes_active_only_when_both_sides_signed():
-    sales = UserFactory(role=Role.SALES_MANAGER)
-    marketing = UserFactory(role=Role.MARKETING_MANAGER)
-    draft = Agreement.objects.create(version=7)
-    agreement_sign(agreement=draft, by=sales)
-    assert Agreement.objects.active() is None
-    signed = agreement_sign(agreement=draft, by=marketing)
-    assert signed.activated_at is not None
-    assert Agreement.objects.active() == signed
-    assert (signed.sales_signed_by, signed.marketing_signed_by) == (sales, marketing)
-
-
-def test_a_rep_cannot_sign_an_agreement():
-    draft = Agreement.objects.create(version=8)
-    with pytest.raises(SigningError):
-        agreement_sign(agreement=draft, by=UserFactory(role=Role.SALES_REP))

@@ -1,6 +1,9 @@
 """The public form: every valid submission stored before the OK, bad input named and refused."""
 
+from ipaddress import ip_network
+
 import pytest
+from django.test import override_settings
 from django.urls import reverse
 
 from leads.capture.models import FormField
@@ -104,6 +107,26 @@ def test_repeated_idempotency_key_stores_one_submission(client, form):
         )
         assert response.status_code == 302
     assert Submission.objects.count() == 1
+
+
+def post_through(client, form, *, peer: str, forwarded_for: str):
+    return client.post(
+        reverse("capture:form", kwargs={"slug": form.slug}),
+        {"email": "ana@acme.example"},
+        headers={"X-Forwarded-For": forwarded_for},
+        REMOTE_ADDR=peer,
+    )
+
+
+def test_forwarded_for_from_an_untrusted_peer_is_not_stored(client, form):
+    post_through(client, form, peer="203.0.113.7", forwarded_for="198.51.100.99")
+    assert Submission.objects.get().ip_address == "203.0.113.7"
+
+
+@override_settings(TRUSTED_PROXIES=[ip_network("10.0.0.0/8")])
+def test_behind_a_trusted_proxy_the_clients_own_address_is_stored(client, form):
+    post_through(client, form, peer="10.0.0.2", forwarded_for="198.51.100.23")
+    assert Submission.objects.get().ip_address == "198.51.100.23"
 
 
 def test_submission_is_scored_only_after_it_is_committed(

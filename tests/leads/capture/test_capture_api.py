@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from leads.models import Lead, Submission
+from tests.error_shape import assert_error_json
 from tests.factories import FormFactory
 
 pytestmark = pytest.mark.django_db
@@ -34,25 +35,26 @@ def test_bad_fields_are_named_with_message_and_code(client, url):
     )
     assert response.status_code == 400
     assert response.json() == {
+        "code": "invalid",
         "errors": {
             "email": [{"message": "Enter a valid email address.", "code": "invalid"}],
             "company_size": [{"message": "Enter a whole number.", "code": "invalid"}],
-        }
+        },
     }
     assert not Lead.objects.exists()
 
 
 def test_malformed_json_is_refused_in_json(client, url):
     response = client.post(url, "{not json", content_type="application/json")
-    assert response.status_code == 400
-    assert "JSON parse error" in response.json()["detail"]
+    errors = assert_error_json(response, 400, "parse_error")
+    assert "JSON parse error" in errors["__all__"][0]["message"]
     assert not Submission.objects.exists()
 
 
 def test_a_json_array_is_refused(client, url):
     response = client.post(url, [1, 2], content_type="application/json")
-    assert response.status_code == 400
-    assert response.json()["errors"]["__all__"][0]["message"] == "Send a JSON object."
+    errors = assert_error_json(response, 400, "not_an_object")
+    assert errors["__all__"][0]["message"] == "Send a JSON object of field values."
 
 
 def test_unknown_form_is_404(client):

@@ -42,13 +42,26 @@ def messages_on(response) -> list[str]:
     return [str(message) for message in response.context["messages"]]
 
 
-@pytest.mark.parametrize("name", VERBS)
-def test_another_reps_lead_does_not_exist_for_any_move(client, rep, name):
+@pytest.mark.parametrize("name", sorted(set(VERBS) - {"reassign"}))
+def test_another_reps_lead_does_not_exist_for_any_of_a_reps_moves(client, rep, name):
     lead = lead_of(rep, Stage.ROUTED)
     client.force_login(UserFactory(role=Role.SALES_REP))
     assert client.get(url(name, lead)).status_code == 404
     assert client.post(url(name, lead), {"note-text": "x"}).status_code == 404
     assert not lead.events.exists()
+
+
+@pytest.mark.parametrize("name", VERBS)
+def test_a_user_whose_role_has_no_part_in_leads_is_refused_every_move(client, rep, name):
+    lead = lead_of(rep, Stage.ROUTED)
+    client.force_login(UserFactory())
+    assert client.post(url(name, lead), {"note-text": "x"}).status_code == 403
+    assert not lead.events.exists()
+
+
+def test_a_rep_is_refused_reassigning_even_a_lead_they_cannot_see(client, rep):
+    client.force_login(UserFactory(role=Role.SALES_REP))
+    assert client.post(url("reassign", lead_of(rep, Stage.ROUTED))).status_code == 403
 
 
 @pytest.mark.parametrize("name", VERBS)
