@@ -132,7 +132,11 @@ def judge(rule: Rule, attributes: Mapping[str, Any]) -> Outcome:
     else:
         passed, how = OPERATORS[rule.operator](value, rule.value)
     points = rule.points if passed and rule.kind == SCORING else 0
-    verdict = "passed" if passed else "failed"
+    # A scoring criterion only adds points: missing them is "not earned", never a failure.
+    if rule.kind == SCORING:
+        verdict = "earned" if passed else "not earned"
+    else:
+        verdict = "passed" if passed else "failed"
     reason = f"{rule.label} {verdict}: {rule.attribute.replace('_', ' ')} {how}."
     return Outcome(
         rule_id=rule.id,

@@ -68,12 +68,12 @@ def test_every_criterion_gets_one_outcome_with_its_points():
         (3, False, 0),
         (4, True, 10),
     ]
-    assert verdict.outcomes[2].reason == "Mid-size failed: company size is 49, below 50."
+    assert verdict.outcomes[2].reason == "Mid-size not earned: company size is 49, below 50."
 
 
 def test_non_numeric_value_fails_a_numeric_criterion():
     verdict = evaluate({"company_size": "lots"}, [RULES[2]], threshold=0)
-    assert verdict.outcomes[0].reason == "Mid-size failed: company size is lots, not a number."
+    assert verdict.outcomes[0].reason == "Mid-size not earned: company size is lots, not a number."
 
 
 def test_not_one_of_at_most_and_equals():
@@ -86,3 +86,13 @@ def test_not_one_of_at_most_and_equals():
     assert ok.qualified
     bad = evaluate({"segment": "Student", "company_size": 1001, "plan": "free"}, rules, 0)
     assert [o.passed for o in bad.outcomes] == [False, False, False]
+
+
+def test_a_scoring_criterion_is_earned_or_not_earned_never_failed():
+    verdict = evaluate({"company_size": "49", "job_title": "Buyer"}, RULES, threshold=0)
+    scoring = [o.reason for o in verdict.outcomes if not o.mandatory]
+    assert scoring == [
+        "Mid-size not earned: company size is 49, below 50.",
+        "Job title earned: job title is given (Buyer).",
+    ]
+    assert not any("failed" in reason or "passed" in reason for reason in scoring)

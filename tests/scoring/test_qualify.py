@@ -42,7 +42,7 @@ def test_qualified_lead_records_version_score_and_a_reason_per_criterion(
     assert (qualification.qualified, qualification.score) == (True, 15)
     assert list(qualification.results.values_list("passed", "points", "reason")) == [
         (True, 0, "Company size passed: company size is 80, at least 50."),
-        (True, 15, "Has a job title passed: job title is given (CEO)."),
+        (True, 15, "Has a job title earned: job title is given (CEO)."),
     ]
     # Qualified with no queue to take it: it waits, qualified, for the sweeper.
     assert lead.stage == Stage.QUALIFIED
