@@ -109,6 +109,14 @@ class Submission(models.Model):
 
     form = models.ForeignKey("capture.Form", on_delete=models.PROTECT, related_name="submissions")
     lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="submissions")
+    form_version = models.ForeignKey(
+        "capture.FormVersion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="submissions",
+        help_text="The published version of the form this was made against.",
+    )
     payload = models.JSONField()
     received_at = models.DateTimeField(default=timezone.now)
     page_url = models.CharField(max_length=2000, blank=True)

@@ -4,6 +4,7 @@ import factory
 from django.contrib.auth.models import Group
 
 from leads.capture.models import Form, FormField
+from leads.capture.services import form_publish
 from leads.models import Lead, Stage
 from leads.routing.models import Queue, QueueMember
 from portal.accounts.models import User
@@ -35,7 +36,6 @@ class FormFactory(factory.django.DjangoModelFactory):
     name = "Talk to sales"
     slug = factory.Sequence(lambda n: f"talk-to-sales-{n}")
     campaign = "Q4 launch"
-    is_published = True
 
     @factory.post_generation
     def with_fields(self, create, extracted, **kwargs):
@@ -58,6 +58,13 @@ class FormFactory(factory.django.DjangoModelFactory):
                 choices=choices,
                 position=position,
             )
+
+    @factory.post_generation
+    def publish(self, create, extracted, **kwargs):
+        """Published as version 1 of the fields above, unless publish=False."""
+        if create and extracted is not False:
+            form_publish(form=self, by=None)
+            self.refresh_from_db()
 
 
 class LeadFactory(factory.django.DjangoModelFactory):

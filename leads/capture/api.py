@@ -71,11 +71,12 @@ class SubmissionCreate(APIView):
         payload = request.data
         if not isinstance(payload, dict):
             raise DomainError("Send a JSON object of field values.", code="not_an_object")
-        bound = submission_form_class(form)(payload)
+        bound = submission_form_class(form.current_version)(payload)
         if not bound.is_valid():
             raise InvalidFields(bound.errors.get_json_data())
         submission = lead_capture(
             form=form,
+            version=form.current_version,
             payload=payload,
             cleaned=bound.cleaned_data,
             provenance=request_provenance(

@@ -9,15 +9,16 @@ one value each, and the fields it does not ask for are capped in number, size an
 import json
 import math
 from collections.abc import Iterable, Mapping
-from datetime import datetime
-from functools import lru_cache
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.utils import ErrorList
 
-from leads.capture.models import Form, FormField
+from leads.capture.fields import form_field
+from leads.capture.models import FormField, FormVersion
 from portal.errors import ALL_FIELDS
 
 # Fields the form does not ask for (page_url, utm tags, a snippet's own) are kept in the
@@ -35,19 +36,6 @@ NOT_FINITE = ("Numbers must be finite; this one is out of range.", "not_finite")
 TOO_DEEP = (f"Nest values at most {MAX_DEPTH} levels deep.", "too_deep")
 NOT_ONE_VALUE = ("Send one value, not a list or an object.", "invalid")
 NOT_UTF8 = ("Not valid UTF-8 text.", "invalid_encoding")
-
-_FIELD_FOR_KIND = {
-    FormField.Kind.EMAIL: lambda f: forms.EmailField(max_length=min(f.max_length, 254)),
-    FormField.Kind.TEXT: lambda f: forms.CharField(max_length=f.max_length),
-    FormField.Kind.TEXTAREA: lambda f: forms.CharField(
-        max_length=f.max_length, widget=forms.Textarea(attrs={"rows": 4})
-    ),
-    FormField.Kind.NUMBER: lambda f: forms.IntegerField(min_value=0, max_value=10**9),
-    FormField.Kind.CHOICE: lambda f: forms.ChoiceField(
-        choices=[("", "Choose…"), *((c, c) for c in f.choices)]
-    ),
-    FormField.Kind.CHECKBOX: lambda f: forms.BooleanField(),
-}
 
 
 class SubmissionForm(forms.Form):
@@ -69,11 +57,25 @@ class SubmissionForm(forms.Form):
         self.payload = data if payload is None else payload
         self.undecodable = list(undecodable)
 
+    def clean(self) -> dict[str, Any]:
+        # Stored as JSON on the lead: exact decimals as text, dates as ISO 8601.
+        for name, value in self.cleaned_data.items():
+            if isinstance(value, Decimal):
+                self.cleaned_data[name] = format(value.normalize(), "f")
+            elif isinstance(value, date):
+                self.cleaned_data[name] = value.isoformat()
+        return self.cleaned_data
+
     def full_clean(self) -> None:
         super().full_clean()
         if not self.is_bound:
             return
-        problems = payload_problems(self.payload, known=self.fields)
+        multiple = {
+            name
+            for name, field in self.fields.items()
+            if isinstance(field, forms.MultipleChoiceField)
+        }
+        problems = payload_problems(self.payload, known=self.fields, multiple=multiple)
         for name in self.undecodable:
             problems.setdefault(printable_name(name), []).append(NOT_UTF8)
         for name, found in problems.items():
@@ -93,9 +95,15 @@ class SubmissionForm(forms.Form):
         ]
 
 
-def payload_problems(payload: Mapping[str, Any], *, known: Iterable[str]) -> dict[str, list]:
-    """What in `payload` cannot be stored as sent, by (printable) field name."""
+def payload_problems(
+    payload: Mapping[str, Any], *, known: Iterable[str], multiple: Iterable[str] = ()
+) -> dict[str, list]:
+    """What in `payload` cannot be stored as sent, by (printable) field name.
+
+    The form's own fields take one value each; those in `multiple` a list of values.
+    """
     known = set(known)
+    multiple = set(multiple)
     problems: dict[str, list[Problem]] = {}
     extras = [name for name in payload if name not in known]
     if len(extras) > MAX_EXTRA_FIELDS:
@@ -105,7 +113,9 @@ def payload_problems(payload: Mapping[str, Any], *, known: Iterable[str]) -> dic
         )
         problems[ALL_FIELDS] = [(message, "too_many_fields")]
     for name, value in payload.items():
-        if name in known:
+        if name in multiple and isinstance(value, list):
+            problem = next(filter(None, map(_one_value_problem, value)), None)
+        elif name in known:
             problem = _one_value_problem(value)
         elif ALL_FIELDS in problems:
             problem = _name_problem(name)
@@ -194,20 +204,35 @@ def _text_problem(text: str) -> Problem | None:
     return None
 
 
-def submission_form_class(form: Form) -> type[SubmissionForm]:
-    """The form class for this version of `form`, built once per process."""
-    return _form_class(form.pk, form.slug, form.updated_at)
+# Versions never change, so a version's form class is built once per process.
+_classes: dict[int, type[SubmissionForm]] = {}
+MAX_CACHED_CLASSES = 512
 
 
-@lru_cache(maxsize=512)
-def _form_class(form_id: int, slug: str, version: datetime) -> type[SubmissionForm]:
+def submission_form_class(version: FormVersion) -> type[SubmissionForm]:
+    """The form class for a published version of a form."""
+    cls = _classes.get(version.pk)
+    if cls is None:
+        if len(_classes) >= MAX_CACHED_CLASSES:
+            _classes.pop(next(iter(_classes)))
+        cls = _classes[version.pk] = build_form_class(
+            version.fields, consent_text=version.consent_text, name=str(version.form_id)
+        )
+    return cls
+
+
+def build_form_class(
+    specs: list[dict[str, Any]], *, consent_text: str = "", name: str = ""
+) -> type[SubmissionForm]:
+    """A form class from field specs (a version's, or a draft's for the preview)."""
     fields: dict[str, forms.Field] = {}
-    for spec in FormField.objects.filter(form_id=form_id):
-        field = _FIELD_FOR_KIND[spec.kind](spec)
-        field.label = spec.label
-        field.required = spec.required or spec.key == "email"
-        fields[spec.key] = field
-    fields["consent"] = forms.BooleanField(
-        required=False, label="I agree to be contacted about this request."
-    )
-    return type(f"{slug.title().replace('-', '')}SubmissionForm", (SubmissionForm,), fields)
+    for spec in specs:
+        if spec["kind"] == FormField.Kind.CONSENT and consent_text:
+            spec = {**spec, "label": consent_text}
+        fields[spec["key"]] = form_field(spec)
+    if not any(spec["kind"] == FormField.Kind.CONSENT for spec in specs):
+        # A form without its own consent field still lets the visitor say yes.
+        fields["consent"] = forms.BooleanField(
+            required=False, label=consent_text or "I agree to be contacted about this request."
+        )
+    return type(f"Form{name}SubmissionForm", (SubmissionForm,), fields)

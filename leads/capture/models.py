@@ -1,4 +1,12 @@
-"""Forms a marketer publishes, and the fields each one asks for."""
+"""Forms a marketer builds, the draft fields each one asks for, and its published versions.
+
+A form's `FormField` rows are its draft: the builder edits them freely. Publishing freezes
+them into a `FormVersion` (a JSON snapshot that never changes); the public page and the
+JSON API serve the form's `current_version`, and every submission records the version it
+was made against, so it stays readable under that version's labels.
+"""
+
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -7,19 +15,42 @@ from django.utils import timezone
 
 
 class Form(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+        ARCHIVED = "archived", "Archived"
+
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=100, unique=True)
     campaign = models.CharField(max_length=200, blank=True)
+    campaign_brief = models.TextField(
+        blank=True, help_text="The campaign's goal in marketing's words, for the rep."
+    )
     intro = models.TextField(blank=True)
     thank_you_message = models.TextField(default="Thank you! We will be in touch shortly.")
-    is_published = models.BooleanField(default=False)
+    redirect_url = models.URLField(
+        max_length=500, blank=True, help_text="After a submission, go here instead of thanking."
+    )
+    consent_text = models.TextField(blank=True, help_text="The words beside the consent checkbox.")
+    phone_region = models.CharField(
+        max_length=2,
+        default="US",
+        help_text="Phone numbers written without +country code are read as from here.",
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    current_version = models.ForeignKey(
+        "FormVersion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The version last published: what the public page serves while published.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(
-        auto_now=True, help_text="Also moves when a field changes: the form's version."
-    )
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name"]
@@ -30,23 +61,50 @@ class Form(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("capture:form", kwargs={"slug": self.slug})
 
+    @property
+    def is_published(self) -> bool:
+        return self.status == self.Status.PUBLISHED
+
+    def draft_specs(self) -> list[dict[str, Any]]:
+        """The draft fields as a version would freeze them."""
+        return [field.spec(phone_region=self.phone_region) for field in self.fields.all()]
+
 
 class FormField(models.Model):
+    """One field of a form's draft. Published versions keep their own frozen copy."""
+
     class Kind(models.TextChoices):
-        EMAIL = "email", "E-mail"
         TEXT = "text", "Text"
+        EMAIL = "email", "E-mail"
+        PHONE = "phone", "Phone"
+        DECIMAL = "decimal", "Decimal number"
+        NUMBER = "number", "Whole number"
+        CHOICE = "choice", "Single choice"
+        MULTICHOICE = "multichoice", "Multiple choice"
+        COUNTRY = "country", "Country"
+        DATE = "date", "Date"
+        URL = "url", "URL"
         TEXTAREA = "textarea", "Long text"
-        NUMBER = "number", "Number"
-        CHOICE = "choice", "Choice"
-        CHECKBOX = "checkbox", "Checkbox"
+        CONSENT = "consent", "Consent checkbox"
+        CHECKBOX = "checkbox", "Yes/no checkbox"
+        HIDDEN = "hidden", "Hidden (UTM or campaign value)"
 
     form = models.ForeignKey(Form, on_delete=models.CASCADE, related_name="fields")
-    key = models.SlugField(max_length=64, help_text="Lead attribute this field fills.")
+    key = models.SlugField(
+        max_length=64, help_text="The lead attribute this field fills; unique in the form."
+    )
     label = models.CharField(max_length=200)
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.TEXT)
+    help_text = models.CharField(max_length=300, blank=True)
     required = models.BooleanField(default=False)
     max_length = models.PositiveIntegerField(default=255)
     choices = models.JSONField(default=list, blank=True)
+    default = models.CharField(
+        max_length=500, blank=True, help_text="Shown filled in; a hidden field sends it."
+    )
+    blank_values = models.JSONField(
+        default=list, blank=True, help_text='Values that count as blank, e.g. "Select".'
+    )
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -58,15 +116,52 @@ class FormField(models.Model):
     def __str__(self) -> str:
         return f"{self.form}: {self.label}"
 
+    def spec(self, *, phone_region: str = "US") -> dict[str, Any]:
+        spec = {
+            "key": self.key,
+            "label": self.label,
+            "kind": self.kind,
+            "help_text": self.help_text,
+            "required": self.required or self.key == "email",
+            "max_length": self.max_length,
+            "choices": list(self.choices),
+            "default": self.default,
+            "blank_values": list(self.blank_values),
+        }
+        if self.kind == self.Kind.PHONE:
+            spec["region"] = phone_region
+        return spec
+
+
+class FormVersion(models.Model):
+    """A published version of a form: its fields frozen as JSON. Never edited, never deleted."""
+
+    form = models.ForeignKey(Form, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    fields = models.JSONField(help_text="The fields as published, in order (FormField.spec).")
+    consent_text = models.TextField(blank=True)
+    published_at = models.DateTimeField(default=timezone.now)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+
+    class Meta:
+        ordering = ["form", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["form", "number"], name="formversion_unique_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.form} v{self.number}"
+
     def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("A published form version never changes; edit the draft.")
         super().save(*args, **kwargs)
-        self._touch_form()
 
     def delete(self, *args, **kwargs):
-        result = super().delete(*args, **kwargs)
-        self._touch_form()
-        return result
+        raise ValueError("A published form version is never deleted.")
 
-    def _touch_form(self) -> None:
-        # The public form class is cached per form version (leads.capture.forms).
-        Form.objects.filter(pk=self.form_id).update(updated_at=timezone.now())
+    @property
+    def labels(self) -> dict[str, str]:
+        return {spec["key"]: spec["label"] for spec in self.fields}

@@ -1,13 +1,95 @@
-from django.db.models import QuerySet
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
-from leads.capture.models import Form
+from leads.capture.models import Form, FormVersion
+from leads.models import Lead, LeadEvent, Stage, Submission
 
 
 def published_form(*, slug: str) -> Form:
-    """The form the public may post to; a draft or unknown slug is a 404 (raised)."""
-    return get_object_or_404(Form.objects.filter(is_published=True), slug=slug)
+    """The form the public may post to, with the version it serves; else a 404 (raised)."""
+    return get_object_or_404(
+        Form.objects.filter(
+            status=Form.Status.PUBLISHED, current_version__isnull=False
+        ).select_related("current_version"),
+        slug=slug,
+    )
 
 
-def forms_for_marketing() -> QuerySet[Form]:
-    return Form.objects.order_by("name").prefetch_related("fields")
+def forms_for_marketing(*, search: str = "", status: str = "") -> QuerySet[Form]:
+    forms = Form.objects.annotate(submission_count=Count("submissions")).select_related(
+        "current_version"
+    )
+    if search:
+        forms = forms.filter(
+            Q(name__icontains=search) | Q(slug__icontains=search) | Q(campaign__icontains=search)
+        )
+    if status:
+        forms = forms.filter(status=status)
+    return forms.order_by("name", "pk")
+
+
+def form_versions(*, form: Form) -> QuerySet[FormVersion]:
+    return form.versions.select_related("published_by").annotate(
+        submission_count=Count("submissions")
+    )
+
+
+def draft_is_published(*, form: Form) -> bool:
+    """Whether the draft fields are exactly what the current version serves."""
+    version = form.current_version
+    return version is not None and (version.fields, version.consent_text) == (
+        form.draft_specs(),
+        form.consent_text,
+    )
+
+
+@dataclass(frozen=True)
+class FormStats:
+    submissions: int
+    leads: int
+    qualified: int
+    accepted: int
+    won: int
+
+
+def form_stats(*, form: Form) -> FormStats:
+    """Submissions of the form, and how many of the leads it brought reached each stage."""
+    reached = dict(
+        LeadEvent.objects.filter(
+            lead__source_form=form,
+            kind=LeadEvent.Kind.STAGE_CHANGED,
+            to_stage__in=[Stage.QUALIFIED, Stage.ACCEPTED, Stage.WON],
+        )
+        .values_list("to_stage")
+        .annotate(leads=Count("lead", distinct=True))
+    )
+    return FormStats(
+        submissions=Submission.objects.filter(form=form).count(),
+        leads=Lead.objects.filter(source_form=form).count(),
+        qualified=reached.get(Stage.QUALIFIED, 0),
+        accepted=reached.get(Stage.ACCEPTED, 0),
+        won=reached.get(Stage.WON, 0),
+    )
+
+
+def submission_answers(*, submission: Submission) -> list[tuple[str, object]]:
+    """What the submission sent for each field, under the labels of its form version."""
+    version = submission.form_version
+    if version is None:
+        return []
+    return [
+        (spec["label"], submission.payload[spec["key"]])
+        for spec in version.fields
+        if submission.payload.get(spec["key"]) not in (None, "", [])
+    ]
+
+
+def attribute_labels(*, lead: Lead) -> dict[str, str]:
+    """Each attribute's label in the latest version, of the forms the lead sent, that asked."""
+    labels: dict[str, str] = {}
+    versions = FormVersion.objects.filter(submissions__lead=lead).order_by("published_at", "pk")
+    for version in versions.distinct():
+        labels.update(version.labels)
+    return labels

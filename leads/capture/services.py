@@ -2,13 +2,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Max
 
-from leads.capture.models import Form
+from leads.capture.models import Form, FormField, FormVersion
 from leads.events import event_submission_received
-from leads.locks import key_locked, lead_locked_by_email
+from leads.locks import key_locked, lead_locked_by_email, row_locked
 from leads.models import Lead, Submission
 from leads.signals import submission_stored
-from portal.errors import Conflict
+from portal.errors import Conflict, DomainError
 
 LEAD_COLUMNS = ("first_name", "last_name", "company")
 
@@ -29,7 +30,12 @@ def normalise_email(email: str) -> str:
 
 
 def lead_capture(
-    *, form: Form, payload: dict[str, Any], cleaned: dict[str, Any], provenance: Provenance
+    *,
+    form: Form,
+    payload: dict[str, Any],
+    cleaned: dict[str, Any],
+    provenance: Provenance,
+    version: FormVersion | None = None,
 ) -> Submission:
     """Store a valid submission and create or update its lead, in one transaction.
 
@@ -39,8 +45,11 @@ def lead_capture(
     first) gets the first submission back, and a different payload under the same key is
     refused.
     """
+    version = version or form.current_version
     try:
-        return _capture(form=form, payload=payload, cleaned=cleaned, provenance=provenance)
+        return _capture(
+            form=form, version=version, payload=payload, cleaned=cleaned, provenance=provenance
+        )
     except IntegrityError:
         # Without advisory locks (SQLite) two first posts can both pass the claim; the unique
         # constraint on (form, idempotency_key) stops the second, which answers like a repeat.
@@ -52,7 +61,12 @@ def lead_capture(
 
 
 def _capture(
-    *, form: Form, payload: dict[str, Any], cleaned: dict[str, Any], provenance: Provenance
+    *,
+    form: Form,
+    version: FormVersion | None,
+    payload: dict[str, Any],
+    cleaned: dict[str, Any],
+    provenance: Provenance,
 ) -> Submission:
     attributes = {key: value for key, value in cleaned.items() if value not in (None, "")}
     attributes["email"] = normalise_email(cleaned["email"])
@@ -78,9 +92,10 @@ def _capture(
             _merge_attributes(lead, attributes)
         submission = Submission.objects.create(
             form=form,
+            form_version=version,
             lead=lead,
             payload=payload,
-            consent=bool(cleaned.get("consent")),
+            consent=_consented(version, cleaned),
             page_url=provenance.page_url,
             utm=provenance.utm,
             idempotency_key=provenance.idempotency_key,
@@ -90,6 +105,13 @@ def _capture(
         event_submission_received(lead=lead, submission=submission, created=created)
         submission_stored.send(sender=Submission, submission=submission)
     return submission
+
+
+def _consented(version: FormVersion | None, cleaned: dict[str, Any]) -> bool:
+    keys = {"consent"}
+    if version is not None:
+        keys |= {spec["key"] for spec in version.fields if spec["kind"] == FormField.Kind.CONSENT}
+    return any(cleaned.get(key) is True for key in keys)
 
 
 def _claim_idempotency_key(*, form: Form, key: str, payload: dict[str, Any]) -> Submission | None:
@@ -151,3 +173,135 @@ def _merge_attributes(lead: Lead, attributes: dict[str, Any]) -> None:
         if attributes.get(column):
             setattr(lead, column, attributes[column])
     lead.save(update_fields=["attributes", *LEAD_COLUMNS, "updated_at"])
+
+
+# The form builder. A form's FormField rows are its draft; publishing freezes them into a
+# FormVersion that never changes (house rule 6), so editing a published form edits the draft.
+
+FORM_SETTINGS = (
+    "name",
+    "slug",
+    "campaign",
+    "campaign_brief",
+    "intro",
+    "thank_you_message",
+    "redirect_url",
+    "consent_text",
+    "phone_region",
+)
+FIELD_SETTINGS = (
+    "key",
+    "label",
+    "kind",
+    "help_text",
+    "required",
+    "max_length",
+    "choices",
+    "default",
+    "blank_values",
+)
+
+
+def form_create(*, by, **settings: Any) -> Form:
+    """A new draft form, asking for the work e-mail every lead is known by."""
+    with transaction.atomic():
+        form = Form.objects.create(
+            created_by=by, **{name: settings[name] for name in FORM_SETTINGS if name in settings}
+        )
+        FormField.objects.create(
+            form=form, key="email", label="Work e-mail", kind=FormField.Kind.EMAIL, required=True
+        )
+    return form
+
+
+def form_update(*, form: Form, **settings: Any) -> Form:
+    changed = [name for name in FORM_SETTINGS if name in settings]
+    for name in changed:
+        setattr(form, name, settings[name])
+    form.save(update_fields=[*changed, "updated_at"])
+    return form
+
+
+def form_field_add(*, form: Form, **settings: Any) -> FormField:
+    with transaction.atomic():
+        form = row_locked(Form, form.pk)
+        last = form.fields.aggregate(last=Max("position"))["last"]
+        return FormField.objects.create(
+            form=form,
+            position=0 if last is None else last + 1,
+            **{name: settings[name] for name in FIELD_SETTINGS if name in settings},
+        )
+
+
+def form_field_update(*, field: FormField, **settings: Any) -> FormField:
+    changed = [name for name in FIELD_SETTINGS if name in settings]
+    for name in changed:
+        setattr(field, name, settings[name])
+    field.save(update_fields=changed)
+    return field
+
+
+def form_field_remove(*, field: FormField) -> None:
+    if field.key == "email":
+        raise DomainError("Every form asks for the e-mail address: leads are known by it.")
+    field.delete()
+
+
+def form_field_move(*, field: FormField, up: bool) -> None:
+    """Swap the field with its neighbour above (or below); positions are renumbered 0..n."""
+    with transaction.atomic():
+        form = row_locked(Form, field.form_id)
+        fields = list(form.fields.all())
+        at = next(i for i, each in enumerate(fields) if each.pk == field.pk)
+        to = at - 1 if up else at + 1
+        if 0 <= to < len(fields):
+            fields[at], fields[to] = fields[to], fields[at]
+        for position, each in enumerate(fields):
+            if each.position != position:
+                FormField.objects.filter(pk=each.pk).update(position=position)
+
+
+def form_publish(*, form: Form, by) -> FormVersion:
+    """Freeze the draft as the next version and serve it; an unchanged draft reuses the last."""
+    with transaction.atomic():
+        form = row_locked(Form, form.pk)
+        specs = form.draft_specs()
+        if not any(s["key"] == "email" and s["kind"] == FormField.Kind.EMAIL for s in specs):
+            raise DomainError(
+                "Add an e-mail field with the key email before publishing: leads are known "
+                "by their e-mail address.",
+                code="no_email_field",
+            )
+        version = form.current_version
+        if version is None or (version.fields, version.consent_text) != (
+            specs,
+            form.consent_text,
+        ):
+            last = form.versions.aggregate(last=Max("number"))["last"] or 0
+            version = FormVersion.objects.create(
+                form=form,
+                number=last + 1,
+                fields=specs,
+                consent_text=form.consent_text,
+                published_by=by,
+            )
+        form.current_version = version
+        form.status = Form.Status.PUBLISHED
+        form.save(update_fields=["current_version", "status", "updated_at"])
+    return version
+
+
+def form_unpublish(*, form: Form) -> Form:
+    """Back to draft: the public page and the API answer 404 until it is published again."""
+    return _form_status(form, Form.Status.DRAFT)
+
+
+def form_archive(*, form: Form) -> Form:
+    """Out of the way and offline; its submissions, leads and versions are all kept."""
+    return _form_status(form, Form.Status.ARCHIVED)
+
+
+def _form_status(form: Form, status: str) -> Form:
+    form.status = status
+    form.save(update_fields=["status", "updated_at"])
+    return form

@@ -1,11 +1,28 @@
 from django.urls import path
 
-from leads.capture import views
+from leads.capture import builder, views
 from leads.capture.api import SubmissionCreate
 
 app_name = "capture"
 urlpatterns = [
-    path("forms/", views.form_list, name="form_list"),
+    path("forms/", builder.form_list, name="form_list"),
+    path("forms/new/", builder.form_new, name="form_new"),
+    path("forms/<int:pk>/", builder.form_detail, name="builder"),
+    path("forms/<int:pk>/settings/", builder.form_edit, name="form_edit"),
+    path("forms/<int:pk>/preview/", builder.form_preview, name="form_preview"),
+    path("forms/<int:pk>/fields/new/", builder.field_new, name="field_new"),
+    path("forms/<int:pk>/fields/<int:field_pk>/", builder.field_edit, name="field_edit"),
+    path(
+        "forms/<int:pk>/fields/<int:field_pk>/remove/",
+        builder.field_remove,
+        name="field_remove",
+    ),
+    path("forms/<int:pk>/fields/<int:field_pk>/move/", builder.field_move, name="field_move"),
+    # One URL per status move: capture:publish, capture:unpublish, capture:archive.
+    *(
+        path(f"forms/<int:pk>/{move}/", builder.form_status, {"move": move}, name=move)
+        for move in builder.STATUS_MOVES
+    ),
     path("f/<slug:slug>/", views.form_page, name="form"),
     path("f/<slug:slug>/thanks/", views.thanks, name="thanks"),
     path(

@@ -13,15 +13,15 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from leads.capture.forms import SubmissionForm, submission_form_class
 from leads.capture.models import Form
-from leads.capture.selectors import forms_for_marketing, published_form
+from leads.capture.selectors import published_form
 from leads.capture.services import Provenance, lead_capture
 from leads.models import Submission
-from portal.accounts.decorators import permission_required_or_403
 from portal.errors import DomainError, PayloadTooLarge, UnsupportedMediaType
 from portal.net import client_ip
 
@@ -37,7 +37,7 @@ MAX_IDEMPOTENCY_KEY_CHARS = Submission._meta.get_field("idempotency_key").max_le
 @require_http_methods(["GET", "POST"])
 def form_page(request: HttpRequest, slug: str) -> HttpResponse:
     form = published_form(slug=slug)
-    form_class = submission_form_class(form)
+    form_class = submission_form_class(form.current_version)
     if request.method == "GET":
         return _form_response(request, form, form_class(), utm=request.GET)
     try:
@@ -53,6 +53,7 @@ def form_page(request: HttpRequest, slug: str) -> HttpResponse:
         try:
             lead_capture(
                 form=form,
+                version=form.current_version,
                 payload=bound.payload,
                 cleaned=bound.cleaned_data,
                 provenance=_provenance(request),
@@ -61,7 +62,7 @@ def form_page(request: HttpRequest, slug: str) -> HttpResponse:
             bound.add_error(None, ValidationError(error.message, code=error.code))
             status = error.status
         else:
-            return redirect("capture:thanks", slug=form.slug)
+            return redirect(form.redirect_url or reverse("capture:thanks", args=[form.slug]))
     return _form_response(request, form, bound, utm=posted, status=status)
 
 
@@ -82,11 +83,6 @@ def _form_response(
 def thanks(request: HttpRequest, slug: str) -> HttpResponse:
     form = published_form(slug=slug)
     return render(request, "capture/thanks.html", {"form": form})
-
-
-@permission_required_or_403("capture.view_form")
-def form_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "capture/form_list.html", {"forms": forms_for_marketing()})
 
 
 def _posted_fields(request: HttpRequest) -> QueryDict:

@@ -14,7 +14,7 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from leads.capture.models import Form, FormField
-from leads.capture.services import Provenance, lead_capture
+from leads.capture.services import Provenance, form_publish, lead_capture
 from leads.inbox.services import (
     lead_accept,
     lead_contact,
@@ -222,7 +222,6 @@ def _form(marketer: User) -> Form:
             "name": "Talk to sales",
             "campaign": "Marketplace onboarding Q4",
             "intro": "Tell us about your business and a specialist will contact you.",
-            "is_published": True,
             "created_by": marketer,
         },
     )
@@ -248,7 +247,8 @@ def _form(marketer: User) -> Form:
             )
             for i, (key, label, kind, required, choices) in enumerate(fields)
         )
-        form.save(update_fields=["updated_at"])  # bulk_create skips the versioning in save()
+        form_publish(form=form, by=marketer)
+        form.refresh_from_db()
     return form
 
 

@@ -14,6 +14,6 @@ def test_the_benchmark_body_is_a_valid_submission_of_the_demo_form():
     form = _form(UserFactory())
     body = QueryDict(f"email=intake-1-1%40{EMAIL_DOMAIN}&{form_body_rest()}")
 
-    bound = submission_form_class(form)(body)
+    bound = submission_form_class(form.current_version)(body)
 
     assert bound.is_valid(), bound.errors

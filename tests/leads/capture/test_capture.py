@@ -7,6 +7,7 @@ from django.test import override_settings
 from django.urls import reverse
 
 from leads.capture.models import FormField
+from leads.capture.services import form_publish
 from leads.models import Lead, LeadEvent, Stage, Submission
 from tests.factories import AgreementFactory, FormFactory
 
@@ -30,7 +31,7 @@ def test_published_form_page_shows_its_fields(client, form):
 
 
 def test_unpublished_form_is_not_found(client):
-    draft = FormFactory(is_published=False)
+    draft = FormFactory(publish=False)
     assert client.get(reverse("capture:form", kwargs={"slug": draft.slug})).status_code == 404
     assert post(client, draft, email="a@acme.example").status_code == 404
 
@@ -154,10 +155,9 @@ def test_stored_submission_cannot_be_edited_or_deleted(client, form):
         submission.delete()
 
 
-def test_changing_a_field_changes_the_public_form(client, form):
+def test_a_draft_field_reaches_the_public_form_only_when_published(client, form):
     url = reverse("capture:form", kwargs={"slug": form.slug})
-    assert b'name="phone"' not in client.get(url).content
     FormField.objects.create(form=form, key="phone", label="Phone", position=9)
-    assert b'name="phone"' in client.get(url).content
-    FormField.objects.get(form=form, key="phone").delete()
     assert b'name="phone"' not in client.get(url).content
+    form_publish(form=form, by=None)
+    assert b'name="phone"' in client.get(url).content

@@ -1,0 +1,97 @@
+"""The builder's own forms: a form's settings and one field of its draft."""
+
+from django import forms
+from django_countries import countries
+
+from leads.capture.models import Form, FormField
+
+Kind = FormField.Kind
+WITH_CHOICES = {Kind.CHOICE, Kind.MULTICHOICE}
+
+
+class HttpsURLField(forms.URLField):
+    def __init__(self, **kwargs):
+        super().__init__(assume_scheme="https", **kwargs)
+
+
+class FormSettingsForm(forms.ModelForm):
+    phone_region = forms.ChoiceField(
+        choices=list(countries),
+        initial="US",
+        help_text=Form._meta.get_field("phone_region").help_text,
+    )
+
+    class Meta:
+        model = Form
+        fields = [
+            "name",
+            "slug",
+            "campaign",
+            "campaign_brief",
+            "intro",
+            "thank_you_message",
+            "redirect_url",
+            "consent_text",
+            "phone_region",
+        ]
+        labels = {"slug": "Address (slug)", "intro": "Introduction", "redirect_url": "Redirect URL"}
+        help_texts = {"slug": "The public page is /f/<slug>/; letters, digits and hyphens."}
+        widgets = {
+            "campaign_brief": forms.Textarea(attrs={"rows": 3}),
+            "intro": forms.Textarea(attrs={"rows": 2}),
+            "thank_you_message": forms.Textarea(attrs={"rows": 2}),
+            "consent_text": forms.Textarea(attrs={"rows": 2}),
+        }
+        field_classes = {"redirect_url": HttpsURLField}
+
+
+class LinesField(forms.CharField):
+    """A list of values, one a line."""
+
+    widget = forms.Textarea(attrs={"rows": 3})
+
+    def prepare_value(self, value):
+        return "\n".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value) -> list[str]:
+        lines = (line.strip() for line in (super().to_python(value) or "").splitlines())
+        return list(dict.fromkeys(line for line in lines if line))
+
+
+class FieldForm(forms.ModelForm):
+    choices = LinesField(required=False, help_text="For single and multiple choice: one a line.")
+    blank_values = LinesField(
+        required=False,
+        label="Values that count as blank",
+        help_text='One a line, e.g. "Select" or "N/A": treated as if the field were left empty.',
+    )
+
+    class Meta:
+        model = FormField
+        fields = ["label", "key", "kind", "help_text", "required", "choices", "default"]
+        labels = {"key": "Key (lead attribute)", "default": "Default value"}
+
+    def __init__(self, *args, form: Form, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.owner = form
+        self.fields["blank_values"].initial = self.instance.blank_values
+        self.order_fields(["label", "key", "kind", "help_text", "required", "choices"])
+
+    def clean_key(self) -> str:
+        key = self.cleaned_data["key"]
+        taken = self.owner.fields.filter(key=key).exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise forms.ValidationError("Another field of this form has this key.", code="unique")
+        return key
+
+    def clean(self):
+        data = super().clean()
+        kind = data.get("kind")
+        if kind in WITH_CHOICES and not data.get("choices"):
+            self.add_error("choices", "List the choices, one a line.")
+        if data.get("key") == "email" and kind and kind != Kind.EMAIL:
+            self.add_error("kind", "The field with the key email must be an e-mail field.")
+        return data
+
+    def settings(self) -> dict:
+        return {**self.cleaned_data, "blank_values": self.cleaned_data["blank_values"]}
