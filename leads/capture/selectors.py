@@ -80,16 +80,30 @@ def submission_answers(*, submission: Submission) -> list[tuple[str, object]]:
     if version is None:
         return []
     return [
-        (spec["label"], submission.payload[spec["key"]])
+        (spec["label"], _shown(submission.payload[spec["key"]]))
         for spec in version.fields
         if submission.payload.get(spec["key"]) not in (None, "", [])
     ]
 
 
+def _shown(value: object) -> str:
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    return str(value)
+
+
 def attribute_labels(*, lead: Lead) -> dict[str, str]:
-    """Each attribute's label in the latest version, of the forms the lead sent, that asked."""
+    """Each attribute's label in the latest version, of the forms the lead sent, that asked.
+
+    A submission without a recorded version (made before versions existed) reads under its
+    form's current one.
+    """
     labels: dict[str, str] = {}
-    versions = FormVersion.objects.filter(submissions__lead=lead).order_by("published_at", "pk")
-    for version in versions.distinct():
-        labels.update(version.labels)
+    submissions = lead.submissions.select_related("form_version", "form__current_version")
+    for submission in submissions.order_by("received_at", "pk"):
+        version = submission.form_version or submission.form.current_version
+        if version is not None:
+            labels.update(version.labels)
     return labels

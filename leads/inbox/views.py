@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import dateformat, timezone
 
-from leads.capture.models import FormField
+from leads.capture.selectors import attribute_labels, submission_answers
 from leads.inbox import forms
 from leads.inbox.selectors import (
     LeadAction,
@@ -264,7 +264,10 @@ def _lead_page(
         "qualification": qualification,
         "results": qualification.results.select_related("criterion") if qualification else [],
         "timeline": lead_timeline(lead=lead),
-        "submissions": lead.submissions.select_related("form"),
+        "submissions": [
+            (submission, submission_answers(submission=submission))
+            for submission in lead.submissions.select_related("form", "form_version")
+        ],
         "moves": moves,
         "buttons": [panel for panel in moves if not panel.inline],
         "forms": [panel for panel in moves if panel.inline],
@@ -305,11 +308,7 @@ def _visible_lead(request: HttpRequest, pk: int) -> Lead:
 
 def _labelled_attributes(lead: Lead) -> list[tuple[str, object]]:
     """The lead's attributes in form order, under the labels of the forms that asked."""
-    labels = dict(
-        FormField.objects.filter(form__submissions__lead=lead)
-        .order_by("position")
-        .values_list("key", "label")
-    )
+    labels = attribute_labels(lead=lead)
     keys = [key for key in labels if key in lead.attributes]
     keys += sorted(key for key in lead.attributes if key not in labels)
     return [
