@@ -62,7 +62,7 @@ class CountryField(forms.ChoiceField):
         super().__init__(choices=choices, **kwargs)
 
     def to_python(self, value: Any) -> str:
-        value = super().to_python(value)
+        value = super().to_python(value).strip()
         if value in self.empty_values:
             return ""
         code = countries.by_name(value) or (value.upper() if value.upper() in countries else "")
