@@ -68,7 +68,9 @@ def _capture(
     cleaned: dict[str, Any],
     provenance: Provenance,
 ) -> Submission:
-    attributes = {key: value for key, value in cleaned.items() if value not in (None, "")}
+    # A field left blank (also a multiple choice with nothing ticked) keeps what the lead
+    # told us before.
+    attributes = {key: value for key, value in cleaned.items() if value not in (None, "", [])}
     attributes["email"] = normalise_email(cleaned["email"])
     new_lead = Lead(
         email=attributes["email"],

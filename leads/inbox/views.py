@@ -320,6 +320,8 @@ def _labelled_attributes(lead: Lead) -> list[tuple[str, object]]:
 def _shown(value: object) -> object:
     if isinstance(value, bool):
         return "Yes" if value else "No"
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
     return value
 
 
