@@ -35,7 +35,7 @@ class FormSettingsForm(forms.ModelForm):
             "phone_region",
         ]
         labels = {"slug": "Address (slug)", "intro": "Introduction", "redirect_url": "Redirect URL"}
-        help_texts = {"slug": "The public page is /f/<slug>/; letters, digits and hyphens."}
+        help_texts = {"slug": "Letters, digits and hyphens: the public page is /f/this-address/."}
         widgets = {
             "campaign_brief": forms.Textarea(attrs={"rows": 3}),
             "intro": forms.Textarea(attrs={"rows": 2}),

@@ -3,7 +3,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
-from leads.capture.models import Form, FormVersion
+from leads.capture.models import Form, FormField, FormVersion
 from leads.models import Lead, LeadEvent, Stage, Submission
 
 
@@ -80,13 +80,15 @@ def submission_answers(*, submission: Submission) -> list[tuple[str, object]]:
     if version is None:
         return []
     return [
-        (spec["label"], _shown(submission.payload[spec["key"]]))
+        (spec["label"], _shown(submission.payload[spec["key"]], kind=spec["kind"]))
         for spec in version.fields
         if submission.payload.get(spec["key"]) not in (None, "", [])
     ]
 
 
-def _shown(value: object) -> str:
+def _shown(value: object, *, kind: str) -> str:
+    if kind in (FormField.Kind.CONSENT, FormField.Kind.CHECKBOX):
+        return "No" if str(value).lower() in ("false", "0", "off") else "Yes"
     if isinstance(value, list):
         return ", ".join(map(str, value))
     if isinstance(value, bool):
