@@ -1,0 +1,46 @@
+"""Forms published before versions existed serve their fields as version 1, their posts too."""
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BEFORE = [("capture", "0001_initial"), ("leads", "0002_initial")]
+AFTER = [("capture", "0003_remove_form_is_published"), ("leads", "0003_submission_form_version")]
+
+
+def migrate(targets):
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(targets)
+    return executor.loader.project_state(targets).apps
+
+
+def test_published_forms_become_version_one_with_their_submissions():
+    apps = migrate(BEFORE)
+    Form = apps.get_model("capture", "Form")
+    FormField = apps.get_model("capture", "FormField")
+    Lead = apps.get_model("leads", "Lead")
+    Submission = apps.get_model("leads", "Submission")
+    live = Form.objects.create(name="Live", slug="live", is_published=True)
+    FormField.objects.create(form=live, key="email", label="Work e-mail", kind="email")
+    FormField.objects.create(form=live, key="company", label="Company", position=1)
+    draft = Form.objects.create(name="Draft", slug="draft", is_published=False)
+    lead = Lead.objects.create(email="a@acme.example", source_form=live)
+    Submission.objects.create(form=live, lead=lead, payload={"email": "a@acme.example"})
+    try:
+        apps = migrate(AFTER)
+        Form = apps.get_model("capture", "Form")
+        Submission = apps.get_model("leads", "Submission")
+        live, draft = Form.objects.get(slug="live"), Form.objects.get(slug="draft")
+        assert (live.status, live.current_version.number) == ("published", 1)
+        assert [spec["label"] for spec in live.current_version.fields] == [
+            "Work e-mail",
+            "Company",
+        ]
+        assert live.current_version.fields[0]["required"] is True
+        assert (draft.status, draft.current_version) == ("draft", None)
+        assert Submission.objects.get().form_version_id == live.current_version_id
+    finally:
+        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
