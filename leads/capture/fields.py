@@ -11,6 +11,7 @@ from typing import Any
 import phonenumbers
 from django import forms
 from django.core import validators
+from django.utils.html import escape
 from django_countries import countries
 
 from leads.capture.models import FormField
@@ -130,7 +131,8 @@ class HiddenValueField(forms.CharField):
 def form_field(spec: dict[str, Any]) -> forms.Field:
     field = _FIELD_FOR_KIND.get(spec["kind"], _text)(spec)
     field.label = spec["label"]
-    field.help_text = spec.get("help_text", "")
+    # Rendered unescaped by Django's and crispy's templates: the marketer's words are text.
+    field.help_text = escape(spec.get("help_text", ""))
     field.required = spec["required"] and spec["kind"] != Kind.HIDDEN
     field.empty_values = BlankValues(spec.get("blank_values", []))
     if spec.get("default") and spec["kind"] not in (Kind.CONSENT, Kind.CHECKBOX):

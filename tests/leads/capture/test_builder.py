@@ -1,6 +1,8 @@
 """The form builder: marketers and marketing managers build forms; sales never edits them."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from leads.capture.models import Form, FormField, FormVersion
@@ -233,3 +235,20 @@ def test_publishing_needs_an_email_field(client):
     response = client.post(reverse("capture:publish", args=[form.pk]), follow=True)
     assert b"Add an e-mail field with the key email" in response.content
     assert Form.objects.get(pk=form.pk).status == "draft"
+
+
+def test_form_list_and_form_page_queries_do_not_grow_with_forms_or_submissions(client):
+    client.force_login(UserFactory(role=Role.MARKETER))
+    form = FormFactory()
+
+    def count(url: str) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        return len(queries)
+
+    urls = [reverse("capture:form_list"), reverse("capture:builder", args=[form.pk])]
+    before = [count(url) for url in urls]
+    for n in range(5):
+        FormFactory()
+        client.post(reverse("capture:form", args=[form.slug]), {"email": f"p{n}@acme.example"})
+    assert [count(url) for url in urls] == before

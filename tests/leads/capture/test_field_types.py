@@ -152,3 +152,14 @@ def test_a_nested_list_in_a_multiple_choice_field_is_still_refused(client):
     )
     assert response.status_code == 400
     assert response.json()["errors"]["interest"][0]["code"] == "invalid"
+
+
+def test_help_text_is_shown_as_text_not_html(client):
+    form = FormFactory(publish=False)
+    FormField.objects.create(
+        form=form, key="notes", label="Notes", help_text="<script>alert(1)</script>"
+    )
+    form_publish(form=form, by=None)
+    page = client.get(reverse("capture:form", args=[form.slug])).content.decode()
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
