@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 BEFORE = [("capture", "0001_initial"), ("leads", "0002_initial")]
 AFTER = [("capture", "0003_remove_form_is_published"), ("leads", "0003_submission_form_version")]
