@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from portal.accounts.roles import Role
 from scoring.models import Agreement
-from scoring.services import agreement_sign
+from scoring.services import agreement_propose, agreement_sign
 from tests.factories import CriterionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -26,6 +26,7 @@ def agreement_with_a_criterion(version=1) -> Agreement:
 
 
 def activate(agreement: Agreement) -> Agreement:
+    agreement_propose(agreement=agreement, by=UserFactory(role=Role.ADMIN))
     agreement_sign(
         agreement=agreement, by=UserFactory(role=Role.SALES_MANAGER), side=Agreement.Side.SALES
     )
