@@ -106,10 +106,15 @@ def minutes_words(minutes: int) -> str:
     return " ".join(parts) or "0 minutes"
 
 
+def criterion_terms(rule: Rule) -> str:
+    """What a criterion asks and weighs: "the company size is at least 50 (mandatory)"."""
+    weight = "mandatory" if rule.kind == MANDATORY else f"+{_number(rule.points)} points"
+    return f"{clause(rule)} ({weight})"
+
+
 def criterion_words(rule: Rule) -> str:
     """One criterion, whole: "Company size: the company size is at least 50 (mandatory)"."""
-    weight = "mandatory" if rule.kind == MANDATORY else f"+{_number(rule.points)} points"
-    return f"{rule.label}: {clause(rule)} ({weight})"
+    return f"{rule.label}: {criterion_terms(rule)}"
 
 
 def diff(before: Terms | None, after: Terms) -> list[Change]:
@@ -140,13 +145,20 @@ def diff(before: Terms | None, after: Terms) -> list[Change]:
     ]
     pairs, removed, added = _paired(before.rules, after.rules)
     changes += [Change("removed", criterion_words(rule)) for rule in removed]
-    changes += [
-        Change("changed", new.label, criterion_words(old), criterion_words(new))
-        for old, new in pairs
-        if criterion_words(old) != criterion_words(new)
-    ]
+    changes += [_changed(old, new) for old, new in pairs if _words(old) != _words(new)]
     changes += [Change("added", criterion_words(rule)) for rule in added]
     return changes
+
+
+def _words(rule: Rule) -> str:
+    return criterion_words(rule)
+
+
+def _changed(old: Rule, new: Rule) -> Change:
+    """Under its label, what it asked and asks now; a renamed one says both names."""
+    if old.label == new.label:
+        return Change("changed", new.label, criterion_terms(old), criterion_terms(new))
+    return Change("changed", new.label, criterion_words(old), criterion_words(new))
 
 
 def _paired(before: Sequence[Rule], after: Sequence[Rule]):

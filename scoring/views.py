@@ -181,7 +181,7 @@ def _editor(request, agreement, *, terms=None, criterion_form=None, status=200) 
         "agreement": agreement,
         "terms": terms or forms.TermsForm.of(agreement),
         "criteria": [
-            (criterion, explain.criterion_words(criterion.as_rule()))
+            (criterion, f"{criterion.label}: {explain.clause(criterion.as_rule())}")
             for criterion in agreement_criteria(agreement=agreement)
         ],
         "criterion_form": criterion_form or forms.CriterionForm.of(None),
@@ -319,8 +319,8 @@ def sign(request: HttpRequest, version: int, side: str) -> HttpResponse:
         agreement,
         question=f"Sign {agreement} for {label}?",
         explanation=(
-            "You sign exactly the text below. Once both sides have signed, it judges every new "
-            "lead, and the version active now is retired."
+            "You sign exactly the text shown here. Once both sides have signed, it judges "
+            "every new lead, and the version active now is retired."
         ),
         submit=f"Sign for {label}",
         url=reverse("scoring:sign", kwargs={"version": version, "side": side}),

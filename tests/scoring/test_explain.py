@@ -69,8 +69,8 @@ def test_the_diff_says_what_changed_added_and_removed():
         Change(
             "changed",
             "Sales territory",
-            "Sales territory: the country is one of Brazil, Portugal or Mexico (mandatory)",
-            "Sales territory: the country is one of Brazil or Portugal (mandatory)",
+            "the country is one of Brazil, Portugal or Mexico (mandatory)",
+            "the country is one of Brazil or Portugal (mandatory)",
         ),
         Change(
             "changed",
