@@ -21,26 +21,33 @@ class CriterionInline(admin.TabularInline):
 
 @admin.register(Agreement)
 class AgreementAdmin(admin.ModelAdmin):
-    """Drafting only: signatures and activation go through scoring.services.agreement_sign.
+    """Drafting only: proposing, signing and activation go through scoring.services (and the
+    agreement pages at /agreement/).
 
-    A signed version is shown read-only; "Make a new draft" copies it into the next version.
+    A proposed version is shown read-only; "Make a new draft" copies it into the next version.
     """
 
     list_display = [
         "version",
         "threshold",
+        "proposed_at",
         "sales_signed_at",
         "marketing_signed_at",
         "activated_at",
+        "retired_at",
     ]
+    # The lifecycle (proposal, signatures, activation, retirement) is the services' alone.
     readonly_fields = [
         "created_by",
         "created_at",
+        "proposed_by",
+        "proposed_at",
         "sales_signed_by",
         "sales_signed_at",
         "marketing_signed_by",
         "marketing_signed_at",
         "activated_at",
+        "retired_at",
     ]
     inlines = [CriterionInline]
     actions = ["make_draft"]
