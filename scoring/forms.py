@@ -129,6 +129,15 @@ class SendBackForm(forms.Form):
     )
 
 
+class CommentForm(forms.Form):
+    text = forms.CharField(
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Comment",
+        help_text="Both teams read it here; it stays whatever happens to this version.",
+    )
+
+
 class NewDraftForm(forms.Form):
     source = forms.ModelChoiceField(
         queryset=Agreement.objects.all(), required=False, to_field_name="version"

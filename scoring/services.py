@@ -376,6 +376,19 @@ def agreement_propose(*, agreement: Agreement, by) -> Agreement:
     return agreement
 
 
+COMMENT_MAX_LENGTH = 2000
+
+
+def agreement_comment_add(*, agreement: Agreement, by, text: str) -> AgreementComment:
+    """A manager's remark on a version, kept on its page whatever happens to the version."""
+    _require_drafter(by)
+    if not text.strip():
+        raise DomainError("Write the comment first.", field="text")
+    if len(text) > COMMENT_MAX_LENGTH:
+        raise DomainError(f"Keep it under {COMMENT_MAX_LENGTH} characters.", field="text")
+    return AgreementComment.objects.create(agreement=agreement, author=by, text=text.strip())
+
+
 def agreement_send_back(*, agreement: Agreement, by, comment: str) -> Agreement:
     """A proposal goes back to draft with a comment saying why; its signatures go too.
 

@@ -30,4 +30,5 @@ urlpatterns = [
     path("v<int:version>/propose/", views.propose, name="propose"),
     path("v<int:version>/sign/<str:side>/", views.sign, name="sign"),
     path("v<int:version>/send-back/", views.send_back, name="send_back"),
+    path("v<int:version>/comment/", views.comment, name="comment"),
 ]

@@ -30,6 +30,7 @@ from scoring.selectors import (
 )
 from scoring.services import (
     DRAFT,
+    agreement_comment_add,
     agreement_draft_from,
     agreement_draft_new,
     agreement_propose,
@@ -93,7 +94,13 @@ def version_page(request: HttpRequest, version: int) -> HttpResponse:
     return _version_page(request, agreement_version(version=version))
 
 
-def _version_page(request: HttpRequest, agreement: Agreement, *, status: int = 200):
+def _version_page(
+    request: HttpRequest,
+    agreement: Agreement,
+    *,
+    status: int = 200,
+    comment_form: forms.CommentForm | None = None,
+):
     against = _compared_with(request, agreement)
     may_draft = request.user.has_perm(DRAFT)
     context = {
@@ -104,6 +111,7 @@ def _version_page(request: HttpRequest, agreement: Agreement, *, status: int = 2
         "changes": explain.diff(against.terms() if against else None, agreement.terms()),
         "others": agreement_versions().exclude(pk=agreement.pk),
         "comments": agreement_comments(agreement=agreement),
+        "comment_form": (comment_form or forms.CommentForm()) if may_draft else None,
         "may_edit": may_draft and agreement.status == "draft",
         "may_send_back": may_draft and agreement.status == "proposed",
         "sides": sides_to_sign(agreement, request.user),
@@ -259,6 +267,24 @@ def criterion_move_view(request: HttpRequest, version: int, pk: int, offset: int
     except DomainError as error:
         return _refused(request, agreement, error)
     return redirect(reverse("scoring:edit", kwargs={"version": version}) + "#criteria")
+
+
+@require_POST
+@permission_required_or_403(DRAFT)
+def comment(request: HttpRequest, version: int) -> HttpResponse:
+    agreement = agreement_version(version=version)
+    form = forms.CommentForm(request.POST)
+    if form.is_valid():
+        try:
+            agreement_comment_add(agreement=agreement, by=request.user, **form.cleaned_data)
+        except DomainError as error:
+            if error.field not in form.fields:
+                return _refused(request, agreement, error)
+            form.add_error(error.field, error.message)
+        else:
+            messages.success(request, "Your comment is on the version's page.")
+            return redirect(reverse("scoring:version", kwargs={"version": version}) + "#comments")
+    return _version_page(request, agreement, status=400, comment_form=form)
 
 
 # The lifecycle: each a confirmation page (GET) and the move itself (POST)

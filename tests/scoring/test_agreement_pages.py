@@ -234,3 +234,24 @@ def test_the_diff_compares_with_any_version_asked_for(client, v1):
     page = client.get(url("version", version=3), {"against": 1})
     assert page.context["against"] == v1
     assert "What changed since Agreement v1" in text(page)
+
+
+def test_a_manager_comments_on_a_proposal_and_the_comment_stays_after_it_goes_back(client, v1):
+    proposed_v2(v1)
+    manager = logged_in(client, Role.SALES_MANAGER)
+    assert client.post(url("comment", version=2), {"text": ""}).status_code == 400
+    client.post(url("comment", version=2), {"text": "Can we keep 10 employees?"})
+    client.post(url("send_back", version=2), {"comment": "Back, as discussed."})
+    page = text(client.get(url("version", version=2)))
+    assert "Can we keep 10 employees?" in page
+    assert "sent it back to draft" in page
+    assert [c.author for c in AgreementComment.objects.all()] == [manager, manager]
+
+
+@pytest.mark.parametrize("role", [Role.MARKETER, Role.SALES_REP])
+def test_a_marketer_or_a_rep_reads_comments_but_cannot_write_one(client, v1, role):
+    proposed_v2(v1)
+    logged_in(client, role)
+    assert 'id="comment-form"' not in text(client.get(url("version", version=2)))
+    assert client.post(url("comment", version=2), {"text": "Hi"}).status_code == 403
+    assert not AgreementComment.objects.exists()
