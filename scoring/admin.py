@@ -1,11 +1,30 @@
+from django import forms
 from django.contrib import admin, messages
 
 from scoring.models import Agreement, Criterion
-from scoring.services import agreement_draft_from
+from scoring.services import agreement_draft_from, criterion_problems
+
+
+class CriterionAdminForm(forms.ModelForm):
+    """The admin refuses what the agreement editor refuses: the same rules, by field."""
+
+    class Meta:
+        model = Criterion
+        fields = "__all__"  # noqa: DJ007 - the inline's own columns
+
+    def clean(self):
+        cleaned = super().clean()
+        terms = ("kind", "attribute", "operator", "value", "points")
+        if all(name in cleaned for name in terms):
+            for field, problems in criterion_problems(**{n: cleaned[n] for n in terms}).items():
+                for problem in problems:
+                    self.add_error(field, problem["message"])
+        return cleaned
 
 
 class CriterionInline(admin.TabularInline):
     model = Criterion
+    form = CriterionAdminForm
     extra = 1
 
     # `obj` is the agreement: once a side has signed it, its criteria are only shown.
