@@ -12,7 +12,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from leads.models import Stage
 from portal.accounts.roles import Role
-from tests.factories import FormFactory, LeadFactory, UserFactory
+from scoring.models import Agreement
+from tests.factories import CriterionFactory, FormFactory, LeadFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -66,7 +67,7 @@ def _names(resolver=None, namespace="") -> set[str]:
 
 def test_every_url_is_in_the_table():
     moves = {f"inbox:{name}" for name in MOVES_GET}
-    assert _names() == set(GET) | moves | {"logout"}
+    assert _names() == set(GET) | moves | set(AGREEMENT_GET) | {"logout"}
 
 
 @pytest.fixture
@@ -143,3 +144,55 @@ def test_every_move_is_in_the_table():
 @pytest.mark.parametrize("who", WHO)
 def test_each_role_opens_exactly_the_moves_it_may(world, who, name):
     assert _open(world, who, f"inbox:{name}") == MOVES_GET[name][who]
+
+
+# The agreement pages, on a draft (v1, one criterion): everyone with a login reads it; only
+# the two managers open the editor and the confirmation pages; what is only ever posted
+# answers 405. A draft has nothing to sign or send back, so a manager goes back to it (302).
+EVERYONE = statuses(LOGIN, 200, 200, 200, 200, 200)
+MANAGERS = statuses(LOGIN, 403, 403, 403, 200, 200)
+POSTED = statuses(405, 405, 405, 405, 405, 405)
+AGREEMENT_GET = {
+    "scoring:agreement": EVERYONE,
+    "scoring:version": EVERYONE,
+    "scoring:new": POSTED,
+    "scoring:edit": MANAGERS,
+    "scoring:criterion_add": MANAGERS,
+    "scoring:criterion_edit": MANAGERS,
+    "scoring:criterion_remove": POSTED,
+    "scoring:criterion_up": POSTED,
+    "scoring:criterion_down": POSTED,
+    "scoring:comment": POSTED,
+    "scoring:propose": MANAGERS,
+    "scoring:sign": statuses(LOGIN, 403, 403, 403, 403, 302),  # for sales
+    "scoring:send_back": statuses(LOGIN, 403, 403, 403, 302, 302),
+}
+
+
+@pytest.fixture
+def draft_agreement():
+    draft = Agreement.objects.create(version=1)
+    CriterionFactory(agreement=draft)
+    return draft
+
+
+def _agreement_url(name: str, draft) -> str:
+    if name in ("scoring:agreement", "scoring:new"):
+        return reverse(name)
+    kwargs = {"version": draft.version}
+    if name.startswith("scoring:criterion_") and name != "scoring:criterion_add":
+        kwargs["pk"] = draft.criteria.get().pk
+    if name == "scoring:sign":
+        kwargs["side"] = "sales"
+    return reverse(name, kwargs=kwargs)
+
+
+@pytest.mark.parametrize("name", sorted(AGREEMENT_GET))
+@pytest.mark.parametrize("who", WHO)
+def test_each_role_opens_exactly_the_agreement_pages_it_may(world, draft_agreement, who, name):
+    users, _form, _lead = world
+    client = Client()
+    if who != ANON:
+        client.force_login(users[who])
+    response = client.get(_agreement_url(name, draft_agreement))
+    assert _answer(response) == AGREEMENT_GET[name][who]
