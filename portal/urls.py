@@ -16,6 +16,7 @@ urlpatterns = [
     ),
     path("dashboard/", dashboard, name="dashboard"),
     path("leads/", include("leads.inbox.urls")),
+    path("agreement/", include("scoring.urls")),
     path("", include("leads.capture.urls")),
     path("admin/", admin.site.urls),
 ]

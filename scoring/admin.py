@@ -1,11 +1,30 @@
+from django import forms
 from django.contrib import admin, messages
 
 from scoring.models import Agreement, Criterion
-from scoring.services import agreement_draft_from
+from scoring.services import agreement_draft_from, criterion_problems
+
+
+class CriterionAdminForm(forms.ModelForm):
+    """The admin refuses what the agreement editor refuses: the same rules, by field."""
+
+    class Meta:
+        model = Criterion
+        fields = "__all__"  # noqa: DJ007 - the inline's own columns
+
+    def clean(self):
+        cleaned = super().clean()
+        terms = ("kind", "attribute", "operator", "value", "points")
+        if all(name in cleaned for name in terms):
+            for field, problems in criterion_problems(**{n: cleaned[n] for n in terms}).items():
+                for problem in problems:
+                    self.add_error(field, problem["message"])
+        return cleaned
 
 
 class CriterionInline(admin.TabularInline):
     model = Criterion
+    form = CriterionAdminForm
     extra = 1
 
     # `obj` is the agreement: once a side has signed it, its criteria are only shown.
@@ -21,26 +40,33 @@ class CriterionInline(admin.TabularInline):
 
 @admin.register(Agreement)
 class AgreementAdmin(admin.ModelAdmin):
-    """Drafting only: signatures and activation go through scoring.services.agreement_sign.
+    """Drafting only: proposing, signing and activation go through scoring.services (and the
+    agreement pages at /agreement/).
 
-    A signed version is shown read-only; "Make a new draft" copies it into the next version.
+    A proposed version is shown read-only; "Make a new draft" copies it into the next version.
     """
 
     list_display = [
         "version",
         "threshold",
+        "proposed_at",
         "sales_signed_at",
         "marketing_signed_at",
         "activated_at",
+        "retired_at",
     ]
+    # The lifecycle (proposal, signatures, activation, retirement) is the services' alone.
     readonly_fields = [
         "created_by",
         "created_at",
+        "proposed_by",
+        "proposed_at",
         "sales_signed_by",
         "sales_signed_at",
         "marketing_signed_by",
         "marketing_signed_at",
         "activated_at",
+        "retired_at",
     ]
     inlines = [CriterionInline]
     actions = ["make_draft"]

@@ -4,15 +4,17 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import models, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from leads import locks
 from portal.errors import Conflict
-from scoring import engine
+from scoring import engine, explain
 
-# A version is proposed once one side has signed it; from then on it never changes (house
-# rule 6). Only the signing service writes to it, and only these: the missing signature and
-# the activation.
+# A version is proposed (frozen) from `proposed_at` on; from then on its terms and criteria
+# never change (house rule 6). Only the lifecycle services write to it, and only these
+# fields: a missing signature, the activation and the retirement, or (sending a proposal
+# back) the proposal and its signatures cleared together.
 SIGNATURE_FIELDS = frozenset(
     {
         "sales_signed_by",
@@ -22,17 +24,19 @@ SIGNATURE_FIELDS = frozenset(
         "activated_at",
     }
 )
+PROPOSAL_FIELDS = frozenset({"proposed_by", "proposed_at"})
+LIFECYCLE_FIELDS = SIGNATURE_FIELDS | PROPOSAL_FIELDS | {"retired_at"}
 
 
 class ProposedAgreementChange(Conflict):
-    """Someone tried to change a version after a side signed it: an edit is a new draft."""
+    """Someone tried to change a version once it was proposed: an edit is a new draft."""
 
     code = "agreement_proposed"
 
     def __init__(self, agreement: "Agreement"):
         super().__init__(
-            f"{agreement} is signed and can no longer change; make a new draft from it "
-            "and edit that."
+            f"{agreement} is proposed and can no longer change; send it back to draft, or "
+            "make a new draft from it and edit that."
         )
 
 
@@ -54,7 +58,11 @@ def _locked_unless_proposed(agreement_ids: Iterable[int]) -> list["Agreement"]:
 # path that skips save(). Not seen here: a user's deletion setting created_by to NULL.
 class AgreementQuerySet(models.QuerySet):
     def active(self) -> "Agreement | None":
-        return self.filter(activated_at__isnull=False).order_by("-activated_at").first()
+        return (
+            self.filter(activated_at__isnull=False, retired_at__isnull=True)
+            .order_by("-activated_at")
+            .first()
+        )
 
     @transaction.atomic
     def update(self, **kwargs) -> int:
@@ -85,6 +93,10 @@ class Agreement(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    proposed_at = models.DateTimeField(null=True, blank=True)
     sales_signed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -94,6 +106,7 @@ class Agreement(models.Model):
     )
     marketing_signed_at = models.DateTimeField(null=True, blank=True)
     activated_at = models.DateTimeField(null=True, blank=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
 
     objects = AgreementQuerySet.as_manager()
 
@@ -102,6 +115,7 @@ class Agreement(models.Model):
         permissions = [
             ("sign_for_sales", "Can sign an agreement for sales"),
             ("sign_for_marketing", "Can sign an agreement for marketing"),
+            ("draft_agreement", "Can draft, propose and send back agreements"),
         ]
         constraints = [
             # Both teams agree: one person signing both sides is no agreement.
@@ -121,26 +135,64 @@ class Agreement(models.Model):
             self._refuse_change_once_proposed(kwargs.get("update_fields"))
             return super().save(*args, **kwargs)
 
+    def get_absolute_url(self) -> str:
+        return reverse("scoring:version", kwargs={"version": self.version})
+
     @transaction.atomic
     def delete(self, *args, **kwargs):
         _locked_unless_proposed([self.pk])
         return super().delete(*args, **kwargs)
 
     def _refuse_change_once_proposed(self, update_fields) -> None:
-        """Once proposed, a save may only add a missing signature (and the activation)."""
+        """Once proposed, a save may only fill in a lifecycle field, or send the proposal back."""
         stored = locks.rows_locked(Agreement, [self.pk])
         if not stored or not stored[0].is_proposed:  # not saved yet, or still a draft
             return
-        unsigned = {name for name in SIGNATURE_FIELDS if stored[0].serializable_value(name) is None}
-        if update_fields is None or not set(update_fields) <= unsigned:
+        stored = stored[0]
+        fields = set(update_fields or ())
+        if update_fields is None or not fields <= LIFECYCLE_FIELDS:
             raise ProposedAgreementChange(self)
+        if fields >= LIFECYCLE_FIELDS - {"retired_at"} and self._sent_back_from(stored):
+            return
+        if any(stored.serializable_value(name) is not None for name in fields):
+            raise ProposedAgreementChange(self)
+
+    def _sent_back_from(self, stored: "Agreement") -> bool:
+        """Back to draft: allowed until active, and only with every signature cleared."""
+        cleared = all(
+            self.serializable_value(name) is None for name in LIFECYCLE_FIELDS - {"retired_at"}
+        )
+        return cleared and stored.activated_at is None
 
     @property
     def is_proposed(self) -> bool:
-        return self.sales_signed_at is not None or self.marketing_signed_at is not None
+        return self.proposed_at is not None
+
+    @property
+    def status(self) -> str:
+        if self.retired_at is not None:
+            return "retired"
+        if self.activated_at is not None:
+            return "active"
+        if self.proposed_at is not None:
+            return "proposed"
+        return "draft"
+
+    def signed_for(self, side: str) -> bool:
+        return getattr(self, f"{side}_signed_at") is not None
 
     def rules(self) -> list[engine.Rule]:
         return [criterion.as_rule() for criterion in self.criteria.all()]
+
+    def terms(self) -> explain.Terms:
+        return explain.Terms(
+            version=self.version,
+            summary=self.summary,
+            threshold=self.threshold,
+            accept_within_minutes=self.accept_within_minutes,
+            contact_within_minutes=self.contact_within_minutes,
+            rules=tuple(self.rules()),
+        )
 
 
 def _agreement_ids_of(criteria: "Iterable[Criterion]") -> set[int]:
@@ -230,6 +282,26 @@ class Criterion(models.Model):
             points=self.points,
             label=self.label,
         )
+
+
+class AgreementComment(models.Model):
+    """What a manager said about a version, above all why a proposal went back to draft.
+
+    Kept when the version goes back to draft and when it changes afterwards: the discussion
+    of a version is its history.
+    """
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField()
+    sent_back = models.BooleanField(default=False, help_text="Said while sending it back.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["agreement", "created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.author} on {self.agreement}"
 
 
 class Qualification(models.Model):

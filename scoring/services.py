@@ -9,15 +9,19 @@ from django.utils import timezone
 from leads import locks
 from leads.lifecycle import can_move, lead_move
 from leads.models import Lead, Stage, Submission
-from portal.errors import Conflict, DomainError, PermissionDenied
+from portal.errors import Conflict, DomainError, InvalidFields, PermissionDenied
 from scoring import engine
 from scoring.models import (
-    SIGNATURE_FIELDS,
+    LIFECYCLE_FIELDS,
+    PROPOSAL_FIELDS,
     Agreement,
+    AgreementComment,
     Criterion,
     CriterionResult,
+    ProposedAgreementChange,
     Qualification,
 )
+from scoring.selectors import attribute_keys
 
 logger = logging.getLogger(__name__)
 
@@ -73,9 +77,18 @@ def agreement_sign(*, agreement: Agreement, by, side: str) -> Agreement:
             status=HTTPStatus.FORBIDDEN,
         )
     with transaction.atomic():
+        # Every activation goes through this one key, so two versions completing their
+        # signatures at once cannot both become the active one.
+        locks.key_locked("agreement-activation")
         # Two signatures at once wait for each other here; the second sees the first, so a
         # side is never signed twice and one person never signs both sides.
         agreement = locks.row_locked(Agreement, agreement.pk)
+        if not agreement.is_proposed:
+            raise SigningError(
+                f"{agreement} is a draft: it is signed once it is proposed, so that both "
+                "signatures are on the same text.",
+                code="not_proposed",
+            )
         if getattr(agreement, slot.at) is not None:
             raise SigningError(
                 f"{agreement} is already signed for {side.label.lower()}.", code="already_signed"
@@ -92,17 +105,26 @@ def agreement_sign(*, agreement: Agreement, by, side: str) -> Agreement:
         setattr(agreement, slot.at, now)
         fields = [slot.by, slot.at]
         if agreement.sales_signed_at and agreement.marketing_signed_at:
+            _retire_active(now)
             agreement.activated_at = now
             fields.append("activated_at")
         agreement.save(update_fields=fields)
     return agreement
 
 
+def _retire_active(now) -> None:
+    """Exactly one version is active: the one before steps down as the next one starts."""
+    for previous in Agreement.objects.filter(activated_at__isnull=False, retired_at__isnull=True):
+        previous.retired_at = now
+        previous.save(update_fields=["retired_at"])
+
+
 # What a new draft (and its criteria) does not take from the version it is made from. All
 # else is copied, so a term added to Agreement or Criterion later is carried over as well.
 _NOT_COPIED = frozenset(
-    {"id", "agreement", "version", "created_by", "created_at", *SIGNATURE_FIELDS}
+    {"id", "agreement", "version", "created_by", "created_at", *LIFECYCLE_FIELDS}
 )
+DRAFT = "scoring.draft_agreement"
 
 
 def agreement_draft_from(*, agreement: Agreement, by) -> Agreement:
@@ -111,8 +133,7 @@ def agreement_draft_from(*, agreement: Agreement, by) -> Agreement:
     Signed versions never change; this is how an agreement changes. The new version's number
     is one more than the highest so far.
     """
-    if not by.has_perm("scoring.add_agreement"):
-        raise PermissionDenied(f"{by} may not draft agreements.")
+    _require_drafter(by)
     with transaction.atomic():
         source = Agreement.objects.get(pk=agreement.pk)
         draft = _created_with_next_version(**_copied(source), created_by=by)
@@ -120,6 +141,13 @@ def agreement_draft_from(*, agreement: Agreement, by) -> Agreement:
             Criterion(**_copied(criterion), agreement=draft) for criterion in source.criteria.all()
         )
     return draft
+
+
+def agreement_draft_new(*, by) -> Agreement:
+    """A new empty version, for an agreement written from scratch."""
+    _require_drafter(by)
+    with transaction.atomic():
+        return _created_with_next_version(created_by=by)
 
 
 _NUMBERING_ATTEMPTS = 10
@@ -146,6 +174,245 @@ def _copied(row) -> dict:
         for field in row._meta.concrete_fields
         if field.name not in _NOT_COPIED
     }
+
+
+def _require_drafter(by) -> None:
+    if not by.has_perm(DRAFT):
+        raise PermissionDenied(f"{by} may not draft agreements.")
+
+
+def _draft_locked(agreement: Agreement) -> Agreement:
+    """The version, locked for an edit, or a 409 if it was proposed meanwhile."""
+    agreement = locks.row_locked(Agreement, agreement.pk)
+    if agreement.is_proposed:
+        raise ProposedAgreementChange(agreement)
+    return agreement
+
+
+TERMS = ("summary", "threshold", "accept_within_minutes", "contact_within_minutes")
+
+
+def agreement_terms_set(
+    *,
+    agreement: Agreement,
+    by,
+    summary: str,
+    threshold: int,
+    accept_within_minutes: int,
+    contact_within_minutes: int,
+) -> Agreement:
+    """A draft's summary, threshold and service levels."""
+    _require_drafter(by)
+    for field, minutes in [
+        ("accept_within_minutes", accept_within_minutes),
+        ("contact_within_minutes", contact_within_minutes),
+    ]:
+        if minutes < 1:
+            raise DomainError("A service level is at least one minute.", field=field)
+    with transaction.atomic():
+        agreement = _draft_locked(agreement)
+        agreement.summary = summary
+        agreement.threshold = threshold
+        agreement.accept_within_minutes = accept_within_minutes
+        agreement.contact_within_minutes = contact_within_minutes
+        agreement.save(update_fields=list(TERMS))
+    return agreement
+
+
+# What each operator compares the lead's value with.
+NUMBER, LIST, TEXT, NOTHING = "number", "list", "text", "nothing"
+OPERATOR_VALUES = {
+    Criterion.Operator.PRESENT: NOTHING,
+    Criterion.Operator.EQUALS: TEXT,
+    Criterion.Operator.ONE_OF: LIST,
+    Criterion.Operator.NOT_ONE_OF: LIST,
+    Criterion.Operator.AT_LEAST: NUMBER,
+    Criterion.Operator.AT_MOST: NUMBER,
+    Criterion.Operator.DOMAIN_NOT_IN: LIST,
+}
+VALUE_HINTS = {
+    NUMBER: "a number, such as 50",
+    LIST: "a list of values, such as Brazil, Portugal",
+    TEXT: "a text to compare with",
+    NOTHING: "no value: leave it blank",
+}
+
+
+def criterion_problems(
+    *, kind: str, attribute: str, operator: str, value, points: int
+) -> dict[str, list[dict[str, str]]]:
+    """Every reason these terms cannot be a criterion, by field; empty when they can."""
+    problems: dict[str, list[dict[str, str]]] = {}
+
+    def refuse(field: str, code: str, message: str) -> None:
+        problems.setdefault(field, []).append({"message": message, "code": code})
+
+    if kind not in Criterion.Kind.values:
+        refuse("kind", "unknown_kind", f"“{kind}” is neither mandatory nor scoring.")
+    keys = attribute_keys()
+    if attribute not in keys:
+        known = ", ".join(sorted(keys)) or "none yet"
+        refuse(
+            "attribute",
+            "unknown_attribute",
+            f"No form asks for “{attribute}”; the forms' fields are: {known}.",
+        )
+    if operator not in Criterion.Operator.values:
+        known = ", ".join(Criterion.Operator.values)
+        refuse("operator", "unknown_operator", f"“{operator}” is not an operator: use {known}.")
+    else:
+        needs = OPERATOR_VALUES[Criterion.Operator(operator)]
+        if not _value_fits(needs, value):
+            label = Criterion.Operator(operator).label
+            refuse("value", "wrong_value_type", f"“{label}” needs {VALUE_HINTS[needs]}.")
+    if kind == Criterion.Kind.MANDATORY and points:
+        refuse("points", "mandatory_points", "A mandatory criterion adds no points: use 0.")
+    return problems
+
+
+def _value_fits(needs: str, value) -> bool:
+    if needs == NOTHING:
+        return value is None
+    if needs == NUMBER:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if needs == TEXT:
+        return isinstance(value, str) and value.strip() != ""
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(item, str) and item.strip() for item in value)
+    )
+
+
+def criterion_set(
+    *,
+    agreement: Agreement,
+    by,
+    criterion: Criterion | None = None,
+    label: str,
+    kind: str,
+    attribute: str,
+    operator: str,
+    value,
+    points: int,
+) -> Criterion:
+    """Add a criterion to a draft (last), or change one of its criteria."""
+    _require_drafter(by)
+    problems = criterion_problems(
+        kind=kind, attribute=attribute, operator=operator, value=value, points=points
+    )
+    if problems:
+        raise InvalidFields(problems)
+    with transaction.atomic():
+        agreement = _draft_locked(agreement)
+        if criterion is None:
+            last = agreement.criteria.aggregate(Max("position"))["position__max"]
+            criterion = Criterion(agreement=agreement, position=0 if last is None else last + 1)
+        else:
+            criterion = _criterion_of(agreement, criterion.pk)
+        for field, term in [
+            ("label", label),
+            ("kind", kind),
+            ("attribute", attribute),
+            ("operator", operator),
+            ("value", value),
+            ("points", points),
+        ]:
+            setattr(criterion, field, term)
+        criterion.save()
+    return criterion
+
+
+def criterion_remove(*, criterion: Criterion, by) -> None:
+    _require_drafter(by)
+    with transaction.atomic():
+        agreement = _draft_locked(criterion.agreement)
+        _criterion_of(agreement, criterion.pk).delete()
+        _renumber(list(agreement.criteria.all()))
+
+
+def criterion_move(*, criterion: Criterion, by, offset: int) -> None:
+    """Move a criterion up (-1) or down (+1) in its draft; at either end it stays."""
+    _require_drafter(by)
+    with transaction.atomic():
+        agreement = _draft_locked(criterion.agreement)
+        criteria = list(agreement.criteria.all())
+        at = next(
+            i for i, c in enumerate(criteria) if c.pk == _criterion_of(agreement, criterion.pk).pk
+        )
+        to = min(max(at + offset, 0), len(criteria) - 1)
+        criteria.insert(to, criteria.pop(at))
+        _renumber(criteria)
+
+
+def _criterion_of(agreement: Agreement, pk: int) -> Criterion:
+    criterion = agreement.criteria.filter(pk=pk).first()
+    if criterion is None:
+        raise Conflict(f"That criterion is no longer part of {agreement}.")
+    return criterion
+
+
+def _renumber(criteria: list[Criterion]) -> None:
+    for position, criterion in enumerate(criteria):
+        criterion.position = position
+    Criterion.objects.bulk_update(criteria, ["position"])
+
+
+def agreement_propose(*, agreement: Agreement, by) -> Agreement:
+    """Freeze a draft: from now on both managers sign exactly this text, or send it back."""
+    _require_drafter(by)
+    with transaction.atomic():
+        agreement = locks.row_locked(Agreement, agreement.pk)
+        if agreement.is_proposed:
+            raise Conflict(f"{agreement} is already {agreement.status}.", code="already_proposed")
+        if not agreement.criteria.exists():
+            raise DomainError(
+                f"{agreement} has no criteria yet: add at least one before proposing it.",
+                code="no_criteria",
+            )
+        agreement.proposed_by = by
+        agreement.proposed_at = timezone.now()
+        agreement.save(update_fields=list(PROPOSAL_FIELDS))
+    return agreement
+
+
+COMMENT_MAX_LENGTH = 2000
+
+
+def agreement_comment_add(*, agreement: Agreement, by, text: str) -> AgreementComment:
+    """A manager's remark on a version, kept on its page whatever happens to the version."""
+    _require_drafter(by)
+    if not text.strip():
+        raise DomainError("Write the comment first.", field="text")
+    if len(text) > COMMENT_MAX_LENGTH:
+        raise DomainError(f"Keep it under {COMMENT_MAX_LENGTH} characters.", field="text")
+    return AgreementComment.objects.create(agreement=agreement, author=by, text=text.strip())
+
+
+def agreement_send_back(*, agreement: Agreement, by, comment: str) -> Agreement:
+    """A proposal goes back to draft with a comment saying why; its signatures go too.
+
+    A signature belongs to the exact frozen text it was given on. Back in draft the text can
+    change, so a signature already given is cleared and both sides sign the next proposal.
+    """
+    _require_drafter(by)
+    if not comment.strip():
+        raise DomainError("Say why it goes back, so the draft can be changed.", field="comment")
+    with transaction.atomic():
+        locks.key_locked("agreement-activation")
+        agreement = locks.row_locked(Agreement, agreement.pk)
+        if not agreement.is_proposed or agreement.activated_at is not None:
+            raise Conflict(
+                f"{agreement} is {agreement.status}: only a proposal goes back to draft.",
+                code="not_proposed",
+            )
+        for field in LIFECYCLE_FIELDS - {"retired_at"}:
+            setattr(agreement, field if field.endswith("_at") else f"{field}_id", None)
+        agreement.save(update_fields=sorted(LIFECYCLE_FIELDS - {"retired_at"}))
+        AgreementComment.objects.create(
+            agreement=agreement, author=by, text=comment.strip(), sent_back=True
+        )
+    return agreement
 
 
 def submission_qualify(*, submission_id: int) -> Qualification | None:

@@ -79,7 +79,11 @@ class LeadFactory(factory.django.DjangoModelFactory):
 
 
 class AgreementFactory(factory.django.DjangoModelFactory):
-    """An active agreement: company size at least 50 is mandatory; threshold 0."""
+    """An active agreement: company size at least 50 is mandatory; threshold 0.
+
+    Left unproposed (no `proposed_at`) so that tests can still add criteria to it; the
+    services never make such a version, they activate only proposals.
+    """
 
     class Meta:
         model = Agreement

@@ -11,4 +11,5 @@ def navigation(request) -> dict:
         items.append(("dashboard", "Dashboard"))
     if user.has_perm("capture.view_form"):
         items.append(("capture:form_list", "Forms"))
+    items.append(("scoring:agreement", "Agreement"))  # every login reads what qualifies a lead
     return {"nav": items}

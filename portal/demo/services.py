@@ -40,7 +40,7 @@ from portal.accounts.models import User
 from portal.accounts.roles import Role
 from portal.celery import app as celery_app
 from scoring.models import Agreement, Criterion, Qualification
-from scoring.services import agreement_sign, submission_qualify
+from scoring.services import agreement_propose, agreement_sign, submission_qualify
 
 DEMO_PASSWORD = "leadbridge-demo"  # noqa: S105 - documented in the README, demo only
 
@@ -288,6 +288,7 @@ def _agreement(marketing_manager: User, sales_manager: User) -> Agreement:
             )
             for i, (label, kind, attribute, operator, value, points) in enumerate(criteria)
         )
+        agreement_propose(agreement=agreement, by=sales_manager)
         agreement_sign(agreement=agreement, by=sales_manager, side=Agreement.Side.SALES)
         agreement = agreement_sign(
             agreement=agreement, by=marketing_manager, side=Agreement.Side.MARKETING

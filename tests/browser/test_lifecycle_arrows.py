@@ -180,7 +180,7 @@ def test_every_arrow_is_taken_on_the_lead_page_by_whoever_may_take_it(page: Page
     expect(other_tab.locator("#lead-stage")).to_have_text("Accepted")
     other_tab.close()
     assert send(page, "Reject lead") == 409
-    expect(page.get_by_role("status")).to_have_text(
+    expect(page.get_by_role("alert")).to_have_text(
         f"{raced} is accepted: it cannot become rejected. Nothing changed."
     )
     expect(stage(page)).to_have_text("Accepted")

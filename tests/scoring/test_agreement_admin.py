@@ -5,10 +5,15 @@ from django.urls import reverse
 
 from portal.accounts.roles import Role
 from scoring.models import Agreement
-from scoring.services import agreement_sign
-from tests.factories import CriterionFactory, UserFactory
+from scoring.services import agreement_propose, agreement_sign
+from tests.factories import CriterionFactory, FormFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def form():
+    return FormFactory()  # asks for company_size, the attribute the criteria judge
 
 
 @pytest.fixture
@@ -21,11 +26,12 @@ def agreement_with_a_criterion(version=1) -> Agreement:
     agreement = Agreement.objects.create(
         version=version, threshold=0, created_by=UserFactory(role=Role.ADMIN)
     )
-    CriterionFactory(agreement=agreement, points=50)
+    CriterionFactory(agreement=agreement, kind="scoring", points=50)
     return agreement
 
 
 def activate(agreement: Agreement) -> Agreement:
+    agreement_propose(agreement=agreement, by=UserFactory(role=Role.ADMIN))
     agreement_sign(
         agreement=agreement, by=UserFactory(role=Role.SALES_MANAGER), side=Agreement.Side.SALES
     )
@@ -132,3 +138,21 @@ def test_the_admin_action_makes_a_new_draft_from_a_signed_version(admin_client):
     )
     assert edit.status_code == 302
     assert Agreement.objects.active() == agreement
+
+
+@pytest.mark.parametrize(
+    "change, says",
+    [
+        ({"criteria-0-value": '"fifty"'}, "“is at least” needs a number"),
+        ({"criteria-0-attribute": "shoe_size"}, "No form asks for “shoe_size”"),
+    ],
+)
+def test_the_admin_refuses_a_criterion_the_editor_would_refuse(admin_client, change, says):
+    draft = agreement_with_a_criterion()
+    url = reverse("admin:scoring_agreement_change", args=[draft.pk])
+
+    response = admin_client.post(url, {**change_form(draft, threshold=30, points=25), **change})
+
+    assert response.status_code == 200
+    assert says in response.content.decode().replace("&quot;", '"')
+    assert draft.criteria.get().points == 50

@@ -5,7 +5,7 @@ import pytest
 from portal.accounts.roles import Role
 from portal.errors import DomainError, PermissionDenied
 from scoring.models import Agreement, Criterion, ProposedAgreementChange
-from scoring.services import agreement_draft_from, agreement_sign
+from scoring.services import agreement_draft_from, agreement_propose, agreement_sign
 from tests.factories import CriterionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -30,6 +30,7 @@ def draft_with_criteria(version=1, **terms) -> Agreement:
 
 
 def signed_by_sales(agreement: Agreement) -> Agreement:
+    agreement_propose(agreement=agreement, by=UserFactory(role=Role.MARKETING_MANAGER))
     return agreement_sign(agreement=agreement, by=UserFactory(role=Role.SALES_MANAGER), side=SALES)
 
 
@@ -201,8 +202,9 @@ def test_the_new_draft_is_editable_and_the_signed_source_is_untouched(drafter):
     assert list(source.criteria.values_list("points", flat=True)) == [0, 10]
 
 
-def test_only_those_who_may_add_agreements_draft_one():
+@pytest.mark.parametrize("role", [Role.MARKETER, Role.SALES_REP])
+def test_only_those_who_may_draft_agreements_draft_one(role):
     source = draft_with_criteria()
     with pytest.raises(PermissionDenied):
-        agreement_draft_from(agreement=source, by=UserFactory(role=Role.SALES_MANAGER))
+        agreement_draft_from(agreement=source, by=UserFactory(role=role))
     assert Agreement.objects.count() == 1

@@ -9,7 +9,7 @@ from django.db import connection, transaction
 
 from portal.accounts.roles import Role
 from scoring.models import Agreement, ProposedAgreementChange
-from scoring.services import agreement_draft_from, agreement_sign
+from scoring.services import agreement_draft_from, agreement_propose
 from tests.factories import CriterionFactory, UserFactory
 
 pytestmark = [
@@ -49,20 +49,20 @@ def test_simultaneous_drafts_get_consecutive_versions():
 
 
 @pytest.mark.parametrize("edit", ["criterion", "threshold"])
-def test_an_edit_waiting_on_a_signature_is_refused_once_it_is_signed(edit):
+def test_an_edit_waiting_on_a_proposal_is_refused_once_it_is_proposed(edit):
     agreement = Agreement.objects.create(version=1)
     criterion = CriterionFactory(agreement=agreement, points=50)
     sales = UserFactory(role=Role.SALES_MANAGER)
-    signing = Event()
+    proposing = Event()
 
-    def sign():
+    def propose():
         with transaction.atomic():
-            agreement_sign(agreement=agreement, by=sales, side=Agreement.Side.SALES)
-            signing.set()
-            time.sleep(0.5)  # the edit arrives while the signature is not yet committed
+            agreement_propose(agreement=agreement, by=sales)
+            proposing.set()
+            time.sleep(0.5)  # the edit arrives while the proposal is not yet committed
 
     def change():
-        signing.wait()
+        proposing.wait()
         if edit == "criterion":
             criterion.points = 5000
             criterion.save()
@@ -71,9 +71,9 @@ def test_an_edit_waiting_on_a_signature_is_refused_once_it_is_signed(edit):
             stale.threshold = 99
             stale.save()
 
-    _, outcome = in_threads(sign, change)
+    _, outcome = in_threads(propose, change)
 
     assert isinstance(outcome, ProposedAgreementChange)
     agreement.refresh_from_db()
-    assert agreement.sales_signed_by == sales
+    assert agreement.proposed_by == sales
     assert (agreement.threshold, agreement.criteria.get().points) == (0, 50)

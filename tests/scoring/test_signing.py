@@ -5,6 +5,7 @@ from http import HTTPStatus
 import pytest
 from django.contrib.auth.models import Group
 from django.db import IntegrityError
+from django.utils import timezone
 
 from portal.accounts.roles import Role
 from portal.errors import DomainError
@@ -19,7 +20,8 @@ SALES, MARKETING = Agreement.Side.SALES, Agreement.Side.MARKETING
 
 @pytest.fixture
 def draft():
-    return Agreement.objects.create(version=7)
+    """A proposal: what is signed (a draft itself is refused, see test_agreement_lifecycle)."""
+    return Agreement.objects.create(version=7, proposed_at=timezone.now())
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from threading import Barrier
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from portal.accounts.roles import Role
 from scoring.models import Agreement
@@ -41,7 +42,7 @@ def sign_at_once(agreement: Agreement, signatures: list[tuple]) -> list[str]:
 def test_one_person_signing_both_sides_at_once_signs_only_one():
     admin = UserFactory(is_superuser=True)
     for version in range(1, 11):
-        agreement = Agreement.objects.create(version=version)
+        agreement = Agreement.objects.create(version=version, proposed_at=timezone.now())
 
         outcomes = sign_at_once(agreement, [(admin, SALES), (admin, MARKETING)])
 
@@ -53,7 +54,7 @@ def test_one_person_signing_both_sides_at_once_signs_only_one():
 def test_two_sales_managers_signing_at_once_sign_once():
     managers = UserFactory.create_batch(2, role=Role.SALES_MANAGER)
     for version in range(1, 11):
-        agreement = Agreement.objects.create(version=version)
+        agreement = Agreement.objects.create(version=version, proposed_at=timezone.now())
 
         outcomes = sign_at_once(agreement, [(manager, SALES) for manager in managers])
 

@@ -1,0 +1,178 @@
+"""An agreement in words: its criteria as clauses, the whole as one sentence, and what
+changed between two versions. Plain data in, plain text out: no Django here, like the engine.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from scoring.engine import MANDATORY, Rule
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What a version says, as plain data: enough to describe it and to compare two."""
+
+    version: int
+    summary: str
+    threshold: int
+    accept_within_minutes: int
+    contact_within_minutes: int
+    rules: tuple[Rule, ...]
+
+
+@dataclass(frozen=True)
+class Description:
+    mandatory: tuple[str, ...]
+    scoring: tuple[tuple[str, int], ...]
+    threshold: int
+    sentence: str
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str  # "added", "removed", "changed", or "terms" for the threshold, SLAs, summary
+    title: str
+    before: str = ""
+    after: str = ""
+
+
+def attribute_words(attribute: str) -> str:
+    return "e-mail" if attribute == "email" else attribute.replace("_", " ")
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _either(values: Any) -> str:
+    items = [str(v) for v in values] if isinstance(values, list | tuple) else [str(values)]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def clause(rule: Rule) -> str:
+    """What a lead must be for this criterion to pass, as a clause: "the country is ..."."""
+    subject = f"the {attribute_words(rule.attribute)}"
+    value = rule.value
+    match rule.operator:
+        case "present":
+            return f"{subject} is given"
+        case "equals":
+            return f"{subject} is “{value}”"
+        case "one_of":
+            return f"{subject} is one of {_either(value)}"
+        case "not_one_of":
+            return f"{subject} is none of {_either(value)}"
+        case "at_least":
+            return f"{subject} is at least {_number(value)}"
+        case "at_most":
+            return f"{subject} is at most {_number(value)}"
+        case "domain_not_in" if rule.attribute == "email":
+            return f"the e-mail is a company address (not at {_either(value)})"
+        case "domain_not_in":
+            return f"{subject} is not at {_either(value)}"
+    return f"{subject} {rule.operator.replace('_', ' ')} {value}"
+
+
+def describe(rules: Sequence[Rule], threshold: int) -> Description:
+    mandatory = tuple(clause(rule) for rule in rules if rule.kind == MANDATORY)
+    scoring = tuple((clause(rule), rule.points) for rule in rules if rule.kind != MANDATORY)
+    return Description(mandatory, scoring, threshold, _sentence(mandatory, scoring, threshold))
+
+
+def _sentence(mandatory: Sequence[str], scoring: Sequence[tuple[str, int]], threshold: int) -> str:
+    points = ", ".join(f"{text} (+{_number(earned)})" for text, earned in scoring)
+    if threshold > 0:
+        score = f"it scores at least {_number(threshold)} points"
+        score += f": {points}" if points else " (no criterion gives points yet)"
+    else:
+        score = ""
+    if not mandatory:
+        return f"A lead qualifies when {score}." if score else "Every lead qualifies."
+    if not score:
+        return "A lead qualifies when: " + "; ".join(mandatory) + "."
+    return "A lead qualifies when: " + "; ".join(mandatory) + f"; and {score}."
+
+
+def minutes_words(minutes: int) -> str:
+    """480 → "8 hours"; 1440 → "1 day"; 90 → "1 hour 30 minutes"."""
+    parts = []
+    for size, unit in [(1440, "day"), (60, "hour"), (1, "minute")]:
+        count, minutes = divmod(minutes, size)
+        if count:
+            parts.append(f"{count} {unit}{'' if count == 1 else 's'}")
+    return " ".join(parts) or "0 minutes"
+
+
+def criterion_terms(rule: Rule) -> str:
+    """What a criterion asks and weighs: "the company size is at least 50 (mandatory)"."""
+    weight = "mandatory" if rule.kind == MANDATORY else f"+{_number(rule.points)} points"
+    return f"{clause(rule)} ({weight})"
+
+
+def criterion_words(rule: Rule) -> str:
+    """One criterion, whole: "Company size: the company size is at least 50 (mandatory)"."""
+    return f"{rule.label}: {criterion_terms(rule)}"
+
+
+def diff(before: Terms | None, after: Terms) -> list[Change]:
+    """What `after` changes of `before`: the terms first, then criteria removed, changed, added.
+
+    Criteria are paired by label, then (for a renamed one) by attribute and operator; a
+    criterion that changed both is shown as removed and added.
+    """
+    if before is None:
+        return [Change("added", criterion_words(rule)) for rule in after.rules]
+    changes = [
+        Change("terms", title, was, now)
+        for title, was, now in [
+            ("Threshold", f"{before.threshold} points", f"{after.threshold} points"),
+            (
+                "Accept or reject within",
+                minutes_words(before.accept_within_minutes),
+                minutes_words(after.accept_within_minutes),
+            ),
+            (
+                "First contact within",
+                minutes_words(before.contact_within_minutes),
+                minutes_words(after.contact_within_minutes),
+            ),
+            ("Summary", before.summary.strip(), after.summary.strip()),
+        ]
+        if was != now
+    ]
+    pairs, removed, added = _paired(before.rules, after.rules)
+    changes += [Change("removed", criterion_words(rule)) for rule in removed]
+    changes += [_changed(old, new) for old, new in pairs if _words(old) != _words(new)]
+    changes += [Change("added", criterion_words(rule)) for rule in added]
+    return changes
+
+
+def _words(rule: Rule) -> str:
+    return criterion_words(rule)
+
+
+def _changed(old: Rule, new: Rule) -> Change:
+    """Under its label, what it asked and asks now; a renamed one says both names."""
+    if old.label == new.label:
+        return Change("changed", new.label, criterion_terms(old), criterion_terms(new))
+    return Change("changed", new.label, criterion_words(old), criterion_words(new))
+
+
+def _paired(before: Sequence[Rule], after: Sequence[Rule]):
+    removed, added, pairs = list(before), list(after), []
+    for same in (
+        lambda rule: rule.label.strip().casefold(),
+        lambda rule: (rule.attribute, rule.operator),
+    ):
+        for new in list(added):
+            old = next((rule for rule in removed if same(rule) == same(new)), None)
+            if old is not None:
+                pairs.append((old, new))
+                removed.remove(old)
+                added.remove(new)
+    order = {id(rule): i for i, rule in enumerate(after)}
+    pairs.sort(key=lambda pair: order[id(pair[1])])
+    return pairs, removed, added

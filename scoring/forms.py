@@ -1,0 +1,144 @@
+"""The editor's forms. Field names are the keyword arguments of the services they feed, so a
+view passes `cleaned_data` through and a refusal from a service lands on the field it names."""
+
+from decimal import Decimal, InvalidOperation
+
+from django import forms
+
+from scoring.models import Agreement, Criterion
+from scoring.services import LIST, NOTHING, NUMBER, OPERATOR_VALUES, VALUE_HINTS
+
+
+class TermsForm(forms.Form):
+    summary = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="In a sentence or two, what both teams agree a qualified lead is.",
+    )
+    threshold = forms.IntegerField(
+        label="Threshold (points)", min_value=0, help_text="Points a lead needs to qualify."
+    )
+    accept_within_minutes = forms.IntegerField(
+        label="Accept or reject within (minutes)",
+        min_value=1,
+        help_text="How soon a routed lead must be accepted or rejected; 240 is 4 hours.",
+    )
+    contact_within_minutes = forms.IntegerField(
+        label="First contact within (minutes)",
+        min_value=1,
+        help_text="How soon an accepted lead must be contacted; 1440 is a day.",
+    )
+
+    @classmethod
+    def of(cls, agreement: Agreement, data=None) -> "TermsForm":
+        initial = {name: getattr(agreement, name) for name in cls.base_fields}
+        return cls(data, initial=initial, prefix="terms")
+
+
+class CriterionForm(forms.Form):
+    label = forms.CharField(max_length=200, help_text="What it is called, e.g. “Company size”.")
+    kind = forms.ChoiceField(choices=Criterion.Kind.choices, widget=forms.RadioSelect)
+    attribute = forms.CharField(
+        max_length=64,
+        label="Attribute",
+        help_text="The key of a form field, e.g. company_size.",
+        widget=forms.TextInput(attrs={"list": "attribute-keys", "autocomplete": "off"}),
+    )
+    operator = forms.ChoiceField(
+        choices=Criterion.Operator.choices,
+        error_messages={
+            "invalid_choice": "“%(value)s” is not an operator; choose one from the list."
+        },
+    )
+    value = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=(
+            "A number for “is at least” and “is at most”; a list, separated by commas or "
+            "lines, for “is one of”, “is not one of” and the e-mail domains; blank for “is given”."
+        ),
+    )
+    points = forms.IntegerField(
+        initial=0, help_text="What a scoring criterion adds; 0 for a mandatory one."
+    )
+
+    @classmethod
+    def of(cls, criterion: Criterion | None, data=None) -> "CriterionForm":
+        initial = None
+        if criterion is not None:
+            initial = {
+                "label": criterion.label,
+                "kind": criterion.kind,
+                "attribute": criterion.attribute,
+                "operator": criterion.operator,
+                "value": value_text(criterion.value),
+                "points": criterion.points,
+            }
+        return cls(data, initial=initial, prefix="criterion")
+
+    def clean(self):
+        cleaned = super().clean()
+        operator = cleaned.get("operator")
+        if operator and "value" in cleaned:
+            try:
+                cleaned["value"] = typed_value(operator, cleaned["value"])
+            except ValueError as error:
+                self.add_error("value", str(error))
+        return cleaned
+
+
+def typed_value(operator: str, text: str):
+    """The value a criterion stores, read from what was typed for this operator."""
+    needs = OPERATOR_VALUES[Criterion.Operator(operator)]
+    label = Criterion.Operator(operator).label
+    text = text.strip()
+    if needs == NOTHING:
+        if text:
+            raise ValueError(f"“{label}” takes no value: leave it blank.")
+        return None
+    if not text:
+        raise ValueError(f"“{label}” needs {VALUE_HINTS[needs]}.")
+    if needs == NUMBER:
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            message = f"“{text}” is not a number; “{label}” needs {VALUE_HINTS[needs]}."
+            raise ValueError(message) from None
+        if not number.is_finite():
+            raise ValueError(f"“{label}” needs {VALUE_HINTS[needs]}.")
+        return int(number) if number == number.to_integral_value() else float(number)
+    if needs == LIST:
+        return [item.strip() for item in text.replace("\n", ",").split(",") if item.strip()]
+    return text
+
+
+def value_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return str(value)
+
+
+class SendBackForm(forms.Form):
+    comment = forms.CharField(
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Why does it go back?",
+        help_text="Kept on the version's page for both teams to read.",
+    )
+
+
+class CommentForm(forms.Form):
+    text = forms.CharField(
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Comment",
+        help_text="Both teams read it here; it stays whatever happens to this version.",
+    )
+
+
+class NewDraftForm(forms.Form):
+    source = forms.ModelChoiceField(
+        queryset=Agreement.objects.all(), required=False, to_field_name="version"
+    )

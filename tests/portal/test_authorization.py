@@ -1,0 +1,214 @@
+"""Every page and endpoint, opened by every role, on a lead of their own and of someone else.
+
+Posting every move in every stage as each role is tested in tests/leads/inbox/test_actions.py.
+The tables must name every URL the project serves (the admin aside): a new page without a
+row fails `test_every_url_is_in_the_table`, so nobody adds a page without saying who may
+open it.
+"""
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from leads.models import Stage
+from portal.accounts.roles import Role
+from scoring.models import Agreement
+from tests.factories import CriterionFactory, FormFactory, LeadFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+ANON, REP, OTHER_REP, MARKETER, MKT_MGR, SALES_MGR = (
+    "anonymous",
+    "rep (own lead)",
+    "rep (another's lead)",
+    "marketer",
+    "marketing manager",
+    "sales manager",
+)
+WHO = [ANON, REP, OTHER_REP, MARKETER, MKT_MGR, SALES_MGR]
+LOGIN = "login"  # a redirect to the login page
+
+
+def statuses(anon, rep, other_rep, marketer, mkt_mgr, sales_mgr) -> dict[str, object]:
+    return dict(zip(WHO, [anon, rep, other_rep, marketer, mkt_mgr, sales_mgr], strict=True))
+
+
+PUBLIC = statuses(200, 200, 200, 200, 200, 200)
+# What a GET answers, per URL name. Lead pages take the routed lead owned by REP.
+GET = {
+    "home": statuses(LOGIN, 302, 302, 302, 302, 302),
+    "healthz": PUBLIC,
+    "login": statuses(200, 302, 302, 302, 302, 302),
+    "password_change": statuses(LOGIN, 200, 200, 200, 200, 200),
+    "password_change_done": statuses(LOGIN, 200, 200, 200, 200, 200),
+    "dashboard": statuses(LOGIN, 403, 403, 200, 200, 200),
+    "inbox:list": statuses(LOGIN, 200, 200, 200, 200, 200),
+    "inbox:lead": statuses(LOGIN, 200, 404, 200, 200, 200),
+    "capture:form_list": statuses(LOGIN, 403, 403, 200, 200, 200),
+    # The form builder: marketing builds; a sales manager may look; a rep never sees it.
+    "capture:form_new": statuses(LOGIN, 403, 403, 200, 200, 403),
+    "capture:builder": statuses(LOGIN, 403, 403, 200, 200, 200),
+    "capture:form_preview": statuses(LOGIN, 403, 403, 200, 200, 200),
+    "capture:form_edit": statuses(LOGIN, 403, 403, 200, 200, 403),
+    "capture:field_new": statuses(LOGIN, 403, 403, 200, 200, 403),
+    "capture:field_edit": statuses(LOGIN, 403, 403, 200, 200, 403),
+    "capture:field_remove": statuses(LOGIN, 403, 403, 405, 405, 403),
+    "capture:field_move": statuses(LOGIN, 403, 403, 405, 405, 403),
+    "capture:publish": statuses(LOGIN, 403, 403, 200, 200, 403),
+    "capture:unpublish": statuses(LOGIN, 403, 403, 200, 200, 403),
+    "capture:archive": statuses(LOGIN, 403, 403, 200, 200, 403),
+    "capture:form": PUBLIC,
+    "capture:thanks": PUBLIC,
+    "capture:api_submission_create": statuses(405, 405, 405, 405, 405, 405),
+}
+LOGOUT_GET = statuses(405, 405, 405, 405, 405, 405)
+
+
+def _names(resolver=None, namespace="") -> set[str]:
+    names = set()
+    for entry in (resolver or get_resolver()).url_patterns:
+        if isinstance(entry, URLResolver):
+            if entry.namespace == "admin":
+                continue
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            names |= _names(entry, inner)
+        elif isinstance(entry, URLPattern) and entry.name:
+            names.add(f"{namespace}{entry.name}")
+    return names
+
+
+def test_every_url_is_in_the_table():
+    moves = {f"inbox:{name}" for name in MOVES_GET}
+    assert _names() == set(GET) | moves | set(AGREEMENT_GET) | {"logout"}
+
+
+@pytest.fixture
+def world():
+    rep, other_rep = UserFactory.create_batch(2, role=Role.SALES_REP)
+    users = {
+        REP: rep,
+        OTHER_REP: other_rep,
+        MARKETER: UserFactory(role=Role.MARKETER),
+        MKT_MGR: UserFactory(role=Role.MARKETING_MANAGER),
+        SALES_MGR: UserFactory(role=Role.SALES_MANAGER),
+    }
+    form = FormFactory()
+    lead = LeadFactory(stage=Stage.ROUTED, owner=rep, source_form=form)
+    return users, form, lead
+
+
+def _url(name: str, form, lead) -> str:
+    if name in ("capture:form", "capture:thanks", "capture:api_submission_create"):
+        return reverse(name, kwargs={"slug": form.slug})
+    if name.startswith("inbox:") and name != "inbox:list":
+        return reverse(name, kwargs={"pk": lead.pk})
+    if name.startswith("capture:field_") and name != "capture:field_new":
+        return reverse(name, kwargs={"pk": form.pk, "field_pk": form.fields.get(key="company").pk})
+    if name.startswith("capture:") and name not in ("capture:form_list", "capture:form_new"):
+        return reverse(name, kwargs={"pk": form.pk})
+    return reverse(name)
+
+
+def _answer(response) -> object:
+    if response.status_code == 302 and response["Location"].startswith(reverse("login")):
+        return LOGIN
+    return response.status_code
+
+
+def _open(world, who, name):
+    users, form, lead = world
+    client = Client()
+    if who != ANON:
+        client.force_login(users[who])
+    return _answer(client.get(_url(name, form, lead)))
+
+
+@pytest.mark.parametrize("name", sorted(GET))
+@pytest.mark.parametrize("who", WHO)
+def test_each_role_opens_exactly_the_pages_it_may(world, who, name):
+    assert _open(world, who, name) == GET[name][who]
+
+
+@pytest.mark.parametrize("who", WHO)
+def test_logout_takes_no_get(world, who):
+    assert _open(world, who, "logout") == LOGOUT_GET[who]
+
+
+# A GET on a move, on a routed lead: its form or confirmation page to the owner when the move
+# is open from this stage (reject), back to the lead when it is not (win, lose), 405 for moves
+# that are only ever posted; never anything to a rep who does not own the lead.
+MOVES_GET = {
+    "accept": statuses(LOGIN, 405, 404, 403, 403, 403),
+    "reject": statuses(LOGIN, 200, 404, 403, 403, 403),
+    "contact": statuses(LOGIN, 405, 404, 403, 403, 403),
+    "convert": statuses(LOGIN, 405, 404, 403, 403, 403),
+    "win": statuses(LOGIN, 302, 404, 403, 403, 403),
+    "lose": statuses(LOGIN, 302, 404, 403, 403, 403),
+    "recycle": statuses(LOGIN, 405, 404, 403, 403, 403),
+    "reassign": statuses(LOGIN, 403, 403, 403, 403, 405),
+    "note": statuses(LOGIN, 405, 404, 405, 405, 405),
+}
+
+
+def test_every_move_is_in_the_table():
+    from leads.inbox.views import VERBS
+
+    assert set(VERBS) == set(MOVES_GET)
+
+
+@pytest.mark.parametrize("name", sorted(MOVES_GET))
+@pytest.mark.parametrize("who", WHO)
+def test_each_role_opens_exactly_the_moves_it_may(world, who, name):
+    assert _open(world, who, f"inbox:{name}") == MOVES_GET[name][who]
+
+
+# The agreement pages, on a draft (v1, one criterion): everyone with a login reads it; only
+# the two managers open the editor and the confirmation pages; what is only ever posted
+# answers 405. A draft has nothing to sign or send back, so a manager goes back to it (302).
+EVERYONE = statuses(LOGIN, 200, 200, 200, 200, 200)
+MANAGERS = statuses(LOGIN, 403, 403, 403, 200, 200)
+POSTED = statuses(405, 405, 405, 405, 405, 405)
+AGREEMENT_GET = {
+    "scoring:agreement": EVERYONE,
+    "scoring:version": EVERYONE,
+    "scoring:new": POSTED,
+    "scoring:edit": MANAGERS,
+    "scoring:criterion_add": MANAGERS,
+    "scoring:criterion_edit": MANAGERS,
+    "scoring:criterion_remove": POSTED,
+    "scoring:criterion_up": POSTED,
+    "scoring:criterion_down": POSTED,
+    "scoring:comment": POSTED,
+    "scoring:propose": MANAGERS,
+    "scoring:sign": statuses(LOGIN, 403, 403, 403, 403, 302),  # for sales
+    "scoring:send_back": statuses(LOGIN, 403, 403, 403, 302, 302),
+}
+
+
+@pytest.fixture
+def draft_agreement():
+    draft = Agreement.objects.create(version=1)
+    CriterionFactory(agreement=draft)
+    return draft
+
+
+def _agreement_url(name: str, draft) -> str:
+    if name in ("scoring:agreement", "scoring:new"):
+        return reverse(name)
+    kwargs = {"version": draft.version}
+    if name.startswith("scoring:criterion_") and name != "scoring:criterion_add":
+        kwargs["pk"] = draft.criteria.get().pk
+    if name == "scoring:sign":
+        kwargs["side"] = "sales"
+    return reverse(name, kwargs=kwargs)
+
+
+@pytest.mark.parametrize("name", sorted(AGREEMENT_GET))
+@pytest.mark.parametrize("who", WHO)
+def test_each_role_opens_exactly_the_agreement_pages_it_may(world, draft_agreement, who, name):
+    users, _form, _lead = world
+    client = Client()
+    if who != ANON:
+        client.force_login(users[who])
+    response = client.get(_agreement_url(name, draft_agreement))
+    assert _answer(response) == AGREEMENT_GET[name][who]
