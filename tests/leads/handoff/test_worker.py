@@ -1,6 +1,9 @@
 """The whole handoff through a real Celery worker process, over Redis, into PostgreSQL."""
 
+from io import StringIO
+
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 
 from leads.models import Lead, Stage
@@ -42,3 +45,8 @@ def test_submission_is_scored_and_routed_by_a_real_worker(client, worker):
     log = worker.read_text()
     assert "Task handoff.qualify_submission" in log
     assert "Task handoff.route_lead" in log
+
+    status = StringIO()
+    call_command("pipeline_status", stdout=status)
+    assert "unrouted leads:       0" in status.getvalue()
+    assert "workers: 1 (celery@" in status.getvalue()
