@@ -160,9 +160,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_HANDOFF_QUEUE = env("CELERY_HANDOFF_QUEUE", default="handoff")
 CELERY_BULK_QUEUE = env("CELERY_BULK_QUEUE", default="bulk")
 CELERY_TASK_DEFAULT_QUEUE = CELERY_HANDOFF_QUEUE
-# The longest a handoff task may run (hard limit, seconds); the soft limit comes 10 s before.
+# The longest a handoff task may run (hard limit, seconds); the soft limit comes 10 s before
+# (or halfway, for a short limit).
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=60)
-CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 10
+CELERY_TASK_SOFT_TIME_LIMIT = max(CELERY_TASK_TIME_LIMIT - 10, CELERY_TASK_TIME_LIMIT // 2)
 # Nothing on the request path waits for Redis: a publish gives up after ~50 ms and the stored
 # submission waits for the sweeper (leads/handoff/outbox.py). Workers reconnect on their own.
 BROKER_TIMEOUT = env.float("BROKER_TIMEOUT", default=0.05)

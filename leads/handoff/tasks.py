@@ -73,6 +73,8 @@ def sweep_unfinished_leads() -> None:
     unscored = []
     if Agreement.objects.active() is not None:
         unscored = services.submissions_claim()
+    else:
+        logger.warning("No active agreement: unscored submissions wait for one.")
     unrouted = services.leads_claim_for_routing()
     sent_scoring = _publish_all(
         qualify_submission, unscored, lambda ids: services.submissions_release(submission_ids=ids)
