@@ -175,7 +175,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": BROKER_TIMEOUT,
     "max_retries": 0,
     # A message not acknowledged this long after delivery (its worker died) is delivered
-    # again: a little over the longest task, not Redis's default hour.
+    # again: twice the longest task (and over the longest retry countdown, 60 s), not an hour.
     "visibility_timeout": CELERY_TASK_TIME_LIMIT * 2,
 }
 CELERY_TIMEZONE = TIME_ZONE
