@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('capture', '0001_initial'),
-        ('leads', '0002_initial'),
+        ('leads', '0003_submission_form_version'),
         ('routing', '0001_initial'),
         ('scoring', '0002_agreement_signed_by_two_people'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
