@@ -266,10 +266,10 @@ def bench_environment(workdir: Path) -> dict[str, str]:
     }
 
 
-def maintenance(sql: str) -> None:
+def maintenance(sql: str, server: str = POSTGRES_SERVER) -> None:
     import psycopg2
 
-    connection = psycopg2.connect(f"{POSTGRES_SERVER}/postgres")
+    connection = psycopg2.connect(f"{server}/postgres")
     try:
         connection.autocommit = True
         with connection.cursor() as cursor:
@@ -278,17 +278,17 @@ def maintenance(sql: str) -> None:
         connection.close()
 
 
-def recreate_database() -> None:
-    drop_database()
-    maintenance(f'CREATE DATABASE "{DATABASE_NAME}"')
+def recreate_database(server: str = POSTGRES_SERVER, name: str = DATABASE_NAME) -> None:
+    drop_database(server, name)
+    maintenance(f'CREATE DATABASE "{name}"', server)
 
 
-def drop_database() -> None:
+def drop_database(server: str = POSTGRES_SERVER, name: str = DATABASE_NAME) -> None:
     with contextlib.suppress(Exception):
         from django.db import connections
 
         connections.close_all()
-    maintenance(f'DROP DATABASE IF EXISTS "{DATABASE_NAME}" WITH (FORCE)')
+    maintenance(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', server)
 
 
 def flush_redis() -> None:

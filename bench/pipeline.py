@@ -1,0 +1,231 @@
+"""The handoff's throughput and latency: scoring and routing by one real worker.
+
+    .venv/bin/python bench/pipeline.py [--backlog 10000] [--rate 200 --seconds 60]
+                                       [--ladder 25,50,100,150,200 --ladder-seconds 20]
+
+Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust), the `redis-server` binary and
+Python 3.11+. What one run does:
+1. Makes a new database `leadbridge_bench_pipeline` on the shared PostgreSQL (dropped at the
+   end) with the demo form and agreement and one queue of five reps without a cap, starts a
+   Redis of its own, gunicorn (5 sync workers, DEBUG=false), one handoff worker (prefork, 2
+   processes: the production shape on two cores) and beat (the sweeper every 10 s).
+2. Backlog: with the worker stopped, posts `--backlog` qualifying submissions to the JSON API
+   (16 at a time), so their scoring messages wait in Redis; then starts the worker and times
+   it until every lead is assigned. Prints leads/s from the first judgement to the last
+   assignment (the worker's start-up is not counted) and from the worker's start.
+3. Ladder: posts at each rate of `--ladder` for `--ladder-seconds`, open loop (request n leaves
+   at n / rate whatever the server does), waits until every lead is assigned, and prints
+   submission->assignment p50/p95/p99 (the submission's `received_at` to the assignment's
+   `assigned_at`, both from the database). Stops after the first rate whose p95 is 500 ms or
+   more; the highest rate under it is printed.
+4. Steady: the same at `--rate` for `--seconds`.
+Every figure is printed with the load average: the machine may be shared, and two cores
+hold the poster, gunicorn, the worker, PostgreSQL and Redis at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import rig  # noqa: E402
+from bench.intake import (  # noqa: E402
+    POSTGRES_SERVER,
+    BenchError,
+    drop_database,
+    one_run_at_a_time,
+    recreate_database,
+    require_services,
+)
+
+DATABASE_NAME = "leadbridge_bench_pipeline"
+P95_TARGET_S = 0.5
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backlog", type=int, default=10_000, help="backlog size (10000)")
+    parser.add_argument("--rate", type=float, default=200, help="steady posts/s (200)")
+    parser.add_argument("--seconds", type=float, default=60, help="steady run length (60)")
+    parser.add_argument(
+        "--ladder", default="25,50,100,150,200", help="rates to climb, comma-separated"
+    )
+    parser.add_argument("--ladder-seconds", type=float, default=20, help="per rung (20)")
+    parser.add_argument(
+        "--settle-timeout", type=float, default=300, help="longest wait for the last assignment"
+    )
+    args = parser.parse_args(argv)
+    args.ladder = [float(x) for x in args.ladder.split(",") if x.strip()]
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        require_services()
+        with contextlib.ExitStack() as cleanup:
+            cleanup.enter_context(one_run_at_a_time())
+            workdir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
+            return run(args, workdir, cleanup)
+    except BenchError as error:
+        print(f"bench: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("bench: interrupted; processes stopped, database dropped", file=sys.stderr)
+        return 130
+
+
+def run(args: argparse.Namespace, workdir: Path, cleanup: contextlib.ExitStack) -> int:
+    import os
+
+    redis = rig.OwnRedis()
+    redis.start()
+    cleanup.callback(redis.stop)
+    database_url = f"{POSTGRES_SERVER}/{DATABASE_NAME}"
+    env = rig.product_environment(workdir, database_url, redis.url, SWEEP_EVERY_SECONDS=10)
+    os.environ.update(env)
+    recreate_database(POSTGRES_SERVER, DATABASE_NAME)
+    cleanup.callback(drop_database, POSTGRES_SERVER, DATABASE_NAME)
+
+    import django
+
+    django.setup()
+    slug = rig.prepare_database()
+    path = f"/api/v1/forms/{slug}/submissions/"
+    processes = rig.Processes(workdir, env)
+    cleanup.callback(processes.stop_all)
+    processes.start("gunicorn")
+    processes.wait_serving()
+    rig.say(
+        f"pipeline bench: gunicorn 5 sync workers, 1 worker x 2 processes (prefork), beat; "
+        f"database {DATABASE_NAME}, Redis {redis.url}; {rig.load()}"
+    )
+
+    failed = False
+    if args.backlog:
+        failed |= not backlog(args, processes, path)
+    processes.start("beat")
+    if "worker" not in processes.running:
+        processes.start("worker")
+    best = None
+    for rate in args.ladder:
+        p95 = steady(args, processes, path, f"ladder{int(rate)}", rate, args.ladder_seconds)
+        if p95 is None or p95 >= P95_TARGET_S:
+            break
+        best = rate
+    if args.ladder:
+        print(
+            f"  highest tested rate with p95 < {P95_TARGET_S * 1000:.0f} ms: "
+            + (f"{best:g}/s" if best else "none")
+            + f" (of {', '.join(f'{r:g}' for r in args.ladder)}); {rig.load()}"
+        )
+    if args.seconds:
+        p95 = steady(args, processes, path, "steady", args.rate, args.seconds)
+        failed |= p95 is None
+    return 1 if failed else 0
+
+
+def post_many(port: int, path: str, prefix: str, count: int, concurrency: int = 16) -> int:
+    """Post `count` submissions, `concurrency` at a time; the number answered 201."""
+
+    async def post_all() -> int:
+        numbers = iter(range(count))
+        accepted = 0
+
+        async def client() -> None:
+            nonlocal accepted
+            for n in numbers:
+                answer = await rig._post(port, path, f"{prefix}-{n}@{rig.EMAIL_DOMAIN}", 30)
+                accepted += answer.status == 201
+
+        await asyncio.gather(*(client() for _ in range(concurrency)))
+        return accepted
+
+    return asyncio.run(post_all())
+
+
+def backlog(args: argparse.Namespace, processes: rig.Processes, path: str) -> bool:
+    from django.db import connection
+
+    rig.say(f"backlog: posting {args.backlog} submissions with no worker running")
+    started = time.monotonic()
+    accepted = post_many(processes.port, path, "backlog", args.backlog)
+    rig.say(
+        f"backlog: {accepted} accepted in {time.monotonic() - started:.1f} s "
+        f"({accepted / (time.monotonic() - started):.0f}/s through the intake); starting the worker"
+    )
+    worker_started = time.monotonic()
+    processes.start("worker")
+    settled = wait_routed("backlog", accepted, args.settle_timeout)
+    wall = time.monotonic() - worker_started
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT EXTRACT(EPOCH FROM
+              (SELECT max(a.assigned_at) FROM routing_assignment a)
+              - (SELECT min(q.evaluated_at) FROM scoring_qualification q))
+            """
+        )
+        (span,) = cursor.fetchone()
+    result = rig.outcome("backlog")
+    print(
+        f"  backlog  {accepted} leads scored and routed by 1 worker x 2 processes: "
+        f"{result.routed_once / float(span):.0f} leads/s from the first judgement to the last "
+        f"assignment ({float(span):.1f} s), {result.routed_once / wall:.0f}/s from the worker's "
+        f"start ({wall:.1f} s); routed once {result.routed_once}, twice {result.routed_twice}, "
+        f"unrouted {result.unrouted}; {rig.load()}",
+        flush=True,
+    )
+    return settled and result.routed_twice == 0 and result.unrouted == 0
+
+
+def wait_routed(prefix: str, expected: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = rig.outcome(prefix)
+        if result.leads >= expected and result.unrouted == 0:
+            return True
+        time.sleep(0.5)
+    rig.say(f"{prefix}: {rig.outcome(prefix).unrouted} still unrouted after {timeout:.0f} s")
+    return False
+
+
+def steady(
+    args: argparse.Namespace,
+    processes: rig.Processes,
+    path: str,
+    prefix: str,
+    rate: float,
+    seconds: float,
+) -> float | None:
+    """Post at `rate` for `seconds`; p95 submission->assignment in seconds, None if unsettled."""
+    answers = rig.post_at_rate(processes.port, path, prefix, rate, seconds)
+    counts = rig.summarize(answers)
+    settled = wait_routed(prefix, counts["2xx"], args.settle_timeout)
+    waits = rig.latencies(prefix)
+    result = rig.outcome(prefix)
+    http = sorted(a.seconds for a in answers if a.status == 201)
+    p50, p95, p99 = (rig.percentile(waits, s) * 1000 for s in (0.50, 0.95, 0.99))
+    print(
+        f"  {prefix:9} {rate:g}/s for {seconds:g} s: sent {counts['sent']}, 201 {counts['2xx']}, "
+        f"5xx {counts['5xx']}, no answer {counts['no answer']}; submission->assignment "
+        f"p50 {p50:.0f} ms, p95 {p95:.0f} ms, p99 {p99:.0f} ms, max {waits[-1] * 1000:.0f} ms; "
+        f"HTTP p95 {rig.percentile(http, 0.95) * 1000:.0f} ms; routed twice "
+        f"{result.routed_twice}, unrouted {result.unrouted}; {rig.load()}",
+        flush=True,
+    )
+    if not settled or result.routed_twice:
+        return None
+    return p95 / 1000
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,424 @@
+"""What bench/pipeline.py and bench/faults.py share: services of their own, the product's
+processes (gunicorn, a Celery worker, beat), an open-loop HTTP poster, and the counts that
+say whether every accepted lead was stored and routed exactly once.
+
+Services of their own: a `redis-server` on a free port (stopped and stalled freely), and for
+the faults a throwaway PostgreSQL cluster made with `initdb` as the `postgres` user (restarted
+freely). The machine's shared PostgreSQL and Redis are never stopped, restarted or paused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.intake import HOST, BenchError, free_port, tail
+
+ROOT = Path(__file__).resolve().parent.parent
+EMAIL_DOMAIN = "acme.example"
+# A valid, qualifying JSON submission of the demo's "Talk to sales" form, but the e-mail.
+API_VALUES = {
+    "first_name": "Ana",
+    "last_name": "Souza",
+    "company": "Acme Ltda",
+    "company_size": "120",
+    "country": "Brazil",
+    "job_title": "Head of Sales",
+    "consent": True,
+}
+
+
+def load() -> str:
+    """The machine's load average, printed beside every figure: the machine is shared."""
+    one, five, fifteen = os.getloadavg()
+    return f"load {one:.2f} {five:.2f} {fifteen:.2f}"
+
+
+def say(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+# Services of our own.
+
+
+class OwnRedis:
+    def __init__(self) -> None:
+        self.binary = shutil.which("redis-server")
+        if self.binary is None:
+            raise BenchError("redis-server is not installed (apt-get install redis-server)")
+        self.port = free_port()
+        self.url = f"redis://{HOST}:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", HOST,
+             "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        wait_until(lambda: self.ping(), seconds=10, what=f"redis-server on port {self.port}")
+
+    def ping(self) -> bool:
+        try:
+            with socket.create_connection((HOST, self.port), timeout=0.5) as conn:
+                conn.sendall(b"PING\r\n")
+                return conn.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.send_signal(signal.SIGCONT)
+            self.process.kill()
+            self.process.wait(timeout=10)
+            self.process = None
+
+    def pause(self) -> None:
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self.process.send_signal(signal.SIGCONT)
+
+    def client(self):
+        import redis
+
+        return redis.Redis.from_url(self.url, socket_timeout=2)
+
+
+class OwnPostgres:
+    """A throwaway cluster, owned by the `postgres` user, on a free port; removed at the end."""
+
+    BIN = Path("/usr/lib/postgresql")
+
+    def __init__(self) -> None:
+        versions = sorted(self.BIN.glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
+        if not versions:
+            raise BenchError("PostgreSQL's initdb is not installed under /usr/lib/postgresql")
+        self.bin = versions[-1].parent
+        self.port = free_port()
+        self.data = Path(tempfile.mkdtemp(prefix="leadbridge-faults-pg-"))
+        self.server = f"postgres://postgres@{HOST}:{self.port}"
+
+    def _as_postgres(self, *command: str) -> None:
+        argv = [str(self.bin / command[0]), *command[1:]]
+        if os.geteuid() == 0:
+            argv = ["su", "postgres", "-c", " ".join(argv)]
+        subprocess.run(argv, check=True, capture_output=True, text=True)
+
+    def init(self) -> None:
+        if os.geteuid() == 0:
+            shutil.chown(self.data, "postgres", "postgres")
+        self._as_postgres("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust")
+        self.start()
+
+    def _options(self) -> str:
+        return f"'-p {self.port} -k /tmp -c listen_addresses={HOST}'"
+
+    def start(self) -> None:
+        log = self.data / "server.log"
+        self._as_postgres("pg_ctl", "-D", str(self.data), "-o", self._options(), "-l", str(log),
+                          "-w", "start")  # fmt: skip
+
+    def restart(self) -> None:
+        self._as_postgres("pg_ctl", "-D", str(self.data), "-o", self._options(), "-m", "fast",
+                          "-w", "restart")  # fmt: skip
+
+    def destroy(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self._as_postgres("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(self.data, ignore_errors=True)
+
+
+# The product's processes.
+
+
+@dataclass
+class Processes:
+    """gunicorn, the handoff worker and beat, each in a session of its own (killable with its
+    children), logging into `workdir`."""
+
+    workdir: Path
+    env: dict[str, str]
+    port: int = field(default_factory=free_port)
+    running: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def start(self, name: str) -> subprocess.Popen:
+        commands = {
+            "gunicorn": [
+                *(sys.executable, "-m", "gunicorn", "portal.wsgi:application"),
+                *("--bind", f"{HOST}:{self.port}", "--workers", "5", "--keep-alive", "0"),
+                *("--log-level", "warning", "--timeout", "30"),
+            ],
+            "worker": [
+                *(sys.executable, "-m", "celery", "-A", "portal", "worker"),
+                *("--pool", "prefork", "--concurrency", "2", "--queues", "handoff"),
+                *("--without-gossip", "--without-mingle", "--loglevel", "WARNING"),
+            ],
+            "beat": [
+                *(sys.executable, "-m", "celery", "-A", "portal", "beat", "--loglevel", "WARNING"),
+                *("--schedule", str(self.workdir / "beat-schedule")),
+            ],
+        }
+        with (self.workdir / f"{name}.log").open("a") as log:
+            process = subprocess.Popen(
+                commands[name], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+        self.running[name] = process
+        return process
+
+    def kill(self, name: str) -> None:
+        process = self.running.pop(name)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+    def stop(self, name: str) -> None:
+        process = self.running.pop(name, None)
+        if process is None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        # A prefork worker's children, should the parent have left them behind.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+
+    def stop_all(self) -> None:
+        for name in list(self.running):
+            self.stop(name)
+
+    def log_tail(self, name: str) -> str:
+        return tail(self.workdir / f"{name}.log")
+
+    def wait_serving(self) -> None:
+        def answers() -> bool:
+            if self.running["gunicorn"].poll() is not None:
+                raise BenchError(f"gunicorn exited:\n{self.log_tail('gunicorn')}")
+            address = (HOST, self.port)
+            with contextlib.suppress(OSError), socket.create_connection(address, timeout=1) as conn:
+                conn.sendall(b"GET /healthz/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+                return b" 200 " in conn.recv(64)
+            return False
+
+        wait_until(answers, seconds=30, what="gunicorn")
+
+
+def product_environment(workdir: Path, database_url: str, broker_url: str, **extra) -> dict:
+    import secrets
+
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "DATABASE_URL": database_url,
+        "CELERY_BROKER_URL": broker_url,
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": HOST,
+        "SECURE_SSL_REDIRECT": "false",
+        "STATIC_ROOT": str(workdir / "static"),
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+        **{key: str(value) for key, value in extra.items()},
+    }
+
+
+def wait_until(predicate, *, seconds: float, what: str, every: float = 0.1) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(every)
+    raise BenchError(f"{what} did not answer within {seconds:.0f} s")
+
+
+# The database, as the product's own code makes it.
+
+
+def prepare_database() -> str:
+    """Migrate, collect static files, and make the demo form, its agreement and one queue that
+    takes every lead with five reps and no cap (so routing never waits for room)."""
+    from django.contrib.auth.models import Group
+    from django.core.management import call_command
+
+    from bench.intake import make_form_and_agreement
+    from leads.routing.models import Queue, QueueMember
+    from portal.accounts.models import User
+    from portal.accounts.roles import Role
+
+    call_command("migrate", interactive=False, verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
+    slug = make_form_and_agreement()
+    queue = Queue.objects.create(name="Everyone", priority=1)
+    for position in range(5):
+        rep = User.objects.create(username=f"rep{position}")
+        rep.groups.add(Group.objects.get(name=Role.SALES_REP.value))
+        QueueMember.objects.create(queue=queue, rep=rep, position=position)
+    return slug
+
+
+def api_body(email: str) -> bytes:
+    return json.dumps({"email": email, **API_VALUES}).encode()
+
+
+# An open-loop poster: request n leaves at start + n / rate whatever the server does, so a slow
+# server cannot slow the client down and hide its own latency.
+
+
+@dataclass
+class Answer:
+    email: str
+    status: int  # 0: no answer (connection refused, reset, timed out)
+    seconds: float
+    content_type: str = ""
+    retry_after: str = ""
+    error: str = ""
+
+
+async def _post(port: int, path: str, email: str, timeout: float) -> Answer:
+    started = time.monotonic()
+    body = api_body(email)
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {HOST}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    try:
+        async with asyncio.timeout(timeout):
+            reader, writer = await asyncio.open_connection(HOST, port)
+            writer.write(head + body)
+            await writer.drain()
+            raw = await reader.read()
+            writer.close()
+    except (OSError, TimeoutError) as error:
+        return Answer(email, 0, time.monotonic() - started, error=type(error).__name__)
+    lines = raw.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+    try:
+        status = int(lines[0].split()[1])
+    except (IndexError, ValueError):
+        return Answer(email, 0, time.monotonic() - started, error="bad response")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:])}
+    return Answer(
+        email,
+        status,
+        time.monotonic() - started,
+        headers.get("content-type", ""),
+        headers.get("retry-after", ""),
+    )
+
+
+async def _post_at_rate(
+    port: int, path: str, prefix: str, rate: float, seconds: float, timeout: float
+) -> list[Answer]:
+    start = time.monotonic()
+    tasks = []
+    for n in range(round(rate * seconds)):
+        delay = start + n / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        email = f"{prefix}-{n}@{EMAIL_DOMAIN}"
+        tasks.append(asyncio.create_task(_post(port, path, email, timeout)))
+    return list(await asyncio.gather(*tasks))
+
+
+def post_at_rate(
+    port: int, path: str, prefix: str, rate: float, seconds: float, timeout: float = 30
+) -> list[Answer]:
+    return asyncio.run(_post_at_rate(port, path, prefix, rate, seconds, timeout))
+
+
+def summarize(answers: list[Answer]) -> dict[str, int]:
+    statuses = Counter(a.status for a in answers)
+    return {
+        "sent": len(answers),
+        "2xx": sum(n for s, n in statuses.items() if 200 <= s < 300),
+        "5xx": sum(n for s, n in statuses.items() if s >= 500),
+        "other": sum(n for s, n in statuses.items() if 0 < s < 200 or 300 <= s < 500),
+        "no answer": statuses.get(0, 0),
+    }
+
+
+# What reached the database.
+
+
+@dataclass(frozen=True)
+class Outcome:
+    stored: int  # submissions whose lead's e-mail has the prefix
+    leads: int
+    routed_once: int  # leads with exactly one assignment
+    routed_twice: int  # leads with more than one: must be 0
+    unrouted: int
+    half_written: int  # a lead without its submission, or a submission without its event
+
+
+def outcome(prefix: str) -> Outcome:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT
+              (SELECT count(*) FROM leads_submission s JOIN leads_lead l ON l.id = s.lead_id
+                 WHERE l.email LIKE %(like)s),
+              (SELECT count(*) FROM leads_lead WHERE email LIKE %(like)s),
+              (SELECT count(*) FROM (SELECT a.lead_id FROM routing_assignment a
+                 JOIN leads_lead l ON l.id = a.lead_id WHERE l.email LIKE %(like)s
+                 GROUP BY a.lead_id HAVING count(*) = 1) once),
+              (SELECT count(*) FROM (SELECT a.lead_id FROM routing_assignment a
+                 JOIN leads_lead l ON l.id = a.lead_id WHERE l.email LIKE %(like)s
+                 GROUP BY a.lead_id HAVING count(*) > 1) twice),
+              (SELECT count(*) FROM leads_lead l WHERE l.email LIKE %(like)s
+                 AND NOT EXISTS (SELECT 1 FROM routing_assignment a WHERE a.lead_id = l.id)),
+              (SELECT count(*) FROM leads_lead l WHERE l.email LIKE %(like)s
+                 AND NOT EXISTS (SELECT 1 FROM leads_submission s WHERE s.lead_id = l.id))
+              + (SELECT count(*) FROM leads_submission s JOIN leads_lead l ON l.id = s.lead_id
+                 WHERE l.email LIKE %(like)s AND NOT EXISTS (
+                   SELECT 1 FROM leads_leadevent e
+                   WHERE e.lead_id = l.id AND e.kind = 'submission_received'))
+            """,
+            {"like": f"{prefix}-%"},
+        )
+        return Outcome(*cursor.fetchone())
+
+
+def stored_emails(prefix: str) -> set[str]:
+    from leads.models import Lead
+
+    return set(Lead.objects.filter(email__startswith=f"{prefix}-").values_list("email", flat=True))
+
+
+def latencies(prefix: str) -> list[float]:
+    """Seconds from each submission's arrival to its lead's assignment, sorted."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT EXTRACT(EPOCH FROM a.assigned_at - s.received_at)
+            FROM routing_assignment a JOIN leads_lead l ON l.id = a.lead_id
+            JOIN leads_submission s ON s.lead_id = l.id WHERE l.email LIKE %s
+            """,
+            [f"{prefix}-%"],
+        )
+        return sorted(float(x) for (x,) in cursor.fetchall())
+
+
+def percentile(values: list[float], share: float) -> float:
+    if not values:
+        return float("nan")
+    return values[min(len(values) - 1, int(share * len(values)))]
