@@ -115,7 +115,8 @@ class OwnPostgres:
         argv = [str(self.bin / command[0]), *command[1:]]
         if os.geteuid() == 0:
             argv = ["su", "postgres", "-c", " ".join(argv)]
-        subprocess.run(argv, check=True, capture_output=True, text=True)
+        # Not captured: the postmaster that pg_ctl starts would hold the pipe open forever.
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def init(self) -> None:
         if os.geteuid() == 0:
@@ -132,8 +133,9 @@ class OwnPostgres:
                           "-w", "start")  # fmt: skip
 
     def restart(self) -> None:
-        self._as_postgres("pg_ctl", "-D", str(self.data), "-o", self._options(), "-m", "fast",
-                          "-w", "restart")  # fmt: skip
+        log = self.data / "server.log"
+        self._as_postgres("pg_ctl", "-D", str(self.data), "-o", self._options(), "-l", str(log),
+                          "-m", "fast", "-w", "restart")  # fmt: skip
 
     def destroy(self) -> None:
         with contextlib.suppress(subprocess.CalledProcessError):
