@@ -508,7 +508,10 @@ def _test_of(rule: Rule) -> Callable[[Any], bool] | None:
 
 
 def _shown(value: Any) -> str:
-    text = ", ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+    try:
+        text = ", ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+    except Exception:
+        return f"a {type(value).__name__} that cannot be shown"
     return text if len(text) <= _SHOWN_MAX else text[: _SHOWN_MAX - 1] + "…"
 
 
@@ -529,7 +532,11 @@ def reason(outcome: Outcome) -> str:
         subject = "the lead"
     else:
         subject = rule.attribute.replace("_", " ")
-    return f"{rule.label} {verdict}: {subject} {_how(outcome)}."
+    try:
+        how = _how(outcome)
+    except Exception:  # a value no sentence can quote: the verdict stands without it
+        how = f"is {_shown(outcome.value)}"
+    return f"{rule.label} {verdict}: {subject} {how}."
 
 
 def _how(outcome: Outcome) -> str:
