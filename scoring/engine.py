@@ -82,6 +82,7 @@ FREE_MAIL_DOMAINS = frozenset(
 _PATTERN_MAX = 200  # characters of a pattern
 _SUBJECT_MAX = 1000  # characters of a value a pattern is matched against
 _SHOWN_MAX = 80  # characters of a value quoted in a sentence
+_MEMO = 4096  # texts each compiled criterion remembers its decision for
 
 # How an outcome came about: the value was judged, was blank, or could not be read.
 JUDGED, BLANK, UNREADABLE = "judged", "blank", "unreadable"
@@ -719,27 +720,72 @@ class CompiledAgreement:
         self._needs_submission = any(
             rule.operator in {"submitted_within", "answered"} for rule in self.rules
         )
+        self._judge = None if self._needs_submission else self._straight_line()
+
+    def _straight_line(self) -> Callable[[Mapping[str, Any]], tuple[list, list]]:
+        """One function reading each attribute and asking its criterion, without a loop.
+
+        A loop over (check, value) pairs and a call per criterion cost more than most tests
+        themselves; written out, a text the criterion has judged before is one dict lookup.
+        Only names of our own are generated (a0, m0, c0...), never a criterion's terms.
+        """
+        namespace: dict[str, Any] = {}
+        lines = ["def judge(attributes):", "    get = attributes.get"]
+        for i, (attribute, check) in enumerate(zip(self._attributes, self._checks, strict=True)):
+            namespace[f"a{i}"], namespace[f"c{i}"] = attribute, check
+            lines.append(f"    v{i} = get(a{i})")
+            memo = getattr(check, "memo", None)
+            if memo is None:
+                lines.append(f"    p{i} = c{i}(v{i})")
+            else:
+                namespace[f"m{i}"] = memo
+                # An unhashable value (a list) raises here: the careful path judges it.
+                lines.append(f"    p{i} = m{i}.get(v{i})")
+                lines.append(f"    if p{i} is None:")
+                lines.append(f"        p{i} = c{i}(v{i})")
+        count = len(self._checks)
+        passed = ", ".join(f"p{i}" for i in range(count))
+        values = ", ".join(f"v{i}" for i in range(count))
+        lines.append(f"    return [{passed}], [{values}]")
+        exec("\n".join(lines), namespace)  # noqa: S102 - our own names only, see above
+        return namespace["judge"]
 
     def _check(self, rule: Rule) -> Callable[[Any], bool]:
         test, blanks = _test_of(rule), self.blanks
         if test is None:
             return _never
-        if rule.operator == "answered":
-            return test
+        if rule.operator in {"answered", "submitted_within"}:
+            return test if rule.operator == "answered" else self._within(test, rule)
         if_blank = rule.blank_passes and rule.operator not in BLANK_IS_JUDGED
+        longest = max(map(len, blanks), default=0)
+        # Forms send the same few texts again and again (countries, sizes, Yes/No): each
+        # criterion remembers what it decided for a text, up to _MEMO texts.
+        memo: dict[str, bool] = {}
 
         def check(value: Any) -> bool:
-            if value is None:
-                return if_blank
             if value.__class__ is str:
+                known = memo.get(value)
+                if known is not None:
+                    return known
                 text = value.strip()
-                if not text or (blanks and text.casefold() in blanks):
-                    return if_blank
-            elif _blank(value, blanks):
+                if not text or (len(text) <= longest and text.casefold() in blanks):
+                    result = if_blank
+                else:
+                    result = bool(test(value))
+                if len(memo) < _MEMO:
+                    memo[value] = result
+                return result
+            if value is None or _blank(value, blanks):
                 return if_blank
-            return test(value)
+            return bool(test(value))
 
+        check.memo = memo  # type: ignore[attr-defined]
         return check
+
+    @staticmethod
+    def _within(test: Callable[[Any], bool], rule: Rule) -> Callable[[Any], bool]:
+        if_blank = rule.blank_passes
+        return lambda age: if_blank if age is None else test(age)
 
     def __call__(
         self,
@@ -750,12 +796,11 @@ class CompiledAgreement:
         answered: Collection[str] | None = None,
     ) -> Verdict:
         try:
-            if self._needs_submission:
-                values = self._values(attributes, _age_in_days(submitted_at, now), answered)
+            if self._judge is not None:
+                passed, values = self._judge(attributes)
             else:
-                get = attributes.get
-                values = [get(attribute) for attribute in self._attributes]
-            passed = [check(value) for check, value in zip(self._checks, values, strict=True)]
+                values = self._values(attributes, _age_in_days(submitted_at, now), answered)
+                passed = [check(value) for check, value in zip(self._checks, values, strict=True)]
         except Exception:
             # A value a test could not read: judge rule by rule, each failure kept apart.
             return self._careful(attributes, submitted_at, now, answered)
