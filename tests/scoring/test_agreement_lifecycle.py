@@ -266,6 +266,15 @@ def test_a_criterion_is_changed_in_place(marketing, form):
         ({"operator": "one_of", "value": "Brazil"}, "value", "wrong_value_type"),
         ({"operator": "one_of", "value": []}, "value", "wrong_value_type"),
         ({"operator": "present", "value": 3}, "value", "wrong_value_type"),
+        ({"operator": "between", "value": [500, 10]}, "value", "wrong_value_type"),
+        ({"operator": "matches", "value": "(a+)+$"}, "value", "wrong_value_type"),
+        ({"operator": "matches", "value": "(["}, "value", "wrong_value_type"),
+        ({"operator": "submitted_within", "value": 0}, "value", "wrong_value_type"),
+        (
+            {"operator": "present", "value": None, "blank_passes": True},
+            "blank_passes",
+            "blank_judged",
+        ),
         ({"attribute": "shoe_size"}, "attribute", "unknown_attribute"),
         ({"kind": "mandatory", "points": 5}, "points", "mandatory_points"),
     ],
@@ -278,6 +287,21 @@ def test_a_criterion_that_cannot_be_judged_is_refused_naming_the_field(
         criterion_set(agreement=agreement, by=marketing, **{**TERMS, **change})
     assert [problem["code"] for problem in caught.value.errors[field]] == [code]
     assert agreement.criteria.count() == 1
+
+
+def test_a_criterion_says_whether_a_blank_passes(marketing, form):
+    agreement = draft()
+    terms = {**TERMS, "operator": "not_equals", "value": "Yes", "blank_passes": True}
+    added = criterion_set(agreement=agreement, by=marketing, **terms)
+    added.refresh_from_db()
+    assert added.blank_passes
+    assert added.as_rule().blank_passes
+
+
+def test_submitted_within_judges_the_submission_and_needs_no_form_field(marketing, form):
+    terms = {**TERMS, "attribute": "submitted_at", "operator": "submitted_within", "value": 30}
+    added = criterion_set(agreement=draft(), by=marketing, **terms)
+    assert (added.operator, added.value) == ("submitted_within", 30)
 
 
 def test_an_unknown_attribute_is_refused_with_the_keys_the_forms_have(marketing, form):
