@@ -2,11 +2,13 @@
 
 Two ways to judge a lead, which always agree:
 
-- `evaluate(attributes, rules, threshold)` judges one lead rule by rule and builds every
-  sentence as it goes: plain, for one submission and for the tests.
+- `evaluate(attributes, rules, threshold)` judges one lead rule by rule, reading each
+  criterion's terms afresh: plain, for one submission and as the reference in the tests.
 - `compile_agreement(rules, threshold)` turns an agreement into a function once; calling it
-  judges one lead at a time, fast (the what-if and re-scoring judge many), and the sentence
-  of an outcome is only written when someone reads `outcome.reason`.
+  judges one lead at a time, fast (the what-if and re-scoring judge many), and outcomes are
+  only made when someone reads `verdict.outcomes`.
+
+Either way an outcome's sentence is written when `outcome.reason` is read.
 
 Besides the lead's attributes, two operators need the submission: "submitted within N days"
 reads `submitted_at` (and `now`, by default the current time in UTC; give both aware or both
@@ -680,7 +682,7 @@ def evaluate(
     now: datetime | None = None,
     answered: Collection[str] | None = None,
 ) -> Verdict:
-    """Judge one lead rule by rule, every sentence ready."""
+    """Judge one lead rule by rule, reading each criterion's terms afresh."""
     if not isinstance(attributes, Mapping):
         attributes = {}
     blanks = blank_placeholders(blanks)
@@ -690,8 +692,6 @@ def evaluate(
     )
     mandatory_passed = all(outcome.passed for outcome in outcomes if outcome.mandatory)
     score = sum(outcome.points for outcome in outcomes)
-    for outcome in outcomes:
-        _ = outcome.reason  # written now: this is the path that builds every sentence
     return Verdict(mandatory_passed and score >= threshold, score, threshold, outcomes)
 
 
