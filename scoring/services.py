@@ -5,6 +5,7 @@ from http import HTTPStatus
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
+from django_countries import countries
 
 from leads import locks
 from leads.lifecycle import can_move, lead_move
@@ -265,7 +266,7 @@ def criterion_problems(
         known = ", ".join(Criterion.Operator.values)
         refuse("operator", "unknown_operator", f"“{operator}” is not an operator: use {known}.")
     else:
-        problem = engine.value_problem(operator, value)
+        problem = engine.value_problem(operator, value) or _country_problem(operator, value)
         if problem:
             refuse("value", "wrong_value_type", problem)
         if blank_passes and operator in engine.BLANK_IS_JUDGED:
@@ -278,6 +279,19 @@ def criterion_problems(
     if kind == Criterion.Kind.MANDATORY and points:
         refuse("points", "mandatory_points", "A mandatory criterion adds no points: use 0.")
     return problems
+
+
+def _country_problem(operator: str, value) -> str | None:
+    """Countries are compared as the forms store them: by their English names."""
+    if operator != Criterion.Operator.COUNTRY_IN:
+        return None
+    unknown = [name for name in value if not countries.by_name(name.strip())]
+    if unknown:
+        return (
+            f"Not a country name the forms use: {', '.join(unknown)}. Write it as the country "
+            "field shows it, e.g. Brazil, United States of America."
+        )
+    return None
 
 
 def criterion_set(

@@ -270,6 +270,7 @@ def test_a_criterion_is_changed_in_place(marketing, form):
         ({"operator": "matches", "value": "(a+)+$"}, "value", "wrong_value_type"),
         ({"operator": "matches", "value": "(["}, "value", "wrong_value_type"),
         ({"operator": "submitted_within", "value": 0}, "value", "wrong_value_type"),
+        ({"operator": "country_in", "value": ["Brazil", "Narnia"]}, "value", "wrong_value_type"),
         (
             {"operator": "present", "value": None, "blank_passes": True},
             "blank_passes",
@@ -310,3 +311,16 @@ def test_an_unknown_attribute_is_refused_with_the_keys_the_forms_have(marketing,
     message = caught.value.errors["attribute"][0]["message"]
     assert "“shoe_size”" in message
     assert "company_size" in message
+
+
+def test_country_in_takes_the_country_names_the_forms_store(marketing, form):
+    terms = {
+        **TERMS,
+        "kind": "mandatory",
+        "points": 0,
+        "attribute": "country",
+        "operator": "country_in",
+        "value": ["Brazil", "United States of America"],
+    }
+    added = criterion_set(agreement=draft(), by=marketing, **terms)
+    assert added.value == ["Brazil", "United States of America"]
