@@ -116,7 +116,7 @@ def form_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "hubspot_url": request.build_absolute_uri(
             reverse("capture:hubspot_submit", kwargs={"portal_id": "0", "guid": form.guid})
         ),
-        "web_to_lead_url": request.build_absolute_uri(reverse("capture:web_to_lead"))
+        "web_to_lead_url": request.build_absolute_uri(reverse("capture:web_to_lead_servlet"))
         + "?encoding=UTF-8",
         "fields": list(form.fields.all()),
         "versions": form_versions(form=form),
