@@ -8,6 +8,27 @@
   var script = document.currentScript;
   var api = ((script && script.dataset.leadbridgeApi) || new URL(script.src).origin).replace(/\/$/, "");
   var UTM = ["utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"];
+  // Plain looks for a page without a stylesheet of its own; a page with Bootstrap gets its
+  // classes. Kept to ASCII: the host page decides the charset this file is read in.
+  var STYLE =
+    ".leadbridge-form{font:16px/1.4 system-ui,sans-serif;max-width:34rem}" +
+    ".leadbridge-form .form-label{display:block;margin:.8rem 0 .25rem;font-weight:600}" +
+    ".leadbridge-form input:not([type=checkbox]),.leadbridge-form select,.leadbridge-form textarea" +
+    "{display:block;width:100%;box-sizing:border-box;padding:.45rem;border:1px solid #adb5bd;border-radius:4px}" +
+    ".leadbridge-form .form-check{display:block;margin:.8rem 0}" +
+    ".leadbridge-form .form-text{font-size:.85em;color:#6c757d}" +
+    ".leadbridge-form [aria-invalid=true]{border-color:#b02a37}" +
+    ".leadbridge-form button{margin-top:1rem;padding:.5rem 1.2rem;border:0;border-radius:4px;background:#0d6efd;color:#fff}" +
+    ".leadbridge-status,.leadbridge-thanks{padding:.75rem;border-radius:4px;margin:.5rem 0}" +
+    ".leadbridge-status{background:#f8d7da;color:#58151c}.leadbridge-thanks{background:#d1e7dd;color:#0a3622}";
+
+  function addStyle() {
+    if (document.getElementById("leadbridge-style")) return;
+    var style = document.createElement("style");
+    style.id = "leadbridge-style";
+    style.textContent = STYLE;
+    document.head.appendChild(style);
+  }
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
@@ -28,7 +49,7 @@
       node = el("textarea", { rows: "4" });
     } else if (kind === "choice") {
       node = el("select");
-      node.appendChild(el("option", { value: "" }, "—"));
+      node.appendChild(el("option", { value: "" }, "Choose\u2026"));
       field.choices.forEach(function (choice) { node.appendChild(el("option", { value: choice }, choice)); });
     } else {
       var types = { email: "email", phone: "tel", url: "url", date: "date", number: "number", hidden: "hidden" };
@@ -110,7 +131,7 @@
     });
     status.appendChild(el("p", { class: "mb-1 fw-semibold" }, "Please correct the fields marked below."));
     if (general.children.length) status.appendChild(general);
-    status.className = "alert alert-danger";
+    status.className = "leadbridge-status alert alert-danger";
     status.hidden = false;
   }
 
@@ -155,7 +176,7 @@
           }
         });
       }).catch(function () {
-        status.className = "alert alert-danger";
+        status.className = "leadbridge-status alert alert-danger";
         status.textContent = "The form could not be sent from this page. Please try again later.";
         status.hidden = false;
       }).then(function () { button.disabled = false; });
@@ -180,6 +201,7 @@
   }
 
   function start() {
+    addStyle();
     document.querySelectorAll("[data-leadbridge-form]").forEach(mount);
   }
   if (document.readyState === "loading") {
