@@ -233,3 +233,9 @@ def test_a_listed_site_may_post_from_the_browser(client, form):
         client, form, {"fields": fields(email="a@acme.example")}, HTTP_ORIGIN="https://x.example"
     )
     assert "Access-Control-Allow-Origin" not in response
+
+
+def test_hubspots_object_type_id_beside_a_field_is_accepted(client, form):
+    body = {"fields": [{"objectTypeId": "0-1", "name": "email", "value": "a@acme.example"}]}
+    assert submit(client, form, body).status_code == 200
+    assert Submission.objects.get().payload == {"email": "a@acme.example"}
