@@ -4,11 +4,11 @@ Works without JavaScript: every change is a plain form post that comes back to t
 page with a message. The writes are services; these views only read, bind and render.
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.html import escape
 from django.views.decorators.http import require_POST
@@ -37,6 +37,7 @@ from portal.accounts.decorators import permission_required_or_403
 from portal.errors import DomainError
 
 PAGE_SIZE = 20
+EMBED_SCRIPT = "capture/embed.js"
 EMBED_SNIPPET = (
     '<div data-leadbridge-form="{slug}"></div>\n'
     '<script src="{script}" data-leadbridge-api="{api}" async></script>'
@@ -107,7 +108,9 @@ def form_detail(request: HttpRequest, pk: int) -> HttpResponse:
     endpoint = request.build_absolute_uri(
         reverse("capture:api_submission_create", kwargs={"slug": form.slug})
     )
-    script = request.build_absolute_uri(static("capture/embed.js"))
+    # The unhashed name: a snippet pasted on another site must outlive our next deploy, and
+    # WhiteNoise serves the original beside each hashed copy.
+    script = request.build_absolute_uri(settings.STATIC_URL.rstrip("/") + "/" + EMBED_SCRIPT)
     api = request.build_absolute_uri("/").rstrip("/")
     context = {
         "form": form,
