@@ -90,8 +90,8 @@ def _hubspot_submit(request: HttpRequest, guid: uuid.UUID) -> HttpResponse:
     bound = form_class(values, payload=payload)
     if not bound.is_valid():
         raise HubSpotRefusal(400, "The request is not valid", _hubspot_errors(bound, version))
-    context = body.get("context") or {}
-    page_url = context.get("pageUri") if isinstance(context.get("pageUri"), str) else ""
+    page_url = (body.get("context") or {}).get("pageUri")
+    page_url = page_url if isinstance(page_url, str) else ""
     lead_capture(
         form=form,
         version=form.current_version,
@@ -159,6 +159,11 @@ def _hubspot_values(
     if clashing:
         message = f"Send {clashing[0]} in fields, not beside them."
         raise HubSpotRefusal(400, message, [{"message": message, "errorType": "INVALID_METADATA"}])
+    for name in ("context", "legalConsentOptions"):
+        if body.get(name) is not None and not isinstance(body[name], dict):
+            message = f"Error in '{name}'. Send an object."
+            errors = [{"message": message, "errorType": "INVALID_METADATA"}]
+            raise HubSpotRefusal(400, "The request is not valid", errors)
     extras = {name: value for name, value in body.items() if name != "fields"}
     if _consents(extras.get("legalConsentOptions")):
         for name in _consent_keys(form_class, version):
@@ -209,7 +214,10 @@ def _field_error_type(code: str, kind: str | None) -> str:
 
 
 def _utm_of(page_url: str) -> dict[str, str]:
-    query = parse_qs(urlsplit(page_url).query)
+    try:
+        query = parse_qs(urlsplit(page_url).query)
+    except ValueError:
+        return {}
     return {key: query[key][0] for key in UTM_KEYS if query.get(key)}
 
 

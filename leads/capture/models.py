@@ -84,7 +84,13 @@ class Form(models.Model):
 
     def allows_return_to(self, url: str) -> bool:
         """Whether a visitor may be sent on to `url` after a post (an allowed site's page)."""
-        parts = urlsplit(url)
+        # Control characters would be cut by urlsplit but kept in the Location header.
+        if not url.isprintable() or " " in url:
+            return False
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return False
         if parts.scheme not in ("http", "https") or not parts.netloc:
             return False
         origin = f"{parts.scheme}://{parts.netloc}"

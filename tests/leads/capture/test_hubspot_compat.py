@@ -176,6 +176,8 @@ def test_multiple_checkbox_values_are_separated_by_semicolons(client):
         ({"fields": "email=a@acme.example"}, "INVALID_FIELDS"),
         ({"fields": [{"value": "a@acme.example"}]}, "INVALID_FIELDS"),
         ({"email": "a@acme.example", "fields": []}, "INVALID_METADATA"),
+        ({"fields": [], "context": "https://www.acme.example/"}, "INVALID_METADATA"),
+        ({"fields": [], "legalConsentOptions": [True]}, "INVALID_METADATA"),
         ([1, 2], "NOT_AN_OBJECT"),
     ],
 )
@@ -239,3 +241,9 @@ def test_hubspots_object_type_id_beside_a_field_is_accepted(client, form):
     body = {"fields": [{"objectTypeId": "0-1", "name": "email", "value": "a@acme.example"}]}
     assert submit(client, form, body).status_code == 200
     assert Submission.objects.get().payload == {"email": "a@acme.example"}
+
+
+def test_a_page_uri_that_is_not_a_url_is_kept_without_utm(client, form):
+    body = {"fields": fields(email="a@acme.example"), "context": {"pageUri": "http://[oops"}}
+    assert submit(client, form, body).status_code == 200
+    assert Submission.objects.get().utm == {}

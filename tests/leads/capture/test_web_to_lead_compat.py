@@ -84,7 +84,14 @@ def test_without_ret_url_the_visitor_is_thanked_by_us(client, form):
 
 @pytest.mark.parametrize(
     "ret_url",
-    ["https://evil.example/phish", "//evil.example/", "javascript:alert(1)", "/relative"],
+    [
+        "https://evil.example/phish",
+        "//evil.example/",
+        "javascript:alert(1)",
+        "/relative",
+        "https://www.acme.example/\r\nSet-Cookie: x=1",
+        "http://[www.acme.example",
+    ],
 )
 def test_a_ret_url_off_the_listed_sites_is_never_followed(client, form, ret_url):
     response = post(client, form, email="a@acme.example", retURL=ret_url)
