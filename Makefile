@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test lint format bench-intake worker beat clean
+.PHONY: demo test lint format bench-intake worker worker-bulk beat pipeline-status clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,11 +43,18 @@ format: $(VENV)/.installed
 bench-intake: $(VENV)/.installed
 	$(PY) bench/intake.py
 
+## The handoff worker (latency-critical), and one for bulk work, so an import never delays a lead.
 worker: $(VENV)/.installed
-	$(VENV)/bin/celery -A portal worker --loglevel INFO --queues $${CELERY_QUEUE:-leadbridge}
+	$(VENV)/bin/celery -A portal worker --loglevel INFO --queues $${CELERY_HANDOFF_QUEUE:-handoff}
+
+worker-bulk: $(VENV)/.installed
+	$(VENV)/bin/celery -A portal worker --loglevel INFO --queues $${CELERY_BULK_QUEUE:-bulk}
 
 beat: $(VENV)/.installed
 	$(VENV)/bin/celery -A portal beat --loglevel INFO
+
+pipeline-status: $(VENV)/.installed
+	$(PY) manage.py pipeline_status
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles test-artifacts .pytest_cache .ruff_cache

@@ -5,11 +5,18 @@ in the same transaction. Forms belong to `leads.capture` and queues to `leads.ro
 kernel refers to their tables by name and never imports those apps.
 """
 
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+
+
+def lease_from_now() -> datetime:
+    """When a message published now counts as lost if its work is still pending."""
+    return timezone.now() + timedelta(seconds=settings.LEADBRIDGE_SWEEP_AFTER_SECONDS)
 
 
 class Stage(models.TextChoices):
@@ -78,6 +85,12 @@ class Lead(models.Model):
     nurture_until = models.DateField(
         null=True, blank=True, help_text="A recycled lead comes back to sales on this day."
     )
+    route_due_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The handoff's lease: a qualified lead still unrouted then is queued again.",
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -85,6 +98,12 @@ class Lead(models.Model):
             models.Index(fields=["stage", "stage_changed_at"]),
             models.Index(fields=["owner", "stage"]),
             models.Index(fields=["created_at"]),
+            # The sweeper's "unrouted": few rows, however many leads there are.
+            models.Index(
+                fields=["stage_changed_at"],
+                condition=Q(stage="qualified"),
+                name="lead_unrouted_idx",
+            ),
         ]
         permissions = [
             ("view_all_leads", "Can see every lead, not only their own"),
@@ -105,7 +124,13 @@ class Lead(models.Model):
 
 
 class Submission(models.Model):
-    """One post of a form, stored exactly as received. Append-only."""
+    """One post of a form, stored exactly as received. Append-only.
+
+    The one exception is `qualify_due_at`, the handoff's bookkeeping: the stored submission
+    is the outbox of its scoring step. It is set when the submission is stored (the message
+    follows the commit), moved by the sweeper's conditional updates when it queues the step
+    again, and emptied once the submission is scored.
+    """
 
     form = models.ForeignKey("capture.Form", on_delete=models.PROTECT, related_name="submissions")
     lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="submissions")
@@ -125,9 +150,24 @@ class Submission(models.Model):
     idempotency_key = models.CharField(max_length=200, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=500, blank=True)
+    qualify_due_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        default=lease_from_now,
+        help_text="Still unscored then, it is queued again; empty once scored.",
+    )
 
     class Meta:
         ordering = ["-received_at"]
+        indexes = [
+            # The sweeper's "unscored": only pending rows are in it.
+            models.Index(
+                fields=["qualify_due_at"],
+                condition=Q(qualify_due_at__isnull=False),
+                name="submission_unscored_idx",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["form", "idempotency_key"],

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "corsheaders",
     "crispy_forms",
     "crispy_bootstrap5",
     "django_celery_beat",
@@ -55,6 +56,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outside the error middleware, so refusals (field errors) reach the embedding page too.
+    "corsheaders.middleware.CorsMiddleware",
     # Outside the rest, so it sees every response under /api/ (see portal/error_handlers.py).
     "portal.error_handlers.ErrorMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -155,8 +158,29 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# Every task goes to this queue; workers listen on it (`celery worker --queues`).
-CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="leadbridge")
+# Two queues, so bulk work (imports, re-scoring, exports) never delays a new lead. Every
+# handoff task names its queue; workers listen on one or both (`celery worker --queues`).
+CELERY_HANDOFF_QUEUE = env("CELERY_HANDOFF_QUEUE", default="handoff")
+CELERY_BULK_QUEUE = env("CELERY_BULK_QUEUE", default="bulk")
+CELERY_TASK_DEFAULT_QUEUE = CELERY_HANDOFF_QUEUE
+# The longest a handoff task may run (hard limit, seconds); the soft limit comes 10 s before
+# (or halfway, for a short limit).
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=60)
+CELERY_TASK_SOFT_TIME_LIMIT = max(CELERY_TASK_TIME_LIMIT - 10, CELERY_TASK_TIME_LIMIT // 2)
+# Nothing on the request path waits for Redis: a publish gives up after ~50 ms and the stored
+# submission waits for the sweeper (leads/handoff/outbox.py). Workers reconnect on their own.
+BROKER_TIMEOUT = env.float("BROKER_TIMEOUT", default=0.05)
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_TIMEOUT
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": BROKER_TIMEOUT,
+    "socket_timeout": BROKER_TIMEOUT,
+    "max_retries": 0,
+    # A message not acknowledged this long after delivery (its worker died) is delivered
+    # again: twice the longest task (and over the longest retry countdown, 60 s), not an hour.
+    "visibility_timeout": CELERY_TASK_TIME_LIMIT * 2,
+}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
@@ -165,8 +189,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.int("SWEEP_EVERY_SECONDS", default=60),
     },
 }
-# Leads left in `captured` or `qualified` longer than this are queued again by the sweeper.
+# The lease of a published message: work still pending this long after its message was
+# published (or stored, when none was) is presumed lost, and the sweeper queues it again.
 LEADBRIDGE_SWEEP_AFTER_SECONDS = env.int("SWEEP_AFTER_SECONDS", default=120)
+
+# CORS only on the intake routes, and there only for the origins the form lists: no origin is
+# allowed globally; leads.capture.embedding answers django-cors-headers' check_request_enabled.
+CORS_URLS_REGEX = r"^/(api/v1/forms/|submissions/v3/integration/submit/)"
+CORS_ALLOWED_ORIGINS: list[str] = []
+CORS_ALLOW_METHODS = ("GET", "POST", "OPTIONS")
+CORS_ALLOW_HEADERS = ("accept", "content-type", "idempotency-key")
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

@@ -1,5 +1,12 @@
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
 import pytest
 from django.conf import settings
+from kombu import pools
 
 
 def pytest_collection_modifyitems(config, items):
@@ -19,3 +26,87 @@ def pytest_collection_modifyitems(config, items):
         for marker, (absent, reason) in missing.items():
             if absent and item.get_closest_marker(marker):
                 item.add_marker(pytest.mark.skip(reason=f"needs {marker}: {reason}"))
+
+
+class RedisServer:
+    """A `redis-server` of the test's own on a free port: stop, start, pause and resume it
+    freely (never the machine's shared one)."""
+
+    def __init__(self):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(  # noqa: S603 - the redis-server binary, our arguments
+            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as conn:
+                    conn.sendall(b"PING\r\n")
+                    if conn.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"redis-server did not start on port {self.port}")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.send_signal(signal.SIGCONT)
+            self.process.kill()
+            self.process.wait(timeout=10)
+            self.process = None
+
+    def pause(self) -> None:
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self.process.send_signal(signal.SIGCONT)
+
+
+REDIS_SERVER = shutil.which("redis-server")
+needs_redis_server = pytest.mark.skipif(
+    REDIS_SERVER is None, reason="needs the redis-server binary to start a Redis of its own"
+)
+
+
+@pytest.fixture
+def own_redis():
+    server = RedisServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _reset_broker_pools(app) -> None:
+    # kombu keeps its pools in globals, keyed by the broker URL: close and forget them all.
+    pools.reset()
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def own_broker(own_redis, settings, monkeypatch):
+    """Celery publishes for real (not in-process) to the test's own Redis."""
+    from portal import celery_app
+
+    # Celery reads CELERY_BROKER_URL from the environment before its own setting.
+    monkeypatch.setenv("CELERY_BROKER_URL", own_redis.url)
+    conf = celery_app.conf
+    previous = conf.broker_url, conf.task_always_eager
+    settings.CELERY_BROKER_URL = own_redis.url
+    conf.broker_url, conf.task_always_eager = own_redis.url, False
+    _reset_broker_pools(celery_app)
+    try:
+        yield own_redis
+    finally:
+        conf.broker_url, conf.task_always_eager = previous
+        _reset_broker_pools(celery_app)

@@ -1,18 +1,31 @@
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from django.conf import settings
-from django.utils import timezone
+from django.db.models import Count, Min
 
 from leads.models import Lead, Stage, Submission
 
 
-def unfinished_work(*, older_than: timedelta | None = None) -> tuple[list[int], list[int]]:
-    """Submissions never scored and qualified leads never routed: their message was lost."""
-    older_than = older_than or timedelta(seconds=settings.LEADBRIDGE_SWEEP_AFTER_SECONDS)
-    cutoff = timezone.now() - older_than
-    unscored = Submission.objects.filter(qualification__isnull=True, received_at__lt=cutoff)
-    unrouted = Lead.objects.filter(stage=Stage.QUALIFIED, stage_changed_at__lt=cutoff)
-    return (
-        list(unscored.values_list("pk", flat=True)[:1000]),
-        list(unrouted.values_list("pk", flat=True)[:1000]),
+@dataclass(frozen=True)
+class Backlog:
+    count: int
+    oldest: datetime | None
+
+    def oldest_age(self, now: datetime) -> timedelta | None:
+        return None if self.oldest is None else now - self.oldest
+
+
+def unscored_backlog() -> Backlog:
+    """Submissions whose scoring step is still open (partial index: pending rows only)."""
+    row = Submission.objects.filter(qualify_due_at__isnull=False).aggregate(
+        count=Count("pk"), oldest=Min("received_at")
     )
+    return Backlog(**row)
+
+
+def unrouted_backlog() -> Backlog:
+    """Qualified leads not yet given to a rep (partial index: qualified leads only)."""
+    row = Lead.objects.filter(stage=Stage.QUALIFIED).aggregate(
+        count=Count("pk"), oldest=Min("stage_changed_at")
+    )
+    return Backlog(**row)

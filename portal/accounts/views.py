@@ -1,8 +1,10 @@
 from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
+
+from portal import broker
 
 
 @login_required
@@ -18,10 +20,32 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 def healthz(request: HttpRequest) -> HttpResponse:
-    """For load balancers and container health checks: 200 only when the database answers."""
+    """For load balancers and container health checks: the database and the broker, apart.
+
+    200 while the database answers ("degraded" when only the broker does not: intake keeps
+    storing, and the sweeper delivers once it is back); 503 when the database does not.
+    """
+    database = "ok" if _database_answers() else "down"
+    if not broker.broker_configured():
+        broker_state = "not configured"
+    else:
+        broker_state = "ok" if broker.broker_answers() else "down"
+    if database == "down":
+        status = "down"
+    elif broker_state == "down":
+        status = "degraded"
+    else:
+        status = "ok"
+    return JsonResponse(
+        {"status": status, "database": database, "broker": broker_state},
+        status=503 if status == "down" else 200,
+    )
+
+
+def _database_answers() -> bool:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
     except DatabaseError:
-        return HttpResponse("database unavailable\n", status=503, content_type="text/plain")
-    return HttpResponse("ok\n", content_type="text/plain")
+        return False
+    return True

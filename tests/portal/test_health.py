@@ -1,3 +1,4 @@
+import time
 from unittest import mock
 
 import pytest
@@ -7,18 +8,47 @@ from django.test import override_settings
 from django.urls import reverse
 
 from leads.handoff.apps import broker_configured
+from tests.conftest import needs_redis_server
 
 pytestmark = pytest.mark.django_db
 
 
-def test_healthz_answers_ok_when_the_database_does(client):
+def health(client):
     response = client.get(reverse("healthz"))
-    assert (response.status_code, response.content) == (200, b"ok\n")
+    return response.status_code, response.json()
 
 
-def test_healthz_answers_503_when_the_database_does_not(client):
+@override_settings(CELERY_BROKER_URL="")
+def test_healthz_is_ok_when_the_database_answers_and_tasks_run_in_process(client):
+    assert health(client) == (
+        200,
+        {"status": "ok", "database": "ok", "broker": "not configured"},
+    )
+
+
+@needs_redis_server
+def test_healthz_is_ok_when_the_database_and_the_broker_answer(client, own_broker):
+    assert health(client) == (200, {"status": "ok", "database": "ok", "broker": "ok"})
+
+
+@needs_redis_server
+def test_healthz_stays_200_but_degraded_while_only_the_broker_is_down(client, own_broker):
+    own_broker.stop()
+    assert health(client) == (200, {"status": "degraded", "database": "ok", "broker": "down"})
+
+
+@needs_redis_server
+def test_healthz_answers_within_a_second_while_the_broker_is_stalled(client, own_broker):
+    own_broker.pause()
+    started = time.monotonic()
+    assert health(client) == (200, {"status": "degraded", "database": "ok", "broker": "down"})
+    assert time.monotonic() - started < 1
+
+
+@needs_redis_server
+def test_healthz_answers_503_when_the_database_does_not(client, own_broker):
     with mock.patch("portal.accounts.views.connection.cursor", side_effect=DatabaseError):
-        assert client.get(reverse("healthz")).status_code == 503
+        assert health(client) == (503, {"status": "down", "database": "down", "broker": "ok"})
 
 
 @override_settings(CELERY_BROKER_URL="")

@@ -1,17 +1,10 @@
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
 
-from leads.handoff.selectors import unfinished_work
-from leads.handoff.tasks import sweep_unfinished_leads
-from leads.models import Lead, LeadEvent, Stage, Submission
+from leads.models import LeadEvent, Stage
 from leads.routing.models import Assignment
 from leads.routing.services import lead_route
 from portal.accounts.roles import Role
 from tests.factories import (
-    AgreementFactory,
-    FormFactory,
     LeadFactory,
     UserFactory,
     queue_with_reps,
@@ -95,45 +88,3 @@ def test_routing_an_already_routed_lead_does_nothing():
 
 def test_routing_a_deleted_lead_returns_quietly():
     assert lead_route(lead_id=987654) is None
-
-
-def test_sweeper_finds_old_unrouted_leads_and_ignores_fresh_ones():
-    stale = qualified_lead()
-    Lead.objects.filter(pk=stale.pk).update(stage_changed_at=timezone.now() - timedelta(hours=1))
-    qualified_lead()
-    _unscored, unrouted = unfinished_work(older_than=timedelta(minutes=5))
-    assert unrouted == [stale.pk]
-
-
-def test_sweeper_scores_and_routes_work_whose_message_was_lost():
-    AgreementFactory()
-    rep = UserFactory(role=Role.SALES_REP)
-    queue_with_reps(rep)
-    lead = LeadFactory(stage=Stage.CAPTURED, attributes={"company_size": 80})
-    Submission.objects.create(
-        form=FormFactory(), lead=lead, payload={}, received_at=timezone.now() - timedelta(hours=1)
-    )
-
-    # Scores it; the routing it starts on commit never runs inside a test transaction.
-    sweep_unfinished_leads()
-
-    lead.refresh_from_db()
-    assert lead.stage == Stage.QUALIFIED
-    Lead.objects.filter(pk=lead.pk).update(stage_changed_at=timezone.now() - timedelta(hours=1))
-    sweep_unfinished_leads()
-    lead.refresh_from_db()
-    assert (lead.stage, lead.owner) == (Stage.ROUTED, rep)
-
-
-def test_sweeper_queues_nothing_to_score_while_no_agreement_is_active(monkeypatch):
-    lead = LeadFactory(stage=Stage.CAPTURED)
-    Submission.objects.create(
-        form=FormFactory(), lead=lead, payload={}, received_at=timezone.now() - timedelta(hours=1)
-    )
-    queued = []
-    monkeypatch.setattr("leads.handoff.tasks.qualify_submission.delay", queued.append)
-    sweep_unfinished_leads()
-    assert queued == []
-    AgreementFactory()
-    sweep_unfinished_leads()
-    assert len(queued) == 1

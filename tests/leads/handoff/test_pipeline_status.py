@@ -1,0 +1,70 @@
+"""`manage.py pipeline_status`: the backlog in the database and the broker, never hanging."""
+
+import time
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.test import override_settings
+from django.utils import timezone
+
+from leads.handoff import outbox, tasks
+from leads.models import Stage, Submission
+from tests.conftest import needs_redis_server
+from tests.factories import FormFactory, LeadFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def pipeline_status() -> str:
+    output = StringIO()
+    call_command("pipeline_status", "--ping-timeout", "0.3", stdout=output)
+    return output.getvalue()
+
+
+@pytest.fixture
+def backlog(time_machine):
+    time_machine.move_to(timezone.now(), tick=False)
+    form = FormFactory()
+    lead = LeadFactory(stage=Stage.CAPTURED)
+    Submission.objects.create(form=form, lead=lead, payload={})
+    time_machine.shift(timedelta(minutes=5))
+    Submission.objects.create(form=form, lead=lead, payload={})
+    LeadFactory(stage=Stage.QUALIFIED, stage_changed_at=timezone.now() - timedelta(seconds=42))
+    LeadFactory(stage=Stage.ROUTED)
+
+
+@override_settings(CELERY_BROKER_URL="")
+def test_it_counts_unscored_and_unrouted_work_with_the_age_of_the_oldest(backlog):
+    output = pipeline_status()
+    assert "unscored submissions: 2, oldest 5 min" in output
+    assert "unrouted leads:       1, oldest 42 s" in output
+    assert "broker: not configured" in output
+
+
+@override_settings(CELERY_BROKER_URL="")
+def test_it_says_zero_when_nothing_waits():
+    assert "unscored submissions: 0\nunrouted leads:       0\n" in pipeline_status()
+
+
+@needs_redis_server
+def test_it_shows_the_queue_lengths_and_that_no_worker_answered(own_broker):
+    assert outbox.publish(tasks.route_lead, 1)
+    assert outbox.publish(tasks.route_lead, 2)
+    output = pipeline_status()
+    assert "broker: ok" in output
+    assert "queue handoff: 2 waiting" in output
+    assert "queue bulk: 0 waiting" in output
+    assert "workers: none answered" in output
+
+
+@needs_redis_server
+@pytest.mark.parametrize("fault", ["stop", "pause"])
+def test_it_answers_at_once_and_says_the_broker_is_down(own_broker, fault, backlog):
+    getattr(own_broker, fault)()
+    started = time.monotonic()
+    output = pipeline_status()
+    assert time.monotonic() - started < 2
+    assert "unscored submissions: 2" in output
+    assert "broker: down" in output

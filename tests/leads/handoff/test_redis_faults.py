@@ -1,0 +1,96 @@
+"""Nothing on the request path depends on Redis: the stored submission is the outbox.
+
+Each test starts a Redis of its own and stops or stalls it (never the machine's shared one).
+The requests commit for real (transactional tests), so the publish after commit is tried.
+"""
+
+import time
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from leads.handoff.tasks import sweep_unfinished_leads
+from leads.models import Lead, Stage, Submission
+from portal.accounts.roles import Role
+from tests.conftest import needs_redis_server
+from tests.factories import AgreementFactory, FormFactory, UserFactory, queue_with_reps
+from tests.leads.handoff.conftest import wait_for
+
+pytestmark = [
+    pytest.mark.postgres,
+    needs_redis_server,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+
+def post_form(client, form, email):
+    return client.post(
+        reverse("capture:form", kwargs={"slug": form.slug}),
+        {"email": email, "company_size": "120"},
+    )
+
+
+def post_api(client, form, email):
+    return client.post(
+        reverse("capture:api_submission_create", kwargs={"slug": form.slug}),
+        {"email": email, "company_size": "120"},
+        content_type="application/json",
+    )
+
+
+def test_intake_stores_and_answers_while_redis_is_stopped(client, own_broker):
+    form = FormFactory()
+    own_broker.stop()
+
+    assert post_form(client, form, "ana@acme.example").status_code == 302
+    assert post_api(client, form, "bruno@acme.example").status_code == 201
+
+    # Stored, and the lease given up with the failed publish: the next sweep queues them.
+    due = Submission.objects.values_list("qualify_due_at", flat=True)
+    assert len(due) == 2
+    assert all(at <= timezone.now() for at in due)
+
+
+def test_intake_answers_within_a_second_while_redis_is_stalled(client, own_broker):
+    form = FormFactory()
+    assert post_form(client, form, "ana@acme.example").status_code == 302  # a pooled connection
+    own_broker.pause()
+
+    for email in ("bruno@acme.example", "carla@acme.example"):
+        started = time.monotonic()
+        assert post_form(client, form, email).status_code == 302
+        assert time.monotonic() - started < 1
+    started = time.monotonic()
+    assert post_api(client, form, "dan@acme.example").status_code == 201
+    assert time.monotonic() - started < 1
+    assert Submission.objects.count() == 4
+
+
+def test_pages_answer_within_a_second_while_redis_is_stalled(client, own_broker):
+    own_broker.pause()
+    started = time.monotonic()
+    assert client.get(reverse("healthz")).status_code == 200
+    assert client.get(reverse("login")).status_code == 200
+    assert time.monotonic() - started < 1
+
+
+def test_posted_while_redis_was_down_it_is_routed_by_a_worker_after_a_sweep(
+    client, own_broker, request
+):
+    form = FormFactory()
+    AgreementFactory()
+    rep = UserFactory(role=Role.SALES_REP)
+    queue_with_reps(rep, name="Everyone")
+    own_broker.stop()
+    assert post_form(client, form, "ana@acme.example").status_code == 302
+    lead = Lead.objects.get(email="ana@acme.example")
+
+    own_broker.start()
+    log = request.getfixturevalue("worker")
+    sweep_unfinished_leads()
+
+    wait_for(lambda: Lead.objects.get(pk=lead.pk).stage == Stage.ROUTED, seconds=30, log=log)
+    lead.refresh_from_db()
+    assert lead.owner == rep
+    assert lead.submissions.get().qualify_due_at is None
