@@ -184,6 +184,10 @@ class Agreement(models.Model):
     def rules(self) -> list[engine.Rule]:
         return [criterion.as_rule() for criterion in self.criteria.all()]
 
+    def compiled(self, *, blanks=()) -> engine.CompiledAgreement:
+        """This version as one function, to judge many leads (the what-if, re-scoring)."""
+        return engine.compile_agreement(self.rules(), self.threshold, blanks=blanks)
+
     def terms(self) -> explain.Terms:
         return explain.Terms(
             version=self.version,

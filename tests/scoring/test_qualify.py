@@ -145,3 +145,14 @@ def test_placeholders_the_form_version_declares_are_blank_and_the_reason_says_so
         "Has a job title not earned: job title is “n/a”, which the form counts as blank.",
         "Recent passed: the lead was submitted 0 days ago, within 30.",
     ]
+
+
+def test_a_version_compiles_to_the_verdicts_evaluate_gives():
+    from scoring.engine import evaluate
+
+    agreement = AgreementFactory(threshold=0)
+    compiled = agreement.compiled()
+    for attributes in ({"company_size": "80"}, {"company_size": "1,2"}, {}):
+        plain = evaluate(attributes, agreement.rules(), agreement.threshold)
+        verdict = compiled(attributes)
+        assert (verdict.qualified, verdict.summary) == (plain.qualified, plain.summary)
