@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "corsheaders",
     "crispy_forms",
     "crispy_bootstrap5",
     "django_celery_beat",
@@ -55,6 +56,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outside the error middleware, so refusals (field errors) reach the embedding page too.
+    "corsheaders.middleware.CorsMiddleware",
     # Outside the rest, so it sees every response under /api/ (see portal/error_handlers.py).
     "portal.error_handlers.ErrorMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -189,6 +192,13 @@ CELERY_BEAT_SCHEDULE = {
 # The lease of a published message: work still pending this long after its message was
 # published (or stored, when none was) is presumed lost, and the sweeper queues it again.
 LEADBRIDGE_SWEEP_AFTER_SECONDS = env.int("SWEEP_AFTER_SECONDS", default=120)
+
+# CORS only on the intake routes, and there only for the origins the form lists: no origin is
+# allowed globally; leads.capture.embedding answers django-cors-headers' check_request_enabled.
+CORS_URLS_REGEX = r"^/(api/v1/forms/|submissions/v3/integration/submit/)"
+CORS_ALLOWED_ORIGINS: list[str] = []
+CORS_ALLOW_METHODS = ("GET", "POST", "OPTIONS")
+CORS_ALLOW_HEADERS = ("accept", "content-type", "idempotency-key")
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

@@ -14,7 +14,7 @@ class CriterionAdminForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        terms = ("kind", "attribute", "operator", "value", "points")
+        terms = ("kind", "attribute", "operator", "value", "points", "blank_passes")
         if all(name in cleaned for name in terms):
             for field, problems in criterion_problems(**{n: cleaned[n] for n in terms}).items():
                 for problem in problems:

@@ -1,15 +1,93 @@
 """The qualification rules engine. Plain data in, plain data out: no Django here.
 
-`evaluate` judges one lead's attributes against an agreement's criteria and returns one
-outcome per criterion, each with a sentence a rep or a marketer can read.
+Two ways to judge a lead, which always agree:
+
+- `evaluate(attributes, rules, threshold)` judges one lead rule by rule, reading each
+  criterion's terms afresh: plain, for one submission and as the reference in the tests.
+- `compile_agreement(rules, threshold)` turns an agreement into a function once; calling it
+  judges one lead at a time, fast (the what-if and re-scoring judge many), and outcomes are
+  only made when someone reads `verdict.outcomes`.
+
+Either way an outcome's sentence is written when `outcome.reason` is read.
+
+Besides the lead's attributes, two operators need the submission: "submitted within N days"
+reads `submitted_at` (and `now`, by default the current time in UTC; give both aware or both
+naive), and "answered on the form" reads `answered`, the keys the submission gave a
+non-blank answer to (without it, an attribute that is not blank counts as answered).
+`blanks` are the placeholders the form counts as blank ("Select", "N/A"), compared without
+case or surrounding spaces.
+
+Nothing a lead sends makes scoring fail: a value that cannot be read fails its criterion,
+and the sentence says so.
 """
 
-from collections.abc import Callable, Mapping, Sequence
+import math
+import re
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from itertools import compress
+from pathlib import Path
 from typing import Any
+
+try:  # Python 3.11+: the parser re itself uses, to refuse patterns that can take forever.
+    from re import _parser as _re_parser  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover
+    import sre_parse as _re_parser  # type: ignore[no-redef]
 
 MANDATORY = "mandatory"
 SCORING = "scoring"
+
+# What an operator compares the lead's value with, so the editor can ask for it.
+NOTHING, TEXT, LIST, NUMBER, RANGE, PATTERN, DAYS = (
+    "nothing",
+    "text",
+    "list",
+    "number",
+    "range",
+    "pattern",
+    "days",
+)
+
+# name: (what it takes, how the editor names it). The names are stored in criteria: never
+# rename one.
+OPERATORS: dict[str, tuple[str, str]] = {
+    "present": (NOTHING, "is given"),
+    "answered": (NOTHING, "was answered on the form"),
+    "equals": (TEXT, "equals"),
+    "not_equals": (TEXT, "does not equal"),
+    "one_of": (LIST, "is one of"),
+    "not_one_of": (LIST, "is not one of"),
+    "contains": (TEXT, "contains"),
+    "at_least": (NUMBER, "is at least"),
+    "at_most": (NUMBER, "is at most"),
+    "between": (RANGE, "is between"),
+    "matches": (PATTERN, "matches the pattern"),
+    "free_mail": (NOTHING, "e-mail is at a free-mail domain"),
+    "not_free_mail": (NOTHING, "e-mail is a company address (not free-mail)"),
+    "domain_in": (LIST, "e-mail domain is one of"),
+    "domain_not_in": (LIST, "e-mail domain is not one of"),
+    "country_in": (LIST, "country is one of"),
+    "submitted_within": (DAYS, "was submitted within (days)"),
+}
+# These judge whether there is a value at all, so "a blank passes" means nothing to them.
+BLANK_IS_JUDGED = frozenset({"present", "answered"})
+
+_FREE_MAIL_FILE = Path(__file__).parent / "data" / "free_mail_domains.txt"
+FREE_MAIL_DOMAINS = frozenset(
+    line.strip().casefold()
+    for line in _FREE_MAIL_FILE.read_text(encoding="utf-8").splitlines()
+    if line.strip() and not line.lstrip().startswith("#")
+)
+
+_PATTERN_MAX = 200  # characters of a pattern
+_SUBJECT_MAX = 1000  # characters of a value a pattern is matched against
+_SHOWN_MAX = 80  # characters of a value quoted in a sentence
+_MEMO = 4096  # texts each compiled criterion remembers its decision for
+
+# How an outcome came about: the value was judged, was blank, or could not be read.
+JUDGED, BLANK, UNREADABLE = "judged", "blank", "unreadable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,23 +99,61 @@ class Rule:
     value: Any
     points: int
     label: str
+    blank_passes: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    rule_id: int
-    mandatory: bool
+    """One criterion's judgement of one lead; its sentence is written when it is read."""
+
+    rule: Rule
     passed: bool
     points: int
-    reason: str
+    value: Any  # what was judged: the attribute, or the age in days, or whether answered
+    state: str = JUDGED
+
+    @property
+    def rule_id(self) -> int:
+        return self.rule.id
+
+    @property
+    def mandatory(self) -> bool:
+        return self.rule.kind == MANDATORY
+
+    @property
+    def reason(self) -> str:
+        return reason(self)
 
 
-@dataclass(frozen=True, slots=True)
 class Verdict:
-    qualified: bool
-    score: int
-    threshold: int
-    outcomes: tuple[Outcome, ...]
+    """A lead's judgement: qualified or not, its score, and one outcome per criterion."""
+
+    __slots__ = ("_outcomes", "_source", "passed", "qualified", "score", "threshold")
+
+    def __init__(
+        self,
+        qualified: bool,
+        score: int,
+        threshold: int,
+        outcomes: "Sequence[Outcome] | None" = None,
+        *,
+        passed: Sequence[bool] | None = None,
+        source: "Callable[[], tuple[Outcome, ...]] | None" = None,
+    ):
+        self.qualified = qualified
+        self.score = score
+        self.threshold = threshold
+        self._outcomes = tuple(outcomes) if outcomes is not None else None
+        self._source = source
+        if passed is None and self._outcomes is not None:
+            passed = [outcome.passed for outcome in self._outcomes]
+        self.passed = passed  # one flag per criterion, in order: cheap to count
+
+    @property
+    def outcomes(self) -> tuple[Outcome, ...]:
+        if self._outcomes is None:
+            self._outcomes = self._source()
+        return self._outcomes
 
     @property
     def summary(self) -> str:
@@ -51,109 +167,697 @@ class Verdict:
             return "Disqualified. " + " ".join(failures)
         return f"Disqualified: the score {self.score} is below the threshold {self.threshold}."
 
+    def __repr__(self) -> str:
+        return f"Verdict(qualified={self.qualified}, score={self.score}, passed={self.passed})"
 
-def _number(value: Any) -> float | None:
+
+# Reading values ---------------------------------------------------------------------------
+
+_WORDS = {"yes": 1.0, "y": 1.0, "true": 1.0, "on": 1.0, "no": 0.0, "n": 0.0, "false": 0.0}
+_WORDS["off"] = 0.0
+_NUMERAL = re.compile(r"[+-]?[0-9.,]*[0-9]")
+_GROUPED = {",": re.compile(r"[+-]?\d{1,3}(,\d{3})+"), ".": re.compile(r"[+-]?\d{1,3}(\.\d{3})+")}
+
+
+def number(value: Any) -> float | None:
+    """A number read the way people type it, or None.
+
+    "2.5" and "2,5" are two and a half; "1,200" and "1.200.000" have thousands separators;
+    "1.200,50" and "1,200.50" both mean 1200.5. Spaces inside are ignored. Booleans, NaN and
+    infinities are not numbers.
+    """
+    kind = value.__class__
+    if kind is int or kind is float or kind is Decimal:
+        number = float(value)
+        return number if math.isfinite(number) else None
+    if kind is not str:
+        return None
+    text = value.strip()
+    if text.isdigit() and text.isascii():
+        return float(text)
+    text = text.replace(" ", "").replace("\u00a0", "").replace("'", "")
+    if not _NUMERAL.fullmatch(text):
+        return None
+    commas, dots = text.count(","), text.count(".")
+    if commas and dots:
+        decimal = "," if text.rfind(",") > text.rfind(".") else "."
+        grouping = "." if decimal == "," else ","
+        if text.count(decimal) > 1:
+            return None
+        text = text.replace(grouping, "").replace(decimal, ".")
+    elif commas or dots:
+        mark = "," if commas else "."
+        if _GROUPED[mark].fullmatch(text) and (mark == "," or dots > 1):
+            text = text.replace(mark, "")
+        elif commas + dots == 1:
+            text = text.replace(mark, ".")
+        else:
+            return None
     try:
-        return float(str(value).replace(",", "").strip())
+        return float(text)
     except ValueError:
         return None
 
 
-def _fold(value: Any) -> str:
-    return str(value).strip().casefold()
+def _key(value: Any) -> Any:
+    """What two values are compared by: Yes, true and 1 are one; 50 and "50.0" are one."""
+    if value is True or value is False:
+        return float(value)
+    text = str(value).strip().casefold()
+    word = _WORDS.get(text)
+    if word is not None:
+        return word
+    amount = number(text) if text[:1].isdigit() or text[:1] in "+-." else None
+    return text if amount is None else amount
 
 
-def _present(value: Any, _expected: Any) -> tuple[bool, str]:
-    if value is None or str(value).strip() == "":
-        return False, "is missing"
-    return True, f"is given ({value})"
+def _items(value: Any) -> list:
+    """A multiple choice arrives as a list: each of its items is judged."""
+    return list(value) if isinstance(value, list | tuple | set | frozenset) else [value]
 
 
-def _equals(value: Any, expected: Any) -> tuple[bool, str]:
-    if _fold(value) == _fold(expected):
-        return True, f"is {value}"
-    return False, f"is {value}, not {expected}"
+def _domain(value: Any) -> str:
+    return str(value).strip().casefold().rpartition("@")[2]
 
 
-def _one_of(value: Any, expected: Any) -> tuple[bool, str]:
-    allowed = ", ".join(map(str, expected))
-    if _fold(value) in {_fold(v) for v in expected}:
-        return True, f"is {value}, one of {allowed}"
-    return False, f"is {value}, not one of {allowed}"
+def _blank(value: Any, blanks: Collection[str]) -> bool:
+    if value is None:
+        return True
+    if value.__class__ is str:
+        text = value.strip()
+        return not text or (bool(blanks) and text.casefold() in blanks)
+    if isinstance(value, list | tuple | set | frozenset | dict):
+        return not value
+    return False
 
 
-def _not_one_of(value: Any, expected: Any) -> tuple[bool, str]:
-    passed, _ = _one_of(value, expected)
-    if passed:
-        return False, f"is {value}, which is excluded"
-    return True, f"is {value}, not excluded"
+def is_blank(value: Any, blanks: Collection[str] = frozenset()) -> bool:
+    """Missing, empty, spaces only, or one of the form's placeholders (folded by
+    `blank_placeholders`)."""
+    return _blank(value, blanks)
 
 
-def _at_least(value: Any, expected: Any) -> tuple[bool, str]:
-    number = _number(value)
-    if number is None:
-        return False, f"is {value}, not a number"
-    if number >= float(expected):
-        return True, f"is {value}, at least {expected}"
-    return False, f"is {value}, below {expected}"
+def blank_placeholders(values: Collection[Any]) -> frozenset[str]:
+    return frozenset(str(value).strip().casefold() for value in values if str(value).strip())
 
 
-def _at_most(value: Any, expected: Any) -> tuple[bool, str]:
-    number = _number(value)
-    if number is None:
-        return False, f"is {value}, not a number"
-    if number <= float(expected):
-        return True, f"is {value}, at most {expected}"
-    return False, f"is {value}, above {expected}"
+# The operators: each takes what the criterion stores and returns a test of a value that is
+# not blank. A test may raise on a strange value; the callers turn that into a failure.
 
 
-def _domain_not_in(value: Any, expected: Any) -> tuple[bool, str]:
-    domain = _fold(value).rpartition("@")[2]
-    if domain in {_fold(d) for d in expected}:
-        return False, f"is at {domain}, a free-mail domain"
-    return True, f"is at {domain}, a company domain"
+def _equals(expected: Any) -> Callable[[Any], bool]:
+    want, text = _key(expected), str(expected).strip().casefold()
+
+    def test(value: Any) -> bool:
+        # The same text is the same value; only a different text needs reading as a number.
+        if value.__class__ is str and value.strip().casefold() == text:
+            return True
+        return _key(value) == want
+
+    return test
 
 
-OPERATORS: dict[str, Callable[[Any, Any], tuple[bool, str]]] = {
-    "present": _present,
+def _not_equals(expected: Any) -> Callable[[Any], bool]:
+    equals = _equals(expected)
+    return lambda value: not equals(value)
+
+
+def _one_of(expected: Any) -> Callable[[Any], bool]:
+    allowed = frozenset(_key(item) for item in _items(expected))
+    texts = frozenset(str(item).strip().casefold() for item in _items(expected))
+
+    def test(value: Any) -> bool:
+        if value.__class__ is str:
+            return value.strip().casefold() in texts or _key(value) in allowed
+        return any(_key(item) in allowed for item in _items(value))
+
+    return test
+
+
+def _not_one_of(expected: Any) -> Callable[[Any], bool]:
+    one_of = _one_of(expected)
+    return lambda value: not one_of(value)
+
+
+def _contains(expected: Any) -> Callable[[Any], bool]:
+    part = str(expected).strip().casefold()
+    return lambda value: any(part in str(item).casefold() for item in _items(value))
+
+
+def _at_least(expected: Any) -> Callable[[Any], bool]:
+    bound = _bound(expected)
+
+    def test(value: Any) -> bool:
+        amount = number(value)
+        return amount is not None and amount >= bound
+
+    return test
+
+
+def _at_most(expected: Any) -> Callable[[Any], bool]:
+    bound = _bound(expected)
+
+    def test(value: Any) -> bool:
+        amount = number(value)
+        return amount is not None and amount <= bound
+
+    return test
+
+
+def _between(expected: Any) -> Callable[[Any], bool]:
+    low, high = _range(expected)
+
+    def test(value: Any) -> bool:
+        amount = number(value)
+        return amount is not None and low <= amount <= high
+
+    return test
+
+
+def _matches(expected: Any) -> Callable[[Any], bool]:
+    search = compiled_pattern(expected).search
+    return lambda value: search(str(value)[:_SUBJECT_MAX]) is not None
+
+
+def _free_mail(_expected: Any) -> Callable[[Any], bool]:
+    return lambda value: _domain(value) in FREE_MAIL_DOMAINS
+
+
+def _not_free_mail(_expected: Any) -> Callable[[Any], bool]:
+    return lambda value: _domain(value) not in FREE_MAIL_DOMAINS
+
+
+def _domain_in(expected: Any) -> Callable[[Any], bool]:
+    domains = frozenset(str(item).strip().casefold().lstrip("@") for item in _items(expected))
+    return lambda value: _domain(value) in domains
+
+
+def _domain_not_in(expected: Any) -> Callable[[Any], bool]:
+    domain_in = _domain_in(expected)
+    return lambda value: not domain_in(value)
+
+
+def _within_days(expected: Any) -> Callable[[Any], bool]:
+    days = _bound(expected)
+    return lambda age: age <= days
+
+
+def _given(_expected: Any) -> Callable[[Any], bool]:
+    return lambda value: True  # only reached when the value is not blank
+
+
+TESTS: dict[str, Callable[[Any], Callable[[Any], bool]]] = {
+    "present": _given,
+    "answered": lambda _expected: bool,
     "equals": _equals,
+    "not_equals": _not_equals,
     "one_of": _one_of,
     "not_one_of": _not_one_of,
+    "contains": _contains,
     "at_least": _at_least,
     "at_most": _at_most,
+    "between": _between,
+    "matches": _matches,
+    "free_mail": _free_mail,
+    "not_free_mail": _not_free_mail,
+    "domain_in": _domain_in,
     "domain_not_in": _domain_not_in,
+    "country_in": _one_of,
+    "submitted_within": _within_days,
 }
 
 
-def judge(rule: Rule, attributes: Mapping[str, Any]) -> Outcome:
-    value = attributes.get(rule.attribute)
-    if rule.operator != "present" and (value is None or str(value).strip() == ""):
-        passed, how = False, "is missing"
-    else:
-        passed, how = OPERATORS[rule.operator](value, rule.value)
-    points = rule.points if passed and rule.kind == SCORING else 0
-    # A scoring criterion only adds points: missing them is "not earned", never a failure.
-    if rule.kind == SCORING:
-        verdict = "earned" if passed else "not earned"
-    else:
-        verdict = "passed" if passed else "failed"
-    reason = f"{rule.label} {verdict}: {rule.attribute.replace('_', ' ')} {how}."
-    return Outcome(
-        rule_id=rule.id,
-        mandatory=rule.kind == MANDATORY,
-        passed=passed,
-        points=points,
-        reason=reason,
+def _bound(expected: Any) -> float:
+    amount = number(expected)
+    if amount is None:
+        raise ValueError(f"{expected!r} is not a number")
+    return amount
+
+
+def _range(expected: Any) -> tuple[float, float]:
+    low, high = (_bound(item) for item in expected)
+    if low > high:
+        raise ValueError(f"{low} is above {high}")
+    return low, high
+
+
+def compiled_pattern(text: Any) -> re.Pattern:
+    problem = pattern_problem(text)
+    if problem:
+        raise ValueError(problem)
+    return re.compile(text, re.IGNORECASE)
+
+
+def pattern_problem(text: Any) -> str | None:
+    """Why this pattern is refused, or None.
+
+    Python's re has no time limit, so a pattern that can backtrack for ever is refused
+    before it is stored: one that repeats something itself repeated ("(a+)+"), or refers
+    back to a group. Matching also reads at most the first 1,000 characters of a value.
+    """
+    if not isinstance(text, str) or not text.strip():
+        return "A pattern is needed, such as ^[A-Z]{2}[0-9]+$."
+    if len(text) > _PATTERN_MAX:
+        return f"A pattern is at most {_PATTERN_MAX} characters."
+    try:
+        parsed = _re_parser.parse(text)
+    except (re.error, RecursionError, OverflowError) as error:
+        return f"“{text}” is not a pattern Python can read: {error}."
+    if _risky(parsed.data if hasattr(parsed, "data") else parsed, repeated=False):
+        return (
+            f"“{text}” repeats a part that itself repeats, or refers back to a group: it "
+            "could take too long on some values. Write it without nested repetition."
+        )
+    return None
+
+
+def _risky(items: Any, *, repeated: bool) -> bool:
+    for op, argument in items:
+        name = str(op)
+        if name in {"GROUPREF", "GROUPREF_EXISTS"}:
+            return True
+        if name in {"MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"}:
+            _low, high, body = argument
+            many = high is _re_parser.MAXREPEAT or high > 1
+            if many and repeated:
+                return True
+            if _risky(body, repeated=repeated or many):
+                return True
+        elif name == "SUBPATTERN":
+            if _risky(argument[-1], repeated=repeated):
+                return True
+        elif name == "BRANCH":
+            if any(_risky(branch, repeated=repeated) for branch in argument[1]):
+                return True
+        elif name in {"ASSERT", "ASSERT_NOT", "ATOMIC_GROUP"}:
+            body = argument[-1] if isinstance(argument, tuple) else argument
+            if _risky(body, repeated=repeated):
+                return True
+    return False
+
+
+def value_problem(operator: str, value: Any) -> str | None:
+    """Why `value` cannot go with `operator` in a criterion, or None: the editor's check."""
+    if operator not in OPERATORS:
+        return f"“{operator}” is not an operator."
+    needs, words = OPERATORS[operator]
+    if needs == NOTHING:
+        return None if value is None else f"“{words}” needs no value: leave it blank."
+    if needs == TEXT:
+        ok = isinstance(value, str) and value.strip() != ""
+        return None if ok else f"“{words}” needs a text to compare with."
+    if needs == LIST:
+        ok = (
+            isinstance(value, list)
+            and bool(value)
+            and all(isinstance(item, str) and item.strip() for item in value)
+        )
+        return None if ok else f"“{words}” needs a list of values, such as Brazil, Portugal."
+    if needs == PATTERN:
+        return pattern_problem(value)
+    if needs in (NUMBER, DAYS):
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if not ok or not math.isfinite(value):
+            return f"“{words}” needs a number, such as 50."
+        if needs == DAYS and value <= 0:
+            return f"“{words}” needs a number of days above 0, such as 30."
+        return None
+    # RANGE
+    ok = (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(
+            isinstance(item, int | float) and not isinstance(item, bool) and math.isfinite(item)
+            for item in value
+        )
     )
+    if not ok:
+        return f"“{words}” needs two numbers, the lowest and the highest, such as 10, 500."
+    if value[0] > value[1]:
+        return f"“{words}” needs the lowest number first: {value[1]}, {value[0]}."
+    return None
 
 
-def evaluate(attributes: Mapping[str, Any], rules: Sequence[Rule], threshold: int) -> Verdict:
-    outcomes = tuple(judge(rule, attributes) for rule in rules)
+def _test_of(rule: Rule) -> Callable[[Any], bool] | None:
+    """The rule's test, or None when what it stores cannot be judged by (a stored criterion
+    from before a check, or an operator this engine no longer knows)."""
+    try:
+        return TESTS[rule.operator](rule.value)
+    except Exception:
+        return None
+
+
+# Sentences --------------------------------------------------------------------------------
+
+
+def _shown(value: Any) -> str:
+    try:
+        text = ", ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+    except Exception:
+        return f"a {type(value).__name__} that cannot be shown"
+    return text if len(text) <= _SHOWN_MAX else text[: _SHOWN_MAX - 1] + "…"
+
+
+def _number_shown(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def reason(outcome: Outcome) -> str:
+    rule = outcome.rule
+    if rule.kind == SCORING:
+        # A scoring criterion only adds points: missing them is "not earned", never a failure.
+        verdict = "earned" if outcome.passed else "not earned"
+    else:
+        verdict = "passed" if outcome.passed else "failed"
+    if rule.operator == "submitted_within":
+        subject = "the lead"
+    else:
+        subject = rule.attribute.replace("_", " ")
+    try:
+        how = _how(outcome)
+    except Exception:  # a value no sentence can quote: the verdict stands without it
+        how = f"is {_shown(outcome.value)}"
+    return f"{rule.label} {verdict}: {subject} {how}."
+
+
+def _how(outcome: Outcome) -> str:
+    rule, passed, value = outcome.rule, outcome.passed, outcome.value
+    if outcome.state == UNREADABLE:
+        if _test_of(rule) is None:
+            return "could not be judged: the criterion's terms cannot be read"
+        return f"is {_shown(value)}, which could not be read"
+    if outcome.state == BLANK:
+        if value is None:
+            how = "is missing" if rule.operator != "submitted_within" else "has no submission time"
+        elif isinstance(value, str) and value.strip():
+            how = f"is “{_shown(value.strip())}”, which the form counts as blank"
+        else:
+            how = "is blank"
+        if rule.operator in BLANK_IS_JUDGED:
+            return how
+        if rule.kind == SCORING:
+            return how + (", which this criterion still rewards" if passed else "")
+        return how + (
+            ", which this criterion lets pass" if passed else ", which fails this criterion"
+        )
+    expected = rule.value
+    shown = _shown(value)
+    match rule.operator:
+        case "present":
+            return f"is given ({shown})"
+        case "answered":
+            return "was answered on the form" if passed else "was not answered on the form"
+        case "equals":
+            return f"is {shown}" if passed else f"is {shown}, not {_shown(expected)}"
+        case "not_equals":
+            return f"is {shown}, not {_shown(expected)}" if passed else f"is {shown}"
+        case "one_of" | "country_in":
+            allowed = _shown(expected)
+            return (
+                f"is {shown}, one of {allowed}" if passed else f"is {shown}, not one of {allowed}"
+            )
+        case "not_one_of":
+            return f"is {shown}, not excluded" if passed else f"is {shown}, which is excluded"
+        case "contains":
+            part = _shown(expected)
+            return f"is {shown}, which contains {part}" if passed else f"is {shown}, without {part}"
+        case "at_least" | "at_most" | "between" if number(value) is None:
+            return f"is {shown}, not a number"
+        case "at_least":
+            return f"is {shown}, at least {expected}" if passed else f"is {shown}, below {expected}"
+        case "at_most":
+            return f"is {shown}, at most {expected}" if passed else f"is {shown}, above {expected}"
+        case "between":
+            low, high = expected
+            inside = "between" if passed else "not between"
+            return f"is {shown}, {inside} {low} and {high}"
+        case "matches":
+            does = "matches" if passed else "does not match"
+            return f"is {shown}, which {does} the pattern {expected}"
+        case "free_mail" | "not_free_mail":
+            domain = _domain(value)
+            free = domain in FREE_MAIL_DOMAINS
+            return f"is at {domain}, {'a free-mail' if free else 'a company'} domain"
+        case "domain_in":
+            domain, allowed = _domain(value), _shown(expected)
+            return f"is at {domain}, {'one' if passed else 'not one'} of {allowed}"
+        case "domain_not_in":
+            domain = _domain(value)
+            if passed:
+                return f"is at {domain}, a company domain"
+            return f"is at {domain}, a free-mail domain"
+        case "submitted_within":
+            days = _number_shown(round(value, 1))
+            limit = _number_shown(expected)
+            if passed:
+                return f"was submitted {days} days ago, within {limit}"
+            return f"was submitted {days} days ago, more than {limit}"
+    return f"is {shown}"
+
+
+# Judging one lead, plainly ----------------------------------------------------------------
+
+
+def _age_in_days(submitted_at: datetime | None, now: datetime | None) -> float | None:
+    if submitted_at is None:
+        return None
+    try:
+        now = now or datetime.now(UTC)
+        return (now - submitted_at).total_seconds() / 86400
+    except (TypeError, AttributeError):  # one aware, one naive; or not a time
+        return None
+
+
+def _answered(rule: Rule, attributes: Mapping, answered: Collection[str] | None, blanks) -> bool:
+    if answered is not None:
+        return rule.attribute in answered
+    return not _blank(attributes.get(rule.attribute), blanks)
+
+
+def judge(
+    rule: Rule,
+    attributes: Mapping[str, Any],
+    *,
+    blanks: Collection[str] = frozenset(),
+    age: float | None = None,
+    answered: Collection[str] | None = None,
+) -> Outcome:
+    """One criterion's outcome for one lead; never raises."""
+    if rule.operator == "submitted_within":
+        value = age
+    elif rule.operator == "answered":
+        try:
+            value = _answered(rule, attributes, answered, blanks)
+        except Exception:
+            value = False
+    else:
+        try:
+            value = attributes.get(rule.attribute)
+        except Exception:
+            value = None
+    test = _test_of(rule)
+    if test is None:
+        return Outcome(rule, False, 0, value, UNREADABLE)
+    try:
+        if rule.operator != "answered" and _blank(value, blanks):
+            passed = rule.blank_passes and rule.operator not in BLANK_IS_JUDGED
+            state = BLANK
+        else:
+            passed, state = bool(test(value)), JUDGED
+    except Exception:
+        passed, state = False, UNREADABLE
+    points = rule.points if passed and rule.kind == SCORING else 0
+    return Outcome(rule, passed, points, value, state)
+
+
+def evaluate(
+    attributes: Mapping[str, Any],
+    rules: Sequence[Rule],
+    threshold: int,
+    *,
+    blanks: Collection[str] = frozenset(),
+    submitted_at: datetime | None = None,
+    now: datetime | None = None,
+    answered: Collection[str] | None = None,
+) -> Verdict:
+    """Judge one lead rule by rule, reading each criterion's terms afresh."""
+    if not isinstance(attributes, Mapping):
+        attributes = {}
+    blanks = blank_placeholders(blanks)
+    age = _age_in_days(submitted_at, now)
+    outcomes = tuple(
+        judge(rule, attributes, blanks=blanks, age=age, answered=answered) for rule in rules
+    )
     mandatory_passed = all(outcome.passed for outcome in outcomes if outcome.mandatory)
     score = sum(outcome.points for outcome in outcomes)
-    return Verdict(
-        qualified=mandatory_passed and score >= threshold,
-        score=score,
-        threshold=threshold,
-        outcomes=outcomes,
-    )
+    return Verdict(mandatory_passed and score >= threshold, score, threshold, outcomes)
+
+
+# Judging many leads: an agreement compiled once -------------------------------------------
+
+
+class CompiledAgreement:
+    """An agreement made into one function: `compiled(attributes)` is a Verdict.
+
+    Compiling reads each criterion's terms once (lists into sets, numbers and patterns
+    parsed); a call reads each attribute once, runs one small test per criterion, and keeps
+    the values, so that the outcomes and their sentences are made only if they are asked for.
+    """
+
+    def __init__(
+        self, rules: Sequence[Rule], threshold: int, *, blanks: Collection[str] = frozenset()
+    ):
+        self.rules = tuple(rules)
+        self.threshold = threshold
+        self.blanks = blank_placeholders(blanks)
+        self._attributes = [rule.attribute for rule in self.rules]
+        self._checks = [self._check(rule) for rule in self.rules]
+        self._unreadable = [_test_of(rule) is None for rule in self.rules]
+        self._points = [rule.points if rule.kind == SCORING else 0 for rule in self.rules]
+        self._mandatory = [rule.kind == MANDATORY for rule in self.rules]
+        self._needs_submission = any(
+            rule.operator in {"submitted_within", "answered"} for rule in self.rules
+        )
+        self._judge = None if self._needs_submission else self._straight_line()
+
+    def _straight_line(self) -> Callable[[Mapping[str, Any]], tuple[list, list]]:
+        """One function reading each attribute and asking its criterion, without a loop.
+
+        A loop over (check, value) pairs and a call per criterion cost more than most tests
+        themselves; written out, a text the criterion has judged before is one dict lookup.
+        Only names of our own are generated (a0, m0, c0...), never a criterion's terms.
+        """
+        namespace: dict[str, Any] = {}
+        lines = ["def judge(attributes):", "    get = attributes.get"]
+        for i, (attribute, check) in enumerate(zip(self._attributes, self._checks, strict=True)):
+            namespace[f"a{i}"], namespace[f"c{i}"] = attribute, check
+            lines.append(f"    v{i} = get(a{i})")
+            memo = getattr(check, "memo", None)
+            if memo is None:
+                lines.append(f"    p{i} = c{i}(v{i})")
+            else:
+                namespace[f"m{i}"] = memo
+                # An unhashable value (a list) raises here: the careful path judges it.
+                lines.append(f"    p{i} = m{i}.get(v{i})")
+                lines.append(f"    if p{i} is None:")
+                lines.append(f"        p{i} = c{i}(v{i})")
+        count = len(self._checks)
+        passed = ", ".join(f"p{i}" for i in range(count))
+        values = ", ".join(f"v{i}" for i in range(count))
+        lines.append(f"    return [{passed}], [{values}]")
+        exec("\n".join(lines), namespace)  # noqa: S102 - our own names only, see above
+        return namespace["judge"]
+
+    def _check(self, rule: Rule) -> Callable[[Any], bool]:
+        test, blanks = _test_of(rule), self.blanks
+        if test is None:
+            return _never
+        if rule.operator in {"answered", "submitted_within"}:
+            return test if rule.operator == "answered" else self._within(test, rule)
+        if_blank = rule.blank_passes and rule.operator not in BLANK_IS_JUDGED
+        longest = max(map(len, blanks), default=0)
+        # Forms send the same few texts again and again (countries, sizes, Yes/No): each
+        # criterion remembers what it decided for a text, up to _MEMO texts.
+        memo: dict[str, bool] = {}
+
+        def check(value: Any) -> bool:
+            if value.__class__ is str:
+                known = memo.get(value)
+                if known is not None:
+                    return known
+                text = value.strip()
+                if not text or (len(text) <= longest and text.casefold() in blanks):
+                    result = if_blank
+                else:
+                    result = bool(test(value))
+                if len(memo) < _MEMO:
+                    memo[value] = result
+                return result
+            if value is None or _blank(value, blanks):
+                return if_blank
+            return bool(test(value))
+
+        check.memo = memo  # type: ignore[attr-defined]
+        return check
+
+    @staticmethod
+    def _within(test: Callable[[Any], bool], rule: Rule) -> Callable[[Any], bool]:
+        if_blank = rule.blank_passes
+        return lambda age: if_blank if age is None else test(age)
+
+    def __call__(
+        self,
+        attributes: Mapping[str, Any],
+        *,
+        submitted_at: datetime | None = None,
+        now: datetime | None = None,
+        answered: Collection[str] | None = None,
+    ) -> Verdict:
+        try:
+            if self._judge is not None:
+                passed, values = self._judge(attributes)
+            else:
+                values = self._values(attributes, _age_in_days(submitted_at, now), answered)
+                passed = [check(value) for check, value in zip(self._checks, values, strict=True)]
+        except Exception:
+            # A value a test could not read: judge rule by rule, each failure kept apart.
+            return self._careful(attributes, submitted_at, now, answered)
+        score = sum(compress(self._points, passed))
+        qualified = score >= self.threshold and False not in compress(passed, self._mandatory)
+        return Verdict(
+            qualified,
+            score,
+            self.threshold,
+            passed=passed,
+            source=lambda: self._outcomes(passed, values),
+        )
+
+    def _values(self, attributes: Mapping, age: float | None, answered) -> list:
+        values = []
+        for rule in self.rules:
+            if rule.operator == "submitted_within":
+                values.append(age)
+            elif rule.operator == "answered":
+                values.append(_answered(rule, attributes, answered, self.blanks))
+            else:
+                values.append(attributes.get(rule.attribute))
+        return values
+
+    def _outcomes(self, passed: Sequence[bool], values: Sequence[Any]) -> tuple[Outcome, ...]:
+        outcomes = []
+        judged = zip(self.rules, passed, values, self._points, self._unreadable, strict=True)
+        for rule, ok, value, points, unreadable in judged:
+            if unreadable:
+                state = UNREADABLE
+            elif rule.operator != "answered" and _blank(value, self.blanks):
+                state = BLANK
+            else:
+                state = JUDGED
+            outcomes.append(Outcome(rule, ok, points if ok else 0, value, state))
+        return tuple(outcomes)
+
+    def _careful(self, attributes, submitted_at, now, answered) -> Verdict:
+        if not isinstance(attributes, Mapping):
+            attributes = {}
+        age = _age_in_days(submitted_at, now)
+        outcomes = tuple(
+            judge(rule, attributes, blanks=self.blanks, age=age, answered=answered)
+            for rule in self.rules
+        )
+        score = sum(outcome.points for outcome in outcomes)
+        mandatory_passed = all(outcome.passed for outcome in outcomes if outcome.mandatory)
+        return Verdict(
+            mandatory_passed and score >= self.threshold, score, self.threshold, outcomes
+        )
+
+
+def _never(_value: Any) -> bool:
+    return False
+
+
+def compile_agreement(
+    rules: Sequence[Rule], threshold: int, *, blanks: Collection[str] = frozenset()
+) -> CompiledAgreement:
+    return CompiledAgreement(rules, threshold, blanks=blanks)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from scoring.engine import MANDATORY, Rule
+from scoring.engine import BLANK_IS_JUDGED, MANDATORY, Rule
 
 
 @dataclass(frozen=True)
@@ -53,26 +53,55 @@ def _either(values: Any) -> str:
 
 
 def clause(rule: Rule) -> str:
-    """What a lead must be for this criterion to pass, as a clause: "the country is ..."."""
+    """What a lead must be for this criterion to pass, as a clause: "the country is ...".
+
+    A criterion that lets a blank pass says so: "..., or it is left blank".
+    """
+    text = _condition(rule)
+    if rule.blank_passes and rule.operator not in BLANK_IS_JUDGED:
+        text += ", or it is left blank"
+    return text
+
+
+def _condition(rule: Rule) -> str:
     subject = f"the {attribute_words(rule.attribute)}"
     value = rule.value
     match rule.operator:
         case "present":
             return f"{subject} is given"
+        case "answered":
+            return f"{subject} was answered on the form"
         case "equals":
             return f"{subject} is “{value}”"
-        case "one_of":
+        case "not_equals":
+            return f"{subject} is not “{value}”"
+        case "one_of" | "country_in":
             return f"{subject} is one of {_either(value)}"
         case "not_one_of":
             return f"{subject} is none of {_either(value)}"
+        case "contains":
+            return f"{subject} contains “{value}”"
         case "at_least":
             return f"{subject} is at least {_number(value)}"
         case "at_most":
             return f"{subject} is at most {_number(value)}"
+        case "between" if isinstance(value, list | tuple) and len(value) == 2:
+            return f"{subject} is between {_number(value[0])} and {_number(value[1])}"
+        case "matches":
+            return f"{subject} matches the pattern “{value}”"
+        case "free_mail":
+            return f"{subject} is at a free-mail domain (gmail.com, outlook.com and the like)"
+        case "not_free_mail":
+            return f"{subject} is a company address (not at a free-mail domain)"
+        case "domain_in":
+            return f"{subject} is at {_either(value)}"
         case "domain_not_in" if rule.attribute == "email":
             return f"the e-mail is a company address (not at {_either(value)})"
         case "domain_not_in":
             return f"{subject} is not at {_either(value)}"
+        case "submitted_within":
+            days = _number(value)
+            return f"the lead was submitted within the last {days} day{'' if days == '1' else 's'}"
     return f"{subject} {rule.operator.replace('_', ' ')} {value}"
 
 

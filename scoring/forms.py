@@ -5,8 +5,18 @@ from decimal import Decimal, InvalidOperation
 
 from django import forms
 
+from scoring import engine
 from scoring.models import Agreement, Criterion
-from scoring.services import LIST, NOTHING, NUMBER, OPERATOR_VALUES, VALUE_HINTS
+from scoring.services import (
+    DAYS,
+    LIST,
+    NOTHING,
+    NUMBER,
+    OPERATOR_VALUES,
+    PATTERN,
+    RANGE,
+    VALUE_HINTS,
+)
 
 
 class TermsForm(forms.Form):
@@ -54,12 +64,23 @@ class CriterionForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=(
-            "A number for “is at least” and “is at most”; a list, separated by commas or "
-            "lines, for “is one of”, “is not one of” and the e-mail domains; blank for “is given”."
+            "A number for “is at least”, “is at most” and the days of “was submitted within”; "
+            "two numbers (lowest, highest) for “is between”; a list, separated by commas or "
+            "lines, for “is one of”, “is not one of”, the countries and the e-mail domains; a "
+            "Python regular expression for “matches the pattern” (case ignored); blank for "
+            "“is given”, “was answered on the form” and the free-mail checks."
         ),
     )
     points = forms.IntegerField(
         initial=0, help_text="What a scoring criterion adds; 0 for a mandatory one."
+    )
+    blank_passes = forms.BooleanField(
+        required=False,
+        label="A blank passes",
+        help_text=(
+            "Ticked: a lead that left this field blank, or sent a placeholder the form counts "
+            "as blank, passes (or earns the points). Unticked: a blank fails."
+        ),
     )
 
     @classmethod
@@ -73,6 +94,7 @@ class CriterionForm(forms.Form):
                 "operator": criterion.operator,
                 "value": value_text(criterion.value),
                 "points": criterion.points,
+                "blank_passes": criterion.blank_passes,
             }
         return cls(data, initial=initial, prefix="criterion")
 
@@ -98,18 +120,31 @@ def typed_value(operator: str, text: str):
         return None
     if not text:
         raise ValueError(f"“{label}” needs {VALUE_HINTS[needs]}.")
-    if needs == NUMBER:
-        try:
-            number = Decimal(text)
-        except InvalidOperation:
-            message = f"“{text}” is not a number; “{label}” needs {VALUE_HINTS[needs]}."
-            raise ValueError(message) from None
-        if not number.is_finite():
+    if needs in (NUMBER, DAYS):
+        return _number_typed(text, label, needs)
+    if needs == RANGE:
+        parts = [part for part in text.replace("\n", ",").replace(";", ",").split(",") if part]
+        if len(parts) != 2:
             raise ValueError(f"“{label}” needs {VALUE_HINTS[needs]}.")
-        return int(number) if number == number.to_integral_value() else float(number)
+        return [_number_typed(part.strip(), label, needs) for part in parts]
     if needs == LIST:
         return [item.strip() for item in text.replace("\n", ",").split(",") if item.strip()]
+    if needs == PATTERN:
+        problem = engine.pattern_problem(text)
+        if problem:
+            raise ValueError(problem)
     return text
+
+
+def _number_typed(text: str, label: str, needs: str) -> int | float:
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        message = f"“{text}” is not a number; “{label}” needs {VALUE_HINTS[needs]}."
+        raise ValueError(message) from None
+    if not number.is_finite():
+        raise ValueError(f"“{label}” needs {VALUE_HINTS[needs]}.")
+    return int(number) if number == number.to_integral_value() else float(number)
 
 
 def value_text(value) -> str:

@@ -184,6 +184,10 @@ class Agreement(models.Model):
     def rules(self) -> list[engine.Rule]:
         return [criterion.as_rule() for criterion in self.criteria.all()]
 
+    def compiled(self, *, blanks=()) -> engine.CompiledAgreement:
+        """This version as one function, to judge many leads (the what-if, re-scoring)."""
+        return engine.compile_agreement(self.rules(), self.threshold, blanks=blanks)
+
     def terms(self) -> explain.Terms:
         return explain.Terms(
             version=self.version,
@@ -232,14 +236,10 @@ class Criterion(models.Model):
         MANDATORY = engine.MANDATORY, "Mandatory (must pass)"
         SCORING = engine.SCORING, "Scoring (adds points)"
 
-    class Operator(models.TextChoices):
-        PRESENT = "present", "is given"
-        EQUALS = "equals", "equals"
-        ONE_OF = "one_of", "is one of"
-        NOT_ONE_OF = "not_one_of", "is not one of"
-        AT_LEAST = "at_least", "is at least"
-        AT_MOST = "at_most", "is at most"
-        DOMAIN_NOT_IN = "domain_not_in", "e-mail domain is not one of"
+    # The engine's operators, by the names stored in `operator`.
+    Operator = models.TextChoices(
+        "Operator", [(name.upper(), (name, words)) for name, (_, words) in engine.OPERATORS.items()]
+    )
 
     agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="criteria")
     label = models.CharField(max_length=200)
@@ -248,6 +248,10 @@ class Criterion(models.Model):
     operator = models.CharField(max_length=16, choices=Operator.choices)
     value = models.JSONField(null=True, blank=True)
     points = models.IntegerField(default=0)
+    blank_passes = models.BooleanField(
+        default=False,
+        help_text="Whether a lead that left this blank (or sent a placeholder) passes it.",
+    )
     position = models.PositiveSmallIntegerField(default=0)
 
     objects = CriterionQuerySet.as_manager()
@@ -281,6 +285,7 @@ class Criterion(models.Model):
             value=self.value,
             points=self.points,
             label=self.label,
+            blank_passes=self.blank_passes,
         )
 
 

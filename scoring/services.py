@@ -5,6 +5,7 @@ from http import HTTPStatus
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
+from django_countries import countries
 
 from leads import locks
 from leads.lifecycle import can_move, lead_move
@@ -219,27 +220,31 @@ def agreement_terms_set(
     return agreement
 
 
-# What each operator compares the lead's value with.
-NUMBER, LIST, TEXT, NOTHING = "number", "list", "text", "nothing"
-OPERATOR_VALUES = {
-    Criterion.Operator.PRESENT: NOTHING,
-    Criterion.Operator.EQUALS: TEXT,
-    Criterion.Operator.ONE_OF: LIST,
-    Criterion.Operator.NOT_ONE_OF: LIST,
-    Criterion.Operator.AT_LEAST: NUMBER,
-    Criterion.Operator.AT_MOST: NUMBER,
-    Criterion.Operator.DOMAIN_NOT_IN: LIST,
-}
+# What each operator compares the lead's value with, as the editor asks for it.
+NOTHING, TEXT, LIST, NUMBER = engine.NOTHING, engine.TEXT, engine.LIST, engine.NUMBER
+RANGE, PATTERN, DAYS = engine.RANGE, engine.PATTERN, engine.DAYS
+OPERATOR_VALUES = {Criterion.Operator(name): needs for name, (needs, _) in engine.OPERATORS.items()}
 VALUE_HINTS = {
     NUMBER: "a number, such as 50",
     LIST: "a list of values, such as Brazil, Portugal",
     TEXT: "a text to compare with",
     NOTHING: "no value: leave it blank",
+    RANGE: "two numbers, the lowest and the highest, such as 10, 500",
+    PATTERN: "a pattern (a Python regular expression, case ignored), such as ^[A-Z]{2}-[0-9]+$",
+    DAYS: "a number of days, such as 30",
 }
+# Judged on the submission, not on an attribute a form asks for.
+SUBMISSION_OPERATORS = frozenset({Criterion.Operator.SUBMITTED_WITHIN})
 
 
 def criterion_problems(
-    *, kind: str, attribute: str, operator: str, value, points: int
+    *,
+    kind: str,
+    attribute: str,
+    operator: str,
+    value,
+    points: int,
+    blank_passes: bool = False,
 ) -> dict[str, list[dict[str, str]]]:
     """Every reason these terms cannot be a criterion, by field; empty when they can."""
     problems: dict[str, list[dict[str, str]]] = {}
@@ -250,7 +255,7 @@ def criterion_problems(
     if kind not in Criterion.Kind.values:
         refuse("kind", "unknown_kind", f"“{kind}” is neither mandatory nor scoring.")
     keys = attribute_keys()
-    if attribute not in keys:
+    if attribute not in keys and operator not in SUBMISSION_OPERATORS:
         known = ", ".join(sorted(keys)) or "none yet"
         refuse(
             "attribute",
@@ -261,27 +266,32 @@ def criterion_problems(
         known = ", ".join(Criterion.Operator.values)
         refuse("operator", "unknown_operator", f"“{operator}” is not an operator: use {known}.")
     else:
-        needs = OPERATOR_VALUES[Criterion.Operator(operator)]
-        if not _value_fits(needs, value):
+        problem = engine.value_problem(operator, value) or _country_problem(operator, value)
+        if problem:
+            refuse("value", "wrong_value_type", problem)
+        if blank_passes and operator in engine.BLANK_IS_JUDGED:
             label = Criterion.Operator(operator).label
-            refuse("value", "wrong_value_type", f"“{label}” needs {VALUE_HINTS[needs]}.")
+            refuse(
+                "blank_passes",
+                "blank_judged",
+                f"“{label}” fails a blank by its meaning: leave “a blank passes” unticked.",
+            )
     if kind == Criterion.Kind.MANDATORY and points:
         refuse("points", "mandatory_points", "A mandatory criterion adds no points: use 0.")
     return problems
 
 
-def _value_fits(needs: str, value) -> bool:
-    if needs == NOTHING:
-        return value is None
-    if needs == NUMBER:
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if needs == TEXT:
-        return isinstance(value, str) and value.strip() != ""
-    return (
-        isinstance(value, list)
-        and bool(value)
-        and all(isinstance(item, str) and item.strip() for item in value)
-    )
+def _country_problem(operator: str, value) -> str | None:
+    """Countries are compared as the forms store them: by their English names."""
+    if operator != Criterion.Operator.COUNTRY_IN:
+        return None
+    unknown = [name for name in value if not countries.by_name(name.strip())]
+    if unknown:
+        return (
+            f"Not a country name the forms use: {', '.join(unknown)}. Write it as the country "
+            "field shows it, e.g. Brazil, United States of America."
+        )
+    return None
 
 
 def criterion_set(
@@ -295,11 +305,17 @@ def criterion_set(
     operator: str,
     value,
     points: int,
+    blank_passes: bool = False,
 ) -> Criterion:
     """Add a criterion to a draft (last), or change one of its criteria."""
     _require_drafter(by)
     problems = criterion_problems(
-        kind=kind, attribute=attribute, operator=operator, value=value, points=points
+        kind=kind,
+        attribute=attribute,
+        operator=operator,
+        value=value,
+        points=points,
+        blank_passes=blank_passes,
     )
     if problems:
         raise InvalidFields(problems)
@@ -317,6 +333,7 @@ def criterion_set(
             ("operator", operator),
             ("value", value),
             ("points", points),
+            ("blank_passes", blank_passes),
         ]:
             setattr(criterion, field, term)
         criterion.save()
@@ -423,14 +440,25 @@ def submission_qualify(*, submission_id: int) -> Qualification | None:
         return None
     rules = agreement.rules()
     with transaction.atomic():
-        submission = Submission.objects.filter(pk=submission_id).first()
+        submission = (
+            Submission.objects.select_related("form_version").filter(pk=submission_id).first()
+        )
         if submission is None:
             logger.info("Submission %s is gone; nothing to score.", submission_id)
             return None
         lead = locks.lead_locked(submission.lead_id)
         if Qualification.objects.filter(submission=submission).exists():
             return None
-        verdict = engine.evaluate(lead.attributes, rules, agreement.threshold)
+        blanks = _blank_placeholders(submission)
+        verdict = engine.evaluate(
+            lead.attributes,
+            rules,
+            agreement.threshold,
+            blanks=blanks,
+            submitted_at=submission.received_at,
+            now=timezone.now(),
+            answered=_answered_keys(submission, blanks),
+        )
         qualification = Qualification.objects.create(
             lead=lead,
             submission=submission,
@@ -452,6 +480,19 @@ def submission_qualify(*, submission_id: int) -> Qualification | None:
         lead.score = verdict.score
         _move_by_verdict(lead, verdict, agreement)
     return qualification
+
+
+def _blank_placeholders(submission: Submission) -> frozenset[str]:
+    """The placeholders the submission's form version counts as blank ("Select", "N/A")."""
+    fields = submission.form_version.fields if submission.form_version_id else []
+    return engine.blank_placeholders(
+        [value for spec in fields or [] for value in spec.get("blank_values") or []]
+    )
+
+
+def _answered_keys(submission: Submission, blanks: frozenset[str]) -> frozenset[str]:
+    payload = submission.payload if isinstance(submission.payload, dict) else {}
+    return frozenset(key for key, value in payload.items() if not engine.is_blank(value, blanks))
 
 
 def _move_by_verdict(lead: Lead, verdict: engine.Verdict, agreement: Agreement) -> None:

@@ -13,7 +13,7 @@ from rest_framework.utils.json import strict_constant
 from rest_framework.views import APIView
 
 from leads.capture.forms import submission_form_class
-from leads.capture.selectors import published_form
+from leads.capture.selectors import embed_definition, published_form
 from leads.capture.services import lead_capture
 from leads.capture.views import request_provenance
 from portal.errors import DomainError, InvalidFields, UnsupportedMediaType
@@ -87,3 +87,13 @@ class SubmissionCreate(APIView):
             {"submission": submission.pk, "lead": submission.lead_id},
             status=status.HTTP_201_CREATED,
         )
+
+
+class FormDefinition(APIView):
+    """GET the published form's fields, for the embed script to draw it on another site."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    def get(self, request: Request, slug: str) -> Response:
+        return Response(embed_definition(form=published_form(slug=slug)))

@@ -4,11 +4,13 @@ Works without JavaScript: every change is a plain form post that comes back to t
 page with a message. The writes are services; these views only read, bind and render.
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.html import escape
 from django.views.decorators.http import require_POST
 
 from leads.capture.builder_forms import FieldForm, FormSettingsForm
@@ -35,6 +37,15 @@ from portal.accounts.decorators import permission_required_or_403
 from portal.errors import DomainError
 
 PAGE_SIZE = 20
+EMBED_SCRIPT = "capture/embed.js"
+EMBED_SNIPPET = (
+    '<div data-leadbridge-form="{slug}"></div>\n'
+    '<script src="{script}" data-leadbridge-api="{api}" async></script>'
+)
+IFRAME_SNIPPET = (
+    '<iframe src="{url}" title="{name}" width="100%" height="760" '
+    'style="border:0" loading="lazy"></iframe>'
+)
 VIEW = "capture.view_form"
 CHANGE = "capture.change_form"
 
@@ -97,8 +108,19 @@ def form_detail(request: HttpRequest, pk: int) -> HttpResponse:
     endpoint = request.build_absolute_uri(
         reverse("capture:api_submission_create", kwargs={"slug": form.slug})
     )
+    # The unhashed name: a snippet pasted on another site must outlive our next deploy, and
+    # WhiteNoise serves the original beside each hashed copy.
+    script = request.build_absolute_uri(settings.STATIC_URL.rstrip("/") + "/" + EMBED_SCRIPT)
+    api = request.build_absolute_uri("/").rstrip("/")
     context = {
         "form": form,
+        "embed_snippet": EMBED_SNIPPET.format(slug=form.slug, script=script, api=api),
+        "iframe_snippet": IFRAME_SNIPPET.format(url=hosted, name=escape(form.name)),
+        "hubspot_url": request.build_absolute_uri(
+            reverse("capture:hubspot_submit", kwargs={"portal_id": "0", "guid": form.guid})
+        ),
+        "web_to_lead_url": request.build_absolute_uri(reverse("capture:web_to_lead_servlet"))
+        + "?encoding=UTF-8",
         "fields": list(form.fields.all()),
         "versions": form_versions(form=form),
         "stats": form_stats(form=form),

@@ -1,5 +1,7 @@
 """The builder's own forms: a form's settings and one field of its draft."""
 
+from urllib.parse import urlsplit
+
 from django import forms
 from django_countries import countries
 
@@ -33,8 +35,14 @@ class FormSettingsForm(forms.ModelForm):
             "redirect_url",
             "consent_text",
             "phone_region",
+            "allowed_origins",
         ]
-        labels = {"slug": "Address (slug)", "intro": "Introduction", "redirect_url": "Redirect URL"}
+        labels = {
+            "slug": "Address (slug)",
+            "intro": "Introduction",
+            "redirect_url": "Redirect URL",
+            "allowed_origins": "Sites that may embed it",
+        }
         help_texts = {"slug": "Letters, digits and hyphens: the public page is /f/this-address/."}
         widgets = {
             "campaign_brief": forms.Textarea(attrs={"rows": 3}),
@@ -43,6 +51,17 @@ class FormSettingsForm(forms.ModelForm):
             "consent_text": forms.Textarea(attrs={"rows": 2}),
         }
         field_classes = {"redirect_url": HttpsURLField}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["allowed_origins"] = OriginsField(
+            required=False,
+            label="Sites that may embed it",
+            help_text=(
+                "One a line, as scheme://host[:port], e.g. https://www.example.com: only these "
+                "may show the form in an iframe or post it from their pages."
+            ),
+        )
 
 
 class LinesField(forms.CharField):
@@ -56,6 +75,43 @@ class LinesField(forms.CharField):
     def to_python(self, value) -> list[str]:
         lines = (line.strip() for line in (super().to_python(value) or "").splitlines())
         return list(dict.fromkeys(line for line in lines if line))
+
+
+class OriginsField(LinesField):
+    """Web origins, one a line: scheme://host[:port], nothing after it (a browser's Origin)."""
+
+    def to_python(self, value) -> list[str]:
+        origins = [_origin(line) for line in super().to_python(value)]
+        return list(dict.fromkeys(origins))
+
+
+def _origin(line: str) -> str:
+    refusal = forms.ValidationError(
+        "%(line)s is not a site's address: write scheme://host[:port], "
+        "e.g. https://www.example.com, with nothing after it.",
+        code="invalid_origin",
+        params={"line": line},
+    )
+    try:
+        parts = urlsplit(line)
+        port = parts.port
+    except ValueError as exc:
+        raise refusal from exc
+    if (
+        parts.scheme.lower() not in ("http", "https")
+        or not parts.hostname
+        or parts.username is not None
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or "*" in parts.netloc
+    ):
+        raise refusal
+    scheme = parts.scheme.lower()
+    host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+    # Browsers leave the scheme's own port out of the Origin they send.
+    default = {"http": 80, "https": 443}[scheme]
+    return f"{scheme}://{host}" + (f":{port}" if port not in (None, default) else "")
 
 
 class FieldForm(forms.ModelForm):

@@ -6,7 +6,9 @@ JSON API serve the form's `current_version`, and every submission records the ve
 was made against, so it stays readable under that version's labels.
 """
 
+import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import models
@@ -37,6 +39,17 @@ class Form(models.Model):
         default="US",
         help_text="Phone numbers written without +country code are read as from here.",
     )
+    allowed_origins = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Sites (scheme://host[:port]) that may embed the form and post to it.",
+    )
+    guid = models.UUIDField(
+        default=uuid.uuid4,
+        unique=True,
+        editable=False,
+        help_text="The form's id for the HubSpot and Salesforce compatible endpoints.",
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     current_version = models.ForeignKey(
         "FormVersion",
@@ -64,6 +77,27 @@ class Form(models.Model):
     @property
     def is_published(self) -> bool:
         return self.status == self.Status.PUBLISHED
+
+    def allows_origin(self, origin: str) -> bool:
+        """Whether a page at `origin` (scheme://host[:port]) may embed the form and post."""
+        return origin.strip().lower().rstrip("/") in self.allowed_origins
+
+    def allows_return_to(self, url: str) -> bool:
+        """Whether a visitor may be sent on to `url` after a post (an allowed site's page)."""
+        # Control characters would be cut by urlsplit but kept in the Location header.
+        if not url.isprintable() or " " in url:
+            return False
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return False
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            return False
+        origin = f"{parts.scheme}://{parts.netloc}"
+        redirect = urlsplit(self.redirect_url)
+        return self.allows_origin(origin) or (
+            bool(self.redirect_url) and origin == f"{redirect.scheme}://{redirect.netloc}".lower()
+        )
 
     def draft_specs(self) -> list[dict[str, Any]]:
         """The draft fields as a version would freeze them."""

@@ -17,6 +17,61 @@ def published_form(*, slug: str) -> Form:
     )
 
 
+def published_form_by_guid(*, guid) -> Form:
+    """The published form with this GUID (the compatible endpoints' id); else a 404."""
+    return get_object_or_404(
+        Form.objects.filter(
+            status=Form.Status.PUBLISHED, current_version__isnull=False
+        ).select_related("current_version"),
+        guid=guid,
+    )
+
+
+def allowed_origins_for_route(*, slug: str | None = None, guid=None) -> list[str]:
+    """The embedding origins of the form a URL names by slug or GUID; none if no such form."""
+    forms = Form.objects.filter(slug=slug) if slug else Form.objects.filter(guid=guid)
+    return forms.values_list("allowed_origins", flat=True).first() or []
+
+
+def embed_definition(*, form: Form) -> dict:
+    """What the embed script needs to draw the published form and thank the visitor."""
+    version = form.current_version
+    fields = [
+        {
+            "key": spec["key"],
+            "label": version.consent_text
+            if spec["kind"] == FormField.Kind.CONSENT and version.consent_text
+            else spec["label"],
+            "kind": spec["kind"],
+            "required": spec["required"],
+            "help_text": spec["help_text"],
+            "choices": spec["choices"],
+            "default": spec["default"],
+        }
+        for spec in version.fields
+    ]
+    if not any(spec["kind"] == FormField.Kind.CONSENT for spec in version.fields):
+        fields.append(
+            {
+                "key": "consent",
+                "label": version.consent_text or "I agree to be contacted about this request.",
+                "kind": FormField.Kind.CONSENT,
+                "required": False,
+                "help_text": "",
+                "choices": [],
+                "default": "",
+            }
+        )
+    return {
+        "name": form.name,
+        "intro": form.intro,
+        "version": version.number,
+        "fields": fields,
+        "thank_you_message": form.thank_you_message,
+        "redirect_url": form.redirect_url,
+    }
+
+
 def forms_for_marketing(*, search: str = "", status: str = "") -> QuerySet[Form]:
     forms = Form.objects.annotate(submission_count=Count("submissions")).select_related(
         "current_version"

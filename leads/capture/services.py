@@ -190,6 +190,7 @@ FORM_SETTINGS = (
     "redirect_url",
     "consent_text",
     "phone_region",
+    "allowed_origins",
 )
 FIELD_SETTINGS = (
     "key",

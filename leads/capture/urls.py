@@ -1,7 +1,7 @@
 from django.urls import path
 
-from leads.capture import builder, views
-from leads.capture.api import SubmissionCreate
+from leads.capture import builder, compat, views
+from leads.capture.api import FormDefinition, SubmissionCreate
 
 app_name = "capture"
 urlpatterns = [
@@ -25,9 +25,18 @@ urlpatterns = [
     ),
     path("f/<slug:slug>/", views.form_page, name="form"),
     path("f/<slug:slug>/thanks/", views.thanks, name="thanks"),
+    path("api/v1/forms/<slug:slug>/", FormDefinition.as_view(), name="api_form_definition"),
     path(
         "api/v1/forms/<slug:slug>/submissions/",
         SubmissionCreate.as_view(),
         name="api_submission_create",
     ),
+    # Drop-in compatible endpoints: a site switches from HubSpot or Salesforce by changing a URL.
+    path(
+        "submissions/v3/integration/submit/<str:portal_id>/<uuid:guid>",
+        compat.hubspot_submit,
+        name="hubspot_submit",
+    ),
+    path("servlet/servlet.WebToLead", compat.web_to_lead, name="web_to_lead_servlet"),
+    path("web-to-lead/", compat.web_to_lead, name="web_to_lead"),
 ]

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from leads.capture.embedding import frame_for_listed_origins
 from leads.capture.forms import SubmissionForm, submission_form_class
 from leads.capture.models import Form
 from leads.capture.selectors import published_form
@@ -77,12 +78,15 @@ def _form_response(
 ) -> HttpResponse:
     utm = {key: request.GET.get(key, utm.get(key, "")) for key in UTM_KEYS}
     context = {"form": form, "bound": bound, "utm": utm, "error": error}
-    return render(request, "capture/form.html", context, status=error.status if error else status)
+    response = render(
+        request, "capture/form.html", context, status=error.status if error else status
+    )
+    return frame_for_listed_origins(response, form)
 
 
 def thanks(request: HttpRequest, slug: str) -> HttpResponse:
     form = published_form(slug=slug)
-    return render(request, "capture/thanks.html", {"form": form})
+    return frame_for_listed_origins(render(request, "capture/thanks.html", {"form": form}), form)
 
 
 def _posted_fields(request: HttpRequest) -> QueryDict:

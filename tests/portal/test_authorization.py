@@ -60,6 +60,11 @@ GET = {
     "capture:form": PUBLIC,
     "capture:thanks": PUBLIC,
     "capture:api_submission_create": statuses(405, 405, 405, 405, 405, 405),
+    # The embed script reads the published form's fields; the compatible endpoints take posts.
+    "capture:api_form_definition": PUBLIC,
+    "capture:hubspot_submit": statuses(405, 405, 405, 405, 405, 405),
+    "capture:web_to_lead": statuses(405, 405, 405, 405, 405, 405),
+    "capture:web_to_lead_servlet": statuses(405, 405, 405, 405, 405, 405),
 }
 LOGOUT_GET = statuses(405, 405, 405, 405, 405, 405)
 
@@ -98,8 +103,17 @@ def world():
 
 
 def _url(name: str, form, lead) -> str:
-    if name in ("capture:form", "capture:thanks", "capture:api_submission_create"):
+    if name in (
+        "capture:form",
+        "capture:thanks",
+        "capture:api_submission_create",
+        "capture:api_form_definition",
+    ):
         return reverse(name, kwargs={"slug": form.slug})
+    if name == "capture:hubspot_submit":
+        return reverse(name, kwargs={"portal_id": "123", "guid": form.guid})
+    if name in ("capture:web_to_lead", "capture:web_to_lead_servlet"):
+        return reverse(name)
     if name.startswith("inbox:") and name != "inbox:list":
         return reverse(name, kwargs={"pk": lead.pk})
     if name.startswith("capture:field_") and name != "capture:field_new":

@@ -266,6 +266,16 @@ def test_a_criterion_is_changed_in_place(marketing, form):
         ({"operator": "one_of", "value": "Brazil"}, "value", "wrong_value_type"),
         ({"operator": "one_of", "value": []}, "value", "wrong_value_type"),
         ({"operator": "present", "value": 3}, "value", "wrong_value_type"),
+        ({"operator": "between", "value": [500, 10]}, "value", "wrong_value_type"),
+        ({"operator": "matches", "value": "(a+)+$"}, "value", "wrong_value_type"),
+        ({"operator": "matches", "value": "(["}, "value", "wrong_value_type"),
+        ({"operator": "submitted_within", "value": 0}, "value", "wrong_value_type"),
+        ({"operator": "country_in", "value": ["Brazil", "Narnia"]}, "value", "wrong_value_type"),
+        (
+            {"operator": "present", "value": None, "blank_passes": True},
+            "blank_passes",
+            "blank_judged",
+        ),
         ({"attribute": "shoe_size"}, "attribute", "unknown_attribute"),
         ({"kind": "mandatory", "points": 5}, "points", "mandatory_points"),
     ],
@@ -280,9 +290,37 @@ def test_a_criterion_that_cannot_be_judged_is_refused_naming_the_field(
     assert agreement.criteria.count() == 1
 
 
+def test_a_criterion_says_whether_a_blank_passes(marketing, form):
+    agreement = draft()
+    terms = {**TERMS, "operator": "not_equals", "value": "Yes", "blank_passes": True}
+    added = criterion_set(agreement=agreement, by=marketing, **terms)
+    added.refresh_from_db()
+    assert added.blank_passes
+    assert added.as_rule().blank_passes
+
+
+def test_submitted_within_judges_the_submission_and_needs_no_form_field(marketing, form):
+    terms = {**TERMS, "attribute": "submitted_at", "operator": "submitted_within", "value": 30}
+    added = criterion_set(agreement=draft(), by=marketing, **terms)
+    assert (added.operator, added.value) == ("submitted_within", 30)
+
+
 def test_an_unknown_attribute_is_refused_with_the_keys_the_forms_have(marketing, form):
     with pytest.raises(InvalidFields) as caught:
         criterion_set(agreement=draft(), by=marketing, **{**TERMS, "attribute": "shoe_size"})
     message = caught.value.errors["attribute"][0]["message"]
     assert "“shoe_size”" in message
     assert "company_size" in message
+
+
+def test_country_in_takes_the_country_names_the_forms_store(marketing, form):
+    terms = {
+        **TERMS,
+        "kind": "mandatory",
+        "points": 0,
+        "attribute": "country",
+        "operator": "country_in",
+        "value": ["Brazil", "United States of America"],
+    }
+    added = criterion_set(agreement=draft(), by=marketing, **terms)
+    assert added.value == ["Brazil", "United States of America"]

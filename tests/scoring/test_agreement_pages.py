@@ -138,6 +138,11 @@ def test_either_manager_drafts_from_the_active_version_edits_and_proposes(client
         ("", "one_of", "country", "value", "“is one of” needs a list of values"),
         ("", "rhymes_with", "country", "operator", "“rhymes_with” is not an operator"),
         ("5", "at_least", "shoe_size", "attribute", "No form asks for “shoe_size”"),
+        ("500, 10", "between", "company_size", "value", "the lowest number first"),
+        ("10", "between", "company_size", "value", "“is between” needs two numbers"),
+        ("(a+)+$", "matches", "country", "value", "repeats a part that itself repeats"),
+        ("([", "matches", "country", "value", "is not a pattern Python can read"),
+        ("gmail.com", "not_free_mail", "email", "value", "takes no value"),
     ],
 )
 def test_the_editor_refuses_a_criterion_naming_the_field(
@@ -161,6 +166,28 @@ def test_the_editor_refuses_a_criterion_naming_the_field(
     assert says in " ".join(form.errors[field])
     assert says in response.content.decode().replace("&quot;", '"')
     assert Agreement.objects.get(version=2).criteria.count() == 2
+
+
+def test_the_editor_saves_whether_a_blank_passes_and_the_agreement_says_it(client, v1):
+    logged_in(client, Role.MARKETING_MANAGER)
+    client.post(url("new"), {"source": 1})
+    added = client.post(
+        url("criterion_add", version=2),
+        {
+            "criterion-label": "Scale",
+            "criterion-kind": "scoring",
+            "criterion-attribute": "company_size",
+            "criterion-operator": "between",
+            "criterion-value": "50, 5000",
+            "criterion-points": 5,
+            "criterion-blank_passes": "on",
+        },
+    )
+    assert added.status_code == 302
+    criterion = Agreement.objects.get(version=2).criteria.last()
+    assert (criterion.value, criterion.blank_passes) == ([50, 5000], True)
+    page = text(client.get(url("edit", version=2)))
+    assert "the company size is between 50 and 5,000, or it is left blank" in page
 
 
 def proposed_v2(v1) -> Agreement:

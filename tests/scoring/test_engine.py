@@ -57,7 +57,7 @@ def test_missing_attribute_fails_its_criterion_with_a_reason():
     verdict = evaluate({"email": "a@acme.example"}, RULES, threshold=0)
     territory = verdict.outcomes[1]
     assert not territory.passed
-    assert territory.reason == "Territory failed: country is missing."
+    assert territory.reason == "Territory failed: country is missing, which fails this criterion."
 
 
 def test_every_criterion_gets_one_outcome_with_its_points():

@@ -85,3 +85,39 @@ def test_the_diff_says_what_changed_added_and_removed():
 def test_the_same_terms_make_no_diff_and_the_first_version_is_all_added():
     assert diff(V1, V1) == []
     assert [change.kind for change in diff(None, V1)] == ["added"] * 5
+
+
+def test_each_new_operator_reads_as_a_clause_and_a_blank_that_passes_is_said():
+    rules = (
+        Rule(0, MANDATORY, "do_not_email", "not_equals", "Yes", 0, "May e-mail", True),
+        Rule(0, MANDATORY, "email", "not_free_mail", None, 0, "Work e-mail"),
+        Rule(0, MANDATORY, "country", "country_in", ["Brazil", "Chile"], 0, "Territory"),
+        Rule(0, MANDATORY, "submitted_at", "submitted_within", 30, 0, "Recent"),
+        Rule(0, SCORING, "company_size", "between", [50, 5000], 20, "Mid-size"),
+        Rule(0, SCORING, "job_title", "matches", "ceo|cto", 10, "Decision maker"),
+        Rule(0, SCORING, "message", "contains", "demo", 5, "Demo"),
+        Rule(0, SCORING, "phone", "answered", None, 5, "Phone", True),
+    )
+    assert describe(rules, 20).sentence == (
+        "A lead qualifies when: the do not email is not “Yes”, or it is left blank; the "
+        "e-mail is a company address (not at a free-mail domain); the country is one of "
+        "Brazil or Chile; the lead was submitted within the last 30 days; and it scores at "
+        "least 20 points: the company size is between 50 and 5,000 (+20), the job title "
+        "matches the pattern “ceo|cto” (+10), the message contains “demo” (+5), the phone "
+        "was answered on the form (+5)."
+    )
+
+
+def test_letting_a_blank_pass_is_a_change_the_diff_shows():
+    strict = rule("Territory", MANDATORY, "country", "one_of", ["Brazil"])
+    lenient = Rule(0, MANDATORY, "country", "one_of", ["Brazil"], 0, "Territory", True)
+    before = Terms(1, "", 0, 240, 1440, (strict,))
+    after = Terms(2, "", 0, 240, 1440, (lenient,))
+    assert diff(before, after) == [
+        Change(
+            "changed",
+            "Territory",
+            "the country is one of Brazil (mandatory)",
+            "the country is one of Brazil, or it is left blank (mandatory)",
+        )
+    ]

@@ -93,3 +93,66 @@ def test_nurture_lead_comes_back_when_a_new_submission_qualifies(
         submission = capture(company_size=500)
     stages = list(submission.lead.events.exclude(to_stage="").values_list("to_stage", flat=True))
     assert stages == [Stage.CAPTURED, Stage.DISQUALIFIED, Stage.QUALIFIED]
+
+
+def test_placeholders_the_form_version_declares_are_blank_and_the_reason_says_so(
+    django_capture_on_commit_callbacks,
+):
+    from leads.capture.models import FormVersion
+
+    agreement = AgreementFactory()
+    CriterionFactory(
+        agreement=agreement,
+        label="Has a job title",
+        kind=Criterion.Kind.SCORING,
+        attribute="job_title",
+        operator=Criterion.Operator.PRESENT,
+        value=None,
+        points=15,
+        position=1,
+    )
+    CriterionFactory(
+        agreement=agreement,
+        label="Recent",
+        kind=Criterion.Kind.MANDATORY,
+        attribute="submitted_at",
+        operator=Criterion.Operator.SUBMITTED_WITHIN,
+        value=30,
+        points=0,
+        position=2,
+    )
+    form = FormFactory()
+    version = FormVersion.objects.create(
+        form=form,
+        number=2,
+        fields=[
+            *form.versions.get().fields,
+            {"key": "job_title", "kind": "text", "label": "Job title", "blank_values": ["N/A"]},
+        ],
+    )
+    payload = {"email": "ana@acme.example", "company_size": 80, "job_title": " n/a "}
+    with django_capture_on_commit_callbacks(execute=True):
+        submission = lead_capture(
+            form=form, payload=payload, cleaned=payload, provenance=Provenance(), version=version
+        )
+    reasons = list(
+        submission.qualification.results.order_by("criterion__position").values_list(
+            "reason", flat=True
+        )
+    )
+    assert reasons == [
+        "Company size passed: company size is 80, at least 50.",
+        "Has a job title not earned: job title is “n/a”, which the form counts as blank.",
+        "Recent passed: the lead was submitted 0 days ago, within 30.",
+    ]
+
+
+def test_a_version_compiles_to_the_verdicts_evaluate_gives():
+    from scoring.engine import evaluate
+
+    agreement = AgreementFactory(threshold=0)
+    compiled = agreement.compiled()
+    for attributes in ({"company_size": "80"}, {"company_size": "1,2"}, {}):
+        plain = evaluate(attributes, agreement.rules(), agreement.threshold)
+        verdict = compiled(attributes)
+        assert (verdict.qualified, verdict.summary) == (plain.qualified, plain.summary)

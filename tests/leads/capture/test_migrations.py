@@ -44,3 +44,19 @@ def test_published_forms_become_version_one_with_their_submissions():
         assert Submission.objects.get().form_version_id == live.current_version_id
     finally:
         migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+
+
+def test_forms_made_before_embedding_get_a_guid_each_and_no_embedding_sites():
+    apps = migrate([("capture", "0003_remove_form_is_published")])
+    Form = apps.get_model("capture", "Form")
+    for slug in ("one", "two", "three"):
+        Form.objects.create(name=slug, slug=slug)
+    try:
+        apps = migrate([("capture", "0005_form_guid_unique")])
+        Form = apps.get_model("capture", "Form")
+        guids = set(Form.objects.values_list("guid", flat=True))
+        assert len(guids) == 3
+        assert None not in guids
+        assert list(Form.objects.values_list("allowed_origins", flat=True)) == [[], [], []]
+    finally:
+        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())

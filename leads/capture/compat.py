@@ -1,0 +1,309 @@
+"""Drop-in endpoints for sites that post to HubSpot or Salesforce: change the URL, keep the form.
+
+Both read the vendor's request, turn it into the form's own fields, and go through the same
+form class (validation and payload caps), Idempotency-Key and `lead_capture` as our own
+intakes. They answer in the vendor's shape: HubSpot's Forms API v3 JSON, and Salesforce
+Web-to-Lead's redirect to `retURL`. Bad input is a 4xx in that shape, never a 5xx.
+"""
+
+import io
+import logging
+import uuid
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from django import forms
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from leads.capture.api import IntakeJSONParser
+from leads.capture.forms import SubmissionForm, submission_form_class
+from leads.capture.models import Form, FormField, FormVersion
+from leads.capture.selectors import published_form_by_guid
+from leads.capture.services import lead_capture
+from leads.capture.views import (
+    UTM_KEYS,
+    _payload,
+    _posted_fields,
+    _undecodable_fields,
+    request_provenance,
+)
+from portal.errors import ALL_FIELDS, DomainError, PayloadTooLarge, UnsupportedMediaType
+
+logger = logging.getLogger(__name__)
+
+# HubSpot ------------------------------------------------------------------------------------
+
+MAX_HUBSPOT_FIELDS = 1000  # HubSpot's own limit on `fields`
+NUMERIC = {FormField.Kind.NUMBER, FormField.Kind.DECIMAL}
+# Our field error codes as HubSpot's errorTypes; any other refusal of a field's value is
+# INVALID_FIELD_VALUE, and of the request's other members (context, ...) INVALID_METADATA.
+HUBSPOT_ERROR_TYPES = {
+    "required": "REQUIRED_FIELD",
+    "invalid_choice": "VALUE_NOT_IN_FIELD_DEFINITION",
+    "max_length": "INPUT_TOO_LARGE",
+    "max_value": "NUMBER_OUT_OF_RANGE",
+    "min_value": "NUMBER_OUT_OF_RANGE",
+    "not_finite": "NUMBER_OUT_OF_RANGE",
+    "too_many_fields": "MAX_NUMBER_OF_SUBMITTED_VALUES_EXCEEDED",
+}
+
+
+class HubSpotRefusal(Exception):
+    def __init__(self, status: int, message: str, errors: list[dict[str, str]]):
+        super().__init__(message)
+        self.status, self.message, self.errors = status, message, errors
+
+
+@csrf_exempt
+def hubspot_submit(request: HttpRequest, portal_id: str, guid: uuid.UUID) -> HttpResponse:
+    """POST /submissions/v3/integration/submit/<portalId>/<formGuid>, as HubSpot answers it.
+
+    Any portalId is taken: the form's GUID alone names the form.
+    """
+    try:
+        return _hubspot_submit(request, guid)
+    except HubSpotRefusal as refusal:
+        return _hubspot_error(refusal.status, refusal.message, refusal.errors)
+    except Http404:
+        message = f"Form {guid} was not found or is not published."
+        return _hubspot_error(404, message, [{"message": message, "errorType": "FORM_NOT_FOUND"}])
+    except DomainError as error:
+        errors = [{"message": error.message, "errorType": error.code.upper()}]
+        return _hubspot_error(error.status, error.message, errors)
+
+
+def _hubspot_submit(request: HttpRequest, guid: uuid.UUID) -> HttpResponse:
+    if request.method != "POST":
+        message = "Send the submission with POST."
+        errors = [{"message": message, "errorType": "METHOD_NOT_ALLOWED"}]
+        raise HubSpotRefusal(405, message, errors)
+    form = published_form_by_guid(guid=guid)
+    body = _hubspot_body(request)
+    version = form.current_version
+    form_class = submission_form_class(version)
+    values, payload = _hubspot_values(body, form_class, version)
+    bound = form_class(values, payload=payload)
+    if not bound.is_valid():
+        raise HubSpotRefusal(400, "The request is not valid", _hubspot_errors(bound, version))
+    page_url = (body.get("context") or {}).get("pageUri")
+    page_url = page_url if isinstance(page_url, str) else ""
+    lead_capture(
+        form=form,
+        version=form.current_version,
+        payload=payload,
+        cleaned=bound.cleaned_data,
+        provenance=request_provenance(request, page_url=page_url, utm=_utm_of(page_url)),
+    )
+    if form.redirect_url:
+        return JsonResponse({"redirectUri": form.redirect_url})
+    return JsonResponse({"inlineMessage": form.thank_you_message})
+
+
+def _hubspot_body(request: HttpRequest) -> dict[str, Any]:
+    try:
+        raw = request.body
+    except RequestDataTooBig as exc:
+        raise PayloadTooLarge("The request body is too large.") from exc
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType("Send the submission as application/json.")
+    body = IntakeJSONParser().parse(io.BytesIO(raw), request.META.get("CONTENT_TYPE", ""))
+    if not isinstance(body, dict):
+        raise DomainError("Send a JSON object with a fields list.", code="not_an_object")
+    return body
+
+
+def _hubspot_values(
+    body: dict[str, Any], form_class: type[SubmissionForm], version: FormVersion
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The values for the form, and the payload to store: the fields by name, and the rest."""
+    fields = body.get("fields")
+    if not isinstance(fields, list) or not all(
+        isinstance(item, dict) and isinstance(item.get("name"), str) for item in fields
+    ):
+        message = "fields must be a list of objects, each with a name and a value."
+        raise HubSpotRefusal(400, message, [{"message": message, "errorType": "INVALID_FIELDS"}])
+    if len(fields) > MAX_HUBSPOT_FIELDS:
+        message = f"Send at most {MAX_HUBSPOT_FIELDS} fields."
+        errors = [{"message": message, "errorType": "MAX_NUMBER_OF_SUBMITTED_VALUES_EXCEEDED"}]
+        raise HubSpotRefusal(400, message, errors)
+    known = form_class.base_fields
+    unknown = [item["name"] for item in fields if item["name"] not in known]
+    if unknown:
+        errors = [
+            {
+                "message": f"Error in 'fields.{name}'. This field is not in the form.",
+                "errorType": "FIELD_NOT_IN_FORM_DEFINITION",
+            }
+            for name in dict.fromkeys(unknown)
+        ]
+        raise HubSpotRefusal(400, "The request is not valid", errors)
+    payload: dict[str, Any] = {}
+    for item in fields:
+        name, value = item["name"], item.get("value", "")
+        if name in payload:
+            earlier = payload[name] if isinstance(payload[name], list) else [payload[name]]
+            payload[name] = [*earlier, value]
+        else:
+            payload[name] = value
+    values = dict(payload)
+    for name, field in known.items():
+        # HubSpot sends the ticks of a multiple checkbox as one value, separated by ";".
+        if isinstance(field, forms.MultipleChoiceField) and isinstance(values.get(name), str):
+            values[name] = [tick for tick in values[name].split(";") if tick]
+    clashing = [name for name in body if name != "fields" and name in known]
+    if clashing:
+        message = f"Send {clashing[0]} in fields, not beside them."
+        raise HubSpotRefusal(400, message, [{"message": message, "errorType": "INVALID_METADATA"}])
+    for name in ("context", "legalConsentOptions"):
+        if body.get(name) is not None and not isinstance(body[name], dict):
+            message = f"Error in '{name}'. Send an object."
+            errors = [{"message": message, "errorType": "INVALID_METADATA"}]
+            raise HubSpotRefusal(400, "The request is not valid", errors)
+    extras = {name: value for name, value in body.items() if name != "fields"}
+    if _consents(extras.get("legalConsentOptions")):
+        for name in _consent_keys(form_class, version):
+            values.setdefault(name, True)
+    return values, {**payload, **extras}
+
+
+def _consents(options: Any) -> bool:
+    if not isinstance(options, dict):
+        return False
+    consent = options.get("consent")
+    return (isinstance(consent, dict) and consent.get("consentToProcess") is True) or bool(
+        options.get("legitimateInterest")
+    )
+
+
+def _consent_keys(form_class: type[SubmissionForm], version: FormVersion) -> list[str]:
+    """The version's consent fields, or the checkbox a form without one gets (forms.py)."""
+    keys = [spec["key"] for spec in version.fields if spec["kind"] == FormField.Kind.CONSENT]
+    return keys or [name for name in form_class.base_fields if name == "consent"]
+
+
+def _hubspot_errors(bound: SubmissionForm, version: FormVersion) -> list[dict]:
+    errors = []
+    kinds = {spec["key"]: spec["kind"] for spec in version.fields}
+    for name, problems in bound.errors.get_json_data().items():
+        for problem in problems:
+            if name in bound.fields:
+                where = f"fields.{name}"
+                error_type = _field_error_type(problem["code"], kinds.get(name))
+            else:
+                where = "request" if name == ALL_FIELDS else name
+                error_type = HUBSPOT_ERROR_TYPES.get(problem["code"], "INVALID_METADATA")
+            errors.append(
+                {"message": f"Error in '{where}'. {problem['message']}", "errorType": error_type}
+            )
+    return errors
+
+
+def _field_error_type(code: str, kind: str | None) -> str:
+    if code in HUBSPOT_ERROR_TYPES:
+        return HUBSPOT_ERROR_TYPES[code]
+    if kind == FormField.Kind.EMAIL:
+        return "INVALID_EMAIL"
+    if kind in NUMERIC:
+        return "INVALID_NUMBER"
+    return "INVALID_FIELD_VALUE"
+
+
+def _utm_of(page_url: str) -> dict[str, str]:
+    try:
+        query = parse_qs(urlsplit(page_url).query)
+    except ValueError:
+        return {}
+    return {key: query[key][0] for key in UTM_KEYS if query.get(key)}
+
+
+def _hubspot_error(status: int, message: str, errors: list[dict[str, str]]) -> JsonResponse:
+    correlation_id = str(uuid.uuid4())
+    logger.info("HubSpot-compatible post refused (%s): %s %s", correlation_id, status, errors)
+    body = {"status": "error", "message": message, "correlationId": correlation_id}
+    return JsonResponse({**body, "errors": errors}, status=status)
+
+
+# Salesforce Web-to-Lead -----------------------------------------------------------------------
+
+# Web-to-Lead's field names, and the form keys (lead attributes) they fill.
+SALESFORCE_FIELDS = {
+    "first_name": "first_name",
+    "last_name": "last_name",
+    "email": "email",
+    "company": "company",
+    "title": "job_title",
+    "phone": "phone",
+    "city": "city",
+    "state": "state",
+    "zip": "zip",
+    "country": "country",
+    "description": "description",
+    "lead_source": "lead_source",
+    "industry": "industry",
+    "employees": "company_size",
+    "Campaign_ID": "campaign_id",
+}
+
+
+@csrf_exempt
+@require_POST
+def web_to_lead(request: HttpRequest) -> HttpResponse:
+    """A Salesforce Web-to-Lead post: `oid` is the form's GUID; answers 302 to `retURL`."""
+    encoding = request.GET.get("encoding", "UTF-8")
+    if encoding.replace("-", "").lower() != "utf8":
+        raise UnsupportedMediaType(
+            f"Send the form as UTF-8 (encoding=UTF-8), not {encoding[:40]}.",
+            code="unsupported_charset",
+        )
+    posted = _posted_fields(request)
+    form = _form_by_oid(posted.get("oid", ""))
+    form_class = submission_form_class(form.current_version)
+    payload = {SALESFORCE_FIELDS.get(name, name): value for name, value in _payload(posted).items()}
+    undecodable = [
+        SALESFORCE_FIELDS.get(name, name) for name in _undecodable_fields(request, posted)
+    ]
+    bound = form_class(payload, undecodable=undecodable)
+    if not bound.is_valid():
+        context = {"form": form, "bound": bound, "names": _salesforce_names()}
+        return render(request, "capture/web_to_lead_error.html", context, status=400)
+    utm = {"utm_campaign": payload.get("campaign_id", ""), "utm_source": payload.get("lead_source")}
+    lead_capture(
+        form=form,
+        version=form.current_version,
+        payload=bound.payload,
+        cleaned=bound.cleaned_data,
+        provenance=request_provenance(
+            request,
+            page_url=request.headers.get("Referer", "").replace("\x00", ""),
+            utm={key: value for key, value in utm.items() if isinstance(value, str)},
+        ),
+    )
+    return redirect(_return_to(form, posted.get("retURL", "")))
+
+
+def _form_by_oid(oid: str) -> Form:
+    try:
+        guid = uuid.UUID(oid)
+    except ValueError as exc:
+        raise DomainError(
+            "oid must be the form id (its GUID, shown on the form's page).", field="oid"
+        ) from exc
+    return published_form_by_guid(guid=guid)
+
+
+def _return_to(form: Form, ret_url: str) -> str:
+    """retURL when it is on a site the form lists (or its redirect URL's); never elsewhere."""
+    if ret_url and form.allows_return_to(ret_url):
+        return ret_url
+    if ret_url:
+        logger.warning("Web-to-Lead retURL %r is not on a site form %s lists", ret_url, form.pk)
+    return form.redirect_url or reverse("capture:thanks", args=[form.slug])
+
+
+def _salesforce_names() -> dict[str, str]:
+    return {key: name for name, key in SALESFORCE_FIELDS.items()}

@@ -1,0 +1,129 @@
+"""What holds for any lead and any agreement: hypothesis draws both."""
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scoring.engine import MANDATORY, OPERATORS, SCORING, Rule, compile_agreement, evaluate
+
+ATTRIBUTES = ["email", "country", "company_size", "job_title", "consent"]
+NOW = datetime(2026, 11, 25, tzinfo=UTC)
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.decimals(allow_nan=True, allow_infinity=True),
+    st.text(max_size=30),
+    st.sampled_from(["", " ", "Yes", "no", "1,200", "2,5", "ana@gmail.com", "N/A", "Brazil"]),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=6,
+)
+leads = st.dictionaries(st.sampled_from(ATTRIBUTES), values)
+
+# Well-formed terms for each operator, and sometimes terms a criterion should never hold.
+terms_of = {
+    "present": st.none(),
+    "answered": st.none(),
+    "free_mail": st.none(),
+    "not_free_mail": st.none(),
+    "equals": st.sampled_from(["Yes", "50", "Enterprise"]),
+    "not_equals": st.sampled_from(["Yes", "no"]),
+    "contains": st.sampled_from(["sales", "@"]),
+    "one_of": st.lists(st.sampled_from(["Brazil", "Yes", "10", "x"]), min_size=1),
+    "not_one_of": st.lists(st.sampled_from(["student", "No"]), min_size=1),
+    "domain_in": st.just(["acme.example"]),
+    "domain_not_in": st.just(["gmail.com", "yahoo.com"]),
+    "country_in": st.just(["Brazil", "Portugal"]),
+    "at_least": st.integers(-5, 2000),
+    "at_most": st.floats(-5, 2000),
+    "between": st.tuples(st.integers(0, 50), st.integers(50, 900)).map(list),
+    "matches": st.sampled_from([r"^\d+$", "sales|ceo", "gmail"]),
+    "submitted_within": st.integers(1, 90),
+}
+
+
+@st.composite
+def rules(draw):
+    operator = draw(st.sampled_from([*OPERATORS, "no_such_operator"]))
+    value = draw(terms_of.get(operator, st.none()) | st.just("unreadable"))
+    kind = draw(st.sampled_from([MANDATORY, SCORING]))
+    points = draw(st.integers(0, 50)) if kind == SCORING else 0
+    rule_id = draw(st.integers(1, 10_000))
+    return Rule(
+        rule_id,
+        kind,
+        draw(st.sampled_from(ATTRIBUTES)),
+        operator,
+        value,
+        points,
+        "Criterion",
+        draw(st.booleans()),
+    )
+
+
+agreements = st.lists(rules(), max_size=12)
+contexts = st.fixed_dictionaries(
+    {
+        "blanks": st.lists(st.sampled_from(["N/A", "Select", "-"]), max_size=2),
+        "submitted_at": st.none() | st.integers(0, 200).map(lambda d: NOW - timedelta(days=d)),
+        "answered": st.none() | st.sets(st.sampled_from(ATTRIBUTES)),
+    }
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(lead=leads, agreement=agreements, threshold=st.integers(0, 100), context=contexts)
+def test_any_lead_is_judged_without_raising_and_both_ways_agree(
+    lead, agreement, threshold, context
+):
+    blanks = context["blanks"]
+    plain = evaluate(lead, agreement, threshold, now=NOW, **context)
+    compiled = compile_agreement(agreement, threshold, blanks=blanks)(
+        lead, now=NOW, submitted_at=context["submitted_at"], answered=context["answered"]
+    )
+    assert len(plain.outcomes) == len(compiled.outcomes) == len(agreement)
+    assert (compiled.qualified, compiled.score) == (plain.qualified, plain.score)
+    assert [o.passed for o in compiled.outcomes] == [o.passed for o in plain.outcomes]
+    assert [o.reason for o in compiled.outcomes] == [o.reason for o in plain.outcomes]
+    assert compiled.summary == plain.summary
+
+
+@settings(max_examples=300, deadline=None)
+@given(lead=leads, agreement=agreements, threshold=st.integers(0, 100))
+def test_the_score_is_the_sum_of_the_points_earned(lead, agreement, threshold):
+    for verdict in (
+        evaluate(lead, agreement, threshold),
+        compile_agreement(agreement, threshold)(lead),
+    ):
+        earned = [o for o in verdict.outcomes if o.passed and not o.mandatory]
+        assert verdict.score == sum(o.rule.points for o in earned)
+        assert all(o.points == 0 for o in verdict.outcomes if not o.passed or o.mandatory)
+
+
+@settings(max_examples=300, deadline=None)
+@given(lead=leads, agreement=agreements, threshold=st.integers(0, 100))
+def test_a_failed_mandatory_criterion_always_disqualifies(lead, agreement, threshold):
+    for verdict in (
+        evaluate(lead, agreement, threshold),
+        compile_agreement(agreement, threshold)(lead),
+    ):
+        failed = any(o.mandatory and not o.passed for o in verdict.outcomes)
+        if failed:
+            assert not verdict.qualified
+            assert verdict.summary.startswith("Disqualified. ")
+        else:
+            assert verdict.qualified == (verdict.score >= threshold)
+
+
+@settings(max_examples=200, deadline=None)
+@given(junk=values, agreement=agreements)
+def test_attributes_that_are_not_a_mapping_never_raise(junk, agreement):
+    verdict = compile_agreement(agreement, 0)(junk)
+    assert verdict.qualified == evaluate(junk, agreement, 0).qualified
+    assert all(isinstance(o.reason, str) for o in verdict.outcomes)
