@@ -1,9 +1,27 @@
 import os
 
 from celery import Celery
+from celery.signals import beat_init, worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("leadbridge")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(["leads.routing", "scoring"])
+
+# The broker options in settings are the web's: one publish that gives up within ~50 ms.
+# A worker (and beat) must wait for Redis instead: with a 50 ms socket timeout, a worker
+# whose acknowledgement timed out while Redis stalled never asked for another message
+# (bench/faults.py; tests/leads/handoff/test_redis_faults.py). Kombu's own defaults wait.
+WAITING_FOR_REDIS = {"socket_connect_timeout": None, "socket_timeout": None}
+CONNECT_TIMEOUT = 4  # Celery's default
+
+
+@worker_init.connect
+@beat_init.connect
+def wait_for_the_broker(sender, **kwargs) -> None:
+    conf = sender.app.conf
+    options = {**conf.broker_transport_options}
+    options.pop("max_retries", None)
+    conf.broker_transport_options = {**options, **WAITING_FOR_REDIS}
+    conf.broker_connection_timeout = CONNECT_TIMEOUT

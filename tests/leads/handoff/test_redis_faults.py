@@ -94,3 +94,24 @@ def test_posted_while_redis_was_down_it_is_routed_by_a_worker_after_a_sweep(
     lead.refresh_from_db()
     assert lead.owner == rep
     assert lead.submissions.get().qualify_due_at is None
+
+
+def test_a_worker_consumes_again_after_redis_stalls_under_it(client, own_broker, request):
+    # Measured by bench/faults.py: with the web's 50 ms socket timeout, a worker whose ack
+    # timed out during a stall never asked Redis for another message.
+    form = FormFactory()
+    AgreementFactory()
+    queue_with_reps(UserFactory(role=Role.SALES_REP), name="Everyone")
+    log = request.getfixturevalue("worker")
+    assert post_form(client, form, "first@acme.example").status_code == 302
+    wait_for(lambda: Lead.objects.filter(stage=Stage.ROUTED).count() == 1, seconds=30, log=log)
+
+    for n in range(30):  # the worker is busy acking these when Redis stalls
+        assert post_form(client, form, f"busy{n}@acme.example").status_code == 302
+    own_broker.pause()
+    time.sleep(3)
+    own_broker.resume()
+    assert post_form(client, form, "after@acme.example").status_code == 302
+    sweep_unfinished_leads()  # what the stall kept from being published at all
+
+    wait_for(lambda: Lead.objects.filter(stage=Stage.ROUTED).count() == 32, seconds=45, log=log)
