@@ -146,3 +146,14 @@ def test_lead_page_shows_attributes_under_the_form_labels(client, rep):
         ("Employees", 80),
         ("Consent", "Yes"),
     ]
+
+
+def test_pages_of_a_filtered_list_keep_the_filter_and_the_search(client, rep):
+    LeadFactory.create_batch(30, stage=Stage.ROUTED, owner=rep, company="Acme & Co")
+    client.force_login(rep)
+    html = client.get(reverse("inbox:list"), {"stage": "routed", "q": "acme & co"}).content.decode()
+    assert "Page 1 of 2" in html
+    assert 'href="?page=2&amp;stage=routed&amp;q=acme%20%26%20co"' in html
+    second = client.get(reverse("inbox:list"), {"page": 2, "stage": "routed", "q": "acme & co"})
+    assert len(second.context["page"].object_list) == 5
+    assert 'href="?page=1&amp;stage=routed&amp;q=acme%20%26%20co"' in second.content.decode()
