@@ -7,24 +7,20 @@ from leads.capture.models import Form, FormField, FormVersion
 from leads.models import Lead, LeadEvent, Stage, Submission
 
 
+def _published() -> QuerySet[Form]:
+    return Form.objects.filter(
+        status=Form.Status.PUBLISHED, current_version__isnull=False
+    ).select_related("current_version")
+
+
 def published_form(*, slug: str) -> Form:
     """The form the public may post to, with the version it serves; else a 404 (raised)."""
-    return get_object_or_404(
-        Form.objects.filter(
-            status=Form.Status.PUBLISHED, current_version__isnull=False
-        ).select_related("current_version"),
-        slug=slug,
-    )
+    return get_object_or_404(_published(), slug=slug)
 
 
 def published_form_by_guid(*, guid) -> Form:
     """The published form with this GUID (the compatible endpoints' id); else a 404."""
-    return get_object_or_404(
-        Form.objects.filter(
-            status=Form.Status.PUBLISHED, current_version__isnull=False
-        ).select_related("current_version"),
-        guid=guid,
-    )
+    return get_object_or_404(_published(), guid=guid)
 
 
 def allowed_origins_for_route(*, slug: str | None = None, guid=None) -> list[str]:
