@@ -1,5 +1,7 @@
 import logging
 from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
 from http import HTTPStatus
 
 from django.db import IntegrityError, transaction
@@ -438,7 +440,7 @@ def submission_qualify(*, submission_id: int) -> Qualification | None:
     if agreement is None:
         logger.warning("No active agreement: submission %s waits to be scored.", submission_id)
         return None
-    rules = agreement.rules()
+    rules = _rules_of(agreement)
     with transaction.atomic():
         submission = (
             Submission.objects.select_related("form_version").filter(pk=submission_id).first()
@@ -480,6 +482,19 @@ def submission_qualify(*, submission_id: int) -> Qualification | None:
         lead.score = verdict.score
         _move_by_verdict(lead, verdict, agreement)
     return qualification
+
+
+def _rules_of(agreement: Agreement) -> tuple[engine.Rule, ...]:
+    """A proposed version never changes (house rule 6): its rules are read once per process
+    instead of once per lead. A draft is read every time."""
+    if agreement.proposed_at is None:
+        return tuple(agreement.rules())
+    return _frozen_rules(agreement.pk, agreement.proposed_at)
+
+
+@lru_cache(maxsize=32)
+def _frozen_rules(agreement_id: int, proposed_at: datetime) -> tuple[engine.Rule, ...]:
+    return tuple(Agreement.objects.get(pk=agreement_id).rules())
 
 
 def _blank_placeholders(submission: Submission) -> frozenset[str]:

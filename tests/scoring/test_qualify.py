@@ -1,8 +1,9 @@
 import pytest
+from django.utils import timezone
 
 from leads.capture.services import Provenance, lead_capture
 from leads.models import Stage
-from scoring.models import Criterion, CriterionResult
+from scoring.models import Agreement, Criterion, CriterionResult
 from scoring.services import submission_qualify
 from tests.factories import AgreementFactory, CriterionFactory, FormFactory
 
@@ -156,3 +157,18 @@ def test_a_version_compiles_to_the_verdicts_evaluate_gives():
         plain = evaluate(attributes, agreement.rules(), agreement.threshold)
         verdict = compiled(attributes)
         assert (verdict.qualified, verdict.summary) == (plain.qualified, plain.summary)
+
+
+def test_a_proposed_versions_rules_are_read_once_per_process(django_assert_num_queries):
+    from scoring.services import _frozen_rules, _rules_of
+
+    agreement = AgreementFactory()
+    Agreement.objects.filter(pk=agreement.pk).update(proposed_at=timezone.now())
+    agreement.refresh_from_db()
+    _frozen_rules.cache_clear()
+    first = _rules_of(agreement)
+    with django_assert_num_queries(0):
+        assert _rules_of(agreement) == first
+    draft = AgreementFactory(activated_at=None)
+    with django_assert_num_queries(1):
+        _rules_of(draft)
