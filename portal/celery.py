@@ -12,8 +12,10 @@ app.autodiscover_tasks(["leads.routing", "scoring"])
 # The broker options in settings are the web's: one publish that gives up within ~50 ms.
 # A worker (and beat) must wait for Redis instead: with a 50 ms socket timeout, a worker
 # whose acknowledgement timed out while Redis stalled never asked for another message
-# (bench/faults.py; tests/leads/handoff/test_redis_faults.py). Kombu's own defaults wait.
-WAITING_FOR_REDIS = {"socket_connect_timeout": None, "socket_timeout": None}
+# (bench/faults.py; tests/leads/handoff/test_redis_faults.py). No timeout at all (kombu's
+# default) left a restarted worker idle after a SIGKILL in 2 of 3 runs
+# (tests/leads/handoff/test_worker_killed.py); seconds, not milliseconds, pass both.
+WAITING_FOR_REDIS = {"socket_connect_timeout": 5, "socket_timeout": 10}
 CONNECT_TIMEOUT = 4  # Celery's default
 
 
