@@ -1,5 +1,9 @@
 """One function per kind of lead event. Each is called inside the transaction of the change
-it records, so the history and the change commit together or not at all."""
+it records, so the history and the change commit together or not at all.
+
+`event_*` writes its event at once. The handoff's batches build theirs with `new_*` and
+write a whole batch with `events_record`, one INSERT in the same transaction.
+"""
 
 from datetime import datetime
 from typing import Any
@@ -11,7 +15,7 @@ from leads.models import Lead, LeadEvent
 Kind = LeadEvent.Kind
 
 
-def _record(
+def _new(
     lead: Lead,
     kind: str,
     *,
@@ -20,9 +24,20 @@ def _record(
     at: datetime | None = None,
     **fields: Any,
 ) -> LeadEvent:
-    return LeadEvent.objects.create(
+    return LeadEvent(
         lead=lead, kind=kind, actor=by, reason=reason, at=at or timezone.now(), **fields
     )
+
+
+def _record(lead: Lead, kind: str, **fields: Any) -> LeadEvent:
+    event = _new(lead, kind, **fields)
+    event.save()
+    return event
+
+
+def events_record(events: list[LeadEvent]) -> None:
+    """Write events built by `new_*`, in their order (their ids grow in that order)."""
+    LeadEvent.objects.bulk_create(events)
 
 
 def event_submission_received(*, lead: Lead, submission, created: bool) -> LeadEvent:
@@ -37,7 +52,7 @@ def event_submission_received(*, lead: Lead, submission, created: bool) -> LeadE
     )
 
 
-def event_stage_changed(
+def new_stage_changed(
     *,
     lead: Lead,
     from_stage: str,
@@ -47,7 +62,7 @@ def event_stage_changed(
     reason_code: str = "",
     data: dict | None = None,
 ) -> LeadEvent:
-    return _record(
+    return _new(
         lead,
         Kind.STAGE_CHANGED,
         by=by,
@@ -60,8 +75,9 @@ def event_stage_changed(
     )
 
 
-def event_assigned(*, lead: Lead, queue, rep, reason: str) -> LeadEvent:
-    return _record(lead, Kind.ASSIGNED, reason=reason, data={"queue": queue.pk, "rep": rep.pk})
+def new_assigned(*, lead: Lead, queue, rep, reason: str, at: datetime | None = None) -> LeadEvent:
+    data = {"queue": queue.pk, "rep": rep.pk}
+    return _new(lead, Kind.ASSIGNED, reason=reason, at=at, data=data)
 
 
 def event_reassigned(*, lead: Lead, from_rep, to_rep, by, reason: str) -> LeadEvent:

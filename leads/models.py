@@ -5,18 +5,11 @@ in the same transaction. Forms belong to `leads.capture` and queues to `leads.ro
 kernel refers to their tables by name and never imports those apps.
 """
 
-from datetime import datetime, timedelta
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
-
-
-def lease_from_now() -> datetime:
-    """When a message published now counts as lost if its work is still pending."""
-    return timezone.now() + timedelta(seconds=settings.LEADBRIDGE_SWEEP_AFTER_SECONDS)
 
 
 class Stage(models.TextChoices):
@@ -89,7 +82,7 @@ class Lead(models.Model):
         null=True,
         blank=True,
         editable=False,
-        help_text="The handoff's lease: a qualified lead still unrouted then is queued again.",
+        help_text="A qualified lead no queue had room for is tried again then.",
     )
 
     class Meta:
@@ -127,9 +120,8 @@ class Submission(models.Model):
     """One post of a form, stored exactly as received. Append-only.
 
     The one exception is `qualify_due_at`, the handoff's bookkeeping: the stored submission
-    is the outbox of its scoring step. It is set when the submission is stored (the message
-    follows the commit), moved by the sweeper's conditional updates when it queues the step
-    again, and emptied once the submission is scored.
+    is the outbox of its scoring step. It is due when the submission is stored, emptied once
+    the submission is scored, and put off when its batch failed (leads/handoff/services.py).
     """
 
     form = models.ForeignKey("capture.Form", on_delete=models.PROTECT, related_name="submissions")
@@ -154,8 +146,8 @@ class Submission(models.Model):
         null=True,
         blank=True,
         editable=False,
-        default=lease_from_now,
-        help_text="Still unscored then, it is queued again; empty once scored.",
+        default=timezone.now,
+        help_text="When the handoff scores it; empty once scored.",
     )
 
     class Meta:

@@ -1,7 +1,8 @@
 import os
 
 from celery import Celery
-from celery.signals import beat_init, worker_init
+from celery.signals import beat_init, task_postrun, task_prerun, worker_init
+from django.db import close_old_connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
@@ -27,3 +28,16 @@ def wait_for_the_broker(sender, **kwargs) -> None:
     options.pop("max_retries", None)
     conf.broker_transport_options = {**options, **WAITING_FOR_REDIS}
     conf.broker_connection_timeout = CONNECT_TIMEOUT
+
+
+@task_prerun.connect
+@task_postrun.connect
+def drop_broken_connections(sender=None, **kwargs) -> None:
+    """What Django does around a request, around a task: the worker keeps its connection
+    (CELERY_DB_REUSE_MAX), but one that broke (PostgreSQL restarted) or grew too old
+    (CONN_MAX_AGE) is closed, so the next task opens a fresh one instead of failing.
+
+    Not for a task run in-process (eager): it runs inside its caller's transaction.
+    """
+    if sender is not None and not getattr(sender.request, "is_eager", False):
+        close_old_connections()

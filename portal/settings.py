@@ -184,14 +184,21 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
-    "handoff-sweep-unfinished": {
-        "task": "handoff.sweep_unfinished_leads",
+    # Beat wakes the handoff now and then, for work whose message was lost (Redis was down,
+    # a publish timed out); a message per stored submission wakes it at once otherwise.
+    "handoff-sweep": {
+        "task": "handoff.hand_off",
         "schedule": env.int("SWEEP_EVERY_SECONDS", default=60),
     },
 }
-# The lease of a published message: work still pending this long after its message was
-# published (or stored, when none was) is presumed lost, and the sweeper queues it again.
-LEADBRIDGE_SWEEP_AFTER_SECONDS = env.int("SWEEP_AFTER_SECONDS", default=120)
+# The handoff takes up to this many submissions (then leads) per transaction
+# (leads/handoff/tasks.py). A batch that fails, or a lead no queue has room for, is tried
+# again after HANDOFF_RETRY_SECONDS.
+LEADBRIDGE_HANDOFF_BATCH = env.int("HANDOFF_BATCH", default=250)
+LEADBRIDGE_HANDOFF_RETRY_SECONDS = env.int("HANDOFF_RETRY_SECONDS", default=60)
+# The worker keeps its database connection from task to task (a new connection cost more
+# than a whole batch); Django's CONN_MAX_AGE and health checks still apply (portal/celery.py).
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 
 # CORS only on the intake routes, and there only for the origins the form lists: no origin is
 # allowed globally; leads.capture.embedding answers django-cors-headers' check_request_enabled.

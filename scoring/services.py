@@ -1,17 +1,19 @@
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from http import HTTPStatus
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, prefetch_related_objects
 from django.utils import timezone
 from django_countries import countries
 
 from leads import locks
-from leads.lifecycle import can_move, lead_move
-from leads.models import Lead, Stage, Submission
+from leads.events import events_record
+from leads.lifecycle import can_move, lead_moved, leads_save
+from leads.models import Lead, LeadEvent, Stage, Submission
 from portal.errors import Conflict, DomainError, InvalidFields, PermissionDenied
 from scoring import engine
 from scoring.models import (
@@ -435,66 +437,102 @@ def agreement_send_back(*, agreement: Agreement, by, comment: str) -> Agreement:
 
 
 def submission_qualify(*, submission_id: int) -> Qualification | None:
-    """Judge the lead behind a submission by the active agreement, once per submission."""
-    agreement = Agreement.objects.active()
-    if agreement is None:
-        logger.warning("No active agreement: submission %s waits to be scored.", submission_id)
-        return None
-    rules = _rules_of(agreement)
+    """Judge the lead behind one submission by the active agreement, once per submission."""
     with transaction.atomic():
-        submission = (
-            Submission.objects.select_related("form_version").filter(pk=submission_id).first()
-        )
+        submission = Submission.objects.filter(pk=submission_id).first()
         if submission is None:
             logger.info("Submission %s is gone; nothing to score.", submission_id)
             return None
-        lead = locks.lead_locked(submission.lead_id)
-        if Qualification.objects.filter(submission=submission).exists():
-            return None
-        blanks = _blank_placeholders(submission)
-        verdict = engine.evaluate(
-            lead.attributes,
-            rules,
-            agreement.threshold,
-            blanks=blanks,
-            submitted_at=submission.received_at,
-            now=timezone.now(),
-            answered=_answered_keys(submission, blanks),
-        )
-        qualification = Qualification.objects.create(
-            lead=lead,
-            submission=submission,
-            agreement=agreement,
-            qualified=verdict.qualified,
-            score=verdict.score,
-            summary=verdict.summary,
-        )
-        CriterionResult.objects.bulk_create(
-            CriterionResult(
-                qualification=qualification,
-                criterion_id=outcome.rule_id,
-                passed=outcome.passed,
-                points=outcome.points,
-                reason=outcome.reason,
+        qualifications = submissions_qualify(submissions=[submission])
+    return qualifications[0] if qualifications else None
+
+
+def submissions_qualify(*, submissions: Sequence[Submission]) -> list[Qualification]:
+    """Judge the leads behind many submissions by the active agreement, in one transaction.
+
+    The handoff's batches: the agreement is compiled once, every lead is judged in memory,
+    and the judgements, criterion results, lead updates and stage events are written with
+    one INSERT or UPDATE each. A submission already judged is left as it is, so a second
+    delivery changes nothing. Submissions of one lead are judged in the order they came.
+    """
+    agreement = Agreement.objects.active()
+    if agreement is None:
+        logger.warning("No active agreement: %d submissions wait to be scored.", len(submissions))
+        return []
+    now = timezone.now()
+    with transaction.atomic():
+        judged = set(
+            Qualification.objects.filter(submission__in=submissions).values_list(
+                "submission_id", flat=True
             )
-            for outcome in verdict.outcomes
         )
-        lead.score = verdict.score
-        _move_by_verdict(lead, verdict, agreement)
-    return qualification
+        pending = sorted(
+            (s for s in submissions if s.pk not in judged), key=lambda s: (s.received_at, s.pk)
+        )
+        leads = {lead.pk: lead for lead in locks.rows_locked(Lead, {s.lead_id for s in pending})}
+        prefetch_related_objects(pending, "form_version")
+        qualifications, results, events = [], [], []
+        compiled: dict[frozenset[str], engine.CompiledAgreement] = {}
+        for submission in pending:
+            lead = leads.get(submission.lead_id)
+            if lead is None:
+                continue
+            blanks = _blank_placeholders(submission)
+            if blanks not in compiled:
+                compiled[blanks] = _compiled(agreement, blanks)
+            verdict = compiled[blanks](
+                lead.attributes,
+                submitted_at=submission.received_at,
+                now=now,
+                answered=_answered_keys(submission, blanks),
+            )
+            qualification = Qualification(
+                lead=lead,
+                submission=submission,
+                agreement=agreement,
+                qualified=verdict.qualified,
+                score=verdict.score,
+                summary=verdict.summary,
+            )
+            qualifications.append(qualification)
+            results.extend(
+                CriterionResult(
+                    qualification=qualification,
+                    criterion_id=outcome.rule_id,
+                    passed=outcome.passed,
+                    points=outcome.points,
+                    reason=outcome.reason,
+                )
+                for outcome in verdict.outcomes
+            )
+            lead.score, lead.updated_at = verdict.score, now
+            event = _moved_by_verdict(lead, verdict, agreement, at=now)
+            if event is not None:
+                events.append(event)
+        Qualification.objects.bulk_create(qualifications)
+        CriterionResult.objects.bulk_create(results)
+        leads_save(
+            [leads[pk] for pk in {q.lead_id for q in qualifications}],
+            ["score", "stage", "stage_changed_at", "updated_at"],
+        )
+        events_record(events)
+    return qualifications
 
 
-def _rules_of(agreement: Agreement) -> tuple[engine.Rule, ...]:
-    """A proposed version never changes (house rule 6): its rules are read once per process
-    instead of once per lead. A draft is read every time."""
+def _compiled(agreement: Agreement, blanks: frozenset[str]) -> engine.CompiledAgreement:
+    """A proposed version never changes (house rule 6): it is compiled once per process and
+    per set of blank placeholders, instead of once per batch. A draft is read every time."""
     if agreement.proposed_at is None:
-        return tuple(agreement.rules())
-    return _frozen_rules(agreement.pk, agreement.proposed_at)
+        return engine.compile_agreement(agreement.rules(), agreement.threshold, blanks=blanks)
+    return _frozen_compiled(agreement.pk, agreement.proposed_at, blanks)
 
 
-@lru_cache(maxsize=32)
-def _frozen_rules(agreement_id: int, proposed_at: datetime) -> tuple[engine.Rule, ...]:
-    return tuple(Agreement.objects.get(pk=agreement_id).rules())
+@lru_cache(maxsize=64)
+def _frozen_compiled(
+    agreement_id: int, proposed_at: datetime, blanks: frozenset[str]
+) -> engine.CompiledAgreement:
+    agreement = Agreement.objects.get(pk=agreement_id)
+    return engine.compile_agreement(agreement.rules(), agreement.threshold, blanks=blanks)
 
 
 def _blank_placeholders(submission: Submission) -> frozenset[str]:
@@ -510,11 +548,13 @@ def _answered_keys(submission: Submission, blanks: frozenset[str]) -> frozenset[
     return frozenset(key for key, value in payload.items() if not engine.is_blank(value, blanks))
 
 
-def _move_by_verdict(lead: Lead, verdict: engine.Verdict, agreement: Agreement) -> None:
+def _moved_by_verdict(
+    lead: Lead, verdict: engine.Verdict, agreement: Agreement, *, at: datetime
+) -> LeadEvent | None:
+    """The stage the verdict takes the lead to, in memory; the stage event, if it moved."""
     reason = f"{verdict.summary} (agreement v{agreement.version})"
     if verdict.qualified and can_move(lead.stage, Stage.QUALIFIED):
-        lead_move(lead=lead, to=Stage.QUALIFIED, reason=reason, extra_fields=("score",))
-    elif not verdict.qualified and lead.stage == Stage.CAPTURED:
-        lead_move(lead=lead, to=Stage.DISQUALIFIED, reason=reason, extra_fields=("score",))
-    else:
-        lead.save(update_fields=["score", "updated_at"])
+        return lead_moved(lead=lead, to=Stage.QUALIFIED, reason=reason, at=at)
+    if not verdict.qualified and lead.stage == Stage.CAPTURED:
+        return lead_moved(lead=lead, to=Stage.DISQUALIFIED, reason=reason, at=at)
+    return None

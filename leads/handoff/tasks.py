@@ -1,37 +1,48 @@
 """The handoff, in order. This is the only module that knows what follows what:
 
 1. capture stores a submission and its lead, and says so (`leads.signals.submission_stored`);
-2. after that commits, `qualify_submission` judges it by the active agreement (scoring);
-3. after a qualifying judgement commits, `route_lead` gives the lead to a rep (routing);
-4. `sweep_unfinished_leads` (beat) queues again any step whose message was lost.
+   after that commits, one `hand_off` message wakes a worker;
+2. `hand_off` judges every submission due by the active agreement (scoring), a batch at a
+   time, then
+3. gives every qualified lead due to a rep (routing), a batch at a time, until nothing is due;
+4. beat wakes `hand_off` every `SWEEP_EVERY_SECONDS` too, so work whose message was lost
+   (Redis down, a publish that timed out) is done all the same.
 
-Tasks take ids and call one service each; the services claim their work under row locks, so
-a second delivery of a message changes nothing. Messages go out through `outbox`: best effort,
-after the commit, with the stored row's lease (`services`) standing behind each of them.
+A batch is whatever is waiting, not a timer: at a trickle it is one lead, under a backlog
+`HANDOFF_BATCH` of them. The claims lock their rows with SKIP LOCKED (`services`), so two
+workers split the work, and a message that finds nothing due costs two small queries.
 """
 
 import logging
+import time
+from collections.abc import Callable, Sequence
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import OperationalError
+from django.db import OperationalError, transaction
 
 from leads.handoff import services
 from leads.handoff.outbox import enqueue_on_commit, publish
-from leads.routing.services import lead_route
+from leads.routing.services import leads_route
 from scoring.models import Agreement
-from scoring.services import submission_qualify
+from scoring.services import submissions_qualify
 
 logger = logging.getLogger(__name__)
 
+BATCH = settings.LEADBRIDGE_HANDOFF_BATCH
+# A drain hands the rest to a new message after this long, well inside its soft time limit.
+BUDGET_SECONDS = settings.CELERY_TASK_SOFT_TIME_LIMIT / 2
+
 # Latency-critical: its own queue, so bulk work (CELERY_BULK_QUEUE) never delays a new lead.
-# acks_late + reject_on_worker_lost: a worker killed mid-task leaves the message to another
-# one after the broker's visibility timeout (settings), and the task's claim makes the
-# second run harmless.
+# acks_late + reject_on_worker_lost: a worker killed mid-batch leaves the message to another
+# one after the broker's visibility timeout (settings); its transaction rolled back, so the
+# batch is simply due again.
 HANDOFF = {
     "queue": settings.CELERY_HANDOFF_QUEUE,
     "acks_late": True,
     "reject_on_worker_lost": True,
+    "ignore_result": True,
     "soft_time_limit": settings.CELERY_TASK_SOFT_TIME_LIMIT,
     "time_limit": settings.CELERY_TASK_TIME_LIMIT,
 }
@@ -45,51 +56,78 @@ RETRY = {
 
 
 def after_capture(sender, submission, **kwargs) -> None:
-    enqueue_on_commit(
-        qualify_submission,
-        submission.pk,
-        release=lambda: services.submissions_release(submission_ids=[submission.pk]),
-    )
+    enqueue_on_commit(hand_off)
 
 
-@shared_task(name="handoff.qualify_submission", **HANDOFF, **RETRY)
-def qualify_submission(submission_id: int) -> None:
-    submission_qualify(submission_id=submission_id)
-    # Also when an earlier delivery scored it and died before this point.
-    lead_id = services.submission_scored(submission_id=submission_id)
-    if lead_id is not None and services.lead_claim_for_routing(lead_id=lead_id):
-        enqueue_on_commit(
-            route_lead, lead_id, release=lambda: services.leads_release(lead_ids=[lead_id])
+@shared_task(name="handoff.hand_off", **HANDOFF, **RETRY)
+def hand_off() -> None:
+    """Score, then route, whatever is due, a batch at a time, until nothing is."""
+    stop_at = time.monotonic() + BUDGET_SECONDS
+    try:
+        while True:
+            scored, routed = _score_batch(), _route_batch()
+            if scored < BATCH and routed < BATCH:
+                return
+            if time.monotonic() >= stop_at:
+                break
+    except SoftTimeLimitExceeded:
+        # Each batch commits or rolls back whole, so stopping between two loses nothing.
+        logger.warning("hand_off ran out of time; a new message takes the rest.")
+    publish(hand_off)  # the rest in a new message; beat stands behind it
+
+
+def _score_batch() -> int:
+    if Agreement.objects.active() is None:
+        logger.info("No active agreement: submissions wait to be scored.")
+        return 0
+    with transaction.atomic():
+        submissions = services.submissions_claim(limit=BATCH)
+        failed = _together_or_one_by_one(
+            submissions, lambda batch: submissions_qualify(submissions=batch)
         )
+        put_off = {s.pk for s in failed}
+        services.submissions_scored(
+            submission_ids=[s.pk for s in submissions if s.pk not in put_off]
+        )
+        services.submissions_put_off(submission_ids=list(put_off))
+    return len(submissions)
 
 
-@shared_task(name="handoff.route_lead", **HANDOFF, **RETRY)
-def route_lead(lead_id: int) -> None:
-    lead_route(lead_id=lead_id)
+def _route_batch() -> int:
+    with transaction.atomic():
+        leads = services.leads_claim_for_routing(limit=BATCH)
+        failed = _together_or_one_by_one(leads, lambda batch: leads_route(leads=batch))
+        services.leads_put_off(lead_ids=[lead.pk for lead in failed])
+    return len(leads)
 
 
-@shared_task(name="handoff.sweep_unfinished_leads", **HANDOFF)
-def sweep_unfinished_leads() -> None:
-    unscored = []
-    if Agreement.objects.active() is not None:
-        unscored = services.submissions_claim()
-    else:
-        logger.warning("No active agreement: unscored submissions wait for one.")
-    unrouted = services.leads_claim_for_routing()
-    sent_scoring = _publish_all(
-        qualify_submission, unscored, lambda ids: services.submissions_release(submission_ids=ids)
-    )
-    sent_routing = _publish_all(
-        route_lead, unrouted, lambda ids: services.leads_release(lead_ids=ids)
-    )
-    if sent_scoring or sent_routing:
-        logger.info("Sweeper queued %d submissions and %d leads again.", sent_scoring, sent_routing)
+def _together_or_one_by_one(items: Sequence, work: Callable[[Sequence], object]) -> list:
+    """Do `work` on the batch; if it fails, on each item alone. The items that failed alone.
 
-
-def _publish_all(task, ids: list[int], release) -> int:
-    """Publish one message per id; at the first failure release the rest and stop."""
-    for sent, pk in enumerate(ids):
-        if not publish(task, pk):
-            release(ids[sent:])
-            return sent
-    return len(ids)
+    Only a lost database (OperationalError, retried) or the time limit stops the task:
+    anything else is one bad row, logged and put off, while the rest of the batch goes on.
+    """
+    if not items:
+        return []
+    try:
+        with transaction.atomic():
+            work(items)
+        return []
+    except (OperationalError, SoftTimeLimitExceeded):
+        raise
+    except Exception:  # one bad row: log it, keep the others moving
+        if len(items) == 1:
+            logger.exception("The handoff could not take %r; it is tried again later.", items[0])
+            return list(items)
+        logger.exception("A batch of %d failed; taking them one by one.", len(items))
+    failed = []
+    for item in items:
+        try:
+            with transaction.atomic():
+                work([item])
+        except (OperationalError, SoftTimeLimitExceeded):
+            raise
+        except Exception:
+            logger.exception("The handoff could not take %r; it is tried again later.", item)
+            failed.append(item)
+    return failed

@@ -1,46 +1,105 @@
 """Who gets a qualified lead: the first queue that takes it, the next rep in turn with room."""
 
 import logging
+from collections.abc import Sequence
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Count
+from django.utils import timezone
 
 from leads import locks
-from leads.events import event_assigned, event_reassigned
-from leads.lifecycle import OPEN_STAGES, IllegalMove, lead_move
-from leads.models import Lead, Stage
+from leads.events import event_reassigned, events_record, new_assigned
+from leads.lifecycle import OPEN_STAGES, IllegalMove, lead_move, lead_moved, leads_save
+from leads.models import Lead, LeadEvent, Stage
 from leads.routing.models import Assignment, Queue, QueueMember
 from leads.routing.selectors import REASSIGNABLE, active_reps
 from portal.errors import DomainError, PermissionDenied
 
 logger = logging.getLogger(__name__)
 
+# A lead no queue had room for is tried again after this (a rep may have finished one).
+ROUTE_RETRY = timedelta(seconds=settings.LEADBRIDGE_HANDOFF_RETRY_SECONDS)
+
 
 def lead_route(*, lead_id: int) -> Assignment | None:
-    """Assign a qualified lead to the first queue that takes it and has a rep with room.
-
-    Locks, always in this order so two routers never deadlock: the lead (a second delivery
-    of the same task finds it routed and returns), every queue that takes it (round-robin
-    cursors) and every rep of those queues (capacity is counted across all of a rep's queues,
-    so two queues sharing a rep must not both hand them their last free slot).
-    """
+    """Assign one qualified lead (see `leads_route`); None when it is gone or waits for room."""
     with transaction.atomic():
         lead = locks.lead_locked(lead_id, stage=Stage.QUALIFIED)
         if lead is None:
             return None
-        candidates = [q for q in Queue.objects.filter(is_active=True) if q.takes(lead.attributes)]
-        queues = {q.pk: q for q in locks.rows_locked(Queue, [q.pk for q in candidates])}
-        members = _members_by_queue(queues)
-        locks.rows_locked(get_user_model(), {m.rep_id for ms in members.values() for m in ms})
-        open_leads = _open_leads({m.rep_id for ms in members.values() for m in ms})
-        for candidate in candidates:
-            queue = queues[candidate.pk]
+        assignments = leads_route(leads=[lead])
+    return assignments[0] if assignments else None
+
+
+def leads_route(*, leads: Sequence[Lead]) -> list[Assignment]:
+    """Give qualified leads, locked by the caller, to the first queue that takes each and has
+    a rep with room; in the order given, as if one by one, with one write per table.
+
+    Locks, always in this order so two routers never deadlock: the leads (by the caller;
+    a second delivery finds them routed), every active queue (round-robin cursors) and
+    every rep of those queues (capacity is counted across all of a rep's queues, so two
+    queues sharing a rep must not both hand them their last free slot). A lead no queue
+    has room for waits `ROUTE_RETRY` before the handoff tries it again.
+    """
+    leads = [lead for lead in leads if lead.stage == Stage.QUALIFIED]
+    if not leads:
+        return []
+    queues = sorted(
+        locks.rows_locked(Queue, Queue.objects.filter(is_active=True).values_list("pk", flat=True)),
+        key=lambda q: (q.priority, q.name),
+    )
+    members = _members_by_queue({q.pk: q for q in queues})
+    reps = {m.rep_id for ms in members.values() for m in ms}
+    locks.rows_locked(get_user_model(), reps)
+    open_leads = _open_leads(reps)
+    now = timezone.now()
+    assignments, events, moved_queues, waiting = [], [], {}, []
+    for lead in leads:
+        for queue in (q for q in queues if q.takes(lead.attributes)):
             member = _next_member(queue, members.get(queue.pk, []), open_leads)
             if member is not None:
-                return _assign(lead, queue, member)
-    logger.warning("No queue has a rep with room for lead %s; it waits for the sweeper.", lead_id)
-    return None
+                open_leads[member.rep_id] = open_leads.get(member.rep_id, 0) + 1
+                queue.last_position = member.position
+                moved_queues[queue.pk] = queue
+                assignments.append(Assignment(lead=lead, queue=queue, rep=member.rep))
+                events.extend(_assigned(lead, queue, member.rep, at=now))
+                break
+        else:
+            lead.route_due_at = now + ROUTE_RETRY
+            waiting.append(lead)
+    Assignment.objects.bulk_create(assignments)
+    leads_save(
+        [a.lead for a in assignments],
+        ["owner", "queue", "stage", "stage_changed_at", "updated_at", "route_due_at"],
+    )
+    leads_save(waiting, ["route_due_at"])
+    for queue in moved_queues.values():
+        queue.save(update_fields=["last_position"])
+    events_record(events)
+    if waiting:
+        logger.warning(
+            "No queue has a rep with room for %d leads (%s); they wait.",
+            len(waiting),
+            ", ".join(str(lead.pk) for lead in waiting[:10]),
+        )
+    return assignments
+
+
+def _assigned(lead: Lead, queue: Queue, rep, *, at) -> list[LeadEvent]:
+    lead.owner, lead.queue, lead.route_due_at = rep, queue, None
+    return [
+        lead_moved(lead=lead, to=Stage.ROUTED, reason=f"Queue {queue.name} took the lead.", at=at),
+        new_assigned(
+            lead=lead,
+            queue=queue,
+            rep=rep,
+            at=at,
+            reason=f"Round robin in queue {queue.name} assigned the lead to {rep}.",
+        ),
+    ]
 
 
 def _members_by_queue(queues: dict[int, Queue]) -> dict[int, list[QueueMember]]:
@@ -73,26 +132,6 @@ def _next_member(
         if queue.capacity_per_rep is None or held < queue.capacity_per_rep:
             return member
     return None
-
-
-def _assign(lead: Lead, queue: Queue, member: QueueMember) -> Assignment:
-    queue.last_position = member.position
-    queue.save(update_fields=["last_position"])
-    assignment = Assignment.objects.create(lead=lead, queue=queue, rep=member.rep)
-    lead.owner, lead.queue = member.rep, queue
-    lead_move(
-        lead=lead,
-        to=Stage.ROUTED,
-        reason=f"Queue {queue.name} took the lead.",
-        extra_fields=("owner", "queue"),
-    )
-    event_assigned(
-        lead=lead,
-        queue=queue,
-        rep=member.rep,
-        reason=f"Round robin in queue {queue.name} assigned the lead to {member.rep}.",
-    )
-    return assignment
 
 
 def lead_reassign(*, lead: Lead, to_rep, by, reason: str) -> Assignment:

@@ -159,16 +159,16 @@ def test_a_version_compiles_to_the_verdicts_evaluate_gives():
         assert (verdict.qualified, verdict.summary) == (plain.qualified, plain.summary)
 
 
-def test_a_proposed_versions_rules_are_read_once_per_process(django_assert_num_queries):
-    from scoring.services import _frozen_rules, _rules_of
+def test_a_proposed_version_is_compiled_once_per_process(django_assert_num_queries):
+    from scoring.services import _compiled, _frozen_compiled
 
     agreement = AgreementFactory()
     Agreement.objects.filter(pk=agreement.pk).update(proposed_at=timezone.now())
     agreement.refresh_from_db()
-    _frozen_rules.cache_clear()
-    first = _rules_of(agreement)
+    _frozen_compiled.cache_clear()
+    first = _compiled(agreement, frozenset())
     with django_assert_num_queries(0):
-        assert _rules_of(agreement) == first
+        assert _compiled(agreement, frozenset()) is first
     draft = AgreementFactory(activated_at=None)
     with django_assert_num_queries(1):
-        _rules_of(draft)
+        _compiled(draft, frozenset())

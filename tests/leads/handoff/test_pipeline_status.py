@@ -50,8 +50,8 @@ def test_it_says_zero_when_nothing_waits():
 
 @needs_redis_server
 def test_it_shows_the_queue_lengths_and_that_no_worker_answered(own_broker):
-    assert outbox.publish(tasks.route_lead, 1)
-    assert outbox.publish(tasks.route_lead, 2)
+    assert outbox.publish(tasks.hand_off)
+    assert outbox.publish(tasks.hand_off)
     output = pipeline_status()
     assert "broker: ok" in output
     assert "queue handoff: 2 waiting" in output

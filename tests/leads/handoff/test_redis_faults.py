@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from leads.handoff.tasks import sweep_unfinished_leads
+from leads.handoff.tasks import hand_off
 from leads.models import Lead, Stage, Submission
 from portal.accounts.roles import Role
 from tests.conftest import needs_redis_server
@@ -46,7 +46,7 @@ def test_intake_stores_and_answers_while_redis_is_stopped(client, own_broker):
     assert post_form(client, form, "ana@acme.example").status_code == 302
     assert post_api(client, form, "bruno@acme.example").status_code == 201
 
-    # Stored, and the lease given up with the failed publish: the next sweep queues them.
+    # Stored and due: beat's next hand_off takes them.
     due = Submission.objects.values_list("qualify_due_at", flat=True)
     assert len(due) == 2
     assert all(at <= timezone.now() for at in due)
@@ -75,7 +75,7 @@ def test_pages_answer_within_a_second_while_redis_is_stalled(client, own_broker)
     assert time.monotonic() - started < 1
 
 
-def test_posted_while_redis_was_down_it_is_routed_by_a_worker_after_a_sweep(
+def test_posted_while_redis_was_down_it_is_routed_by_a_worker_woken_by_beat(
     client, own_broker, request
 ):
     form = FormFactory()
@@ -88,7 +88,7 @@ def test_posted_while_redis_was_down_it_is_routed_by_a_worker_after_a_sweep(
 
     own_broker.start()
     log = request.getfixturevalue("worker")
-    sweep_unfinished_leads()
+    hand_off.delay()  # what beat sends every SWEEP_EVERY_SECONDS
 
     wait_for(lambda: Lead.objects.get(pk=lead.pk).stage == Stage.ROUTED, seconds=30, log=log)
     lead.refresh_from_db()
@@ -112,6 +112,6 @@ def test_a_worker_consumes_again_after_redis_stalls_under_it(client, own_broker,
     time.sleep(3)
     own_broker.resume()
     assert post_form(client, form, "after@acme.example").status_code == 302
-    sweep_unfinished_leads()  # what the stall kept from being published at all
+    hand_off.delay()  # beat, for what the stall kept from being published at all
 
     wait_for(lambda: Lead.objects.filter(stage=Stage.ROUTED).count() == 32, seconds=45, log=log)

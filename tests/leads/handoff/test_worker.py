@@ -43,8 +43,7 @@ def test_submission_is_scored_and_routed_by_a_real_worker(client, worker):
     ]
     assert lead.qualifications.get().results.get().passed
     log = worker.read_text()
-    assert "Task handoff.qualify_submission" in log
-    assert "Task handoff.route_lead" in log
+    assert "Task handoff.hand_off" in log
 
     status = StringIO()
     call_command("pipeline_status", stdout=status)

@@ -1,9 +1,10 @@
 """A worker SIGKILLed mid-backlog: its unacknowledged messages come back after the broker's
 visibility timeout, and every lead is still assigned exactly once.
 
-The worker (prefork, 2 processes, as in production) runs with CELERY_TASK_TIME_LIMIT=3, so
-Redis's visibility timeout (twice the limit) is 6 s and the test stays short. Nothing runs
-the sweeper: what brings the lost messages back is the broker, when a new worker starts.
+The worker (prefork, 2 processes, as in production) runs with CELERY_TASK_TIME_LIMIT=6, so
+Redis's visibility timeout (twice the limit) is 12 s and the test stays short, and with small
+batches, so that it is killed inside one. Nothing plays beat here: what finishes the work is
+the messages the broker gives back and those still queued, when a new worker starts.
 """
 
 import os
@@ -16,7 +17,7 @@ from django.conf import settings
 from django.db.models import Count
 from django.urls import reverse
 
-from leads.models import Lead, LeadEvent, Stage
+from leads.models import Lead, LeadEvent, Stage, Submission
 from leads.routing.models import Assignment
 from portal.accounts.roles import Role
 from tests.conftest import needs_redis_server
@@ -29,8 +30,8 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-LEADS = 200
-TIME_LIMIT = 3
+LEADS = 3000
+TIME_LIMIT = 6
 VISIBILITY_TIMEOUT = 2 * TIME_LIMIT
 
 
@@ -46,13 +47,17 @@ def test_every_lead_is_assigned_once_after_a_worker_is_killed_mid_backlog(
     reps = [UserFactory(role=Role.SALES_REP) for _ in range(3)]
     queue_with_reps(*reps, name="Everyone")
     url = reverse("capture:api_submission_create", kwargs={"slug": form.slug})
-    for n in range(LEADS):
-        body = {"email": f"lead-{n}@acme.example", "company_size": "120"}
+    for n in range(20):  # through the intake, each with its message
+        body = {"email": f"posted-{n}@acme.example", "company_size": "120"}
         assert client.post(url, body, content_type="application/json").status_code == 201
-    assert Lead.objects.count() == LEADS
+    leads = Lead.objects.bulk_create(  # and a backlog too long to finish before the kill
+        Lead(email=f"lead-{n}@acme.example", source_form=form, attributes={"company_size": 80})
+        for n in range(LEADS - 20)
+    )
+    Submission.objects.bulk_create(Submission(form=form, lead=lead, payload={}) for lead in leads)
 
     log = tmp_path / "worker.log"
-    env = {"CELERY_TASK_TIME_LIMIT": str(TIME_LIMIT)}
+    env = {"CELERY_TASK_TIME_LIMIT": str(TIME_LIMIT), "HANDOFF_BATCH": "50"}
     first = start_worker(own_broker.url, log, pool="prefork", concurrency=2, **env)
     try:
         wait_for(lambda: routed() >= LEADS // 10, seconds=30, log=log)
@@ -69,7 +74,7 @@ def test_every_lead_is_assigned_once_after_a_worker_is_killed_mid_backlog(
     time.sleep(max(0.0, VISIBILITY_TIMEOUT + 0.5 - (time.monotonic() - killed_at)))
     second = start_worker(own_broker.url, log, pool="prefork", concurrency=2, **env)
     try:
-        wait_for(lambda: routed() == LEADS, seconds=30, log=log)
+        wait_for(lambda: routed() == LEADS, seconds=60, log=log)
         wait_for(lambda: broker.hlen("unacked") == 0, seconds=10, log=log)
     finally:
         stop_worker(second)
