@@ -61,7 +61,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", default=",".join(SCENARIOS), help="scenarios, comma-separated")
     parser.add_argument("--rate", type=float, default=20, help="posts/s (20)")
     parser.add_argument("--sweep-every", type=int, help="SWEEP_EVERY_SECONDS (60; quick: 5)")
-    parser.add_argument("--sweep-after", type=int, help="SWEEP_AFTER_SECONDS (120; quick: 20)")
     parser.add_argument(
         "--time-limit", type=int, help="CELERY_TASK_TIME_LIMIT, visibility x2 (60; quick: 10)"
     )
@@ -74,10 +73,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     scale = 3 if args.quick else 1
     args.down, args.stall = 30 / scale, 40 / scale
     args.before, args.after = 10 / scale, 10 / scale
-    defaults = (5, 20, 10) if args.quick else (60, 120, 60)
+    defaults = (5, 10) if args.quick else (60, 60)
     args.sweep_every = args.sweep_every or defaults[0]
-    args.sweep_after = args.sweep_after or defaults[1]
-    args.time_limit = args.time_limit or defaults[2]
+    args.time_limit = args.time_limit or defaults[1]
     return args
 
 
@@ -114,7 +112,6 @@ def run(args: argparse.Namespace, workdir: Path, cleanup: contextlib.ExitStack) 
         f"{postgres.server}/leadbridge",
         redis.url,
         SWEEP_EVERY_SECONDS=args.sweep_every,
-        SWEEP_AFTER_SECONDS=args.sweep_after,
         CELERY_TASK_TIME_LIMIT=args.time_limit,
     )
     os.environ.update(env)
@@ -131,8 +128,8 @@ def run(args: argparse.Namespace, workdir: Path, cleanup: contextlib.ExitStack) 
     setup = Rig(redis, postgres, processes, f"/api/v1/forms/{slug}/submissions/", args)
     rig.say(
         f"faults: own PostgreSQL :{postgres.port}, own Redis :{redis.port}; gunicorn 5 sync, "
-        f"worker 2 processes, beat; {args.rate:g} posts/s; sweep every {args.sweep_every} s, "
-        f"lease {args.sweep_after} s, time limit {args.time_limit} s (visibility "
+        f"worker 2 processes, beat; {args.rate:g} posts/s; beat every {args.sweep_every} s, "
+        f"time limit {args.time_limit} s (visibility "
         f"{2 * args.time_limit} s); {rig.load()}"
     )
     bad = False

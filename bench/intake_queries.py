@@ -64,7 +64,7 @@ def show_queries(path: str, profile: int) -> None:
     # Neither shows here: the test client turns off the per-request connection check, and
     # the Celery message goes to Redis, not PostgreSQL.
     print("Under gunicorn also: a health-check SELECT 1 before statement 1 (CONN_HEALTH_CHECKS)")
-    print("and, after COMMIT, one Redis LPUSH of the qualify_submission message.")
+    print("and, after COMMIT, one Redis LPUSH of the hand_off message.")
 
     if profile:
         profiler = cProfile.Profile()

@@ -168,7 +168,7 @@ CELERY_TASK_DEFAULT_QUEUE = CELERY_HANDOFF_QUEUE
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=60)
 CELERY_TASK_SOFT_TIME_LIMIT = max(CELERY_TASK_TIME_LIMIT - 10, CELERY_TASK_TIME_LIMIT // 2)
 # Nothing on the request path waits for Redis: a publish gives up after ~50 ms and the stored
-# submission waits for the sweeper (leads/handoff/outbox.py). Workers reconnect on their own.
+# submission waits for beat's next hand_off (leads/handoff/outbox.py). Workers reconnect.
 BROKER_TIMEOUT = env.float("BROKER_TIMEOUT", default=0.05)
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_TIMEOUT

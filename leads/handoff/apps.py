@@ -4,7 +4,7 @@ from django.core import checks
 
 
 class HandoffConfig(AppConfig):
-    """The order of the handoff: capture, then qualify, then route; the sweeper behind."""
+    """The order of the handoff: capture, then qualify, then route, in batches; beat behind."""
 
     name = "leads.handoff"
     label = "handoff"
