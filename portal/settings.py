@@ -192,6 +192,10 @@ CELERY_BEAT_SCHEDULE = {
 # The lease of a published message: work still pending this long after its message was
 # published (or stored, when none was) is presumed lost, and the sweeper queues it again.
 LEADBRIDGE_SWEEP_AFTER_SECONDS = env.int("SWEEP_AFTER_SECONDS", default=120)
+# Fold ann+promo@x.com onto ann@x.com when matching a submission to a lead. Off by default:
+# switched on over a database that already holds +tagged leads, a new post would fold onto
+# a different key than the stored lead's and make a second lead (see README).
+LEADBRIDGE_FOLD_PLUS_ADDRESSES = env.bool("FOLD_PLUS_ADDRESSES", default=False)
 
 # CORS only on the intake routes, and there only for the origins the form lists: no origin is
 # allowed globally; leads.capture.embedding answers django-cors-headers' check_request_enabled.
