@@ -208,7 +208,8 @@ def lead_list(request: HttpRequest) -> HttpResponse:
 def lead_export(request: HttpRequest) -> HttpResponse:
     """The leads the list shows with the same filters, as CSV, streamed."""
     stage, search = _filters(request)
-    keys = [key for key in export_field_keys(forms=Form.objects.all()) if key != "email"]
+    columns = {"email", "first_name", "last_name", "company"}  # the lead's own columns
+    keys = [key for key in export_field_keys(forms=Form.objects.all()) if key not in columns]
     header = [
         "lead_id",
         "email",
@@ -237,7 +238,7 @@ def lead_export(request: HttpRequest) -> HttpResponse:
 
 def _lead_row(lead: Lead, keys: list[str]) -> list:
     utm = lead.first_utm or {}
-    known = {*keys, "email"}
+    known = {*keys, "email", "first_name", "last_name", "company"}
     return [
         lead.pk,
         lead.email,
