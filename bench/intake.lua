@@ -1,8 +1,9 @@
--- wrk script for bench/intake.py: POSTs a form body with a new e-mail on every request.
+-- wrk script for bench/intake.py: POSTs a body with a new e-mail on every request.
 --
---   wrk -s bench/intake.lua URL -- <e-mail prefix> <e-mail domain> <accepted status> <rest of body>
+--   wrk -s bench/intake.lua URL -- <e-mail prefix> <accepted status> <content type> <body> [<authorization>]
 --
--- The e-mail is <prefix>-<thread>-<n>@<domain>, unique within a run. `done` prints one line,
+-- The body holds @@LOCAL@@ where the e-mail's local part goes: <prefix>-<thread>-<n>, unique
+-- within a run (the body template carries the domain, encoded as its format needs). `done` prints one line,
 -- "BENCH-RESULT {json}", that intake.py reads; wrk's own report is left as it is.
 
 local threads = {}
@@ -13,15 +14,18 @@ function setup(thread)
 end
 
 function init(args)
-  prefix, domain, accepted_status, rest = args[1], args[2], tonumber(args[3]), args[4] or ""
-  headers = { ["Content-Type"] = "application/x-www-form-urlencoded" }
+  prefix, accepted_status, body = args[1], tonumber(args[2]), args[4] or ""
+  headers = { ["Content-Type"] = args[3] }
+  if args[5] and args[5] ~= "" then headers["Authorization"] = args[5] end
   sent, accepted, others = 0, 0, {}
 end
 
 function request()
   sent = sent + 1
-  local email = string.format("%s-%d-%d%%40%s", prefix, thread_id, sent, domain)
-  return wrk.format("POST", nil, headers, "email=" .. email .. "&" .. rest)
+  local value = string.format("%s-%d-%d", prefix, thread_id, sent)
+  -- A function as the replacement: its result is taken literally (no % escapes).
+  local filled = string.gsub(body, "@@LOCAL@@", function() return value end)
+  return wrk.format("POST", nil, headers, filled)
 end
 
 function response(status, _, _)

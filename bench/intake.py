@@ -1,6 +1,8 @@
-"""Intake throughput: the public form's POST beside a bare one-insert Django view.
+"""Intake throughput: the public form's POST, the JSON API and the HubSpot and Salesforce
+compatible endpoints, each beside a bare one-insert Django view.
 
     .venv/bin/python bench/intake.py [--connections 32] [--duration 20]    # make bench-intake
+    .venv/bin/python bench/intake.py --targets intake,json --duration 5     # a subset
 
 Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth), Redis on 127.0.0.1:6379 and
 `wrk` (Debian/Ubuntu: `apt-get install wrk`; macOS: `brew install wrk`). It says which one is
@@ -17,12 +19,19 @@ What one run does:
    SECRET_KEY, persistent database connections as the settings make them, and
    CELERY_BROKER_URL on db 14, so the scoring task is published after each commit as in
    production. No worker consumes it.
-3. Loads each target in turn, after a short warm-up that is not counted: the intake, POSTs
-   of /f/<slug>/ with a new e-mail each (success is the 302 to the thank-you page), then the
-   baseline, POSTs of the same bodies to a view that inserts one row (success is a 201).
-4. Prints requests/s, p50/p95/p99 latency and successes/failures for both, the intake to
-   baseline ratio, and checks that every accepted post is in the database: exit status 1 if
-   one is missing.
+3. Loads each target in turn, after a short warm-up that is not counted, every post with a
+   new e-mail and the same answers otherwise:
+   - intake: the hosted page, form-encoded POSTs of /f/<slug>/ (success: the 302 to thanks);
+   - json: the JSON API, POSTs of /api/v1/forms/<slug>/submissions/ (success: 201);
+   - hubspot: HubSpot Forms API v3, `fields[{name,value}]`, `context` and
+     `legalConsentOptions` to /submissions/v3/integration/submit/0/<guid> (success: 200);
+   - secure-hubspot: the same body to .../integration/secure/submit/... with the form's
+     bearer token (success: 200), so the token check's cost shows beside the open endpoint;
+   - web-to-lead: Salesforce Web-to-Lead, form-encoded with `oid` (success: the 302);
+   - baseline: form-encoded POSTs to a view that inserts one row (success: a 201).
+4. Prints requests/s, p50/p95/p99 latency and successes/failures of each, each target's
+   ratio to the baseline, and checks that every accepted post is in the database: exit
+   status 1 if one is missing.
 5. Stops gunicorn, drops the database and flushes the Redis db, also after a failure or ^C.
 
 Why wrk: client and server share two cores, so every cycle the client spends is taken from
@@ -106,12 +115,26 @@ class BenchError(Exception):
     """The run cannot go on; the message says why and what to do."""
 
 
+FORM_CONTENT = "application/x-www-form-urlencoded"
+JSON_CONTENT = "application/json"
+# Where the load generator puts each request's unique e-mail local part (bench/intake.lua).
+LOCAL = "@@LOCAL@@"
+# No name starts with another's name and a hyphen: rows are counted by e-mail prefix.
+TARGET_NAMES = ("intake", "json", "hubspot", "secure-hubspot", "web-to-lead", "baseline")
+
+
 @dataclass(frozen=True)
 class Target:
     name: str
     path: str
     accepted_status: int
     stored: Callable[[str], dict[str, int]]  # e-mail prefix -> rows stored, by table
+    content_type: str = FORM_CONTENT
+    body: str = ""  # the request body, with LOCAL where the e-mail's local part goes
+    authorization: str = ""  # an Authorization header, for the secure endpoint
+
+    def body_for(self, local: str) -> str:
+        return self.body.replace(LOCAL, local)
 
 
 @dataclass(frozen=True)
@@ -143,6 +166,84 @@ def form_body_rest() -> str:
     return urllib.parse.urlencode(FORM_VALUES)
 
 
+def form_body() -> str:
+    return f"email={LOCAL}%40{EMAIL_DOMAIN}&{form_body_rest()}"
+
+
+def json_body() -> str:
+    values = {key: value for key, value in FORM_VALUES.items() if key != "consent"}
+    body = {
+        "email": f"{LOCAL}@{EMAIL_DOMAIN}",
+        **values,
+        "consent": True,
+        "page_url": "https://www.acme.example/demo",
+        "utm": {"utm_source": "bench"},
+    }
+    return json.dumps(body, separators=(",", ":"))
+
+
+def hubspot_body() -> str:
+    values = {key: value for key, value in FORM_VALUES.items() if key != "consent"}
+    fields = [{"name": "email", "value": f"{LOCAL}@{EMAIL_DOMAIN}"}]
+    fields += [{"name": name, "value": value} for name, value in values.items()]
+    body = {
+        "fields": fields,
+        "context": {"pageUri": "https://www.acme.example/?utm_source=bench", "pageName": "Demo"},
+        "legalConsentOptions": {"consent": {"consentToProcess": True, "text": "I agree"}},
+    }
+    return json.dumps(body, separators=(",", ":"))
+
+
+# Web-to-Lead's names for the demo form's fields (leads/capture/compat.py SALESFORCE_FIELDS).
+WEB_TO_LEAD_NAMES = {"company_size": "employees", "job_title": "title"}
+
+
+def web_to_lead_body(guid: str) -> str:
+    values = {WEB_TO_LEAD_NAMES.get(key, key): value for key, value in FORM_VALUES.items()}
+    rest = urllib.parse.urlencode({"oid": guid, **values, "lead_source": "bench"})
+    return f"email={LOCAL}%40{EMAIL_DOMAIN}&{rest}"
+
+
+def make_targets(form, token: str) -> list[Target]:
+    secure = f"/submissions/v3/integration/secure/submit/0/{form.guid}"
+    return [
+        Target("intake", f"/f/{form.slug}/", 302, intake_rows, body=form_body()),
+        Target(
+            "json",
+            f"/api/v1/forms/{form.slug}/submissions/",
+            201,
+            intake_rows,
+            JSON_CONTENT,
+            json_body(),
+        ),
+        Target(
+            "hubspot",
+            f"/submissions/v3/integration/submit/0/{form.guid}",
+            200,
+            intake_rows,
+            JSON_CONTENT,
+            hubspot_body(),
+        ),
+        Target(
+            "secure-hubspot",
+            secure,
+            200,
+            intake_rows,
+            JSON_CONTENT,
+            hubspot_body(),
+            authorization=f"Bearer {token}",
+        ),
+        Target(
+            "web-to-lead",
+            "/servlet/servlet.WebToLead?encoding=UTF-8",
+            302,
+            intake_rows,
+            body=web_to_lead_body(str(form.guid)),
+        ),
+        Target("baseline", "/bench/baseline/", 201, baseline_rows, body=form_body()),
+    ]
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--connections", type=int, default=32, help="open connections (32)")
@@ -152,9 +253,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--workers", type=int, default=DEFAULT_WORKERS, help=f"gunicorn workers ({DEFAULT_WORKERS})"
     )
     parser.add_argument("--threads", type=int, default=1, help="threads per worker, gthread if >1")
+    parser.add_argument(
+        "--targets",
+        default=",".join(TARGET_NAMES),
+        help=f"comma-separated, in this order: {','.join(TARGET_NAMES)} (all); the baseline "
+        "is always measured, every ratio is to it",
+    )
     args = parser.parse_args(argv)
     if min(args.connections, args.duration, args.workers, args.threads) < 1 or args.warmup < 0:
         parser.error("connections, duration, workers and threads must be at least 1")
+    chosen = [name.strip() for name in args.targets.split(",") if name.strip()]
+    unknown = [name for name in chosen if name not in TARGET_NAMES]
+    if unknown:
+        parser.error(f"unknown target(s) {', '.join(unknown)}; choose from {TARGET_NAMES}")
+    args.targets = [name for name in TARGET_NAMES if name in chosen or name == "baseline"]
     return args
 
 
@@ -185,14 +297,11 @@ def run(args: argparse.Namespace, wrk: str, workdir: Path, cleanup: contextlib.E
     import django
 
     django.setup()
-    slug = prepare_database()
-    targets = [
-        Target("intake", f"/f/{slug}/", 302, intake_rows),
-        Target("baseline", "/bench/baseline/", 201, baseline_rows),
-    ]
+    form, token = form_and_token(prepare_database())
+    targets = [target for target in make_targets(form, token) if target.name in args.targets]
     server = start_gunicorn(args, port, workdir / "gunicorn.log")
     cleanup.callback(stop_gunicorn, server)
-    wait_until_serving(server, port, f"/f/{slug}/", workdir / "gunicorn.log")
+    wait_until_serving(server, port, f"/f/{form.slug}/", workdir / "gunicorn.log")
     for target in targets:
         smoke_test(port, target, workdir / "gunicorn.log")
 
@@ -308,6 +417,15 @@ def prepare_database() -> str:
     return make_form_and_agreement()
 
 
+def form_and_token(slug: str):
+    """The demo form, and a new bearer token for its HubSpot secure endpoint."""
+    from leads.capture.models import Form
+    from leads.capture.tokens import hubspot_token_issue
+
+    form = Form.objects.get(slug=slug)
+    return form, hubspot_token_issue(form=form)
+
+
 def make_form_and_agreement() -> str:
     """The demo's published form and active agreement, made by the demo's own code."""
     from django.contrib.auth.models import Group
@@ -369,10 +487,11 @@ def stop_gunicorn(server: subprocess.Popen) -> None:
         server.wait()
 
 
-def request(port: int, method: str, path: str, body: str = "") -> http.client.HTTPResponse:
+def request(
+    port: int, method: str, path: str, body: str = "", headers: dict[str, str] | None = None
+) -> http.client.HTTPResponse:
     connection = http.client.HTTPConnection(HOST, port, timeout=10)
-    headers = {"Content-Type": "application/x-www-form-urlencoded"} if body else {}
-    connection.request(method, path, body=body or None, headers=headers)
+    connection.request(method, path, body=body.encode() or None, headers=headers or {})
     response = connection.getresponse()
     response.read()
     connection.close()
@@ -394,13 +513,21 @@ def wait_until_serving(server: subprocess.Popen, port: int, path: str, log: Path
 
 
 def smoke_test(port: int, target: Target, log: Path) -> None:
-    body = f"email=smoke-{target.name}%40{EMAIL_DOMAIN}&{form_body_rest()}"
-    response = request(port, "POST", target.path, body)
+    response = request(
+        port, "POST", target.path, target.body_for(f"smoke-{target.name}"), headers_of(target)
+    )
     if response.status != target.accepted_status:
         raise BenchError(
             f"POST {target.path} answered {response.status}, not {target.accepted_status}; "
             f"the benchmark would count only failures:\n{tail(log)}"
         )
+
+
+def headers_of(target: Target) -> dict[str, str]:
+    headers = {"Content-Type": target.content_type}
+    if target.authorization:
+        headers["Authorization"] = target.authorization
+    return headers
 
 
 def tail(log: Path, lines: int = 30) -> str:
@@ -415,7 +542,8 @@ def drive(wrk: str, port: int, target: Target, prefix: str, connections: int, se
         *(wrk, "--threads", "1", "--connections", str(connections)),
         *("--duration", f"{seconds}s", "--timeout", "30s", "--script", str(WRK_SCRIPT)),
         f"http://{HOST}:{port}{target.path}",
-        *("--", prefix, EMAIL_DOMAIN, str(target.accepted_status), form_body_rest()),
+        *("--", prefix, str(target.accepted_status), target.content_type, target.body),
+        target.authorization,
     ]
     finished = subprocess.run(command, capture_output=True, text=True, check=False)
     line = next((x for x in finished.stdout.splitlines() if x.startswith("BENCH-RESULT ")), None)
@@ -547,28 +675,34 @@ def print_configuration(args: argparse.Namespace, port: int, wrk: str) -> None:
 def print_loads(targets: list[Target], loads: dict[str, Load]) -> None:
     print()
     print(
-        f"  {'':8} {'path':22} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+        f"  {'':14} {'path':28} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
         f"{'ok':>7} {'failed':>7}   cores used: gunicorn, postgres, wrk, rest"
     )
     for target in targets:
         load = loads[target.name]
+        path = target.path if len(target.path) <= 23 else target.path[:20] + "..."
         print(
-            f"  {target.name:8} {'POST ' + target.path:22} {load.per_second:8.1f} "
+            f"  {target.name:14} {'POST ' + path:28} {load.per_second:8.1f} "
             f"{load.p50_ms:8.1f} {load.p95_ms:8.1f} {load.p99_ms:8.1f} {load.accepted:7} "
             f"{load.failed:7}   {', '.join(f'{n:.2f}' for n in load.cores.values())}"
         )
         if load.failed:
             statuses = ", ".join(f"{n} x {s}" for s, n in load.other_statuses.items())
-            print(f"  {'':8} failures: {statuses or 'none by status'}, {load.socket_errors} socket")
+            print(
+                f"  {'':14} failures: {statuses or 'none by status'}, {load.socket_errors} socket"
+            )
     busy_neighbours = max(load.cores.get("rest", 0) for load in loads.values())
     if busy_neighbours > NEIGHBOUR_WARNING_CORES:
         print(
             f"  warning: other processes took up to {busy_neighbours:.2f} cores during a "
             "measurement, so the server got less than the machine; rerun on a quiet machine."
         )
-    intake, baseline = loads["intake"], loads["baseline"]
+    baseline = loads["baseline"]
     print()
-    print(f"  intake/baseline requests/s: {intake.per_second / baseline.per_second:.2f}")
+    for target in targets:
+        if target.name != "baseline":
+            ratio = loads[target.name].per_second / baseline.per_second
+            print(f"  {target.name}/baseline requests/s: {ratio:.2f}")
 
 
 def check_stored(targets: list[Target], loads: dict[str, Load]) -> bool:

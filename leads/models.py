@@ -103,6 +103,7 @@ class Lead(models.Model):
             ("work_lead", "Can work the leads in their own inbox"),
             ("reassign_lead", "Can give a lead to another rep"),
             ("view_dashboard", "Can see the shared dashboard"),
+            ("export_leads", "Can export leads and submissions as CSV"),
         ]
 
     def __str__(self) -> str:
@@ -236,3 +237,37 @@ class LeadEvent(models.Model):
     @property
     def actor_name(self) -> str:
         return str(self.actor) if self.actor else "LeadBridge"
+
+
+class RepeatSubmissionNotice(models.Model):
+    """A lead already with a rep sent a form again: the owner is told until they have seen it.
+
+    Written by the capture in the transaction that stores the submission; `seen_at` is set
+    when the rep acknowledges it on the lead page.
+    """
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="repeat_notices")
+    submission = models.OneToOneField(
+        Submission, on_delete=models.PROTECT, related_name="repeat_notice"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    seen_at = models.DateTimeField(null=True, blank=True)
+    seen_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [
+            # The inbox's marker asks, per lead, "any unseen?": only unseen rows are in it.
+            models.Index(
+                fields=["lead"], condition=Q(seen_at__isnull=True), name="repeat_notice_unseen_idx"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lead}: submitted again at {self.created_at:%Y-%m-%d %H:%M}"

@@ -199,6 +199,10 @@ LEADBRIDGE_HANDOFF_RETRY_SECONDS = env.int("HANDOFF_RETRY_SECONDS", default=60)
 # The worker keeps its database connection from task to task (a new connection cost more
 # than a whole batch); Django's CONN_MAX_AGE and health checks still apply (portal/celery.py).
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
+# Fold ann+promo@x.com onto ann@x.com when matching a submission to a lead. Off by default:
+# switched on over a database that already holds +tagged leads, a new post would fold onto
+# a different key than the stored lead's and make a second lead (see README).
+LEADBRIDGE_FOLD_PLUS_ADDRESSES = env.bool("FOLD_PLUS_ADDRESSES", default=False)
 
 # CORS only on the intake routes, and there only for the origins the form lists: no origin is
 # allowed globally; leads.capture.embedding answers django-cors-headers' check_request_enabled.

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.utils.json import strict_constant
 from rest_framework.views import APIView
 
+from leads.capture.counters import form_viewed
 from leads.capture.forms import submission_form_class
 from leads.capture.selectors import embed_definition, published_form
 from leads.capture.services import lead_capture
@@ -96,4 +97,6 @@ class FormDefinition(APIView):
     permission_classes = [AllowAny]
 
     def get(self, request: Request, slug: str) -> Response:
-        return Response(embed_definition(form=published_form(slug=slug)))
+        form = published_form(slug=slug)
+        form_viewed(form=form)  # the embed draws the form from this: one view
+        return Response(embed_definition(form=form))

@@ -33,6 +33,7 @@ from leads.capture.services import (
     form_unpublish,
     form_update,
 )
+from leads.capture.tokens import hubspot_token_issue
 from portal.accounts.decorators import permission_required_or_403
 from portal.errors import DomainError
 
@@ -118,6 +119,9 @@ def form_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "iframe_snippet": IFRAME_SNIPPET.format(url=hosted, name=escape(form.name)),
         "hubspot_url": request.build_absolute_uri(
             reverse("capture:hubspot_submit", kwargs={"portal_id": "0", "guid": form.guid})
+        ),
+        "hubspot_secure_url": request.build_absolute_uri(
+            reverse("capture:hubspot_secure_submit", kwargs={"portal_id": "0", "guid": form.guid})
         ),
         "web_to_lead_url": request.build_absolute_uri(reverse("capture:web_to_lead_servlet"))
         + "?encoding=UTF-8",
@@ -212,6 +216,34 @@ def form_status(request: HttpRequest, pk: int, move: str) -> HttpResponse:
         "explanation": explanation,
         "style": style,
         "move": move,
+    }
+    return render(request, "capture/confirm.html", context)
+
+
+@permission_required_or_403(CHANGE)
+def hubspot_token(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET asks first (a new token ends the old one); POST makes it and shows it once."""
+    form = get_object_or_404(Form, pk=pk)
+    if request.method == "POST":
+        token = hubspot_token_issue(form=form)
+        response = render(request, "capture/token.html", {"form": form, "token": token})
+        response["Cache-Control"] = "no-store"
+        return response
+    replacing = bool(form.hubspot_token_hash)
+    context = {
+        "form": form,
+        "question": f"{'Replace' if replacing else 'Make'} the HubSpot token of {form}?",
+        "explanation": (
+            "The secure HubSpot endpoint takes posts only with this token. "
+            + (
+                "The token in use stops working at once: update every site that sends it. "
+                if replacing
+                else ""
+            )
+            + "You see the new token once, on the next page."
+        ),
+        "style": "warning" if replacing else "primary",
+        "move": "replace the token" if replacing else "make a token",
     }
     return render(request, "capture/confirm.html", context)
 

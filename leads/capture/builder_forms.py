@@ -36,8 +36,12 @@ class FormSettingsForm(forms.ModelForm):
             "consent_text",
             "phone_region",
             "allowed_origins",
+            "logo_url",
+            "accent_color",
         ]
         labels = {
+            "logo_url": "Logo URL",
+            "accent_color": "Accent colour",
             "slug": "Address (slug)",
             "intro": "Introduction",
             "redirect_url": "Redirect URL",
@@ -49,8 +53,21 @@ class FormSettingsForm(forms.ModelForm):
             "intro": forms.Textarea(attrs={"rows": 2}),
             "thank_you_message": forms.Textarea(attrs={"rows": 2}),
             "consent_text": forms.Textarea(attrs={"rows": 2}),
+            "accent_color": forms.TextInput(attrs={"placeholder": "#0d6efd"}),
         }
-        field_classes = {"redirect_url": HttpsURLField}
+        field_classes = {"redirect_url": HttpsURLField, "logo_url": HttpsURLField}
+
+    def clean_logo_url(self) -> str:
+        url = self.cleaned_data["logo_url"]
+        if url and urlsplit(url).scheme != "https":
+            raise forms.ValidationError(
+                "Use an https address: the form's pages would not show a logo over http.",
+                code="https_only",
+            )
+        return url
+
+    def clean_accent_color(self) -> str:
+        return self.cleaned_data["accent_color"].lower()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

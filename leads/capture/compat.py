@@ -7,6 +7,7 @@ Web-to-Lead's redirect to `retURL`. Bad input is a 4xx in that shape, never a 5x
 """
 
 import io
+import json
 import logging
 import uuid
 from typing import Any
@@ -25,6 +26,7 @@ from leads.capture.forms import SubmissionForm, submission_form_class
 from leads.capture.models import Form, FormField, FormVersion
 from leads.capture.selectors import published_form_by_guid
 from leads.capture.services import lead_capture
+from leads.capture.tokens import hubspot_token_matches
 from leads.capture.views import (
     UTM_KEYS,
     _payload,
@@ -65,6 +67,41 @@ def hubspot_submit(request: HttpRequest, portal_id: str, guid: uuid.UUID) -> Htt
 
     Any portalId is taken: the form's GUID alone names the form.
     """
+    return _hubspot_answer(request, guid)
+
+
+@csrf_exempt
+def hubspot_secure_submit(request: HttpRequest, portal_id: str, guid: uuid.UUID) -> HttpResponse:
+    """POST /submissions/v3/integration/secure/submit/<portalId>/<formGuid>, with a bearer
+    token: the form's own (made on its page). Server to server, so no CORS here; a missing or
+    wrong token is a 401 in HubSpot's shape before anything else is read."""
+    if not hubspot_token_matches(guid=guid, token=_bearer_token(request)):
+        return _hubspot_unauthorized(request)
+    return _hubspot_answer(request, guid)
+
+
+def _bearer_token(request: HttpRequest) -> str:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def _hubspot_unauthorized(request: HttpRequest) -> JsonResponse:
+    if request.headers.get("Authorization"):
+        message = "Authentication credentials are invalid for this form."
+    else:
+        message = (
+            "Authentication credentials not found. Send the form's token as "
+            "Authorization: Bearer <token>."
+        )
+    response = _hubspot_error(401, message, [{"message": message, "errorType": "UNAUTHORIZED"}])
+    # HubSpot's own authentication errors name their category beside the message.
+    body = json.loads(response.content)
+    response = JsonResponse({**body, "category": "INVALID_AUTHENTICATION"}, status=401)
+    response["WWW-Authenticate"] = 'Bearer realm="hubspot-secure-submit"'
+    return response
+
+
+def _hubspot_answer(request: HttpRequest, guid: uuid.UUID) -> HttpResponse:
     try:
         return _hubspot_submit(request, guid)
     except HubSpotRefusal as refusal:

@@ -6,14 +6,19 @@ JSON API serve the form's `current_version`, and every submission records the ve
 was made against, so it stays readable under that version's labels.
 """
 
+import re
 import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+
+# An accent colour goes into a style rule: only #rrggbb, so nothing else can ride along.
+ACCENT_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
 class Form(models.Model):
@@ -43,6 +48,25 @@ class Form(models.Model):
         default=list,
         blank=True,
         help_text="Sites (scheme://host[:port]) that may embed the form and post to it.",
+    )
+    logo_url = models.URLField(
+        max_length=500,
+        blank=True,
+        help_text="An https address of the logo shown above the form (your site or CDN).",
+    )
+    accent_color = models.CharField(
+        max_length=7,
+        blank=True,
+        validators=[
+            RegexValidator(ACCENT_COLOR, "Write the colour as #rrggbb, e.g. #0d6efd.", "invalid")
+        ],
+        help_text="The colour of the form's button and top border, as #rrggbb.",
+    )
+    hubspot_token_hash = models.CharField(
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text="SHA-256 of the bearer token the HubSpot secure endpoint takes; blank: none.",
     )
     guid = models.UUIDField(
         default=uuid.uuid4,
@@ -77,6 +101,27 @@ class Form(models.Model):
     @property
     def is_published(self) -> bool:
         return self.status == self.Status.PUBLISHED
+
+    @property
+    def accent(self) -> str:
+        """The accent colour, only if it is #rrggbb (also when a row was written around the
+        form's validation); blank otherwise."""
+        return self.accent_color if ACCENT_COLOR.match(self.accent_color or "") else ""
+
+    @property
+    def accent_text(self) -> str:
+        """Black or white, whichever reads better on the accent (WCAG relative luminance)."""
+        if not self.accent:
+            return ""
+        channels = [int(self.accent[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+        return "#000000" if luminance > 0.179 else "#ffffff"
+
+    @property
+    def logo(self) -> str:
+        """The logo's address, only over https (a page served over https shows no other)."""
+        return self.logo_url if self.logo_url.lower().startswith("https://") else ""
 
     def allows_origin(self, origin: str) -> bool:
         """Whether a page at `origin` (scheme://host[:port]) may embed the form and post."""
@@ -199,3 +244,23 @@ class FormVersion(models.Model):
     @property
     def labels(self) -> dict[str, str]:
         return {spec["key"]: spec["label"] for spec in self.fields}
+
+
+class FormDailyViews(models.Model):
+    """How many times a form was shown (hosted page or embed) on one day.
+
+    One row per form and day, bumped with one UPDATE ... SET views = views + 1, so a view
+    costs one short statement and the table grows by one row per form a day, not per view.
+    """
+
+    form = models.ForeignKey(Form, on_delete=models.CASCADE, related_name="daily_views")
+    day = models.DateField()
+    views = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["form", "day"], name="formdailyviews_unique_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.form} on {self.day}: {self.views}"

@@ -1,9 +1,9 @@
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 
-from leads.capture.models import Form, FormField, FormVersion
+from leads.capture.models import Form, FormDailyViews, FormField, FormVersion
 from leads.models import Lead, LeadEvent, Stage, Submission
 
 
@@ -65,6 +65,10 @@ def embed_definition(*, form: Form) -> dict:
         "fields": fields,
         "thank_you_message": form.thank_you_message,
         "redirect_url": form.redirect_url,
+        # Only a #rrggbb colour and an https address: the embed puts them in a style property
+        # and an img src, and checks them again before it does.
+        "accent_color": form.accent,
+        "logo_url": form.logo,
     }
 
 
@@ -79,6 +83,26 @@ def forms_for_marketing(*, search: str = "", status: str = "") -> QuerySet[Form]
     if status:
         forms = forms.filter(status=status)
     return forms.order_by("name", "pk")
+
+
+def export_field_keys(*, forms: QuerySet[Form]) -> list[str]:
+    """Every field key the forms ever published or have in draft, in first-seen order: the
+    columns of an export (a small read of the versions, not of the submissions)."""
+    keys: dict[str, None] = {}
+    versions = FormVersion.objects.filter(form__in=forms.values("pk")).order_by("form", "number")
+    for fields in versions.values_list("fields", flat=True):
+        keys.update((spec["key"], None) for spec in fields)
+    drafts = FormField.objects.filter(form__in=forms.values("pk")).order_by("form", "position")
+    keys.update((key, None) for key in drafts.values_list("key", flat=True))
+    return list(keys)
+
+
+def submissions_for_export(*, forms: QuerySet[Form]) -> QuerySet[Submission]:
+    return (
+        Submission.objects.filter(form__in=forms.values("pk"))
+        .select_related("form", "form_version", "lead")
+        .order_by("received_at", "pk")
+    )
 
 
 def form_versions(*, form: Form) -> QuerySet[FormVersion]:
@@ -98,31 +122,73 @@ def draft_is_published(*, form: Form) -> bool:
 
 @dataclass(frozen=True)
 class FormStats:
+    views: int
     submissions: int
     leads: int
     qualified: int
     accepted: int
     won: int
 
+    @property
+    def conversion_rate(self) -> float | None:
+        """Submissions per view, 0..1 (a form posted to by API can pass 1); None before any
+        view."""
+        return self.submissions / self.views if self.views else None
+
+    @property
+    def conversion_percent(self) -> str:
+        rate = self.conversion_rate
+        return "" if rate is None else f"{rate * 100:.1f} %"
+
 
 def form_stats(*, form: Form) -> FormStats:
-    """Submissions of the form, and how many of the leads it brought reached each stage."""
+    """Views and submissions of the form, and how many of the leads that sent it (first or
+    again) reached each stage. Three aggregate queries, however many leads there are."""
+    views = FormDailyViews.objects.filter(form=form).aggregate(total=Sum("views"))["total"]
+    sent = Submission.objects.filter(form=form).aggregate(
+        submissions=Count("pk"), leads=Count("lead", distinct=True)
+    )
+    # A stage counts once it was reached, also by a lead that has moved on since (a won lead
+    # was accepted); the stage-change events are the record of that.
     reached = dict(
         LeadEvent.objects.filter(
-            lead__source_form=form,
+            lead__in=Submission.objects.filter(form=form).values("lead"),
             kind=LeadEvent.Kind.STAGE_CHANGED,
             to_stage__in=[Stage.QUALIFIED, Stage.ACCEPTED, Stage.WON],
         )
         .values_list("to_stage")
         .annotate(leads=Count("lead", distinct=True))
+        .order_by()
     )
     return FormStats(
-        submissions=Submission.objects.filter(form=form).count(),
-        leads=Lead.objects.filter(source_form=form).count(),
+        views=views or 0,
+        submissions=sent["submissions"],
+        leads=sent["leads"],
         qualified=reached.get(Stage.QUALIFIED, 0),
         accepted=reached.get(Stage.ACCEPTED, 0),
         won=reached.get(Stage.WON, 0),
     )
+
+
+@dataclass(frozen=True)
+class LeadOrigin:
+    """The form a lead came through, the version it sent, and the campaign behind it."""
+
+    form: Form
+    version: FormVersion | None
+    received_at: object
+
+
+def lead_origin(*, lead: Lead) -> LeadOrigin | None:
+    """The lead's first submission's form and version (one query), for the rep's brief."""
+    first = (
+        lead.submissions.select_related("form", "form_version")
+        .order_by("received_at", "pk")
+        .first()
+    )
+    if first is None:
+        return None
+    return LeadOrigin(form=first.form, version=first.form_version, received_at=first.received_at)
 
 
 def submission_answers(*, submission: Submission) -> list[tuple[str, object]]:

@@ -1,13 +1,14 @@
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 
 from leads.capture.models import Form, FormField, FormVersion
 from leads.events import event_submission_received
 from leads.locks import key_locked, lead_locked_by_email, row_locked
-from leads.models import Lead, Submission
+from leads.models import Lead, RepeatSubmissionNotice, Submission
 from leads.signals import submission_stored
 from portal.errors import Conflict, DomainError
 
@@ -25,8 +26,18 @@ class Provenance:
     user_agent: str = ""
 
 
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
+def normalise_email(email: str, *, fold_plus: bool | None = None) -> str:
+    """The address a lead is known by: trimmed, lower-cased and, when
+    LEADBRIDGE_FOLD_PLUS_ADDRESSES is on, without a +tag (ann+promo@x.com is ann@x.com)."""
+    email = email.strip().lower()
+    if fold_plus is None:
+        fold_plus = settings.LEADBRIDGE_FOLD_PLUS_ADDRESSES
+    local, at, domain = email.rpartition("@")
+    if fold_plus and at and "+" in local:
+        tag_free = local.split("+", 1)[0]
+        if tag_free:  # "+tag@x.com" has nothing to fold onto: kept whole
+            return f"{tag_free}@{domain}"
+    return email
 
 
 def lead_capture(
@@ -71,9 +82,10 @@ def _capture(
     # A field left blank (also a multiple choice with nothing ticked) keeps what the lead
     # told us before.
     attributes = {key: value for key, value in cleaned.items() if value not in (None, "", [])}
-    attributes["email"] = normalise_email(cleaned["email"])
+    # The lead is known by the (maybe folded) key; its attributes keep the address as written.
+    attributes["email"] = normalise_email(cleaned["email"], fold_plus=False)
     new_lead = Lead(
-        email=attributes["email"],
+        email=normalise_email(cleaned["email"]),
         attributes=attributes,
         source_form=form,
         campaign=provenance.utm.get("utm_campaign") or form.campaign,
@@ -105,6 +117,11 @@ def _capture(
             user_agent=provenance.user_agent,
         )
         event_submission_received(lead=lead, submission=submission, created=created)
+        if not created and lead.owner_id is not None:
+            # Already with a rep: they are told on the lead page and in their inbox.
+            RepeatSubmissionNotice.objects.create(
+                lead=lead, submission=submission, created_at=submission.received_at
+            )
         submission_stored.send(sender=Submission, submission=submission)
     return submission
 
@@ -191,6 +208,8 @@ FORM_SETTINGS = (
     "consent_text",
     "phone_region",
     "allowed_origins",
+    "logo_url",
+    "accent_color",
 )
 FIELD_SETTINGS = (
     "key",

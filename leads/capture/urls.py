@@ -1,6 +1,6 @@
 from django.urls import path
 
-from leads.capture import builder, compat, views
+from leads.capture import builder, compat, exports, views
 from leads.capture.api import FormDefinition, SubmissionCreate
 
 app_name = "capture"
@@ -10,6 +10,8 @@ urlpatterns = [
     path("forms/<int:pk>/", builder.form_detail, name="builder"),
     path("forms/<int:pk>/settings/", builder.form_edit, name="form_edit"),
     path("forms/<int:pk>/preview/", builder.form_preview, name="form_preview"),
+    path("forms/<int:pk>/hubspot-token/", builder.hubspot_token, name="hubspot_token"),
+    path("forms/submissions/export/", exports.submissions_export, name="submissions_export"),
     path("forms/<int:pk>/fields/new/", builder.field_new, name="field_new"),
     path("forms/<int:pk>/fields/<int:field_pk>/", builder.field_edit, name="field_edit"),
     path(
@@ -36,6 +38,11 @@ urlpatterns = [
         "submissions/v3/integration/submit/<str:portal_id>/<uuid:guid>",
         compat.hubspot_submit,
         name="hubspot_submit",
+    ),
+    path(
+        "submissions/v3/integration/secure/submit/<str:portal_id>/<uuid:guid>",
+        compat.hubspot_secure_submit,
+        name="hubspot_secure_submit",
     ),
     path("servlet/servlet.WebToLead", compat.web_to_lead, name="web_to_lead_servlet"),
     path("web-to-lead/", compat.web_to_lead, name="web_to_lead"),

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from leads.capture.counters import form_viewed
 from leads.capture.embedding import frame_for_listed_origins
 from leads.capture.forms import SubmissionForm, submission_form_class
 from leads.capture.models import Form
@@ -40,6 +41,7 @@ def form_page(request: HttpRequest, slug: str) -> HttpResponse:
     form = published_form(slug=slug)
     form_class = submission_form_class(form.current_version)
     if request.method == "GET":
+        form_viewed(form=form)
         return _form_response(request, form, form_class(), utm=request.GET)
     try:
         posted = _posted_fields(request)

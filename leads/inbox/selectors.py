@@ -2,11 +2,20 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, JSONField, OuterRef, Q, QuerySet, Subquery
 from django.utils import dateformat
 
 from leads.lifecycle import moves_from
-from leads.models import ContactChannel, Lead, LeadEvent, LostReason, RejectionReason, Stage
+from leads.models import (
+    ContactChannel,
+    Lead,
+    LeadEvent,
+    LostReason,
+    RejectionReason,
+    RepeatSubmissionNotice,
+    Stage,
+    Submission,
+)
 from leads.routing.selectors import may_reassign
 
 # A lead already contacted (or further) takes more contacts without changing stage.
@@ -36,6 +45,33 @@ def inbox_for(*, user, stage: str = "", search: str = "") -> QuerySet[Lead]:
             | Q(last_name__icontains=search)
         )
     return leads.order_by("-stage_changed_at", "-pk")
+
+
+def with_unseen_repeats(leads: QuerySet[Lead]) -> QuerySet[Lead]:
+    """Each lead marked `submitted_again` while a repeat submission waits to be seen."""
+    unseen = RepeatSubmissionNotice.objects.filter(lead=OuterRef("pk"), seen_at__isnull=True)
+    return leads.annotate(submitted_again=Exists(unseen))
+
+
+def unseen_repeats(*, lead: Lead, user) -> list[RepeatSubmissionNotice]:
+    """The repeat submissions the lead's owner has not acknowledged; shown to the owner only."""
+    if lead.owner_id is None or lead.owner_id != user.pk:
+        return []
+    return list(
+        lead.repeat_notices.filter(seen_at__isnull=True).select_related(
+            "submission__form", "submission__form_version"
+        )
+    )
+
+
+def leads_for_export(*, user, stage: str = "", search: str = "") -> QuerySet[Lead]:
+    """The list's leads (same filters), each with its first submission's page and UTM tags,
+    read in the same query (a subquery per row, no query per lead)."""
+    first = Submission.objects.filter(lead=OuterRef("pk")).order_by("received_at", "pk")
+    return inbox_for(user=user, stage=stage, search=search).annotate(
+        first_utm=Subquery(first.values("utm")[:1], output_field=JSONField()),
+        first_page_url=Subquery(first.values("page_url")[:1]),
+    )
 
 
 # Who may do what. The services ask these again under the lead's row lock.

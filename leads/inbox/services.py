@@ -15,7 +15,15 @@ from leads import locks
 from leads.events import event_contact_logged, event_note
 from leads.inbox.selectors import CONTACT_AGAIN, may_note, may_recycle, may_work
 from leads.lifecycle import IllegalMove, can_move, lead_move
-from leads.models import ContactChannel, Lead, LeadEvent, LostReason, RejectionReason, Stage
+from leads.models import (
+    ContactChannel,
+    Lead,
+    LeadEvent,
+    LostReason,
+    RejectionReason,
+    RepeatSubmissionNotice,
+    Stage,
+)
 from portal.errors import DomainError, PermissionDenied
 
 NOTE_MAX_LENGTH = 2000
@@ -139,6 +147,18 @@ def lead_note_add(*, lead: Lead, by, text: str) -> LeadEvent:
         lead = locks.lead_locked(lead.pk)
         _require(may_note, lead=lead, by=by)
         return event_note(lead=lead, by=by, text=text)
+
+
+def lead_repeats_seen(*, lead: Lead, by) -> int:
+    """The owner has seen the lead's repeat submissions: their notices go; how many did.
+
+    Not a change of the lead (its history already holds each submission), so no event.
+    """
+    if not may_work(user=by, lead=lead):
+        raise PermissionDenied(f"{by} does not work {lead}.")
+    return RepeatSubmissionNotice.objects.filter(lead=lead, seen_at__isnull=True).update(
+        seen_at=timezone.now(), seen_by=by
+    )
 
 
 def _rep_move(lead: Lead, *, by, to: Stage, said: str, note: str) -> Lead:

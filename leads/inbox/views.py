@@ -1,4 +1,3 @@
-import csv
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -9,19 +8,31 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import dateformat, timezone
+from django.utils import dateformat
+from django.views.decorators.http import require_POST
 
-from leads.capture.selectors import attribute_labels, submission_answers
+from leads.capture.exports import EXPORT, csv_response
+from leads.capture.models import Form
+from leads.capture.selectors import (
+    attribute_labels,
+    export_field_keys,
+    lead_origin,
+    submission_answers,
+)
+from leads.capture.views import UTM_KEYS
 from leads.inbox import forms
 from leads.inbox.selectors import (
     LeadAction,
     inbox_for,
     lead_actions,
     lead_timeline,
+    leads_for_export,
     leads_visible_to,
     may_note,
     may_recycle,
     may_work,
+    unseen_repeats,
+    with_unseen_repeats,
 )
 from leads.inbox.services import (
     lead_accept,
@@ -31,11 +42,13 @@ from leads.inbox.services import (
     lead_note_add,
     lead_recycle,
     lead_reject,
+    lead_repeats_seen,
     lead_win,
 )
 from leads.lifecycle import IllegalMove, moves_from
 from leads.models import ContactChannel, Lead, Stage
 from leads.routing.services import lead_reassign
+from portal.accounts.decorators import permission_required_or_403
 from portal.errors import DomainError, PermissionDenied
 
 PAGE_SIZE = 25
@@ -177,17 +190,90 @@ class Panel:
         return bool(self.form.fields) and not self.confirm
 
 
+def _filters(request: HttpRequest) -> tuple[str, str]:
+    stage = request.GET.get("stage", "")
+    return (stage if stage in Stage.values else ""), request.GET.get("q", "").strip()[:200]
+
+
 @login_required
 def lead_list(request: HttpRequest) -> HttpResponse:
-    stage = request.GET.get("stage", "")
-    stage = stage if stage in Stage.values else ""
-    search = request.GET.get("q", "").strip()[:200]
-    leads = inbox_for(user=request.user, stage=stage, search=search)
-    if request.GET.get("format") == "csv":
-        return _csv(leads)
+    stage, search = _filters(request)
+    leads = with_unseen_repeats(inbox_for(user=request.user, stage=stage, search=search))
     page = Paginator(leads, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"page": page, "stage": stage, "search": search, "stages": Stage.choices}
     return render(request, "inbox/list.html", context)
+
+
+@permission_required_or_403(EXPORT)
+def lead_export(request: HttpRequest) -> HttpResponse:
+    """The leads the list shows with the same filters, as CSV, streamed."""
+    stage, search = _filters(request)
+    columns = {"email", "first_name", "last_name", "company"}  # the lead's own columns
+    keys = [key for key in export_field_keys(forms=Form.objects.all()) if key not in columns]
+    header = [
+        "lead_id",
+        "email",
+        "first_name",
+        "last_name",
+        "company",
+        "stage",
+        "score",
+        "source_form",
+        "campaign",
+        "owner",
+        "queue",
+        *UTM_KEYS,
+        "first_page_url",
+        "created_at",
+        "stage_changed_at",
+        "first_action_at",
+        "updated_at",
+        *keys,
+        "other_attributes",
+    ]
+    leads = leads_for_export(user=request.user, stage=stage, search=search)
+    rows = (_lead_row(lead, keys) for lead in leads.iterator(chunk_size=2000))
+    return csv_response("leads", header, rows)
+
+
+def _lead_row(lead: Lead, keys: list[str]) -> list:
+    utm = lead.first_utm or {}
+    known = {*keys, "email", "first_name", "last_name", "company"}
+    return [
+        lead.pk,
+        lead.email,
+        lead.first_name,
+        lead.last_name,
+        lead.company,
+        lead.stage,
+        lead.score,
+        lead.source_form.name,
+        lead.campaign,
+        lead.owner.username if lead.owner else "",
+        lead.queue.name if lead.queue else "",
+        *(utm.get(key, "") for key in UTM_KEYS),
+        lead.first_page_url or "",
+        lead.created_at,
+        lead.stage_changed_at,
+        lead.first_action_at,
+        lead.updated_at,
+        *(lead.attributes.get(key, "") for key in keys),
+        {key: value for key, value in lead.attributes.items() if key not in known} or "",
+    ]
+
+
+@login_required
+@require_POST
+def repeats_seen(request: HttpRequest, pk: int) -> HttpResponse:
+    """The owner has seen that the lead submitted again: the notice and the marker go."""
+    lead = _visible_lead(request, pk)
+    try:
+        seen = lead_repeats_seen(lead=lead, by=request.user)
+    except PermissionDenied as denied:
+        raise Forbidden(denied.message) from denied
+    if seen:
+        messages.success(request, "Marked as seen.")
+    return redirect(lead)
 
 
 @login_required
@@ -273,6 +359,8 @@ def _lead_page(
         "forms": [panel for panel in moves if panel.inline],
         "note": next((panel for panel in panels if panel.action.name == "note"), None),
         "nurture_until": lead.nurture_until if lead.stage == Stage.RECYCLED else None,
+        "origin": lead_origin(lead=lead),
+        "repeats": unseen_repeats(lead=lead, user=request.user),
         "final": not moves_from(lead.stage),
     }
     return render(request, "inbox/detail.html", context, status=status)
@@ -323,32 +411,3 @@ def _shown(value: object) -> object:
     if isinstance(value, list):
         return ", ".join(map(str, value))
     return value
-
-
-def _csv(leads) -> HttpResponse:
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="leads-{stamp}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(["email", "name", "company", "stage", "score", "owner", "queue", "created_at"])
-    for lead in leads.iterator(chunk_size=2000):
-        writer.writerow(
-            _cell(value)
-            for value in [
-                lead.email,
-                lead.name,
-                lead.company,
-                lead.get_stage_display(),
-                lead.score if lead.score is not None else "",
-                lead.owner or "",
-                lead.queue or "",
-                timezone.localtime(lead.created_at).isoformat(),
-            ]
-        )
-    return response
-
-
-def _cell(value) -> str:
-    """Lead data comes from the public: keep a spreadsheet from running it as a formula."""
-    text = str(value)
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -18,7 +18,9 @@
     ".leadbridge-form .form-check{display:block;margin:.8rem 0}" +
     ".leadbridge-form .form-text{font-size:.85em;color:#6c757d}" +
     ".leadbridge-form [aria-invalid=true]{border-color:#b02a37}" +
-    ".leadbridge-form button{margin-top:1rem;padding:.5rem 1.2rem;border:0;border-radius:4px;background:#0d6efd;color:#fff}" +
+    ".leadbridge-form button{margin-top:1rem;padding:.5rem 1.2rem;border:0;border-radius:4px;background:var(--lb-accent,#0d6efd);color:var(--lb-accent-text,#fff)}" +
+    ".leadbridge-form.leadbridge-branded{border-top:4px solid var(--lb-accent);padding-top:.5rem}" +
+    ".leadbridge-logo{display:block;max-height:64px;max-width:240px;margin-bottom:.5rem}" +
     ".leadbridge-status,.leadbridge-thanks{padding:.75rem;border-radius:4px;margin:.5rem 0}" +
     ".leadbridge-status{background:#f8d7da;color:#58151c}.leadbridge-thanks{background:#d1e7dd;color:#0a3622}";
 
@@ -135,9 +137,35 @@
     status.hidden = false;
   }
 
+  // The server sends only #rrggbb and https addresses; checked again here, since this script
+  // writes them into a style property and an img src on somebody else's page.
+  var ACCENT = /^#[0-9a-fA-F]{6}$/;
+
+  function textOn(hex) {
+    var lum = [1, 3, 5].map(function (i) {
+      var c = parseInt(hex.substr(i, 2), 16) / 255;
+      return c <= 0.04045 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
+    });
+    return 0.2126 * lum[0] + 0.7152 * lum[1] + 0.0722 * lum[2] > 0.179 ? "#000000" : "#ffffff";
+  }
+
+  function brand(form, definition) {
+    var accent = definition.accent_color;
+    if (typeof accent === "string" && ACCENT.test(accent)) {
+      form.style.setProperty("--lb-accent", accent);
+      form.style.setProperty("--lb-accent-text", textOn(accent));
+      form.classList.add("leadbridge-branded");
+    }
+    var logo = definition.logo_url;
+    if (typeof logo === "string" && /^https:\/\//i.test(logo)) {
+      form.appendChild(el("img", { src: logo, alt: definition.name, class: "leadbridge-logo" }));
+    }
+  }
+
   function render(root, slug, definition) {
     root.innerHTML = "";
     var form = el("form", { novalidate: "", class: "leadbridge-form", "data-version": definition.version });
+    brand(form, definition);
     form.appendChild(el("h3", { class: "h4" }, definition.name));
     if (definition.intro) form.appendChild(el("p", {}, definition.intro));
     var status = el("div", { role: "alert", class: "leadbridge-status" });

@@ -44,6 +44,11 @@ GET = {
     "dashboard": statuses(LOGIN, 403, 403, 200, 200, 200),
     "inbox:list": statuses(LOGIN, 200, 200, 200, 200, 200),
     "inbox:lead": statuses(LOGIN, 200, 404, 200, 200, 200),
+    # Marketing and the managers take lists away as CSV; a rep works leads in the portal.
+    "inbox:export": statuses(LOGIN, 403, 403, 200, 200, 200),
+    "inbox:repeats_seen": statuses(LOGIN, 405, 405, 405, 405, 405),
+    "capture:submissions_export": statuses(LOGIN, 403, 403, 200, 200, 200),
+    "capture:hubspot_token": statuses(LOGIN, 403, 403, 200, 200, 403),
     "capture:form_list": statuses(LOGIN, 403, 403, 200, 200, 200),
     # The form builder: marketing builds; a sales manager may look; a rep never sees it.
     "capture:form_new": statuses(LOGIN, 403, 403, 200, 200, 403),
@@ -63,6 +68,8 @@ GET = {
     # The embed script reads the published form's fields; the compatible endpoints take posts.
     "capture:api_form_definition": PUBLIC,
     "capture:hubspot_submit": statuses(405, 405, 405, 405, 405, 405),
+    # Without the form's bearer token, nothing at all (also a GET): 401 in HubSpot's shape.
+    "capture:hubspot_secure_submit": statuses(401, 401, 401, 401, 401, 401),
     "capture:web_to_lead": statuses(405, 405, 405, 405, 405, 405),
     "capture:web_to_lead_servlet": statuses(405, 405, 405, 405, 405, 405),
 }
@@ -110,11 +117,11 @@ def _url(name: str, form, lead) -> str:
         "capture:api_form_definition",
     ):
         return reverse(name, kwargs={"slug": form.slug})
-    if name == "capture:hubspot_submit":
+    if name in ("capture:hubspot_submit", "capture:hubspot_secure_submit"):
         return reverse(name, kwargs={"portal_id": "123", "guid": form.guid})
-    if name in ("capture:web_to_lead", "capture:web_to_lead_servlet"):
+    if name in ("capture:web_to_lead", "capture:web_to_lead_servlet", "capture:submissions_export"):
         return reverse(name)
-    if name.startswith("inbox:") and name != "inbox:list":
+    if name.startswith("inbox:") and name not in ("inbox:list", "inbox:export"):
         return reverse(name, kwargs={"pk": lead.pk})
     if name.startswith("capture:field_") and name != "capture:field_new":
         return reverse(name, kwargs={"pk": form.pk, "field_pk": form.fields.get(key="company").pk})
