@@ -191,6 +191,7 @@ FORM_SETTINGS = (
     "consent_text",
     "phone_region",
     "allowed_origins",
+    "stop_phrases",
 )
 FIELD_SETTINGS = (
     "key",
