@@ -108,7 +108,10 @@ def _detail_page(
     status: int = 200,
 ) -> HttpResponse:
     labels = post.form_version.labels
-    values = [(labels.get(name, name), value) for name, value in post.payload.items()]
+    # In the form's order (jsonb keeps keys in its own order), then what the form did not ask.
+    order = [name for name in labels if name in post.payload]
+    order += [name for name in post.payload if name not in labels]
+    values = [(labels.get(name, name), post.payload[name]) for name in order]
     context = {
         "post": post,
         "values": values,

@@ -228,3 +228,16 @@ def test_marketing_sees_the_quarantine_in_the_menu(client):
     client.force_login(UserFactory(role=Role.MARKETING_MANAGER))
     nav = client.get(reverse("inbox:list")).context["nav"]
     assert ("capture:quarantine_list", "Spam quarantine") in nav
+
+
+@pytest.mark.parametrize("role", [Role.SALES_REP, Role.SALES_MANAGER])
+def test_sales_cannot_release_or_discard(client, form, role):
+    post = hold(client, form)
+    client.force_login(UserFactory(role=role))
+    release = reverse("capture:quarantine_release", args=[post.pk])
+    assert client.post(release, {"why": "Mine"}).status_code == 403
+    discard = reverse("capture:quarantine_discard", args=[post.pk])
+    assert client.post(discard).status_code == 403
+    post.refresh_from_db()
+    assert post.status == "held"
+    assert not Lead.objects.exists()
