@@ -1,6 +1,8 @@
 """Marketing reviews the spam quarantine: releases a post into the normal flow or discards it."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from leads.capture.models import QuarantinedPost
@@ -241,3 +243,20 @@ def test_sales_cannot_release_or_discard(client, form, role):
     post.refresh_from_db()
     assert post.status == "held"
     assert not Lead.objects.exists()
+
+
+def test_the_list_reads_a_fixed_number_of_queries_however_many_posts(client, marketer):
+    forms = [FormFactory(), FormFactory()]
+    client.force_login(marketer)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("capture:quarantine_list")).status_code == 200
+        return len(captured)
+
+    for n in range(3):
+        hold(client, forms[n % 2], email=f"bot{n}@acme.example")
+    few = queries()
+    for n in range(3, 20):
+        hold(client, forms[n % 2], email=f"bot{n}@acme.example")
+    assert queries() == few
