@@ -251,13 +251,15 @@ class QuarantinedPost(models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_note = models.TextField(blank=True)
-    submission = models.OneToOneField(
+    # Not one-to-one: a release whose Idempotency-Key was already used answers the submission
+    # made with it, as any repeated post does.
+    submission = models.ForeignKey(
         "leads.Submission",
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="released_from",
-        help_text="The submission its release made.",
+        help_text="The submission its release made (or found, for a repeated post).",
     )
 
     class Meta:

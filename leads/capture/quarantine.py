@@ -31,8 +31,18 @@ def quarantine_hold(
     provenance: Provenance,
     findings: Iterable[Finding],
 ) -> QuarantinedPost:
-    """Keep a suspect post, whole, out of the leads until a marketer decides."""
+    """Keep a suspect post, whole, out of the leads until a marketer decides.
+
+    A repeat of a held post (the same Idempotency-Key and payload: a double click, a retry)
+    is the same post: it is held once.
+    """
     findings = list(findings)
+    if provenance.idempotency_key:
+        earlier = QuarantinedPost.objects.filter(
+            form=form, idempotency_key=provenance.idempotency_key, payload=payload
+        ).first()
+        if earlier is not None:
+            return earlier
     return QuarantinedPost.objects.create(
         form=form,
         form_version=version,

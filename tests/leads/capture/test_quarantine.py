@@ -260,3 +260,33 @@ def test_the_list_reads_a_fixed_number_of_queries_however_many_posts(client, mar
     for n in range(3, 20):
         hold(client, forms[n % 2], email=f"bot{n}@acme.example")
     assert queries() == few
+
+
+def test_a_repeated_held_post_is_held_once(client, form):
+    url = reverse("capture:api_submission_create", args=[form.slug])
+    body = {"email": "ana@acme.example", HONEYPOT_FIELD: "x"}
+    for _ in range(2):
+        response = client.post(
+            url, body, content_type="application/json", headers={"Idempotency-Key": "k-1"}
+        )
+        assert response.status_code == 201
+    assert QuarantinedPost.objects.count() == 1
+    changed = {**body, "company": "Other"}
+    client.post(url, changed, content_type="application/json", headers={"Idempotency-Key": "k-1"})
+    assert QuarantinedPost.objects.count() == 2
+
+
+def test_releasing_a_post_whose_key_was_stored_since_answers_that_submission(
+    client, form, marketer
+):
+    url = reverse("capture:api_submission_create", args=[form.slug])
+    values = {"email": "ana@acme.example"}
+    key = {"Idempotency-Key": "k-2"}
+    client.post(url, {**values, HONEYPOT_FIELD: "x"}, content_type="application/json", headers=key)
+    stored = client.post(url, values, content_type="application/json", headers=key)
+    assert stored.status_code == 201
+    submission = quarantine_release(
+        post=QuarantinedPost.objects.get(), by=marketer, why="Same post"
+    )
+    assert submission.pk == stored.json()["submission"]
+    assert Submission.objects.count() == 1
