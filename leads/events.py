@@ -96,3 +96,16 @@ def event_contact_logged(*, lead: Lead, by, channel: str, reason: str) -> LeadEv
 
 def event_note(*, lead: Lead, by, text: str) -> LeadEvent:
     return _record(lead, Kind.NOTE, by=by, reason=text)
+
+
+def event_released_from_quarantine(*, lead: Lead, submission, by, why: str, reasons) -> LeadEvent:
+    """A person let a post that looked like spam through; its submission made or updated this
+    lead. A note, so the timeline says who vouched for it and why."""
+    who = str(by) if by else "LeadBridge"
+    return _record(
+        lead,
+        Kind.NOTE,
+        by=by,
+        reason=f"Released from the spam quarantine by {who}: {why}",
+        data={"submission": submission.pk, "quarantine_reasons": list(reasons)},
+    )

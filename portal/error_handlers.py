@@ -37,6 +37,7 @@ from portal.errors import (
     NotFound,
     PayloadTooLarge,
     PermissionDenied,
+    RateLimited,
     Unavailable,
     single_error,
 )
@@ -214,7 +215,7 @@ def _flatten(detail, field: str = ALL_FIELDS) -> dict[str, ErrorList]:
 
 def _headers(exc: Exception, error: DomainError) -> dict[str, str]:
     headers = {}
-    if isinstance(error, Unavailable):
+    if isinstance(error, Unavailable | RateLimited):
         headers["Retry-After"] = str(error.retry_after_seconds)
     if isinstance(exc, drf_exceptions.Throttled) and exc.wait is not None:
         headers["Retry-After"] = str(math.ceil(exc.wait))

@@ -83,6 +83,17 @@ class UnsupportedMediaType(DomainError):
     status = HTTPStatus.UNSUPPORTED_MEDIA_TYPE
 
 
+class RateLimited(DomainError):
+    """Too many requests from this caller (or to this form) for now: 429 with Retry-After."""
+
+    code = "rate_limited"
+    status = HTTPStatus.TOO_MANY_REQUESTS
+
+    def __init__(self, message: str, *, retry_after_seconds: int, **kwargs):
+        super().__init__(message, **kwargs)
+        self.retry_after_seconds = retry_after_seconds
+
+
 class Unavailable(DomainError):
     """A service we need (the database) is down for now; the caller may retry later."""
 

@@ -182,6 +182,17 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": CELERY_TASK_TIME_LIMIT * 2,
 }
 CELERY_TIMEZONE = TIME_ZONE
+
+# Spam defence on the public intake (leads/capture/spam.py, ratelimit.py). Rate limits count
+# in Redis (the broker's by default; none configured: no limits) and fail open: a post waits
+# at most RATE_LIMIT_TIMEOUT for Redis, then goes through and a warning is logged.
+RATE_LIMIT_REDIS_URL = env("RATE_LIMIT_REDIS_URL", default=CELERY_BROKER_URL)
+RATE_LIMIT_PER_IP_PER_MINUTE = env.int("RATE_LIMIT_PER_IP_PER_MINUTE", default=20)
+RATE_LIMIT_PER_FORM_PER_MINUTE = env.int("RATE_LIMIT_PER_FORM_PER_MINUTE", default=600)
+RATE_LIMIT_TIMEOUT = env.float("RATE_LIMIT_TIMEOUT", default=BROKER_TIMEOUT)
+RATE_LIMIT_BACKOFF_SECONDS = env.float("RATE_LIMIT_BACKOFF_SECONDS", default=5)
+# A post sent sooner than this after its form was shown (hosted page, embed) is quarantined.
+SPAM_MIN_FILL_SECONDS = env.float("SPAM_MIN_FILL_SECONDS", default=3)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     # Beat wakes the handoff now and then, for work whose message was lost (Redis was down,

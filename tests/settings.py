@@ -33,3 +33,7 @@ USING_REDIS = bool(CELERY_BROKER_URL)  # noqa: F405
 if USING_POSTGRES:
     # One test database per run, so two checkouts can run the suite on one server at once.
     DATABASES["default"]["TEST"] = {"NAME": f"test_leadbridge_{os.getpid()}"}  # noqa: F405
+# The spam defence's rate limits and fill time are off unless a test turns them on: the suite
+# posts hundreds of times from one address, within milliseconds of drawing a form.
+RATE_LIMIT_REDIS_URL = ""
+SPAM_MIN_FILL_SECONDS = 0

@@ -14,8 +14,10 @@ from rest_framework.views import APIView
 
 from leads.capture.counters import form_viewed
 from leads.capture.forms import submission_form_class
+from leads.capture.quarantine import intake_capture
+from leads.capture.ratelimit import check_rate_limit
 from leads.capture.selectors import embed_definition, published_form
-from leads.capture.services import lead_capture
+from leads.capture.spam import HONEYPOT_FIELD, RENDERED_FIELD, render_token, split_signals
 from leads.capture.views import request_provenance
 from portal.errors import DomainError, InvalidFields, UnsupportedMediaType
 
@@ -69,23 +71,31 @@ class SubmissionCreate(APIView):
 
     def post(self, request: Request, slug: str) -> Response:
         form = published_form(slug=slug)
+        check_rate_limit(request, form)
         payload = request.data
         if not isinstance(payload, dict):
             raise DomainError("Send a JSON object of field values.", code="not_an_object")
+        payload, signals = split_signals(payload)
         bound = submission_form_class(form.current_version)(payload)
         if not bound.is_valid():
             raise InvalidFields(bound.errors.get_json_data())
-        submission = lead_capture(
+        submission = intake_capture(
             form=form,
             version=form.current_version,
+            intake="api",
             payload=payload,
             cleaned=bound.cleaned_data,
             provenance=request_provenance(
                 request, page_url=payload.get("page_url", ""), utm=payload.get("utm", {})
             ),
+            signals=signals,
         )
+        # A held post answers like a stored one; it has no submission or lead (yet).
         return Response(
-            {"submission": submission.pk, "lead": submission.lead_id},
+            {
+                "submission": submission.pk if submission else None,
+                "lead": submission.lead_id if submission else None,
+            },
             status=status.HTTP_201_CREATED,
         )
 
@@ -99,4 +109,10 @@ class FormDefinition(APIView):
     def get(self, request: Request, slug: str) -> Response:
         form = published_form(slug=slug)
         form_viewed(form=form)  # the embed draws the form from this: one view
-        return Response(embed_definition(form=form))
+        # The embed draws the honeypot and sends back the signed time it drew the form.
+        spam = {
+            "honeypot": HONEYPOT_FIELD,
+            "token_field": RENDERED_FIELD,
+            "token": render_token(form),
+        }
+        return Response({**embed_definition(form=form), "spam": spam})

@@ -6,6 +6,7 @@ from django import forms
 from django_countries import countries
 
 from leads.capture.models import Form, FormField
+from leads.capture.spam import SPAM_FIELDS
 
 Kind = FormField.Kind
 WITH_CHOICES = {Kind.CHOICE, Kind.MULTICHOICE}
@@ -38,6 +39,7 @@ class FormSettingsForm(forms.ModelForm):
             "allowed_origins",
             "logo_url",
             "accent_color",
+            "stop_phrases",
         ]
         labels = {
             "logo_url": "Logo URL",
@@ -77,6 +79,14 @@ class FormSettingsForm(forms.ModelForm):
             help_text=(
                 "One a line, as scheme://host[:port], e.g. https://www.example.com: only these "
                 "may show the form in an iframe or post it from their pages."
+            ),
+        )
+        self.fields["stop_phrases"] = LinesField(
+            required=False,
+            label="Stop phrases",
+            help_text=(
+                'One a line, e.g. "SEO services" or "crypto": a post whose text contains '
+                "one (any case) is held in the spam quarantine for you to review."
             ),
         )
 
@@ -152,6 +162,10 @@ class FieldForm(forms.ModelForm):
 
     def clean_key(self) -> str:
         key = self.cleaned_data["key"]
+        if key in SPAM_FIELDS:
+            raise forms.ValidationError(
+                "This key is kept for the spam defence; choose another.", code="reserved"
+            )
         taken = self.owner.fields.filter(key=key).exclude(pk=self.instance.pk)
         if taken.exists():
             raise forms.ValidationError("Another field of this form has this key.", code="unique")

@@ -24,17 +24,27 @@ from django.views.decorators.http import require_POST
 from leads.capture.api import IntakeJSONParser
 from leads.capture.forms import SubmissionForm, submission_form_class
 from leads.capture.models import Form, FormField, FormVersion
+from leads.capture.quarantine import intake_capture
+from leads.capture.ratelimit import check_rate_limit
 from leads.capture.selectors import published_form_by_guid
-from leads.capture.services import lead_capture
+from leads.capture.spam import SPAM_FIELDS, Signals, signals_of, split_signals
 from leads.capture.tokens import hubspot_token_matches
 from leads.capture.views import (
     UTM_KEYS,
     _payload,
     _posted_fields,
     _undecodable_fields,
+    rate_limited_page,
     request_provenance,
+    without_spam_fields,
 )
-from portal.errors import ALL_FIELDS, DomainError, PayloadTooLarge, UnsupportedMediaType
+from portal.errors import (
+    ALL_FIELDS,
+    DomainError,
+    PayloadTooLarge,
+    RateLimited,
+    UnsupportedMediaType,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +119,12 @@ def _hubspot_answer(request: HttpRequest, guid: uuid.UUID) -> HttpResponse:
     except Http404:
         message = f"Form {guid} was not found or is not published."
         return _hubspot_error(404, message, [{"message": message, "errorType": "FORM_NOT_FOUND"}])
+    except RateLimited as error:
+        # HubSpot's own answer to a caller over its limit, with when to try again.
+        errors = [{"message": error.message, "errorType": "RATE_LIMIT"}]
+        response = _hubspot_error(error.status, error.message, errors)
+        response["Retry-After"] = str(error.retry_after_seconds)
+        return response
     except DomainError as error:
         errors = [{"message": error.message, "errorType": error.code.upper()}]
         return _hubspot_error(error.status, error.message, errors)
@@ -120,7 +136,9 @@ def _hubspot_submit(request: HttpRequest, guid: uuid.UUID) -> HttpResponse:
         errors = [{"message": message, "errorType": "METHOD_NOT_ALLOWED"}]
         raise HubSpotRefusal(405, message, errors)
     form = published_form_by_guid(guid=guid)
+    check_rate_limit(request, form)
     body = _hubspot_body(request)
+    body, signals = _hubspot_signals(body)
     version = form.current_version
     form_class = submission_form_class(version)
     values, payload = _hubspot_values(body, form_class, version)
@@ -129,12 +147,14 @@ def _hubspot_submit(request: HttpRequest, guid: uuid.UUID) -> HttpResponse:
         raise HubSpotRefusal(400, "The request is not valid", _hubspot_errors(bound, version))
     page_url = (body.get("context") or {}).get("pageUri")
     page_url = page_url if isinstance(page_url, str) else ""
-    lead_capture(
+    intake_capture(
         form=form,
         version=form.current_version,
+        intake="hubspot",
         payload=payload,
         cleaned=bound.cleaned_data,
         provenance=request_provenance(request, page_url=page_url, utm=_utm_of(page_url)),
+        signals=signals,
     )
     if form.redirect_url:
         return JsonResponse({"redirectUri": form.redirect_url})
@@ -152,6 +172,22 @@ def _hubspot_body(request: HttpRequest) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise DomainError("Send a JSON object with a fields list.", code="not_an_object")
     return body
+
+
+def _hubspot_signals(body: dict[str, Any]) -> tuple[dict[str, Any], Signals]:
+    """The body without the spam fields a site may send in `fields`, and what they said."""
+    fields = body.get("fields")
+    if not isinstance(fields, list):
+        return body, Signals()
+    spam = {
+        item["name"]: item.get("value")
+        for item in fields
+        if isinstance(item, dict) and item.get("name") in SPAM_FIELDS
+    }
+    if not spam:
+        return body, Signals()
+    kept = [item for item in fields if not (isinstance(item, dict) and item.get("name") in spam)]
+    return {**body, "fields": kept}, split_signals(spam)[1]
 
 
 def _hubspot_values(
@@ -299,6 +335,12 @@ def web_to_lead(request: HttpRequest) -> HttpResponse:
         )
     posted = _posted_fields(request)
     form = _form_by_oid(posted.get("oid", ""))
+    try:
+        check_rate_limit(request, form)
+    except RateLimited as error:
+        return rate_limited_page(request, form, error)
+    signals = signals_of(posted)
+    posted = without_spam_fields(posted)
     form_class = submission_form_class(form.current_version)
     payload = {SALESFORCE_FIELDS.get(name, name): value for name, value in _payload(posted).items()}
     undecodable = [
@@ -309,9 +351,10 @@ def web_to_lead(request: HttpRequest) -> HttpResponse:
         context = {"form": form, "bound": bound, "names": _salesforce_names()}
         return render(request, "capture/web_to_lead_error.html", context, status=400)
     utm = {"utm_campaign": payload.get("campaign_id", ""), "utm_source": payload.get("lead_source")}
-    lead_capture(
+    intake_capture(
         form=form,
         version=form.current_version,
+        intake="web_to_lead",
         payload=bound.payload,
         cleaned=bound.cleaned_data,
         provenance=request_provenance(
@@ -319,6 +362,7 @@ def web_to_lead(request: HttpRequest) -> HttpResponse:
             page_url=request.headers.get("Referer", "").replace("\x00", ""),
             utm={key: value for key, value in utm.items() if isinstance(value, str)},
         ),
+        signals=signals,
     )
     return redirect(_return_to(form, posted.get("retURL", "")))
 

@@ -68,6 +68,11 @@ class Form(models.Model):
         editable=False,
         help_text="SHA-256 of the bearer token the HubSpot secure endpoint takes; blank: none.",
     )
+    stop_phrases = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Words or phrases that mark a post as spam (quarantined, not dropped).",
+    )
     guid = models.UUIDField(
         default=uuid.uuid4,
         unique=True,
@@ -264,3 +269,74 @@ class FormDailyViews(models.Model):
 
     def __str__(self) -> str:
         return f"{self.form} on {self.day}: {self.views}"
+
+
+class QuarantinedPost(models.Model):
+    """A post that looked like spam: kept as received, out of the leads until a person decides.
+
+    It was valid against its form version, so a release hands `cleaned` and `payload` to the
+    capture service exactly as the post itself would have.
+    """
+
+    class Reason(models.TextChoices):
+        HONEYPOT = "honeypot", "Filled the hidden field"
+        TOO_FAST = "too_fast", "Sent too fast after the form was shown"
+        FORGED_TOKEN = "forged_token", "Form token forged or from another form"
+        DISPOSABLE_EMAIL = "disposable_email", "Disposable e-mail domain"
+        STOP_PHRASE = "stop_phrase", "Contains a stop phrase"
+
+    class Status(models.TextChoices):
+        HELD = "held", "Held"
+        RELEASED = "released", "Released"
+        DISCARDED = "discarded", "Discarded"
+
+    form = models.ForeignKey(Form, on_delete=models.PROTECT, related_name="quarantined_posts")
+    form_version = models.ForeignKey(
+        FormVersion, on_delete=models.PROTECT, related_name="quarantined_posts"
+    )
+    intake = models.CharField(max_length=16, help_text="Which endpoint took it (page, api, ...).")
+    payload = models.JSONField(help_text="What the caller sent, as stored for a submission.")
+    cleaned = models.JSONField(help_text="The values as the form version validated them.")
+    email = models.CharField(max_length=320, blank=True)
+    reasons = models.JSONField(default=list, help_text="Reason codes, in the order checked.")
+    details = models.JSONField(default=list, help_text="One sentence per reason, for people.")
+    page_url = models.CharField(max_length=2000, blank=True)
+    utm = models.JSONField(default=dict, blank=True)
+    idempotency_key = models.CharField(max_length=200, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.HELD)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+    # Not one-to-one: a release whose Idempotency-Key was already used answers the submission
+    # made with it, as any repeated post does.
+    submission = models.ForeignKey(
+        "leads.Submission",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="released_from",
+        help_text="The submission its release made (or found, for a repeated post).",
+    )
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        indexes = [
+            models.Index(fields=["status", "-received_at"], name="quarantine_status_recent_idx"),
+            models.Index(fields=["form", "status"], name="quarantine_form_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.form}: {self.email or 'no e-mail'} ({', '.join(self.reasons)})"
+
+    @property
+    def reason_labels(self) -> list[str]:
+        return [self.Reason(code).label for code in self.reasons if code in self.Reason.values]

@@ -3,7 +3,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 
-from leads.capture.models import Form, FormDailyViews, FormField, FormVersion
+from leads.capture.models import Form, FormDailyViews, FormField, FormVersion, QuarantinedPost
 from leads.models import Lead, LeadEvent, Stage, Submission
 
 
@@ -226,3 +226,28 @@ def attribute_labels(*, lead: Lead) -> dict[str, str]:
         if version is not None:
             labels.update(version.labels)
     return labels
+
+
+def quarantined_posts(
+    *, search: str = "", form_id: int | None = None, reason: str = "", status: str = "held"
+) -> QuerySet[QuarantinedPost]:
+    """The quarantine for review, newest first: held posts unless another status is asked."""
+    posts = QuarantinedPost.objects.select_related("form", "decided_by")
+    if status:
+        posts = posts.filter(status=status)
+    if form_id:
+        posts = posts.filter(form_id=form_id)
+    if reason:
+        # The JSON text holds each code in quotes; `contains` on a list is PostgreSQL-only.
+        posts = posts.filter(reasons__icontains=f'"{reason}"')
+    if search:
+        posts = posts.filter(
+            Q(email__icontains=search)
+            | Q(ip_address__startswith=search)
+            | Q(payload__icontains=search)
+        )
+    return posts.order_by("-received_at", "-pk")
+
+
+def quarantine_held_count() -> int:
+    return QuarantinedPost.objects.filter(status=QuarantinedPost.Status.HELD).count()

@@ -210,6 +210,7 @@ FORM_SETTINGS = (
     "allowed_origins",
     "logo_url",
     "accent_color",
+    "stop_phrases",
 )
 FIELD_SETTINGS = (
     "key",

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from leads.capture import builder, compat, exports, views
+from leads.capture import builder, compat, exports, quarantine_views, views
 from leads.capture.api import FormDefinition, SubmissionCreate
 
 app_name = "capture"
@@ -24,6 +24,19 @@ urlpatterns = [
     *(
         path(f"forms/<int:pk>/{move}/", builder.form_status, {"move": move}, name=move)
         for move in builder.STATUS_MOVES
+    ),
+    # The spam quarantine: marketing reviews held posts, releases or discards them.
+    path("quarantine/", quarantine_views.quarantine_list, name="quarantine_list"),
+    path("quarantine/<int:pk>/", quarantine_views.quarantine_detail, name="quarantine_post"),
+    path(
+        "quarantine/<int:pk>/release/",
+        quarantine_views.quarantine_release_view,
+        name="quarantine_release",
+    ),
+    path(
+        "quarantine/<int:pk>/discard/",
+        quarantine_views.quarantine_discard_view,
+        name="quarantine_discard",
     ),
     path("f/<slug:slug>/", views.form_page, name="form"),
     path("f/<slug:slug>/thanks/", views.thanks, name="thanks"),

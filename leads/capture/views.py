@@ -21,10 +21,13 @@ from leads.capture.counters import form_viewed
 from leads.capture.embedding import frame_for_listed_origins
 from leads.capture.forms import SubmissionForm, submission_form_class
 from leads.capture.models import Form
+from leads.capture.quarantine import intake_capture
+from leads.capture.ratelimit import check_rate_limit
 from leads.capture.selectors import published_form
-from leads.capture.services import Provenance, lead_capture
+from leads.capture.services import Provenance
+from leads.capture.spam import HONEYPOT_FIELD, RENDERED_FIELD, SPAM_FIELDS, render_token, signals_of
 from leads.models import Submission
-from portal.errors import DomainError, PayloadTooLarge, UnsupportedMediaType
+from portal.errors import DomainError, PayloadTooLarge, RateLimited, UnsupportedMediaType
 from portal.net import client_ip
 
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
@@ -44,29 +47,37 @@ def form_page(request: HttpRequest, slug: str) -> HttpResponse:
         form_viewed(form=form)
         return _form_response(request, form, form_class(), utm=request.GET)
     try:
+        check_rate_limit(request, form)
+    except RateLimited as error:
+        return rate_limited_page(request, form, error)
+    try:
         posted = _posted_fields(request)
     except DomainError as error:
         # Nothing of the post could be read: the empty form, and why.
         return _form_response(request, form, form_class(), utm=request.GET, error=error)
+    signals = signals_of(posted)
+    posted = without_spam_fields(posted)
     bound = form_class(
         posted, payload=_payload(posted), undecodable=_undecodable_fields(request, posted)
     )
     status = 400
     if bound.is_valid():
         try:
-            lead_capture(
+            intake_capture(
                 form=form,
                 version=form.current_version,
+                intake="page",
                 payload=bound.payload,
                 cleaned=bound.cleaned_data,
                 provenance=_provenance(request),
+                signals=signals,
             )
         except DomainError as error:
             bound.add_error(None, ValidationError(error.message, code=error.code))
             status = error.status
         else:
             return redirect(form.redirect_url or reverse("capture:thanks", args=[form.slug]))
-    return _form_response(request, form, bound, utm=posted, status=status)
+    return _form_response(request, form, bound, utm=posted, status=status, token=signals.token)
 
 
 def _form_response(
@@ -77,13 +88,39 @@ def _form_response(
     utm: Mapping,
     error: DomainError | None = None,
     status: int = 200,
+    token: str | None = None,
 ) -> HttpResponse:
     utm = {key: request.GET.get(key, utm.get(key, "")) for key in UTM_KEYS}
-    context = {"form": form, "bound": bound, "utm": utm, "error": error}
+    context = {
+        "form": form,
+        "bound": bound,
+        "utm": utm,
+        "error": error,
+        # Shown again after field errors, the page keeps the time it was first shown.
+        "spam": {"honeypot": HONEYPOT_FIELD, "token_field": RENDERED_FIELD},
+        "render_token": token or render_token(form),
+    }
     response = render(
         request, "capture/form.html", context, status=error.status if error else status
     )
     return frame_for_listed_origins(response, form)
+
+
+def rate_limited_page(request: HttpRequest, form: Form, error: RateLimited) -> HttpResponse:
+    """A person who posted too often: a page saying when to try again (429, Retry-After)."""
+    context = {"form": form, "retry_after": error.retry_after_seconds}
+    response = render(request, "capture/rate_limited.html", context, status=error.status)
+    response["Retry-After"] = str(error.retry_after_seconds)
+    return frame_for_listed_origins(response, form)
+
+
+def without_spam_fields(posted: QueryDict) -> QueryDict:
+    if not any(name in posted for name in SPAM_FIELDS):
+        return posted
+    posted = posted.copy()
+    for name in SPAM_FIELDS:
+        posted.pop(name, None)
+    return posted
 
 
 def thanks(request: HttpRequest, slug: str) -> HttpResponse:

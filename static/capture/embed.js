@@ -96,7 +96,7 @@
     return row;
   }
 
-  function values(form, fields) {
+  function values(form, fields, spam) {
     var payload = {};
     fields.forEach(function (field) {
       var inputs = form.querySelectorAll('[name="' + field.key + '"]');
@@ -114,7 +114,22 @@
     UTM.forEach(function (tag) { if (query.get(tag)) utm[tag] = query.get(tag); });
     payload.page_url = window.location.href;
     payload.utm = utm;
+    if (spam) {
+      payload[spam.honeypot] = form.querySelector('[name="' + spam.honeypot + '"]').value;
+      payload[spam.token_field] = spam.token;
+    }
     return payload;
+  }
+
+  // The spam defence (leads/capture/spam.py): a honeypot no person sees or reaches by
+  // keyboard; the signed time the form was drawn goes back with the post.
+  function honeypot(spam, slug) {
+    var trap = el("div", { "aria-hidden": "true", class: "leadbridge-hp",
+      style: "position:absolute;left:-10000px;top:auto;width:1px;height:1px;overflow:hidden" });
+    var id = "lb-" + slug + "-" + spam.honeypot;
+    trap.appendChild(el("label", { for: id }, "Leave this field empty"));
+    trap.appendChild(el("input", { type: "text", id: id, name: spam.honeypot, tabindex: "-1", autocomplete: "off" }));
+    return trap;
   }
 
   function showErrors(form, slug, errors, status) {
@@ -172,6 +187,7 @@
     status.hidden = true;
     form.appendChild(status);
     definition.fields.forEach(function (field) { form.appendChild(fieldRow(field, slug)); });
+    if (definition.spam) form.appendChild(honeypot(definition.spam, slug));
     var button = el("button", { type: "submit", class: "btn btn-primary" }, "Send");
     form.appendChild(button);
     var sent = { body: null, key: null };
@@ -180,7 +196,7 @@
       event.preventDefault();
       form.querySelectorAll(".leadbridge-error").forEach(function (slot) { slot.textContent = ""; });
       form.querySelectorAll("[aria-invalid]").forEach(function (c) { c.removeAttribute("aria-invalid"); });
-      var body = JSON.stringify(values(form, definition.fields));
+      var body = JSON.stringify(values(form, definition.fields, definition.spam));
       // The same post again (a double click, a retry after a network error) keeps its key, so
       // it is stored once; changed answers are a new post.
       if (body !== sent.body) sent = { body: body, key: newKey() };

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from leads.capture.models import QuarantinedPost
+from leads.capture.spam import HONEYPOT_FIELD
 from leads.models import Submission
 from portal.accounts.roles import Role
 from tests.factories import FormFactory, UserFactory
@@ -97,6 +99,24 @@ def test_the_embed_renders_and_posts_from_a_listed_site(page: Page, snap, sites)
     assert submission.lead.attributes["company_size"] == 80
     assert submission.page_url == f"{listed}/embed.html"
     assert submission.idempotency_key
+
+
+def test_the_embed_carries_the_honeypot_and_its_render_time(page: Page, sites, settings):
+    """Sent sooner than the minimum fill time after the embed drew the form: held, thanked."""
+    settings.SPAM_MIN_FILL_SECONDS = 600
+    form, listed, _unlisted = sites
+    page.goto(f"{listed}/embed.html")
+    embedded = page.locator(f'[data-leadbridge-form="{form.slug}"]')
+    trap = embedded.locator(f'input[name="{HONEYPOT_FIELD}"]')
+    expect(trap).to_have_attribute("tabindex", "-1")
+    expect(trap).not_to_be_in_viewport()
+    embedded.get_by_label("Work e-mail").fill("ana@acme.example")
+    embedded.get_by_role("button", name="Send").click()
+    expect(embedded.get_by_role("status")).to_have_text("Thanks! A specialist will call.")
+    assert not Submission.objects.exists()
+    held = QuarantinedPost.objects.get()
+    assert held.reasons == [QuarantinedPost.Reason.TOO_FAST]
+    assert held.page_url == f"{listed}/embed.html"
 
 
 def test_an_unlisted_site_can_neither_show_nor_post_the_form(page: Page, snap, sites, live_server):

@@ -10,6 +10,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from leads.capture.models import QuarantinedPost
 from leads.models import Stage
 from portal.accounts.roles import Role
 from scoring.models import Agreement
@@ -72,6 +73,11 @@ GET = {
     "capture:hubspot_secure_submit": statuses(401, 401, 401, 401, 401, 401),
     "capture:web_to_lead": statuses(405, 405, 405, 405, 405, 405),
     "capture:web_to_lead_servlet": statuses(405, 405, 405, 405, 405, 405),
+    # The spam quarantine (a held post): marketing reviews and decides; sales never sees it.
+    "capture:quarantine_list": statuses(LOGIN, 403, 403, 200, 200, 403),
+    "capture:quarantine_post": statuses(LOGIN, 403, 403, 200, 200, 403),
+    "capture:quarantine_release": statuses(LOGIN, 403, 403, 405, 405, 403),
+    "capture:quarantine_discard": statuses(LOGIN, 403, 403, 200, 200, 403),
 }
 LOGOUT_GET = statuses(405, 405, 405, 405, 405, 405)
 
@@ -106,6 +112,14 @@ def world():
     }
     form = FormFactory()
     lead = LeadFactory(stage=Stage.ROUTED, owner=rep, source_form=form)
+    QuarantinedPost.objects.create(
+        form=form,
+        form_version=form.current_version,
+        intake="page",
+        payload={"email": "bot@spam.example"},
+        cleaned={"email": "bot@spam.example"},
+        reasons=[QuarantinedPost.Reason.HONEYPOT],
+    )
     return users, form, lead
 
 
@@ -121,11 +135,17 @@ def _url(name: str, form, lead) -> str:
         return reverse(name, kwargs={"portal_id": "123", "guid": form.guid})
     if name in ("capture:web_to_lead", "capture:web_to_lead_servlet", "capture:submissions_export"):
         return reverse(name)
+    if name.startswith("capture:quarantine_") and name != "capture:quarantine_list":
+        return reverse(name, kwargs={"pk": QuarantinedPost.objects.get().pk})
     if name.startswith("inbox:") and name not in ("inbox:list", "inbox:export"):
         return reverse(name, kwargs={"pk": lead.pk})
     if name.startswith("capture:field_") and name != "capture:field_new":
         return reverse(name, kwargs={"pk": form.pk, "field_pk": form.fields.get(key="company").pk})
-    if name.startswith("capture:") and name not in ("capture:form_list", "capture:form_new"):
+    if name.startswith("capture:") and name not in (
+        "capture:form_list",
+        "capture:form_new",
+        "capture:quarantine_list",
+    ):
         return reverse(name, kwargs={"pk": form.pk})
     return reverse(name)
 

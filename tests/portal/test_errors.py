@@ -102,7 +102,7 @@ def test_a_bug_answers_500_in_the_shape(quiet_client, api_url, monkeypatch):
     def broken(**kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("leads.capture.api.lead_capture", broken)
+    monkeypatch.setattr("leads.capture.quarantine.lead_capture", broken)
     assert_error_json(post_json(quiet_client, api_url), 500, "server_error")
 
 
@@ -113,7 +113,7 @@ def test_database_down_answers_503_in_the_shape_with_retry_after(
     def down(**kwargs):
         raise error("connection refused")
 
-    monkeypatch.setattr("leads.capture.api.lead_capture", down)
+    monkeypatch.setattr("leads.capture.quarantine.lead_capture", down)
     response = post_json(quiet_client, api_url)
     assert_error_json(response, 503, "unavailable")
     assert int(response["Retry-After"]) > 0
@@ -125,7 +125,7 @@ def test_database_down_on_the_hosted_form_answers_a_friendly_503_page(
     def down(**kwargs):
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr("leads.capture.views.lead_capture", down)
+    monkeypatch.setattr("leads.capture.quarantine.lead_capture", down)
     response = quiet_client.post(reverse("capture:form", kwargs={"slug": form.slug}), VALID)
     assert response.status_code == 503
     assert response["Content-Type"].startswith("text/html")

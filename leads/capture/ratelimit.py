@@ -1,0 +1,113 @@
+"""Rate limits on the public intake, per client IP and per form, counted in Redis.
+
+A fixed window per minute: one INCR (and EXPIRE) per key in one round trip. Redis is never a
+dependency of intake: the client gives up after `RATE_LIMIT_TIMEOUT` (50 ms, like the Celery
+publish), and when Redis is down or slow the post is let through and a warning is logged
+(fail open). After a failure the limiter leaves Redis alone for `RATE_LIMIT_BACKOFF_SECONDS`,
+so an outage costs one timeout now and then, not one per post.
+"""
+
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass
+
+import redis
+from django.conf import settings
+from django.http import HttpRequest
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from leads.capture.models import Form
+from portal.errors import RateLimited
+from portal.net import client_ip
+
+logger = logging.getLogger(__name__)
+
+WINDOW_SECONDS = 60
+KEY_PREFIX = "leadbridge:ratelimit"
+
+_clients: dict[str, redis.Redis] = {}
+_clients_lock = threading.Lock()
+_skip_until = 0.0
+
+
+@dataclass(frozen=True)
+class Limit:
+    scope: str  # "ip" or "form"
+    subject: str
+    per_minute: int
+
+
+def check_rate_limit(request: HttpRequest, form: Form) -> None:
+    """Raise RateLimited (429, Retry-After) when this IP or this form is over its limit."""
+    url = settings.RATE_LIMIT_REDIS_URL
+    if not url:
+        return
+    limits = [Limit("form", str(form.pk), settings.RATE_LIMIT_PER_FORM_PER_MINUTE)]
+    ip = client_ip(request)
+    if ip:
+        limits.insert(0, Limit("ip", ip, settings.RATE_LIMIT_PER_IP_PER_MINUTE))
+    retry_after = _over_limit(url, [limit for limit in limits if limit.per_minute > 0])
+    if retry_after is not None:
+        raise RateLimited(
+            f"Too many posts; please try again in {retry_after} seconds.",
+            retry_after_seconds=retry_after,
+        )
+
+
+def _over_limit(url: str, limits: list[Limit]) -> int | None:
+    """Seconds until the window ends when any limit is passed; None when all are within."""
+    global _skip_until
+    if not limits or time.monotonic() < _skip_until:
+        return None
+    now = time.time()
+    window = int(now // WINDOW_SECONDS)
+    keys = [f"{KEY_PREFIX}:{limit.scope}:{limit.subject}:{window}" for limit in limits]
+    try:
+        pipe = _client(url).pipeline(transaction=False)
+        for key in keys:
+            pipe.incr(key)
+            pipe.expire(key, WINDOW_SECONDS + 1)
+        counts = pipe.execute()[::2]
+    except (redis.RedisError, OSError) as error:
+        _skip_until = time.monotonic() + settings.RATE_LIMIT_BACKOFF_SECONDS
+        logger.warning("Rate limit not checked, post let through (Redis: %s)", error)
+        return None
+    for limit, count in zip(limits, counts, strict=True):
+        if count > limit.per_minute:
+            logger.info(
+                "Rate limit: %s %s over %s/min", limit.scope, limit.subject, limit.per_minute
+            )
+            return max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
+    return None
+
+
+def _client(url: str) -> redis.Redis:
+    client = _clients.get(url)
+    if client is None:
+        with _clients_lock:
+            client = _clients.get(url)
+            if client is None:
+                timeout = settings.RATE_LIMIT_TIMEOUT
+                client = _clients[url] = redis.Redis.from_url(
+                    url,
+                    socket_connect_timeout=timeout,
+                    socket_timeout=timeout,
+                    # redis-py retries three times by default: each would wait again.
+                    retry=Retry(NoBackoff(), 0),
+                    retry_on_timeout=False,
+                    health_check_interval=0,
+                )
+    return client
+
+
+def reset() -> None:
+    """Forget clients and the back-off (tests point the limiter at their own Redis)."""
+    global _skip_until
+    with _clients_lock:
+        for client in _clients.values():
+            client.close()
+        _clients.clear()
+    _skip_until = 0.0
