@@ -10,8 +10,8 @@ the change; one that exists twice (clocks go back) is its first occurrence.
 """
 
 from dataclasses import dataclass
-from functools import cache
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -49,7 +49,7 @@ class BusinessHours:
 
     def describe(self) -> str:
         days = _days_words(self.weekdays)
-        return f"{days}, {self.opens:%H:%M}–{self.closes:%H:%M} ({self.time_zone})"
+        return f"{days}, {self.opens:%H:%M} to {self.closes:%H:%M} ({self.time_zone})"
 
 
 def business_hours_problem(weekdays, opens: time, closes: time, time_zone: str) -> str | None:
@@ -130,5 +130,5 @@ def is_business_time(moment: datetime, hours: BusinessHours) -> bool:
 def _days_words(weekdays: frozenset[int]) -> str:
     days = sorted(weekdays)
     if len(days) > 2 and days == list(range(days[0], days[-1] + 1)):
-        return f"{WEEKDAY_NAMES[days[0]]}–{WEEKDAY_NAMES[days[-1]]}"
+        return f"{WEEKDAY_NAMES[days[0]]} to {WEEKDAY_NAMES[days[-1]]}"
     return ", ".join(WEEKDAY_NAMES[day] for day in days)
