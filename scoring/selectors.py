@@ -151,6 +151,20 @@ def scope_active(*, scope_id: int) -> Agreement | None:
     return Agreement.objects.active_versions().filter(scope_id=scope_id).first()
 
 
+def agreement_stale_base(*, agreement: Agreement) -> Agreement | None:
+    """The scope's active version, when it is not the one this was drafted (or re-based) on.
+
+    A version replaces only what its authors saw. A version that became active before this
+    one was drafted counts as its base even when not recorded (made before `based_on`).
+    """
+    active = scope_active(scope_id=agreement.scope_id)
+    if active is None or active.pk in (agreement.based_on_id, agreement.pk):
+        return None
+    if agreement.based_on_id is not None or active.activated_at >= agreement.created_at:
+        return active
+    return None
+
+
 @dataclass(frozen=True)
 class ScopeLine:
     scope: AgreementScope
@@ -174,9 +188,14 @@ def scope_lines() -> list[ScopeLine]:
 @dataclass(frozen=True)
 class Due:
     what: str
-    at: datetime
+    at: datetime  # in the sales team's time zone
     minutes: int
     hours: str
+
+    @property
+    def local_words(self) -> str:
+        """As the sales team's clocks show it: "Mon Nov 30, 13:00 CET"."""
+        return f"{self.at:%a %b} {self.at.day}, {self.at:%H:%M %Z}"
 
 
 def lead_due_times(*, lead: Lead, agreement: Agreement | None) -> list[Due]:

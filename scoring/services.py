@@ -28,6 +28,7 @@ from scoring.models import (
 from scoring.selectors import (
     agreement_for_submission,
     agreement_overlaps,
+    agreement_stale_base,
     attribute_keys,
     form_choices,
     scope_active,
@@ -143,26 +144,19 @@ class StaleBase(Conflict):
 
     code = "stale_base"
 
-    def __init__(self, agreement: Agreement, active: Agreement | None):
+    def __init__(self, agreement: Agreement, active: Agreement):
         was = f"v{agreement.based_on.version}" if agreement.based_on_id else "no version"
-        now = f"{active} is active now" if active else "no version is active now"
         super().__init__(
-            f"{agreement} was drafted when {was} was active in {agreement.scope}, but {now}. "
+            f"{agreement} was drafted when {was} was active in {agreement.scope}, but "
+            f"{active} is active now. "
             f"Re-base it on what is active (send it back to draft, then “Re-base”) so that "
             "both sides sign it knowing what it replaces."
         )
 
 
 def _refuse_stale_base(agreement: Agreement) -> None:
-    """Refuse if the scope's active version is not the one this was drafted (or re-based) on.
-
-    A version that became active before this one was drafted is its base even when not
-    recorded (versions made before `based_on` existed): it was there to be read.
-    """
-    active = scope_active(scope_id=agreement.scope_id)
-    if active is None or active.pk == agreement.based_on_id:
-        return
-    if agreement.based_on_id is not None or active.activated_at >= agreement.created_at:
+    active = agreement_stale_base(agreement=agreement)
+    if active is not None:
         raise StaleBase(agreement, active)
 
 

@@ -37,6 +37,7 @@ from leads.lifecycle import IllegalMove, moves_from
 from leads.models import ContactChannel, Lead, Stage
 from leads.routing.services import lead_reassign
 from portal.errors import DomainError, PermissionDenied
+from scoring.selectors import agreement_judging, lead_due_times
 
 PAGE_SIZE = 25
 
@@ -258,10 +259,13 @@ def _lead_page(
     ]
     moves = [panel for panel in panels if panel.action.name != "note"]
     qualification = lead.qualifications.select_related("agreement").first()
+    judge = qualification.agreement if qualification else None
     context = {
         "lead": lead,
         "details": _labelled_attributes(lead),
         "qualification": qualification,
+        "due_times": lead_due_times(lead=lead, agreement=judge),
+        "unjudged": not qualification and not agreement_judging(form_id=lead.source_form_id),
         "results": qualification.results.select_related("criterion") if qualification else [],
         "timeline": lead_timeline(lead=lead),
         "submissions": [
