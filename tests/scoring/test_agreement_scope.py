@@ -221,7 +221,7 @@ def test_an_older_proposal_signed_later_never_retires_a_newer_active_version(
     activated(newer, marketing, sales)  # v3 replaces v1
     agreement_sign(agreement=older, by=marketing, side=MARKETING)
 
-    with pytest.raises(StaleBase, match="drafted when v1 was active.*Agreement v3 is active"):
+    with pytest.raises(StaleBase, match=r"drafted when v1 was active.*Agreement v3 is active"):
         agreement_sign(agreement=older, by=sales, side=SALES)
 
     newer.refresh_from_db()
