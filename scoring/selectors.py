@@ -27,7 +27,7 @@ def attribute_keys() -> set[str]:
 def agreement_versions() -> QuerySet[Agreement]:
     """Every version, newest first, with the people named on its page."""
     return Agreement.objects.select_related(
-        "created_by", "proposed_by", "sales_signed_by", "marketing_signed_by"
+        "created_by", "proposed_by", "sales_signed_by", "marketing_signed_by", "scope"
     ).order_by("-version")
 
 
@@ -120,7 +120,7 @@ class Overlap:
         if not self.form_names:
             return (
                 f"{self.other} ({self.other.scope}) already judges every form that no other "
-                "agreement lists; only one agreement can take the rest: list this one's forms."
+                "agreement lists, and only one agreement can take the rest: list this one's forms"
             )
         return f"{', '.join(self.form_names)} already judged by {self.other} ({self.other.scope})"
 
