@@ -32,7 +32,7 @@ class BusinessHours:
     def __post_init__(self):
         problem = business_hours_problem(self.weekdays, self.opens, self.closes, self.time_zone)
         if problem:
-            raise ValueError(problem)
+            raise ValueError(problem[1])
 
     @property
     def zone(self) -> ZoneInfo:
@@ -52,14 +52,16 @@ class BusinessHours:
         return f"{days}, {self.opens:%H:%M} to {self.closes:%H:%M} ({self.time_zone})"
 
 
-def business_hours_problem(weekdays, opens: time, closes: time, time_zone: str) -> str | None:
-    """Why these cannot be working hours, in words; None when they can."""
+def business_hours_problem(
+    weekdays, opens: time, closes: time, time_zone: str
+) -> tuple[str, str] | None:
+    """Why these cannot be working hours: (which term, in words); None when they can."""
     if not weekdays or not set(weekdays) <= set(range(7)):
-        return "Choose at least one working day."
+        return "business_days", "Choose at least one working day."
     if opens >= closes:
-        return "The working day must open before it closes (the same day)."
+        return "business_closes", "The working day must open before it closes (the same day)."
     if not is_time_zone(time_zone):
-        return f"“{time_zone}” is not a time zone; use a name such as Europe/Berlin."
+        return "time_zone", f"“{time_zone}” is not a time zone; use a name such as Europe/Berlin."
     return None
 
 

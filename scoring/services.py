@@ -24,6 +24,7 @@ from scoring.models import (
     CriterionResult,
     ProposedAgreementChange,
     Qualification,
+    main_scope_id,
 )
 from scoring.selectors import (
     agreement_for_submission,
@@ -146,11 +147,15 @@ class StaleBase(Conflict):
 
     def __init__(self, agreement: Agreement, active: Agreement):
         was = f"v{agreement.based_on.version}" if agreement.based_on_id else "no version"
+        how = (
+            "send it back to draft, read it, then “Re-base”"
+            if agreement.is_proposed
+            else ("read it, then “Re-base” in the editor")
+        )
         super().__init__(
             f"{agreement} was drafted when {was} was active in {agreement.scope}, but "
-            f"{active} is active now. "
-            f"Re-base it on what is active (send it back to draft, then “Re-base”) so that "
-            "both sides sign it knowing what it replaces."
+            f"{active} is active now: {how}, so that both sides sign it knowing what it "
+            "replaces."
         )
 
 
@@ -224,7 +229,7 @@ def agreement_draft_new(*, by, scope_name: str = "") -> Agreement:
                 )
             scope = AgreementScope.objects.create(name=scope_name)
         else:
-            scope = AgreementScope.objects.get(pk=Agreement._meta.get_field("scope").default())
+            scope = AgreementScope.objects.get(pk=main_scope_id())
         return _created_with_next_version(
             created_by=by, scope=scope, based_on=scope_active(scope_id=scope.pk)
         )
@@ -347,14 +352,8 @@ def agreement_terms_set(
             hours["time_zone"],
         )
         if problem:
-            field = (
-                "time_zone"
-                if "time zone" in problem
-                else "business_days"
-                if "day" in problem and "open" not in problem
-                else "business_closes"
-            )
-            raise DomainError(problem, code="business_hours", field=field)
+            field, message = problem
+            raise DomainError(message, code="business_hours", field=field)
         agreement.summary = summary
         agreement.threshold = threshold
         agreement.accept_within_minutes = accept_within_minutes

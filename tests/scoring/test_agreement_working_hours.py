@@ -11,8 +11,9 @@ from django.urls import reverse
 from leads.capture.services import Provenance, lead_capture
 from leads.models import Lead, Stage
 from portal.accounts.roles import Role
+from portal.errors import DomainError
 from scoring.models import AgreementScope
-from scoring.services import agreement_draft_new, submission_qualify
+from scoring.services import agreement_draft_new, agreement_terms_set, submission_qualify
 from tests.factories import AgreementFactory, FormFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -156,3 +157,34 @@ def test_the_agreement_page_lists_each_scope_with_its_forms(client):
     assert "Main agreement v1 Every form no other active version lists" in page
     assert "Product B v2 Webinar" in page
     assert "Every form is judged by exactly one active agreement." in page
+
+
+def test_the_service_refuses_working_hours_the_form_did_not_check(draft):
+    manager = UserFactory(role=Role.MARKETING_MANAGER)
+    terms = {"summary": "", "threshold": 0, "accept_within_minutes": 60}
+    with pytest.raises(DomainError, match="not a time zone") as refused:
+        agreement_terms_set(
+            agreement=draft, by=manager, contact_within_minutes=60, time_zone="Moon/Base", **terms
+        )
+    assert refused.value.field == "time_zone"
+    saved = agreement_terms_set(
+        agreement=draft, by=manager, contact_within_minutes=90, business_days=[6, 5], **terms
+    )
+    assert (saved.business_days, saved.time_zone, saved.contact_within_minutes) == (
+        [5, 6],
+        "UTC",
+        90,
+    )
+
+
+def test_a_manager_drafts_the_next_version_of_either_scope_from_the_agreement_page(client):
+    main = AgreementFactory(version=1)
+    AgreementFactory(version=2, scope=AgreementScope.objects.create(name="Product B"))
+    logged_in(client, Role.SALES_MANAGER)
+    page = client.get(reverse("scoring:agreement")).content.decode()
+    assert 'aria-label="New draft of Main agreement from v1"' in page
+
+    client.post(reverse("scoring:new"), {"source": main.version})
+
+    draft = AgreementScope.objects.get(name="Main agreement").versions.get(version=3)
+    assert (draft.status, draft.based_on) == ("draft", main)

@@ -59,9 +59,11 @@ def test_sao_paulo_midnight_change_of_2018_is_counted_in_real_minutes():
 
 
 def test_bad_hours_are_refused_with_a_reason():
-    assert business_hours_problem(set(), time(9), time(17), "Europe/Berlin")
-    assert business_hours_problem({0}, time(17), time(9), "Europe/Berlin")
-    assert "time zone" in business_hours_problem({0}, time(9), time(17), "Mars/Olympus")
+    assert business_hours_problem(set(), time(9), time(17), "Europe/Berlin")[0] == "business_days"
+    assert business_hours_problem({0}, time(17), time(9), "Berlin")[0] == "business_closes"
+    field, message = business_hours_problem({0}, time(9), time(17), "Mars/Olympus")
+    assert (field, "is not a time zone" in message) == ("time_zone", True)
+    assert business_hours_problem({0, 6}, time(9), time(17), "Europe/Berlin") is None
     with pytest.raises(ValueError, match="aware"):
         add_business_minutes(datetime(2026, 1, 1), 5, OFFICE)  # noqa: DTZ001
 
