@@ -67,6 +67,14 @@ class AgreementAdmin(admin.ModelAdmin):
         "marketing_signed_at",
         "activated_at",
         "retired_at",
+        # Scope and working hours are checked by the editor's services (overlaps, time zones).
+        "scope",
+        "form_ids",
+        "based_on",
+        "business_days",
+        "business_opens",
+        "business_closes",
+        "time_zone",
     ]
     inlines = [CriterionInline]
     actions = ["make_draft"]

@@ -19,6 +19,8 @@ class Terms:
     accept_within_minutes: int
     contact_within_minutes: int
     rules: tuple[Rule, ...]
+    business_hours: str = ""
+    forms: str = ""
 
 
 @dataclass(frozen=True)
@@ -168,6 +170,8 @@ def diff(before: Terms | None, after: Terms) -> list[Change]:
                 minutes_words(before.contact_within_minutes),
                 minutes_words(after.contact_within_minutes),
             ),
+            ("Working hours", before.business_hours, after.business_hours),
+            ("Forms it judges", before.forms, after.forms),
             ("Summary", before.summary.strip(), after.summary.strip()),
         ]
         if was != now

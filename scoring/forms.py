@@ -5,8 +5,9 @@ from decimal import Decimal, InvalidOperation
 
 from django import forms
 
-from scoring import engine
+from scoring import engine, service_levels
 from scoring.models import Agreement, Criterion
+from scoring.selectors import form_choices
 from scoring.services import (
     DAYS,
     LIST,
@@ -38,11 +39,67 @@ class TermsForm(forms.Form):
         min_value=1,
         help_text="How soon an accepted lead must be contacted; 1440 is a day.",
     )
+    business_days = forms.TypedMultipleChoiceField(
+        label="Working days of the sales team",
+        choices=list(enumerate(service_levels.WEEKDAY_NAMES)),
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choose at least one working day."},
+        help_text="Service levels count only working time: a lead routed on Friday evening "
+        "is due on Monday.",
+    )
+    business_opens = forms.TimeField(
+        label="Opens at", widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+    )
+    business_closes = forms.TimeField(
+        label="Closes at", widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+    )
+    time_zone = forms.CharField(
+        label="Time zone",
+        max_length=64,
+        help_text="Where the sales team works, e.g. Europe/Berlin or America/Sao_Paulo.",
+        widget=forms.TextInput(attrs={"list": "time-zones", "autocomplete": "off"}),
+    )
 
     @classmethod
     def of(cls, agreement: Agreement, data=None) -> "TermsForm":
         initial = {name: getattr(agreement, name) for name in cls.base_fields}
         return cls(data, initial=initial, prefix="terms")
+
+    def clean_time_zone(self) -> str:
+        name = self.cleaned_data["time_zone"].strip()
+        if not service_levels.is_time_zone(name):
+            raise forms.ValidationError(
+                f"“{name}” is not a time zone; use a name such as Europe/Berlin."
+            )
+        return name
+
+    def clean(self):
+        cleaned = super().clean()
+        opens, closes = cleaned.get("business_opens"), cleaned.get("business_closes")
+        if opens and closes and opens >= closes:
+            self.add_error("business_closes", "The working day must close after it opens.")
+        return cleaned
+
+
+class FormsForm(forms.Form):
+    """The forms a draft judges."""
+
+    form_ids = forms.TypedMultipleChoiceField(
+        label="Forms it judges",
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: every form that no other active agreement lists.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["form_ids"].choices = form_choices()
+
+    @classmethod
+    def of(cls, agreement: Agreement, data=None) -> "FormsForm":
+        return cls(data, initial={"form_ids": agreement.form_ids}, prefix="scope")
 
 
 class CriterionForm(forms.Form):
@@ -176,4 +233,10 @@ class CommentForm(forms.Form):
 class NewDraftForm(forms.Form):
     source = forms.ModelChoiceField(
         queryset=Agreement.objects.all(), required=False, to_field_name="version"
+    )
+    scope_name = forms.CharField(
+        max_length=100,
+        required=False,
+        label="Name of the new agreement",
+        help_text="For other forms, such as another product's or another sales team's.",
     )

@@ -1,7 +1,9 @@
 """The agreed definition of a qualified lead, versioned, and each lead's judgement by it."""
 
+import datetime
 from collections.abc import Iterable
 
+from django.apps import apps
 from django.conf import settings
 from django.db import models, transaction
 from django.urls import reverse
@@ -9,7 +11,7 @@ from django.utils import timezone
 
 from leads import locks
 from portal.errors import Conflict
-from scoring import engine, explain
+from scoring import engine, explain, service_levels
 
 # A version is proposed (frozen) from `proposed_at` on; from then on its terms and criteria
 # never change (house rule 6). Only the lifecycle services write to it, and only these
@@ -53,6 +55,35 @@ def _locked_unless_proposed(agreement_ids: Iterable[int]) -> list["Agreement"]:
     return agreements
 
 
+MAIN_SCOPE = "Main agreement"
+
+
+class AgreementScope(models.Model):
+    """One line of agreement versions: the forms of one product or one sales team.
+
+    Exactly one version per scope is active at a time; activating one retires the one before
+    it in the same scope only. Which forms a version covers is part of its (signed) text.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def main_scope_id() -> int:
+    """The scope a version is in unless it says otherwise (every version made before scopes)."""
+    return AgreementScope.objects.get_or_create(name=MAIN_SCOPE)[0].pk
+
+
+def _weekdays() -> list[int]:
+    return [0, 1, 2, 3, 4]
+
+
 # The querysets guard their bulk writes too (update, bulk_update, delete, bulk_create):
 # nothing in the code uses them on these tables, but a signed version must not change by a
 # path that skips save(). Not seen here: a user's deletion setting created_by to NULL.
@@ -63,6 +94,10 @@ class AgreementQuerySet(models.QuerySet):
             .order_by("-activated_at")
             .first()
         )
+
+    def active_versions(self) -> "AgreementQuerySet":
+        """The active version of every scope (one each)."""
+        return self.filter(activated_at__isnull=False, retired_at__isnull=True)
 
     @transaction.atomic
     def update(self, **kwargs) -> int:
@@ -88,6 +123,34 @@ class Agreement(models.Model):
     )
     contact_within_minutes = models.PositiveIntegerField(
         default=1440, help_text="SLA: an accepted lead must be contacted within this."
+    )
+    business_days = models.JSONField(
+        default=_weekdays, help_text="The sales team's working days, 0 = Monday … 6 = Sunday."
+    )
+    business_opens = models.TimeField(default=datetime.time(9))
+    business_closes = models.TimeField(default=datetime.time(17))
+    time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        help_text="The sales team's time zone: service levels count its working hours.",
+    )
+    scope = models.ForeignKey(
+        AgreementScope, default=main_scope_id, on_delete=models.PROTECT, related_name="versions"
+    )
+    form_ids = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The forms it judges, by id; none listed: every form no other active "
+        "version lists.",
+    )
+    based_on = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The version active in its scope when this one was drafted: the only one it "
+        "may replace.",
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
@@ -181,6 +244,18 @@ class Agreement(models.Model):
     def signed_for(self, side: str) -> bool:
         return getattr(self, f"{side}_signed_at") is not None
 
+    @property
+    def covers_every_other_form(self) -> bool:
+        return not self.form_ids
+
+    def business_hours(self) -> service_levels.BusinessHours:
+        return service_levels.BusinessHours(
+            frozenset(self.business_days),
+            self.business_opens,
+            self.business_closes,
+            self.time_zone,
+        )
+
     def rules(self) -> list[engine.Rule]:
         return [criterion.as_rule() for criterion in self.criteria.all()]
 
@@ -196,7 +271,17 @@ class Agreement(models.Model):
             accept_within_minutes=self.accept_within_minutes,
             contact_within_minutes=self.contact_within_minutes,
             rules=tuple(self.rules()),
+            business_hours=self.business_hours().describe(),
+            forms=self.form_ids_words(),
         )
+
+    def form_ids_words(self) -> str:
+        """The forms it covers, by name; the form model belongs to capture, read by name."""
+        if not self.form_ids:
+            return "every form no other active version lists"
+        form_model = apps.get_model("capture", "Form")
+        names = form_model.objects.filter(pk__in=self.form_ids).order_by("name")
+        return ", ".join(names.values_list("name", flat=True)) or "no form that still exists"
 
 
 def _agreement_ids_of(criteria: "Iterable[Criterion]") -> set[int]:

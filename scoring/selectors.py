@@ -1,10 +1,17 @@
-"""Reads of agreements: the versions, one version and its criteria, the keys criteria use."""
+"""Reads of agreements: the versions, one version and its criteria, the keys criteria use,
+and which active version judges which form."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.apps import apps
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from scoring.models import Agreement, Criterion
+from leads.models import Lead, Stage, Submission
+from scoring.models import Agreement, AgreementScope, Criterion
+from scoring.service_levels import add_business_minutes
 
 
 def attribute_keys() -> set[str]:
@@ -20,7 +27,7 @@ def attribute_keys() -> set[str]:
 def agreement_versions() -> QuerySet[Agreement]:
     """Every version, newest first, with the people named on its page."""
     return Agreement.objects.select_related(
-        "created_by", "proposed_by", "sales_signed_by", "marketing_signed_by"
+        "created_by", "proposed_by", "sales_signed_by", "marketing_signed_by", "scope"
     ).order_by("-version")
 
 
@@ -43,3 +50,168 @@ def agreement_criteria(*, agreement: Agreement) -> list[Criterion]:
 
 def agreement_comments(*, agreement: Agreement):
     return agreement.comments.select_related("author")
+
+
+# Scope: which active version judges which form. A version lists its forms, or lists none and
+# takes every form that no other active version lists. Forms belong to capture, which scoring
+# never imports: they are read by model name, as ids and names only.
+
+
+def _form_model():
+    return apps.get_model("capture", "Form")
+
+
+def agreements_by_form(*, form_ids: Iterable[int] | None = None) -> dict[int, Agreement]:
+    """form id → the active version that judges it, for these forms (default: every form).
+
+    A form that no active version judges is left out. Two queries at most (the active
+    versions, and the forms when none are named), so the handoff can call it once and cache.
+    Should two active versions ever claim one form, the newer judges it.
+    """
+    active = list(
+        Agreement.objects.active_versions().select_related("scope").order_by("-activated_at")
+    )
+    listed: dict[int, Agreement] = {}
+    for agreement in active:
+        for form_id in agreement.form_ids:
+            listed.setdefault(form_id, agreement)
+    rest = next((agreement for agreement in active if agreement.covers_every_other_form), None)
+    if form_ids is None:
+        form_ids = _form_model().objects.values_list("pk", flat=True)
+    judged = {form_id: listed.get(form_id, rest) for form_id in form_ids}
+    return {form_id: agreement for form_id, agreement in judged.items() if agreement}
+
+
+def agreement_judging(*, form_id: int) -> Agreement | None:
+    """The active version that judges submissions of this form, or None if none does."""
+    return agreements_by_form(form_ids=[form_id]).get(form_id)
+
+
+def agreement_for_submission(*, submission_id: int) -> Agreement | None:
+    """The active version that judges this submission (by its form); None if none, or gone."""
+    form_id = Submission.objects.filter(pk=submission_id).values_list("form_id", flat=True).first()
+    return None if form_id is None else agreement_judging(form_id=form_id)
+
+
+def forms_without_agreement() -> list:
+    """The forms no active version judges: their leads wait, unqualified."""
+    judged = agreements_by_form()
+    return list(_form_model().objects.exclude(pk__in=judged).order_by("name"))
+
+
+def form_choices() -> list[tuple[int, str]]:
+    return list(_form_model().objects.order_by("name").values_list("pk", "name"))
+
+
+def form_names(*, form_ids: Iterable[int]) -> list[str]:
+    forms = _form_model().objects.filter(pk__in=list(form_ids)).order_by("name")
+    return list(forms.values_list("name", flat=True))
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """Another scope's active version that would judge some of the same forms."""
+
+    other: Agreement
+    form_names: tuple[str, ...]  # empty: both would take every form nobody lists
+
+    @property
+    def message(self) -> str:
+        if not self.form_names:
+            return (
+                f"{self.other} ({self.other.scope}) already judges every form that no other "
+                "agreement lists, and only one agreement can take the rest: list this one's forms"
+            )
+        return f"{', '.join(self.form_names)} already judged by {self.other} ({self.other.scope})"
+
+
+def agreement_overlaps(*, agreement: Agreement) -> list[Overlap]:
+    """Active versions of other scopes that judge a form this one would judge too.
+
+    Its own scope's active version is not one: activating this one retires it.
+    """
+    overlaps = []
+    others = (
+        Agreement.objects.active_versions()
+        .exclude(scope_id=agreement.scope_id)
+        .select_related("scope")
+        .order_by("version")
+    )
+    for other in others:
+        if agreement.covers_every_other_form and other.covers_every_other_form:
+            overlaps.append(Overlap(other, ()))
+            continue
+        shared = set(agreement.form_ids) & set(other.form_ids)
+        if shared:
+            overlaps.append(Overlap(other, tuple(form_names(form_ids=shared))))
+    return overlaps
+
+
+def scope_active(*, scope_id: int) -> Agreement | None:
+    return Agreement.objects.active_versions().filter(scope_id=scope_id).first()
+
+
+def agreement_stale_base(*, agreement: Agreement) -> Agreement | None:
+    """The scope's active version, when it is not the one this was drafted (or re-based) on.
+
+    A version replaces only what its authors saw. A version that became active before this
+    one was drafted counts as its base even when not recorded (made before `based_on`).
+    """
+    active = scope_active(scope_id=agreement.scope_id)
+    if active is None or active.pk in (agreement.based_on_id, agreement.pk):
+        return None
+    if agreement.based_on_id is not None or active.activated_at >= agreement.created_at:
+        return active
+    return None
+
+
+@dataclass(frozen=True)
+class ScopeLine:
+    scope: AgreementScope
+    active: Agreement | None
+    forms: str
+
+
+def scope_lines() -> list[ScopeLine]:
+    """Each scope with its active version and, in words, the forms that version judges."""
+    active = {a.scope_id: a for a in Agreement.objects.active_versions()}
+    return [
+        ScopeLine(scope, version, version.form_ids_words() if version else "")
+        for scope in AgreementScope.objects.all()
+        for version in [active.get(scope.pk)]
+    ]
+
+
+# Service levels, counted in the working hours of the version that judged the lead.
+
+
+@dataclass(frozen=True)
+class Due:
+    what: str
+    at: datetime  # in the sales team's time zone
+    minutes: int
+    hours: str
+
+    @property
+    def local_words(self) -> str:
+        """As the sales team's clocks show it: "Mon Nov 30, 13:00 CET"."""
+        return f"{self.at:%a %b} {self.at.day}, {self.at:%H:%M %Z}"
+
+
+def lead_due_times(*, lead: Lead, agreement: Agreement | None) -> list[Due]:
+    """What the rep owes this lead now and by when, under `agreement`'s service levels.
+
+    Routed: accept or reject it; accepted: contact it first. Counted from the move into the
+    stage, in the sales team's working hours (`scoring.service_levels`).
+    """
+    if agreement is None:
+        return []
+    hours = agreement.business_hours()
+    if lead.stage == Stage.ROUTED:
+        what, minutes = "Accept or reject by", agreement.accept_within_minutes
+    elif lead.stage == Stage.ACCEPTED:
+        what, minutes = "First contact by", agreement.contact_within_minutes
+    else:
+        return []
+    due = add_business_minutes(lead.stage_changed_at, minutes, hours)
+    return [Due(what, due, minutes, hours.describe())]

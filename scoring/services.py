@@ -1,7 +1,7 @@
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from functools import lru_cache
 from http import HTTPStatus
 
@@ -15,18 +15,27 @@ from leads.events import events_record
 from leads.lifecycle import can_move, lead_moved, leads_save
 from leads.models import Lead, LeadEvent, Stage, Submission
 from portal.errors import Conflict, DomainError, InvalidFields, PermissionDenied
-from scoring import engine
+from scoring import engine, service_levels
 from scoring.models import (
     LIFECYCLE_FIELDS,
     PROPOSAL_FIELDS,
     Agreement,
     AgreementComment,
+    AgreementScope,
     Criterion,
     CriterionResult,
     ProposedAgreementChange,
     Qualification,
+    main_scope_id,
 )
-from scoring.selectors import attribute_keys
+from scoring.selectors import (
+    agreement_overlaps,
+    agreement_stale_base,
+    agreements_by_form,
+    attribute_keys,
+    form_choices,
+    scope_active,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -110,24 +119,75 @@ def agreement_sign(*, agreement: Agreement, by, side: str) -> Agreement:
         setattr(agreement, slot.at, now)
         fields = [slot.by, slot.at]
         if agreement.sales_signed_at and agreement.marketing_signed_at:
-            _retire_active(now)
+            # Under the activation lock: what was true when it was proposed may not be now.
+            _refuse_stale_base(agreement)
+            _refuse_overlap(agreement)
+            _retire_active(now, scope_id=agreement.scope_id)
             agreement.activated_at = now
             fields.append("activated_at")
         agreement.save(update_fields=fields)
     return agreement
 
 
-def _retire_active(now) -> None:
-    """Exactly one version is active: the one before steps down as the next one starts."""
-    for previous in Agreement.objects.filter(activated_at__isnull=False, retired_at__isnull=True):
+def _retire_active(now, *, scope_id: int) -> None:
+    """Exactly one version per scope is active: the one before steps down as the next starts.
+
+    Other scopes' versions judge other forms and stay active.
+    """
+    for previous in Agreement.objects.active_versions().filter(scope_id=scope_id):
         previous.retired_at = now
         previous.save(update_fields=["retired_at"])
+
+
+class StaleBase(Conflict):
+    """A version replaces the one active in its scope when it was drafted, and only that one.
+
+    Otherwise an older proposal signed late would retire a newer version it never saw.
+    """
+
+    code = "stale_base"
+
+    def __init__(self, agreement: Agreement, active: Agreement):
+        was = f"v{agreement.based_on.version}" if agreement.based_on_id else "no version"
+        how = (
+            "send it back to draft, read it, then “Re-base”"
+            if agreement.is_proposed
+            else ("read it, then “Re-base” in the editor")
+        )
+        super().__init__(
+            f"{agreement} was drafted when {was} was active in {agreement.scope}, but "
+            f"{active} is active now: {how}, so that both sides sign it knowing what it "
+            "replaces."
+        )
+
+
+def _refuse_stale_base(agreement: Agreement) -> None:
+    active = agreement_stale_base(agreement=agreement)
+    if active is not None:
+        raise StaleBase(agreement, active)
+
+
+class ScopeOverlap(Conflict):
+    """Two active versions would judge the same form: each form has exactly one judge."""
+
+    code = "forms_overlap"
+
+
+def _refuse_overlap(agreement: Agreement) -> None:
+    overlaps = agreement_overlaps(agreement=agreement)
+    if overlaps:
+        raise ScopeOverlap(
+            f"{agreement} would judge forms another active agreement judges: "
+            + "; ".join(overlap.message for overlap in overlaps)
+            + ". Change the forms it covers so that every form has one agreement.",
+            field="form_ids",
+        )
 
 
 # What a new draft (and its criteria) does not take from the version it is made from. All
 # else is copied, so a term added to Agreement or Criterion later is carried over as well.
 _NOT_COPIED = frozenset(
-    {"id", "agreement", "version", "created_by", "created_at", *LIFECYCLE_FIELDS}
+    {"id", "agreement", "version", "created_by", "created_at", "based_on", *LIFECYCLE_FIELDS}
 )
 DRAFT = "scoring.draft_agreement"
 
@@ -141,18 +201,70 @@ def agreement_draft_from(*, agreement: Agreement, by) -> Agreement:
     _require_drafter(by)
     with transaction.atomic():
         source = Agreement.objects.get(pk=agreement.pk)
-        draft = _created_with_next_version(**_copied(source), created_by=by)
+        draft = _created_with_next_version(
+            **_copied(source),
+            created_by=by,
+            based_on=scope_active(scope_id=source.scope_id),
+        )
         Criterion.objects.bulk_create(
             Criterion(**_copied(criterion), agreement=draft) for criterion in source.criteria.all()
         )
     return draft
 
 
-def agreement_draft_new(*, by) -> Agreement:
-    """A new empty version, for an agreement written from scratch."""
+def agreement_draft_new(*, by, scope_name: str = "") -> Agreement:
+    """A new empty version, for an agreement written from scratch.
+
+    In the main scope, or (given `scope_name`) as the first version of a new scope: an
+    agreement for other forms, such as another product's or another sales team's.
+    """
+    _require_drafter(by)
+    scope_name = scope_name.strip()
+    with transaction.atomic():
+        if scope_name:
+            if AgreementScope.objects.filter(name__iexact=scope_name).exists():
+                raise DomainError(
+                    f"There is already an agreement called “{scope_name}”: make a draft from "
+                    "its active version, or choose another name.",
+                    code="scope_exists",
+                    field="scope_name",
+                )
+            scope = AgreementScope.objects.create(name=scope_name)
+        else:
+            scope = AgreementScope.objects.get(pk=main_scope_id())
+        return _created_with_next_version(
+            created_by=by, scope=scope, based_on=scope_active(scope_id=scope.pk)
+        )
+
+
+def agreement_rebase(*, agreement: Agreement, by) -> Agreement:
+    """A draft now replaces the version active in its scope today (after its authors saw it)."""
     _require_drafter(by)
     with transaction.atomic():
-        return _created_with_next_version(created_by=by)
+        agreement = _draft_locked(agreement)
+        agreement.based_on = scope_active(scope_id=agreement.scope_id)
+        agreement.save(update_fields=["based_on"])
+    return agreement
+
+
+def agreement_forms_set(*, agreement: Agreement, by, form_ids: list[int]) -> Agreement:
+    """The forms a draft judges; none: every form no other active agreement lists.
+
+    Overlaps with other scopes are told in the editor and refused when proposing and again
+    when it becomes active: another scope may change meanwhile.
+    """
+    _require_drafter(by)
+    known = {pk for pk, _ in form_choices()}
+    unknown = sorted(set(form_ids) - known)
+    if unknown:
+        raise DomainError(
+            f"No such form: {', '.join(map(str, unknown))}.", code="unknown_form", field="form_ids"
+        )
+    with transaction.atomic():
+        agreement = _draft_locked(agreement)
+        agreement.form_ids = sorted(set(form_ids))
+        agreement.save(update_fields=["form_ids"])
+    return agreement
 
 
 _NUMBERING_ATTEMPTS = 10
@@ -195,6 +307,7 @@ def _draft_locked(agreement: Agreement) -> Agreement:
 
 
 TERMS = ("summary", "threshold", "accept_within_minutes", "contact_within_minutes")
+BUSINESS_HOURS = ("business_days", "business_opens", "business_closes", "time_zone")
 
 
 def agreement_terms_set(
@@ -205,8 +318,15 @@ def agreement_terms_set(
     threshold: int,
     accept_within_minutes: int,
     contact_within_minutes: int,
+    business_days: list[int] | None = None,
+    business_opens: time | None = None,
+    business_closes: time | None = None,
+    time_zone: str | None = None,
 ) -> Agreement:
-    """A draft's summary, threshold and service levels."""
+    """A draft's summary, threshold and service levels, and the working hours they count in.
+
+    Working hours left out (None) stay as they are.
+    """
     _require_drafter(by)
     for field, minutes in [
         ("accept_within_minutes", accept_within_minutes),
@@ -216,11 +336,33 @@ def agreement_terms_set(
             raise DomainError("A service level is at least one minute.", field=field)
     with transaction.atomic():
         agreement = _draft_locked(agreement)
+        hours = {
+            "business_days": business_days,
+            "business_opens": business_opens,
+            "business_closes": business_closes,
+            "time_zone": time_zone,
+        }
+        hours = {
+            name: getattr(agreement, name) if given is None else given
+            for name, given in hours.items()
+        }
+        hours["business_days"] = sorted({int(day) for day in hours["business_days"]})
+        problem = service_levels.business_hours_problem(
+            hours["business_days"],
+            hours["business_opens"],
+            hours["business_closes"],
+            hours["time_zone"],
+        )
+        if problem:
+            field, message = problem
+            raise DomainError(message, code="business_hours", field=field)
         agreement.summary = summary
         agreement.threshold = threshold
         agreement.accept_within_minutes = accept_within_minutes
         agreement.contact_within_minutes = contact_within_minutes
-        agreement.save(update_fields=list(TERMS))
+        for name, value in hours.items():
+            setattr(agreement, name, value)
+        agreement.save(update_fields=[*TERMS, *BUSINESS_HOURS])
     return agreement
 
 
@@ -391,6 +533,8 @@ def agreement_propose(*, agreement: Agreement, by) -> Agreement:
                 f"{agreement} has no criteria yet: add at least one before proposing it.",
                 code="no_criteria",
             )
+        _refuse_stale_base(agreement)
+        _refuse_overlap(agreement)
         agreement.proposed_by = by
         agreement.proposed_at = timezone.now()
         agreement.save(update_fields=list(PROPOSAL_FIELDS))
@@ -448,17 +592,22 @@ def submission_qualify(*, submission_id: int) -> Qualification | None:
 
 
 def submissions_qualify(*, submissions: Sequence[Submission]) -> list[Qualification]:
-    """Judge the leads behind many submissions by the active agreement, in one transaction.
+    """Judge the leads behind many submissions, each by the active agreement of its form's
+    scope, in one transaction.
 
-    The handoff's batches: the agreement is compiled once, every lead is judged in memory,
+    The handoff's batches: each agreement is compiled once, every lead is judged in memory,
     and the judgements, criterion results, lead updates and stage events are written with
     one INSERT or UPDATE each. A submission already judged is left as it is, so a second
-    delivery changes nothing. Submissions of one lead are judged in the order they came.
+    delivery changes nothing; one whose form no active agreement judges is left unjudged.
+    Submissions of one lead are judged in the order they came.
     """
-    agreement = Agreement.objects.active()
-    if agreement is None:
-        logger.warning("No active agreement: %d submissions wait to be scored.", len(submissions))
-        return []
+    judges = agreements_by_form(form_ids={s.form_id for s in submissions})
+    unjudged = [s.pk for s in submissions if s.form_id not in judges]
+    if unjudged:
+        logger.warning(
+            "No active agreement judges the form of submissions %s: they wait.", unjudged[:10]
+        )
+    submissions = [s for s in submissions if s.form_id in judges]
     now = timezone.now()
     with transaction.atomic():
         judged = set(
@@ -472,15 +621,16 @@ def submissions_qualify(*, submissions: Sequence[Submission]) -> list[Qualificat
         leads = {lead.pk: lead for lead in locks.rows_locked(Lead, {s.lead_id for s in pending})}
         prefetch_related_objects(pending, "form_version")
         qualifications, results, events = [], [], []
-        compiled: dict[frozenset[str], engine.CompiledAgreement] = {}
+        compiled: dict[tuple[int, frozenset[str]], engine.CompiledAgreement] = {}
         for submission in pending:
             lead = leads.get(submission.lead_id)
             if lead is None:
                 continue
             blanks = _blank_placeholders(submission)
-            if blanks not in compiled:
-                compiled[blanks] = _compiled(agreement, blanks)
-            verdict = compiled[blanks](
+            agreement = judges[submission.form_id]
+            if (agreement.pk, blanks) not in compiled:
+                compiled[agreement.pk, blanks] = _compiled(agreement, blanks)
+            verdict = compiled[agreement.pk, blanks](
                 lead.attributes,
                 submitted_at=submission.received_at,
                 now=now,

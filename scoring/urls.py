@@ -27,6 +27,8 @@ urlpatterns = [
         {"offset": 1},
         name="criterion_down",
     ),
+    path("v<int:version>/forms/", views.forms_set, name="forms"),
+    path("v<int:version>/rebase/", views.rebase, name="rebase"),
     path("v<int:version>/propose/", views.propose, name="propose"),
     path("v<int:version>/sign/<str:side>/", views.sign, name="sign"),
     path("v<int:version>/send-back/", views.send_back, name="send_back"),

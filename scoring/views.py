@@ -17,23 +17,29 @@ from django.views.decorators.http import require_POST
 
 from portal.accounts.decorators import permission_required_or_403
 from portal.errors import DomainError, PermissionDenied
-from scoring import explain, forms
+from scoring import explain, forms, service_levels
 from scoring.models import Agreement, Criterion, ProposedAgreementChange
 from scoring.selectors import (
     agreement_active,
     agreement_before,
     agreement_comments,
     agreement_criteria,
+    agreement_overlaps,
+    agreement_stale_base,
     agreement_version,
     agreement_versions,
     attribute_keys,
+    forms_without_agreement,
+    scope_lines,
 )
 from scoring.services import (
     DRAFT,
     agreement_comment_add,
     agreement_draft_from,
     agreement_draft_new,
+    agreement_forms_set,
     agreement_propose,
+    agreement_rebase,
     agreement_send_back,
     agreement_sign,
     agreement_terms_set,
@@ -85,6 +91,8 @@ def agreement_page(request: HttpRequest) -> HttpResponse:
         "signatures": signatures(active) if active else [],
         "versions": agreement_versions(),
         "may_draft": request.user.has_perm(DRAFT),
+        "scopes": scope_lines(),
+        "unjudged": forms_without_agreement(),
     }
     return render(request, "scoring/agreement.html", context)
 
@@ -153,8 +161,14 @@ def draft_new(request: HttpRequest) -> HttpResponse:
         return redirect("scoring:agreement")
     source = form.cleaned_data["source"]
     if source is None:
-        draft = agreement_draft_new(by=request.user)
-        messages.success(request, f"{draft} is a new empty draft: add its criteria.")
+        try:
+            draft = agreement_draft_new(by=request.user, scope_name=form.cleaned_data["scope_name"])
+        except DomainError as error:
+            messages.error(request, error.message)
+            return redirect("scoring:agreement")
+        messages.success(
+            request, f"{draft} is a new empty draft ({draft.scope}): add its criteria."
+        )
     else:
         draft = agreement_draft_from(agreement=source, by=request.user)
         messages.success(request, f"{draft} is a new draft made from {source}: change it here.")
@@ -184,7 +198,9 @@ def edit(request: HttpRequest, version: int) -> HttpResponse:
     return _editor(request, agreement, terms=terms, status=status)
 
 
-def _editor(request, agreement, *, terms=None, criterion_form=None, status=200) -> HttpResponse:
+def _editor(
+    request, agreement, *, terms=None, criterion_form=None, forms_form=None, status=200
+) -> HttpResponse:
     context = {
         "agreement": agreement,
         "terms": terms or forms.TermsForm.of(agreement),
@@ -195,12 +211,50 @@ def _editor(request, agreement, *, terms=None, criterion_form=None, status=200) 
         "criterion_form": criterion_form or forms.CriterionForm.of(None),
         "keys": sorted(attribute_keys()),
         "description": _described(agreement),
+        "forms_form": forms_form or forms.FormsForm.of(agreement),
+        "overlaps": agreement_overlaps(agreement=agreement),
+        "unjudged": forms_without_agreement(),
+        "stale_base": agreement_stale_base(agreement=agreement),
+        "time_zones": service_levels.time_zone_choices(),
     }
     return render(request, "scoring/edit.html", context, status=status)
 
 
 def _frozen(agreement: Agreement) -> DomainError:
     return ProposedAgreementChange(agreement)
+
+
+@require_POST
+@permission_required_or_403(DRAFT)
+def forms_set(request: HttpRequest, version: int) -> HttpResponse:
+    """The forms a draft judges (its scope); an overlap is told here, refused on proposing."""
+    agreement = agreement_version(version=version)
+    form = forms.FormsForm.of(agreement, request.POST)
+    if form.is_valid():
+        try:
+            agreement_forms_set(agreement=agreement, by=request.user, **form.cleaned_data)
+        except DomainError as error:
+            if error.field not in form.fields:
+                return _refused(request, agreement, error)
+            form.add_error(error.field, error.message)
+        else:
+            messages.success(request, f"The forms {agreement} judges are saved.")
+            return redirect(reverse("scoring:edit", kwargs={"version": version}) + "#scope")
+    return _editor(request, agreement, forms_form=form, status=400)
+
+
+@require_POST
+@permission_required_or_403(DRAFT)
+def rebase(request: HttpRequest, version: int) -> HttpResponse:
+    """The draft now replaces the version active in its scope today."""
+    agreement = agreement_version(version=version)
+    try:
+        rebased = agreement_rebase(agreement=agreement, by=request.user)
+    except DomainError as error:
+        return _refused(request, agreement, error)
+    base = rebased.based_on or "no version (none is active)"
+    messages.success(request, f"{rebased} now replaces {base}.")
+    return redirect("scoring:edit", version=version)
 
 
 @permission_required_or_403(DRAFT)

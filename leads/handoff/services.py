@@ -29,11 +29,14 @@ def submissions_claim(*, limit: int) -> list[Submission]:
 
 
 def submissions_scored(*, submission_ids: list[int]) -> None:
-    Submission.objects.filter(pk__in=submission_ids).update(qualify_due_at=None)
+    """Those of these submissions that have their judgement are done."""
+    judged = Submission.objects.filter(pk__in=submission_ids, qualification__isnull=False)
+    judged.update(qualify_due_at=None)
 
 
 def submissions_put_off(*, submission_ids: list[int]) -> None:
-    """Their batch failed: tried again after `HANDOFF_RETRY`, behind the work that is due."""
+    """Those still due (failed, or no agreement judges them yet): tried again after
+    `HANDOFF_RETRY`, behind the work that is due, so they never block the head of the queue."""
     Submission.objects.filter(pk__in=submission_ids, qualify_due_at__isnull=False).update(
         qualify_due_at=timezone.now() + HANDOFF_RETRY
     )

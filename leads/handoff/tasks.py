@@ -82,14 +82,11 @@ def _score_batch() -> int:
         return 0
     with transaction.atomic():
         submissions = services.submissions_claim(limit=BATCH)
-        failed = _together_or_one_by_one(
-            submissions, lambda batch: submissions_qualify(submissions=batch)
-        )
-        put_off = {s.pk for s in failed}
-        services.submissions_scored(
-            submission_ids=[s.pk for s in submissions if s.pk not in put_off]
-        )
-        services.submissions_put_off(submission_ids=list(put_off))
+        _together_or_one_by_one(submissions, lambda batch: submissions_qualify(submissions=batch))
+        claimed = [s.pk for s in submissions]
+        services.submissions_scored(submission_ids=claimed)
+        # What is left failed, or no active agreement judges its form yet.
+        services.submissions_put_off(submission_ids=claimed)
     return len(submissions)
 
 

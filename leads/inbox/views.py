@@ -50,6 +50,7 @@ from leads.models import ContactChannel, Lead, Stage
 from leads.routing.services import lead_reassign
 from portal.accounts.decorators import permission_required_or_403
 from portal.errors import DomainError, PermissionDenied
+from scoring.selectors import agreement_judging, lead_due_times
 
 PAGE_SIZE = 25
 
@@ -344,10 +345,13 @@ def _lead_page(
     ]
     moves = [panel for panel in panels if panel.action.name != "note"]
     qualification = lead.qualifications.select_related("agreement").first()
+    judge = qualification.agreement if qualification else None
     context = {
         "lead": lead,
         "details": _labelled_attributes(lead),
         "qualification": qualification,
+        "due_times": lead_due_times(lead=lead, agreement=judge),
+        "unjudged": not qualification and not agreement_judging(form_id=lead.source_form_id),
         "results": qualification.results.select_related("criterion") if qualification else [],
         "timeline": lead_timeline(lead=lead),
         "submissions": [

@@ -223,6 +223,8 @@ AGREEMENT_GET = {
     "scoring:propose": MANAGERS,
     "scoring:sign": statuses(LOGIN, 403, 403, 403, 403, 302),  # for sales
     "scoring:send_back": statuses(LOGIN, 403, 403, 403, 302, 302),
+    "scoring:forms": POSTED,
+    "scoring:rebase": POSTED,
 }
 
 

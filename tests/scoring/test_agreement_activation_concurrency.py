@@ -42,7 +42,7 @@ def at_once(*calls) -> list:
         return list(pool.map(run, calls))
 
 
-def test_two_proposals_completed_at_once_leave_one_active_and_the_other_retired():
+def test_two_proposals_completed_at_once_leave_one_active_and_refuse_the_other():
     marketing = UserFactory(role=Role.MARKETING_MANAGER)
     sales = UserFactory(role=Role.SALES_MANAGER)
     for round_ in range(5):
@@ -55,8 +55,9 @@ def test_two_proposals_completed_at_once_leave_one_active_and_the_other_retired(
             lambda a=second: agreement_sign(agreement=a, by=sales, side=SALES),
         )
 
-        # Both signatures stand: the later activation retires the earlier one.
-        assert all(isinstance(o, Agreement) for o in outcomes), outcomes
+        # Both were drafted on the same active version: the first to complete replaces it;
+        # the other would replace a version it never saw, and is refused (re-base it).
+        assert sorted(type(o).__name__ for o in outcomes) == ["Agreement", "StaleBase"], outcomes
 
         live = Agreement.objects.filter(activated_at__isnull=False, retired_at=None)
         assert live.count() == 1, f"round {round_}"

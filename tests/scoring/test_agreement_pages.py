@@ -105,6 +105,10 @@ def test_either_manager_drafts_from_the_active_version_edits_and_proposes(client
         "terms-threshold": 20,
         "terms-accept_within_minutes": 120,
         "terms-contact_within_minutes": 1440,
+        "terms-business_days": ["0", "1", "2", "3", "4"],
+        "terms-business_opens": "09:00",
+        "terms-business_closes": "17:00",
+        "terms-time_zone": "UTC",
     }
     assert client.post(url("edit", version=2), terms).status_code == 302
     added = client.post(

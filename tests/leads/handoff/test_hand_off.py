@@ -213,3 +213,20 @@ def test_a_refused_publish_leaves_the_submission_due_for_beats_next_hand_off(
 def test_beat_wakes_the_hand_off():
     schedule = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert tasks.hand_off.name in schedule
+
+
+def test_a_submission_no_agreement_judges_is_put_off_and_the_others_go_on(now, time_machine):
+    covered, uncovered = FormFactory(), FormFactory()
+    AgreementFactory(form_ids=[covered.pk])
+    lead = LeadFactory(stage=Stage.CAPTURED, attributes={"company_size": 80})
+    waiting = Submission.objects.create(form=uncovered, lead=lead, payload={})
+    judged = Submission.objects.create(
+        form=covered, lead=LeadFactory(attributes={"company_size": 80}), payload={}
+    )
+
+    tasks.hand_off()
+
+    waiting.refresh_from_db(), judged.refresh_from_db()
+    assert judged.qualify_due_at is None
+    assert waiting.qualify_due_at == now + RETRY
+    assert not Qualification.objects.filter(submission=waiting).exists()
