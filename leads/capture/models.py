@@ -199,3 +199,9 @@ class FormVersion(models.Model):
     @property
     def labels(self) -> dict[str, str]:
         return {spec["key"]: spec["label"] for spec in self.fields}
+
+
+# The import's tables live in their own module; imported here so Django registers them.
+from leads.capture.import_models import ExternalLeadId, ImportRow, LeadImport  # noqa: E402
+
+__all__ = ["ExternalLeadId", "Form", "FormField", "FormVersion", "ImportRow", "LeadImport"]
