@@ -1,6 +1,6 @@
 from django.urls import path
 
-from leads.capture import builder, compat, views
+from leads.capture import builder, compat, import_views, views
 from leads.capture.api import FormDefinition, SubmissionCreate
 
 app_name = "capture"
@@ -23,6 +23,12 @@ urlpatterns = [
         path(f"forms/<int:pk>/{move}/", builder.form_status, {"move": move}, name=move)
         for move in builder.STATUS_MOVES
     ),
+    path("imports/", import_views.import_list, name="import_list"),
+    path("imports/new/", import_views.import_new, name="import_new"),
+    path("imports/<int:pk>/", import_views.import_detail, name="import_detail"),
+    path("imports/<int:pk>/start/", import_views.import_begin, name="import_start"),
+    path("imports/<int:pk>/progress/", import_views.import_progress, name="import_progress"),
+    path("imports/<int:pk>/report.csv", import_views.import_report, name="import_report"),
     path("f/<slug:slug>/", views.form_page, name="form"),
     path("f/<slug:slug>/thanks/", views.thanks, name="thanks"),
     path("api/v1/forms/<slug:slug>/", FormDefinition.as_view(), name="api_form_definition"),

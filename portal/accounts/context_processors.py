@@ -11,5 +11,7 @@ def navigation(request) -> dict:
         items.append(("dashboard", "Dashboard"))
     if user.has_perm("capture.view_form"):
         items.append(("capture:form_list", "Forms"))
+    if user.has_perm("capture.import_leads"):
+        items.append(("capture:import_list", "Imports"))
     items.append(("scoring:agreement", "Agreement"))  # every login reads what qualifies a lead
     return {"nav": items}
