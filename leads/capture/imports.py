@@ -138,11 +138,13 @@ def decode_upload(data: bytes) -> str:
             code="file_too_large",
             field="file",
         )
-    for encoding in ("utf-8-sig", "cp1252"):
+    for encoding in ("utf-8-sig", "cp1252"):  # Excel on Windows still saves cp1252
         try:
-            return data.decode(encoding)
+            text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
+        if "\x00" not in text:
+            return text
     raise DomainError("The file is not text (UTF-8).", code="not_text", field="file")
 
 
