@@ -503,8 +503,9 @@ def import_create(
 
 def _guess_target(column: str, form: Form) -> str:
     key = slugify(column).replace("-", "_")
-    if key in {spec["key"] for spec in field_specs(form)}:
-        return f"{FIELD}{key}"
+    for spec in field_specs(form):
+        if key == spec["key"] or column.strip().casefold() == spec["label"].casefold():
+            return f"{FIELD}{spec['key']}"
     if key in ("e_mail", "email_address", "mail"):
         return f"{FIELD}email"
     return IGNORE
