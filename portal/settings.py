@@ -188,6 +188,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "handoff.sweep_unfinished_leads",
         "schedule": env.int("SWEEP_EVERY_SECONDS", default=60),
     },
+    "capture-sweep-imports": {
+        "task": "capture.sweep_imports",
+        "schedule": env.int("SWEEP_EVERY_SECONDS", default=60),
+    },
 }
 # The lease of a published message: work still pending this long after its message was
 # published (or stored, when none was) is presumed lost, and the sweeper queues it again.

@@ -37,6 +37,12 @@ class LeadImport(models.Model):
     unchanged_rows = models.PositiveIntegerField(default=0)
     skipped_rows = models.PositiveIntegerField(default=0)
     failure = models.TextField(blank=True)
+    due_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Still queued or running then, its message is presumed lost: queued again.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -46,6 +52,12 @@ class LeadImport(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        indexes = [
+            # The sweeper's "stalled": only unfinished imports are in it.
+            models.Index(
+                fields=["due_at"], condition=models.Q(due_at__isnull=False), name="import_due_idx"
+            )
+        ]
         permissions = [("import_leads", "Can import leads from CSV files")]
 
     def __str__(self) -> str:

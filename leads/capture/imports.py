@@ -20,12 +20,13 @@ import re
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
 from time import monotonic
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -536,7 +537,7 @@ def import_start(*, lead_import: LeadImport, queue: Callable[[int], object]) -> 
     with transaction.atomic():
         claimed = LeadImport.objects.filter(
             pk=lead_import.pk, status=LeadImport.Status.MAPPING
-        ).update(status=LeadImport.Status.QUEUED)
+        ).update(status=LeadImport.Status.QUEUED, due_at=import_lease())
         if claimed:
             transaction.on_commit(lambda: queue(lead_import.pk))
     lead_import.refresh_from_db()
@@ -577,7 +578,8 @@ def import_run(
             if not chunk:
                 lead_import.status = LeadImport.Status.DONE
                 lead_import.finished_at = timezone.now()
-                lead_import.save(update_fields=["status", "finished_at"])
+                lead_import.due_at = None
+                lead_import.save(update_fields=["status", "finished_at", "due_at"])
                 return lead_import
             _import_chunk(lead_import, reader, list(enumerate(chunk, start=start + 1)))
             lead_import.refresh_from_db()
@@ -589,8 +591,34 @@ def import_run(
 
 def import_fail(*, lead_import_id: int, why: str) -> None:
     LeadImport.objects.filter(pk=lead_import_id).exclude(status=LeadImport.Status.DONE).update(
-        status=LeadImport.Status.FAILED, failure=why[:2000], finished_at=timezone.now()
+        status=LeadImport.Status.FAILED,
+        failure=why[:2000],
+        finished_at=timezone.now(),
+        due_at=None,
     )
+
+
+def import_lease() -> datetime:
+    """Until when a queued or running import's message counts as alive: the sweeper's lease
+    plus the longest a task may run, since a message may wait behind another import's run."""
+    seconds = settings.LEADBRIDGE_SWEEP_AFTER_SECONDS + settings.CELERY_TASK_TIME_LIMIT
+    return timezone.now() + timedelta(seconds=seconds)
+
+
+def imports_claim_stalled(*, limit: int = 100) -> list[int]:
+    """Queued or running imports whose message is presumed lost, leased again for one more."""
+    with transaction.atomic():
+        due = LeadImport.objects.filter(
+            due_at__lte=timezone.now(),
+            status__in=[LeadImport.Status.QUEUED, LeadImport.Status.RUNNING],
+        )
+        ids = list(
+            due.order_by("due_at", "pk")
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)[:limit]
+        )
+        LeadImport.objects.filter(pk__in=ids).update(due_at=import_lease())
+    return ids
 
 
 def _import_chunk(lead_import: LeadImport, reader: RowReader, chunk) -> None:
@@ -628,6 +656,7 @@ def _import_chunk(lead_import: LeadImport, reader: RowReader, chunk) -> None:
         updated_leads=F("updated_leads") + counts[ImportRow.Outcome.UPDATED],
         unchanged_rows=F("unchanged_rows") + counts[ImportRow.Outcome.UNCHANGED],
         skipped_rows=F("skipped_rows") + counts[ImportRow.Outcome.SKIPPED],
+        due_at=import_lease(),
     )
 
 

@@ -13,7 +13,7 @@ from django.db import OperationalError
 from kombu.exceptions import OperationalError as BrokerError
 
 from leads.capture.import_models import LeadImport
-from leads.capture.imports import import_fail, import_run
+from leads.capture.imports import import_fail, import_run, imports_claim_stalled
 
 logger = logging.getLogger(__name__)
 
@@ -58,3 +58,12 @@ def run_import(lead_import_id: int) -> None:
         return
     if lead_import.status == LeadImport.Status.RUNNING:
         queue_import(lead_import_id)
+
+
+@shared_task(name="capture.sweep_imports", **BULK)
+def sweep_imports() -> None:
+    """Queue again the imports whose message was lost (beat, with the handoff's sweeper)."""
+    stalled = imports_claim_stalled()
+    sent = sum(queue_import(pk) for pk in stalled)
+    if sent:
+        logger.info("Sweeper queued %d imports again.", sent)

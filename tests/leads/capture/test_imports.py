@@ -319,3 +319,35 @@ def test_starting_twice_queues_once(form, manager, django_capture_on_commit_call
 
 def _decoded(response) -> list[list[str]]:
     return list(csv.reader(io.StringIO(response.content.decode())))
+
+
+def test_the_sweeper_queues_again_only_imports_whose_message_was_lost(form, manager, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from leads.capture import tasks
+
+    past, future = timezone.now() - timedelta(seconds=1), timezone.now() + timedelta(hours=1)
+    lost = _mapped_import(form, manager)
+    waiting = _mapped_import(form, manager)
+    done = _mapped_import(form, manager)
+    LeadImport.objects.filter(pk=lost.pk).update(status="running", due_at=past)
+    LeadImport.objects.filter(pk=waiting.pk).update(status="queued", due_at=future)
+    LeadImport.objects.filter(pk=done.pk).update(status="done", due_at=past)
+    sent = []
+    monkeypatch.setattr(tasks, "queue_import", lambda pk: sent.append(pk) or True)
+
+    tasks.sweep_imports()
+    tasks.sweep_imports()  # leased again: not sent twice
+
+    assert sent == [lost.pk]
+    lost.refresh_from_db()
+    assert lost.due_at > timezone.now()
+
+
+def test_a_finished_import_leaves_the_sweepers_index(
+    form, manager, django_capture_on_commit_callbacks
+):
+    done = _run(_mapped_import(form, manager), django_capture_on_commit_callbacks)
+    assert done.due_at is None
