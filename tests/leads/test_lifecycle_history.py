@@ -53,7 +53,7 @@ def test_an_outcome_in_the_future_is_refused():
         _record(LeadFactory(), at=timezone.now() + timedelta(days=1))
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_it_runs_only_inside_the_transaction_that_locks_the_lead():
     with pytest.raises(RuntimeError):
         lead_record_outcome(lead=LeadFactory(), to=Stage.WON, at=WON_AT, by=None, reason="x")
