@@ -14,16 +14,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from leads.capture.import_models import LeadImport
-from leads.capture.imports import (
-    ATTRIBUTE_TYPES,
-    decode_upload,
-    import_create,
-    import_map,
-    import_start,
-    preview,
-    report_rows,
-    targets_for,
-)
+from leads.capture.import_reading import ATTRIBUTE_TYPES, decode_upload, targets_for
+from leads.capture.imports import import_create, import_map, import_start, preview, report_rows
 from leads.capture.models import Form
 from leads.capture.tasks import queue_import
 from portal.accounts.decorators import permission_required_or_403

@@ -11,14 +11,12 @@ import pytest
 from django.conf import settings
 
 from leads.capture.import_models import ExternalLeadId, LeadImport
+from leads.capture.import_reading import parse_datetime, parse_decimal, parse_yes_no
 from leads.capture.imports import (
     import_create,
     import_map,
     import_run,
     import_start,
-    parse_datetime,
-    parse_decimal,
-    parse_yes_no,
     preview,
     report_rows,
 )

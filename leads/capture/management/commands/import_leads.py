@@ -9,15 +9,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from leads.capture.import_models import LeadImport
-from leads.capture.imports import (
-    decode_upload,
-    import_create,
-    import_map,
-    import_run,
-    join_rows,
-    read_csv,
-    report_rows,
-)
+from leads.capture.import_reading import decode_upload, join_rows, read_csv
+from leads.capture.imports import import_create, import_map, import_run, report_rows
 from leads.capture.models import Form
 from leads.capture.services import form_create, form_publish
 from portal.errors import DomainError
