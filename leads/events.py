@@ -52,6 +52,28 @@ def event_submission_received(*, lead: Lead, submission, created: bool) -> LeadE
     )
 
 
+def event_lead_imported(
+    *, lead: Lead, submission, created: bool, by, lead_import_id: int, row: int
+) -> LeadEvent:
+    """A row of a CSV import, dated when the lead first reached the company (the file says)."""
+    verb = "Imported" if created else "Imported again:"
+    return _record(
+        lead,
+        Kind.SUBMISSION_RECEIVED,
+        by=by,
+        reason=f"{verb} row {row} of a CSV import into the form {submission.form.name}.",
+        at=submission.received_at,
+        to_stage=lead.stage if created else "",
+        data={
+            "submission": submission.pk,
+            "form": submission.form_id,
+            "created": created,
+            "import": lead_import_id,
+            "row": row,
+        },
+    )
+
+
 def new_stage_changed(
     *,
     lead: Lead,

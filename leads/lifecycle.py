@@ -127,3 +127,46 @@ def leads_save(leads: Iterable[Lead], fields: Sequence[str]) -> None:
         groups[tuple(getattr(lead, column) for column in columns)].append(lead.pk)
     for values, pks in groups.items():
         Lead.objects.filter(pk__in=pks).update(**dict(zip(columns, values, strict=True)))
+
+
+# An import tells what became of a lead before LeadBridge knew it. It records the outcome
+# alone, dated when it happened, and only on a lead no rep is working: a live lead's history
+# is never overwritten. The handoff routes only qualified leads, so a lead with an outcome
+# never reaches an inbox.
+HISTORIC_OUTCOMES = frozenset({Stage.WON, Stage.LOST, Stage.REJECTED})
+BEFORE_SALES = frozenset({Stage.CAPTURED, Stage.DISQUALIFIED, Stage.QUALIFIED, Stage.RECYCLED})
+
+
+def lead_record_outcome(
+    *,
+    lead: Lead,
+    to: Stage,
+    at: datetime,
+    by,
+    reason: str,
+    reason_code: str = "",
+    data: dict | None = None,
+) -> LeadEvent:
+    """Record on a locked `lead` an outcome reached at `at`, in the past, outside LeadBridge."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("lead_record_outcome must run inside the transaction that locks it.")
+    if to not in HISTORIC_OUTCOMES or lead.stage not in BEFORE_SALES:
+        raise IllegalMove(lead, to)
+    if at > timezone.now():
+        raise ValueError("An outcome from history cannot be dated in the future.")
+    from_stage = lead.stage
+    lead.stage = to
+    lead.stage_changed_at = at
+    lead.route_due_at = None
+    lead.save(update_fields=["stage", "stage_changed_at", "route_due_at", "updated_at"])
+    event = new_stage_changed(
+        lead=lead,
+        from_stage=from_stage,
+        by=by,
+        reason=reason,
+        at=at,
+        reason_code=reason_code,
+        data={"historic": True, **(data or {})},
+    )
+    event.save()
+    return event

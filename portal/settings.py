@@ -201,6 +201,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "handoff.hand_off",
         "schedule": env.int("SWEEP_EVERY_SECONDS", default=60),
     },
+    "capture-sweep-imports": {
+        "task": "capture.sweep_imports",
+        "schedule": env.int("SWEEP_EVERY_SECONDS", default=60),
+    },
 }
 # The handoff takes up to this many submissions (then leads) per transaction
 # (leads/handoff/tasks.py). A batch that fails, or a lead no queue has room for, is tried

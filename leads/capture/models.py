@@ -340,3 +340,18 @@ class QuarantinedPost(models.Model):
     @property
     def reason_labels(self) -> list[str]:
         return [self.Reason(code).label for code in self.reasons if code in self.Reason.values]
+
+
+# The import's tables live in their own module; imported here so Django registers them.
+from leads.capture.import_models import ExternalLeadId, ImportRow, LeadImport  # noqa: E402
+
+__all__ = [
+    "ExternalLeadId",
+    "Form",
+    "FormDailyViews",
+    "FormField",
+    "FormVersion",
+    "ImportRow",
+    "LeadImport",
+    "QuarantinedPost",
+]

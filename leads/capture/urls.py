@@ -1,6 +1,6 @@
 from django.urls import path
 
-from leads.capture import builder, compat, exports, quarantine_views, views
+from leads.capture import builder, compat, exports, import_views, quarantine_views, views
 from leads.capture.api import FormDefinition, SubmissionCreate
 
 app_name = "capture"
@@ -38,6 +38,12 @@ urlpatterns = [
         quarantine_views.quarantine_discard_view,
         name="quarantine_discard",
     ),
+    path("imports/", import_views.import_list, name="import_list"),
+    path("imports/new/", import_views.import_new, name="import_new"),
+    path("imports/<int:pk>/", import_views.import_detail, name="import_detail"),
+    path("imports/<int:pk>/start/", import_views.import_begin, name="import_start"),
+    path("imports/<int:pk>/progress/", import_views.import_progress, name="import_progress"),
+    path("imports/<int:pk>/report.csv", import_views.import_report, name="import_report"),
     path("f/<slug:slug>/", views.form_page, name="form"),
     path("f/<slug:slug>/thanks/", views.thanks, name="thanks"),
     path("api/v1/forms/<slug:slug>/", FormDefinition.as_view(), name="api_form_definition"),

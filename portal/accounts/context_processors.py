@@ -13,5 +13,7 @@ def navigation(request) -> dict:
         items.append(("capture:form_list", "Forms"))
     if user.has_perm("capture.view_quarantinedpost"):
         items.append(("capture:quarantine_list", "Spam quarantine"))
+    if user.has_perm("capture.import_leads"):
+        items.append(("capture:import_list", "Imports"))
     items.append(("scoring:agreement", "Agreement"))  # every login reads what qualifies a lead
     return {"nav": items}

@@ -10,6 +10,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from leads.capture.import_models import LeadImport
 from leads.capture.models import QuarantinedPost
 from leads.models import Stage
 from portal.accounts.roles import Role
@@ -63,6 +64,13 @@ GET = {
     "capture:publish": statuses(LOGIN, 403, 403, 200, 200, 403),
     "capture:unpublish": statuses(LOGIN, 403, 403, 200, 200, 403),
     "capture:archive": statuses(LOGIN, 403, 403, 200, 200, 403),
+    # CSV imports: the marketing manager's (and an admin's) alone.
+    "capture:import_list": statuses(LOGIN, 403, 403, 403, 200, 403),
+    "capture:import_new": statuses(LOGIN, 403, 403, 403, 200, 403),
+    "capture:import_detail": statuses(LOGIN, 403, 403, 403, 200, 403),
+    "capture:import_start": statuses(LOGIN, 403, 403, 403, 405, 403),
+    "capture:import_progress": statuses(LOGIN, 403, 403, 403, 200, 403),
+    "capture:import_report": statuses(LOGIN, 403, 403, 403, 200, 403),
     "capture:form": PUBLIC,
     "capture:thanks": PUBLIC,
     "capture:api_submission_create": statuses(405, 405, 405, 405, 405, 405),
@@ -137,6 +145,14 @@ def _url(name: str, form, lead) -> str:
         return reverse(name)
     if name.startswith("capture:quarantine_") and name != "capture:quarantine_list":
         return reverse(name, kwargs={"pk": QuarantinedPost.objects.get().pk})
+    if name.startswith("capture:import_") and name not in (
+        "capture:import_list",
+        "capture:import_new",
+    ):
+        lead_import = LeadImport.objects.create(
+            form=form, source="test", file_name="t.csv", content="email\na@b.example\n"
+        )
+        return reverse(name, kwargs={"pk": lead_import.pk})
     if name.startswith("inbox:") and name not in ("inbox:list", "inbox:export"):
         return reverse(name, kwargs={"pk": lead.pk})
     if name.startswith("capture:field_") and name != "capture:field_new":
@@ -145,6 +161,8 @@ def _url(name: str, form, lead) -> str:
         "capture:form_list",
         "capture:form_new",
         "capture:quarantine_list",
+        "capture:import_list",
+        "capture:import_new",
     ):
         return reverse(name, kwargs={"pk": form.pk})
     return reverse(name)
