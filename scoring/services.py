@@ -25,6 +25,7 @@ from scoring.models import (
     Qualification,
 )
 from scoring.selectors import attribute_keys
+from scoring.tasks import rescore_after_activation
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +112,7 @@ def agreement_sign(*, agreement: Agreement, by, side: str) -> Agreement:
             _retire_active(now)
             agreement.activated_at = now
             fields.append("activated_at")
+            rescore_after_activation(agreement=agreement)
         agreement.save(update_fields=fields)
     return agreement
 
