@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from leads.capture.services import Provenance, lead_capture
@@ -145,3 +146,25 @@ def test_a_run_whose_version_was_retired_stops(world):
     proposal.save(update_fields=["retired_at"])
     assert rescore_chunk(run_id=run.pk) is False
     assert Lead.objects.filter(stage=Stage.DISQUALIFIED).count() == 2
+
+
+def test_the_agreement_page_shows_the_progress_and_polls_it(
+    world, django_capture_on_commit_callbacks, client
+):
+    proposal, *_ = world
+    activate(proposal, django_capture_on_commit_callbacks)
+    run = RescoreRun.objects.get(agreement=proposal)
+    client.force_login(UserFactory(role=Role.SALES_REP))
+    page = client.get(reverse("scoring:agreement")).content.decode()
+    assert 'id="rescore-progress"' in page
+    assert 'aria-valuenow="100"' in page
+    assert "Done: 2 of 2 disqualified leads judged again; 1 now qualifies" in page
+    progress = client.get(reverse("scoring:rescore_progress", kwargs={"pk": run.pk})).json()
+    assert progress == {
+        "version": 2,
+        "total": 2,
+        "done": 2,
+        "qualified": 1,
+        "percent": 100,
+        "finished": True,
+    }

@@ -3,12 +3,20 @@
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from leads.models import LeadEvent, RejectionReason, Stage
+from portal.accounts.roles import Role
 from scoring.models import Agreement, Criterion
 from scoring.whatif import whatif
-from tests.factories import AgreementFactory, CriterionFactory, FormFactory, LeadFactory
+from tests.factories import (
+    AgreementFactory,
+    CriterionFactory,
+    FormFactory,
+    LeadFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -129,3 +137,39 @@ def test_the_whatif_reads_the_leads_in_a_few_queries_however_many(
     with django_assert_max_num_queries(8):
         result = whatif(proposal=proposal, against=active)
     assert result.leads == 57
+
+
+def test_both_managers_see_the_whatif_on_the_proposal_page(fixture, client):
+    _active, proposal = fixture
+    for role in (Role.SALES_MANAGER, Role.MARKETING_MANAGER):
+        client.force_login(UserFactory(role=role))
+        page = client.get(reverse("scoring:version", kwargs={"version": proposal.version}))
+        section = page.content.decode()
+        assert 'id="whatif"' in section
+        assert "7 leads since" in section
+        assert "1 would qualify" in section
+        assert "2 would no longer qualify" in section
+        assert "Rejected for: wrong territory (1)" in section
+
+
+def test_the_days_are_chosen_from_the_list(fixture, client):
+    _active, proposal = fixture
+    client.force_login(UserFactory(role=Role.SALES_MANAGER))
+    url = reverse("scoring:version", kwargs={"version": proposal.version})
+    assert "8 leads since" in client.get(url, {"days": 180}).content.decode()
+    assert "7 leads since" in client.get(url, {"days": 7000}).content.decode()
+
+
+def test_a_marketer_reads_the_proposal_without_the_whatif(fixture, client):
+    _active, proposal = fixture
+    client.force_login(UserFactory(role=Role.MARKETER))
+    page = client.get(reverse("scoring:version", kwargs={"version": proposal.version}))
+    assert page.status_code == 200
+    assert 'id="whatif"' not in page.content.decode()
+
+
+def test_the_active_version_has_no_whatif(fixture, client):
+    active, _proposal = fixture
+    client.force_login(UserFactory(role=Role.SALES_MANAGER))
+    page = client.get(reverse("scoring:version", kwargs={"version": active.version}))
+    assert 'id="whatif"' not in page.content.decode()
