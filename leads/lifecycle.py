@@ -97,9 +97,9 @@ def leads_move(
     by=None,
     extra_fields: tuple[str, ...] = (),
 ) -> list[LeadEvent]:
-    """`lead_move` for many locked leads at once (a re-scoring): one UPDATE per 1,000 leads,
-    their events inserted together, in the caller's transaction. All or nothing: one lead
-    that cannot make the move refuses the whole batch."""
+    """`lead_move` for many locked leads at once (a re-scoring): one UPDATE per distinct set of
+    `extra_fields` values, their events inserted together, in the caller's transaction. All
+    or nothing: one lead that cannot make the move refuses the whole batch."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("leads_move must run inside the transaction that locks the leads.")
     for lead in leads:
@@ -115,7 +115,15 @@ def leads_move(
                 lead=lead, from_stage=from_stage, by=by, reason=reasons[lead.pk], at=now
             )
         )
-    Lead.objects.bulk_update(
-        leads, ["stage", "stage_changed_at", "updated_at", *extra_fields], batch_size=1000
-    )
+    # One UPDATE per distinct set of extra values (a re-scoring's few scores), not per lead.
+    groups: dict[tuple, list[int]] = {}
+    for lead in leads:
+        groups.setdefault(tuple(getattr(lead, name) for name in extra_fields), []).append(lead.pk)
+    for values, pks in groups.items():
+        Lead.objects.filter(pk__in=pks).update(
+            stage=to,
+            stage_changed_at=now,
+            updated_at=now,
+            **dict(zip(extra_fields, values, strict=True)),
+        )
     return events_recorded(events)

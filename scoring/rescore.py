@@ -8,8 +8,8 @@ lifecycle has no arrow back); a lead a rep has seen (routed, accepted, rejected,
 decided and keeps the verdict of the version that judged it, explanations and all.
 
 A re-scored lead's judgement (its latest submission's qualification) is replaced by the new
-version's: verdict, score, summary and one result per criterion; its timeline says what it
-was before. One the new version qualifies moves to qualified, and the handoff's sweeper
+version's: verdict, score, summary and one result per criterion, in a new row; its timeline
+says what it was before. One the new version qualifies moves to qualified, and the handoff's sweeper
 routes it like any qualified lead that no message announced (`leads.handoff.services.
 leads_claim_for_routing`: a qualified lead without a routing lease, after the grace).
 Everything is written in bulk, in one transaction per chunk, the leads locked.
@@ -79,21 +79,24 @@ def rescore_chunk(*, run_id: int, size: int = CHUNK) -> bool:
 def _rescored(leads: list[Lead], agreement: Agreement, now) -> int:
     """Judge these locked leads by `agreement` and store it all; how many now qualify."""
     judge = Judge(agreement)
-    fields = ["pk", "lead_id", "agreement__version", "qualified", "score"]
+    fields = ["pk", "submission_id", "agreement__version", "qualified", "score"]
     fields += ["submission__received_at", "submission__form_version_id"]
     if judge.needs_submission:
         fields.append("submission__payload")
     latest: dict[int, tuple] = {}
     rows = Qualification.objects.filter(lead_id__in=[lead.pk for lead in leads])
-    for row in rows.order_by("lead_id", "evaluated_at", "pk").values_list(*fields):
-        latest[row[1]] = row  # the last one, per lead, wins
+    for lead_id, *row in rows.order_by("lead_id", "evaluated_at", "pk").values_list(
+        "lead_id", *fields
+    ):
+        latest[lead_id] = row  # the last one, per lead, wins
     blanks = version_placeholders({row[6] for row in latest.values() if row[6]})
-    qualifications, results, notes, qualified, kept = [], [], [], [], []
+    qualifications, outcomes, replaced, notes, qualified, kept = [], [], [], [], [], []
     for lead in leads:
         row = latest.get(lead.pk)
         if row is None or row[2] == agreement.version:
             continue  # never judged (nothing to replace), or judged by this version already
-        pk, _lead_id, was_version, was_qualified, was_score, received_at, form_version = row[:7]
+        pk, submission_id, was_version, was_qualified, was_score = row[:5]
+        received_at, form_version = row[5:7]
         placeholders = blanks.get(form_version, frozenset())
         answered = None
         if judge.needs_submission:
@@ -104,26 +107,20 @@ def _rescored(leads: list[Lead], agreement: Agreement, now) -> int:
         verdict = judge.compiled(placeholders)(
             lead.attributes, submitted_at=received_at, now=now, answered=answered
         )
+        summary = verdict.summary  # written once: a sentence per failed mandatory criterion
+        replaced.append(pk)
         qualifications.append(
             Qualification(
-                pk=pk,
+                lead=lead,
+                submission_id=submission_id,
                 agreement=agreement,
                 qualified=verdict.qualified,
                 score=verdict.score,
-                summary=verdict.summary,
+                summary=summary,
                 evaluated_at=now,
             )
         )
-        results.extend(
-            CriterionResult(
-                qualification_id=pk,
-                criterion_id=outcome.rule_id,
-                passed=outcome.passed,
-                points=outcome.points,
-                reason=outcome.reason,
-            )
-            for outcome in verdict.outcomes
-        )
+        outcomes.append(verdict.outcomes)
         before = (
             f"(agreement v{agreement.version}, re-scored when it became active; by "
             f"v{was_version} it was {'qualified' if was_qualified else 'disqualified'} "
@@ -131,16 +128,32 @@ def _rescored(leads: list[Lead], agreement: Agreement, now) -> int:
         )
         lead.score, lead.updated_at = verdict.score, now
         if verdict.qualified:
-            qualified.append((lead, f"{verdict.summary} {before}"))
+            qualified.append((lead, f"{summary} {before}"))
         else:
             kept.append(lead)
-            notes.append(event_note_unsaved(lead=lead, text=f"{verdict.summary} {before}", at=now))
-    Qualification.objects.bulk_update(
-        qualifications, ["agreement", "qualified", "score", "summary", "evaluated_at"], 1000
+            notes.append(event_note_unsaved(lead=lead, text=f"{summary} {before}", at=now))
+    # The judgements are replaced, not updated: a new row per lead, in one INSERT per 1,000
+    # (an UPDATE of many rows with different values costs far more: Django's bulk_update
+    # writes one CASE per column, which PostgreSQL reads once per row).
+    CriterionResult.objects.filter(qualification_id__in=replaced).delete()
+    Qualification.objects.filter(pk__in=replaced).delete()
+    Qualification.objects.bulk_create(qualifications, batch_size=1000)
+    CriterionResult.objects.bulk_create(
+        (
+            CriterionResult(
+                qualification_id=qualification.pk,
+                criterion_id=outcome.rule_id,
+                passed=outcome.passed,
+                points=outcome.points,
+                reason=outcome.reason,
+            )
+            for qualification, judged in zip(qualifications, outcomes, strict=True)
+            for outcome in judged
+        ),
+        batch_size=2000,
     )
-    CriterionResult.objects.filter(qualification_id__in=[q.pk for q in qualifications]).delete()
-    CriterionResult.objects.bulk_create(results, batch_size=2000)
-    Lead.objects.bulk_update(kept, ["score", "updated_at"], batch_size=1000)
+    for score, same in _by_score(kept).items():
+        Lead.objects.filter(pk__in=[lead.pk for lead in same]).update(score=score, updated_at=now)
     if qualified:
         leads_move(
             leads=[lead for lead, _ in qualified],
@@ -150,3 +163,11 @@ def _rescored(leads: list[Lead], agreement: Agreement, now) -> int:
         )
     events_recorded(notes)
     return len(qualified)
+
+
+def _by_score(leads: list[Lead]) -> dict[int, list[Lead]]:
+    """Leads by their new score: one UPDATE per score (a few dozen), not one per lead."""
+    groups: dict[int, list[Lead]] = {}
+    for lead in leads:
+        groups.setdefault(lead.score, []).append(lead)
+    return groups
