@@ -26,9 +26,9 @@ top lines.
 postgres, trust): it recreates the database `leadbridge_bench_scoring`, migrates it, and
 stores (not timed; COPY and INSERT ... SELECT) the synthetic leads above: `--rescore-leads`
 disqualified leads judged by v1 (the 12 criteria, each with its submission, qualification and
-12 criterion results), of which all but 20,000 fall in the what-if's 90 days when
-`--whatif-leads` is 100,000, plus 20,000 leads sales decided on (routed, then accepted or
-rejected, some won or lost) in those 90 days. Then, timed:
+12 criterion results), the first `--whatif-leads` minus 20,000 of them (80,000) in the last
+90 days and the rest 100 to 180 days ago, plus 20,000 leads sales decided on (routed, then
+accepted or rejected, some won or lost) in those 90 days. Then, timed:
 
 4. the what-if (`scoring.whatif.whatif`) of a draft v2 (threshold 40 instead of 30, the
    company size at least 20 instead of 10) against the active v1 over the last 90 days:
