@@ -19,6 +19,25 @@ Then, timed on one core:
 It checks that the compiled and the plain evaluation agree on those leads and prints how many
 qualified. `--profile` runs cProfile on the compiled pass over 200,000 leads and prints the
 top lines.
+
+    .venv/bin/python bench/scoring.py --stored [--whatif-leads 100000] [--rescore-leads 200000]
+
+`--stored` runs, instead, the two benches on leads stored in PostgreSQL (127.0.0.1:5432, user
+postgres, trust): it recreates the database `leadbridge_bench_scoring`, migrates it, and
+stores (not timed; COPY and INSERT ... SELECT) the synthetic leads above: `--rescore-leads`
+disqualified leads judged by v1 (the 12 criteria, each with its submission, qualification and
+12 criterion results), the first `--whatif-leads` minus 20,000 of them (80,000) in the last
+90 days and the rest 100 to 180 days ago, plus 20,000 leads sales decided on (routed, then
+accepted or rejected, some won or lost) in those 90 days. Then, timed:
+
+4. the what-if (`scoring.whatif.whatif`) of a draft v2 (threshold 40 instead of 30, the
+   company size at least 20 instead of 10) against the active v1 over the last 90 days:
+   `--whatif-leads` leads; the target is under 2 s. Run twice: cold, then warm.
+5. the re-scoring on activation, end to end: v2 proposed, signed for sales, then the
+   marketing signature that activates it, whose commit runs the re-scoring task in process
+   (no broker: tasks run eagerly) over every disqualified lead; the target is under 60 s. It
+   checks that the progress row reached 100 % and every open lead is judged by v2.
+The database is dropped at the end, also after a failure.
 """
 
 import argparse
@@ -127,7 +146,12 @@ def main() -> int:
     parser.add_argument("--plain", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--stored", action="store_true", help="the PostgreSQL benches instead")
+    parser.add_argument("--whatif-leads", type=int, default=100_000)
+    parser.add_argument("--rescore-leads", type=int, default=200_000)
     args = parser.parse_args()
+    if args.stored:
+        return stored_benches(args)
 
     print(f"Python {sys.version.split()[0]}; {len(AGREEMENT)} criteria, threshold {THRESHOLD}")
     print(f"load average at start: {', '.join(f'{n:.2f}' for n in os.getloadavg())}")
@@ -180,6 +204,229 @@ def main() -> int:
         profiler.disable()
         pstats.Stats(profiler).sort_stats("tottime").print_stats(10)
     return 1 if disagree else 0
+
+
+# The stored benches: PostgreSQL, Django, the what-if and the re-scoring -------------------
+
+POSTGRES_SERVER = "postgres://postgres@127.0.0.1:5432"
+DATABASE_NAME = "leadbridge_bench_scoring"
+DECIDED = 20_000
+
+
+def _maintenance(sql: str) -> None:
+    import psycopg2
+
+    connection = psycopg2.connect(f"{POSTGRES_SERVER}/postgres")
+    try:
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+    finally:
+        connection.close()
+
+
+def stored_benches(args) -> int:
+    os.environ["DATABASE_URL"] = f"{POSTGRES_SERVER}/{DATABASE_NAME}"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "portal.settings"
+    os.environ["CELERY_BROKER_URL"] = ""  # no broker: the re-scoring task runs in process
+    os.environ.pop("REDIS_URL", None)
+    _maintenance(f'DROP DATABASE IF EXISTS "{DATABASE_NAME}" WITH (FORCE)')
+    _maintenance(f'CREATE DATABASE "{DATABASE_NAME}"')
+    try:
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        print(f"Python {sys.version.split()[0]}; PostgreSQL database {DATABASE_NAME}")
+        print(f"load average at start: {', '.join(f'{n:.2f}' for n in os.getloadavg())}")
+        call_command("migrate", interactive=False, verbosity=0)
+        return _stored(args)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        _maintenance(f'DROP DATABASE IF EXISTS "{DATABASE_NAME}" WITH (FORCE)')
+
+
+def _stored(args) -> int:
+    from django.db import connection
+    from django.utils import timezone
+
+    from portal.accounts.roles import Role
+    from portal.demo.services import _form, _user
+    from scoring.models import Agreement, Criterion
+    from scoring.progress import RescoreRun
+
+    started = time.perf_counter()
+    marketer = _user("marketer", "Mia", "Marketer", Role.MARKETER)
+    sales = _user("sales.manager", "Sara", "Salles", Role.SALES_MANAGER)
+    marketing = _user("marketing.manager", "Mark", "Manning", Role.MARKETING_MANAGER)
+    form = _form(marketer)
+    now = timezone.now()
+    v1 = Agreement.objects.create(version=1, threshold=THRESHOLD)
+    Criterion.objects.bulk_create(_criteria(v1, AGREEMENT))
+    Agreement.objects.filter(pk=v1.pk).update(
+        proposed_at=now,
+        sales_signed_by=sales,
+        sales_signed_at=now,
+        marketing_signed_by=marketing,
+        marketing_signed_at=now,
+        activated_at=now,
+    )
+    v2 = Agreement.objects.create(version=2, threshold=THRESHOLD + 10)
+    changed = [
+        Rule(r.id, r.kind, r.attribute, r.operator, 20, r.points, r.label, r.blank_passes)
+        if r.id == 3
+        else r
+        for r in AGREEMENT
+    ]
+    Criterion.objects.bulk_create(_criteria(v2, changed))
+
+    open_leads, in_window = args.rescore_leads, args.whatif_leads - DECIDED
+    leads = synthetic_leads(open_leads + DECIDED, args.seed)
+    with connection.cursor() as cursor:
+        _store_leads(cursor, leads, form.pk, open_leads, in_window, now)
+        _store_judgements(cursor, form, v1)
+        _store_decisions(cursor, open_leads)
+    print(
+        f"stored {open_leads:,} disqualified leads judged by v1 and {DECIDED:,} decided ones "
+        f"in {time.perf_counter() - started:.0f} s (not timed)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+
+    from datetime import timedelta
+
+    from leads.models import Lead
+    from scoring.whatif import whatif
+
+    wall = time.perf_counter()
+    read = Lead.objects.filter(created_at__gte=timezone.now() - timedelta(days=90))
+    columns = ("pk", "stage", "source_form_id", "created_at", "attributes")
+    count = sum(1 for _ in read.values_list(*columns).iterator(chunk_size=5000))
+    print(f"reading the what-if's {count:,} rows alone: {time.perf_counter() - wall:.2f} s")
+    for run in ("cold", "warm"):
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = whatif(proposal=v2, against=v1, days=90)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        print(
+            f"what-if v2 against v1, {run}: {result.leads:,} leads in {wall:.2f} s "
+            f"({cpu:.2f} s of CPU in this process); v2 qualifies {result.proposal.qualified:,}, "
+            f"v1 {result.against.qualified:,}; {result.changed:,} change side "
+            f"({result.dropped.reached_sales:,} of them reached sales)"
+        )
+
+    from scoring.services import agreement_propose, agreement_sign
+
+    agreement_propose(agreement=v2, by=marketing)
+    agreement_sign(agreement=v2, by=sales, side="sales")
+    wall, cpu = time.perf_counter(), time.process_time()
+    agreement_sign(agreement=v2, by=marketing, side="marketing")
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    run = RescoreRun.objects.get(agreement=v2)
+    by_v2 = v2.pk
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM scoring_qualification q JOIN leads_lead l ON l.id = q.lead_id "
+            "WHERE l.stage IN ('disqualified', 'qualified') AND q.agreement_id <> %s",
+            [by_v2],
+        )
+        left = cursor.fetchone()[0]
+    print(
+        f"re-scoring on activation, end to end: {run.done:,} open leads in {wall:.1f} s "
+        f"({run.done / wall:,.0f} leads/s; {cpu:.1f} s of CPU in this process, the rest is "
+        f"PostgreSQL); {run.qualified:,} now qualify; progress {run.percent} %; "
+        f"open leads not judged by v2: {left}"
+    )
+    print(f"load average at the end: {', '.join(f'{n:.2f}' for n in os.getloadavg())}")
+    return 0 if run.percent == 100 and left == 0 else 1
+
+
+def _criteria(agreement, rules):
+    from scoring.models import Criterion
+
+    return [
+        Criterion(
+            agreement=agreement,
+            label=rule.label,
+            kind=rule.kind,
+            attribute=rule.attribute,
+            operator=rule.operator,
+            value=rule.value,
+            points=rule.points,
+            blank_passes=rule.blank_passes,
+            position=position,
+        )
+        for position, rule in enumerate(rules)
+    ]
+
+
+def _store_leads(cursor, leads, form_id, open_leads, in_window, now) -> None:
+    """COPY the leads: the open ones disqualified (the first `in_window` of them in the last
+    90 days, the others 100 to 180 days ago), then the decided ones, in the last 90 days."""
+    import io
+    import json
+    from datetime import timedelta
+
+    rng = random.Random(2)
+    rows = io.StringIO()
+    decided_stages = ["accepted", "rejected", "won", "lost", "contacted"]
+    for i, attributes in enumerate(leads):
+        days = rng.uniform(0, 89) if i < in_window or i >= open_leads else rng.uniform(100, 180)
+        at = (now - timedelta(days=days)).isoformat()
+        stage = "disqualified" if i < open_leads else decided_stages[i % len(decided_stages)]
+        payload = json.dumps(attributes).replace("\\", "\\\\")
+        fields = [attributes["email"], payload, stage, str(form_id), at, at, at, "", "", "", ""]
+        rows.write("\t".join(fields) + "\n")
+    rows.seek(0)
+    cursor.cursor.copy_expert(
+        "COPY leads_lead (email, attributes, stage, source_form_id, created_at, updated_at, "
+        "stage_changed_at, first_name, last_name, company, campaign) FROM STDIN",
+        rows,
+    )
+
+
+def _store_judgements(cursor, form, agreement) -> None:
+    """One submission per lead (its attributes), a v1 qualification and 12 results each."""
+    cursor.execute(
+        "INSERT INTO leads_submission (form_id, lead_id, form_version_id, payload, received_at, "
+        "page_url, utm, consent, idempotency_key, user_agent) "
+        "SELECT %s, id, %s, attributes, created_at, '', '{}', true, '', '' FROM leads_lead",
+        [form.pk, form.current_version_id],
+    )
+    cursor.execute(
+        "INSERT INTO scoring_qualification (lead_id, submission_id, agreement_id, qualified, "
+        "score, summary, evaluated_at) SELECT s.lead_id, s.id, %s, false, 5, "
+        "'Disqualified: the score 5 is below the threshold 30.', s.received_at "
+        "FROM leads_submission s JOIN leads_lead l ON l.id = s.lead_id "
+        "WHERE l.stage = 'disqualified'",
+        [agreement.pk],
+    )
+    cursor.execute(
+        "INSERT INTO scoring_criterionresult (qualification_id, criterion_id, passed, points, "
+        "reason) SELECT q.id, c.id, false, 0, c.label || ' failed: as judged by v1.' "
+        "FROM scoring_qualification q CROSS JOIN scoring_criterion c WHERE c.agreement_id = %s",
+        [agreement.pk],
+    )
+    cursor.execute("UPDATE leads_submission SET qualify_due_at = NULL")
+
+
+def _store_decisions(cursor, open_leads) -> None:
+    """The decided leads' events: routed, then accepted (or rejected for a listed reason)."""
+    cursor.execute(
+        "INSERT INTO leads_leadevent (lead_id, kind, at, from_stage, to_stage, reason, "
+        "reason_code, data) SELECT id, 'stage_changed', created_at, 'qualified', 'routed', "
+        "'bench', '', '{}' FROM leads_lead WHERE stage <> 'disqualified'"
+    )
+    cursor.execute(
+        "INSERT INTO leads_leadevent (lead_id, kind, at, from_stage, to_stage, reason, "
+        "reason_code, data) SELECT id, 'stage_changed', created_at, 'routed', "
+        "CASE WHEN stage = 'rejected' THEN 'rejected' ELSE 'accepted' END, 'bench', "
+        "CASE WHEN stage = 'rejected' THEN (ARRAY['no_budget', 'wrong_territory', "
+        "'student_or_job_seeker'])[1 + id % 3] ELSE '' END, '{}' "
+        "FROM leads_lead WHERE stage <> 'disqualified'"
+    )
 
 
 if __name__ == "__main__":

@@ -131,3 +131,8 @@ def event_released_from_quarantine(*, lead: Lead, submission, by, why: str, reas
         reason=f"Released from the spam quarantine by {who}: {why}",
         data={"submission": submission.pk, "quarantine_reasons": list(reasons)},
     )
+
+
+def new_note(*, lead: Lead, text: str, at: datetime | None = None, by=None) -> LeadEvent:
+    """A note (LeadBridge's own when `by` is None), for a batch to write with `events_record`."""
+    return _new(lead, Kind.NOTE, by=by, at=at, reason=text)

@@ -12,7 +12,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from leads.events import new_stage_changed
+from leads.events import events_record, new_stage_changed
 from leads.models import Lead, LeadEvent, Stage
 from portal.errors import Conflict
 
@@ -170,3 +170,26 @@ def lead_record_outcome(
     )
     event.save()
     return event
+
+
+def leads_move(
+    *,
+    leads: list[Lead],
+    to: Stage,
+    reasons: dict[int, str],
+    by=None,
+    extra_fields: tuple[str, ...] = (),
+) -> list[LeadEvent]:
+    """`lead_move` for many locked leads at once (a re-scoring), in the caller's transaction:
+    a few UPDATEs (`leads_save`) and one INSERT of the events. All or nothing: one lead that
+    cannot make the move refuses the whole batch."""
+    for lead in leads:
+        if not can_move(lead.stage, to):
+            raise IllegalMove(lead, to)
+    now = timezone.now()
+    events = [
+        lead_moved(lead=lead, to=to, by=by, reason=reasons[lead.pk], at=now) for lead in leads
+    ]
+    leads_save(leads, ["stage", "stage_changed_at", "updated_at", *extra_fields])
+    events_record(events)
+    return events

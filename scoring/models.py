@@ -428,3 +428,6 @@ class CriterionResult(models.Model):
 
     def __str__(self) -> str:
         return self.reason
+
+
+from scoring.progress import RescoreRun  # noqa: E402, F401 - its own module, one of our models

@@ -36,6 +36,7 @@ from scoring.selectors import (
     form_choices,
     scope_active,
 )
+from scoring.tasks import rescore_after_activation
 
 logger = logging.getLogger(__name__)
 
@@ -125,6 +126,7 @@ def agreement_sign(*, agreement: Agreement, by, side: str) -> Agreement:
             _retire_active(now, scope_id=agreement.scope_id)
             agreement.activated_at = now
             fields.append("activated_at")
+            rescore_after_activation(agreement=agreement)
         agreement.save(update_fields=fields)
     return agreement
 

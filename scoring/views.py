@@ -10,15 +10,17 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as Forbidden
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from portal.accounts.decorators import permission_required_or_403
 from portal.errors import DomainError, PermissionDenied
-from scoring import explain, forms, service_levels
+from scoring import effectiveness, explain, forms, service_levels, whatif
 from scoring.models import Agreement, Criterion, ProposedAgreementChange
+from scoring.progress import RescoreRun
+from scoring.rescore import rescore_latest
 from scoring.selectors import (
     agreement_active,
     agreement_before,
@@ -30,6 +32,7 @@ from scoring.selectors import (
     agreement_versions,
     attribute_keys,
     forms_without_agreement,
+    scope_active,
     scope_lines,
 )
 from scoring.services import (
@@ -93,8 +96,34 @@ def agreement_page(request: HttpRequest) -> HttpResponse:
         "may_draft": request.user.has_perm(DRAFT),
         "scopes": scope_lines(),
         "unjudged": forms_without_agreement(),
+        "rescore": rescore_latest(agreement=active) if active else None,
+        "effectiveness": (
+            effectiveness.effectiveness(
+                agreement=active,
+                days=_days(request, whatif.DAY_CHOICES, effectiveness.DEFAULT_DAYS),
+            )
+            if active
+            else None
+        ),
+        "effectiveness_days": whatif.DAY_CHOICES,
     }
     return render(request, "scoring/agreement.html", context)
+
+
+@login_required
+def rescore_progress(request: HttpRequest, pk: int) -> JsonResponse:
+    """How far a re-scoring is, for the agreement page's progress bar to poll."""
+    run = get_object_or_404(RescoreRun, pk=pk)
+    return JsonResponse(
+        {
+            "version": run.agreement.version,
+            "total": run.total,
+            "done": run.done,
+            "qualified": run.qualified,
+            "percent": run.percent,
+            "finished": run.finished_at is not None,
+        }
+    )
 
 
 @login_required
@@ -123,8 +152,27 @@ def _version_page(
         "may_edit": may_draft and agreement.status == "draft",
         "may_send_back": may_draft and agreement.status == "proposed",
         "sides": sides_to_sign(agreement, request.user),
+        **_whatif_context(request, agreement, may_draft),
     }
     return render(request, "scoring/version.html", context, status=status)
+
+
+def _days(request: HttpRequest, choices, default: int) -> int:
+    days = request.GET.get("days", "")
+    return int(days) if days.isdigit() and int(days) in choices else default
+
+
+def _whatif_context(request: HttpRequest, agreement: Agreement, may_draft: bool) -> dict:
+    """A draft or proposal, to the two managers: the recent leads under it and the active one."""
+    if not may_draft or agreement.status not in ("draft", "proposed"):
+        return {}
+    result = whatif.whatif(
+        proposal=agreement,
+        against=scope_active(scope_id=agreement.scope_id),  # the version it would replace
+        days=_days(request, whatif.DAY_CHOICES, whatif.DEFAULT_DAYS),
+    )
+    counts = [result.proposal] + ([result.against] if result.against else [])
+    return {"whatif": result, "whatif_counts": counts, "whatif_days": whatif.DAY_CHOICES}
 
 
 def _compared_with(request: HttpRequest, agreement: Agreement) -> Agreement | None:

@@ -8,3 +8,9 @@ register = template.Library()
 @register.filter
 def minutes_words(minutes: int) -> str:
     return _minutes_words(minutes)
+
+
+@register.filter
+def percent(share: float | None) -> str:
+    """0.755 -> "76 %"; None (nothing to divide by) -> "—"."""
+    return "—" if share is None else f"{share * 100:.0f} %"

@@ -19,7 +19,7 @@ EMAIL = "bea.braga@lumen.example"
 
 
 def test_both_managers_sign_a_new_version_and_the_next_lead_is_judged_by_it(page: Page, snap):
-    demo_seed(leads=0)  # v1 active: at least 10 employees, and 10 points
+    demo_seed(leads=40)  # v1 active: at least 10 employees, and 10 points; 40 demo leads
     log_in(page, "marketing.manager")
 
     page.get_by_role("link", name="Agreement", exact=True).click()
@@ -65,6 +65,15 @@ def test_both_managers_sign_a_new_version_and_the_next_lead_is_judged_by_it(page
         "the company size is at least 20 (mandatory)"
     )
     snap("agreement-v2-diff-for-the-sales-manager")
+    # ... and, before signing, how the last 90 days of leads would have come out under it.
+    whatif = page.locator("#whatif")
+    expect(whatif).to_contain_text("What if it were active: the last 90 days of leads")
+    expect(whatif.locator('#whatif-counts tr[data-version="2"]')).to_be_visible()
+    expect(whatif.locator('#whatif-counts tr[data-version="1"]')).to_be_visible()
+    expect(whatif.locator("#whatif-dropped")).to_contain_text("would no longer qualify")
+    expect(whatif.locator("#whatif-failures")).to_contain_text("Company size")
+    whatif.scroll_into_view_if_needed()
+    snap("agreement-v2-whatif-for-the-sales-manager")
     page.get_by_role("link", name="Sign for sales…").click()
     snap("agreement-v2-confirm-sign-for-sales")
     page.get_by_role("button", name="Sign for sales").click()
@@ -88,6 +97,8 @@ def test_both_managers_sign_a_new_version_and_the_next_lead_is_judged_by_it(page
     expect(page.locator('#versions tr[data-version="1"]')).to_contain_text("Retired")
     expect(page.locator('#versions tr[data-version="2"]')).to_contain_text("Active")
     expect(page.locator("#active")).to_contain_text("the company size is at least 20;")
+    expect(page.locator("#rescore-progress")).to_have_attribute("aria-valuenow", "100")
+    expect(page.locator("#effectiveness")).to_be_visible()
     snap("agreement-versions-after-signing")
     assert Agreement.objects.active().version == 2
     assert Agreement.objects.get(version=1).status == "retired"

@@ -15,6 +15,7 @@ from leads.capture.models import QuarantinedPost
 from leads.models import Stage
 from portal.accounts.roles import Role
 from scoring.models import Agreement
+from scoring.progress import RescoreRun
 from tests.factories import CriterionFactory, FormFactory, LeadFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -243,6 +244,8 @@ AGREEMENT_GET = {
     "scoring:send_back": statuses(LOGIN, 403, 403, 403, 302, 302),
     "scoring:forms": POSTED,
     "scoring:rebase": POSTED,
+    # The re-scoring's progress (JSON), polled by the agreement page that everyone reads.
+    "scoring:rescore_progress": EVERYONE,
 }
 
 
@@ -256,6 +259,8 @@ def draft_agreement():
 def _agreement_url(name: str, draft) -> str:
     if name in ("scoring:agreement", "scoring:new"):
         return reverse(name)
+    if name == "scoring:rescore_progress":
+        return reverse(name, kwargs={"pk": RescoreRun.objects.create(agreement=draft).pk})
     kwargs = {"version": draft.version}
     if name.startswith("scoring:criterion_") and name != "scoring:criterion_add":
         kwargs["pk"] = draft.criteria.get().pk

@@ -1,0 +1,157 @@
+"""Criterion effectiveness: for each criterion of a version, what sales did with the leads
+that passed it and with those that failed it, over the leads decided in the last N days.
+
+"Decided" means a rep accepted or rejected the lead in the window (scoring.history states
+the rates). Every decided lead is judged again, in memory, by the version shown, whatever
+version judged it then: a criterion's passed and failed sides are the leads it would pass
+and fail today.
+
+Two rules, stated on the page:
+- TRUST: a side with fewer than 30 decided leads gets a plain note that its rates are too
+  few to trust (a mandatory criterion's failed side is usually small: such leads seldom
+  reached sales).
+- The suggested threshold: among the decided leads that pass every mandatory criterion, the
+  score threshold that keeps the most accepted leads minus rejected leads (a kept acceptance
+  counts +1, a kept rejection -1); on a tie, the one nearest the current threshold. Only
+  leads whose decision is known count, so it can move the threshold only where sales saw
+  leads; it is offered only with at least 30 such leads.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from leads.models import Lead, LeadEvent, Stage
+from scoring import engine, explain
+from scoring.history import History, Outcomes, histories
+from scoring.judging import Judge, form_placeholders
+from scoring.models import Agreement
+
+DEFAULT_DAYS = 90
+TRUST = 30  # decided leads a side needs before its rates are worth reading
+_CHUNK = 5000
+
+
+@dataclass
+class CriterionEffect:
+    label: str
+    words: str
+    mandatory: bool
+    points: int
+    passed: Outcomes = field(default_factory=Outcomes)
+    failed: Outcomes = field(default_factory=Outcomes)
+
+    @property
+    def too_few(self) -> list[str]:
+        """The sides with fewer than TRUST decided leads."""
+        return [
+            side
+            for side, outcomes in (("passed", self.passed), ("failed", self.failed))
+            if outcomes.decided < TRUST
+        ]
+
+
+@dataclass
+class Suggestion:
+    threshold: int
+    current: int
+    net_now: int  # accepted minus rejected kept at the current threshold
+    net: int  # ... at the suggested one
+    changed: Outcomes  # the decided leads that change side between the two
+    direction: str  # "raise", "lower" or "keep"
+
+
+@dataclass
+class Effectiveness:
+    agreement: Agreement
+    days: int
+    since: datetime
+    decided: int
+    criteria: list[CriterionEffect]
+    suggestion: Suggestion | None
+    trust: int = TRUST
+
+
+def effectiveness(
+    *, agreement: Agreement, days: int = DEFAULT_DAYS, now: datetime | None = None
+) -> Effectiveness:
+    since = (now or timezone.now()) - timedelta(days=days)
+    judge = Judge(agreement)
+    effects = [
+        CriterionEffect(
+            label=rule.label,
+            words=explain.clause(rule),
+            mandatory=rule.kind == engine.MANDATORY,
+            points=rule.points,
+        )
+        for rule in judge.rules
+    ]
+    decided_ids = sorted(
+        set(
+            LeadEvent.objects.filter(
+                kind=LeadEvent.Kind.STAGE_CHANGED,
+                to_stage__in=(Stage.ACCEPTED, Stage.REJECTED),
+                at__gte=since,
+            ).values_list("lead_id", flat=True)
+        )
+    )
+    blanks = form_placeholders() if decided_ids else {}
+    scored: list[tuple[int, History]] = []  # (score, history) of leads passing every mandatory
+    for start in range(0, len(decided_ids), _CHUNK):
+        rows = list(
+            Lead.objects.filter(pk__in=decided_ids[start : start + _CHUNK]).values_list(
+                "pk", "stage", "source_form_id", "created_at", "attributes"
+            )
+        )
+        found = histories((pk, stage) for pk, stage, *_ in rows)
+        for pk, _stage, form_id, created_at, attributes in rows:
+            history = found.get(pk)
+            if history is None or not history.decided:
+                continue
+            verdict = judge.compiled(blanks.get(form_id, frozenset()))(
+                attributes, submitted_at=created_at, now=created_at
+            )
+            for effect, ok in zip(effects, verdict.passed, strict=True):
+                (effect.passed if ok else effect.failed).add(history)
+            mandatory, score = judge.mandatory_and_score(tuple(verdict.passed))
+            if mandatory:
+                scored.append((score, history))
+    return Effectiveness(
+        agreement=agreement,
+        days=days,
+        since=since,
+        decided=len(decided_ids),
+        criteria=effects,
+        suggestion=suggested_threshold(scored, agreement.threshold),
+    )
+
+
+def suggested_threshold(scored: list[tuple[int, History]], current: int) -> Suggestion | None:
+    """The threshold keeping the most accepted minus rejected leads (see the module's rule)."""
+    if len(scored) < TRUST:
+        return None
+    net_at_score: dict[int, int] = defaultdict(int)
+    for score, history in scored:
+        net_at_score[score] += 1 if history.accepted else -1
+    candidates = sorted(set(net_at_score) | {current})
+
+    def net(threshold: int) -> int:
+        return sum(value for score, value in net_at_score.items() if score >= threshold)
+
+    best = max(candidates, key=lambda threshold: (net(threshold), -abs(threshold - current)))
+    low, high = sorted((best, current))
+    changed = Outcomes()
+    for score, history in scored:
+        if low <= score < high:
+            changed.add(history)
+    direction = "keep" if best == current else ("raise" if best > current else "lower")
+    return Suggestion(
+        threshold=best,
+        current=current,
+        net_now=net(current),
+        net=net(best),
+        changed=changed,
+        direction=direction,
+    )

@@ -1,0 +1,173 @@
+"""Re-scoring on activation: the open leads not yet routed, judged again by the version that
+has just become active, a chunk at a time, with a progress row the agreement page reads.
+
+Which leads: the disqualified ones (nurture), the only open leads not yet routed that a
+verdict still decides. A captured lead is still on its way through the handoff, which judges
+it by the version active then; a qualified lead is already handed to routing (and the
+lifecycle has no arrow back); a lead a rep has seen (routed, accepted, rejected, ...) is
+decided and keeps the verdict of the version that judged it, explanations and all.
+
+A re-scored lead's judgement (its latest submission's qualification) is replaced by the new
+version's: verdict, score, summary and one result per criterion, in a new row; its timeline
+says what it was before. One the new version qualifies moves to qualified, and the handoff's sweeper
+routes it like any qualified lead that no message announced (`leads.handoff.services.
+leads_claim_for_routing`: a qualified lead without a routing lease, after the grace).
+Everything is written in bulk, in one transaction per chunk, the leads locked.
+"""
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from leads import locks
+from leads.events import events_record, new_note
+from leads.lifecycle import leads_move
+from leads.models import Lead, Stage
+from scoring import engine
+from scoring.judging import Judge, version_placeholders
+from scoring.models import Agreement, CriterionResult, Qualification
+from scoring.progress import RescoreRun
+
+logger = logging.getLogger(__name__)
+
+RESCORED_STAGES = (Stage.DISQUALIFIED,)
+CHUNK = 2000
+
+
+def rescore_run_create(*, agreement: Agreement) -> RescoreRun:
+    """The progress row of a re-scoring by `agreement`, counting the leads it will judge."""
+    total = Lead.objects.filter(stage__in=RESCORED_STAGES).count()
+    return RescoreRun.objects.create(agreement=agreement, total=total)
+
+
+def rescore_latest(*, agreement: Agreement) -> RescoreRun | None:
+    return RescoreRun.objects.filter(agreement=agreement).select_related("agreement").first()
+
+
+def rescore_chunk(*, run_id: int, size: int = CHUNK) -> bool:
+    """Re-score the next `size` open leads of the run; False once it is finished."""
+    with transaction.atomic():
+        found = locks.rows_locked(RescoreRun, [run_id])
+        if not found:
+            logger.info("Re-scoring run %s is gone; nothing to do.", run_id)
+            return False
+        run = found[0]
+        if run.finished_at is not None:
+            return False
+        now = timezone.now()
+        agreement = Agreement.objects.get(pk=run.agreement_id)
+        ids = list(
+            Lead.objects.filter(stage__in=RESCORED_STAGES, pk__gt=run.cursor)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:size]
+        )
+        if not ids or agreement.retired_at is not None:
+            # Done; or a newer version became active and runs its own re-scoring.
+            run.finished_at = run.updated_at = now
+            run.save(update_fields=["finished_at", "updated_at"])
+            return False
+        leads = [lead for lead in locks.rows_locked(Lead, ids) if lead.stage in RESCORED_STAGES]
+        run.qualified += _rescored(leads, agreement, now)
+        run.cursor = ids[-1]
+        run.done += len(ids)
+        run.updated_at = now
+        run.save(update_fields=["qualified", "cursor", "done", "updated_at"])
+    return True
+
+
+def _rescored(leads: list[Lead], agreement: Agreement, now) -> int:
+    """Judge these locked leads by `agreement` and store it all; how many now qualify."""
+    judge = Judge(agreement)
+    fields = ["pk", "submission_id", "agreement__version", "qualified", "score"]
+    fields += ["submission__received_at", "submission__form_version_id"]
+    if judge.needs_submission:
+        fields.append("submission__payload")
+    latest: dict[int, tuple] = {}
+    rows = Qualification.objects.filter(lead_id__in=[lead.pk for lead in leads])
+    for lead_id, *row in rows.order_by("lead_id", "evaluated_at", "pk").values_list(
+        "lead_id", *fields
+    ):
+        latest[lead_id] = row  # the last one, per lead, wins
+    blanks = version_placeholders({row[6] for row in latest.values() if row[6]})
+    qualifications, outcomes, replaced, notes, qualified, kept = [], [], [], [], [], []
+    for lead in leads:
+        row = latest.get(lead.pk)
+        if row is None or row[2] == agreement.version:
+            continue  # never judged (nothing to replace), or judged by this version already
+        pk, submission_id, was_version, was_qualified, was_score = row[:5]
+        received_at, form_version = row[5:7]
+        placeholders = blanks.get(form_version, frozenset())
+        answered = None
+        if judge.needs_submission:
+            payload = row[7] if isinstance(row[7], dict) else {}
+            answered = frozenset(
+                key for key, value in payload.items() if not engine.is_blank(value, placeholders)
+            )
+        verdict = judge.compiled(placeholders)(
+            lead.attributes, submitted_at=received_at, now=now, answered=answered
+        )
+        summary = verdict.summary  # written once: a sentence per failed mandatory criterion
+        replaced.append(pk)
+        qualifications.append(
+            Qualification(
+                lead=lead,
+                submission_id=submission_id,
+                agreement=agreement,
+                qualified=verdict.qualified,
+                score=verdict.score,
+                summary=summary,
+                evaluated_at=now,
+            )
+        )
+        outcomes.append(verdict.outcomes)
+        before = (
+            f"(agreement v{agreement.version}, re-scored when it became active; by "
+            f"v{was_version} it was {'qualified' if was_qualified else 'disqualified'} "
+            f"with {was_score} points)"
+        )
+        lead.score, lead.updated_at = verdict.score, now
+        if verdict.qualified:
+            qualified.append((lead, f"{summary} {before}"))
+        else:
+            kept.append(lead)
+            notes.append(new_note(lead=lead, text=f"{summary} {before}", at=now))
+    # The judgements are replaced, not updated: a new row per lead, in one INSERT per 1,000
+    # (an UPDATE of many rows with different values costs far more: Django's bulk_update
+    # writes one CASE per column, which PostgreSQL reads once per row).
+    CriterionResult.objects.filter(qualification_id__in=replaced).delete()
+    Qualification.objects.filter(pk__in=replaced).delete()
+    Qualification.objects.bulk_create(qualifications, batch_size=1000)
+    CriterionResult.objects.bulk_create(
+        (
+            CriterionResult(
+                qualification_id=qualification.pk,
+                criterion_id=outcome.rule_id,
+                passed=outcome.passed,
+                points=outcome.points,
+                reason=outcome.reason,
+            )
+            for qualification, judged in zip(qualifications, outcomes, strict=True)
+            for outcome in judged
+        ),
+        batch_size=2000,
+    )
+    for score, same in _by_score(kept).items():
+        Lead.objects.filter(pk__in=[lead.pk for lead in same]).update(score=score, updated_at=now)
+    if qualified:
+        leads_move(
+            leads=[lead for lead, _ in qualified],
+            to=Stage.QUALIFIED,
+            reasons={lead.pk: reason for lead, reason in qualified},
+            extra_fields=("score",),
+        )
+    events_record(notes)
+    return len(qualified)
+
+
+def _by_score(leads: list[Lead]) -> dict[int, list[Lead]]:
+    """Leads by their new score: one UPDATE per score (a few dozen), not one per lead."""
+    groups: dict[int, list[Lead]] = {}
+    for lead in leads:
+        groups.setdefault(lead.score, []).append(lead)
+    return groups

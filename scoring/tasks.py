@@ -1,0 +1,57 @@
+"""Scoring's background work, on the bulk queue: re-scoring the open leads after a version
+becomes active. Declared like the handoff's tasks (leads/handoff/tasks.py), on the queue
+that never delays a new lead."""
+
+import logging
+import time
+
+from celery import shared_task
+from django.conf import settings
+from django.db import OperationalError, transaction
+from kombu.exceptions import OperationalError as BrokerError
+
+from scoring.models import Agreement
+from scoring.rescore import rescore_chunk, rescore_run_create
+
+logger = logging.getLogger(__name__)
+
+BULK = {
+    "queue": settings.CELERY_BULK_QUEUE,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "soft_time_limit": settings.CELERY_TASK_SOFT_TIME_LIMIT,
+    "time_limit": settings.CELERY_TASK_TIME_LIMIT,
+}
+RETRY = {
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": 2,
+    "retry_backoff_max": 60,
+    "retry_jitter": True,
+    "max_retries": 5,
+}
+# One task works chunk after chunk for this long, then queues its sequel: well inside the
+# soft time limit, and the chunk's transaction makes a killed task lose at most one chunk.
+BUDGET_SECONDS = max(5, settings.CELERY_TASK_SOFT_TIME_LIMIT // 3)
+
+
+def rescore_after_activation(*, agreement: Agreement) -> None:
+    """Called in the transaction that activates `agreement`: its progress row now, the
+    re-scoring once that commits."""
+    run = rescore_run_create(agreement=agreement)
+    transaction.on_commit(lambda: _publish(run.pk))
+
+
+def _publish(run_id: int) -> None:
+    try:
+        rescore_open_leads.apply_async((run_id,), retry=False)
+    except BrokerError as error:
+        logger.warning("Could not queue the re-scoring run %s: %s", run_id, error)
+
+
+@shared_task(name="scoring.rescore_open_leads", **BULK, **RETRY)
+def rescore_open_leads(run_id: int) -> None:
+    deadline = time.monotonic() + BUDGET_SECONDS
+    while rescore_chunk(run_id=run_id):
+        if time.monotonic() > deadline:
+            _publish(run_id)
+            return

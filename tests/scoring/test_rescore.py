@@ -1,0 +1,164 @@
+"""Re-scoring on activation: open leads judged again, decided leads untouched, progress."""
+
+import pytest
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from leads.capture.services import Provenance, lead_capture
+from leads.handoff import tasks as handoff
+from leads.models import Lead, LeadEvent, Stage
+from portal.accounts.roles import Role
+from scoring.models import Agreement
+from scoring.progress import RescoreRun
+from scoring.rescore import rescore_chunk, rescore_run_create
+from scoring.services import agreement_sign
+from tests.factories import (
+    AgreementFactory,
+    CriterionFactory,
+    FormFactory,
+    UserFactory,
+    queue_with_reps,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def captured(email: str, size: int) -> Lead:
+    """A lead captured and judged by the active version through the handoff."""
+    submission = lead_capture(
+        form=FormFactory(),
+        payload={"email": email, "company_size": size},
+        cleaned={"email": email, "company_size": size},
+        provenance=Provenance(),
+    )
+    return Lead.objects.get(pk=submission.lead_id)
+
+
+def results(lead: Lead) -> list[tuple]:
+    return list(lead.qualifications.get().results.values_list("passed", "points", "reason"))
+
+
+@pytest.fixture
+def world(django_capture_on_commit_callbacks):
+    """v1 active (company size at least 50); three leads it disqualified, one of them since
+    taken by a rep (decided: accepted); v2 proposed (company size at least 20)."""
+    AgreementFactory(version=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        open_30 = captured("thirty@acme.example", 30)
+        open_10 = captured("ten@acme.example", 10)
+        decided = captured("decided@acme.example", 30)
+    for lead in (open_30, open_10, decided):
+        lead.refresh_from_db()
+    Lead.objects.filter(pk=decided.pk).update(stage=Stage.ACCEPTED)
+    proposal = Agreement.objects.create(version=2)
+    CriterionFactory(agreement=proposal, value=20)
+    Agreement.objects.filter(pk=proposal.pk).update(proposed_at=timezone.now())
+    return proposal, open_30, open_10, decided
+
+
+def activate(proposal, capture):
+    with capture(execute=True):
+        agreement_sign(agreement=proposal, by=UserFactory(role=Role.SALES_MANAGER), side="sales")
+        agreement_sign(
+            agreement=proposal, by=UserFactory(role=Role.MARKETING_MANAGER), side="marketing"
+        )
+
+
+def test_activation_rescores_open_leads_and_leaves_decided_ones(
+    world, django_capture_on_commit_callbacks
+):
+    proposal, open_30, open_10, decided = world
+    decided_before = results(decided)
+    assert [lead.stage for lead in (open_30, open_10)] == [Stage.DISQUALIFIED] * 2
+
+    activate(proposal, django_capture_on_commit_callbacks)
+
+    open_30.refresh_from_db()
+    assert open_30.stage == Stage.QUALIFIED
+    qualification = open_30.qualifications.get()
+    assert (qualification.agreement.version, qualification.qualified) == (2, True)
+    assert results(open_30) == [(True, 0, "Company size passed: company size is 30, at least 20.")]
+    event = open_30.events.get(to_stage=Stage.QUALIFIED)
+    assert "agreement v2, re-scored when it became active" in event.reason
+    assert "by v1 it was disqualified" in event.reason
+
+    open_10.refresh_from_db()
+    assert open_10.stage == Stage.DISQUALIFIED
+    assert open_10.qualifications.get().agreement.version == 2
+    assert results(open_10) == [(False, 0, "Company size failed: company size is 10, below 20.")]
+    assert open_10.events.filter(kind=LeadEvent.Kind.NOTE, reason__contains="re-scored").exists()
+
+    decided.refresh_from_db()
+    assert decided.stage == Stage.ACCEPTED
+    assert decided.qualifications.get().agreement.version == 1
+    assert results(decided) == decided_before
+
+    run = RescoreRun.objects.get(agreement=proposal)
+    assert (run.total, run.done, run.qualified, run.percent) == (2, 2, 1, 100)
+    assert run.finished_at is not None
+
+
+def test_a_lead_the_new_version_qualifies_is_routed_by_the_handoff(
+    world, django_capture_on_commit_callbacks, time_machine
+):
+    proposal, open_30, _open_10, _decided = world
+    time_machine.move_to(timezone.now(), tick=False)
+    activate(proposal, django_capture_on_commit_callbacks)
+    rep = UserFactory(role=Role.SALES_REP)
+    queue_with_reps(rep)
+
+    handoff.hand_off()  # what beat sends every minute; tasks run in-process in the tests
+
+    open_30.refresh_from_db()
+    assert (open_30.stage, open_30.owner) == (Stage.ROUTED, rep)
+
+
+def test_progress_moves_chunk_by_chunk_to_100_percent(world):
+    """The run is made by hand here, to step through it one lead per chunk."""
+    proposal, *_ = world
+    with transaction.atomic():
+        run = rescore_run_create(agreement=proposal)
+    assert (run.total, run.percent) == (2, 0)
+
+    assert rescore_chunk(run_id=run.pk, size=1) is True
+    run.refresh_from_db()
+    assert (run.done, run.percent, run.finished_at) == (1, 50, None)
+
+    assert rescore_chunk(run_id=run.pk, size=1) is True
+    assert rescore_chunk(run_id=run.pk, size=1) is False
+    run.refresh_from_db()
+    assert (run.done, run.percent, run.qualified) == (2, 100, 1)
+    assert rescore_chunk(run_id=run.pk, size=1) is False  # a second delivery does nothing
+
+
+def test_a_run_whose_version_was_retired_stops(world):
+    proposal, *_ = world
+    with transaction.atomic():
+        run = rescore_run_create(agreement=proposal)
+    proposal.retired_at = timezone.now()
+    proposal.save(update_fields=["retired_at"])
+    assert rescore_chunk(run_id=run.pk) is False
+    assert Lead.objects.filter(stage=Stage.DISQUALIFIED).count() == 2
+
+
+def test_the_agreement_page_shows_the_progress_and_polls_it(
+    world, django_capture_on_commit_callbacks, client
+):
+    proposal, *_ = world
+    activate(proposal, django_capture_on_commit_callbacks)
+    run = RescoreRun.objects.get(agreement=proposal)
+    client.force_login(UserFactory(role=Role.SALES_REP))
+    page = client.get(reverse("scoring:agreement")).content.decode()
+    assert 'id="rescore-progress"' in page
+    assert 'aria-valuenow="100"' in page
+    assert "Done: 2 of 2 disqualified leads judged again; 1 now qualifies" in page
+    progress = client.get(reverse("scoring:rescore_progress", kwargs={"pk": run.pk})).json()
+    assert progress == {
+        "version": 2,
+        "total": 2,
+        "done": 2,
+        "qualified": 1,
+        "percent": 100,
+        "finished": True,
+    }
