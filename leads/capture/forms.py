@@ -204,18 +204,21 @@ def _text_problem(text: str) -> Problem | None:
     return None
 
 
-# Versions never change, so a version's form class is built once per process.
-_classes: dict[int, type[SubmissionForm]] = {}
+# Versions never change, so a version's form class is built once per process. The key has
+# the publishing time too: an id alone came back for another version once a migration test
+# had recreated the table, and the cached class then judged posts by the wrong fields.
+_classes: dict[tuple[int, object], type[SubmissionForm]] = {}
 MAX_CACHED_CLASSES = 512
 
 
 def submission_form_class(version: FormVersion) -> type[SubmissionForm]:
     """The form class for a published version of a form."""
-    cls = _classes.get(version.pk)
+    key = (version.pk, version.published_at)
+    cls = _classes.get(key)
     if cls is None:
         if len(_classes) >= MAX_CACHED_CLASSES:
             _classes.pop(next(iter(_classes)))
-        cls = _classes[version.pk] = build_form_class(
+        cls = _classes[key] = build_form_class(
             version.fields, consent_text=version.consent_text, name=str(version.form_id)
         )
     return cls

@@ -84,13 +84,27 @@ def test_the_json_api_serves_and_records_the_published_version(client, form):
     assert Submission.objects.get().form_version == form.current_version
 
 
-def test_the_form_class_is_cached_by_version_id(form):
+def test_the_form_class_is_cached_per_version(form):
     first = submission_form_class(form.current_version)
     assert submission_form_class(FormVersion.objects.get(pk=form.current_version_id)) is first
     form_field_update(field=form.fields.get(key="company"), label="Organisation")
     second = form_publish(form=form, by=None)
     assert submission_form_class(second) is not first
     assert submission_form_class(second).base_fields["company"].label == "Organisation"
+
+
+def test_a_version_id_that_comes_back_for_other_fields_gets_its_own_class(form):
+    # After a migration test recreated the table, ids started again at 1: the cached class of
+    # an earlier version with the same id judged posts by the wrong fields.
+    first = submission_form_class(form.current_version)
+    other = FormVersion(
+        pk=form.current_version_id,
+        form=form,
+        number=1,
+        fields=[s for s in form.current_version.fields if s["key"] == "email"],
+    )
+    assert "company" not in submission_form_class(other).base_fields
+    assert submission_form_class(form.current_version) is first
 
 
 def test_the_lead_page_labels_come_from_the_submissions_versions(client, form):
