@@ -7,28 +7,15 @@ import time
 
 from celery import shared_task
 from django.conf import settings
-from django.db import OperationalError, transaction
+from django.db import transaction
 from kombu.exceptions import OperationalError as BrokerError
 
+from portal.task_options import BULK, RETRY
 from scoring.models import Agreement
 from scoring.rescore import rescore_chunk, rescore_run_create
 
 logger = logging.getLogger(__name__)
 
-BULK = {
-    "queue": settings.CELERY_BULK_QUEUE,
-    "acks_late": True,
-    "reject_on_worker_lost": True,
-    "soft_time_limit": settings.CELERY_TASK_SOFT_TIME_LIMIT,
-    "time_limit": settings.CELERY_TASK_TIME_LIMIT,
-}
-RETRY = {
-    "autoretry_for": (OperationalError,),
-    "retry_backoff": 2,
-    "retry_backoff_max": 60,
-    "retry_jitter": True,
-    "max_retries": 5,
-}
 # One task works chunk after chunk for this long, then queues its sequel: well inside the
 # soft time limit, and the chunk's transaction makes a killed task lose at most one chunk.
 BUDGET_SECONDS = max(5, settings.CELERY_TASK_SOFT_TIME_LIMIT // 3)

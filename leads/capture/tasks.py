@@ -14,23 +14,9 @@ from kombu.exceptions import OperationalError as BrokerError
 
 from leads.capture.import_models import LeadImport
 from leads.capture.imports import import_fail, import_run, imports_claim_stalled
+from portal.task_options import BULK, RETRY
 
 logger = logging.getLogger(__name__)
-
-BULK = {
-    "queue": settings.CELERY_BULK_QUEUE,
-    "acks_late": True,
-    "reject_on_worker_lost": True,
-    "soft_time_limit": settings.CELERY_TASK_SOFT_TIME_LIMIT,
-    "time_limit": settings.CELERY_TASK_TIME_LIMIT,
-}
-RETRY = {
-    "autoretry_for": (OperationalError,),
-    "retry_backoff": 2,
-    "retry_backoff_max": 60,
-    "retry_jitter": True,
-    "max_retries": 5,
-}
 
 
 def queue_import(lead_import_id: int) -> bool:

@@ -25,6 +25,7 @@ from django.db import OperationalError, transaction
 from leads.handoff import services
 from leads.handoff.outbox import enqueue_on_commit, publish
 from leads.routing.services import leads_route
+from portal.task_options import HANDOFF, RETRY
 from scoring.models import Agreement
 from scoring.services import submissions_qualify
 
@@ -33,26 +34,6 @@ logger = logging.getLogger(__name__)
 BATCH = settings.LEADBRIDGE_HANDOFF_BATCH
 # A drain hands the rest to a new message after this long, well inside its soft time limit.
 BUDGET_SECONDS = settings.CELERY_TASK_SOFT_TIME_LIMIT / 2
-
-# Latency-critical: its own queue, so bulk work (CELERY_BULK_QUEUE) never delays a new lead.
-# acks_late + reject_on_worker_lost: a worker killed mid-batch leaves the message to another
-# one after the broker's visibility timeout (settings); its transaction rolled back, so the
-# batch is simply due again.
-HANDOFF = {
-    "queue": settings.CELERY_HANDOFF_QUEUE,
-    "acks_late": True,
-    "reject_on_worker_lost": True,
-    "ignore_result": True,
-    "soft_time_limit": settings.CELERY_TASK_SOFT_TIME_LIMIT,
-    "time_limit": settings.CELERY_TASK_TIME_LIMIT,
-}
-RETRY = {
-    "autoretry_for": (OperationalError,),
-    "retry_backoff": 2,
-    "retry_backoff_max": 60,
-    "retry_jitter": True,
-    "max_retries": 5,
-}
 
 
 def after_capture(sender, submission, **kwargs) -> None:
