@@ -6,6 +6,7 @@ from django import forms
 from django_countries import countries
 
 from leads.capture.models import Form, FormField
+from leads.capture.services import FORM_SETTINGS
 from leads.capture.spam import SPAM_FIELDS
 
 Kind = FormField.Kind
@@ -26,21 +27,7 @@ class FormSettingsForm(forms.ModelForm):
 
     class Meta:
         model = Form
-        fields = [
-            "name",
-            "slug",
-            "campaign",
-            "campaign_brief",
-            "intro",
-            "thank_you_message",
-            "redirect_url",
-            "consent_text",
-            "phone_region",
-            "allowed_origins",
-            "logo_url",
-            "accent_color",
-            "stop_phrases",
-        ]
+        fields = list(FORM_SETTINGS)  # what form_settings_update may change, and no more
         labels = {
             "logo_url": "Logo URL",
             "accent_color": "Accent colour",
