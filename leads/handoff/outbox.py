@@ -1,19 +1,36 @@
 """Publishing handoff messages: best effort, never in the way of a request.
 
 The stored row is the outbox (`Submission.qualify_due_at`, `Lead.route_due_at`): a message
-only wakes a worker sooner than beat would. So a publish is tried once, after the commit,
-and gives up within the broker timeout (~50 ms, `BROKER_TIMEOUT`); a failure is logged and
-the work waits for beat's next `hand_off`. Every handoff message goes out through here;
+only wakes a worker sooner than beat would. Every handoff message goes out through here;
 nothing on the request path calls `.delay()` itself.
+
+- `publish` tries once and gives up within the broker timeout (~50 ms, `BROKER_TIMEOUT`);
+  a failure is logged and the work waits for beat's next `hand_off`.
+- `wake_on_commit` does not publish on the request's thread at all. After the commit it
+  flags the task for this process's waker thread, which publishes it. Flags raised while a
+  publish is under way, or within `COALESCE_SECONDS` after it, become one message: a message
+  drains everything due, so a burst of posts (or an import's chunk) needs one, and the
+  request neither waits for Redis nor spends its CPU on the publish. Every flag is followed
+  by a publish that starts after it was raised, so no stored work waits for beat unless
+  Redis is down. With `CELERY_TASK_ALWAYS_EAGER` (the demo, most tests) the task runs on
+  the caller's thread, as before.
 """
 
+import atexit
 import logging
+import os
+import threading
+import time
 
 from celery import Task
 from django.db import transaction
 from kombu.exceptions import OperationalError as BrokerError
 
 logger = logging.getLogger(__name__)
+
+# How long the waker gathers flags after a publish before it sends the next message: the
+# most a new lead waits for its message, and at most 40 messages a second per web process.
+COALESCE_SECONDS = 0.025
 
 
 def publish(task: Task, *args) -> bool:
@@ -26,6 +43,54 @@ def publish(task: Task, *args) -> bool:
     return True
 
 
-def enqueue_on_commit(task: Task, *args) -> None:
-    """Publish after the current transaction commits."""
-    transaction.on_commit(lambda: publish(task, *args))
+def wake_on_commit(task: Task) -> None:
+    """Have `task` (no arguments) published once after the current transaction commits."""
+    transaction.on_commit(lambda: wake(task))
+
+
+def wake(task: Task) -> None:
+    if task.app.conf.task_always_eager:
+        publish(task)
+    else:
+        _waker.flag(task)
+
+
+class _Waker:
+    """One daemon thread per process that publishes the flagged tasks, coalesced."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._flagged: dict[str, Task] = {}
+        self._event = threading.Event()
+        self._pid: int | None = None
+
+    def flag(self, task: Task) -> None:
+        with self._lock:
+            self._flagged[task.name] = task
+            if self._pid != os.getpid():  # first use in this process (also after a fork)
+                self._pid = os.getpid()
+                self._event = threading.Event()
+                threading.Thread(target=self._run, name="handoff-waker", daemon=True).start()
+            self._event.set()
+
+    def flush(self) -> int:
+        """Publish what is flagged now, on the caller's thread; how many were sent."""
+        with self._lock:
+            tasks, self._flagged = list(self._flagged.values()), {}
+            self._event.clear()
+        return sum(publish(task) for task in tasks)
+
+    def _run(self) -> None:
+        event = self._event
+        while True:
+            event.wait()
+            try:
+                self.flush()
+            except Exception:  # never let the thread die: beat stands behind a lost message
+                logger.exception("The handoff waker could not publish.")
+            time.sleep(COALESCE_SECONDS)
+
+
+_waker = _Waker()
+# A web process that stops between a commit and its publish still sends it.
+atexit.register(_waker.flush)

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import OperationalError, transaction
 
 from leads.handoff import services
-from leads.handoff.outbox import enqueue_on_commit, publish
+from leads.handoff.outbox import publish, wake_on_commit
 from leads.routing.services import leads_route
 from portal.task_options import HANDOFF, RETRY
 from scoring.models import Agreement
@@ -37,7 +37,7 @@ BUDGET_SECONDS = settings.CELERY_TASK_SOFT_TIME_LIMIT / 2
 
 
 def after_capture(sender, submission, **kwargs) -> None:
-    enqueue_on_commit(hand_off)
+    wake_on_commit(hand_off)
 
 
 @shared_task(name="handoff.hand_off", **HANDOFF, **RETRY)
