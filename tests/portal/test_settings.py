@@ -35,9 +35,9 @@ def test_production_starts_with_a_secret_key():
     assert result.stdout.strip() == "django.db.backends.sqlite3"
 
 
-def test_database_url_selects_postgresql():
+def test_database_url_selects_postgresql_with_the_polling_health_check():
     result = run_settings(DATABASE_URL="postgres://u@db:5432/leadbridge")
-    assert result.stdout.strip() == "django.db.backends.postgresql"
+    assert result.stdout.strip() == "portal.postgresql"
 
 
 def test_production_refuses_an_empty_secret_key():
