@@ -221,6 +221,9 @@ CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 # switched on over a database that already holds +tagged leads, a new post would fold onto
 # a different key than the stored lead's and make a second lead (see README).
 LEADBRIDGE_FOLD_PLUS_ADDRESSES = env.bool("FOLD_PLUS_ADDRESSES", default=False)
+# How long a web process serves a published form from memory before reading it again: the
+# longest another process takes to see a publish or unpublish (leads/capture/selectors.py).
+LEADBRIDGE_PUBLISHED_FORM_SECONDS = env.float("PUBLISHED_FORM_SECONDS", default=2.0)
 
 # CORS only on the intake routes, and there only for the origins the form lists: no origin is
 # allowed globally; leads.capture.embedding answers django-cors-headers' check_request_enabled.

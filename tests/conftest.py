@@ -110,3 +110,13 @@ def own_broker(own_redis, settings, monkeypatch):
     finally:
         conf.broker_url, conf.task_always_eager = previous
         _reset_broker_pools(celery_app)
+
+
+@pytest.fixture(autouse=True)
+def _forget_published_forms():
+    """A rolled-back test's forms must not be served from memory to the next test."""
+    from leads.capture.selectors import forget_published_forms
+
+    forget_published_forms()
+    yield
+    forget_published_forms()

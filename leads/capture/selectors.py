@@ -1,4 +1,8 @@
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from django.conf import settings
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
@@ -15,12 +19,35 @@ def _published() -> QuerySet[Form]:
 
 def published_form(*, slug: str) -> Form:
     """The form the public may post to, with the version it serves; else a 404 (raised)."""
-    return get_object_or_404(_published(), slug=slug)
+    return _remembered(("slug", slug), lambda: get_object_or_404(_published(), slug=slug))
 
 
 def published_form_by_guid(*, guid) -> Form:
     """The published form with this GUID (the compatible endpoints' id); else a 404."""
-    return get_object_or_404(_published(), guid=guid)
+    return _remembered(("guid", guid), lambda: get_object_or_404(_published(), guid=guid))
+
+
+# Each web process remembers the published forms it served for PUBLISHED_FORM_SECONDS: the
+# lookup (a join and the version's fields as JSON) was a quarter of an intake post's CPU. A
+# save of any form or version in this process forgets them all (`forget_published_forms`);
+# another process sees a publish, unpublish or archive within PUBLISHED_FORM_SECONDS. Posts
+# in that window are stored against the version they were made on, which is still a frozen,
+# readable version. Unknown slugs are not remembered, so random URLs cannot fill memory.
+_published_forms: dict[tuple[str, object], tuple[float, Form]] = {}
+
+
+def _remembered(key: tuple[str, object], find: Callable[[], Form]) -> Form:
+    now = time.monotonic()
+    remembered = _published_forms.get(key)
+    if remembered is not None and remembered[0] > now:
+        return remembered[1]
+    form = find()
+    _published_forms[key] = (now + settings.LEADBRIDGE_PUBLISHED_FORM_SECONDS, form)
+    return form
+
+
+def forget_published_forms(**kwargs) -> None:
+    _published_forms.clear()
 
 
 def allowed_origins_for_route(*, slug: str | None = None, guid=None) -> list[str]:
