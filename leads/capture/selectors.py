@@ -3,7 +3,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-
 from django.db.models import Count, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 
