@@ -30,8 +30,8 @@ What one run does:
    - web-to-lead: Salesforce Web-to-Lead, form-encoded with `oid` (success: the 302);
    - baseline: form-encoded POSTs to a view that inserts one row (success: a 201).
 4. Prints requests/s, p50/p95/p99 latency and successes/failures of each, each target's
-   ratio to the baseline, and checks that every accepted post is in the database: exit
-   status 1 if one is missing.
+   ratio to the baseline (by requests/s, and by the server's CPU per post), and checks
+   that every accepted post is in the database: exit status 1 if one is missing.
 5. Stops gunicorn, drops the database and flushes the Redis db, also after a failure or ^C.
 
 Why wrk: client and server share two cores, so every cycle the client spends is taken from
@@ -160,6 +160,14 @@ class Load:
     @property
     def per_second(self) -> float:
         return self.accepted / self.duration_s
+
+    @property
+    def server_cpu_ms(self) -> float:
+        """CPU milliseconds gunicorn and PostgreSQL spent per accepted post. Unlike
+        requests/s it hardly moves when a neighbour takes cores, so the second ratio
+        printed compares the work per post even on a busy machine."""
+        cores = self.cores.get("gunicorn", 0) + self.cores.get("postgres", 0)
+        return 1000 * cores / self.per_second if self.per_second else float("inf")
 
 
 def form_body_rest() -> str:
@@ -706,7 +714,12 @@ def print_loads(targets: list[Target], loads: dict[str, Load]) -> None:
     for target in targets:
         if target.name != "baseline":
             ratio = loads[target.name].per_second / baseline.per_second
-            print(f"  {target.name}/baseline requests/s: {ratio:.2f}")
+            cpu_ratio = baseline.server_cpu_ms / loads[target.name].server_cpu_ms
+            print(
+                f"  {target.name}/baseline requests/s: {ratio:.2f}   by server CPU per request: "
+                f"{cpu_ratio:.2f} ({loads[target.name].server_cpu_ms:.2f} ms vs "
+                f"{baseline.server_cpu_ms:.2f} ms)"
+            )
 
 
 def check_stored(targets: list[Target], loads: dict[str, Load]) -> bool:

@@ -41,8 +41,14 @@ def events_record(events: list[LeadEvent]) -> None:
 
 
 def event_submission_received(*, lead: Lead, submission, created: bool) -> LeadEvent:
+    event = new_submission_received(lead=lead, submission=submission, created=created)
+    event.save()
+    return event
+
+
+def new_submission_received(*, lead: Lead, submission, created: bool) -> LeadEvent:
     verb = "Submitted" if created else "Submitted again:"
-    return _record(
+    return _new(
         lead,
         Kind.SUBMISSION_RECEIVED,
         reason=f"{verb} the form {submission.form.name}.",

@@ -1,0 +1,82 @@
+"""A new lead, its first submission and the event saying so: one statement on PostgreSQL,
+the same rows as the ORM writes them elsewhere (SQLite, the demo)."""
+
+import pytest
+from django.db import connection, connections
+from django.forms.models import model_to_dict
+from django.test.utils import CaptureQueriesContext
+
+from leads.capture.services import Provenance, lead_capture
+from leads.models import Lead, LeadEvent, Submission
+from tests.factories import FormFactory
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+
+CLEANED = {"email": "Ana@Acme.Example", "first_name": "Ana", "company": "Acme", "consent": True}
+PROVENANCE = Provenance(
+    page_url="https://acme.example/demo",
+    utm={"utm_campaign": "spring"},
+    ip_address="203.0.113.9",
+    user_agent="test",
+)
+
+
+def capture(form, email):
+    cleaned = {**CLEANED, "email": email}
+    return lead_capture(form=form, payload=dict(cleaned), cleaned=cleaned, provenance=PROVENANCE)
+
+
+def stored_rows(submission):
+    """The three rows as the database holds them, without ids, times and the e-mail."""
+    lead = Lead.objects.get(pk=submission.lead_id)
+    event = LeadEvent.objects.get(lead=lead)
+    stored = Submission.objects.get(pk=submission.pk)
+    assert event.data["submission"] == stored.pk
+    assert event.at == stored.received_at
+    personal = {"id", "lead", "email", "created_at", "updated_at", "stage_changed_at"}
+    personal |= {"received_at", "qualify_due_at", "at"}
+
+    def row(instance, **replaced):
+        values = {k: v for k, v in model_to_dict(instance).items() if k not in personal}
+        return values | replaced
+
+    return (
+        row(lead, attributes={**lead.attributes, "email": None}),
+        row(stored, payload={**stored.payload, "email": None}),
+        row(event, data={**event.data, "submission": None}),
+    )
+
+
+def test_a_new_lead_is_one_insert_and_the_rows_match_the_orm_path(monkeypatch):
+    form = FormFactory()
+    with CaptureQueriesContext(connection) as queries:
+        one_statement = capture(form, "ana@acme.example")
+    inserts = [q["sql"] for q in queries if "INSERT" in q["sql"]]
+    assert len(inserts) == 1 and inserts[0].startswith("WITH new_lead AS")
+
+    # The path SQLite takes: three INSERTs through the ORM.
+    monkeypatch.setattr(connections["default"], "vendor", "sqlite")
+    with CaptureQueriesContext(connection) as queries:
+        three_statements = capture(form, "bruno@acme.example")
+    assert len([q for q in queries if "INSERT" in q["sql"]]) == 3
+
+    assert stored_rows(one_statement) == stored_rows(three_statements)
+    # What the caller gets back is the saved submission, its lead attached.
+    for submission in (one_statement, three_statements):
+        assert not submission._state.adding and not submission.lead._state.adding
+        assert (
+            submission.lead_id
+            == submission.lead.pk
+            == Lead.objects.get(email=submission.lead.email).pk
+        )
+
+
+def test_a_known_email_inserts_nothing_new_for_the_lead():
+    form = FormFactory()
+    first = capture(form, "ana@acme.example")
+    again = capture(form, "ANA@acme.example")
+    assert again.lead_id == first.lead_id
+    assert Lead.objects.count() == 1
+    assert Submission.objects.filter(lead_id=first.lead_id).count() == 2
+    kinds = list(LeadEvent.objects.filter(lead_id=first.lead_id).values_list("data", flat=True))
+    assert [data["created"] for data in kinds] == [True, False]
