@@ -149,6 +149,12 @@ def main() -> int:
     parser.add_argument("--stored", action="store_true", help="the PostgreSQL benches instead")
     parser.add_argument("--whatif-leads", type=int, default=100_000)
     parser.add_argument("--rescore-leads", type=int, default=200_000)
+    parser.add_argument(
+        "--skip-rescore", action="store_true", help="--stored: time the what-if only"
+    )
+    parser.add_argument(
+        "--profile-whatif", action="store_true", help="--stored: cProfile a third what-if"
+    )
     args = parser.parse_args()
     if args.stored:
         return stored_benches(args)
@@ -287,7 +293,8 @@ def _stored(args) -> int:
     leads = synthetic_leads(open_leads + DECIDED, args.seed)
     with connection.cursor() as cursor:
         _store_leads(cursor, leads, form.pk, open_leads, in_window, now)
-        _store_judgements(cursor, form, v1)
+        if not args.skip_rescore:
+            _store_judgements(cursor, form, v1)
         _store_decisions(cursor, open_leads)
     print(
         f"stored {open_leads:,} disqualified leads judged by v1 and {DECIDED:,} decided ones "
@@ -316,6 +323,16 @@ def _stored(args) -> int:
             f"v1 {result.against.qualified:,}; {result.changed:,} change side "
             f"({result.dropped.reached_sales:,} of them reached sales)"
         )
+
+    if args.profile_whatif:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        whatif(proposal=v2, against=v1, days=90)
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
+    if args.skip_rescore:
+        print(f"load average at the end: {', '.join(f'{n:.2f}' for n in os.getloadavg())}")
+        return 0
 
     from scoring.services import agreement_propose, agreement_sign
 

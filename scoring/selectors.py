@@ -93,6 +93,18 @@ def agreement_for_submission(*, submission_id: int) -> Agreement | None:
     return None if form_id is None else agreement_judging(form_id=form_id)
 
 
+def leads_in_scope(*, agreement: Agreement) -> QuerySet[Lead]:
+    """The leads of the forms this version would judge were it active: the forms it lists,
+    or, listing none, every form that no active version of another scope lists."""
+    if agreement.form_ids:
+        return Lead.objects.filter(source_form_id__in=agreement.form_ids)
+    others = Agreement.objects.active_versions().exclude(scope_id=agreement.scope_id)
+    listed = {
+        form_id for form_ids in others.values_list("form_ids", flat=True) for form_id in form_ids
+    }
+    return Lead.objects.exclude(source_form_id__in=listed)
+
+
 def forms_without_agreement() -> list:
     """The forms no active version judges: their leads wait, unqualified."""
     judged = agreements_by_form()
