@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from leads.models import Lead, Stage, Submission
+from scoring.explain import hours_words
 from scoring.models import Agreement, AgreementScope, Criterion
 from scoring.service_levels import add_business_minutes
 
@@ -201,7 +202,7 @@ def scope_lines() -> list[ScopeLine]:
 class Due:
     what: str
     at: datetime  # in the sales team's time zone
-    minutes: int
+    within: str  # the service level in words: "240 minutes", "24 hours"
     hours: str
 
     @property
@@ -221,9 +222,11 @@ def lead_due_times(*, lead: Lead, agreement: Agreement | None) -> list[Due]:
     hours = agreement.business_hours()
     if lead.stage == Stage.ROUTED:
         what, minutes = "Accept or reject by", agreement.accept_within_minutes
+        within = f"{minutes} minutes"
     elif lead.stage == Stage.ACCEPTED:
-        what, minutes = "First contact by", agreement.contact_within_minutes
+        what, minutes = "First contact by", agreement.contact_within_hours * 60
+        within = hours_words(agreement.contact_within_hours)
     else:
         return []
     due = add_business_minutes(lead.stage_changed_at, minutes, hours)
-    return [Due(what, due, minutes, hours.describe())]
+    return [Due(what, due, within, hours.describe())]
