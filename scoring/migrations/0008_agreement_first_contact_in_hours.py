@@ -15,6 +15,7 @@ def minutes_to_hours(apps, schema_editor):
     for value in minutes:
         hours = max(1, -(-value // 60))
         agreement.objects.filter(contact_within_minutes=value).update(contact_within_hours=hours)
+    _checked_now(schema_editor)
 
 
 def hours_to_minutes(apps, schema_editor):
@@ -23,6 +24,14 @@ def hours_to_minutes(apps, schema_editor):
         agreement.objects.filter(contact_within_hours=value).update(
             contact_within_minutes=value * 60
         )
+    _checked_now(schema_editor)
+
+
+def _checked_now(schema_editor):
+    """Check the updated rows' deferred foreign keys now: PostgreSQL refuses to drop a column
+    of a table with checks still pending in the transaction ("pending trigger events")."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 class Migration(migrations.Migration):

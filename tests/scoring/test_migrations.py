@@ -21,8 +21,16 @@ def test_first_contact_minutes_become_whole_hours_rounded_up_and_back():
     apps = migrate(MINUTES)
     agreement = apps.get_model("scoring", "Agreement")
     scope = apps.get_model("scoring", "AgreementScope").objects.create(name="Minutes")
+    criterion = apps.get_model("scoring", "Criterion")
     for version, minutes in enumerate([1440, 600, 90, 1], start=1):
-        agreement.objects.create(version=version, scope=scope, contact_within_minutes=minutes)
+        made = agreement.objects.create(
+            version=version, scope=scope, contact_within_minutes=minutes
+        )
+        # Rows that refer to it: on PostgreSQL, changing a column in the transaction that
+        # updated them fails ("pending trigger events").
+        criterion.objects.create(
+            agreement=made, label="Size", attribute="company_size", operator="at_least", value=10
+        )
     try:
         apps = migrate(HOURS)
         hours = apps.get_model("scoring", "Agreement").objects.order_by("version")
