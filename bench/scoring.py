@@ -21,8 +21,9 @@ qualified. `--profile` runs cProfile on the compiled pass over 200,000 leads and
 top lines.
 
     .venv/bin/python bench/scoring.py --stored [--whatif-leads 100000] [--rescore-leads 200000]
+        [--skip-rescore] [--profile-whatif]
 
-`--stored` runs, instead, the two benches on leads stored in PostgreSQL (127.0.0.1:5432, user
+`--stored` runs, after those, the two benches on leads stored in PostgreSQL (127.0.0.1:5432, user
 postgres, trust): it recreates the database `leadbridge_bench_scoring`, migrates it, and
 stores (not timed; COPY and INSERT ... SELECT) the synthetic leads above: `--rescore-leads`
 disqualified leads judged by v1 (the 12 criteria, each with its submission, qualification and
@@ -37,7 +38,12 @@ accepted or rejected, some won or lost) in those 90 days. Then, timed:
    marketing signature that activates it, whose commit runs the re-scoring task in process
    (no broker: tasks run eagerly) over every disqualified lead; the target is under 60 s. It
    checks that the progress row reached 100 % and every open lead is judged by v2.
-The database is dropped at the end, also after a failure.
+   `--skip-rescore` leaves it out (and does not store the v1 judgements it needs).
+The database is dropped at the end, also after a failure. `--profile-whatif` runs cProfile
+on a third what-if and prints the top lines.
+
+Last, it prints the three figures issue 8 asks for (1, 4 warm, 5) with their targets and
+the load average: on a shared machine, read the CPU seconds beside the wall clock.
 """
 
 import argparse
@@ -124,8 +130,9 @@ def synthetic_leads(count: int, seed: int) -> list[dict]:
     return leads
 
 
-def timed(label: str, count: int, run) -> float:
-    """Runs `run` and prints leads/s by the wall clock and by this process's CPU time.
+def timed(label: str, count: int, run) -> tuple:
+    """Runs `run` and prints leads/s by the wall clock and by this process's CPU time; gives
+    back its result, the CPU seconds and the wall seconds.
 
     On a shared machine the wall clock counts the time other processes held the core; the
     CPU time is what one core spent on the engine alone.
@@ -137,7 +144,11 @@ def timed(label: str, count: int, run) -> float:
         f"{label:<52} {count:>9,} leads: {count / cpu:>9,.0f} leads/s of CPU "
         f"({cpu:5.2f} s), {count / wall:>9,.0f} leads/s by the clock ({wall:5.2f} s)"
     )
-    return result
+    return result, cpu, wall
+
+
+def _load() -> str:
+    return ", ".join(f"{n:.2f}" for n in os.getloadavg())
 
 
 def main() -> int:
@@ -146,15 +157,37 @@ def main() -> int:
     parser.add_argument("--plain", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--profile", action="store_true")
-    parser.add_argument("--stored", action="store_true", help="the PostgreSQL benches instead")
+    parser.add_argument("--stored", action="store_true", help="the PostgreSQL benches too")
     parser.add_argument("--whatif-leads", type=int, default=100_000)
     parser.add_argument("--rescore-leads", type=int, default=200_000)
+    parser.add_argument(
+        "--skip-rescore", action="store_true", help="--stored: leave the re-scoring out"
+    )
+    parser.add_argument(
+        "--profile-whatif", action="store_true", help="--stored: cProfile a third what-if"
+    )
     args = parser.parse_args()
+    figures: dict[str, str] = {}
+    failed = engine_bench(args, figures)
     if args.stored:
-        return stored_benches(args)
+        failed = stored_benches(args, figures) or failed
+    print()
+    print(f"The three figures of issue 8 (load average now: {_load()}):")
+    for what, target in FIGURES:
+        print(f"  {what:<44} {figures.get(what, 'not run'):<44} target {target}")
+    return failed
 
+
+FIGURES = [
+    ("engine, 12 criteria, synthetic leads", ">= 100,000 leads/s on one core"),
+    ("what-if, stored leads of the last 90 days", "< 2 s"),
+    ("re-scoring on activation, stored open leads", "< 60 s"),
+]
+
+
+def engine_bench(args, figures: dict[str, str]) -> int:
     print(f"Python {sys.version.split()[0]}; {len(AGREEMENT)} criteria, threshold {THRESHOLD}")
-    print(f"load average at start: {', '.join(f'{n:.2f}' for n in os.getloadavg())}")
+    print(f"load average at start: {_load()}")
     started = time.perf_counter()
     leads = synthetic_leads(args.leads, args.seed)
     print(
@@ -163,12 +196,16 @@ def main() -> int:
 
     compiled = compile_agreement(AGREEMENT, THRESHOLD, blanks=BLANKS)
     # Like the what-if: each verdict is counted, then dropped.
-    qualified = timed(
+    qualified, cpu, wall = timed(
         "compiled, verdicts only (sentences on demand)",
         len(leads),
         lambda: sum(1 for lead in leads if compiled(lead).qualified),
     )
     print(f"qualified: {qualified:,} of {len(leads):,}")
+    figures[FIGURES[0][0]] = (
+        f"{len(leads) / cpu:,.0f}/s of CPU, {len(leads) / wall:,.0f}/s by the clock "
+        f"({len(leads):,})"
+    )
 
     sample = leads[: min(args.plain, len(leads))]
     timed(
@@ -182,7 +219,7 @@ def main() -> int:
         _ = [o.reason for o in verdict.outcomes]
         return verdict
 
-    plain = timed(
+    plain, _cpu, _wall = timed(
         "plain evaluate, then every sentence read",
         len(sample),
         lambda: [plain_with_sentences(lead) for lead in sample],
@@ -225,7 +262,7 @@ def _maintenance(sql: str) -> None:
         connection.close()
 
 
-def stored_benches(args) -> int:
+def stored_benches(args, figures: dict[str, str]) -> int:
     os.environ["DATABASE_URL"] = f"{POSTGRES_SERVER}/{DATABASE_NAME}"
     os.environ["DJANGO_SETTINGS_MODULE"] = "portal.settings"
     os.environ["CELERY_BROKER_URL"] = ""  # no broker: the re-scoring task runs in process
@@ -238,10 +275,9 @@ def stored_benches(args) -> int:
         django.setup()
         from django.core.management import call_command
 
-        print(f"Python {sys.version.split()[0]}; PostgreSQL database {DATABASE_NAME}")
-        print(f"load average at start: {', '.join(f'{n:.2f}' for n in os.getloadavg())}")
+        print(f"\nPostgreSQL database {DATABASE_NAME}; load average at start: {_load()}")
         call_command("migrate", interactive=False, verbosity=0)
-        return _stored(args)
+        return _stored(args, figures)
     finally:
         from django.db import connections
 
@@ -249,7 +285,7 @@ def stored_benches(args) -> int:
         _maintenance(f'DROP DATABASE IF EXISTS "{DATABASE_NAME}" WITH (FORCE)')
 
 
-def _stored(args) -> int:
+def _stored(args, figures: dict[str, str]) -> int:
     from django.db import connection
     from django.utils import timezone
 
@@ -287,7 +323,8 @@ def _stored(args) -> int:
     leads = synthetic_leads(open_leads + DECIDED, args.seed)
     with connection.cursor() as cursor:
         _store_leads(cursor, leads, form.pk, open_leads, in_window, now)
-        _store_judgements(cursor, form, v1)
+        if not args.skip_rescore:
+            _store_judgements(cursor, form, v1)
         _store_decisions(cursor, open_leads)
     print(
         f"stored {open_leads:,} disqualified leads judged by v1 and {DECIDED:,} decided ones "
@@ -299,13 +336,16 @@ def _stored(args) -> int:
     from datetime import timedelta
 
     from leads.models import Lead
-    from scoring.whatif import whatif
+    from scoring.judging import Judge, Panel
+    from scoring.whatif import _rows, whatif
 
-    wall = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     read = Lead.objects.filter(created_at__gte=timezone.now() - timedelta(days=90))
-    columns = ("pk", "stage", "source_form_id", "created_at", "attributes")
-    count = sum(1 for _ in read.values_list(*columns).iterator(chunk_size=5000))
-    print(f"reading the what-if's {count:,} rows alone: {time.perf_counter() - wall:.2f} s")
+    count = sum(1 for _ in _rows(read, Panel([Judge(v2), Judge(v1)])))
+    print(
+        f"reading and decoding the what-if's {count:,} rows alone: "
+        f"{time.perf_counter() - wall:.2f} s ({time.process_time() - cpu:.2f} s of CPU)"
+    )
     for run in ("cold", "warm"):
         wall, cpu = time.perf_counter(), time.process_time()
         result = whatif(proposal=v2, against=v1, days=90)
@@ -314,8 +354,18 @@ def _stored(args) -> int:
             f"what-if v2 against v1, {run}: {result.leads:,} leads in {wall:.2f} s "
             f"({cpu:.2f} s of CPU in this process); v2 qualifies {result.proposal.qualified:,}, "
             f"v1 {result.against.qualified:,}; {result.changed:,} change side "
-            f"({result.dropped.reached_sales:,} of them reached sales)"
+            f"({result.dropped.reached_sales:,} of them reached sales); load {_load()}"
         )
+    figures[FIGURES[1][0]] = f"{wall:.2f} s warm ({cpu:.2f} s CPU, {result.leads:,})"
+
+    if args.profile_whatif:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        whatif(proposal=v2, against=v1, days=90)
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
+    if args.skip_rescore:
+        return 0
 
     from scoring.services import agreement_propose, agreement_sign
 
@@ -339,7 +389,7 @@ def _stored(args) -> int:
         f"PostgreSQL); {run.qualified:,} now qualify; progress {run.percent} %; "
         f"open leads not judged by v2: {left}"
     )
-    print(f"load average at the end: {', '.join(f'{n:.2f}' for n in os.getloadavg())}")
+    figures[FIGURES[2][0]] = f"{wall:.1f} s ({cpu:.1f} s CPU here, {run.done:,})"
     return 0 if run.percent == 100 and left == 0 else 1
 
 

@@ -720,17 +720,20 @@ class CompiledAgreement:
         self._needs_submission = any(
             rule.operator in {"submitted_within", "answered"} for rule in self.rules
         )
-        self._judge = None if self._needs_submission else self._straight_line()
+        self._judge = self._flags = None
+        if not self._needs_submission:
+            self._judge, self._flags = self._straight_line()
 
-    def _straight_line(self) -> Callable[[Mapping[str, Any]], tuple[list, list]]:
-        """One function reading each attribute and asking its criterion, without a loop.
+    def _straight_line(self) -> tuple[Callable, Callable]:
+        """Two functions reading each attribute and asking its criterion, without a loop:
+        `judge(attributes)` is (pass flags, values), `flags(attributes)` the flags alone.
 
         A loop over (check, value) pairs and a call per criterion cost more than most tests
         themselves; written out, a text the criterion has judged before is one dict lookup.
         Only names of our own are generated (a0, m0, c0...), never a criterion's terms.
         """
         namespace: dict[str, Any] = {}
-        lines = ["def judge(attributes):", "    get = attributes.get"]
+        lines = ["    get = attributes.get"]
         for i, (attribute, check) in enumerate(zip(self._attributes, self._checks, strict=True)):
             namespace[f"a{i}"], namespace[f"c{i}"] = attribute, check
             lines.append(f"    v{i} = get(a{i})")
@@ -746,9 +749,10 @@ class CompiledAgreement:
         count = len(self._checks)
         passed = ", ".join(f"p{i}" for i in range(count))
         values = ", ".join(f"v{i}" for i in range(count))
-        lines.append(f"    return [{passed}], [{values}]")
-        exec("\n".join(lines), namespace)  # noqa: S102 - our own names only, see above
-        return namespace["judge"]
+        source = ["def judge(attributes):", *lines, f"    return [{passed}], [{values}]"]
+        source += ["def flags(attributes):", *lines, f"    return ({passed}{',' if count else ''})"]
+        exec("\n".join(source), namespace)  # noqa: S102 - our own names only, see above
+        return namespace["judge"], namespace["flags"]
 
     def _check(self, rule: Rule) -> Callable[[Any], bool]:
         test, blanks = _test_of(rule), self.blanks
@@ -813,6 +817,24 @@ class CompiledAgreement:
             passed=passed,
             source=lambda: self._outcomes(passed, values),
         )
+
+    def flags(
+        self,
+        attributes: Mapping[str, Any],
+        *,
+        submitted_at: datetime | None = None,
+        now: datetime | None = None,
+        answered: Collection[str] | None = None,
+    ) -> tuple[bool, ...]:
+        """Only whether each criterion passed, in order: `verdict.passed` without the Verdict,
+        for callers that count many leads and read no score, outcome or sentence."""
+        try:
+            if self._flags is not None:
+                return self._flags(attributes)
+            values = self._values(attributes, _age_in_days(submitted_at, now), answered)
+            return tuple(check(value) for check, value in zip(self._checks, values, strict=True))
+        except Exception:
+            return tuple(self._careful(attributes, submitted_at, now, answered).passed)
 
     def _values(self, attributes: Mapping, age: float | None, answered) -> list:
         values = []

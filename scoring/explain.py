@@ -17,7 +17,7 @@ class Terms:
     summary: str
     threshold: int
     accept_within_minutes: int
-    contact_within_minutes: int
+    contact_within_hours: int
     rules: tuple[Rule, ...]
     business_hours: str = ""
     forms: str = ""
@@ -137,6 +137,12 @@ def minutes_words(minutes: int) -> str:
     return " ".join(parts) or "0 minutes"
 
 
+def hours_words(hours: int) -> str:
+    """1 → "1 hour"; 24 → "24 hours": first contact is agreed in working hours, never days
+    (24 working hours are three 8-hour days, not one)."""
+    return f"{hours} hour{'' if hours == 1 else 's'}"
+
+
 def criterion_terms(rule: Rule) -> str:
     """What a criterion asks and weighs: "the company size is at least 50 (mandatory)"."""
     weight = "mandatory" if rule.kind == MANDATORY else f"+{_number(rule.points)} points"
@@ -167,8 +173,8 @@ def diff(before: Terms | None, after: Terms) -> list[Change]:
             ),
             (
                 "First contact within",
-                minutes_words(before.contact_within_minutes),
-                minutes_words(after.contact_within_minutes),
+                hours_words(before.contact_within_hours),
+                hours_words(after.contact_within_hours),
             ),
             ("Working hours", before.business_hours, after.business_hours),
             ("Forms it judges", before.forms, after.forms),

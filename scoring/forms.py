@@ -34,10 +34,11 @@ class TermsForm(forms.Form):
         min_value=1,
         help_text="How soon a routed lead must be accepted or rejected; 240 is 4 hours.",
     )
-    contact_within_minutes = forms.IntegerField(
-        label="First contact within (minutes)",
+    contact_within_hours = forms.IntegerField(
+        label="First contact within (hours)",
         min_value=1,
-        help_text="How soon an accepted lead must be contacted; 1440 is a day.",
+        help_text="How many working hours an accepted lead may wait for its first contact; "
+        "with 8-hour days, 24 hours are three working days.",
     )
     business_days = forms.TypedMultipleChoiceField(
         label="Working days of the sales team",

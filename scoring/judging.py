@@ -5,6 +5,7 @@ once for each set a form (or form version) declares, then judges every lead of t
 The forms belong to capture, which scoring never imports: their tables are read by name.
 """
 
+import json
 from collections.abc import Iterable
 
 from django.apps import apps
@@ -74,3 +75,64 @@ class Judge:
             if ok and rule.kind == engine.SCORING
         )
         return mandatory, score
+
+    def qualifies(self, passed: tuple[bool, ...]) -> bool:
+        mandatory, score = self.mandatory_and_score(passed)
+        return mandatory and score >= self.threshold
+
+
+class Panel:
+    """Several versions judging the same leads, each distinct criterion asked once per lead.
+
+    A draft is mostly its active version with a change or two: the criteria both have (same
+    attribute, operator, value and blank rule: the same pass or fail whatever their label and
+    points) are judged once, and each version reads its criteria's flags from the shared row.
+    """
+
+    def __init__(self, judges: list[Judge]):
+        self.judges = judges
+        found: dict[tuple, int] = {}
+        self.rules: list[engine.Rule] = []
+        self.positions: list[tuple[int, ...]] = []  # per version: its criteria in the row
+        for judge in judges:
+            positions = []
+            for rule in judge.rules:
+                key = (rule.attribute, rule.operator, _canonical(rule.value), rule.blank_passes)
+                if key not in found:
+                    found[key] = len(self.rules)
+                    self.rules.append(rule)
+                positions.append(found[key])
+            self.positions.append(tuple(positions))
+        self.needs_submission = any(judge.needs_submission for judge in judges)
+        self._compiled: dict[frozenset[str], engine.CompiledAgreement] = {}
+
+    @property
+    def keys(self) -> list[str]:
+        """The attributes some criterion reads (in order, once each)."""
+        keys = [rule.attribute for rule in self.rules if rule.operator != "submitted_within"]
+        return list(dict.fromkeys(keys))
+
+    def flags(self, blanks: frozenset[str] = frozenset()):
+        """flags(attributes, created_at) → one pass flag per distinct criterion."""
+        compiled = self._compiled.get(blanks)
+        if compiled is None:
+            compiled = self._compiled[blanks] = engine.compile_agreement(
+                self.rules, 0, blanks=blanks
+            )
+        if self.needs_submission:
+            return lambda attributes, at: compiled.flags(attributes, submitted_at=at, now=at)
+        return lambda attributes, _at: compiled.flags(attributes)
+
+    def passed(self, flags: tuple[bool, ...]) -> list[tuple[bool, ...]]:
+        """Each version's pass flags, from the shared row."""
+        return [tuple(flags[i] for i in positions) for positions in self.positions]
+
+    def qualified(self, flags: tuple[bool, ...]) -> list[bool]:
+        return [
+            judge.qualifies(passed)
+            for judge, passed in zip(self.judges, self.passed(flags), strict=True)
+        ]
+
+
+def _canonical(value) -> str:
+    return json.dumps(value, sort_keys=True, default=repr)

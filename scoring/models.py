@@ -121,8 +121,9 @@ class Agreement(models.Model):
     accept_within_minutes = models.PositiveIntegerField(
         default=240, help_text="SLA: a routed lead must be accepted or rejected within this."
     )
-    contact_within_minutes = models.PositiveIntegerField(
-        default=1440, help_text="SLA: an accepted lead must be contacted within this."
+    contact_within_hours = models.PositiveIntegerField(
+        default=24,
+        help_text="SLA: an accepted lead must be first contacted within this many working hours.",
     )
     business_days = models.JSONField(
         default=_weekdays, help_text="The sales team's working days, 0 = Monday … 6 = Sunday."
@@ -269,7 +270,7 @@ class Agreement(models.Model):
             summary=self.summary,
             threshold=self.threshold,
             accept_within_minutes=self.accept_within_minutes,
-            contact_within_minutes=self.contact_within_minutes,
+            contact_within_hours=self.contact_within_hours,
             rules=tuple(self.rules()),
             business_hours=self.business_hours().describe(),
             forms=self.form_ids_words(),

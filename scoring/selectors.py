@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from leads.models import Lead, Stage, Submission
+from scoring.explain import hours_words
 from scoring.models import Agreement, AgreementScope, Criterion
 from scoring.service_levels import add_business_minutes
 
@@ -91,6 +92,18 @@ def agreement_for_submission(*, submission_id: int) -> Agreement | None:
     """The active version that judges this submission (by its form); None if none, or gone."""
     form_id = Submission.objects.filter(pk=submission_id).values_list("form_id", flat=True).first()
     return None if form_id is None else agreement_judging(form_id=form_id)
+
+
+def leads_in_scope(*, agreement: Agreement) -> QuerySet[Lead]:
+    """The leads of the forms this version would judge were it active: the forms it lists,
+    or, listing none, every form that no active version of another scope lists."""
+    if agreement.form_ids:
+        return Lead.objects.filter(source_form_id__in=agreement.form_ids)
+    others = Agreement.objects.active_versions().exclude(scope_id=agreement.scope_id)
+    listed = {
+        form_id for form_ids in others.values_list("form_ids", flat=True) for form_id in form_ids
+    }
+    return Lead.objects.exclude(source_form_id__in=listed)
 
 
 def forms_without_agreement() -> list:
@@ -189,7 +202,7 @@ def scope_lines() -> list[ScopeLine]:
 class Due:
     what: str
     at: datetime  # in the sales team's time zone
-    minutes: int
+    within: str  # the service level in words: "240 minutes", "24 hours"
     hours: str
 
     @property
@@ -209,9 +222,11 @@ def lead_due_times(*, lead: Lead, agreement: Agreement | None) -> list[Due]:
     hours = agreement.business_hours()
     if lead.stage == Stage.ROUTED:
         what, minutes = "Accept or reject by", agreement.accept_within_minutes
+        within = f"{minutes} minutes"
     elif lead.stage == Stage.ACCEPTED:
-        what, minutes = "First contact by", agreement.contact_within_minutes
+        what, minutes = "First contact by", agreement.contact_within_hours * 60
+        within = hours_words(agreement.contact_within_hours)
     else:
         return []
     due = add_business_minutes(lead.stage_changed_at, minutes, hours)
-    return [Due(what, due, minutes, hours.describe())]
+    return [Due(what, due, within, hours.describe())]

@@ -308,7 +308,7 @@ def _draft_locked(agreement: Agreement) -> Agreement:
     return agreement
 
 
-TERMS = ("summary", "threshold", "accept_within_minutes", "contact_within_minutes")
+TERMS = ("summary", "threshold", "accept_within_minutes", "contact_within_hours")
 BUSINESS_HOURS = ("business_days", "business_opens", "business_closes", "time_zone")
 
 
@@ -319,7 +319,7 @@ def agreement_terms_set(
     summary: str,
     threshold: int,
     accept_within_minutes: int,
-    contact_within_minutes: int,
+    contact_within_hours: int,
     business_days: list[int] | None = None,
     business_opens: time | None = None,
     business_closes: time | None = None,
@@ -330,12 +330,12 @@ def agreement_terms_set(
     Working hours left out (None) stay as they are.
     """
     _require_drafter(by)
-    for field, minutes in [
-        ("accept_within_minutes", accept_within_minutes),
-        ("contact_within_minutes", contact_within_minutes),
+    for field, amount, unit in [
+        ("accept_within_minutes", accept_within_minutes, "minute"),
+        ("contact_within_hours", contact_within_hours, "hour"),
     ]:
-        if minutes < 1:
-            raise DomainError("A service level is at least one minute.", field=field)
+        if amount < 1:
+            raise DomainError(f"A service level is at least one {unit}.", field=field)
     with transaction.atomic():
         agreement = _draft_locked(agreement)
         hours = {
@@ -361,7 +361,7 @@ def agreement_terms_set(
         agreement.summary = summary
         agreement.threshold = threshold
         agreement.accept_within_minutes = accept_within_minutes
-        agreement.contact_within_minutes = contact_within_minutes
+        agreement.contact_within_hours = contact_within_hours
         for name, value in hours.items():
             setattr(agreement, name, value)
         agreement.save(update_fields=[*TERMS, *BUSINESS_HOURS])

@@ -1,28 +1,38 @@
 """The what-if: how the leads of the last N days come out under a draft or proposal, against
 the version it is compared with (by default the active one).
 
+The leads are those of the forms the draft would judge (its scope), not every form's.
 How many qualify under each; which criteria fail the most leads under each; and for the
 leads that would change side, what sales did with them (scoring.history states the rates).
-One query reads the leads (a server-side cursor, 5,000 rows at a time), each version is
-compiled once per form's placeholders and judges them in memory, then one query per 5,000
-leads that change side reads their history: never one query per lead.
+One query reads the leads (a server-side cursor, 5,000 rows at a time, only the attributes
+the criteria read when that pays); the criteria of both versions, each distinct one once,
+are compiled once per form's placeholders and give each lead a row of pass flags; the leads
+are counted by row (a few hundred distinct rows at most), each row is judged by both
+versions once; then one query per 5,000 leads that change side reads their history: never
+one query per lead.
 
 A lead is judged as it was when it came in: its attributes now, "submitted within N days"
 counted from its arrival (so it passes), "answered on the form" read as "is not blank".
 """
 
+import json
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
+from django.db import connection
+from django.db.models import DateTimeField, F, Func, JSONField, TextField, Value
+from django.db.models.functions import Cast
 from django.utils import timezone
 
-from leads.models import Lead
 from scoring import engine, explain
 from scoring.history import Outcomes, histories
-from scoring.judging import Judge, form_placeholders
+from scoring.judging import Judge, Panel, form_placeholders
 from scoring.models import Agreement
+from scoring.selectors import attribute_keys, leads_in_scope
 
 DEFAULT_DAYS = 90
 DAY_CHOICES = (30, 60, 90, 180, 365)
@@ -61,6 +71,7 @@ class WhatIf:
     days: int
     since: datetime
     leads: int
+    forms: str  # the forms whose leads were judged, in words
     proposal: Count
     against: Count | None
     gained: Outcomes  # qualify under the proposal, not under the version compared with
@@ -79,41 +90,43 @@ def whatif(
     days: int = DEFAULT_DAYS,
     now: datetime | None = None,
 ) -> WhatIf:
-    """The leads created in the last `days` days, judged by `proposal` and by `against`."""
+    """The leads of `proposal`'s forms created in the last `days` days, judged by `proposal`
+    and by `against`."""
     started = time.perf_counter()
     since = (now or timezone.now()) - timedelta(days=days)
-    judges = [Judge(proposal)] + ([Judge(against)] if against is not None else [])
-    rows = Lead.objects.filter(created_at__gte=since).values_list(
-        "pk", "stage", "source_form_id", "created_at", "attributes"
-    )
-    patterns: list[Counter] = [Counter() for _ in judges]
+    panel = Panel([Judge(proposal)] + ([Judge(against)] if against is not None else []))
+    leads = leads_in_scope(agreement=proposal).filter(created_at__gte=since)
+    seen: dict[tuple, list] = {}  # flags → [leads, gained or dropped or None]
     changers: list[list[tuple[int, str]]] = [[], []]  # gained, dropped
-    functions: dict[int, list] = {}
+    functions: dict[int, Callable] = {}
     blanks = None
-    total = 0
-    for pk, stage, form_id, created_at, attributes in rows.iterator(chunk_size=_CHUNK):
-        judging = functions.get(form_id)
-        if judging is None:
+    for pk, stage, form_id, attributes, created_at in _rows(leads, panel):
+        function = functions.get(form_id)
+        if function is None:
             if blanks is None:
                 blanks = form_placeholders()
-            judging = functions[form_id] = [
-                _function(judge, blanks.get(form_id, frozenset())) for judge in judges
-            ]
-        total += 1
-        verdict = judging[0](attributes, created_at)
-        patterns[0][tuple(verdict.passed)] += 1
-        if len(judging) == 1:
-            continue
-        other = judging[1](attributes, created_at)
-        patterns[1][tuple(other.passed)] += 1
-        if verdict.qualified != other.qualified:
-            changers[0 if verdict.qualified else 1].append((pk, stage))
-    counts = [_count(judge, found, total) for judge, found in zip(judges, patterns, strict=True)]
+            function = functions[form_id] = panel.flags(blanks.get(form_id, frozenset()))
+        flags = function(attributes, created_at)
+        found = seen.get(flags)
+        if found is None:
+            found = seen[flags] = [0, _side(panel, flags, changers)]
+        found[0] += 1
+        if found[1] is not None:
+            found[1].append((pk, stage))
+    patterns: list[Counter] = [Counter() for _ in panel.judges]
+    for flags, (leads_seen, _changers) in seen.items():
+        for counted, passed in zip(patterns, panel.passed(flags), strict=True):
+            counted[passed] += leads_seen
+    total = sum(leads_seen for leads_seen, _changers in seen.values())
+    counts = [
+        _count(judge, found, total) for judge, found in zip(panel.judges, patterns, strict=True)
+    ]
     groups = [_outcomes(group) for group in changers]
     return WhatIf(
         days=days,
         since=since,
         leads=total,
+        forms=proposal.form_ids_words(),
         proposal=counts[0],
         against=counts[1] if len(counts) > 1 else None,
         gained=groups[0],
@@ -122,11 +135,75 @@ def whatif(
     )
 
 
-def _function(judge: Judge, blanks: frozenset[str]):
-    compiled = judge.compiled(blanks)
-    if judge.needs_submission:
-        return lambda attributes, at: compiled(attributes, submitted_at=at, now=at)
-    return lambda attributes, _at: compiled(attributes)
+def _side(panel: Panel, flags: tuple[bool, ...], changers: list[list]) -> list | None:
+    """The list the leads with these flags go to: gained, dropped, or None (no change)."""
+    qualified = panel.qualified(flags)
+    if len(qualified) == 1 or qualified[0] == qualified[1]:
+        return None
+    return changers[0 if qualified[0] else 1]
+
+
+# json_build_array takes at most 100 arguments.
+_PICKED_MAX = 100
+
+
+def _picks(keys: list[str]) -> bool:
+    """Whether to read only these attributes rather than the whole of them.
+
+    Picking costs the server a lookup per key and lead; reading the whole JSON costs this
+    process the decoding of keys no criterion reads. Measured on 100,000 leads whose criteria
+    read all 11 keys, the whole JSON was faster (2.0 s of CPU against 2.4 s): pick only when
+    the criteria read at most half the attributes forms ask for.
+    """
+    if connection.vendor != "postgresql" or len(keys) > _PICKED_MAX:
+        return False
+    return len(keys) * 2 <= len(attribute_keys())
+
+
+def _rows(leads, panel: Panel) -> Iterator[tuple[int, str, int, Any, datetime | None]]:
+    """(id, stage, form, attributes, created at) of each lead, 5,000 rows a fetch.
+
+    When it pays (`_picks`), only the attributes some criterion reads leave the database, as
+    one JSON array a lead (an array of values costs the server less than an object of them),
+    made into a dict here: the engine only asks `attributes.get(key)`, so a key missing and
+    a key null judge alike. The time of creation is read only if a criterion needs it.
+    """
+    keys = panel.keys
+    picked = _picks(keys)
+    if picked:
+        attributes = Func(
+            *(_Key(key) for key in keys),
+            function="json_build_array",
+            template="%(function)s(%(expressions)s)::text",  # decoded here, as the driver may not
+            output_field=TextField(),
+        )
+    else:
+        attributes = Cast("attributes", TextField())  # decoded here, without the ORM's converter
+    at = F("created_at") if panel.needs_submission else Value(None, output_field=DateTimeField())
+    # In no order: ordered by time, a cursor walks the index and reads the table at random.
+    rows = (
+        leads.order_by()
+        .annotate(picked=attributes, at=at)
+        .values_list("pk", "stage", "source_form_id", "picked", "at")
+    )
+    loads = json.loads
+    if not picked:
+        for pk, stage, form_id, attributes, created_at in rows.iterator(chunk_size=_CHUNK):
+            yield pk, stage, form_id, loads(attributes), created_at
+        return
+    for pk, stage, form_id, values, created_at in rows.iterator(chunk_size=_CHUNK):
+        yield pk, stage, form_id, dict(zip(keys, loads(values), strict=True)), created_at
+
+
+class _Key(Func):
+    """attributes -> 'key' (not ->>: a number, a list or true stay what they are)."""
+
+    template = "(%(expressions)s)"
+    arg_joiner = " -> "
+    output_field = JSONField()
+
+    def __init__(self, key: str):
+        super().__init__(F("attributes"), Value(key))
 
 
 def _count(judge: Judge, patterns: Counter, total: int) -> Count:

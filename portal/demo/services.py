@@ -262,7 +262,7 @@ def _agreement(marketing_manager: User, sales_manager: User) -> Agreement:
             ),
             "threshold": 10,
             "accept_within_minutes": 240,
-            "contact_within_minutes": 1440,
+            "contact_within_hours": 24,
             "created_by": sales_manager,
         },
     )

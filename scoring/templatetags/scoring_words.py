@@ -1,5 +1,6 @@
 from django import template
 
+from scoring.explain import hours_words as _hours_words
 from scoring.explain import minutes_words as _minutes_words
 
 register = template.Library()
@@ -8,6 +9,11 @@ register = template.Library()
 @register.filter
 def minutes_words(minutes: int) -> str:
     return _minutes_words(minutes)
+
+
+@register.filter
+def hours_words(hours: int) -> str:
+    return _hours_words(hours)
 
 
 @register.filter

@@ -31,6 +31,9 @@ def test_both_managers_sign_a_new_version_and_the_next_lead_is_judged_by_it(page
     page.get_by_role("button", name="New draft from v1").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Edit Agreement v2")
     page.get_by_label("Threshold (points)").fill("20")
+    expect(page.get_by_label("First contact within (hours)")).to_have_value("24")
+    page.get_by_label("First contact within (hours)").fill("8")
+    snap("agreement-v2-terms-in-hours")
     page.get_by_role("button", name="Save terms").click()
     expect(page.get_by_role("status")).to_have_text("The terms of Agreement v2 are saved.")
     page.get_by_role("link", name="Edit Company size").click()
@@ -60,6 +63,7 @@ def test_both_managers_sign_a_new_version_and_the_next_lead_is_judged_by_it(page
     page.get_by_role("link", name="v2", exact=True).click()
     diff = page.locator("#diff")
     expect(diff).to_contain_text("Threshold: 10 points → 20 points")
+    expect(diff).to_contain_text("First contact within: 24 hours → 8 hours")
     expect(diff).to_contain_text(
         "Company size: the company size is at least 10 (mandatory) → "
         "the company size is at least 20 (mandatory)"
@@ -68,6 +72,7 @@ def test_both_managers_sign_a_new_version_and_the_next_lead_is_judged_by_it(page
     # ... and, before signing, how the last 90 days of leads would have come out under it.
     whatif = page.locator("#whatif")
     expect(whatif).to_contain_text("What if it were active: the last 90 days of leads")
+    expect(whatif).to_contain_text("from every form no other active version lists")
     expect(whatif.locator('#whatif-counts tr[data-version="2"]')).to_be_visible()
     expect(whatif.locator('#whatif-counts tr[data-version="1"]')).to_be_visible()
     expect(whatif.locator("#whatif-dropped")).to_contain_text("would no longer qualify")

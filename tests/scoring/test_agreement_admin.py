@@ -50,7 +50,7 @@ def change_form(agreement: Agreement, *, threshold: int, points: int) -> dict:
         "summary": agreement.summary,
         "threshold": threshold,
         "accept_within_minutes": agreement.accept_within_minutes,
-        "contact_within_minutes": agreement.contact_within_minutes,
+        "contact_within_hours": agreement.contact_within_hours,
         "created_by": agreement.created_by_id,
         "created_at_0": "2026-01-01",
         "created_at_1": "00:00:00",

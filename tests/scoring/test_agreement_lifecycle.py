@@ -85,7 +85,7 @@ def test_proposing_freezes_the_version_and_records_who(marketing):
             summary="",
             threshold=99,
             accept_within_minutes=1,
-            contact_within_minutes=1,
+            contact_within_hours=1,
         )
     agreement.refresh_from_db()
     assert agreement.threshold == 10
@@ -154,7 +154,7 @@ def test_sending_back_a_half_signed_proposal_clears_its_signature_and_keeps_the_
         summary="",
         threshold=30,
         accept_within_minutes=60,
-        contact_within_minutes=600,
+        contact_within_hours=10,
     )
     agreement_propose(agreement=agreement, by=marketing)
     agreement_sign(agreement=agreement, by=sales, side=SALES)

@@ -104,7 +104,7 @@ def test_either_manager_drafts_from_the_active_version_edits_and_proposes(client
         "terms-summary": "Real companies, bigger.",
         "terms-threshold": 20,
         "terms-accept_within_minutes": 120,
-        "terms-contact_within_minutes": 1440,
+        "terms-contact_within_hours": 24,
         "terms-business_days": ["0", "1", "2", "3", "4"],
         "terms-business_opens": "09:00",
         "terms-business_closes": "17:00",
@@ -249,7 +249,7 @@ def test_editing_or_proposing_a_version_proposed_meanwhile_is_a_409(client, v1):
     terms = {
         "terms-threshold": 1,
         "terms-accept_within_minutes": 1,
-        "terms-contact_within_minutes": 1,
+        "terms-contact_within_hours": 1,
     }
     response = client.post(url("edit", version=2), terms)
     assert response.status_code == 409

@@ -160,7 +160,7 @@ def test_the_refusal_is_a_domain_error_a_page_can_show():
 def test_a_new_draft_copies_the_terms_and_criteria_into_the_next_version(drafter):
     source = active(
         draft_with_criteria(
-            version=1, summary="Work e-mail", accept_within_minutes=60, contact_within_minutes=90
+            version=1, summary="Work e-mail", accept_within_minutes=60, contact_within_hours=3
         )
     )
     Agreement.objects.create(version=3)
@@ -169,7 +169,7 @@ def test_a_new_draft_copies_the_terms_and_criteria_into_the_next_version(drafter
 
     assert draft.version == 4
     assert (draft.summary, draft.threshold) == ("Work e-mail", 10)
-    assert (draft.accept_within_minutes, draft.contact_within_minutes) == (60, 90)
+    assert (draft.accept_within_minutes, draft.contact_within_hours) == (60, 3)
     assert draft.created_by == drafter
     assert (draft.sales_signed_by, draft.sales_signed_at) == (None, None)
     assert (draft.marketing_signed_by, draft.marketing_signed_at) == (None, None)

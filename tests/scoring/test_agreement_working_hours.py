@@ -43,7 +43,7 @@ def terms(**changes) -> dict:
         "terms-summary": "",
         "terms-threshold": 0,
         "terms-accept_within_minutes": 240,
-        "terms-contact_within_minutes": 1440,
+        "terms-contact_within_hours": 24,
         "terms-business_days": ["0", "1", "2", "3", "4"],
         "terms-business_opens": "08:30",
         "terms-business_closes": "17:30",
@@ -68,6 +68,9 @@ def test_the_editor_saves_working_hours_and_the_version_page_shows_them(client, 
     page = text(client.get(draft.get_absolute_url()))
     assert "Mon to Fri, 08:30 to 17:30 (Europe/Berlin)" in page
     assert "4 hours of working time" in page
+    assert "24 hours of working time" in page  # first contact: in hours, as agreed
+    editor = text(client.get(edit))
+    assert "First contact within (hours)" in editor
 
 
 @pytest.mark.parametrize(
@@ -143,6 +146,36 @@ def test_the_lead_page_says_when_a_routed_lead_is_due_in_working_time(client):
     assert "240 minutes of working time: Mon to Fri, 09:00 to 17:00 (Europe/Berlin)" in page
 
 
+def test_the_lead_page_says_when_an_accepted_lead_is_due_for_first_contact_in_working_hours(
+    client,
+):
+    agreement = AgreementFactory(
+        time_zone="Europe/Berlin",
+        business_opens=datetime.time(9),
+        business_closes=datetime.time(17),
+        contact_within_hours=3,
+    )
+    submission = lead_capture(
+        form=FormFactory(),
+        payload={"email": "ana@acme.example", "company_size": "80"},
+        cleaned={"email": "ana@acme.example", "company_size": 80},
+        provenance=Provenance(),
+    )
+    submission_qualify(submission_id=submission.pk)
+    friday_afternoon = datetime.datetime(2026, 11, 27, 15, 30, tzinfo=BERLIN)
+    Lead.objects.filter(pk=submission.lead_id).update(
+        stage=Stage.ACCEPTED, stage_changed_at=friday_afternoon
+    )
+    assert submission.lead.qualifications.get().agreement == agreement
+
+    logged_in(client, Role.SALES_MANAGER)
+    page = text(client.get(submission.lead.get_absolute_url()))
+
+    # 1 h 30 on Friday, the other 1 h 30 from Monday's opening.
+    assert "First contact by Mon Nov 30, 10:30 CET" in page
+    assert "3 hours of working time: Mon to Fri, 09:00 to 17:00 (Europe/Berlin)" in page
+
+
 def test_the_agreement_page_lists_each_scope_with_its_forms(client):
     webinar = FormFactory(name="Webinar")
     main = AgreementFactory(version=1)
@@ -164,16 +197,16 @@ def test_the_service_refuses_working_hours_the_form_did_not_check(draft):
     terms = {"summary": "", "threshold": 0, "accept_within_minutes": 60}
     with pytest.raises(DomainError, match="not a time zone") as refused:
         agreement_terms_set(
-            agreement=draft, by=manager, contact_within_minutes=60, time_zone="Moon/Base", **terms
+            agreement=draft, by=manager, contact_within_hours=1, time_zone="Moon/Base", **terms
         )
     assert refused.value.field == "time_zone"
     saved = agreement_terms_set(
-        agreement=draft, by=manager, contact_within_minutes=90, business_days=[6, 5], **terms
+        agreement=draft, by=manager, contact_within_hours=3, business_days=[6, 5], **terms
     )
-    assert (saved.business_days, saved.time_zone, saved.contact_within_minutes) == (
+    assert (saved.business_days, saved.time_zone, saved.contact_within_hours) == (
         [5, 6],
         "UTC",
-        90,
+        3,
     )
 
 

@@ -84,10 +84,11 @@ def test_any_lead_is_judged_without_raising_and_both_ways_agree(
 ):
     blanks = context["blanks"]
     plain = evaluate(lead, agreement, threshold, now=NOW, **context)
-    compiled = compile_agreement(agreement, threshold, blanks=blanks)(
-        lead, now=NOW, submitted_at=context["submitted_at"], answered=context["answered"]
-    )
+    function = compile_agreement(agreement, threshold, blanks=blanks)
+    given = {"now": NOW, "submitted_at": context["submitted_at"], "answered": context["answered"]}
+    compiled = function(lead, **given)
     assert len(plain.outcomes) == len(compiled.outcomes) == len(agreement)
+    assert function.flags(lead, **given) == tuple(o.passed for o in plain.outcomes)
     assert (compiled.qualified, compiled.score) == (plain.qualified, plain.score)
     assert [o.passed for o in compiled.outcomes] == [o.passed for o in plain.outcomes]
     assert [o.reason for o in compiled.outcomes] == [o.reason for o in plain.outcomes]
@@ -124,6 +125,8 @@ def test_a_failed_mandatory_criterion_always_disqualifies(lead, agreement, thres
 @settings(max_examples=200, deadline=None)
 @given(junk=values, agreement=agreements)
 def test_attributes_that_are_not_a_mapping_never_raise(junk, agreement):
-    verdict = compile_agreement(agreement, 0)(junk)
+    compiled = compile_agreement(agreement, 0)
+    verdict = compiled(junk)
     assert verdict.qualified == evaluate(junk, agreement, 0).qualified
+    assert compiled.flags(junk) == tuple(o.passed for o in verdict.outcomes)
     assert all(isinstance(o.reason, str) for o in verdict.outcomes)

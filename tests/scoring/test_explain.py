@@ -1,7 +1,7 @@
 """An agreement in words, and what changed between two versions: plain data, no database."""
 
 from scoring.engine import MANDATORY, SCORING, Rule
-from scoring.explain import Change, Terms, describe, diff, minutes_words
+from scoring.explain import Change, Terms, describe, diff, hours_words, minutes_words
 
 FREE_MAIL = ["gmail.com", "yahoo.com"]
 
@@ -17,7 +17,7 @@ V1_RULES = (
     rule("Mid-size company", SCORING, "company_size", "at_least", 50, 20),
     rule("Job title given", SCORING, "job_title", "present", None, 10),
 )
-V1 = Terms(1, "Work address, our territory.", 10, 240, 1440, V1_RULES)
+V1 = Terms(1, "Work address, our territory.", 10, 240, 24, V1_RULES)
 
 
 def test_the_agreement_reads_as_one_sentence():
@@ -46,13 +46,17 @@ def test_service_levels_read_in_days_hours_and_minutes():
     ]
 
 
+def test_first_contact_reads_in_hours_never_days():
+    assert [hours_words(h) for h in (1, 24, 72)] == ["1 hour", "24 hours", "72 hours"]
+
+
 def test_the_diff_says_what_changed_added_and_removed():
     v2 = Terms(
         2,
         "Work address, our territory.",
         20,
         120,
-        1440,
+        8,
         (
             V1_RULES[0],
             rule("Sales territory", MANDATORY, "country", "one_of", ["Brazil", "Portugal"]),
@@ -65,6 +69,7 @@ def test_the_diff_says_what_changed_added_and_removed():
     assert diff(V1, v2) == [
         Change("terms", "Threshold", "10 points", "20 points"),
         Change("terms", "Accept or reject within", "4 hours", "2 hours"),
+        Change("terms", "First contact within", "24 hours", "8 hours"),
         Change("removed", "Job title given: the job title is given (+10 points)"),
         Change(
             "changed",

@@ -3,12 +3,16 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from leads.models import LeadEvent, RejectionReason, Stage
+from leads.models import Lead, LeadEvent, RejectionReason, Stage
 from portal.accounts.roles import Role
-from scoring.models import Agreement, Criterion
+from scoring import engine
+from scoring import whatif as whatif_module
+from scoring.models import Agreement, AgreementScope, Criterion
 from scoring.whatif import whatif
 from tests.factories import (
     AgreementFactory,
@@ -173,3 +177,140 @@ def test_the_active_version_has_no_whatif(fixture, client):
     client.force_login(UserFactory(role=Role.SALES_MANAGER))
     page = client.get(reverse("scoring:version", kwargs={"version": active.version}))
     assert 'id="whatif"' not in page.content.decode()
+
+
+def test_the_whatif_reads_only_the_leads_of_the_forms_in_the_drafts_scope(fixture):
+    active, proposal = fixture  # the main scope: every form no other scope lists
+    webinar = FormFactory(name="Webinar")
+    LeadFactory.create_batch(
+        3, source_form=webinar, attributes={"company_size": "30", "country": "Brazil"}
+    )
+    assert whatif(proposal=proposal, against=active).leads == 7 + 3
+
+    webinars = AgreementScope.objects.create(name="Webinars")
+    judging_webinars = AgreementFactory(version=3, scope=webinars, form_ids=[webinar.pk])
+    result = whatif(proposal=proposal, against=active)
+    assert result.leads == 7  # the webinar's leads are another scope's now
+    assert result.proposal.qualified == 3
+
+    draft = Agreement.objects.create(version=4, scope=webinars, form_ids=[webinar.pk])
+    CriterionFactory(agreement=draft, value=20)
+    result = whatif(proposal=draft, against=judging_webinars)
+    assert (result.leads, result.forms) == (3, "Webinar")
+    assert (result.proposal.qualified, result.against.qualified) == (3, 0)
+    assert (result.gained.leads, result.dropped.leads) == (3, 0)
+
+
+def test_the_page_says_whose_forms_the_whatif_read(fixture, client):
+    _active, proposal = fixture
+    client.force_login(UserFactory(role=Role.SALES_MANAGER))
+    page = client.get(reverse("scoring:version", kwargs={"version": proposal.version}))
+    assert "from every form no other active version lists" in page.content.decode()
+
+
+# Values of every JSON type, keys missing, extra and null: reading only the keys the criteria
+# read must judge each of them exactly as reading the whole attributes does.
+MIXED = [
+    {"company_size": 100, "country": "Brazil", "tags": ["demo", "x"], "dnc": True},
+    {"company_size": "1,200", "country": ["Brazil"], "phone": None, "extra": {"a": [1]}},
+    {"company_size": 2.5, "country": "brazil ", "tags": "Demo please", "dnc": "no"},
+    {"company_size": "45", "country": "Brazil", "phone": "+55 11", "dnc": False},
+    {"company_size": "lots", "country": "France", "phone": "+55 11"},
+    {"company_size": "Select", "country": None, "tags": [], "notes": "x" * 300},
+    {"country": "Brazil", "phone": "", "dnc": 1},
+    {"company_size": {"n": 50}, "country": 7, "phone": 0, "tags": [["demo"]]},
+    {},
+]
+
+
+@pytest.fixture
+def mixed():
+    active = AgreementFactory(version=1, threshold=5)  # size at least 50
+    CriterionFactory(
+        agreement=active,
+        label="Demo",
+        kind=Criterion.Kind.SCORING,
+        attribute="tags",
+        operator=Criterion.Operator.CONTAINS,
+        value="demo",
+        points=5,
+        position=1,
+    )
+    proposal = Agreement.objects.create(version=2, threshold=5)
+    CriterionFactory(agreement=proposal, value=20, blank_passes=True)
+    CriterionFactory(
+        agreement=proposal,
+        label="Territory",
+        attribute="country",
+        operator=Criterion.Operator.ONE_OF,
+        value=["Brazil"],
+        position=1,
+    )
+    CriterionFactory(
+        agreement=proposal,
+        label="Phone",
+        kind=Criterion.Kind.SCORING,
+        attribute="phone",
+        operator=Criterion.Operator.PRESENT,
+        value=None,
+        points=5,
+        position=2,
+    )
+    CriterionFactory(
+        agreement=proposal,
+        label="May call",
+        attribute="dnc",
+        operator=Criterion.Operator.NOT_EQUALS,
+        value="Yes",
+        blank_passes=True,
+        position=3,
+    )
+    form = FormFactory()
+    for i, attributes in enumerate(MIXED * 3):
+        LeadFactory(email=f"m{i}@acme.example", source_form=form, attributes=attributes)
+    return active, proposal
+
+
+def counted(result):
+    return [
+        result.leads,
+        *[
+            (
+                c.qualified,
+                c.failed_mandatory,
+                c.below_threshold,
+                [(f.label, f.failed) for f in c.failures],
+            )
+            for c in (result.proposal, result.against)
+        ],
+        (result.gained.leads, result.dropped.leads),
+    ]
+
+
+@pytest.mark.postgres
+def test_reading_only_the_criteria_keys_judges_as_the_whole_attributes_do(mixed, monkeypatch):
+    active, proposal = mixed
+    results = {}
+    for picks in (True, False):
+        monkeypatch.setattr(whatif_module, "_picks", lambda keys, picks=picks: picks)
+        with CaptureQueriesContext(connection) as queries:
+            results[picks] = whatif(proposal=proposal, against=active)
+        picked = any("json_build_array" in query["sql"] for query in queries)
+        assert picked == picks
+    assert counted(results[True]) == counted(results[False])
+
+
+def test_the_whatif_counts_as_judging_each_lead_alone_does(mixed):
+    active, proposal = mixed
+    result = whatif(proposal=proposal, against=active)
+    leads = list(Lead.objects.values_list("attributes", flat=True))
+    for agreement, count in ((proposal, result.proposal), (active, result.against)):
+        verdicts = [engine.evaluate(a, agreement.rules(), agreement.threshold) for a in leads]
+        assert count.qualified == sum(v.qualified for v in verdicts)
+        assert 0 < count.qualified < len(leads)
+    gained = sum(
+        engine.evaluate(a, proposal.rules(), 5).qualified
+        and not engine.evaluate(a, active.rules(), 5).qualified
+        for a in leads
+    )
+    assert result.gained.leads == gained
