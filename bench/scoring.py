@@ -209,7 +209,8 @@ def main() -> int:
 # The stored benches: PostgreSQL, Django, the what-if and the re-scoring -------------------
 
 POSTGRES_SERVER = "postgres://postgres@127.0.0.1:5432"
-DATABASE_NAME = "leadbridge_bench_scoring"
+# Another checkout may run this bench on the same server: give it another name.
+DATABASE_NAME = os.environ.get("BENCH_SCORING_DATABASE", "leadbridge_bench_scoring")
 DECIDED = 20_000
 
 
