@@ -1,7 +1,8 @@
 """The handoff, in order. This is the only module that knows what follows what:
 
 1. capture stores a submission and its lead, and says so (`leads.signals.submission_stored`);
-   after that commits, one `hand_off` message wakes a worker;
+   after that commits, one `hand_off` message wakes a worker; a re-scoring that qualifies
+   leads says so too, once per chunk (`leads.signals.leads_qualified`);
 2. `hand_off` judges every submission due by the active agreement (scoring), a batch at a
    time, then
 3. gives every qualified lead due to a rep (routing), a batch at a time, until nothing is due;
@@ -37,6 +38,11 @@ BUDGET_SECONDS = settings.CELERY_TASK_SOFT_TIME_LIMIT / 2
 
 
 def after_capture(sender, submission, **kwargs) -> None:
+    enqueue_on_commit(hand_off)
+
+
+def after_qualified(sender, lead_ids, **kwargs) -> None:
+    """A re-scoring qualified a batch of leads: one message routes them after the commit."""
     enqueue_on_commit(hand_off)
 
 
