@@ -330,7 +330,8 @@ def _stored(args) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM scoring_qualification q JOIN leads_lead l ON l.id = q.lead_id "
-            "WHERE l.stage IN ('disqualified', 'qualified') AND q.agreement_id <> %s",
+            "WHERE l.stage IN ('disqualified', 'qualified') AND q.agreement_id <> %s "
+            "AND q.superseded_at IS NULL",
             [by_v2],
         )
         left = cursor.fetchone()[0]

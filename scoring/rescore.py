@@ -22,7 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from leads import locks
-from leads.events import events_record, new_note
+from leads.events import notes_record
 from leads.lifecycle import leads_move
 from leads.models import Lead, Stage
 from leads.signals import leads_qualified
@@ -123,7 +123,7 @@ def _rescored(leads: list[Lead], agreement: Agreement, now) -> int:
             qualified.append((lead, f"{summary} {before}"))
         else:
             kept.append(lead)
-            notes.append(new_note(lead=lead, text=f"{summary} {before}", at=now))
+            notes.append((lead.pk, f"{summary} {before}"))
     # The old judgements stay readable: one UPDATE marks them all, cheaper than the DELETE
     # of their rows and results that replacing them took.
     Qualification.objects.filter(pk__in=superseded).update(superseded_at=now)
@@ -138,7 +138,7 @@ def _rescored(leads: list[Lead], agreement: Agreement, now) -> int:
             extra_fields=("score",),
         )
         leads_qualified.send(sender=Agreement, lead_ids=[lead.pk for lead, _ in qualified])
-    events_record(notes)
+    notes_record(notes, at=now)
     return len(qualified)
 
 

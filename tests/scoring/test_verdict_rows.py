@@ -142,3 +142,19 @@ def test_the_sql_names_the_models_columns():
         assert set(named) <= columns
         required = {f.column for f in model._meta.concrete_fields if not f.null and f.name != "id"}
         assert required <= set(named)
+
+
+def test_without_database_keys_django_still_deletes_and_protects_the_results(agreement):
+    """CriterionResult has no foreign key constraints in the database (their checks cost
+    more than the rows): deleting a judgement takes its results, a judged criterion stays."""
+    from django.db.models import ProtectedError
+    from django.db.models.deletion import Collector
+
+    judged = judged_leads(agreement)
+    with transaction.atomic():
+        first, *_ = verdicts_store(judged)
+    Qualification.objects.filter(pk=first).delete()
+    assert not CriterionResult.objects.filter(qualification_id=first).exists()
+    assert CriterionResult.objects.exists()
+    with pytest.raises(ProtectedError):  # what Criterion.delete() would meet, once allowed
+        Collector(using="default").collect([agreement.criteria.first()])
