@@ -14,6 +14,7 @@ from django.db import connection
 from django.utils import timezone
 
 from leads.models import Lead, LeadEvent
+from portal.sql import values_execute
 
 Kind = LeadEvent.Kind
 
@@ -76,15 +77,9 @@ def _inserted(rows: list[tuple]) -> None:
         events = (LeadEvent(**dict(zip(_COLUMNS, row, strict=True))) for row in rows)
         LeadEvent.objects.bulk_create(events)
         return
-    from psycopg2.extras import Json, execute_values
+    from psycopg2.extras import Json
 
-    with connection.cursor() as cursor:
-        execute_values(
-            cursor.cursor,
-            INSERT_EVENTS,
-            [(*row[:-1], Json(row[-1])) for row in rows],
-            page_size=len(rows),
-        )
+    values_execute(INSERT_EVENTS, [(*row[:-1], Json(row[-1])) for row in rows])
 
 
 def event_submission_received(*, lead: Lead, submission, created: bool) -> LeadEvent:

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from leads import locks
 from leads.events import notes_record
-from leads.lifecycle import leads_move
+from leads.lifecycle import leads_move, leads_save
 from leads.models import Lead, Stage
 from leads.signals import leads_qualified
 from scoring import engine
@@ -128,8 +128,7 @@ def _rescored(leads: list[Lead], agreement: Agreement, now) -> int:
     # of their rows and results that replacing them took.
     Qualification.objects.filter(pk__in=superseded).update(superseded_at=now)
     verdicts_store(judged)
-    for score, same in _by_score(kept).items():
-        Lead.objects.filter(pk__in=[lead.pk for lead in same]).update(score=score, updated_at=now)
+    leads_save(kept, ["score", "updated_at"])
     if qualified:
         leads_move(
             leads=[lead for lead, _ in qualified],
@@ -140,11 +139,3 @@ def _rescored(leads: list[Lead], agreement: Agreement, now) -> int:
         leads_qualified.send(sender=Agreement, lead_ids=[lead.pk for lead, _ in qualified])
     notes_record(notes, at=now)
     return len(qualified)
-
-
-def _by_score(leads: list[Lead]) -> dict[int, list[Lead]]:
-    """Leads by their new score: one UPDATE per score (a few dozen), not one per lead."""
-    groups: dict[int, list[Lead]] = {}
-    for lead in leads:
-        groups.setdefault(lead.score, []).append(lead)
-    return groups

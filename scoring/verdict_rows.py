@@ -3,20 +3,20 @@ criterion, many leads at once. The one way the handoff's batches (`submissions_q
 and the re-scoring (`rescore`) write them.
 
 On PostgreSQL no model instance is built: the qualifications go in one
-`INSERT ... VALUES ... RETURNING id` (psycopg2's `execute_values`), then their criterion
-results in one `COPY`, both from plain tuples. `bulk_create` made about thirteen model
+`INSERT ... VALUES ... RETURNING id`, then their criterion results in one `COPY`, both from
+plain tuples (`portal.sql`). `bulk_create` made about thirteen model
 instances per lead (`Model.__init__` and its init signals), which cost more than the rest
 of the handoff's scoring together. Other databases (SQLite, the demo) use `bulk_create`:
 the rows are the same, field by field (tests/scoring/test_verdict_rows.py).
 """
 
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
 
+from portal.sql import copy_text, values_execute
 from scoring import engine
 from scoring.models import CriterionResult, Qualification
 
@@ -54,8 +54,6 @@ COPY_RESULTS = (
 
 
 def _stored_on_postgresql(judged: Sequence[Judged]) -> list[int]:
-    from psycopg2.extras import execute_values
-
     rows = [
         (
             j.lead_id,
@@ -68,14 +66,10 @@ def _stored_on_postgresql(judged: Sequence[Judged]) -> list[int]:
         )
         for j in judged
     ]
-    with connection.cursor() as cursor:
-        # One statement for the whole batch (page_size), so RETURNING gives the ids in the
-        # order of the VALUES, as Django's own bulk_create relies on.
-        returned = execute_values(
-            cursor.cursor, INSERT_QUALIFICATIONS, rows, page_size=len(rows), fetch=True
-        )
-        ids = [row[0] for row in returned]
-        cursor.cursor.copy_expert(COPY_RESULTS, io.StringIO(_copy_text(ids, judged)))
+    # One statement for the whole batch, so RETURNING gives the ids in the order of the
+    # VALUES, as Django's own bulk_create relies on.
+    ids = [row[0] for row in values_execute(INSERT_QUALIFICATIONS, rows, fetch=True)]
+    copy_text(COPY_RESULTS, _copy_text(ids, judged))
     return ids
 
 

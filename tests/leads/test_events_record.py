@@ -74,3 +74,31 @@ def test_on_postgresql_the_rows_are_those_bulk_create_wrote():
             event.pk = None
         events_record(events)
     assert rows() == with_models
+
+
+def test_many_leads_are_saved_with_their_own_values_and_nothing_else_changes(
+    django_assert_num_queries,
+):
+    from leads.lifecycle import leads_save
+    from leads.models import Lead
+
+    leads = [LeadFactory(company=f"Acme {n}") for n in range(4)]
+    owner = UserFactory()
+    for n, lead in enumerate(leads):
+        lead.score = None if n == 3 else n * 10
+        lead.stage = [Stage.QUALIFIED, Stage.DISQUALIFIED, Stage.QUALIFIED, Stage.ROUTED][n]
+        lead.stage_changed_at = AT.replace(minute=n)
+        lead.owner = owner if n == 3 else None
+        lead.company = "not saved"
+    statements = 1 if connection.vendor == "postgresql" else 4  # SQLite: one per set of values
+    with transaction.atomic(), django_assert_num_queries(statements):
+        leads_save([*leads, leads[0]], ["score", "stage", "stage_changed_at", "owner"])
+    stored = Lead.objects.order_by("pk").values_list(
+        "score", "stage", "stage_changed_at", "owner_id", "company"
+    )
+    assert list(stored) == [
+        (0, Stage.QUALIFIED, AT.replace(minute=0), None, "Acme 0"),
+        (10, Stage.DISQUALIFIED, AT.replace(minute=1), None, "Acme 1"),
+        (20, Stage.QUALIFIED, AT.replace(minute=2), None, "Acme 2"),
+        (None, Stage.ROUTED, AT.replace(minute=3), owner.pk, "Acme 3"),
+    ]

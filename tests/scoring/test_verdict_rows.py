@@ -100,10 +100,10 @@ def expected_rows(judged: list[Judged]) -> list[tuple]:
     ]
 
 
-def test_stored_verdicts_are_the_judgements_field_by_field(agreement):
+def test_stored_verdicts_are_the_judgements_field_by_field(agreement, django_assert_num_queries):
     judged = judged_leads(agreement)
     assert any("\t" in o.reason for j in judged for o in j.verdict.outcomes)
-    with transaction.atomic():
+    with transaction.atomic(), django_assert_num_queries(2):  # the judgements, their results
         ids = verdicts_store(judged)
     assert len(set(ids)) == len(judged)
     assert stored_rows(ids) == expected_rows(judged)
