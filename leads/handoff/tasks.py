@@ -64,7 +64,7 @@ def hand_off() -> None:
 
 
 def _score_batch() -> int:
-    if Agreement.objects.active() is None:
+    if not Agreement.objects.active_versions().exists():  # one row's existence, per batch
         logger.info("No active agreement: submissions wait to be scored.")
         return 0
     with transaction.atomic():
