@@ -40,7 +40,8 @@ def _record(lead: Lead, kind: str, **fields: Any) -> LeadEvent:
 
 
 def events_record(events: list[LeadEvent]) -> None:
-    """Write events built by `new_*`, in their order (their ids grow in that order)."""
+    """Write events built by `new_*`, in their order (their ids grow in that order; the
+    instances are not given them: read the events back for their ids)."""
     _inserted([tuple(getattr(event, column) for column in _COLUMNS) for event in events])
 
 
