@@ -7,12 +7,13 @@ it by the version active then; a qualified lead is already handed to routing (an
 lifecycle has no arrow back); a lead a rep has seen (routed, accepted, rejected, ...) is
 decided and keeps the verdict of the version that judged it, explanations and all.
 
-A re-scored lead's judgement (its latest submission's qualification) is replaced by the new
-version's: verdict, score, summary and one result per criterion, in a new row; its timeline
-says what it was before. One the new version qualifies moves to qualified, and the handoff's sweeper
-routes it like any qualified lead that no message announced (`leads.handoff.services.
-leads_claim_for_routing`: a qualified lead without a routing lease, after the grace).
-Everything is written in bulk, in one transaction per chunk, the leads locked.
+A re-scored lead's judgement (its latest submission's current qualification) is superseded
+by the new version's: verdict, score, summary and one result per criterion, in a new row. The
+old row stays, results and all, marked `superseded_at` (the lead page shows it under
+"Earlier judgements"), and the timeline says what it was before. One the new version qualifies
+moves to qualified; each chunk that qualified leads says so once (`leads.signals.
+leads_qualified`), and the handoff routes them after the commit (beat's sweep stands behind
+the message). Everything is written in bulk, in one transaction per chunk, the leads locked.
 """
 
 import logging
@@ -21,13 +22,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from leads import locks
-from leads.events import events_record, new_note
-from leads.lifecycle import leads_move
+from leads.events import notes_record
+from leads.lifecycle import leads_move, leads_save
 from leads.models import Lead, Stage
+from leads.signals import leads_qualified
 from scoring import engine
 from scoring.judging import Judge, version_placeholders
-from scoring.models import Agreement, CriterionResult, Qualification
+from scoring.models import Agreement, Qualification
 from scoring.progress import RescoreRun
+from scoring.verdict_rows import Judged, verdicts_store
 
 logger = logging.getLogger(__name__)
 
@@ -84,13 +87,13 @@ def _rescored(leads: list[Lead], agreement: Agreement, now) -> int:
     if judge.needs_submission:
         fields.append("submission__payload")
     latest: dict[int, tuple] = {}
-    rows = Qualification.objects.filter(lead_id__in=[lead.pk for lead in leads])
+    rows = Qualification.objects.current().filter(lead_id__in=[lead.pk for lead in leads])
     for lead_id, *row in rows.order_by("lead_id", "evaluated_at", "pk").values_list(
         "lead_id", *fields
     ):
         latest[lead_id] = row  # the last one, per lead, wins
     blanks = version_placeholders({row[6] for row in latest.values() if row[6]})
-    qualifications, outcomes, replaced, notes, qualified, kept = [], [], [], [], [], []
+    judged, superseded, notes, qualified, kept = [], [], [], [], []
     for lead in leads:
         row = latest.get(lead.pk)
         if row is None or row[2] == agreement.version:
@@ -108,19 +111,8 @@ def _rescored(leads: list[Lead], agreement: Agreement, now) -> int:
             lead.attributes, submitted_at=received_at, now=now, answered=answered
         )
         summary = verdict.summary  # written once: a sentence per failed mandatory criterion
-        replaced.append(pk)
-        qualifications.append(
-            Qualification(
-                lead=lead,
-                submission_id=submission_id,
-                agreement=agreement,
-                qualified=verdict.qualified,
-                score=verdict.score,
-                summary=summary,
-                evaluated_at=now,
-            )
-        )
-        outcomes.append(verdict.outcomes)
+        superseded.append(pk)
+        judged.append(Judged(lead.pk, submission_id, agreement.pk, verdict, summary, now))
         before = (
             f"(agreement v{agreement.version}, re-scored when it became active; by "
             f"v{was_version} it was {'qualified' if was_qualified else 'disqualified'} "
@@ -131,29 +123,12 @@ def _rescored(leads: list[Lead], agreement: Agreement, now) -> int:
             qualified.append((lead, f"{summary} {before}"))
         else:
             kept.append(lead)
-            notes.append(new_note(lead=lead, text=f"{summary} {before}", at=now))
-    # The judgements are replaced, not updated: a new row per lead, in one INSERT per 1,000
-    # (an UPDATE of many rows with different values costs far more: Django's bulk_update
-    # writes one CASE per column, which PostgreSQL reads once per row).
-    CriterionResult.objects.filter(qualification_id__in=replaced).delete()
-    Qualification.objects.filter(pk__in=replaced).delete()
-    Qualification.objects.bulk_create(qualifications, batch_size=1000)
-    CriterionResult.objects.bulk_create(
-        (
-            CriterionResult(
-                qualification_id=qualification.pk,
-                criterion_id=outcome.rule_id,
-                passed=outcome.passed,
-                points=outcome.points,
-                reason=outcome.reason,
-            )
-            for qualification, judged in zip(qualifications, outcomes, strict=True)
-            for outcome in judged
-        ),
-        batch_size=2000,
-    )
-    for score, same in _by_score(kept).items():
-        Lead.objects.filter(pk__in=[lead.pk for lead in same]).update(score=score, updated_at=now)
+            notes.append((lead.pk, f"{summary} {before}"))
+    # The old judgements stay readable: one UPDATE marks them all, cheaper than the DELETE
+    # of their rows and results that replacing them took.
+    Qualification.objects.filter(pk__in=superseded).update(superseded_at=now)
+    verdicts_store(judged)
+    leads_save(kept, ["score", "updated_at"])
     if qualified:
         leads_move(
             leads=[lead for lead, _ in qualified],
@@ -161,13 +136,6 @@ def _rescored(leads: list[Lead], agreement: Agreement, now) -> int:
             reasons={lead.pk: reason for lead, reason in qualified},
             extra_fields=("score",),
         )
-    events_record(notes)
+        leads_qualified.send(sender=Agreement, lead_ids=[lead.pk for lead, _ in qualified])
+    notes_record(notes, at=now)
     return len(qualified)
-
-
-def _by_score(leads: list[Lead]) -> dict[int, list[Lead]]:
-    """Leads by their new score: one UPDATE per score (a few dozen), not one per lead."""
-    groups: dict[int, list[Lead]] = {}
-    for lead in leads:
-        groups.setdefault(lead.score, []).append(lead)
-    return groups

@@ -23,7 +23,6 @@ from scoring.models import (
     AgreementComment,
     AgreementScope,
     Criterion,
-    CriterionResult,
     ProposedAgreementChange,
     Qualification,
     main_scope_id,
@@ -37,6 +36,7 @@ from scoring.selectors import (
     scope_active,
 )
 from scoring.tasks import rescore_after_activation
+from scoring.verdict_rows import Judged, verdicts_store
 
 logger = logging.getLogger(__name__)
 
@@ -589,19 +589,19 @@ def submission_qualify(*, submission_id: int) -> Qualification | None:
         if submission is None:
             logger.info("Submission %s is gone; nothing to score.", submission_id)
             return None
-        qualifications = submissions_qualify(submissions=[submission])
-    return qualifications[0] if qualifications else None
+        stored = submissions_qualify(submissions=[submission])
+    return Qualification.objects.get(pk=stored[0]) if stored else None
 
 
-def submissions_qualify(*, submissions: Sequence[Submission]) -> list[Qualification]:
+def submissions_qualify(*, submissions: Sequence[Submission]) -> list[int]:
     """Judge the leads behind many submissions, each by the active agreement of its form's
-    scope, in one transaction.
+    scope, in one transaction; the ids of the qualifications stored.
 
     The handoff's batches: each agreement is compiled once, every lead is judged in memory,
-    and the judgements, criterion results, lead updates and stage events are written with
-    one INSERT or UPDATE each. A submission already judged is left as it is, so a second
-    delivery changes nothing; one whose form no active agreement judges is left unjudged.
-    Submissions of one lead are judged in the order they came.
+    and the judgements and criterion results (`verdicts_store`), lead updates and stage
+    events are written with a statement or two each. A submission already judged is left as
+    it is, so a second delivery changes nothing; one whose form no active agreement judges
+    is left unjudged. Submissions of one lead are judged in the order they came.
     """
     judges = agreements_by_form(form_ids={s.form_id for s in submissions})
     unjudged = [s.pk for s in submissions if s.form_id not in judges]
@@ -622,7 +622,7 @@ def submissions_qualify(*, submissions: Sequence[Submission]) -> list[Qualificat
         )
         leads = {lead.pk: lead for lead in locks.rows_locked(Lead, {s.lead_id for s in pending})}
         prefetch_related_objects(pending, "form_version")
-        qualifications, results, events = [], [], []
+        verdicts, events = [], []
         compiled: dict[tuple[int, frozenset[str]], engine.CompiledAgreement] = {}
         for submission in pending:
             lead = leads.get(submission.lead_id)
@@ -638,37 +638,21 @@ def submissions_qualify(*, submissions: Sequence[Submission]) -> list[Qualificat
                 now=now,
                 answered=_answered_keys(submission, blanks),
             )
-            qualification = Qualification(
-                lead=lead,
-                submission=submission,
-                agreement=agreement,
-                qualified=verdict.qualified,
-                score=verdict.score,
-                summary=verdict.summary,
-            )
-            qualifications.append(qualification)
-            results.extend(
-                CriterionResult(
-                    qualification=qualification,
-                    criterion_id=outcome.rule_id,
-                    passed=outcome.passed,
-                    points=outcome.points,
-                    reason=outcome.reason,
-                )
-                for outcome in verdict.outcomes
+            summary = verdict.summary
+            verdicts.append(
+                Judged(lead.pk, submission.pk, agreement.pk, verdict, summary, evaluated_at=now)
             )
             lead.score, lead.updated_at = verdict.score, now
-            event = _moved_by_verdict(lead, verdict, agreement, at=now)
+            event = _moved_by_verdict(lead, verdict, summary, agreement, at=now)
             if event is not None:
                 events.append(event)
-        Qualification.objects.bulk_create(qualifications)
-        CriterionResult.objects.bulk_create(results)
+        stored = verdicts_store(verdicts)
         leads_save(
-            [leads[pk] for pk in {q.lead_id for q in qualifications}],
+            [leads[pk] for pk in {j.lead_id for j in verdicts}],
             ["score", "stage", "stage_changed_at", "updated_at"],
         )
         events_record(events)
-    return qualifications
+    return stored
 
 
 def _compiled(agreement: Agreement, blanks: frozenset[str]) -> engine.CompiledAgreement:
@@ -701,10 +685,10 @@ def _answered_keys(submission: Submission, blanks: frozenset[str]) -> frozenset[
 
 
 def _moved_by_verdict(
-    lead: Lead, verdict: engine.Verdict, agreement: Agreement, *, at: datetime
+    lead: Lead, verdict: engine.Verdict, summary: str, agreement: Agreement, *, at: datetime
 ) -> LeadEvent | None:
     """The stage the verdict takes the lead to, in memory; the stage event, if it moved."""
-    reason = f"{verdict.summary} (agreement v{agreement.version})"
+    reason = f"{summary} (agreement v{agreement.version})"
     if verdict.qualified and can_move(lead.stage, Stage.QUALIFIED):
         return lead_moved(lead=lead, to=Stage.QUALIFIED, reason=reason, at=at)
     if not verdict.qualified and lead.stage == Stage.CAPTURED:

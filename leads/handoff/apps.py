@@ -12,9 +12,10 @@ class HandoffConfig(AppConfig):
 
     def ready(self) -> None:
         from leads.handoff import tasks
-        from leads.signals import submission_stored
+        from leads.signals import leads_qualified, submission_stored
 
         submission_stored.connect(tasks.after_capture, dispatch_uid="handoff.after_capture")
+        leads_qualified.connect(tasks.after_qualified, dispatch_uid="handoff.after_qualified")
         checks.register(broker_configured, checks.Tags.compatibility, deploy=True)
 
 

@@ -30,7 +30,7 @@ def submissions_claim(*, limit: int) -> list[Submission]:
 
 def submissions_scored(*, submission_ids: list[int]) -> None:
     """Those of these submissions that have their judgement are done."""
-    judged = Submission.objects.filter(pk__in=submission_ids, qualification__isnull=False)
+    judged = Submission.objects.filter(pk__in=submission_ids, qualifications__isnull=False)
     judged.update(qualify_due_at=None)
 
 

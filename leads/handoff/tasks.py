@@ -1,7 +1,8 @@
 """The handoff, in order. This is the only module that knows what follows what:
 
 1. capture stores a submission and its lead, and says so (`leads.signals.submission_stored`);
-   after that commits, one `hand_off` message wakes a worker;
+   after that commits, one `hand_off` message wakes a worker; a re-scoring that qualifies
+   leads says so too, once per chunk (`leads.signals.leads_qualified`);
 2. `hand_off` judges every submission due by the active agreement (scoring), a batch at a
    time, then
 3. gives every qualified lead due to a rep (routing), a batch at a time, until nothing is due;
@@ -40,6 +41,11 @@ def after_capture(sender, submission, **kwargs) -> None:
     wake_on_commit(hand_off)
 
 
+def after_qualified(sender, lead_ids, **kwargs) -> None:
+    """A re-scoring qualified a batch of leads: one message routes them after the commit."""
+    enqueue_on_commit(hand_off)
+
+
 @shared_task(name="handoff.hand_off", **HANDOFF, **RETRY)
 def hand_off() -> None:
     """Score, then route, whatever is due, a batch at a time, until nothing is."""
@@ -58,7 +64,7 @@ def hand_off() -> None:
 
 
 def _score_batch() -> int:
-    if Agreement.objects.active() is None:
+    if not Agreement.objects.active_versions().exists():  # one row's existence, per batch
         logger.info("No active agreement: submissions wait to be scored.")
         return 0
     with transaction.atomic():

@@ -344,7 +344,8 @@ def _lead_page(
         for action in lead_actions(lead=lead, user=request.user)
     ]
     moves = [panel for panel in panels if panel.action.name != "note"]
-    qualification = lead.qualifications.select_related("agreement").first()
+    qualification = lead.qualifications.current().select_related("agreement").first()
+    earlier = lead.qualifications.superseded().select_related("agreement")
     judge = qualification.agreement if qualification else None
     context = {
         "lead": lead,
@@ -353,6 +354,7 @@ def _lead_page(
         "due_times": lead_due_times(lead=lead, agreement=judge),
         "unjudged": not qualification and not agreement_judging(form_id=lead.source_form_id),
         "results": qualification.results.select_related("criterion") if qualification else [],
+        "earlier": earlier.prefetch_related("results__criterion"),
         "timeline": lead_timeline(lead=lead),
         "submissions": [
             (submission, submission_answers(submission=submission))

@@ -137,9 +137,10 @@ def test_placeholders_the_form_version_declares_are_blank_and_the_reason_says_so
             form=form, payload=payload, cleaned=payload, provenance=Provenance(), version=version
         )
     reasons = list(
-        submission.qualification.results.order_by("criterion__position").values_list(
-            "reason", flat=True
-        )
+        submission.qualifications.current()
+        .get()
+        .results.order_by("criterion__position")
+        .values_list("reason", flat=True)
     )
     assert reasons == [
         "Company size passed: company size is 80, at least 50.",

@@ -1,5 +1,7 @@
 """Re-scoring on activation: open leads judged again, decided leads untouched, progress."""
 
+from datetime import timedelta
+
 import pytest
 from django.db import transaction
 from django.urls import reverse
@@ -7,7 +9,9 @@ from django.utils import timezone
 
 from leads.capture.services import Provenance, lead_capture
 from leads.handoff import tasks as handoff
+from leads.handoff.services import HANDOFF_RETRY
 from leads.models import Lead, LeadEvent, Stage
+from leads.signals import leads_qualified
 from portal.accounts.roles import Role
 from scoring.models import Agreement
 from scoring.progress import RescoreRun
@@ -36,7 +40,8 @@ def captured(email: str, size: int) -> Lead:
 
 
 def results(lead: Lead) -> list[tuple]:
-    return list(lead.qualifications.get().results.values_list("passed", "points", "reason"))
+    current = lead.qualifications.current().get()
+    return list(current.results.values_list("passed", "points", "reason"))
 
 
 @pytest.fixture
@@ -76,22 +81,34 @@ def test_activation_rescores_open_leads_and_leaves_decided_ones(
 
     open_30.refresh_from_db()
     assert open_30.stage == Stage.QUALIFIED
-    qualification = open_30.qualifications.get()
+    qualification = open_30.qualifications.current().get()
     assert (qualification.agreement.version, qualification.qualified) == (2, True)
     assert results(open_30) == [(True, 0, "Company size passed: company size is 30, at least 20.")]
+    # v1's judgement stays readable, superseded, with its explanation as it was.
+    old = open_30.qualifications.superseded().get()
+    assert (old.agreement.version, old.qualified, old.submission_id) == (
+        1,
+        False,
+        qualification.submission_id,
+    )
+    assert old.superseded_at == qualification.evaluated_at
+    assert list(old.results.values_list("passed", "reason")) == [
+        (False, "Company size failed: company size is 30, below 50.")
+    ]
     event = open_30.events.get(to_stage=Stage.QUALIFIED)
     assert "agreement v2, re-scored when it became active" in event.reason
     assert "by v1 it was disqualified" in event.reason
 
     open_10.refresh_from_db()
     assert open_10.stage == Stage.DISQUALIFIED
-    assert open_10.qualifications.get().agreement.version == 2
+    assert open_10.qualifications.current().get().agreement.version == 2
+    assert open_10.qualifications.superseded().get().agreement.version == 1
     assert results(open_10) == [(False, 0, "Company size failed: company size is 10, below 20.")]
     assert open_10.events.filter(kind=LeadEvent.Kind.NOTE, reason__contains="re-scored").exists()
 
     decided.refresh_from_db()
     assert decided.stage == Stage.ACCEPTED
-    assert decided.qualifications.get().agreement.version == 1
+    assert decided.qualifications.get().agreement.version == 1  # nothing superseded
     assert results(decided) == decided_before
 
     run = RescoreRun.objects.get(agreement=proposal)
@@ -99,19 +116,55 @@ def test_activation_rescores_open_leads_and_leaves_decided_ones(
     assert run.finished_at is not None
 
 
-def test_a_lead_the_new_version_qualifies_is_routed_by_the_handoff(
+def test_a_lead_qualified_while_no_queue_had_room_is_routed_by_beat_later(
     world, django_capture_on_commit_callbacks, time_machine
 ):
     proposal, open_30, _open_10, _decided = world
     time_machine.move_to(timezone.now(), tick=False)
-    activate(proposal, django_capture_on_commit_callbacks)
+    activate(proposal, django_capture_on_commit_callbacks)  # routing finds no queue: put off
     rep = UserFactory(role=Role.SALES_REP)
     queue_with_reps(rep)
+    time_machine.shift(HANDOFF_RETRY + timedelta(seconds=1))
 
     handoff.hand_off()  # what beat sends every minute; tasks run in-process in the tests
 
     open_30.refresh_from_db()
     assert (open_30.stage, open_30.owner) == (Stage.ROUTED, rep)
+
+
+def test_leads_the_new_version_qualifies_are_routed_after_the_commit_without_beat(
+    world, django_capture_on_commit_callbacks
+):
+    proposal, open_30, _open_10, _decided = world
+    rep = UserFactory(role=Role.SALES_REP)
+    queue_with_reps(rep)
+
+    activate(proposal, django_capture_on_commit_callbacks)  # no hand_off called by hand
+
+    open_30.refresh_from_db()
+    assert (open_30.stage, open_30.owner) == (Stage.ROUTED, rep)
+
+
+def test_a_chunk_announces_its_qualified_leads_once(world):
+    proposal, open_30, _open_10, _decided = world
+    more = [captured(f"more{n}@acme.example", 40) for n in range(3)]
+    # Judged by v1 and disqualified, like open_30 (the world's handoff ran before these).
+    from scoring.services import submissions_qualify
+
+    submissions_qualify(submissions=[lead.submissions.get() for lead in more])
+    announced = []
+
+    def heard(sender, lead_ids, **kwargs):
+        announced.append(sorted(lead_ids))
+
+    leads_qualified.connect(heard)
+    try:
+        with transaction.atomic():
+            run = rescore_run_create(agreement=proposal)
+        rescore_chunk(run_id=run.pk)
+    finally:
+        leads_qualified.disconnect(heard)
+    assert announced == [sorted([open_30.pk, *(lead.pk for lead in more)])]
 
 
 def test_progress_moves_chunk_by_chunk_to_100_percent(world):
@@ -162,3 +215,20 @@ def test_the_agreement_page_shows_the_progress_and_polls_it(
         "percent": 100,
         "finished": True,
     }
+
+
+def test_the_lead_page_shows_the_superseded_judgement_under_earlier_judgements(
+    world, django_capture_on_commit_callbacks, client
+):
+    proposal, open_30, _open_10, decided = world
+    activate(proposal, django_capture_on_commit_callbacks)
+    client.force_login(UserFactory(role=Role.SALES_MANAGER))
+
+    page = client.get(open_30.get_absolute_url()).content.decode()
+    current, earlier = page.split('id="earlier-judgements"')
+    assert "Company size passed: company size is 30, at least 20." in current
+    assert "Agreement v2" in current
+    assert "Company size failed: company size is 30, below 50." in earlier
+    assert "Agreement v1" in earlier
+
+    assert 'id="earlier-judgements"' not in client.get(decided.get_absolute_url()).content.decode()

@@ -1,0 +1,121 @@
+"""Storing verdicts: for each judged lead a qualification and one criterion result per
+criterion, many leads at once. The one way the handoff's batches (`submissions_qualify`)
+and the re-scoring (`rescore`) write them.
+
+On PostgreSQL no model instance is built: the qualifications go in one
+`INSERT ... VALUES ... RETURNING id`, then their criterion results in one `COPY`, both from
+plain tuples (`portal.sql`). `bulk_create` made about thirteen model
+instances per lead (`Model.__init__` and its init signals), which cost more than the rest
+of the handoff's scoring together. Other databases (SQLite, the demo) use `bulk_create`:
+the rows are the same, field by field (tests/scoring/test_verdict_rows.py).
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection
+
+from portal.sql import copy_text, values_execute
+from scoring import engine
+from scoring.models import CriterionResult, Qualification
+
+
+@dataclass(frozen=True, slots=True)
+class Judged:
+    """One lead's verdict, to be stored as its judgement after one submission."""
+
+    lead_id: int
+    submission_id: int
+    agreement_id: int
+    verdict: engine.Verdict
+    summary: str  # the verdict's, written once by the caller (it may use it again)
+    evaluated_at: datetime
+
+
+def verdicts_store(judged: Sequence[Judged]) -> list[int]:
+    """Write these judgements in the caller's transaction; their qualification ids, in order."""
+    if not judged:
+        return []
+    if connection.vendor == "postgresql":
+        return _stored_on_postgresql(judged)
+    return _stored_with_models(judged)
+
+
+# Plain tuples in the models' columns (`verdict_rows_match_their_models` checks the names).
+INSERT_QUALIFICATIONS = (
+    "INSERT INTO scoring_qualification (lead_id, submission_id, agreement_id, qualified, "
+    "score, summary, evaluated_at) VALUES %s RETURNING id"
+)
+COPY_RESULTS = (
+    "COPY scoring_criterionresult (qualification_id, criterion_id, passed, points, reason) "
+    "FROM STDIN"
+)
+
+
+def _stored_on_postgresql(judged: Sequence[Judged]) -> list[int]:
+    rows = [
+        (
+            j.lead_id,
+            j.submission_id,
+            j.agreement_id,
+            j.verdict.qualified,
+            j.verdict.score,
+            j.summary,
+            j.evaluated_at,
+        )
+        for j in judged
+    ]
+    # One statement for the whole batch, so RETURNING gives the ids in the order of the
+    # VALUES, as Django's own bulk_create relies on.
+    ids = [row[0] for row in values_execute(INSERT_QUALIFICATIONS, rows, fetch=True)]
+    copy_text(COPY_RESULTS, _copy_text(ids, judged))
+    return ids
+
+
+def _copy_text(ids: list[int], judged: Sequence[Judged]) -> str:
+    """The criterion results in COPY's text format: tab-separated, one row a line."""
+    lines = []
+    for qualification_id, one in zip(ids, judged, strict=True):
+        for outcome in one.verdict.outcomes:
+            lines.append(
+                f"{qualification_id}\t{outcome.rule_id}\t{'t' if outcome.passed else 'f'}\t"
+                f"{int(outcome.points)}\t{_copy_escaped(outcome.reason)}\n"
+            )
+    return "".join(lines)
+
+
+def _copy_escaped(text: str) -> str:
+    # A sentence quotes what the lead sent, so it may hold any of COPY's special characters.
+    if "\\" in text:
+        text = text.replace("\\", "\\\\")
+    if "\t" in text or "\n" in text or "\r" in text:
+        text = text.replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text
+
+
+def _stored_with_models(judged: Sequence[Judged]) -> list[int]:
+    qualifications = Qualification.objects.bulk_create(
+        Qualification(
+            lead_id=j.lead_id,
+            submission_id=j.submission_id,
+            agreement_id=j.agreement_id,
+            qualified=j.verdict.qualified,
+            score=j.verdict.score,
+            summary=j.summary,
+            evaluated_at=j.evaluated_at,
+        )
+        for j in judged
+    )
+    CriterionResult.objects.bulk_create(
+        CriterionResult(
+            qualification_id=qualification.pk,
+            criterion_id=outcome.rule_id,
+            passed=outcome.passed,
+            points=outcome.points,
+            reason=outcome.reason,
+        )
+        for qualification, one in zip(qualifications, judged, strict=True)
+        for outcome in one.verdict.outcomes
+    )
+    return [qualification.pk for qualification in qualifications]
