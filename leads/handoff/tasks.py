@@ -43,7 +43,7 @@ def after_capture(sender, submission, **kwargs) -> None:
 
 def after_qualified(sender, lead_ids, **kwargs) -> None:
     """A re-scoring qualified a batch of leads: one message routes them after the commit."""
-    enqueue_on_commit(hand_off)
+    wake_on_commit(hand_off)
 
 
 @shared_task(name="handoff.hand_off", **HANDOFF, **RETRY)

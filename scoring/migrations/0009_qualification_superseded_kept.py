@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('leads', '0006_repeat_submission_notice_and_export'),
-        ('scoring', '0007_rescore_run_progress'),
+        ('scoring', '0008_agreement_first_contact_in_hours'),
     ]
 
     operations = [

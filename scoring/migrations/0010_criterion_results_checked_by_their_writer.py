@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('scoring', '0008_qualification_superseded_kept'),
+        ('scoring', '0009_qualification_superseded_kept'),
     ]
 
     operations = [
