@@ -7,8 +7,10 @@ outcome (won, lost, rejected), recorded by the lifecycle as a dated event; such 
 no longer qualified when the handoff looks at it, so it never reaches a rep's inbox.
 
 Identity, in this order: the row's external id for the import's source (a lead without an
-e-mail address is known by it), then its normalised e-mail address. A row with neither is
-skipped. Re-running a file changes nothing: each row's submission carries an idempotency key
+e-mail address is known by it), then its e-mail address normalised as live capture does it
+(`services.normalise_email`: trimmed, lower-cased, a +tag folded when FOLD_PLUS_ADDRESSES is
+on), so an imported row and a form post by the same person are one lead. A row with neither
+is skipped. Re-running a file changes nothing: each row's submission carries an idempotency key
 made of the source, the row's identity and a digest of its values.
 """
 
@@ -303,7 +305,7 @@ def _lead_for(lead_import: LeadImport, row: ParsedRow) -> tuple[Lead, bool]:
     lead = Lead.objects.select_for_update().filter(email=email).first()
     created = lead is None
     if created:
-        attributes = {**row.cleaned, "email": email}
+        attributes = {"email": email, **row.cleaned}
         created_at = row.created_at or timezone.now()
         # A lead captured by the intake meanwhile fails the unique e-mail: the row's
         # savepoint rolls back and the row is reported (IntegrityError, `_import_chunk`).

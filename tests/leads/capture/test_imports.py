@@ -349,3 +349,48 @@ def test_a_finished_import_leaves_the_sweepers_index(
 ):
     done = _run(_mapped_import(form, manager), django_capture_on_commit_callbacks)
     assert done.due_at is None
+
+
+PEOPLE = "Email,First name\nAnn+Promo@ACME.example,Ann\n Bo@Beta.Example ,Bo\n"
+PEOPLE_MAPPING = {
+    "columns": {"Email": {"to": "field:email"}, "First name": {"to": "field:first_name"}}
+}
+
+
+def _import_people(form, manager, django_capture_on_commit_callbacks) -> LeadImport:
+    lead_import = import_create(
+        form=form, source="people", file_name="people.csv", content=PEOPLE, by=manager
+    )
+    import_map(lead_import=lead_import, mapping=PEOPLE_MAPPING, time_zone="UTC")
+    return _run(lead_import, django_capture_on_commit_callbacks)
+
+
+def test_an_import_knows_people_by_the_rule_live_capture_uses(
+    form, manager, client, settings, django_capture_on_commit_callbacks
+):
+    settings.LEADBRIDGE_FOLD_PLUS_ADDRESSES = True
+    for email in ("ann@acme.example", "BO@beta.example"):
+        assert client.post(f"/f/{form.slug}/", {"email": email}).status_code == 302
+
+    done = _import_people(form, manager, django_capture_on_commit_callbacks)
+
+    assert (done.created_leads, done.updated_leads) == (0, 2)
+    assert sorted(Lead.objects.values_list("email", flat=True)) == [
+        "ann@acme.example",
+        "bo@beta.example",
+    ]
+    ann = Lead.objects.get(email="ann@acme.example")
+    assert ann.attributes["email"] == "ann+promo@acme.example"  # as written, lower-cased
+    assert ann.submissions.count() == 2
+
+
+def test_without_folding_a_plus_address_is_another_lead_also_in_an_import(
+    form, manager, client, django_capture_on_commit_callbacks
+):
+    assert client.post(f"/f/{form.slug}/", {"email": "ann@acme.example"}).status_code == 302
+
+    done = _import_people(form, manager, django_capture_on_commit_callbacks)
+
+    assert (done.created_leads, done.updated_leads) == (2, 0)
+    assert Lead.objects.filter(email="ann+promo@acme.example").exists()
+    assert Lead.objects.filter(email="bo@beta.example").exists()
