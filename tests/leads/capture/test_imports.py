@@ -394,3 +394,28 @@ def test_without_folding_a_plus_address_is_another_lead_also_in_an_import(
     assert (done.created_leads, done.updated_leads) == (2, 0)
     assert Lead.objects.filter(email="ann+promo@acme.example").exists()
     assert Lead.objects.filter(email="bo@beta.example").exists()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_an_import_publishes_one_hand_off_per_chunk_not_per_row(monkeypatch):
+    from leads.handoff import outbox
+
+    sent = []
+    monkeypatch.setattr(outbox, "publish", lambda task, *args: sent.append(task.name))
+    form = FormFactory(slug="chunks")
+    manager = UserFactory(role=Role.MARKETING_MANAGER)
+    rows = "".join(f"lead{n}@acme.example,Lead {n}\n" for n in range(150))
+    lead_import = import_create(
+        form=form,
+        source="chunks",
+        file_name="chunks.csv",
+        content="Email,First name\n" + rows,
+        by=manager,
+    )
+    import_map(lead_import=lead_import, mapping=PEOPLE_MAPPING, time_zone="UTC")
+    LeadImport.objects.filter(pk=lead_import.pk).update(status=LeadImport.Status.QUEUED)
+
+    done = import_run(lead_import_id=lead_import.pk)
+
+    assert done.created_leads == 150
+    assert sent == ["handoff.hand_off", "handoff.hand_off"]  # two chunks of at most 100
