@@ -3,6 +3,7 @@
 import codecs
 import json
 
+from django.http import Http404
 from django.utils.http import parse_header_parameters
 from rest_framework import status
 from rest_framework.parsers import JSONParser
@@ -70,7 +71,11 @@ class SubmissionCreate(APIView):
     parser_classes = [IntakeJSONParser]
 
     def post(self, request: Request, slug: str) -> Response:
-        form = published_form(slug=slug)
+        try:
+            form = published_form(slug=slug)
+        except Http404:
+            check_rate_limit(request, None)  # a made-up slug counts against the IP too
+            raise
         check_rate_limit(request, form)
         payload = request.data
         if not isinstance(payload, dict):

@@ -36,6 +36,7 @@ from leads.capture.views import (
     _undecodable_fields,
     rate_limited_page,
     request_provenance,
+    unknown_form_rate_limited,
     without_spam_fields,
 )
 from portal.errors import (
@@ -135,7 +136,11 @@ def _hubspot_submit(request: HttpRequest, guid: uuid.UUID) -> HttpResponse:
         message = "Send the submission with POST."
         errors = [{"message": message, "errorType": "METHOD_NOT_ALLOWED"}]
         raise HubSpotRefusal(405, message, errors)
-    form = published_form_by_guid(guid=guid)
+    try:
+        form = published_form_by_guid(guid=guid)
+    except Http404:
+        check_rate_limit(request, None)  # a made-up GUID counts against the IP too
+        raise
     check_rate_limit(request, form)
     body = _hubspot_body(request)
     body, signals = _hubspot_signals(body)
@@ -334,7 +339,13 @@ def web_to_lead(request: HttpRequest) -> HttpResponse:
             code="unsupported_charset",
         )
     posted = _posted_fields(request)
-    form = _form_by_oid(posted.get("oid", ""))
+    try:
+        form = _form_by_oid(posted.get("oid", ""))
+    except (Http404, DomainError):
+        refused = unknown_form_rate_limited(request)
+        if refused:
+            return refused
+        raise
     try:
         check_rate_limit(request, form)
     except RateLimited as error:
