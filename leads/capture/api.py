@@ -14,6 +14,7 @@ from rest_framework.utils.json import strict_constant
 from rest_framework.views import APIView
 
 from leads.capture.counters import form_viewed
+from leads.capture.embedding import embed_definition_seen
 from leads.capture.forms import submission_form_class
 from leads.capture.quarantine import intake_capture
 from leads.capture.ratelimit import check_rate_limit
@@ -113,7 +114,8 @@ class FormDefinition(APIView):
 
     def get(self, request: Request, slug: str) -> Response:
         form = published_form(slug=slug)
-        form_viewed(form=form)  # the embed draws the form from this: one view
+        if embed_definition_seen(request, form):
+            form_viewed(form=form)  # a listed site's embed draws the form from this
         # The embed draws the honeypot and sends back the signed time it drew the form.
         spam = {
             "honeypot": HONEYPOT_FIELD,

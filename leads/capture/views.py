@@ -18,7 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from leads.capture.counters import form_viewed
-from leads.capture.embedding import frame_for_listed_origins
+from leads.capture.embedding import frame_for_listed_origins, hosted_page_seen
 from leads.capture.forms import SubmissionForm, submission_form_class
 from leads.capture.models import Form
 from leads.capture.quarantine import intake_capture
@@ -50,7 +50,8 @@ def form_page(request: HttpRequest, slug: str) -> HttpResponse:
         raise
     form_class = submission_form_class(form.current_version)
     if request.method == "GET":
-        form_viewed(form=form)
+        if hosted_page_seen(request, form):
+            form_viewed(form=form)
         return _form_response(request, form, form_class(), utm=request.GET)
     try:
         check_rate_limit(request, form)
