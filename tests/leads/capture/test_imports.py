@@ -2,6 +2,7 @@
 
 import csv
 import io
+import json
 import zoneinfo
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -419,3 +420,58 @@ def test_an_import_publishes_one_hand_off_per_chunk_not_per_row(monkeypatch):
 
     assert done.created_leads == 150
     assert sent == ["handoff.hand_off", "handoff.hand_off"]  # two chunks of at most 100
+
+
+def _kept_in_nurture(lead) -> None:
+    """Scored, qualified, and kept from reps with the reason on its timeline."""
+    assert (lead.stage, lead.owner, lead.queue) == (Stage.RECYCLED, None, None)
+    assert Qualification.objects.get(lead=lead).qualified
+    kept = lead.events.get(to_stage=Stage.RECYCLED)
+    assert kept.from_stage == Stage.QUALIFIED
+    assert "told not to hand open leads to reps" in kept.reason
+    assert kept.data == {"not_for_reps": True}
+
+
+def test_an_import_told_not_to_route_scores_open_leads_and_keeps_them_from_reps(
+    form, manager, client, django_capture_on_commit_callbacks
+):
+    AgreementFactory()  # company size at least 50
+    rep = UserFactory(role=Role.SALES_REP)
+    queue_with_reps(rep)
+    lead_import = _mapped_import(form, manager)
+    import_map(
+        lead_import=lead_import, mapping=MAPPING, time_zone="Europe/Berlin", route_open_leads=False
+    )
+
+    done = _run(lead_import, django_capture_on_commit_callbacks)
+
+    assert done.created_leads == 3
+    _kept_in_nurture(Lead.objects.get(email="ana@acme.example"))
+    bob = Lead.objects.get(email="bob@beta.example")
+    assert (bob.stage, bob.owner) == (Stage.WON, None)  # history is recorded as before
+    assert not Lead.objects.exclude(owner=None).exists()
+    # A form post of her own makes her a live lead again: scored, qualified, routed.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(f"/f/{form.slug}/", {"email": "ana@acme.example"}).status_code == 302
+    ana = Lead.objects.get(email="ana@acme.example")
+    assert (ana.stage, ana.owner) == (Stage.ROUTED, rep)
+
+
+def test_the_command_does_not_hand_open_leads_to_reps_with_no_route(
+    form, tmp_path, capsys, django_capture_on_commit_callbacks
+):
+    from django.core.management import call_command
+
+    AgreementFactory()
+    queue_with_reps(UserFactory(role=Role.SALES_REP))
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(json.dumps({**MAPPING, "form": {"slug": form.slug}, "source": "p"}))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("import_leads", FIXTURE, "--mapping", mapping, "--no-route",
+                     "--report", tmp_path / "report.csv")  # fmt: skip
+
+    assert "not handed to reps (--no-route)" in capsys.readouterr().out
+    assert LeadImport.objects.get().route_open_leads is False
+    _kept_in_nurture(Lead.objects.get(email="ana@acme.example"))
+    assert not Lead.objects.exclude(owner=None).exists()
