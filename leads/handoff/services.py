@@ -83,14 +83,16 @@ def leads_not_for_reps(*, leads: list[Lead]) -> list[Lead]:
     index that holds only such submissions, so a batch of live leads pays almost nothing; a
     second only when the batch has such leads."""
     marked = set(
-        Submission.objects.filter(lead__in=leads, for_reps=False).values_list("lead_id", flat=True)
+        Submission.objects.filter(lead__in=leads, for_reps=False)
+        .order_by()
+        .values_list("lead_id", flat=True)
     )
     if not marked:
         return []
     live = set(
-        Submission.objects.filter(lead_id__in=marked, for_reps=True).values_list(
-            "lead_id", flat=True
-        )
+        Submission.objects.filter(lead_id__in=marked, for_reps=True)
+        .order_by()
+        .values_list("lead_id", flat=True)
     )
     return [lead for lead in leads if lead.pk in marked - live]
 
