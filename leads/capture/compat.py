@@ -87,6 +87,10 @@ def hubspot_secure_submit(request: HttpRequest, portal_id: str, guid: uuid.UUID)
     token: the form's own (made on its page). Server to server, so no CORS here; a missing or
     wrong token is a 401 in HubSpot's shape before anything else is read."""
     if not hubspot_token_matches(guid=guid, token=_bearer_token(request)):
+        try:
+            check_rate_limit(request, None)  # guessing GUIDs or tokens counts against the IP
+        except RateLimited as error:
+            return _hubspot_rate_limited(error)
         return _hubspot_unauthorized(request)
     return _hubspot_answer(request, guid)
 
@@ -121,14 +125,18 @@ def _hubspot_answer(request: HttpRequest, guid: uuid.UUID) -> HttpResponse:
         message = f"Form {guid} was not found or is not published."
         return _hubspot_error(404, message, [{"message": message, "errorType": "FORM_NOT_FOUND"}])
     except RateLimited as error:
-        # HubSpot's own answer to a caller over its limit, with when to try again.
-        errors = [{"message": error.message, "errorType": "RATE_LIMIT"}]
-        response = _hubspot_error(error.status, error.message, errors)
-        response["Retry-After"] = str(error.retry_after_seconds)
-        return response
+        return _hubspot_rate_limited(error)
     except DomainError as error:
         errors = [{"message": error.message, "errorType": error.code.upper()}]
         return _hubspot_error(error.status, error.message, errors)
+
+
+def _hubspot_rate_limited(error: RateLimited) -> JsonResponse:
+    """HubSpot's own answer to a caller over its limit, with when to try again."""
+    errors = [{"message": error.message, "errorType": "RATE_LIMIT"}]
+    response = _hubspot_error(error.status, error.message, errors)
+    response["Retry-After"] = str(error.retry_after_seconds)
+    return response
 
 
 def _hubspot_submit(request: HttpRequest, guid: uuid.UUID) -> HttpResponse:

@@ -107,6 +107,17 @@ def test_a_flood_naming_made_up_forms_is_limited_per_ip(client, limiter, form, k
     assert Submission.objects.count() == 0
 
 
+def test_guessing_secure_hubspot_tokens_is_limited_per_ip(client, limiter, form):
+    url = reverse("capture:hubspot_secure_submit", kwargs={"portal_id": "1", "guid": form.guid})
+    body = {"fields": [{"name": "email", "value": "ana@acme.example"}]}
+    for n in range(3):
+        wrong = {"HTTP_AUTHORIZATION": f"Bearer guess-{n}"}
+        assert client.post(url, body, content_type="application/json", **wrong).status_code == 401
+    response = client.post(url, body, content_type="application/json")
+    assert_retry_after(response)
+    assert response.json()["errors"][0]["errorType"] == "RATE_LIMIT"
+
+
 def test_web_to_lead_oids_that_are_not_guids_count_too(client, limiter):
     url = reverse("capture:web_to_lead") + "?encoding=UTF-8"
     for n in range(3):
