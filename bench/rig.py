@@ -222,12 +222,17 @@ class Processes:
         wait_until(answers, seconds=30, what="gunicorn")
 
 
-def product_environment(workdir: Path, database_url: str, broker_url: str, **extra) -> dict:
+def product_environment(
+    workdir: Path, database_url: str, broker_url: str, *, defences: bool = True, **extra
+) -> dict:
+    """The product's environment for a server or worker; `defences=False` serves it without
+    the rate limits, fill time, spam checks and quarantine (`bench/settings.py`)."""
     import secrets
 
     return {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "DJANGO_SETTINGS_MODULE": "portal.settings" if defences else "bench.settings",
+        "BENCH_DEFENCES": "on" if defences else "off",
         "DATABASE_URL": database_url,
         "CELERY_BROKER_URL": broker_url,
         "DEBUG": "false",

@@ -202,6 +202,33 @@ def lead_record_outcome(
     return event
 
 
+def leads_keep_from_reps(*, leads: list[Lead], reason: str, data: dict) -> list[LeadEvent]:
+    """Qualified leads (locked) that an import said not to hand to reps go to nurture
+    (recycled) instead of a queue, each with its stage event, in the caller's transaction.
+
+    Not one of the arrows people take (no page offers it, `moves_from` does not list it): only
+    the handoff makes this move, as only an import makes `lead_record_outcome`'s. A form post
+    of the lead's own later brings it back to sales (recycled -> qualified -> routed).
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("leads_keep_from_reps must run inside the transaction that locks.")
+    for lead in leads:
+        if lead.stage != Stage.QUALIFIED:
+            raise IllegalMove(lead, Stage.RECYCLED)
+    now = timezone.now()
+    events = []
+    for lead in leads:
+        lead.stage, lead.stage_changed_at, lead.updated_at = Stage.RECYCLED, now, now
+        events.append(
+            new_stage_changed(
+                lead=lead, from_stage=Stage.QUALIFIED, by=None, reason=reason, at=now, data=data
+            )
+        )
+    leads_save(leads, ["stage", "stage_changed_at", "updated_at"])
+    events_record(events)
+    return events
+
+
 def leads_move(
     *,
     leads: list[Lead],

@@ -150,6 +150,12 @@ class Submission(models.Model):
         default=timezone.now,
         help_text="When the handoff scores it; empty once scored.",
     )
+    for_reps = models.BooleanField(
+        default=True,
+        db_default=True,
+        help_text="False: a CSV import said not to hand its open leads to reps. A lead only "
+        "such submissions brought is scored, then kept in nurture (leads/handoff/services.py).",
+    )
 
     class Meta:
         ordering = ["-received_at"]
@@ -159,6 +165,10 @@ class Submission(models.Model):
                 fields=["qualify_due_at"],
                 condition=Q(qualify_due_at__isnull=False),
                 name="submission_unscored_idx",
+            ),
+            # Routing asks, per batch, which leads such an import brought: few rows, or none.
+            models.Index(
+                fields=["lead"], condition=Q(for_reps=False), name="submission_not_for_reps_idx"
             ),
         ]
         constraints = [

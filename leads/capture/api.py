@@ -3,6 +3,7 @@
 import codecs
 import json
 
+from django.http import Http404
 from django.utils.http import parse_header_parameters
 from rest_framework import status
 from rest_framework.parsers import JSONParser
@@ -13,6 +14,7 @@ from rest_framework.utils.json import strict_constant
 from rest_framework.views import APIView
 
 from leads.capture.counters import form_viewed
+from leads.capture.embedding import embed_definition_seen
 from leads.capture.forms import submission_form_class
 from leads.capture.quarantine import intake_capture
 from leads.capture.ratelimit import check_rate_limit
@@ -70,7 +72,11 @@ class SubmissionCreate(APIView):
     parser_classes = [IntakeJSONParser]
 
     def post(self, request: Request, slug: str) -> Response:
-        form = published_form(slug=slug)
+        try:
+            form = published_form(slug=slug)
+        except Http404:
+            check_rate_limit(request, None)  # a made-up slug counts against the IP too
+            raise
         check_rate_limit(request, form)
         payload = request.data
         if not isinstance(payload, dict):
@@ -108,7 +114,8 @@ class FormDefinition(APIView):
 
     def get(self, request: Request, slug: str) -> Response:
         form = published_form(slug=slug)
-        form_viewed(form=form)  # the embed draws the form from this: one view
+        if embed_definition_seen(request, form):
+            form_viewed(form=form)  # a listed site's embed draws the form from this
         # The embed draws the honeypot and sends back the signed time it drew the form.
         spam = {
             "honeypot": HONEYPOT_FIELD,

@@ -36,6 +36,7 @@ from leads.capture.views import (
     _undecodable_fields,
     rate_limited_page,
     request_provenance,
+    unknown_form_rate_limited,
     without_spam_fields,
 )
 from portal.errors import (
@@ -86,6 +87,10 @@ def hubspot_secure_submit(request: HttpRequest, portal_id: str, guid: uuid.UUID)
     token: the form's own (made on its page). Server to server, so no CORS here; a missing or
     wrong token is a 401 in HubSpot's shape before anything else is read."""
     if not hubspot_token_matches(guid=guid, token=_bearer_token(request)):
+        try:
+            check_rate_limit(request, None)  # guessing GUIDs or tokens counts against the IP
+        except RateLimited as error:
+            return _hubspot_rate_limited(error)
         return _hubspot_unauthorized(request)
     return _hubspot_answer(request, guid)
 
@@ -120,14 +125,18 @@ def _hubspot_answer(request: HttpRequest, guid: uuid.UUID) -> HttpResponse:
         message = f"Form {guid} was not found or is not published."
         return _hubspot_error(404, message, [{"message": message, "errorType": "FORM_NOT_FOUND"}])
     except RateLimited as error:
-        # HubSpot's own answer to a caller over its limit, with when to try again.
-        errors = [{"message": error.message, "errorType": "RATE_LIMIT"}]
-        response = _hubspot_error(error.status, error.message, errors)
-        response["Retry-After"] = str(error.retry_after_seconds)
-        return response
+        return _hubspot_rate_limited(error)
     except DomainError as error:
         errors = [{"message": error.message, "errorType": error.code.upper()}]
         return _hubspot_error(error.status, error.message, errors)
+
+
+def _hubspot_rate_limited(error: RateLimited) -> JsonResponse:
+    """HubSpot's own answer to a caller over its limit, with when to try again."""
+    errors = [{"message": error.message, "errorType": "RATE_LIMIT"}]
+    response = _hubspot_error(error.status, error.message, errors)
+    response["Retry-After"] = str(error.retry_after_seconds)
+    return response
 
 
 def _hubspot_submit(request: HttpRequest, guid: uuid.UUID) -> HttpResponse:
@@ -135,7 +144,11 @@ def _hubspot_submit(request: HttpRequest, guid: uuid.UUID) -> HttpResponse:
         message = "Send the submission with POST."
         errors = [{"message": message, "errorType": "METHOD_NOT_ALLOWED"}]
         raise HubSpotRefusal(405, message, errors)
-    form = published_form_by_guid(guid=guid)
+    try:
+        form = published_form_by_guid(guid=guid)
+    except Http404:
+        check_rate_limit(request, None)  # a made-up GUID counts against the IP too
+        raise
     check_rate_limit(request, form)
     body = _hubspot_body(request)
     body, signals = _hubspot_signals(body)
@@ -334,7 +347,13 @@ def web_to_lead(request: HttpRequest) -> HttpResponse:
             code="unsupported_charset",
         )
     posted = _posted_fields(request)
-    form = _form_by_oid(posted.get("oid", ""))
+    try:
+        form = _form_by_oid(posted.get("oid", ""))
+    except (Http404, DomainError):
+        refused = unknown_form_rate_limited(request)
+        if refused:
+            return refused
+        raise
     try:
         check_rate_limit(request, form)
     except RateLimited as error:

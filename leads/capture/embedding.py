@@ -8,6 +8,7 @@ sees preflights and posts alike, and this one function holds the rule for every 
 """
 
 import re
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -55,3 +56,35 @@ def frame_for_listed_origins(response: HttpResponse, form: Form) -> HttpResponse
         response["Content-Security-Policy"] = "frame-ancestors " + " ".join(form.allowed_origins)
         response.xframe_options_exempt = True
     return response
+
+
+# What counts as a view (the form's statistics): a GET after which someone can see the form.
+FRAMES = frozenset({"iframe", "frame"})
+
+
+def embed_definition_seen(request: HttpRequest, form: Form) -> bool:
+    """The embed's definition GET: seen only when a listed site asked for it (its `Origin`),
+    the one case in which the browser hands it to the page, which then draws the form. A
+    browser always sends `Origin` on that cross-origin fetch; without one (a server, a
+    crawler, curl) or from another site, nobody sees the form, so no view is counted."""
+    origin = request.headers.get("Origin", "")
+    return bool(origin) and form.allows_origin(origin)
+
+
+def hosted_page_seen(request: HttpRequest, form: Form) -> bool:
+    """The hosted page's GET: seen, unless the browser says it loads it into a frame
+    (`Sec-Fetch-Dest`) for a site the form does not list, which it will then refuse to show
+    (`frame-ancestors`, or `X-Frame-Options: DENY` for a form that lists none). The framing
+    site is the `Referer`'s origin; a framed load without a Referer (the site's referrer
+    policy hides it) counts when the form lists a site at all, as only such a site can show
+    it."""
+    if request.headers.get("Sec-Fetch-Dest", "") not in FRAMES:
+        return True
+    referer = request.headers.get("Referer", "")
+    try:
+        parts = urlsplit(referer)
+    except ValueError:
+        return False
+    if not (parts.scheme and parts.netloc):
+        return bool(form.allowed_origins)
+    return form.allows_origin(f"{parts.scheme}://{parts.netloc}")

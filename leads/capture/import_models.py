@@ -29,6 +29,11 @@ class LeadImport(models.Model):
         default=dict, blank=True, help_text="Per column: its target, blank values and format."
     )
     time_zone = models.CharField(max_length=64, default="UTC")
+    route_open_leads = models.BooleanField(
+        default=True,
+        help_text="False: open leads (no outcome in the file) are scored but not handed to "
+        "reps; the qualified ones are kept in nurture for marketing.",
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.MAPPING)
     total_rows = models.PositiveIntegerField(default=0)
     processed_rows = models.PositiveIntegerField(default=0)

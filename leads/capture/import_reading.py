@@ -22,6 +22,7 @@ from django.utils.text import slugify
 from leads.capture.fields import form_field
 from leads.capture.import_models import ExternalLeadId
 from leads.capture.models import Form, FormField
+from leads.capture.services import normalise_email
 from leads.models import Stage
 from portal.errors import DomainError
 
@@ -346,10 +347,11 @@ class RowReader:
         if cleaned in (None, "", []) or (spec["kind"] == FormField.Kind.CHECKBOX and not value):
             return
         row.payload[key] = value.strip()
+        row.cleaned[key] = cleaned
         if key == "email":
-            row.email = cleaned.strip().lower()
-        else:
-            row.cleaned[key] = cleaned
+            # Known by the key live capture uses (`lead_capture`); kept as written.
+            row.email = normalise_email(cleaned)
+            row.cleaned[key] = normalise_email(cleaned, fold_plus=False)
 
     def _for_kind(self, kind: str, value: str, rule: ColumnRule) -> Any:
         if not value.strip():

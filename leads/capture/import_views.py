@@ -17,6 +17,7 @@ from leads.capture.import_models import LeadImport
 from leads.capture.import_reading import ATTRIBUTE_TYPES, decode_upload, targets_for
 from leads.capture.imports import import_create, import_map, import_start, preview, report_rows
 from leads.capture.models import Form
+from leads.capture.selectors import import_lead_stages
 from leads.capture.tasks import queue_import
 from portal.accounts.decorators import permission_required_or_403
 from portal.errors import DomainError
@@ -98,7 +99,9 @@ def import_new(request: HttpRequest) -> HttpResponse:
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     lead_import = get_object_or_404(LeadImport.objects.select_related("form"), pk=pk)
     if lead_import.status != LeadImport.Status.MAPPING:
-        return render(request, "capture/import_progress.html", {"import": lead_import})
+        stages = import_lead_stages(lead_import=lead_import) if lead_import.is_finished else []
+        context = {"import": lead_import, "stages": stages}
+        return render(request, "capture/import_progress.html", context)
     problem = ""
     if request.method == "POST":
         try:
@@ -106,12 +109,15 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 lead_import=lead_import,
                 mapping=_posted_mapping(request, lead_import),
                 time_zone=request.POST.get("time_zone", lead_import.time_zone),
+                # An unticked box sends nothing: open leads go to reps unless asked otherwise.
+                route_open_leads=request.POST.get("no_route") != "on",
             )
             messages.success(request, "Mapping saved. Check the preview, then start the import.")
             return redirect(lead_import)
         except DomainError as error:
             problem = error.message
             lead_import.mapping = _posted_mapping(request, lead_import)
+            lead_import.route_open_leads = request.POST.get("no_route") != "on"
     columns = []
     for number, name in enumerate(lead_import.columns):
         rule = lead_import.mapping.get("columns", {}).get(name, {})

@@ -4,11 +4,15 @@ A row becomes a submission of the chosen form (dated when the lead first reached
 company, if a column says so) and goes through the normal handoff: `submission_stored`,
 then scoring by the active agreement, then routing. A row may also carry the lead's later
 outcome (won, lost, rejected), recorded by the lifecycle as a dated event; such a lead is
-no longer qualified when the handoff looks at it, so it never reaches a rep's inbox.
+no longer qualified when the handoff looks at it, so it never reaches a rep's inbox. An import
+told not to hand open leads to reps (`route_open_leads`, off) marks its submissions so: the
+handoff scores them and keeps a qualified lead they alone brought in nurture.
 
 Identity, in this order: the row's external id for the import's source (a lead without an
-e-mail address is known by it), then its normalised e-mail address. A row with neither is
-skipped. Re-running a file changes nothing: each row's submission carries an idempotency key
+e-mail address is known by it), then its e-mail address normalised as live capture does it
+(`services.normalise_email`: trimmed, lower-cased, a +tag folded when FOLD_PLUS_ADDRESSES is
+on), so an imported row and a form post by the same person are one lead. A row with neither
+is skipped. Re-running a file changes nothing: each row's submission carries an idempotency key
 made of the source, the row's identity and a digest of its values.
 """
 
@@ -95,7 +99,15 @@ def _guess_target(column: str, form: Form) -> str:
     return IGNORE
 
 
-def import_map(*, lead_import: LeadImport, mapping: dict[str, Any], time_zone: str) -> LeadImport:
+def import_map(
+    *,
+    lead_import: LeadImport,
+    mapping: dict[str, Any],
+    time_zone: str,
+    route_open_leads: bool | None = None,
+) -> LeadImport:
+    """Save how the columns map (and, if given, whether open leads go to reps); refused with
+    every problem named, and once the import has started."""
     if lead_import.status != LeadImport.Status.MAPPING:
         raise DomainError("This import has started; its mapping no longer changes.")
     problems = mapping_problems(
@@ -105,7 +117,9 @@ def import_map(*, lead_import: LeadImport, mapping: dict[str, Any], time_zone: s
         raise DomainError(" ".join(problems), code="bad_mapping", field="mapping")
     lead_import.mapping = mapping
     lead_import.time_zone = time_zone
-    lead_import.save(update_fields=["mapping", "time_zone"])
+    if route_open_leads is not None:
+        lead_import.route_open_leads = route_open_leads
+    lead_import.save(update_fields=["mapping", "time_zone", "route_open_leads"])
     return lead_import
 
 
@@ -270,6 +284,7 @@ def _import_row(lead_import: LeadImport, row: ParsedRow) -> tuple[str, Lead]:
         consent=any(row.cleaned.get(key) is True for key in _consent_keys(form)),
         idempotency_key=key,
         user_agent=f"CSV import {lead_import.pk}: {lead_import.file_name}"[:500],
+        for_reps=lead_import.route_open_leads,
     )
     event_lead_imported(
         lead=lead,
@@ -303,7 +318,7 @@ def _lead_for(lead_import: LeadImport, row: ParsedRow) -> tuple[Lead, bool]:
     lead = Lead.objects.select_for_update().filter(email=email).first()
     created = lead is None
     if created:
-        attributes = {**row.cleaned, "email": email}
+        attributes = {"email": email, **row.cleaned}
         created_at = row.created_at or timezone.now()
         # A lead captured by the intake meanwhile fails the unique e-mail: the row's
         # savepoint rolls back and the row is reported (IntegrityError, `_import_chunk`).

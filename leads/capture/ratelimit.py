@@ -40,12 +40,18 @@ class Limit:
     per_minute: int
 
 
-def check_rate_limit(request: HttpRequest, form: Form) -> None:
-    """Raise RateLimited (429, Retry-After) when this IP or this form is over its limit."""
+def check_rate_limit(request: HttpRequest, form: Form | None) -> None:
+    """Raise RateLimited (429, Retry-After) when this IP or this form is over its limit.
+
+    `form` None: the post names no form we have (an unknown slug, GUID or `oid`); it counts
+    against its IP all the same, so a flood of made-up ids meets the per-IP limit too.
+    """
     url = settings.RATE_LIMIT_REDIS_URL
     if not url:
         return
-    limits = [Limit("form", str(form.pk), settings.RATE_LIMIT_PER_FORM_PER_MINUTE)]
+    limits = []
+    if form is not None:
+        limits.append(Limit("form", str(form.pk), settings.RATE_LIMIT_PER_FORM_PER_MINUTE))
     ip = client_ip(request)
     if ip:
         limits.insert(0, Limit("ip", ip, settings.RATE_LIMIT_PER_IP_PER_MINUTE))

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 
+from leads.capture.import_models import ImportRow, LeadImport
 from leads.capture.models import Form, FormDailyViews, FormField, FormVersion, QuarantinedPost
 from leads.models import Lead, LeadEvent, Stage, Submission
 
@@ -277,3 +278,17 @@ def quarantined_posts(
 
 def quarantine_held_count() -> int:
     return QuarantinedPost.objects.filter(status=QuarantinedPost.Status.HELD).count()
+
+
+def import_lead_stages(*, lead_import: LeadImport) -> list[tuple[str, str, int]]:
+    """Where the leads an import created or updated stand now: (stage, label, count) in the
+    lifecycle's order, in one aggregate query. The marketing manager sees here the open leads
+    an import kept from reps (recycled) beside those it handed on."""
+    touched = ImportRow.objects.filter(lead_import=lead_import, lead__isnull=False)
+    counts = dict(
+        Lead.objects.filter(pk__in=touched.values("lead_id"))
+        .values_list("stage")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return [(stage, label, counts[stage]) for stage, label in Stage.choices if counts.get(stage)]

@@ -9,7 +9,7 @@ from django.core.exceptions import (
     TooManyFilesSent,
     ValidationError,
 )
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
@@ -18,7 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from leads.capture.counters import form_viewed
-from leads.capture.embedding import frame_for_listed_origins
+from leads.capture.embedding import frame_for_listed_origins, hosted_page_seen
 from leads.capture.forms import SubmissionForm, submission_form_class
 from leads.capture.models import Form
 from leads.capture.quarantine import intake_capture
@@ -41,10 +41,17 @@ MAX_IDEMPOTENCY_KEY_CHARS = Submission._meta.get_field("idempotency_key").max_le
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def form_page(request: HttpRequest, slug: str) -> HttpResponse:
-    form = published_form(slug=slug)
+    try:
+        form = published_form(slug=slug)
+    except Http404:
+        refused = unknown_form_rate_limited(request) if request.method == "POST" else None
+        if refused:
+            return refused
+        raise
     form_class = submission_form_class(form.current_version)
     if request.method == "GET":
-        form_viewed(form=form)
+        if hosted_page_seen(request, form):
+            form_viewed(form=form)
         return _form_response(request, form, form_class(), utm=request.GET)
     try:
         check_rate_limit(request, form)
@@ -106,12 +113,23 @@ def _form_response(
     return frame_for_listed_origins(response, form)
 
 
-def rate_limited_page(request: HttpRequest, form: Form, error: RateLimited) -> HttpResponse:
+def rate_limited_page(request: HttpRequest, form: Form | None, error: RateLimited) -> HttpResponse:
     """A person who posted too often: a page saying when to try again (429, Retry-After)."""
     context = {"form": form, "retry_after": error.retry_after_seconds}
     response = render(request, "capture/rate_limited.html", context, status=error.status)
     response["Retry-After"] = str(error.retry_after_seconds)
-    return frame_for_listed_origins(response, form)
+    return frame_for_listed_origins(response, form) if form else response
+
+
+def unknown_form_rate_limited(request: HttpRequest) -> HttpResponse | None:
+    """A post that names no form we have (a made-up slug or `oid`) counts against its IP all
+    the same, so a flood of made-up ids meets the per-IP limit: the 429 page once over it,
+    else None (the caller answers its 404 or 400)."""
+    try:
+        check_rate_limit(request, None)
+    except RateLimited as error:
+        return rate_limited_page(request, None, error)
+    return None
 
 
 def without_spam_fields(posted: QueryDict) -> QueryDict:

@@ -45,9 +45,36 @@ def publish(task: Task, *args) -> bool:
     return True
 
 
+class _WakeOnCommit:
+    """One wake waiting for the commit of the transaction that asked for it."""
+
+    def __init__(self, task: Task) -> None:
+        self.task, self.done = task, False
+
+    def __call__(self) -> None:
+        self.done = True
+        wake(self.task)
+
+    def waits_for(self, task: Task) -> bool:
+        return not self.done and self.task.name == task.name
+
+
 def wake_on_commit(task: Task) -> None:
-    """Have `task` (no arguments) published once after the current transaction commits."""
-    transaction.on_commit(lambda: wake(task))
+    """Have `task` (no arguments) published once after the current transaction commits,
+    however often it is asked within it: an import's chunk stores 100 submissions in one
+    transaction, and with the tasks eager (the demo) each ask would run the task.
+
+    The pending callbacks are looked up rather than remembered in a flag: Django drops the
+    callbacks of a rolled-back transaction or savepoint, so a wake asked for inside a
+    savepoint that then failed is gone, and the next ask makes a new one.
+    """
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and any(
+        isinstance(entry[1], _WakeOnCommit) and entry[1].waits_for(task)
+        for entry in connection.run_on_commit
+    ):
+        return
+    transaction.on_commit(_WakeOnCommit(task))
 
 
 def wake(task: Task) -> None:

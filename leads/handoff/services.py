@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from leads import lifecycle
 from leads.models import Lead, Stage, Submission
 
 HANDOFF_RETRY = timedelta(seconds=settings.LEADBRIDGE_HANDOFF_RETRY_SECONDS)
@@ -68,3 +69,37 @@ def work_due(*, scoring: bool) -> bool:
     if scoring and Submission.objects.filter(qualify_due_at__lte=now).exists():
         return True
     return Lead.objects.filter(_routing_due(now)).exists()
+
+
+KEPT_FROM_REPS = (
+    "Not handed to a rep: it came only from a CSV import told not to hand open leads to reps. "
+    "Kept in nurture for marketing; a form post of its own brings it back to sales."
+)
+
+
+def leads_not_for_reps(*, leads: list[Lead]) -> list[Lead]:
+    """Those of these leads that only imports told "do not hand open leads to reps" brought:
+    every submission of theirs says so (`Submission.for_reps`). One small query on a partial
+    index that holds only such submissions, so a batch of live leads pays almost nothing; a
+    second only when the batch has such leads."""
+    marked = set(
+        Submission.objects.filter(lead__in=leads, for_reps=False)
+        .order_by()
+        .values_list("lead_id", flat=True)
+    )
+    if not marked:
+        return []
+    live = set(
+        Submission.objects.filter(lead_id__in=marked, for_reps=True)
+        .order_by()
+        .values_list("lead_id", flat=True)
+    )
+    return [lead for lead in leads if lead.pk in marked - live]
+
+
+def leads_keep_from_reps(*, leads: list[Lead]) -> None:
+    """Qualified leads (claimed, locked) that no rep gets: to nurture, and why, in one batch."""
+    if leads:
+        lifecycle.leads_keep_from_reps(
+            leads=leads, reason=KEPT_FROM_REPS, data={"not_for_reps": True}
+        )

@@ -5,7 +5,9 @@
    leads says so too, once per chunk (`leads.signals.leads_qualified`);
 2. `hand_off` judges every submission due by the active agreement (scoring), a batch at a
    time, then
-3. gives every qualified lead due to a rep (routing), a batch at a time, until nothing is due;
+3. gives every qualified lead due to a rep (routing), a batch at a time, until nothing is due,
+   except a lead only an import told "do not hand open leads to reps" brought: that one is
+   kept in nurture for marketing (`services.leads_keep_from_reps`);
 4. beat wakes `hand_off` every `SWEEP_EVERY_SECONDS` too, so work whose message was lost
    (Redis down, a publish that timed out) is done all the same.
 
@@ -80,7 +82,11 @@ def _score_batch() -> int:
 def _route_batch() -> int:
     with transaction.atomic():
         leads = services.leads_claim_for_routing(limit=BATCH)
-        failed = _together_or_one_by_one(leads, lambda batch: leads_route(leads=batch))
+        kept = services.leads_not_for_reps(leads=leads) if leads else []
+        services.leads_keep_from_reps(leads=kept)
+        kept_ids = {lead.pk for lead in kept}
+        to_route = [lead for lead in leads if lead.pk not in kept_ids]
+        failed = _together_or_one_by_one(to_route, lambda batch: leads_route(leads=batch))
         services.leads_put_off(lead_ids=[lead.pk for lead in failed])
     return len(leads)
 

@@ -84,3 +84,40 @@ def test_the_progress_bar_follows_a_running_import(page: Page, snap):
 
     expect(page.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100")
     expect(page.get_by_role("link", name=re.compile("Download the report"))).to_be_visible()
+
+
+def test_manager_imports_history_without_handing_open_leads_to_reps(page: Page, snap):
+    demo_seed(leads=0)  # the demo agreement is active and its queues have reps
+    log_in(page, "marketing.manager")
+    page.get_by_role("link", name="Imports").click()
+    page.get_by_role("link", name="New import").click()
+    labelled(page, "CSV file").set_input_files(FIXTURE)
+    labelled(page, "Import into the form").select_option(label="Talk to sales")
+    labelled(page, "Source").fill("history")
+    page.get_by_role("button", name="Upload and map the columns").click()
+
+    page.get_by_label("Partner id goes to").select_option("external_id")
+    page.get_by_label("Employees goes to").select_option("field:company_size")
+    page.get_by_label("Blank values of Country").fill("Select, n/a")
+    box = page.get_by_role("checkbox", name="Do not hand open leads to reps")
+    expect(box).not_to_be_checked()
+    box.check()
+    page.get_by_role("button", name="Save the mapping and preview").click()
+
+    expect(page.get_by_role("checkbox", name="Do not hand open leads to reps")).to_be_checked()
+    expect(page.get_by_text("Open leads are not handed to reps:")).to_be_visible()
+    snap("import-no-route-mapping")
+    page.get_by_role("button", name=re.compile("Start the import of 9 rows")).click()
+
+    expect(page.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100")
+    expect(page.locator("#import-no-route")).to_be_visible()
+    page.reload()  # the stages are read when the page is drawn
+    stages = page.locator("#import-stages")
+    expect(stages).to_contain_text("Recycled (nurture)")
+    snap("import-no-route-done")
+    assert not Lead.objects.exclude(owner=None).exists()
+
+    stages.get_by_role("link", name="Recycled (nurture)").click()
+    page.get_by_role("link", name="Ana", exact=True).click()
+    expect(page.get_by_text("told not to hand open leads to reps")).to_be_visible()
+    snap("import-no-route-lead")

@@ -94,3 +94,24 @@ def test_a_move_outside_a_transaction_is_refused():
     lead = LeadFactory(stage=Stage.CAPTURED)
     with pytest.raises(RuntimeError, match="inside the transaction"):
         lead_move(lead=lead, to=Stage.QUALIFIED, reason="No lock held.")
+
+
+def test_only_a_qualified_lead_is_kept_from_reps_and_the_event_says_why():
+    from leads.lifecycle import leads_keep_from_reps
+
+    qualified, routed = LeadFactory(stage=S.QUALIFIED), LeadFactory(stage=S.ROUTED)
+    with transaction.atomic():
+        with pytest.raises(IllegalMove):
+            leads_keep_from_reps(leads=[qualified, routed], reason="History.", data={})
+        leads_keep_from_reps(leads=[qualified], reason="History.", data={"not_for_reps": True})
+
+    qualified.refresh_from_db(), routed.refresh_from_db()
+    assert (qualified.stage, routed.stage) == (S.RECYCLED, S.ROUTED)
+    event = qualified.events.get()
+    assert (event.from_stage, event.to_stage, event.reason, event.actor) == (
+        S.QUALIFIED,
+        S.RECYCLED,
+        "History.",
+        None,
+    )
+    assert event.data == {"not_for_reps": True}

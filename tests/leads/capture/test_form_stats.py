@@ -21,9 +21,12 @@ pytestmark = pytest.mark.django_db
 PATH = [Stage.QUALIFIED, Stage.ROUTED, Stage.ACCEPTED, Stage.CONTACTED, Stage.OPPORTUNITY]
 
 
+LISTED = "https://www.acme.example"
+
+
 @pytest.fixture
 def form():
-    return FormFactory()
+    return FormFactory(allowed_origins=[LISTED])
 
 
 def page(form):
@@ -51,7 +54,7 @@ def known(client, form):
         assert client.get(page(form)).status_code == 200
     for _ in range(2):
         url = reverse("capture:api_form_definition", kwargs={"slug": form.slug})
-        assert client.get(url).status_code == 200
+        assert client.get(url, HTTP_ORIGIN=LISTED).status_code == 200
     form_viewed(form=form, day=datetime.date(2026, 1, 1))
     client.get(page(other))
     for email in ["ana@acme.example", "bo@acme.example", "cy@acme.example", "di@acme.example"]:
@@ -120,3 +123,44 @@ def test_the_builder_page_shows_the_stats(client, known):
         ("won", "1"),
     ]:
         assert f'data-stat="{stat}">{value}</dd>' in html
+
+
+def views_of(form) -> int:
+    return sum(FormDailyViews.objects.filter(form=form).values_list("views", flat=True))
+
+
+def definition(form):
+    return reverse("capture:api_form_definition", kwargs={"slug": form.slug})
+
+
+def test_the_embed_counts_a_view_only_for_a_listed_site(client, form):
+    assert client.get(definition(form), HTTP_ORIGIN=LISTED).status_code == 200
+    assert client.get(definition(form), HTTP_ORIGIN="https://elsewhere.example").status_code == 200
+    assert client.get(definition(form)).status_code == 200  # no Origin: a server, not an embed
+
+    assert views_of(form) == 1
+
+
+def test_the_hosted_page_counts_unless_framed_by_a_site_it_does_not_list(client, form):
+    def framed(referer: str = ""):
+        headers = {"HTTP_SEC_FETCH_DEST": "iframe"}
+        if referer:
+            headers["HTTP_REFERER"] = referer
+        assert client.get(page(form), **headers).status_code == 200
+
+    assert client.get(page(form)).status_code == 200  # opened as a page
+    assert client.get(page(form), HTTP_SEC_FETCH_DEST="document").status_code == 200
+    framed(f"{LISTED}/pricing")
+    framed()  # the framing site hid its address; only a listed site can show the form
+    framed("https://elsewhere.example/page")  # the browser will not show it there
+
+    assert views_of(form) == 4
+
+
+def test_a_form_that_lists_no_site_counts_no_framed_view(client):
+    form = FormFactory(allowed_origins=[])
+    assert client.get(page(form), HTTP_SEC_FETCH_DEST="iframe").status_code == 200
+    assert client.get(definition(form), HTTP_ORIGIN=LISTED).status_code == 200
+    assert client.get(page(form)).status_code == 200
+
+    assert views_of(form) == 1

@@ -9,9 +9,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from leads.capture.import_models import LeadImport
-from leads.models import Lead
+from leads.models import Lead, Stage
 from portal.accounts.roles import Role
-from tests.factories import FormFactory, UserFactory
+from tests.factories import AgreementFactory, FormFactory, UserFactory, queue_with_reps
 
 pytestmark = pytest.mark.django_db
 FIXTURE = Path(__file__).parent / "fixtures" / "import_leads.csv"
@@ -143,3 +143,41 @@ def test_a_started_import_shows_its_progress_instead_of_the_mapping(client):
 
     assert 'aria-valuenow="33"' in page
     assert "Start the import" not in page
+
+
+def test_the_mapping_page_keeps_open_leads_from_reps_when_asked(
+    client, django_capture_on_commit_callbacks
+):
+    AgreementFactory()  # company size at least 50
+    queue_with_reps(UserFactory(role=Role.SALES_REP))
+    _upload(client, FormFactory())
+    lead_import = LeadImport.objects.get()
+    page = client.get(lead_import.get_absolute_url()).content.decode()
+    assert 'id="no_route" name="no_route" aria-describedby="no_route-help">' in page  # unticked
+
+    client.post(lead_import.get_absolute_url(), _mapping_post(lead_import, no_route="on"))
+
+    lead_import.refresh_from_db()
+    assert lead_import.route_open_leads is False
+    page = client.get(lead_import.get_absolute_url()).content.decode()
+    assert 'aria-describedby="no_route-help" checked>' in page
+    assert "Open leads are not handed to reps:" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("capture:import_start", kwargs={"pk": lead_import.pk}))
+    page = client.get(lead_import.get_absolute_url()).content.decode()
+    assert 'id="import-no-route"' in page
+    recycled = Lead.objects.filter(stage=Stage.RECYCLED).count()
+    assert recycled > 0
+    assert f'<a href="/leads/?stage=recycled">Recycled (nurture)</a>: {recycled}' in page
+    assert not Lead.objects.exclude(owner=None).exists()
+
+
+def test_saving_the_mapping_again_without_the_box_hands_open_leads_to_reps(client):
+    _upload(client, FormFactory())
+    lead_import = LeadImport.objects.get()
+    client.post(lead_import.get_absolute_url(), _mapping_post(lead_import, no_route="on"))
+
+    client.post(lead_import.get_absolute_url(), _mapping_post(lead_import))
+
+    lead_import.refresh_from_db()
+    assert lead_import.route_open_leads is True

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import json
 import zoneinfo
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -349,3 +350,128 @@ def test_a_finished_import_leaves_the_sweepers_index(
 ):
     done = _run(_mapped_import(form, manager), django_capture_on_commit_callbacks)
     assert done.due_at is None
+
+
+PEOPLE = "Email,First name\nAnn+Promo@ACME.example,Ann\n Bo@Beta.Example ,Bo\n"
+PEOPLE_MAPPING = {
+    "columns": {"Email": {"to": "field:email"}, "First name": {"to": "field:first_name"}}
+}
+
+
+def _import_people(form, manager, django_capture_on_commit_callbacks) -> LeadImport:
+    lead_import = import_create(
+        form=form, source="people", file_name="people.csv", content=PEOPLE, by=manager
+    )
+    import_map(lead_import=lead_import, mapping=PEOPLE_MAPPING, time_zone="UTC")
+    return _run(lead_import, django_capture_on_commit_callbacks)
+
+
+def test_an_import_knows_people_by_the_rule_live_capture_uses(
+    form, manager, client, settings, django_capture_on_commit_callbacks
+):
+    settings.LEADBRIDGE_FOLD_PLUS_ADDRESSES = True
+    for email in ("ann@acme.example", "BO@beta.example"):
+        assert client.post(f"/f/{form.slug}/", {"email": email}).status_code == 302
+
+    done = _import_people(form, manager, django_capture_on_commit_callbacks)
+
+    assert (done.created_leads, done.updated_leads) == (0, 2)
+    assert sorted(Lead.objects.values_list("email", flat=True)) == [
+        "ann@acme.example",
+        "bo@beta.example",
+    ]
+    ann = Lead.objects.get(email="ann@acme.example")
+    assert ann.attributes["email"] == "ann+promo@acme.example"  # as written, lower-cased
+    assert ann.submissions.count() == 2
+
+
+def test_without_folding_a_plus_address_is_another_lead_also_in_an_import(
+    form, manager, client, django_capture_on_commit_callbacks
+):
+    assert client.post(f"/f/{form.slug}/", {"email": "ann@acme.example"}).status_code == 302
+
+    done = _import_people(form, manager, django_capture_on_commit_callbacks)
+
+    assert (done.created_leads, done.updated_leads) == (2, 0)
+    assert Lead.objects.filter(email="ann+promo@acme.example").exists()
+    assert Lead.objects.filter(email="bo@beta.example").exists()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_an_import_publishes_one_hand_off_per_chunk_not_per_row(monkeypatch):
+    from leads.handoff import outbox
+
+    sent = []
+    monkeypatch.setattr(outbox, "publish", lambda task, *args: sent.append(task.name))
+    form = FormFactory(slug="chunks")
+    manager = UserFactory(role=Role.MARKETING_MANAGER)
+    rows = "".join(f"lead{n}@acme.example,Lead {n}\n" for n in range(150))
+    lead_import = import_create(
+        form=form,
+        source="chunks",
+        file_name="chunks.csv",
+        content="Email,First name\n" + rows,
+        by=manager,
+    )
+    import_map(lead_import=lead_import, mapping=PEOPLE_MAPPING, time_zone="UTC")
+    LeadImport.objects.filter(pk=lead_import.pk).update(status=LeadImport.Status.QUEUED)
+
+    done = import_run(lead_import_id=lead_import.pk)
+
+    assert done.created_leads == 150
+    assert sent == ["handoff.hand_off", "handoff.hand_off"]  # two chunks of at most 100
+
+
+def _kept_in_nurture(lead) -> None:
+    """Scored, qualified, and kept from reps with the reason on its timeline."""
+    assert (lead.stage, lead.owner, lead.queue) == (Stage.RECYCLED, None, None)
+    assert Qualification.objects.get(lead=lead).qualified
+    kept = lead.events.get(to_stage=Stage.RECYCLED)
+    assert kept.from_stage == Stage.QUALIFIED
+    assert "told not to hand open leads to reps" in kept.reason
+    assert kept.data == {"not_for_reps": True}
+
+
+def test_an_import_told_not_to_route_scores_open_leads_and_keeps_them_from_reps(
+    form, manager, client, django_capture_on_commit_callbacks
+):
+    AgreementFactory()  # company size at least 50
+    rep = UserFactory(role=Role.SALES_REP)
+    queue_with_reps(rep)
+    lead_import = _mapped_import(form, manager)
+    import_map(
+        lead_import=lead_import, mapping=MAPPING, time_zone="Europe/Berlin", route_open_leads=False
+    )
+
+    done = _run(lead_import, django_capture_on_commit_callbacks)
+
+    assert done.created_leads == 3
+    _kept_in_nurture(Lead.objects.get(email="ana@acme.example"))
+    bob = Lead.objects.get(email="bob@beta.example")
+    assert (bob.stage, bob.owner) == (Stage.WON, None)  # history is recorded as before
+    assert not Lead.objects.exclude(owner=None).exists()
+    # A form post of her own makes her a live lead again: scored, qualified, routed.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(f"/f/{form.slug}/", {"email": "ana@acme.example"}).status_code == 302
+    ana = Lead.objects.get(email="ana@acme.example")
+    assert (ana.stage, ana.owner) == (Stage.ROUTED, rep)
+
+
+def test_the_command_does_not_hand_open_leads_to_reps_with_no_route(
+    form, tmp_path, capsys, django_capture_on_commit_callbacks
+):
+    from django.core.management import call_command
+
+    AgreementFactory()
+    queue_with_reps(UserFactory(role=Role.SALES_REP))
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(json.dumps({**MAPPING, "form": {"slug": form.slug}, "source": "p"}))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("import_leads", FIXTURE, "--mapping", mapping, "--no-route",
+                     "--report", tmp_path / "report.csv")  # fmt: skip
+
+    assert "not handed to reps (--no-route)" in capsys.readouterr().out
+    assert LeadImport.objects.get().route_open_leads is False
+    _kept_in_nurture(Lead.objects.get(email="ana@acme.example"))
+    assert not Lead.objects.exclude(owner=None).exists()

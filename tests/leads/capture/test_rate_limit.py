@@ -2,6 +2,7 @@
 
 import logging
 import time
+import uuid
 
 import pytest
 from django.test import RequestFactory
@@ -76,6 +77,54 @@ def test_over_the_limit_per_ip_answers_429_with_retry_after(client, limiter, for
         assert response["Content-Type"].startswith("text/html")
         assert b"Please wait a moment" in response.content
         assert b'role="alert"' in response.content
+
+
+def send_to_no_form(client, kind, ip="198.51.100.7"):
+    """A post naming a form that does not exist: a fresh random GUID (or slug) every time."""
+    made_up = uuid.uuid4()
+    meta = {"REMOTE_ADDR": ip}
+    if kind == "page":
+        return client.post(f"/f/no-{made_up}/", {"email": "ana@acme.example"}, **meta)
+    if kind == "api":
+        url = f"/api/v1/forms/no-{made_up}/submissions/"
+        return client.post(url, {"email": "ana@acme.example"}, content_type="application/json",
+                           **meta)  # fmt: skip
+    if kind == "hubspot":
+        url = reverse("capture:hubspot_submit", kwargs={"portal_id": "1", "guid": made_up})
+        body = {"fields": [{"name": "email", "value": "ana@acme.example"}]}
+        return client.post(url, body, content_type="application/json", **meta)
+    url = reverse("capture:web_to_lead") + "?encoding=UTF-8"
+    return client.post(url, {"oid": str(made_up), "email": "ana@acme.example"}, **meta)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_flood_naming_made_up_forms_is_limited_per_ip(client, limiter, form, kind):
+    for _ in range(3):
+        assert send_to_no_form(client, kind).status_code == 404
+    assert_retry_after(send_to_no_form(client, kind))
+    assert_retry_after(send(client, form, kind, 1))  # the IP's limit covers every form
+    assert send_to_no_form(client, kind, ip="198.51.100.8").status_code == 404
+    assert Submission.objects.count() == 0
+
+
+def test_guessing_secure_hubspot_tokens_is_limited_per_ip(client, limiter, form):
+    url = reverse("capture:hubspot_secure_submit", kwargs={"portal_id": "1", "guid": form.guid})
+    body = {"fields": [{"name": "email", "value": "ana@acme.example"}]}
+    for n in range(3):
+        wrong = {"HTTP_AUTHORIZATION": f"Bearer guess-{n}"}
+        assert client.post(url, body, content_type="application/json", **wrong).status_code == 401
+    response = client.post(url, body, content_type="application/json")
+    assert_retry_after(response)
+    assert response.json()["errors"][0]["errorType"] == "RATE_LIMIT"
+
+
+def test_web_to_lead_oids_that_are_not_guids_count_too(client, limiter):
+    url = reverse("capture:web_to_lead") + "?encoding=UTF-8"
+    for n in range(3):
+        assert client.post(url, {"oid": f"00D{n}", "email": "a@b.example"}).status_code == 400
+    response = client.post(url, {"oid": "00D9", "email": "a@b.example"})
+    assert_retry_after(response)
+    assert b"Please wait a moment" in response.content
 
 
 def test_the_limit_is_per_ip(client, limiter, form):

@@ -230,3 +230,39 @@ def test_a_submission_no_agreement_judges_is_put_off_and_the_others_go_on(now, t
     assert judged.qualify_due_at is None
     assert waiting.qualify_due_at == now + RETRY
     assert not Qualification.objects.filter(submission=waiting).exists()
+
+
+def test_a_lead_only_a_no_route_import_brought_is_scored_and_kept_in_nurture(now):
+    AgreementFactory()
+    rep = UserFactory(role=Role.SALES_REP)
+    queue_with_reps(rep)
+    form = FormFactory()
+    history = LeadFactory(stage=Stage.CAPTURED, attributes={"company_size": 80})
+    Submission.objects.create(form=form, lead=history, payload={}, for_reps=False)
+    live = LeadFactory(stage=Stage.CAPTURED, attributes={"company_size": 80})
+    Submission.objects.create(form=form, lead=live, payload={}, for_reps=False)
+    Submission.objects.create(form=form, lead=live, payload={})  # and a post of its own
+
+    tasks.hand_off()
+
+    history.refresh_from_db(), live.refresh_from_db()
+    assert (history.stage, history.owner) == (Stage.RECYCLED, None)
+    assert list(history.events.values_list("from_stage", "to_stage")) == [
+        (Stage.CAPTURED, Stage.QUALIFIED),
+        (Stage.QUALIFIED, Stage.RECYCLED),
+    ]
+    assert (live.stage, live.owner) == (Stage.ROUTED, rep)
+
+
+def test_routing_live_leads_asks_once_whether_an_import_kept_any(
+    now, django_assert_max_num_queries
+):
+    from django.db import transaction
+
+    from leads.handoff import services
+
+    leads = [LeadFactory(stage=Stage.QUALIFIED) for _ in range(20)]
+    for lead in leads:
+        Submission.objects.create(form=FormFactory(), lead=lead, payload={})
+    with transaction.atomic(), django_assert_max_num_queries(1):
+        assert services.leads_not_for_reps(leads=leads) == []

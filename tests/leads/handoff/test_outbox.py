@@ -4,9 +4,10 @@ import threading
 import time
 
 import pytest
+from django.db import transaction
 from kombu.exceptions import OperationalError as BrokerError
 
-from leads.handoff import outbox
+from leads.handoff import outbox, tasks
 from portal import celery_app
 
 
@@ -85,3 +86,63 @@ def test_eager_runs_on_the_callers_thread():
     assert celery_app.conf.task_always_eager
     outbox.wake(task)
     assert len(task.published_at) == 1
+
+
+# One wake per transaction, however many submissions it stores; a wake asked for inside a
+# savepoint that rolled back is gone, and the next ask makes a new one.
+
+
+class Boom(Exception):
+    pass
+
+
+@pytest.fixture
+def woken(monkeypatch):
+    names = []
+    monkeypatch.setattr(outbox, "wake", lambda task: names.append(task.name))
+    return names
+
+
+@pytest.mark.django_db
+def test_many_asks_in_one_transaction_wake_once(woken, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(100):
+            outbox.wake_on_commit(tasks.hand_off)
+
+    assert woken == [tasks.hand_off.name]
+
+
+@pytest.mark.django_db
+def test_a_wake_asked_in_a_rolled_back_savepoint_is_asked_again(
+    woken, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        with pytest.raises(Boom), transaction.atomic():
+            outbox.wake_on_commit(tasks.hand_off)
+            raise Boom
+        outbox.wake_on_commit(tasks.hand_off)
+        outbox.wake_on_commit(tasks.hand_off)
+
+    assert woken == [tasks.hand_off.name]
+
+
+@pytest.mark.django_db
+def test_a_wake_asked_in_a_released_savepoint_still_counts(
+    woken, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():
+            outbox.wake_on_commit(tasks.hand_off)
+        with transaction.atomic():
+            outbox.wake_on_commit(tasks.hand_off)
+
+    assert woken == [tasks.hand_off.name]
+
+
+@pytest.mark.django_db
+def test_each_transaction_wakes_its_own(woken, django_capture_on_commit_callbacks):
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            outbox.wake_on_commit(tasks.hand_off)
+
+    assert woken == [tasks.hand_off.name, tasks.hand_off.name]

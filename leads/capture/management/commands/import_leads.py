@@ -34,6 +34,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--user", help="Who runs the import (recorded on every event).")
         parser.add_argument("--report", type=Path, help="Where to write the skipped rows.")
+        parser.add_argument(
+            "--no-route",
+            action="store_true",
+            help="Do not hand open leads to reps: score them and keep the qualified ones in "
+            "nurture (for history; a lead that posts a form again goes to sales).",
+        )
 
     def handle(self, *args, **options):
         mapping = self._mapping(options["mapping"])
@@ -64,11 +70,14 @@ class Command(BaseCommand):
                     lead_import=lead_import,
                     mapping={"columns": mapping["columns"]},
                     time_zone=mapping.get("timezone", "UTC"),
+                    route_open_leads=not options["no_route"],
                 )
                 LeadImport.objects.filter(pk=lead_import.pk).update(status=LeadImport.Status.QUEUED)
         except DomainError as error:
             raise CommandError(error.message) from error
         self.stdout.write(f"Import {lead_import.pk}: {len(rows)} rows into the form {form}.")
+        if options["no_route"]:
+            self.stdout.write("  Open leads are scored but not handed to reps (--no-route).")
         shown = [0]
 
         def progress(done: LeadImport) -> None:
