@@ -172,7 +172,7 @@ def _insert_new_lead(lead: Lead, submission: Submission) -> bool:
     if connection.vendor != "postgresql":  # SQLite (the demo): no INSERT inside WITH
         if not _insert_one(lead, conflict="email"):
             return False
-        submission.lead = lead
+        submission.lead = event.lead = lead
         submission.save()
         event.data["submission"] = submission.pk
         events_record([event])

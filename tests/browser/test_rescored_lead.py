@@ -33,7 +33,7 @@ def test_a_rescored_lead_shows_its_earlier_judgement(page: Page, snap):
         summary=v1.summary,
         threshold=v1.threshold + 5,
         accept_within_minutes=v1.accept_within_minutes,
-        contact_within_minutes=v1.contact_within_minutes,
+        contact_within_hours=v1.contact_within_hours,
     )
     agreement_propose(agreement=v2, by=marketing)
     agreement_sign(agreement=v2, by=sales, side="sales")
