@@ -119,12 +119,14 @@ def test_a_rep_or_a_marketer_cannot_change_the_forms_or_re_base(client, draft, r
     assert response.status_code == 403
 
 
-def test_the_lead_page_says_when_a_routed_lead_is_due_in_working_time(client):
+def berlin_lead_page(client, *, stage, since, **terms) -> str:
+    """The lead page, as a sales manager reads it, of a lead in `stage` since `since`,
+    judged by an agreement working 09:00 to 17:00 in Berlin with `terms`."""
     agreement = AgreementFactory(
         time_zone="Europe/Berlin",
         business_opens=datetime.time(9),
         business_closes=datetime.time(17),
-        accept_within_minutes=240,
+        **terms,
     )
     submission = lead_capture(
         form=FormFactory(),
@@ -133,14 +135,18 @@ def test_the_lead_page_says_when_a_routed_lead_is_due_in_working_time(client):
         provenance=Provenance(),
     )
     submission_qualify(submission_id=submission.pk)
-    friday_evening = datetime.datetime(2026, 11, 27, 18, 30, tzinfo=BERLIN)
-    Lead.objects.filter(pk=submission.lead_id).update(
-        stage=Stage.ROUTED, stage_changed_at=friday_evening
-    )
+    Lead.objects.filter(pk=submission.lead_id).update(stage=stage, stage_changed_at=since)
     assert submission.lead.qualifications.get().agreement == agreement
 
     logged_in(client, Role.SALES_MANAGER)
-    page = text(client.get(submission.lead.get_absolute_url()))
+    return text(client.get(submission.lead.get_absolute_url()))
+
+
+def test_the_lead_page_says_when_a_routed_lead_is_due_in_working_time(client):
+    friday_evening = datetime.datetime(2026, 11, 27, 18, 30, tzinfo=BERLIN)
+    page = berlin_lead_page(
+        client, stage=Stage.ROUTED, since=friday_evening, accept_within_minutes=240
+    )
 
     assert "Accept or reject by Mon Nov 30, 13:00 CET" in page
     assert "240 minutes of working time: Mon to Fri, 09:00 to 17:00 (Europe/Berlin)" in page
@@ -149,27 +155,10 @@ def test_the_lead_page_says_when_a_routed_lead_is_due_in_working_time(client):
 def test_the_lead_page_says_when_an_accepted_lead_is_due_for_first_contact_in_working_hours(
     client,
 ):
-    agreement = AgreementFactory(
-        time_zone="Europe/Berlin",
-        business_opens=datetime.time(9),
-        business_closes=datetime.time(17),
-        contact_within_hours=3,
-    )
-    submission = lead_capture(
-        form=FormFactory(),
-        payload={"email": "ana@acme.example", "company_size": "80"},
-        cleaned={"email": "ana@acme.example", "company_size": 80},
-        provenance=Provenance(),
-    )
-    submission_qualify(submission_id=submission.pk)
     friday_afternoon = datetime.datetime(2026, 11, 27, 15, 30, tzinfo=BERLIN)
-    Lead.objects.filter(pk=submission.lead_id).update(
-        stage=Stage.ACCEPTED, stage_changed_at=friday_afternoon
+    page = berlin_lead_page(
+        client, stage=Stage.ACCEPTED, since=friday_afternoon, contact_within_hours=3
     )
-    assert submission.lead.qualifications.get().agreement == agreement
-
-    logged_in(client, Role.SALES_MANAGER)
-    page = text(client.get(submission.lead.get_absolute_url()))
 
     # 1 h 30 on Friday, the other 1 h 30 from Monday's opening.
     assert "First contact by Mon Nov 30, 10:30 CET" in page
