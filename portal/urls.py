@@ -6,6 +6,8 @@ from portal.accounts.views import healthz, home
 from portal.dashboard.views import dashboard
 
 urlpatterns = [
+    # Capture first: its public intake is most of the traffic (leads/capture/urls.py).
+    path("", include("leads.capture.urls")),
     path("", home, name="home"),
     path("healthz/", healthz, name="healthz"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
@@ -17,7 +19,6 @@ urlpatterns = [
     path("dashboard/", dashboard, name="dashboard"),
     path("leads/", include("leads.inbox.urls")),
     path("agreement/", include("scoring.urls")),
-    path("", include("leads.capture.urls")),
     path("admin/", admin.site.urls),
 ]
 

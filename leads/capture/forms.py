@@ -38,6 +38,18 @@ NOT_ONE_VALUE = ("Send one value, not a list or an object.", "invalid")
 NOT_UTF8 = ("Not valid UTF-8 text.", "invalid_encoding")
 
 
+class SharedFields(dict):
+    """A version's fields, shared by every form made from its class.
+
+    Django deep-copies a form class's fields for each instance, so that one instance may
+    change its own; a submission form never changes a field (a version never changes), and the
+    copy was a sixth of a JSON post's CPU (cProfile: 16,000 field copies per 2,000 posts).
+    """
+
+    def __deepcopy__(self, memo) -> dict:
+        return dict(self)
+
+
 class SubmissionForm(forms.Form):
     """A form's fields, plus the checks on the whole payload that will be stored.
 
@@ -238,4 +250,6 @@ def build_form_class(
         fields["consent"] = forms.BooleanField(
             required=False, label=consent_text or "I agree to be contacted about this request."
         )
-    return type(f"Form{name}SubmissionForm", (SubmissionForm,), fields)
+    cls = type(f"Form{name}SubmissionForm", (SubmissionForm,), fields)
+    cls.base_fields = SharedFields(cls.base_fields)
+    return cls

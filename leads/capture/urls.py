@@ -5,6 +5,30 @@ from leads.capture.api import FormDefinition, SubmissionCreate
 
 app_name = "capture"
 urlpatterns = [
+    # The public intake first: nearly every request is one of these, and Django tries the
+    # patterns in order (the portal's URLconf includes this one first, too).
+    path("f/<slug:slug>/", views.form_page, name="form"),
+    path("f/<slug:slug>/thanks/", views.thanks, name="thanks"),
+    path("api/v1/forms/<slug:slug>/", FormDefinition.as_view(), name="api_form_definition"),
+    path(
+        "api/v1/forms/<slug:slug>/submissions/",
+        SubmissionCreate.as_view(),
+        name="api_submission_create",
+    ),
+    # Drop-in compatible endpoints: a site switches from HubSpot or Salesforce by changing a URL.
+    path(
+        "submissions/v3/integration/submit/<str:portal_id>/<uuid:guid>",
+        compat.hubspot_submit,
+        name="hubspot_submit",
+    ),
+    path(
+        "submissions/v3/integration/secure/submit/<str:portal_id>/<uuid:guid>",
+        compat.hubspot_secure_submit,
+        name="hubspot_secure_submit",
+    ),
+    path("servlet/servlet.WebToLead", compat.web_to_lead, name="web_to_lead_servlet"),
+    path("web-to-lead/", compat.web_to_lead, name="web_to_lead"),
+    # The marketers' pages.
     path("forms/", builder.form_list, name="form_list"),
     path("forms/new/", builder.form_new, name="form_new"),
     path("forms/<int:pk>/", builder.form_detail, name="builder"),
@@ -44,25 +68,4 @@ urlpatterns = [
     path("imports/<int:pk>/start/", import_views.import_begin, name="import_start"),
     path("imports/<int:pk>/progress/", import_views.import_progress, name="import_progress"),
     path("imports/<int:pk>/report.csv", import_views.import_report, name="import_report"),
-    path("f/<slug:slug>/", views.form_page, name="form"),
-    path("f/<slug:slug>/thanks/", views.thanks, name="thanks"),
-    path("api/v1/forms/<slug:slug>/", FormDefinition.as_view(), name="api_form_definition"),
-    path(
-        "api/v1/forms/<slug:slug>/submissions/",
-        SubmissionCreate.as_view(),
-        name="api_submission_create",
-    ),
-    # Drop-in compatible endpoints: a site switches from HubSpot or Salesforce by changing a URL.
-    path(
-        "submissions/v3/integration/submit/<str:portal_id>/<uuid:guid>",
-        compat.hubspot_submit,
-        name="hubspot_submit",
-    ),
-    path(
-        "submissions/v3/integration/secure/submit/<str:portal_id>/<uuid:guid>",
-        compat.hubspot_secure_submit,
-        name="hubspot_secure_submit",
-    ),
-    path("servlet/servlet.WebToLead", compat.web_to_lead, name="web_to_lead_servlet"),
-    path("web-to-lead/", compat.web_to_lead, name="web_to_lead"),
 ]
