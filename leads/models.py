@@ -52,7 +52,10 @@ class ContactChannel(models.TextChoices):
 
 
 class Lead(models.Model):
-    email = models.EmailField(unique=True, help_text="Normalised: trimmed and lower-cased.")
+    # Unique by a constraint rather than `unique=True`, which on PostgreSQL also makes a
+    # `varchar_pattern_ops` index for prefix searches that nothing here makes (the searches
+    # are `icontains`): one index less to write for every new lead.
+    email = models.EmailField(help_text="Normalised: trimmed and lower-cased.")
     first_name = models.CharField(max_length=150, blank=True)
     last_name = models.CharField(max_length=150, blank=True)
     company = models.CharField(max_length=200, blank=True)
@@ -67,6 +70,7 @@ class Lead(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="owned_leads",
+        db_index=False,  # the index on (owner, stage) serves every lookup by owner
     )
     queue = models.ForeignKey(
         "routing.Queue", null=True, blank=True, on_delete=models.PROTECT, related_name="leads"
@@ -87,6 +91,7 @@ class Lead(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["email"], name="lead_unique_email")]
         indexes = [
             models.Index(fields=["stage", "stage_changed_at"]),
             models.Index(fields=["owner", "stage"]),
@@ -208,7 +213,10 @@ class LeadEvent(models.Model):
         NOTE = "note", "Note"
 
     id = models.BigAutoField(primary_key=True)
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
+    # Events are the biggest table, written on every capture and move: no index that no
+    # query reads. (lead, id) serves the timeline and every lookup by lead; nothing looks
+    # events up by actor (deleting a user, which PROTECT checks, is an admin's rare act).
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events", db_index=False)
     kind = models.CharField(max_length=32, choices=Kind.choices)
     at = models.DateTimeField(default=timezone.now)
     actor = models.ForeignKey(
@@ -218,6 +226,7 @@ class LeadEvent(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         help_text="Blank when LeadBridge itself made the change.",
+        db_index=False,
     )
     from_stage = models.CharField(max_length=16, choices=Stage.choices, blank=True)
     to_stage = models.CharField(max_length=16, choices=Stage.choices, blank=True)
