@@ -3,7 +3,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.db.models import Max
 
 from leads.capture.models import Form, FormField, FormVersion
@@ -178,59 +178,72 @@ def _insert_new_lead(lead: Lead, submission: Submission) -> bool:
         event.data["submission"] = submission.pk
         events_record([event])
         return True
-    lead_columns, lead_values = _insert_values(lead)
-    submission_columns, submission_values = _insert_values(submission, skip=frozenset({"lead_id"}))
-    event_columns, event_values = _insert_values(event, skip=frozenset({"lead_id", "data"}))
-    quote = connection.ops.quote_name
-    sql = (
-        f"WITH new_lead AS (INSERT INTO {quote(Lead._meta.db_table)} ({lead_columns}) "  # noqa: S608 - names from the models, values bound
-        f"VALUES ({_placeholders(lead_values)}) ON CONFLICT (email) DO NOTHING RETURNING id), "
-        f"new_submission AS (INSERT INTO {quote(Submission._meta.db_table)} "
-        f"({submission_columns}, lead_id) SELECT {_placeholders(submission_values)}, id "
-        "FROM new_lead RETURNING id, lead_id) "
-        f"INSERT INTO {quote(LeadEvent._meta.db_table)} ({event_columns}, lead_id, data) "
-        f"SELECT {_placeholders(event_values)}, lead_id, "
-        "%s::jsonb || jsonb_build_object('submission', new_submission.id) FROM new_submission "
-        "RETURNING lead_id, (data->>'submission')::bigint, id"
-    )
-    data = LeadEvent._meta.get_field("data").get_db_prep_save(event.data, connection)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*lead_values, *submission_values, *event_values, data])
+    db = connections[DEFAULT_DB_ALIAS]  # not the proxy: it looks the connection up per use
+    lead_values = _insert_values(lead, db)
+    submission_values = _insert_values(submission, db, skip=frozenset({"lead_id"}))
+    event_values = _insert_values(event, db, skip=frozenset({"lead_id", "data"}))
+    data = LeadEvent._meta.get_field("data").get_db_prep_save(event.data, db)
+    with db.cursor() as cursor:
+        cursor.execute(_new_lead_sql(), [*lead_values, *submission_values, *event_values, data])
         row = cursor.fetchone()
     if row is None:
         return False
     lead.pk, submission.pk, event.pk = row
-    _stored(lead, submission, event)
+    _stored(db, lead, submission, event)
     submission.lead = event.lead = lead
     event.data["submission"] = submission.pk
     return True
 
 
+@functools.cache
+def _new_lead_sql() -> str:
+    """The one statement of `_insert_new_lead` (PostgreSQL), written once per process."""
+    lead_columns, lead_fields = _insert_columns(Lead, frozenset(), connection.vendor)
+    submission_columns, submission_fields = _insert_columns(
+        Submission, frozenset({"lead_id"}), connection.vendor
+    )
+    event_columns, event_fields = _insert_columns(
+        LeadEvent, frozenset({"lead_id", "data"}), connection.vendor
+    )
+    quote = connection.ops.quote_name
+    return (
+        f"WITH new_lead AS (INSERT INTO {quote(Lead._meta.db_table)} ({lead_columns}) "  # noqa: S608 - names from the models, values bound
+        f"VALUES ({_placeholders(lead_fields)}) ON CONFLICT (email) DO NOTHING RETURNING id), "
+        f"new_submission AS (INSERT INTO {quote(Submission._meta.db_table)} "
+        f"({submission_columns}, lead_id) SELECT {_placeholders(submission_fields)}, id "
+        "FROM new_lead RETURNING id, lead_id) "
+        f"INSERT INTO {quote(LeadEvent._meta.db_table)} ({event_columns}, lead_id, data) "
+        f"SELECT {_placeholders(event_fields)}, lead_id, "
+        "%s::jsonb || jsonb_build_object('submission', new_submission.id) FROM new_submission "
+        "RETURNING lead_id, (data->>'submission')::bigint, id"
+    )
+
+
 def _insert_one(instance, *, conflict: str) -> bool:
     """INSERT ... ON CONFLICT DO NOTHING RETURNING id: False if the row was already there."""
-    columns, values = _insert_values(instance)
-    quote = connection.ops.quote_name
+    db = connections[DEFAULT_DB_ALIAS]
+    columns, fields = _insert_columns(type(instance), frozenset(), db.vendor)
+    quote = db.ops.quote_name
     sql = (
         f"INSERT INTO {quote(type(instance)._meta.db_table)} ({columns}) "  # noqa: S608 - names from the model, values bound
-        f"VALUES ({_placeholders(values)}) ON CONFLICT ({quote(conflict)}) DO NOTHING "
+        f"VALUES ({_placeholders(fields)}) ON CONFLICT ({quote(conflict)}) DO NOTHING "
         "RETURNING id"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
+    with db.cursor() as cursor:
+        cursor.execute(sql, _insert_values(instance, db))
         row = cursor.fetchone()
     if row is None:
         return False
     instance.pk = row[0]
-    _stored(instance)
+    _stored(db, instance)
     return True
 
 
-def _insert_values(instance, *, skip: frozenset[str] = frozenset()) -> tuple[str, list]:
-    """The quoted columns and database values of an unsaved instance, as `save()` makes them."""
-    columns, fields = _insert_columns(type(instance), skip, connection.vendor)
-    return columns, [
-        field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields
-    ]
+def _insert_values(instance, db, *, skip: frozenset[str] = frozenset()) -> list:
+    """The database values of an unsaved instance in `_insert_columns` order, as `save()`
+    makes them."""
+    _, fields = _insert_columns(type(instance), skip, db.vendor)
+    return [field.get_db_prep_save(field.pre_save(instance, True), db) for field in fields]
 
 
 @functools.cache
@@ -246,14 +259,14 @@ def _insert_columns(model, skip: frozenset[str], vendor: str) -> tuple[str, tupl
     return ", ".join(quote(field.column) for field in fields), fields
 
 
-def _placeholders(values: list) -> str:
+def _placeholders(values) -> str:
     return ", ".join(["%s"] * len(values))
 
 
-def _stored(*instances) -> None:
+def _stored(db, *instances) -> None:
     """Mark instances inserted by hand as saved, as `save()` would."""
     for instance in instances:
-        instance._state.adding, instance._state.db = False, connection.alias
+        instance._state.adding, instance._state.db = False, db.alias
 
 
 def _merge_attributes(lead: Lead, attributes: dict[str, Any]) -> None:

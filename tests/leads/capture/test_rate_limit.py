@@ -7,6 +7,7 @@ import uuid
 import pytest
 from django.test import RequestFactory
 from django.urls import reverse
+from redis import Redis
 
 from leads.capture import ratelimit
 from leads.models import Lead, Submission
@@ -215,3 +216,15 @@ def test_no_redis_configured_means_no_limit(client, settings, form):
     settings.RATE_LIMIT_PER_IP_PER_MINUTE = 1
     for n in range(3):
         assert send(client, form, "api", n).status_code == 201
+
+
+def test_counts_survive_redis_forgetting_the_script_and_every_key_expires(client, limiter, form):
+    assert send(client, form, "api", 1).status_code == 201
+    redis = Redis.from_url(limiter.url)
+    redis.script_flush()  # as after a restart: EVALSHA finds no script, EVAL loads it again
+    assert send(client, form, "api", 2).status_code == 201
+    keys = redis.keys(f"{ratelimit.KEY_PREFIX}:*")
+    assert sorted(int(redis.get(key)) for key in keys) == [2, 2]  # this IP, this form
+    assert all(0 < redis.ttl(key) <= ratelimit.WINDOW_SECONDS + 1 for key in keys)
+    assert send(client, form, "api", 3).status_code == 201
+    assert send(client, form, "api", 4).status_code == 429  # the fourth from this IP
