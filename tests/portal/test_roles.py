@@ -1,7 +1,9 @@
 import pytest
+from django.apps import apps
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
+from portal.accounts.grants import permission_granted
 from portal.accounts.roles import Role
 from tests.factories import UserFactory
 
@@ -10,6 +12,25 @@ pytestmark = pytest.mark.django_db
 
 def test_the_migration_creates_every_role():
     assert set(Group.objects.values_list("name", flat=True)) >= {role.value for role in Role}
+
+
+def test_a_migrations_grant_gives_roles_a_permission_and_takes_it_back_reversed():
+    exporters = [Role.MARKETER.value, Role.SALES_MANAGER.value]
+    grant = permission_granted(("leads", "export_leads"), exporters)
+
+    def holders() -> set[str]:
+        return set(
+            Group.objects.filter(permissions__codename="export_leads").values_list(
+                "name", flat=True
+            )
+        )
+
+    assert holders() >= set(exporters)  # the migrations granted it
+    grant.reverse_code(apps, None)
+    assert not holders() & set(exporters)
+    assert Role.MARKETING_MANAGER.value in holders()  # a role the grant does not name keeps it
+    grant.code(apps, None)
+    assert holders() >= set(exporters)
 
 
 @pytest.mark.parametrize(
