@@ -27,16 +27,6 @@ SALES, MARKETING = Agreement.Side.SALES, Agreement.Side.MARKETING
 
 
 @pytest.fixture
-def marketing():
-    return UserFactory(role=Role.MARKETING_MANAGER)
-
-
-@pytest.fixture
-def sales():
-    return UserFactory(role=Role.SALES_MANAGER)
-
-
-@pytest.fixture
 def form():
     return FormFactory()  # its fields are the attribute keys criteria may use
 

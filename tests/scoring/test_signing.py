@@ -24,16 +24,6 @@ def draft():
     return Agreement.objects.create(version=7, proposed_at=timezone.now())
 
 
-@pytest.fixture
-def sales():
-    return UserFactory(role=Role.SALES_MANAGER)
-
-
-@pytest.fixture
-def marketing():
-    return UserFactory(role=Role.MARKETING_MANAGER)
-
-
 def both_sides_manager():
     user = UserFactory(role=Role.SALES_MANAGER)
     user.groups.add(Group.objects.get(name=Role.MARKETING_MANAGER))
