@@ -49,19 +49,16 @@ def lead_accept(*, lead: Lead, by) -> Lead:
 
 
 def lead_reject(*, lead: Lead, by, reason: RejectionReason, note: str = "") -> Lead:
-    reason = _choice(RejectionReason, reason, field="reason")
-    note = _note(note, required=reason == RejectionReason.OTHER)
-    with transaction.atomic():
-        lead = _locked(lead, by=by, to=Stage.REJECTED)
-        lead_move(
-            lead=lead,
-            to=Stage.REJECTED,
-            by=by,
-            reason=_sentence(f"{by} rejected the lead: {reason.label}.", note),
-            reason_code=reason,
-            extra_fields=_first_action(lead),
-        )
-    return lead
+    return _reasoned_move(
+        lead,
+        by=by,
+        to=Stage.REJECTED,
+        choices=RejectionReason,
+        reason=reason,
+        note=note,
+        said="{by} rejected the lead: {reason}.",
+        first_action=True,
+    )
 
 
 def lead_contact(*, lead: Lead, by, channel: ContactChannel, note: str = "") -> Lead:
@@ -100,18 +97,15 @@ def lead_win(*, lead: Lead, by, note: str = "") -> Lead:
 
 
 def lead_lose(*, lead: Lead, by, reason: LostReason, note: str = "") -> Lead:
-    reason = _choice(LostReason, reason, field="reason")
-    note = _note(note, required=reason == LostReason.OTHER)
-    with transaction.atomic():
-        lead = _locked(lead, by=by, to=Stage.LOST)
-        lead_move(
-            lead=lead,
-            to=Stage.LOST,
-            by=by,
-            reason=_sentence(f"{by} lost the deal: {reason.label}.", note),
-            reason_code=reason,
-        )
-    return lead
+    return _reasoned_move(
+        lead,
+        by=by,
+        to=Stage.LOST,
+        choices=LostReason,
+        reason=reason,
+        note=note,
+        said="{by} lost the deal: {reason}.",
+    )
 
 
 def lead_recycle(*, lead: Lead, by, until: date, note: str = "") -> Lead:
@@ -166,6 +160,33 @@ def _rep_move(lead: Lead, *, by, to: Stage, said: str, note: str) -> Lead:
     with transaction.atomic():
         lead = _locked(lead, by=by, to=to)
         lead_move(lead=lead, to=to, by=by, reason=_sentence(said, note))
+    return lead
+
+
+def _reasoned_move(
+    lead: Lead,
+    *,
+    by,
+    to: Stage,
+    choices,
+    reason: str,
+    note: str,
+    said: str,
+    first_action: bool = False,
+) -> Lead:
+    """A move that gives a reason from a list (`choices`); "other" wants a note saying it."""
+    reason = _choice(choices, reason, field="reason")
+    note = _note(note, required=reason == choices.OTHER)
+    with transaction.atomic():
+        lead = _locked(lead, by=by, to=to)
+        lead_move(
+            lead=lead,
+            to=to,
+            by=by,
+            reason=_sentence(said.format(by=by, reason=reason.label), note),
+            reason_code=reason,
+            extra_fields=_first_action(lead) if first_action else (),
+        )
     return lead
 
 
