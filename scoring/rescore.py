@@ -23,14 +23,14 @@ from django.utils import timezone
 
 from leads import locks
 from leads.events import notes_record
-from leads.lifecycle import leads_move, leads_save
+from leads.lifecycle import leads_move, leads_scores_save
 from leads.models import Lead, Stage
 from leads.signals import leads_qualified
 from scoring import engine
 from scoring.judging import Judge, version_placeholders
 from scoring.models import Agreement, Qualification
 from scoring.progress import RescoreRun
-from scoring.verdict_rows import Judged, verdicts_store
+from scoring.verdict_rows import Judged, qualifications_supersede, verdicts_store
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def rescore_chunk(*, run_id: int, size: int = CHUNK) -> bool:
             run.finished_at = run.updated_at = now
             run.save(update_fields=["finished_at", "updated_at"])
             return False
-        leads = [lead for lead in locks.rows_locked(Lead, ids) if lead.stage in RESCORED_STAGES]
+        leads = [row for row in _leads_locked(ids) if row[1] in RESCORED_STAGES]
         run.qualified += _rescored(leads, agreement, now)
         run.cursor = ids[-1]
         run.done += len(ids)
@@ -79,23 +79,29 @@ def rescore_chunk(*, run_id: int, size: int = CHUNK) -> bool:
     return True
 
 
-def _rescored(leads: list[Lead], agreement: Agreement, now) -> int:
-    """Judge these locked leads by `agreement` and store it all; how many now qualify."""
+def _leads_locked(ids: list[int]) -> list[tuple]:
+    """The leads locked, as plain rows (id, stage, attributes): a chunk reads no models."""
+    return locks.lead_rows_locked(ids, "stage", "attributes")
+
+
+def _rescored(leads: list[tuple], agreement: Agreement, now) -> int:
+    """Judge these locked leads, (id, stage, attributes) each, by `agreement` and store it
+    all; how many now qualify."""
     judge = Judge(agreement)
     fields = ["pk", "submission_id", "agreement__version", "qualified", "score"]
     fields += ["submission__received_at", "submission__form_version_id"]
     if judge.needs_submission:
         fields.append("submission__payload")
     latest: dict[int, tuple] = {}
-    rows = Qualification.objects.current().filter(lead_id__in=[lead.pk for lead in leads])
+    rows = Qualification.objects.current().filter(lead_id__in=[lead[0] for lead in leads])
     for lead_id, *row in rows.order_by("lead_id", "evaluated_at", "pk").values_list(
         "lead_id", *fields
     ):
         latest[lead_id] = row  # the last one, per lead, wins
     blanks = version_placeholders({row[6] for row in latest.values() if row[6]})
-    judged, superseded, notes, qualified, kept = [], [], [], [], []
-    for lead in leads:
-        row = latest.get(lead.pk)
+    judged, superseded, notes, qualified, scores = [], [], [], {}, {}
+    for lead_id, _stage, attributes in leads:
+        row = latest.get(lead_id)
         if row is None or row[2] == agreement.version:
             continue  # never judged (nothing to replace), or judged by this version already
         pk, submission_id, was_version, was_qualified, was_score = row[:5]
@@ -108,34 +114,37 @@ def _rescored(leads: list[Lead], agreement: Agreement, now) -> int:
                 key for key, value in payload.items() if not engine.is_blank(value, placeholders)
             )
         verdict = judge.compiled(placeholders)(
-            lead.attributes, submitted_at=received_at, now=now, answered=answered
+            attributes, submitted_at=received_at, now=now, answered=answered
         )
         summary = verdict.summary  # written once: a sentence per failed mandatory criterion
         superseded.append(pk)
-        judged.append(Judged(lead.pk, submission_id, agreement.pk, verdict, summary, now))
+        judged.append(Judged(lead_id, submission_id, agreement.pk, verdict, summary, now))
         before = (
             f"(agreement v{agreement.version}, re-scored when it became active; by "
             f"v{was_version} it was {'qualified' if was_qualified else 'disqualified'} "
             f"with {was_score} points)"
         )
-        lead.score, lead.updated_at = verdict.score, now
         if verdict.qualified:
-            qualified.append((lead, f"{summary} {before}"))
+            qualified[lead_id] = (verdict.score, f"{summary} {before}")
         else:
-            kept.append(lead)
-            notes.append((lead.pk, f"{summary} {before}"))
+            scores[lead_id] = verdict.score
+            notes.append((lead_id, f"{summary} {before}"))
     # The old judgements stay readable: one UPDATE marks them all, cheaper than the DELETE
     # of their rows and results that replacing them took.
-    Qualification.objects.filter(pk__in=superseded).update(superseded_at=now)
+    qualifications_supersede(superseded, at=now)
     verdicts_store(judged)
-    leads_save(kept, ["score", "updated_at"])
+    leads_scores_save(scores, at=now)
     if qualified:
+        # The few that move are read as models: the lifecycle moves them (already locked).
+        moving = list(Lead.objects.filter(pk__in=list(qualified)).order_by("pk"))
+        for lead in moving:
+            lead.score = qualified[lead.pk][0]
         leads_move(
-            leads=[lead for lead, _ in qualified],
+            leads=moving,
             to=Stage.QUALIFIED,
-            reasons={lead.pk: reason for lead, reason in qualified},
+            reasons={pk: reason for pk, (_, reason) in qualified.items()},
             extra_fields=("score",),
         )
-        leads_qualified.send(sender=Agreement, lead_ids=[lead.pk for lead, _ in qualified])
+        leads_qualified.send(sender=Agreement, lead_ids=[lead.pk for lead in moving])
     notes_record(notes, at=now)
     return len(qualified)

@@ -53,6 +53,21 @@ COPY_RESULTS = (
 )
 
 
+def qualifications_supersede(ids: Sequence[int], *, at: datetime) -> None:
+    """Mark these judgements superseded at `at` (a newer one replaces each): one statement,
+    its ids one array parameter on PostgreSQL rather than a placeholder each."""
+    if not ids:
+        return
+    if connection.vendor != "postgresql":
+        Qualification.objects.filter(pk__in=ids).update(superseded_at=at)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE scoring_qualification SET superseded_at = %s WHERE id = ANY(%s)",
+            [at, list(ids)],
+        )
+
+
 def _stored_on_postgresql(judged: Sequence[Judged]) -> list[int]:
     rows = [
         (
@@ -77,10 +92,10 @@ def _copy_text(ids: list[int], judged: Sequence[Judged]) -> str:
     """The criterion results in COPY's text format: tab-separated, one row a line."""
     lines = []
     for qualification_id, one in zip(ids, judged, strict=True):
-        for outcome in one.verdict.outcomes:
+        for rule_id, passed, points, reason in one.verdict.results:
             lines.append(
-                f"{qualification_id}\t{outcome.rule_id}\t{'t' if outcome.passed else 'f'}\t"
-                f"{int(outcome.points)}\t{_copy_escaped(outcome.reason)}\n"
+                f"{qualification_id}\t{rule_id}\t{'t' if passed else 'f'}\t"
+                f"{int(points)}\t{_copy_escaped(reason)}\n"
             )
     return "".join(lines)
 
@@ -110,12 +125,12 @@ def _stored_with_models(judged: Sequence[Judged]) -> list[int]:
     CriterionResult.objects.bulk_create(
         CriterionResult(
             qualification_id=qualification.pk,
-            criterion_id=outcome.rule_id,
-            passed=outcome.passed,
-            points=outcome.points,
-            reason=outcome.reason,
+            criterion_id=rule_id,
+            passed=passed,
+            points=points,
+            reason=reason,
         )
         for qualification, one in zip(qualifications, judged, strict=True)
-        for outcome in one.verdict.outcomes
+        for rule_id, passed, points, reason in one.verdict.results
     )
     return [qualification.pk for qualification in qualifications]
