@@ -21,7 +21,7 @@ qualified. `--profile` runs cProfile on the compiled pass over 200,000 leads and
 top lines.
 
     .venv/bin/python bench/scoring.py --stored [--whatif-leads 100000] [--rescore-leads 200000]
-        [--skip-rescore] [--profile-whatif]
+        [--skip-rescore] [--profile-whatif] [--streams N]
 
 `--stored` runs, after those, the two benches on leads stored in PostgreSQL (127.0.0.1:5432, user
 postgres, trust): it recreates the database `leadbridge_bench_scoring`, migrates it, and
@@ -37,8 +37,11 @@ accepted or rejected, some won or lost) in those 90 days. Then, timed:
 5. the re-scoring on activation, end to end: v2 proposed, signed for sales, then the
    marketing signature that activates it, whose commit runs the re-scoring task in process
    (no broker: tasks run eagerly) over every disqualified lead; the target is under 60 s. It
-   checks that the progress row reached 100 % and every open lead is judged by v2.
-   `--skip-rescore` leaves it out (and does not store the v1 judgements it needs).
+   checks that the progress row reached 100 % and every open lead is judged by v2, and
+   prints the CPU seconds of this process and of the PostgreSQL backends serving it.
+   `--streams N` sets how many chunks it works at once (`scoring.rescore.STREAMS`; 1: one
+   after the other). `--skip-rescore` leaves it out (and does not store the v1 judgements
+   it needs). `BENCH_SCORING_DATABASE` names another database, for a second checkout.
 The database is dropped at the end, also after a failure. `--profile-whatif` runs cProfile
 on a third what-if and prints the top lines.
 
@@ -52,6 +55,7 @@ import os
 import pstats
 import random
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -151,23 +155,54 @@ def _load() -> str:
     return ", ".join(f"{n:.2f}" for n in os.getloadavg())
 
 
-def _postgres_cpu() -> float:
-    """CPU seconds the PostgreSQL backends connected to the bench's database have used (from
-    /proc: the server runs on this machine); 0 where they cannot be read."""
-    from django.db import connection
+class PostgresCpu:
+    """CPU seconds spent by the PostgreSQL backends serving the bench's database, from /proc
+    (the server runs on this machine): sampled every 0.1 s in a thread, so that backends which
+    come and go meanwhile (the re-scoring's streams each have their own) count too, each up to
+    its last sample. A backend's command line names its database."""
 
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
-        pids = [row[0] for row in cursor.fetchall()]
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
+    def __init__(self, database: str):
+        self.marker = f" {database} ".encode()
+        self.first: dict[int, int] = {}
+        self.last: dict[int, int] = {}
+        self.ticks = os.sysconf("SC_CLK_TCK")
+        self._others: set[str] = set()  # processes seen that are not such backends
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _backends(self) -> dict[int, int]:
+        found = {}
+        for name in os.listdir("/proc"):
+            if not name.isdigit() or name in self._others:
+                continue
+            try:
+                if self.marker not in Path(f"/proc/{name}/cmdline").read_bytes() + b" ":
+                    self._others.add(name)
+                    continue
+                fields = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            found[int(name)] = int(fields[11]) + int(fields[12])  # utime + stime
+        return found
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.1):
+            self.last.update(self._backends())
+
+    def __enter__(self) -> "PostgresCpu":
+        self.first = self._backends()
+        self.last = dict(self.first)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.last.update(self._backends())
+
+    @property
+    def seconds(self) -> float:
+        return sum(t - self.first.get(pid, 0) for pid, t in self.last.items()) / self.ticks
 
 
 def main() -> int:
@@ -179,6 +214,9 @@ def main() -> int:
     parser.add_argument("--stored", action="store_true", help="the PostgreSQL benches too")
     parser.add_argument("--whatif-leads", type=int, default=100_000)
     parser.add_argument("--rescore-leads", type=int, default=200_000)
+    parser.add_argument(
+        "--streams", type=int, default=None, help="--stored: chunks the re-scoring works at once"
+    )
     parser.add_argument(
         "--skip-rescore", action="store_true", help="--stored: leave the re-scoring out"
     )
@@ -387,14 +425,19 @@ def _stored(args, figures: dict[str, str]) -> int:
     if args.skip_rescore:
         return 0
 
+    from scoring import rescore
     from scoring.services import agreement_propose, agreement_sign
+
+    if args.streams is not None:
+        rescore.STREAMS = args.streams
 
     agreement_propose(agreement=v2, by=marketing)
     agreement_sign(agreement=v2, by=sales, side="sales")
-    wall, cpu, server = time.perf_counter(), time.process_time(), _postgres_cpu()
-    agreement_sign(agreement=v2, by=marketing, side="marketing")
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    server = _postgres_cpu() - server
+    with PostgresCpu(DATABASE_NAME) as postgres:
+        wall, cpu = time.perf_counter(), time.process_time()
+        agreement_sign(agreement=v2, by=marketing, side="marketing")
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    server = postgres.seconds
     run = RescoreRun.objects.get(agreement=v2)
     by_v2 = v2.pk
     with connection.cursor() as cursor:
@@ -406,7 +449,8 @@ def _stored(args, figures: dict[str, str]) -> int:
         )
         left = cursor.fetchone()[0]
     print(
-        f"re-scoring on activation, end to end: {run.done:,} open leads in {wall:.1f} s "
+        f"re-scoring on activation, end to end ({rescore.STREAMS} streams): "
+        f"{run.done:,} open leads in {wall:.1f} s "
         f"({run.done / wall:,.0f} leads/s; {cpu:.1f} s of CPU in this process, {server:.1f} s "
         f"in PostgreSQL's backends); {run.qualified:,} now qualify; progress {run.percent} %; "
         f"open leads not judged by v2: {left}; load {_load()}"

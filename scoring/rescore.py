@@ -14,11 +14,22 @@ old row stays, results and all, marked `superseded_at` (the lead page shows it u
 moves to qualified; each chunk that qualified leads says so once (`leads.signals.
 leads_qualified`), and the handoff routes them after the commit (beat's sweep stands behind
 the message). Everything is written in bulk, in one transaction per chunk, the leads locked.
+
+On PostgreSQL a task works two chunks at once (`rescore_chunks`), each in its own thread,
+connection and transaction: one is judged in Python while PostgreSQL writes the other, so
+the two halves of the work share the two cores instead of taking turns. The chunks still
+commit in order: each waits for the one before it to commit before it moves the progress
+row, and moves it only from where that one left it (`cursor`), or rolls back.
 """
 
 import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connection, connections, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from leads import locks
@@ -36,6 +47,7 @@ logger = logging.getLogger(__name__)
 
 RESCORED_STAGES = (Stage.DISQUALIFIED,)
 CHUNK = 2000
+STREAMS = 2  # chunks under way at once on PostgreSQL; 1 works them one after the other
 
 
 def rescore_run_create(*, agreement: Agreement) -> RescoreRun:
@@ -77,6 +89,119 @@ def rescore_chunk(*, run_id: int, size: int = CHUNK) -> bool:
         run.updated_at = now
         run.save(update_fields=["qualified", "cursor", "done", "updated_at"])
     return True
+
+
+def rescore_chunks(*, run_id: int, until: float | None = None, size: int = CHUNK) -> bool:
+    """Re-score the run's leads chunk after chunk until it is finished (False) or the
+    monotonic clock passes `until` (True: there is more to do)."""
+    streams = STREAMS > 1 and connection.vendor == "postgresql"
+    if streams and not connection.in_atomic_block and _in_streams(run_id, until, size):
+        return True
+    # The rest one chunk at a time, where streams cannot run (SQLite, inside a transaction);
+    # after them, this finishes the run, or carries on where they stopped.
+    while rescore_chunk(run_id=run_id, size=size):
+        if until is not None and time.monotonic() > until:
+            return True
+    return False
+
+
+@dataclass
+class _Turn:
+    """A chunk's place in the order of commits: set once it committed (`ok`) or gave up."""
+
+    done: threading.Event = field(default_factory=threading.Event)
+    ok: bool = False
+
+
+class _OutOfTurn(Exception):
+    """The chunk before did not commit, or the run is not where this chunk starts."""
+
+
+def _in_streams(run_id: int, until: float | None, size: int) -> bool:
+    """Plan chunks here (the next `size` open leads after the last one planned) and work
+    them in STREAMS threads; True if `until` passed first. Stops at the first chunk that
+    could not commit in turn, leaving the rest to `rescore_chunk`; raises what a chunk raised."""
+    found = RescoreRun.objects.filter(pk=run_id, finished_at=None).values_list("cursor").first()
+    if found is None:
+        return False
+    after, before = found[0], _Turn(ok=True)
+    before.done.set()
+    chunks: queue.Queue = queue.Queue(maxsize=1)
+    failures: list[BaseException] = []
+    stopped = threading.Event()
+
+    def stream() -> None:
+        try:
+            while (chunk := chunks.get()) is not None:
+                try:
+                    _chunk_in_turn(run_id, *chunk)
+                except _OutOfTurn:
+                    stopped.set()
+                except BaseException as error:  # raised again by the planner, in the task
+                    failures.append(error)
+                    stopped.set()
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    threads = [threading.Thread(target=stream, daemon=True) for _ in range(STREAMS)]
+    for thread in threads:
+        thread.start()
+    late = False
+    try:
+        while not stopped.is_set():
+            if until is not None and time.monotonic() > until:
+                late = True
+                break
+            ids = list(
+                Lead.objects.filter(stage__in=RESCORED_STAGES, pk__gt=after)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:size]
+            )
+            if not ids:
+                break
+            turn = _Turn()
+            chunks.put((after, ids, before, turn))
+            after, before = ids[-1], turn
+    finally:
+        for _ in threads:
+            chunks.put(None)
+        for thread in threads:
+            thread.join()
+    if failures:
+        raise failures[0]
+    return late
+
+
+def _chunk_in_turn(run_id: int, start: int, ids: list[int], before: _Turn, turn: _Turn) -> None:
+    """One chunk, committed only after the chunk before it and only if the run's cursor is
+    where this chunk starts; otherwise nothing of it is written."""
+    try:
+        with transaction.atomic():
+            # First of the commit's callbacks: the next chunk may commit once this one did,
+            # even if a later callback (the in-process hand-off) raises.
+            transaction.on_commit(lambda: setattr(turn, "ok", True))
+            run = RescoreRun.objects.filter(pk=run_id).values_list("agreement_id").first()
+            if run is None:
+                raise _OutOfTurn
+            agreement = Agreement.objects.get(pk=run[0])
+            if agreement.retired_at is not None:
+                raise _OutOfTurn  # `rescore_chunk` finishes the run
+            now = timezone.now()
+            leads = [row for row in _leads_locked(ids) if row[1] in RESCORED_STAGES]
+            qualified = _rescored(leads, agreement, now)
+            before.done.wait()
+            if not before.ok:
+                raise _OutOfTurn
+            moved = RescoreRun.objects.filter(pk=run_id, cursor=start, finished_at=None).update(
+                cursor=ids[-1],
+                done=F("done") + len(ids),
+                qualified=F("qualified") + qualified,
+                updated_at=now,
+            )
+            if moved != 1:
+                raise _OutOfTurn
+    finally:
+        turn.done.set()
 
 
 def _leads_locked(ids: list[int]) -> list[tuple]:
