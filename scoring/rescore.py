@@ -205,13 +205,14 @@ def _chunk_in_turn(run_id: int, start: int, ids: list[int], before: _Turn, turn:
 
 
 def _leads_locked(ids: list[int]) -> list[tuple]:
-    """The leads locked, as plain rows (id, stage, attributes): a chunk reads no models."""
-    return locks.lead_rows_locked(ids, "stage", "attributes")
+    """The leads locked, as plain rows (id, stage, attributes, score): a chunk reads no
+    models."""
+    return locks.lead_rows_locked(ids, "stage", "attributes", "score")
 
 
 def _rescored(leads: list[tuple], agreement: Agreement, now) -> int:
-    """Judge these locked leads, (id, stage, attributes) each, by `agreement` and store it
-    all; how many now qualify."""
+    """Judge these locked leads, (id, stage, attributes, score) each, by `agreement` and
+    store it all; how many now qualify."""
     judge = Judge(agreement)
     fields = ["pk", "submission_id", "agreement__version", "qualified", "score"]
     fields += ["submission__received_at", "submission__form_version_id"]
@@ -225,7 +226,7 @@ def _rescored(leads: list[tuple], agreement: Agreement, now) -> int:
         latest[lead_id] = row  # the last one, per lead, wins
     blanks = version_placeholders({row[6] for row in latest.values() if row[6]})
     judged, superseded, notes, qualified, scores = [], [], [], {}, {}
-    for lead_id, _stage, attributes in leads:
+    for lead_id, _stage, attributes, lead_score in leads:
         row = latest.get(lead_id)
         if row is None or row[2] == agreement.version:
             continue  # never judged (nothing to replace), or judged by this version already
@@ -252,7 +253,11 @@ def _rescored(leads: list[tuple], agreement: Agreement, now) -> int:
         if verdict.qualified:
             qualified[lead_id] = (verdict.score, f"{summary} {before}")
         else:
-            scores[lead_id] = verdict.score
+            if verdict.score != lead_score:
+                # A lead whose score stays is not written: a new version often changes only
+                # the threshold or a mandatory criterion, and the lead's row is the costliest
+                # to update (every index of it, on a full page).
+                scores[lead_id] = verdict.score
             notes.append((lead_id, f"{summary} {before}"))
     # The old judgements stay readable: one UPDATE marks them all, cheaper than the DELETE
     # of their rows and results that replacing them took.
