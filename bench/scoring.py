@@ -27,9 +27,11 @@ top lines.
 postgres, trust): it recreates the database `leadbridge_bench_scoring`, migrates it, and
 stores (not timed; COPY and INSERT ... SELECT) the synthetic leads above: `--rescore-leads`
 disqualified leads judged by v1 (the 12 criteria, each with its submission, qualification and
-12 criterion results), the first `--whatif-leads` minus 20,000 of them (80,000) in the last
-90 days and the rest 100 to 180 days ago, plus 20,000 leads sales decided on (routed, then
-accepted or rejected, some won or lost) in those 90 days. Then, timed:
+12 criterion results; the lead's and the judgement's score are v1's, as the handoff leaves
+them: v2 changes no points, so the re-scoring rewrites no lead row but those it moves), the
+first `--whatif-leads` minus 20,000 of them (80,000) in the last 90 days and the rest 100
+to 180 days ago, plus 20,000 leads sales decided on (routed, then accepted or rejected, some
+won or lost) in those 90 days. Then, timed:
 
 4. the what-if (`scoring.whatif.whatif`) of a draft v2 (threshold 40 instead of 30, the
    company size at least 20 instead of 10) against the active v1 over the last 90 days:
@@ -176,8 +178,10 @@ class PostgresCpu:
             if not name.isdigit() or name in self._others:
                 continue
             try:
-                if self.marker not in Path(f"/proc/{name}/cmdline").read_bytes() + b" ":
-                    self._others.add(name)
+                command = Path(f"/proc/{name}/cmdline").read_bytes() + b" "
+                if self.marker not in command:
+                    if b"postgres" not in command:  # a new backend is named a moment later
+                        self._others.add(name)
                     continue
                 fields = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
@@ -380,7 +384,8 @@ def _stored(args, figures: dict[str, str]) -> int:
     open_leads, in_window = args.rescore_leads, args.whatif_leads - DECIDED
     leads = synthetic_leads(open_leads + DECIDED, args.seed)
     with connection.cursor() as cursor:
-        _store_leads(cursor, leads, form.pk, open_leads, in_window, now)
+        scores = _v1_scores(v1, form, leads)
+        _store_leads(cursor, leads, scores, form.pk, open_leads, in_window, now)
         if not args.skip_rescore:
             _store_judgements(cursor, form, v1)
         _store_decisions(cursor, open_leads)
@@ -480,9 +485,19 @@ def _criteria(agreement, rules):
     ]
 
 
-def _store_leads(cursor, leads, form_id, open_leads, in_window, now) -> None:
-    """COPY the leads: the open ones disqualified (the first `in_window` of them in the last
-    90 days, the others 100 to 180 days ago), then the decided ones, in the last 90 days."""
+def _v1_scores(agreement, form, leads) -> list[int]:
+    """Each lead's score by v1, as the handoff that judged it left it on the lead."""
+    from scoring.judging import Judge, version_placeholders
+
+    blanks = version_placeholders([form.current_version_id]).get(form.current_version_id)
+    compiled = Judge(agreement).compiled(blanks or frozenset())
+    return [compiled(attributes).score for attributes in leads]
+
+
+def _store_leads(cursor, leads, scores, form_id, open_leads, in_window, now) -> None:
+    """COPY the leads, with their scores by v1: the open ones disqualified (the first
+    `in_window` of them in the last 90 days, the others 100 to 180 days ago), then the
+    decided ones, in the last 90 days."""
     import io
     import json
     from datetime import timedelta
@@ -496,11 +511,12 @@ def _store_leads(cursor, leads, form_id, open_leads, in_window, now) -> None:
         stage = "disqualified" if i < open_leads else decided_stages[i % len(decided_stages)]
         payload = json.dumps(attributes).replace("\\", "\\\\")
         fields = [attributes["email"], payload, stage, str(form_id), at, at, at, "", "", "", ""]
+        fields.append(str(scores[i]))
         rows.write("\t".join(fields) + "\n")
     rows.seek(0)
     cursor.cursor.copy_expert(
         "COPY leads_lead (email, attributes, stage, source_form_id, created_at, updated_at, "
-        "stage_changed_at, first_name, last_name, company, campaign) FROM STDIN",
+        "stage_changed_at, first_name, last_name, company, campaign, score) FROM STDIN",
         rows,
     )
 
@@ -515,8 +531,8 @@ def _store_judgements(cursor, form, agreement) -> None:
     )
     cursor.execute(
         "INSERT INTO scoring_qualification (lead_id, submission_id, agreement_id, qualified, "
-        "score, summary, evaluated_at) SELECT s.lead_id, s.id, %s, false, 5, "
-        "'Disqualified: the score 5 is below the threshold 30.', s.received_at "
+        "score, summary, evaluated_at) SELECT s.lead_id, s.id, %s, false, l.score, "
+        "'Disqualified: the score ' || l.score || ' is below the threshold 30.', s.received_at "
         "FROM leads_submission s JOIN leads_lead l ON l.id = s.lead_id "
         "WHERE l.stage = 'disqualified'",
         [agreement.pk],
