@@ -133,6 +133,9 @@ def _in_streams(run_id: int, until: float | None, size: int) -> bool:
     def stream() -> None:
         try:
             while (chunk := chunks.get()) is not None:
+                if stopped.is_set():  # planned before a chunk failed: it could not commit
+                    chunk[-1].done.set()
+                    continue
                 try:
                     _chunk_in_turn(run_id, *chunk)
                 except _OutOfTurn:
