@@ -578,30 +578,33 @@ def _number_shown(value: Any) -> str:
 
 
 def reason(outcome: Outcome) -> str:
-    rule = outcome.rule
+    return sentence(outcome.rule, outcome.passed, outcome.value, outcome.state)
+
+
+def sentence(rule: Rule, passed: bool, value: Any, state: str = JUDGED) -> str:
+    """An outcome's sentence from its parts: `reason` without making the Outcome."""
     if rule.kind == SCORING:
         # A scoring criterion only adds points: missing them is "not earned", never a failure.
-        verdict = "earned" if outcome.passed else "not earned"
+        verdict = "earned" if passed else "not earned"
     else:
-        verdict = "passed" if outcome.passed else "failed"
+        verdict = "passed" if passed else "failed"
     if rule.operator == "submitted_within":
         subject = "the lead"
     else:
         subject = rule.attribute.replace("_", " ")
     try:
-        how = _how(outcome)
+        how = _how(rule, passed, value, state)
     except Exception:  # a value no sentence can quote: the verdict stands without it
-        how = f"is {_shown(outcome.value)}"
+        how = f"is {_shown(value)}"
     return f"{rule.label} {verdict}: {subject} {how}."
 
 
-def _how(outcome: Outcome) -> str:
-    rule, passed, value = outcome.rule, outcome.passed, outcome.value
-    if outcome.state == UNREADABLE:
+def _how(rule: Rule, passed: bool, value: Any, state: str) -> str:
+    if state == UNREADABLE:
         if _test_of(rule) is None:
             return "could not be judged: the criterion's terms cannot be read"
         return f"is {_shown(value)}, which could not be read"
-    if outcome.state == BLANK:
+    if state == BLANK:
         if value is None:
             how = "is missing" if rule.operator != "submitted_within" else "has no submission time"
         elif isinstance(value, str) and value.strip():
@@ -915,14 +918,15 @@ class CompiledAgreement:
         )
 
     def _outcome(self, i: int, ok: bool, value: Any) -> Outcome:
-        rule = self.rules[i]
+        points = self._points[i] if ok else 0
+        return Outcome(self.rules[i], ok, points, value, self._state(i, value))
+
+    def _state(self, i: int, value: Any) -> str:
         if self._unreadable[i]:
-            state = UNREADABLE
-        elif rule.operator != "answered" and _blank(value, self.blanks):
-            state = BLANK
-        else:
-            state = JUDGED
-        return Outcome(rule, ok, self._points[i] if ok else 0, value, state)
+            return UNREADABLE
+        if self.rules[i].operator != "answered" and _blank(value, self.blanks):
+            return BLANK
+        return JUDGED
 
     def _reasons(self, passed: Sequence[bool], values: Sequence[Any]) -> tuple[str, ...]:
         """The outcomes' sentences, each distinct (criterion, value, passed) written once.
@@ -938,7 +942,7 @@ class CompiledAgreement:
             key = (ok, kind, value) if kind in _SAID_KINDS else None
             text = said.get(key) if key is not None else None
             if text is None:
-                text = reason(self._outcome(i, ok, value))
+                text = sentence(self.rules[i], ok, value, self._state(i, value))
                 if key is not None and len(said) < _MEMO:
                     said[key] = text
             texts.append(text)
