@@ -21,15 +21,17 @@ qualified. `--profile` runs cProfile on the compiled pass over 200,000 leads and
 top lines.
 
     .venv/bin/python bench/scoring.py --stored [--whatif-leads 100000] [--rescore-leads 200000]
-        [--skip-rescore] [--profile-whatif]
+        [--skip-rescore] [--profile-whatif] [--streams N]
 
 `--stored` runs, after those, the two benches on leads stored in PostgreSQL (127.0.0.1:5432, user
 postgres, trust): it recreates the database `leadbridge_bench_scoring`, migrates it, and
 stores (not timed; COPY and INSERT ... SELECT) the synthetic leads above: `--rescore-leads`
 disqualified leads judged by v1 (the 12 criteria, each with its submission, qualification and
-12 criterion results), the first `--whatif-leads` minus 20,000 of them (80,000) in the last
-90 days and the rest 100 to 180 days ago, plus 20,000 leads sales decided on (routed, then
-accepted or rejected, some won or lost) in those 90 days. Then, timed:
+12 criterion results; the lead's and the judgement's score are v1's, as the handoff leaves
+them: v2 changes no points, so the re-scoring rewrites no lead row but those it moves), the
+first `--whatif-leads` minus 20,000 of them (80,000) in the last 90 days and the rest 100
+to 180 days ago, plus 20,000 leads sales decided on (routed, then accepted or rejected, some
+won or lost) in those 90 days. Then, timed:
 
 4. the what-if (`scoring.whatif.whatif`) of a draft v2 (threshold 40 instead of 30, the
    company size at least 20 instead of 10) against the active v1 over the last 90 days:
@@ -37,8 +39,11 @@ accepted or rejected, some won or lost) in those 90 days. Then, timed:
 5. the re-scoring on activation, end to end: v2 proposed, signed for sales, then the
    marketing signature that activates it, whose commit runs the re-scoring task in process
    (no broker: tasks run eagerly) over every disqualified lead; the target is under 60 s. It
-   checks that the progress row reached 100 % and every open lead is judged by v2.
-   `--skip-rescore` leaves it out (and does not store the v1 judgements it needs).
+   checks that the progress row reached 100 % and every open lead is judged by v2, and
+   prints the CPU seconds of this process and of the PostgreSQL backends serving it.
+   `--streams N` sets how many chunks it works at once (`scoring.rescore.STREAMS`; 1: one
+   after the other). `--skip-rescore` leaves it out (and does not store the v1 judgements
+   it needs). `BENCH_SCORING_DATABASE` names another database, for a second checkout.
 The database is dropped at the end, also after a failure. `--profile-whatif` runs cProfile
 on a third what-if and prints the top lines.
 
@@ -52,6 +57,7 @@ import os
 import pstats
 import random
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -151,6 +157,58 @@ def _load() -> str:
     return ", ".join(f"{n:.2f}" for n in os.getloadavg())
 
 
+class PostgresCpu:
+    """CPU seconds spent by the PostgreSQL backends serving the bench's database, from /proc
+    (the server runs on this machine): sampled every 0.1 s in a thread, so that backends which
+    come and go meanwhile (the re-scoring's streams each have their own) count too, each up to
+    its last sample. A backend's command line names its database."""
+
+    def __init__(self, database: str):
+        self.marker = f" {database} ".encode()
+        self.first: dict[int, int] = {}
+        self.last: dict[int, int] = {}
+        self.ticks = os.sysconf("SC_CLK_TCK")
+        self._others: set[str] = set()  # processes seen that are not such backends
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _backends(self) -> dict[int, int]:
+        found = {}
+        for name in os.listdir("/proc"):
+            if not name.isdigit() or name in self._others:
+                continue
+            try:
+                command = Path(f"/proc/{name}/cmdline").read_bytes() + b" "
+                if self.marker not in command:
+                    if b"postgres" not in command:  # a new backend is named a moment later
+                        self._others.add(name)
+                    continue
+                fields = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            found[int(name)] = int(fields[11]) + int(fields[12])  # utime + stime
+        return found
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.1):
+            self.last.update(self._backends())
+
+    def __enter__(self) -> "PostgresCpu":
+        self.first = self._backends()
+        self.last = dict(self.first)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.last.update(self._backends())
+
+    @property
+    def seconds(self) -> float:
+        return sum(t - self.first.get(pid, 0) for pid, t in self.last.items()) / self.ticks
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leads", type=int, default=1_000_000)
@@ -160,6 +218,9 @@ def main() -> int:
     parser.add_argument("--stored", action="store_true", help="the PostgreSQL benches too")
     parser.add_argument("--whatif-leads", type=int, default=100_000)
     parser.add_argument("--rescore-leads", type=int, default=200_000)
+    parser.add_argument(
+        "--streams", type=int, default=None, help="--stored: chunks the re-scoring works at once"
+    )
     parser.add_argument(
         "--skip-rescore", action="store_true", help="--stored: leave the re-scoring out"
     )
@@ -323,7 +384,8 @@ def _stored(args, figures: dict[str, str]) -> int:
     open_leads, in_window = args.rescore_leads, args.whatif_leads - DECIDED
     leads = synthetic_leads(open_leads + DECIDED, args.seed)
     with connection.cursor() as cursor:
-        _store_leads(cursor, leads, form.pk, open_leads, in_window, now)
+        scores = _v1_scores(v1, form, leads)
+        _store_leads(cursor, leads, scores, form.pk, open_leads, in_window, now)
         if not args.skip_rescore:
             _store_judgements(cursor, form, v1)
         _store_decisions(cursor, open_leads)
@@ -368,13 +430,19 @@ def _stored(args, figures: dict[str, str]) -> int:
     if args.skip_rescore:
         return 0
 
+    from scoring import rescore
     from scoring.services import agreement_propose, agreement_sign
+
+    if args.streams is not None:
+        rescore.STREAMS = args.streams
 
     agreement_propose(agreement=v2, by=marketing)
     agreement_sign(agreement=v2, by=sales, side="sales")
-    wall, cpu = time.perf_counter(), time.process_time()
-    agreement_sign(agreement=v2, by=marketing, side="marketing")
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    with PostgresCpu(DATABASE_NAME) as postgres:
+        wall, cpu = time.perf_counter(), time.process_time()
+        agreement_sign(agreement=v2, by=marketing, side="marketing")
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    server = postgres.seconds
     run = RescoreRun.objects.get(agreement=v2)
     by_v2 = v2.pk
     with connection.cursor() as cursor:
@@ -386,12 +454,15 @@ def _stored(args, figures: dict[str, str]) -> int:
         )
         left = cursor.fetchone()[0]
     print(
-        f"re-scoring on activation, end to end: {run.done:,} open leads in {wall:.1f} s "
-        f"({run.done / wall:,.0f} leads/s; {cpu:.1f} s of CPU in this process, the rest is "
-        f"PostgreSQL); {run.qualified:,} now qualify; progress {run.percent} %; "
-        f"open leads not judged by v2: {left}"
+        f"re-scoring on activation, end to end ({rescore.STREAMS} streams): "
+        f"{run.done:,} open leads in {wall:.1f} s "
+        f"({run.done / wall:,.0f} leads/s; {cpu:.1f} s of CPU in this process, {server:.1f} s "
+        f"in PostgreSQL's backends); {run.qualified:,} now qualify; progress {run.percent} %; "
+        f"open leads not judged by v2: {left}; load {_load()}"
     )
-    figures[FIGURES[2][0]] = f"{wall:.1f} s ({cpu:.1f} s CPU here, {run.done:,})"
+    figures[FIGURES[2][0]] = (
+        f"{wall:.1f} s ({cpu:.1f} s CPU here, {server:.1f} s in PostgreSQL, {run.done:,})"
+    )
     return 0 if run.percent == 100 and left == 0 else 1
 
 
@@ -414,9 +485,19 @@ def _criteria(agreement, rules):
     ]
 
 
-def _store_leads(cursor, leads, form_id, open_leads, in_window, now) -> None:
-    """COPY the leads: the open ones disqualified (the first `in_window` of them in the last
-    90 days, the others 100 to 180 days ago), then the decided ones, in the last 90 days."""
+def _v1_scores(agreement, form, leads) -> list[int]:
+    """Each lead's score by v1, as the handoff that judged it left it on the lead."""
+    from scoring.judging import Judge, version_placeholders
+
+    blanks = version_placeholders([form.current_version_id]).get(form.current_version_id)
+    compiled = Judge(agreement).compiled(blanks or frozenset())
+    return [compiled(attributes).score for attributes in leads]
+
+
+def _store_leads(cursor, leads, scores, form_id, open_leads, in_window, now) -> None:
+    """COPY the leads, with their scores by v1: the open ones disqualified (the first
+    `in_window` of them in the last 90 days, the others 100 to 180 days ago), then the
+    decided ones, in the last 90 days."""
     import io
     import json
     from datetime import timedelta
@@ -430,11 +511,12 @@ def _store_leads(cursor, leads, form_id, open_leads, in_window, now) -> None:
         stage = "disqualified" if i < open_leads else decided_stages[i % len(decided_stages)]
         payload = json.dumps(attributes).replace("\\", "\\\\")
         fields = [attributes["email"], payload, stage, str(form_id), at, at, at, "", "", "", ""]
+        fields.append(str(scores[i]))
         rows.write("\t".join(fields) + "\n")
     rows.seek(0)
     cursor.cursor.copy_expert(
         "COPY leads_lead (email, attributes, stage, source_form_id, created_at, updated_at, "
-        "stage_changed_at, first_name, last_name, company, campaign) FROM STDIN",
+        "stage_changed_at, first_name, last_name, company, campaign, score) FROM STDIN",
         rows,
     )
 
@@ -449,8 +531,8 @@ def _store_judgements(cursor, form, agreement) -> None:
     )
     cursor.execute(
         "INSERT INTO scoring_qualification (lead_id, submission_id, agreement_id, qualified, "
-        "score, summary, evaluated_at) SELECT s.lead_id, s.id, %s, false, 5, "
-        "'Disqualified: the score 5 is below the threshold 30.', s.received_at "
+        "score, summary, evaluated_at) SELECT s.lead_id, s.id, %s, false, l.score, "
+        "'Disqualified: the score ' || l.score || ' is below the threshold 30.', s.received_at "
         "FROM leads_submission s JOIN leads_lead l ON l.id = s.lead_id "
         "WHERE l.stage = 'disqualified'",
         [agreement.pk],

@@ -14,7 +14,7 @@ from django.db import connection
 from django.utils import timezone
 
 from leads.models import Lead, LeadEvent
-from portal.sql import values_execute
+from portal.sql import copy_escaped, copy_text, values_execute
 
 Kind = LeadEvent.Kind
 
@@ -49,6 +49,14 @@ def notes_record(notes: Iterable[tuple[int, str]], *, at: datetime, by=None) -> 
     """Notes on many leads, `(lead id, text)` each, LeadBridge's own when `by` is None: for a
     batch that notes every lead it touches (a re-scoring)."""
     actor = by.pk if by is not None else None
+    if connection.vendor == "postgresql":
+        # COPY: quoting every row's values for an INSERT cost more than writing them.
+        who = str(actor) if actor is not None else "\\N"  # COPY's NULL
+        head = f"\t{Kind.NOTE.value}\t{at.isoformat()}\t{who}\t\t\t"
+        lines = [f"{lead_id}{head}{copy_escaped(text)}\t\t{{}}\n" for lead_id, text in notes]
+        if lines:
+            copy_text(COPY_EVENTS, "".join(lines))
+        return
     _inserted([(lead_id, Kind.NOTE, at, actor, "", "", text, "", {}) for lead_id, text in notes])
 
 
@@ -66,6 +74,12 @@ _COLUMNS = (
 INSERT_EVENTS = (
     "INSERT INTO leads_leadevent (lead_id, kind, at, actor_id, from_stage, to_stage, reason, "
     "reason_code, data) VALUES %s"
+)
+
+
+COPY_EVENTS = (
+    "COPY leads_leadevent (lead_id, kind, at, actor_id, from_stage, to_stage, reason, "
+    "reason_code, data) FROM STDIN"
 )
 
 

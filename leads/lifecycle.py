@@ -137,6 +137,27 @@ def leads_save(leads: Iterable[Lead], fields: Sequence[str]) -> None:
         Lead.objects.filter(pk__in=pks).update(**dict(zip(names, values, strict=True)))
 
 
+def leads_scores_save(scores: dict[int, int], *, at: datetime) -> None:
+    """Set many locked leads' scores (lead id: score) and `updated_at`, without their models:
+    `leads_save` for a batch that read the leads as plain rows (a re-scoring)."""
+    if not scores:
+        return
+    if connection.vendor == "postgresql":
+        values_execute(
+            f"UPDATE {Lead._meta.db_table} AS l "  # noqa: S608 - our table's name
+            "SET score = v.score, updated_at = v.at "
+            "FROM (VALUES %s) AS v(id, score, at) WHERE l.id = v.id",
+            [(pk, score, at) for pk, score in scores.items()],
+            template="(%s::bigint, %s::integer, %s::timestamptz)",
+        )
+        return
+    groups: dict[int, list[int]] = defaultdict(list)
+    for pk, score in scores.items():
+        groups[score].append(pk)
+    for score, pks in groups.items():
+        Lead.objects.filter(pk__in=pks).update(score=score, updated_at=at)
+
+
 def _saved_from_values(leads: list[Lead], columns: list) -> None:
     # Column names and types come from the model; every value is quoted by psycopg2.
     names = ", ".join(["id", *(column.column for column in columns)])

@@ -37,3 +37,12 @@ def copy_text(sql: str, text: str) -> None:
                 cursor.cursor.copy_expert(sql, io.StringIO(text))
         else:
             cursor.cursor.copy_expert(sql, io.StringIO(text))
+
+
+def copy_escaped(text: str) -> str:
+    """A text value in COPY's text format: what a lead sent may hold any of its specials."""
+    if "\\" in text:
+        text = text.replace("\\", "\\\\")
+    if "\t" in text or "\n" in text or "\r" in text:
+        text = text.replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text

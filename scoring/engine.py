@@ -84,7 +84,9 @@ FREE_MAIL_DOMAINS = frozenset(
 _PATTERN_MAX = 200  # characters of a pattern
 _SUBJECT_MAX = 1000  # characters of a value a pattern is matched against
 _SHOWN_MAX = 80  # characters of a value quoted in a sentence
-_MEMO = 4096  # texts each compiled criterion remembers its decision for
+_MEMO = 4096  # texts each compiled criterion remembers its decision (and sentence) for
+# The values whose sentences a compiled criterion remembers: equal ones always print alike.
+_SAID_KINDS = frozenset({str, int, bool, type(None)})
 
 # How an outcome came about: the value was judged, was blank, or could not be read.
 JUDGED, BLANK, UNREADABLE = "judged", "blank", "unreadable"
@@ -128,7 +130,17 @@ class Outcome:
 class Verdict:
     """A lead's judgement: qualified or not, its score, and one outcome per criterion."""
 
-    __slots__ = ("_outcomes", "_source", "passed", "qualified", "score", "threshold")
+    __slots__ = (
+        "_outcomes",
+        "_reasons",
+        "_sentences",
+        "_source",
+        "_terms",
+        "passed",
+        "qualified",
+        "score",
+        "threshold",
+    )
 
     def __init__(
         self,
@@ -139,12 +151,19 @@ class Verdict:
         *,
         passed: Sequence[bool] | None = None,
         source: "Callable[[], tuple[Outcome, ...]] | None" = None,
+        sentences: "Callable[[], tuple[str, ...]] | None" = None,
+        terms: "Sequence[tuple[int, int, bool]] | None" = None,
     ):
+        """`sentences` writes the reasons without outcomes, and `terms` gives each
+        criterion's (id, points, mandatory): what `results` needs without them."""
         self.qualified = qualified
         self.score = score
         self.threshold = threshold
         self._outcomes = tuple(outcomes) if outcomes is not None else None
         self._source = source
+        self._sentences = sentences
+        self._terms = terms
+        self._reasons: tuple[str, ...] | None = None
         if passed is None and self._outcomes is not None:
             passed = [outcome.passed for outcome in self._outcomes]
         self.passed = passed  # one flag per criterion, in order: cheap to count
@@ -156,13 +175,47 @@ class Verdict:
         return self._outcomes
 
     @property
+    def reasons(self) -> tuple[str, ...]:
+        """Each criterion's sentence, in order: the outcomes' `reason`, each written once."""
+        if self._reasons is None:
+            if self._sentences is not None and self._outcomes is None:
+                self._reasons = self._sentences()
+            else:
+                self._reasons = tuple(outcome.reason for outcome in self.outcomes)
+        return self._reasons
+
+    @property
+    def results(self) -> tuple[tuple[int, bool, int, str], ...]:
+        """One row per criterion, in order, as it is stored: (criterion id, passed, points
+        earned, sentence); the same as the outcomes', without making them where it can."""
+        if self._terms is None or self._outcomes is not None:
+            return tuple(
+                (o.rule_id, o.passed, o.points, text)
+                for o, text in zip(self.outcomes, self.reasons, strict=True)
+            )
+        return tuple(
+            (rule_id, ok, points if ok else 0, text)
+            for (rule_id, points, _), ok, text in zip(
+                self._terms, self.passed, self.reasons, strict=True
+            )
+        )
+
+    @property
     def summary(self) -> str:
         if self.qualified:
             return (
                 f"Qualified: every mandatory criterion passed and the score {self.score} "
                 f"reaches the threshold {self.threshold}."
             )
-        failures = [o.reason for o in self.outcomes if o.mandatory and not o.passed]
+        if self._terms is None or self._outcomes is not None:
+            mandatory = [o.mandatory for o in self.outcomes]
+        else:
+            mandatory = [must for _, _, must in self._terms]
+        failures = [
+            text
+            for text, ok, must in zip(self.reasons, self.passed, mandatory, strict=True)
+            if must and not ok
+        ]
         if failures:
             return "Disqualified. " + " ".join(failures)
         return f"Disqualified: the score {self.score} is below the threshold {self.threshold}."
@@ -525,30 +578,33 @@ def _number_shown(value: Any) -> str:
 
 
 def reason(outcome: Outcome) -> str:
-    rule = outcome.rule
+    return sentence(outcome.rule, outcome.passed, outcome.value, outcome.state)
+
+
+def sentence(rule: Rule, passed: bool, value: Any, state: str = JUDGED) -> str:
+    """An outcome's sentence from its parts: `reason` without making the Outcome."""
     if rule.kind == SCORING:
         # A scoring criterion only adds points: missing them is "not earned", never a failure.
-        verdict = "earned" if outcome.passed else "not earned"
+        verdict = "earned" if passed else "not earned"
     else:
-        verdict = "passed" if outcome.passed else "failed"
+        verdict = "passed" if passed else "failed"
     if rule.operator == "submitted_within":
         subject = "the lead"
     else:
         subject = rule.attribute.replace("_", " ")
     try:
-        how = _how(outcome)
+        how = _how(rule, passed, value, state)
     except Exception:  # a value no sentence can quote: the verdict stands without it
-        how = f"is {_shown(outcome.value)}"
+        how = f"is {_shown(value)}"
     return f"{rule.label} {verdict}: {subject} {how}."
 
 
-def _how(outcome: Outcome) -> str:
-    rule, passed, value = outcome.rule, outcome.passed, outcome.value
-    if outcome.state == UNREADABLE:
+def _how(rule: Rule, passed: bool, value: Any, state: str) -> str:
+    if state == UNREADABLE:
         if _test_of(rule) is None:
             return "could not be judged: the criterion's terms cannot be read"
         return f"is {_shown(value)}, which could not be read"
-    if outcome.state == BLANK:
+    if state == BLANK:
         if value is None:
             how = "is missing" if rule.operator != "submitted_within" else "has no submission time"
         elif isinstance(value, str) and value.strip():
@@ -717,6 +773,12 @@ class CompiledAgreement:
         self._unreadable = [_test_of(rule) is None for rule in self.rules]
         self._points = [rule.points if rule.kind == SCORING else 0 for rule in self.rules]
         self._mandatory = [rule.kind == MANDATORY for rule in self.rules]
+        self._terms = tuple(
+            (rule.id, points, must)
+            for rule, points, must in zip(self.rules, self._points, self._mandatory, strict=True)
+        )
+        # Each criterion's sentences, by what it judged: many leads send the same values.
+        self._said: list[dict[tuple, str]] = [{} for _ in self.rules]
         self._needs_submission = any(
             rule.operator in {"submitted_within", "answered"} for rule in self.rules
         )
@@ -816,6 +878,8 @@ class CompiledAgreement:
             self.threshold,
             passed=passed,
             source=lambda: self._outcomes(passed, values),
+            sentences=lambda: self._reasons(passed, values),
+            terms=self._terms,
         )
 
     def flags(
@@ -848,17 +912,41 @@ class CompiledAgreement:
         return values
 
     def _outcomes(self, passed: Sequence[bool], values: Sequence[Any]) -> tuple[Outcome, ...]:
-        outcomes = []
-        judged = zip(self.rules, passed, values, self._points, self._unreadable, strict=True)
-        for rule, ok, value, points, unreadable in judged:
-            if unreadable:
-                state = UNREADABLE
-            elif rule.operator != "answered" and _blank(value, self.blanks):
-                state = BLANK
-            else:
-                state = JUDGED
-            outcomes.append(Outcome(rule, ok, points if ok else 0, value, state))
-        return tuple(outcomes)
+        return tuple(
+            self._outcome(i, ok, value)
+            for i, (ok, value) in enumerate(zip(passed, values, strict=True))
+        )
+
+    def _outcome(self, i: int, ok: bool, value: Any) -> Outcome:
+        points = self._points[i] if ok else 0
+        return Outcome(self.rules[i], ok, points, value, self._state(i, value))
+
+    def _state(self, i: int, value: Any) -> str:
+        if self._unreadable[i]:
+            return UNREADABLE
+        if self.rules[i].operator != "answered" and _blank(value, self.blanks):
+            return BLANK
+        return JUDGED
+
+    def _reasons(self, passed: Sequence[bool], values: Sequence[Any]) -> tuple[str, ...]:
+        """The outcomes' sentences, each distinct (criterion, value, passed) written once.
+
+        A sentence depends on nothing else: the state (blank, unreadable) follows from the
+        criterion and the value. Only values whose equal ones print alike are remembered
+        (texts, whole numbers, booleans, None: 1.0 == 1 and Decimal("1.0") == 1 do not),
+        up to _MEMO per criterion, as the checks remember their decisions.
+        """
+        texts = []
+        for i, (ok, value, said) in enumerate(zip(passed, values, self._said, strict=True)):
+            kind = value.__class__
+            key = (ok, kind, value) if kind in _SAID_KINDS else None
+            text = said.get(key) if key is not None else None
+            if text is None:
+                text = sentence(self.rules[i], ok, value, self._state(i, value))
+                if key is not None and len(said) < _MEMO:
+                    said[key] = text
+            texts.append(text)
+        return tuple(texts)
 
     def _careful(self, attributes, submitted_at, now, answered) -> Verdict:
         if not isinstance(attributes, Mapping):

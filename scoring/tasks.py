@@ -12,7 +12,7 @@ from kombu.exceptions import OperationalError as BrokerError
 
 from portal.task_options import BULK, RETRY
 from scoring.models import Agreement
-from scoring.rescore import rescore_chunk, rescore_run_create
+from scoring.rescore import rescore_chunks, rescore_run_create
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +37,5 @@ def _publish(run_id: int) -> None:
 
 @shared_task(name="scoring.rescore_open_leads", **BULK, **RETRY)
 def rescore_open_leads(run_id: int) -> None:
-    deadline = time.monotonic() + BUDGET_SECONDS
-    while rescore_chunk(run_id=run_id):
-        if time.monotonic() > deadline:
-            _publish(run_id)
-            return
+    if rescore_chunks(run_id=run_id, until=time.monotonic() + BUDGET_SECONDS):
+        _publish(run_id)

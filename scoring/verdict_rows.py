@@ -2,9 +2,9 @@
 criterion, many leads at once. The one way the handoff's batches (`submissions_qualify`)
 and the re-scoring (`rescore`) write them.
 
-On PostgreSQL no model instance is built: the qualifications go in one
-`INSERT ... VALUES ... RETURNING id`, then their criterion results in one `COPY`, both from
-plain tuples (`portal.sql`). `bulk_create` made about thirteen model
+On PostgreSQL no model instance is built: the qualifications get their ids from the
+table's sequence (one query), then they and their criterion results go in by `COPY`, one
+each, from plain text (`portal.sql`). `bulk_create` made about thirteen model
 instances per lead (`Model.__init__` and its init signals), which cost more than the rest
 of the handoff's scoring together. Other databases (SQLite, the demo) use `bulk_create`:
 the rows are the same, field by field (tests/scoring/test_verdict_rows.py).
@@ -16,7 +16,7 @@ from datetime import datetime
 
 from django.db import connection
 
-from portal.sql import copy_text, values_execute
+from portal.sql import copy_escaped, copy_text
 from scoring import engine
 from scoring.models import CriterionResult, Qualification
 
@@ -43,9 +43,13 @@ def verdicts_store(judged: Sequence[Judged]) -> list[int]:
 
 
 # Plain tuples in the models' columns (`verdict_rows_match_their_models` checks the names).
-INSERT_QUALIFICATIONS = (
-    "INSERT INTO scoring_qualification (lead_id, submission_id, agreement_id, qualified, "
-    "score, summary, evaluated_at) VALUES %s RETURNING id"
+NEXT_IDS = (
+    "SELECT nextval(pg_get_serial_sequence('scoring_qualification', 'id')) "
+    "FROM generate_series(1, %s)"
+)
+COPY_QUALIFICATIONS = (
+    "COPY scoring_qualification (id, lead_id, submission_id, agreement_id, qualified, "
+    "score, summary, evaluated_at) FROM STDIN"
 )
 COPY_RESULTS = (
     "COPY scoring_criterionresult (qualification_id, criterion_id, passed, points, reason) "
@@ -53,45 +57,53 @@ COPY_RESULTS = (
 )
 
 
-def _stored_on_postgresql(judged: Sequence[Judged]) -> list[int]:
-    rows = [
-        (
-            j.lead_id,
-            j.submission_id,
-            j.agreement_id,
-            j.verdict.qualified,
-            j.verdict.score,
-            j.summary,
-            j.evaluated_at,
+def qualifications_supersede(ids: Sequence[int], *, at: datetime) -> None:
+    """Mark these judgements superseded at `at` (a newer one replaces each): one statement,
+    its ids one array parameter on PostgreSQL rather than a placeholder each."""
+    if not ids:
+        return
+    if connection.vendor != "postgresql":
+        Qualification.objects.filter(pk__in=ids).update(superseded_at=at)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE scoring_qualification SET superseded_at = %s WHERE id = ANY(%s)",
+            [at, list(ids)],
         )
-        for j in judged
-    ]
-    # One statement for the whole batch, so RETURNING gives the ids in the order of the
-    # VALUES, as Django's own bulk_create relies on.
-    ids = [row[0] for row in values_execute(INSERT_QUALIFICATIONS, rows, fetch=True)]
+
+
+def _stored_on_postgresql(judged: Sequence[Judged]) -> list[int]:
+    # Ids taken from the table's sequence first, so both tables go in by COPY: quoting each
+    # row's values for an INSERT ... RETURNING cost more than writing them.
+    with connection.cursor() as cursor:
+        cursor.execute(NEXT_IDS, [len(judged)])
+        ids = [row[0] for row in cursor.fetchall()]
+    copy_text(COPY_QUALIFICATIONS, _qualifications_text(ids, judged))
     copy_text(COPY_RESULTS, _copy_text(ids, judged))
     return ids
+
+
+def _qualifications_text(ids: list[int], judged: Sequence[Judged]) -> str:
+    lines = []
+    for qualification_id, j in zip(ids, judged, strict=True):
+        lines.append(
+            f"{qualification_id}\t{j.lead_id}\t{j.submission_id}\t{j.agreement_id}\t"
+            f"{'t' if j.verdict.qualified else 'f'}\t{int(j.verdict.score)}\t"
+            f"{copy_escaped(j.summary)}\t{j.evaluated_at.isoformat()}\n"
+        )
+    return "".join(lines)
 
 
 def _copy_text(ids: list[int], judged: Sequence[Judged]) -> str:
     """The criterion results in COPY's text format: tab-separated, one row a line."""
     lines = []
     for qualification_id, one in zip(ids, judged, strict=True):
-        for outcome in one.verdict.outcomes:
+        for rule_id, passed, points, reason in one.verdict.results:
             lines.append(
-                f"{qualification_id}\t{outcome.rule_id}\t{'t' if outcome.passed else 'f'}\t"
-                f"{int(outcome.points)}\t{_copy_escaped(outcome.reason)}\n"
+                f"{qualification_id}\t{rule_id}\t{'t' if passed else 'f'}\t"
+                f"{int(points)}\t{copy_escaped(reason)}\n"
             )
     return "".join(lines)
-
-
-def _copy_escaped(text: str) -> str:
-    # A sentence quotes what the lead sent, so it may hold any of COPY's special characters.
-    if "\\" in text:
-        text = text.replace("\\", "\\\\")
-    if "\t" in text or "\n" in text or "\r" in text:
-        text = text.replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return text
 
 
 def _stored_with_models(judged: Sequence[Judged]) -> list[int]:
@@ -110,12 +122,12 @@ def _stored_with_models(judged: Sequence[Judged]) -> list[int]:
     CriterionResult.objects.bulk_create(
         CriterionResult(
             qualification_id=qualification.pk,
-            criterion_id=outcome.rule_id,
-            passed=outcome.passed,
-            points=outcome.points,
-            reason=outcome.reason,
+            criterion_id=rule_id,
+            passed=passed,
+            points=points,
+            reason=reason,
         )
         for qualification, one in zip(qualifications, judged, strict=True)
-        for outcome in one.verdict.outcomes
+        for rule_id, passed, points, reason in one.verdict.results
     )
     return [qualification.pk for qualification in qualifications]

@@ -102,3 +102,19 @@ def test_many_leads_are_saved_with_their_own_values_and_nothing_else_changes(
         (20, Stage.QUALIFIED, AT.replace(minute=2), None, "Acme 2"),
         (None, Stage.ROUTED, AT.replace(minute=3), owner.pk, "Acme 3"),
     ]
+
+
+def test_many_leads_get_their_own_scores_and_nothing_else_changes(django_assert_num_queries):
+    from leads.lifecycle import leads_scores_save
+    from leads.models import Lead
+
+    leads = [LeadFactory(company=f"Acme {n}", score=1) for n in range(3)]
+    statements = 1 if connection.vendor == "postgresql" else 2  # SQLite: one per score
+    with transaction.atomic(), django_assert_num_queries(statements):
+        leads_scores_save({leads[0].pk: 30, leads[2].pk: 0}, at=AT)
+    stored = Lead.objects.order_by("pk").values_list("score", "updated_at", "company")
+    assert list(stored) == [
+        (30, AT, "Acme 0"),
+        (1, leads[1].updated_at, "Acme 1"),
+        (0, AT, "Acme 2"),
+    ]

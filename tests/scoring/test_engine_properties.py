@@ -1,6 +1,7 @@
 """What holds for any lead and any agreement: hypothesis draws both."""
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -93,6 +94,48 @@ def test_any_lead_is_judged_without_raising_and_both_ways_agree(
     assert [o.passed for o in compiled.outcomes] == [o.passed for o in plain.outcomes]
     assert [o.reason for o in compiled.outcomes] == [o.reason for o in plain.outcomes]
     assert compiled.summary == plain.summary
+
+
+def stored_rows(verdict) -> list[tuple]:
+    return [(o.rule_id, o.passed, o.points, o.reason) for o in verdict.outcomes]
+
+
+# Values equal to each other that print differently: a sentence remembered for one of them
+# must not be given to another.
+LOOKALIKES = [1, 1.0, True, "1", Decimal("1.0"), Decimal("1"), 0, 0.0, -0.0, False, None, ""]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    many=st.lists(
+        leads | st.sampled_from([{a: v for a in ATTRIBUTES} for v in LOOKALIKES]), max_size=8
+    ),
+    agreement=agreements,
+    threshold=st.integers(0, 100),
+)
+def test_one_compiled_agreement_writes_each_leads_own_sentences_however_many_it_judged(
+    many, agreement, threshold
+):
+    # Its results and summary, read without the outcomes (as the stored rows are), equal the
+    # plain evaluation's, lead after lead: the sentences it remembers never leak across.
+    function = compile_agreement(agreement, threshold)
+    for lead in [*many, *many]:
+        plain = evaluate(lead, agreement, threshold, now=NOW)
+        compiled = function(lead, now=NOW)
+        assert list(compiled.results) == stored_rows(plain)
+        assert compiled.summary == plain.summary
+        assert list(compiled.reasons) == [o.reason for o in plain.outcomes]
+
+
+def test_equal_values_that_print_differently_get_their_own_sentences():
+    rules = [Rule(1, MANDATORY, "company_size", "at_least", 1, 0, "Size")]
+    function = compile_agreement(rules, 0)
+    for value in LOOKALIKES * 2:
+        expected = evaluate({"company_size": value}, rules, 0).outcomes[0].reason
+        assert function({"company_size": value}).reasons == (expected,)
+    assert function({"company_size": 1.0}).reasons == (
+        "Size passed: company size is 1.0, at least 1.",
+    )
 
 
 @settings(max_examples=300, deadline=None)

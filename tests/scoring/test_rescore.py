@@ -13,7 +13,7 @@ from leads.handoff.services import HANDOFF_RETRY
 from leads.models import Lead, LeadEvent, Stage
 from leads.signals import leads_qualified
 from portal.accounts.roles import Role
-from scoring.models import Agreement
+from scoring.models import Agreement, Criterion
 from scoring.progress import RescoreRun
 from scoring.rescore import rescore_chunk, rescore_run_create
 from scoring.services import agreement_sign
@@ -183,6 +183,44 @@ def test_progress_moves_chunk_by_chunk_to_100_percent(world):
     run.refresh_from_db()
     assert (run.done, run.percent, run.qualified) == (2, 100, 1)
     assert rescore_chunk(run_id=run.pk, size=1) is False  # a second delivery does nothing
+
+
+def test_a_kept_lead_gets_its_new_score_and_one_whose_score_stays_is_not_written(
+    world, django_capture_on_commit_callbacks
+):
+    _proposal, _open_30, open_10, _decided = world
+    proposal = Agreement.objects.create(version=3)  # v2's size, and 5 points for a job title
+    CriterionFactory(agreement=proposal, value=20)
+    CriterionFactory(
+        agreement=proposal,
+        label="Has a job title",
+        kind=Criterion.Kind.SCORING,
+        attribute="job_title",
+        operator=Criterion.Operator.PRESENT,
+        value=None,
+        points=5,
+        position=2,
+    )
+    cleaned = {"email": "titled@acme.example", "company_size": 10, "job_title": "CTO"}
+    with django_capture_on_commit_callbacks(execute=True):
+        submission = lead_capture(
+            form=FormFactory(), payload=cleaned, cleaned=cleaned, provenance=Provenance()
+        )
+    titled = Lead.objects.get(pk=submission.lead_id)
+    long_ago = timezone.now() - timedelta(days=3)
+    Lead.objects.filter(pk__in=[open_10.pk, titled.pk]).update(updated_at=long_ago)
+    assert titled.stage == Stage.DISQUALIFIED and titled.score == 0
+    with transaction.atomic():
+        run = rescore_run_create(agreement=proposal)
+    rescore_chunk(run_id=run.pk)
+
+    titled.refresh_from_db()  # v3 scores it 5, and it still fails the size
+    assert (titled.stage, titled.score) == (Stage.DISQUALIFIED, 5)
+    assert titled.updated_at > long_ago
+    assert titled.qualifications.current().get().score == 5
+    open_10.refresh_from_db()  # v3 scores it 0, as v1 did: its row is not written
+    assert (open_10.stage, open_10.score, open_10.updated_at) == (Stage.DISQUALIFIED, 0, long_ago)
+    assert open_10.qualifications.current().get().agreement.version == 3
 
 
 def test_a_run_whose_version_was_retired_stops(world):
