@@ -342,7 +342,8 @@ def _stored(args, figures: dict[str, str]) -> int:
 
     wall, cpu = time.perf_counter(), time.process_time()
     read = Lead.objects.filter(created_at__gte=timezone.now() - timedelta(days=90))
-    count = sum(1 for _ in _rows(read, Panel([Judge(v2), Judge(v1)])))
+    with _rows(read, Panel([Judge(v2), Judge(v1)])) as rows:
+        count = sum(1 for _ in rows)
     print(
         f"reading and decoding the what-if's {count:,} rows alone: "
         f"{time.perf_counter() - wall:.2f} s ({time.process_time() - cpu:.2f} s of CPU)"

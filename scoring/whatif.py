@@ -4,12 +4,12 @@ the version it is compared with (by default the active one).
 The leads are those of the forms the draft would judge (its scope), not every form's.
 How many qualify under each; which criteria fail the most leads under each; and for the
 leads that would change side, what sales did with them (scoring.history states the rates).
-One query reads the leads (a server-side cursor, 5,000 rows at a time, only the attributes
-the criteria read when that pays); the criteria of both versions, each distinct one once,
-are compiled once per form's placeholders and give each lead a row of pass flags; the leads
-are counted by row (a few hundred distinct rows at most), each row is judged by both
-versions once; then one query per 5,000 leads that change side reads their history: never
-one query per lead.
+One query reads the leads: a server-side cursor, 5,000 rows at a time, the next 5,000 fetched
+in a thread while these are judged; on PostgreSQL only the values the criteria read, as texts.
+The criteria of both versions, each distinct one once, are compiled once per form's
+placeholders and give each lead a row of pass flags; the leads are counted by row (a few
+hundred distinct rows at most), each row is judged by both versions once; then one query per
+5,000 leads that change side reads their history: never one query per lead.
 
 A lead is judged as it was when it came in: its attributes now, "submitted within N days"
 counted from its arrival (so it passes), "answered on the form" read as "is not blank".
@@ -19,20 +19,21 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.db import connection
-from django.db.models import DateTimeField, F, Func, JSONField, TextField, Value
+from django.db.models import DateTimeField, F, Func, TextField, Value
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from portal.sql import rows_read_ahead
 from scoring import engine, explain
 from scoring.history import Outcomes, histories
 from scoring.judging import Judge, Panel, form_placeholders
 from scoring.models import Agreement
-from scoring.selectors import attribute_keys, leads_in_scope
+from scoring.selectors import leads_in_scope
 
 DEFAULT_DAYS = 90
 DAY_CHOICES = (30, 60, 90, 180, 365)
@@ -99,20 +100,19 @@ def whatif(
     seen: dict[tuple, list] = {}  # flags → [leads, gained or dropped or None]
     changers: list[list[tuple[int, str]]] = [[], []]  # gained, dropped
     functions: dict[int, Callable] = {}
-    blanks = None
-    for pk, stage, form_id, attributes, created_at in _rows(leads, panel):
-        function = functions.get(form_id)
-        if function is None:
-            if blanks is None:
-                blanks = form_placeholders()
-            function = functions[form_id] = panel.flags(blanks.get(form_id, frozenset()))
-        flags = function(attributes, created_at)
-        found = seen.get(flags)
-        if found is None:
-            found = seen[flags] = [0, _side(panel, flags, changers)]
-        found[0] += 1
-        if found[1] is not None:
-            found[1].append((pk, stage))
+    blanks = form_placeholders()  # before the read: the connection is the read's until it ends
+    with _rows(leads, panel) as rows:
+        for row in rows:
+            judged = functions.get(row[2])
+            if judged is None:
+                judged = functions[row[2]] = _judging(panel, blanks.get(row[2], frozenset()))
+            flags = judged(row)
+            found = seen.get(flags)
+            if found is None:
+                found = seen[flags] = [0, _side(panel, flags, changers)]
+            found[0] += 1
+            if found[1] is not None:
+                found[1].append((row[0], row[1]))
     patterns: list[Counter] = [Counter() for _ in panel.judges]
     for flags, (leads_seen, _changers) in seen.items():
         for counted, passed in zip(patterns, panel.passed(flags), strict=True):
@@ -143,64 +143,91 @@ def _side(panel: Panel, flags: tuple[bool, ...], changers: list[list]) -> list |
     return changers[0 if qualified[0] else 1]
 
 
-# json_build_array takes at most 100 arguments.
-_PICKED_MAX = 100
+# A row: id, stage, form, created at, then the attributes whole as JSON text, or None and the
+# values of the keys the criteria read, apart.
+_WHOLE, _VALUES = 4, 5
 
 
-def _picks(keys: list[str]) -> bool:
-    """Whether to read only these attributes rather than the whole of them.
+def _reads_values() -> bool:
+    """Whether the values are read apart (PostgreSQL), or every lead's attributes whole."""
+    return connection.vendor == "postgresql"
 
-    Picking costs the server a lookup per key and lead; reading the whole JSON costs this
-    process the decoding of keys no criterion reads. Measured on 100,000 leads whose criteria
-    read all 11 keys, the whole JSON was faster (2.0 s of CPU against 2.4 s): pick only when
-    the criteria read at most half the attributes forms ask for.
+
+@contextmanager
+def _rows(leads, panel: Panel) -> Iterator[Iterator[tuple]]:
+    """A row per lead (see _WHOLE), 5,000 a fetch, the next 5,000 on their way while these
+    are judged (`rows_read_ahead`).
+
+    On PostgreSQL, only the keys some criterion reads leave the database, each apart as a
+    text (`->>`: the server sends them for less than the whole JSON, and a text needs no
+    decoding here), unless the lead has a value that is not a text (`_NOT_ONLY_TEXTS`):
+    then its attributes come whole, as JSON, and are decoded here. Forms send texts, so
+    that is rare. The time of creation is read only if a criterion needs it.
     """
-    if connection.vendor != "postgresql" or len(keys) > _PICKED_MAX:
-        return False
-    return len(keys) * 2 <= len(attribute_keys())
-
-
-def _rows(leads, panel: Panel) -> Iterator[tuple[int, str, int, Any, datetime | None]]:
-    """(id, stage, form, attributes, created at) of each lead, 5,000 rows a fetch.
-
-    When it pays (`_picks`), only the attributes some criterion reads leave the database, as
-    one JSON array a lead (an array of values costs the server less than an object of them),
-    made into a dict here: the engine only asks `attributes.get(key)`, so a key missing and
-    a key null judge alike. The time of creation is read only if a criterion needs it.
-    """
-    keys = panel.keys
-    picked = _picks(keys)
-    if picked:
-        attributes = Func(
-            *(_Key(key) for key in keys),
-            function="json_build_array",
-            template="%(function)s(%(expressions)s)::text",  # decoded here, as the driver may not
-            output_field=TextField(),
-        )
-    else:
-        attributes = Cast("attributes", TextField())  # decoded here, without the ORM's converter
+    whole = Cast("attributes", TextField())  # decoded here, without the ORM's converter
+    values: dict[str, Func] = {}
+    if _reads_values():
+        whole = _WholeUnlessOnlyTexts()
+        values = {f"value_{i}": _Text(key) for i, key in enumerate(panel.keys)}
     at = F("created_at") if panel.needs_submission else Value(None, output_field=DateTimeField())
     # In no order: ordered by time, a cursor walks the index and reads the table at random.
     rows = (
         leads.order_by()
-        .annotate(picked=attributes, at=at)
-        .values_list("pk", "stage", "source_form_id", "picked", "at")
+        .annotate(at=at, whole=whole, **values)
+        .values_list("pk", "stage", "source_form_id", "at", "whole", *values)
     )
-    loads = json.loads
-    if not picked:
-        for pk, stage, form_id, attributes, created_at in rows.iterator(chunk_size=_CHUNK):
-            yield pk, stage, form_id, loads(attributes), created_at
-        return
-    for pk, stage, form_id, values, created_at in rows.iterator(chunk_size=_CHUNK):
-        yield pk, stage, form_id, dict(zip(keys, loads(values), strict=True)), created_at
+    with rows_read_ahead(rows, chunk_size=_CHUNK) as read:
+        yield read
 
 
-class _Key(Func):
-    """attributes -> 'key' (not ->>: a number, a list or true stay what they are)."""
+def _judging(panel: Panel, blanks: frozenset[str]) -> Callable[[tuple], tuple[bool, ...]]:
+    """row → the panel's pass flags for the lead, its form's placeholders counted blank."""
+    by_dict, by_row, keys, loads = (
+        panel.flags(blanks),
+        panel.row_flags(blanks, _VALUES),
+        panel.keys,
+        json.loads,
+    )
+
+    if by_row is None:
+
+        def judged(row: tuple) -> tuple[bool, ...]:
+            whole = row[_WHOLE]
+            if whole is None:
+                return by_dict(dict(zip(keys, row[_VALUES:], strict=True)), row[3])
+            return by_dict(loads(whole), row[3])
+
+        return judged
+
+    def judged_apart(row: tuple) -> tuple[bool, ...]:
+        whole = row[_WHOLE]
+        return by_row(row) if whole is None else by_dict(loads(whole), row[3])
+
+    return judged_apart
+
+
+class _WholeUnlessOnlyTexts(Func):
+    """The attributes as JSON text when they hold a value that is neither a text nor null (a
+    number, true, a list...), which `->>` would give as a text; else NULL. Strict, or a list
+    of texts would pass; an error (attributes that are not an object) reads them whole."""
+
+    template = (
+        "CASE WHEN jsonb_path_exists(%(expressions)s, "
+        "'strict $.* ? (@.type() != \"string\" && @.type() != \"null\")', '{}', true) "
+        "IS NOT FALSE THEN (%(expressions)s)::text END"
+    )
+    output_field = TextField()
+
+    def __init__(self):
+        super().__init__(F("attributes"))
+
+
+class _Text(Func):
+    """attributes ->> 'key': the value as a text (or NULL); the key is a parameter."""
 
     template = "(%(expressions)s)"
-    arg_joiner = " -> "
-    output_field = JSONField()
+    arg_joiner = " ->> "
+    output_field = TextField()
 
     def __init__(self, key: str):
         super().__init__(F("attributes"), Value(key))

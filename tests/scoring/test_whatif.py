@@ -288,16 +288,35 @@ def counted(result):
 
 
 @pytest.mark.postgres
-def test_reading_only_the_criteria_keys_judges_as_the_whole_attributes_do(mixed, monkeypatch):
+def test_reading_the_criteria_values_apart_judges_as_the_whole_attributes_do(mixed, monkeypatch):
     active, proposal = mixed
     results = {}
-    for picks in (True, False):
-        monkeypatch.setattr(whatif_module, "_picks", lambda keys, picks=picks: picks)
+    for apart in (True, False):
+        monkeypatch.setattr(whatif_module, "_reads_values", lambda apart=apart: apart)
         with CaptureQueriesContext(connection) as queries:
-            results[picks] = whatif(proposal=proposal, against=active)
-        picked = any("json_build_array" in query["sql"] for query in queries)
-        assert picked == picks
+            results[apart] = whatif(proposal=proposal, against=active)
+        read_apart = any("->>" in query["sql"] for query in queries)
+        assert read_apart == apart
     assert counted(results[True]) == counted(results[False])
+
+
+@pytest.mark.postgres
+def test_only_leads_with_a_value_that_is_not_a_text_are_read_whole(mixed):
+    from leads.models import Lead
+    from scoring.judging import Judge, Panel
+
+    active, proposal = mixed
+    panel = Panel([Judge(proposal), Judge(active)])
+    with whatif_module._rows(Lead.objects.all(), panel) as rows:
+        read = {pk: row for pk, *row in rows}
+    for lead in Lead.objects.all():
+        texts_only = all(isinstance(v, str) or v is None for v in lead.attributes.values())
+        whole = read[lead.pk][whatif_module._WHOLE - 1]
+        assert (whole is None) == texts_only
+        if texts_only:
+            assert tuple(read[lead.pk][whatif_module._VALUES - 1 :]) == tuple(
+                lead.attributes.get(key) for key in panel.keys
+            )
 
 
 def test_the_whatif_counts_as_judging_each_lead_alone_does(mixed):
