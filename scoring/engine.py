@@ -183,6 +183,7 @@ _WORDS = {"yes": 1.0, "y": 1.0, "true": 1.0, "on": 1.0, "no": 0.0, "n": 0.0, "fa
 _WORDS["off"] = 0.0
 _NUMERAL = re.compile(r"[+-]?[0-9.,]*[0-9]")
 _GROUPED = {",": re.compile(r"[+-]?\d{1,3}(,\d{3})+"), ".": re.compile(r"[+-]?\d{1,3}(\.\d{3})+")}
+_THOUSANDS = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+")
 
 
 def number(value: Any) -> float | None:
@@ -201,6 +202,8 @@ def number(value: Any) -> float | None:
     text = value.strip()
     if text.isdigit() and text.isascii():
         return float(text)
+    if _THOUSANDS.fullmatch(text):  # "12,345": what the general case below would make of it
+        return float(text.replace(",", ""))
     text = text.replace(" ", "").replace("\u00a0", "").replace("'", "")
     if not _NUMERAL.fullmatch(text):
         return None
