@@ -33,7 +33,7 @@ from scoring import engine, explain
 from scoring.history import Outcomes, histories
 from scoring.judging import Judge, Panel, form_placeholders
 from scoring.models import Agreement
-from scoring.selectors import leads_in_scope
+from scoring.selectors import leads_in_scope, typed_attribute_keys
 
 DEFAULT_DAYS = 90
 DAY_CHOICES = (30, 60, 90, 180, 365)
@@ -148,9 +148,14 @@ def _side(panel: Panel, flags: tuple[bool, ...], changers: list[list]) -> list |
 _WHOLE, _VALUES = 4, 5
 
 
-def _reads_values() -> bool:
-    """Whether the values are read apart (PostgreSQL), or every lead's attributes whole."""
-    return connection.vendor == "postgresql"
+def _reads_values(keys: list[str]) -> bool:
+    """Whether to read the criteria's values apart rather than every lead's attributes whole:
+    on PostgreSQL, unless a form asks for one of these keys with a field whose answer is not
+    a text (a number, a checkbox, a multiple choice): its leads would all be read whole
+    anyway, after the server had looked at them twice."""
+    if connection.vendor != "postgresql":
+        return False
+    return not set(keys) & typed_attribute_keys()
 
 
 @contextmanager
@@ -160,14 +165,14 @@ def _rows(leads, panel: Panel) -> Iterator[Iterator[tuple]]:
 
     On PostgreSQL, only the keys some criterion reads leave the database, each apart as a
     text (`->>`: the server sends them for less than the whole JSON, and a text needs no
-    decoding here), unless the lead has a value that is not a text (`_NOT_ONLY_TEXTS`):
-    then its attributes come whole, as JSON, and are decoded here. Forms send texts, so
-    that is rare. The time of creation is read only if a criterion needs it.
+    decoding here), unless one of them is not a text (`_WholeUnlessTexts`): then the lead's
+    attributes come whole, as JSON, and are decoded here (`_reads_values` says when every
+    lead is read whole). The time of creation is read only if a criterion needs it.
     """
     whole = Cast("attributes", TextField())  # decoded here, without the ORM's converter
     values: dict[str, Func] = {}
-    if _reads_values():
-        whole = _WholeUnlessOnlyTexts()
+    if _reads_values(panel.keys):
+        whole = _WholeUnlessTexts(panel.keys)
         values = {f"value_{i}": _Text(key) for i, key in enumerate(panel.keys)}
     at = F("created_at") if panel.needs_submission else Value(None, output_field=DateTimeField())
     # In no order: ordered by time, a cursor walks the index and reads the table at random.
@@ -206,20 +211,31 @@ def _judging(panel: Panel, blanks: frozenset[str]) -> Callable[[tuple], tuple[bo
     return judged_apart
 
 
-class _WholeUnlessOnlyTexts(Func):
-    """The attributes as JSON text when they hold a value that is neither a text nor null (a
-    number, true, a list...), which `->>` would give as a text; else NULL. Strict, or a list
-    of texts would pass; an error (attributes that are not an object) reads them whole."""
+class _WholeUnlessTexts(Func):
+    """The attributes as JSON text when one of `keys` holds a value that is neither a text nor
+    null (a number, true, a list...), which `->>` would give as a text; else NULL. Also when
+    the attributes are not an object, or the check fails. The keys go into the path as JSON
+    strings, the path to the server as a parameter."""
 
-    template = (
-        "CASE WHEN jsonb_path_exists(%(expressions)s, "
-        "'strict $.* ? (@.type() != \"string\" && @.type() != \"null\")', '{}', true) "
-        "IS NOT FALSE THEN (%(expressions)s)::text END"
-    )
     output_field = TextField()
 
-    def __init__(self):
-        super().__init__(F("attributes"))
+    def __init__(self, keys: list[str]):
+        typed = "".join(
+            f' || (@.{key}.type() != "string" && @.{key}.type() != "null")'
+            for key in map(json.dumps, keys)
+        )
+        # Lax: a key missing is no match, not an error; `.type()` does not unwrap a list.
+        super().__init__(F("attributes"), Value(f'lax $ ? (@.type() != "object"{typed})'))
+
+    def as_sql(self, compiler, connection, **extra):
+        (column, column_params), (path, path_params) = (
+            compiler.compile(expression) for expression in self.source_expressions
+        )
+        sql = (
+            f"CASE WHEN jsonb_path_exists({column}, ({path})::jsonpath, '{{}}', true) "
+            f"IS NOT FALSE THEN ({column})::text END"
+        )
+        return sql, (*column_params, *path_params, *column_params)
 
 
 class _Text(Func):
