@@ -782,10 +782,7 @@ class CompiledAgreement:
         self._needs_submission = any(
             rule.operator in {"submitted_within", "answered"} for rule in self.rules
         )
-        # The attributes the criteria read, once each, in the order `row_flags` takes them.
-        self.attributes = list(dict.fromkeys(rule.attribute for rule in self.rules))
         self._verdict = None
-        self._row_flags: dict[int, Callable] = {}
         if not self._needs_submission:
             self._verdict, self.flags = self._straight_line()  # type: ignore[method-assign]
 
@@ -823,17 +820,14 @@ class CompiledAgreement:
         for attribute, g in read.items():
             namespace[f"a{g}"] = attribute
             lines.append(f"        v{g} = get(a{g})")
-        judging = []  # the lines after the values are read
-        for attribute, g in read.items():
             members = groups[attribute]
             if members:
                 source += self._group_check(g, members, namespace)
                 flags = "".join(f"p{i}, " for i in members)
-                judging.append(f"        {flags}= m{g}.get(v{g}) or c{g}(v{g})")
+                lines.append(f"        {flags}= m{g}.get(v{g}) or c{g}(v{g})")
         for i, unreadable in enumerate(self._unreadable):
             if unreadable:
-                judging.append(f"        p{i} = False")
-        lines += judging
+                lines.append(f"        p{i} = False")
         count = len(self.rules)
         passed = "".join(f"p{i}, " for i in range(count))
         values = ", ".join(f"v{read[rule.attribute]}" for rule in self.rules)
@@ -861,32 +855,7 @@ class CompiledAgreement:
             f"    return ({passed})",
         ]
         exec("\n".join(source), namespace)  # noqa: S102 - our own names only, see above
-        self._namespace, self._judging, self._passed_names = namespace, judging, passed
         return namespace["verdict"], namespace["flags"]
-
-    def row_flags(self, offset: int) -> Callable[[Sequence], tuple[bool, ...]] | None:
-        """`flags` of a row whose items from `offset` on are the values of `self.attributes`,
-        in order (None for a missing or null one): for a reader that has the values apart,
-        without a dict a lead. None when the agreement judges the submission: use `flags`."""
-        if self._verdict is None:
-            return None
-        found = self._row_flags.get(offset)
-        if found is None:
-            names = "".join(f"v{g}, " for g in range(len(self.attributes)))
-            source = [
-                "def row_flags(row):",
-                "    try:",
-                f"        {names}= row[{int(offset)}:]" if names else "        pass",
-                *self._judging,
-                "    except Exception:",
-                f"        attributes = dict(zip(names, row[{int(offset)}:]))",
-                "        return tuple(careful(attributes, None, None, None).passed)",
-                f"    return ({self._passed_names})",
-            ]
-            namespace = {**self._namespace, "names": self.attributes}
-            exec("\n".join(source), namespace)  # noqa: S102 - our own names only
-            found = self._row_flags[offset] = namespace["row_flags"]
-        return found
 
     def _group_check(self, g: int, members: list[int], namespace: dict[str, Any]) -> list[str]:
         """The source of c{g}(value): the flags of the criteria `members` (all reading the

@@ -112,26 +112,16 @@ class Panel:
         keys = [rule.attribute for rule in self.rules if rule.operator != "submitted_within"]
         return list(dict.fromkeys(keys))
 
-    def compiled(self, blanks: frozenset[str] = frozenset()) -> engine.CompiledAgreement:
-        found = self._compiled.get(blanks)
-        if found is None:
-            found = self._compiled[blanks] = engine.compile_agreement(self.rules, 0, blanks=blanks)
-        return found
-
     def flags(self, blanks: frozenset[str] = frozenset()):
         """flags(attributes, created_at) → one pass flag per distinct criterion."""
-        compiled = self.compiled(blanks)
+        compiled = self._compiled.get(blanks)
+        if compiled is None:
+            compiled = self._compiled[blanks] = engine.compile_agreement(
+                self.rules, 0, blanks=blanks
+            )
         if self.needs_submission:
             return lambda attributes, at: compiled.flags(attributes, submitted_at=at, now=at)
         return lambda attributes, _at: compiled.flags(attributes)
-
-    def row_flags(self, blanks: frozenset[str], offset: int):
-        """flags(row), the values of `keys` in the row from `offset` on; or None when the
-        criteria judge the submission (use `flags`)."""
-        compiled = self.compiled(blanks)
-        if self.needs_submission or compiled.attributes != self.keys:
-            return None
-        return compiled.row_flags(offset)
 
     def passed(self, flags: tuple[bool, ...]) -> list[tuple[bool, ...]]:
         """Each version's pass flags, from the shared row."""

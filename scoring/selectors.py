@@ -25,20 +25,6 @@ def attribute_keys() -> set[str]:
     return set(form_field.objects.values_list("key", flat=True).distinct())
 
 
-# Capture's field kinds whose answers are stored as texts; the others store a number, true or
-# false, a list or a date.
-TEXT_FIELD_KINDS = frozenset(
-    {"text", "email", "phone", "choice", "country", "url", "textarea", "hidden"}
-)
-
-
-def typed_attribute_keys() -> set[str]:
-    """The keys some form asks for with a field whose answer is not stored as a text."""
-    form_field = apps.get_model("capture", "FormField")
-    typed = form_field.objects.exclude(kind__in=TEXT_FIELD_KINDS)
-    return set(typed.values_list("key", flat=True).distinct())
-
-
 def agreement_versions() -> QuerySet[Agreement]:
     """Every version, newest first, with the people named on its page."""
     return Agreement.objects.select_related(

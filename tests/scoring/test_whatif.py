@@ -288,39 +288,16 @@ def counted(result):
 
 
 @pytest.mark.postgres
-def test_reading_the_criteria_values_apart_judges_as_the_whole_attributes_do(mixed, monkeypatch):
+def test_reading_only_the_criteria_keys_judges_as_the_whole_attributes_do(mixed, monkeypatch):
     active, proposal = mixed
     results = {}
-    for apart in (True, False):
-        monkeypatch.setattr(whatif_module, "_reads_values", lambda keys, apart=apart: apart)
+    for picks in (True, False):
+        monkeypatch.setattr(whatif_module, "_picks", lambda keys, picks=picks: picks)
         with CaptureQueriesContext(connection) as queries:
-            results[apart] = whatif(proposal=proposal, against=active)
-        read_apart = any("->>" in query["sql"] for query in queries)
-        assert read_apart == apart
+            results[picks] = whatif(proposal=proposal, against=active)
+        picked = any("json_build_array" in query["sql"] for query in queries)
+        assert picked == picks
     assert counted(results[True]) == counted(results[False])
-
-
-@pytest.mark.postgres
-def test_only_leads_whose_criteria_keys_hold_a_value_that_is_not_a_text_are_read_whole(
-    mixed, monkeypatch
-):
-    from leads.models import Lead
-    from scoring.judging import Judge, Panel
-
-    active, proposal = mixed
-    monkeypatch.setattr(whatif_module, "_reads_values", lambda keys: True)
-    panel = Panel([Judge(proposal), Judge(active)])
-    with whatif_module._rows(Lead.objects.all(), panel) as rows:
-        read = {pk: row for pk, *row in rows}
-    for lead in Lead.objects.all():
-        judged = [lead.attributes.get(key) for key in panel.keys]
-        texts_only = all(isinstance(v, str) or v is None for v in judged)
-        whole = read[lead.pk][whatif_module._WHOLE - 1]
-        assert (whole is None) == texts_only
-        if texts_only:
-            assert tuple(read[lead.pk][whatif_module._VALUES - 1 :]) == tuple(
-                lead.attributes.get(key) for key in panel.keys
-            )
 
 
 def test_the_whatif_counts_as_judging_each_lead_alone_does(mixed):
@@ -337,23 +314,3 @@ def test_the_whatif_counts_as_judging_each_lead_alone_does(mixed):
         for a in leads
     )
     assert result.gained.leads == gained
-
-
-@pytest.mark.postgres
-def test_leads_are_read_whole_when_a_form_asks_a_criterion_key_as_a_number(mixed):
-    active, proposal = mixed  # the forms ask company_size as a whole number
-    assert "company_size" in whatif_module.typed_attribute_keys()
-    with CaptureQueriesContext(connection) as queries:
-        whatif(proposal=proposal, against=active)
-    assert not any("->>" in query["sql"] for query in queries)
-
-
-@pytest.mark.postgres
-def test_the_values_are_read_apart_when_every_criterion_key_is_a_text_field(mixed):
-    from leads.capture.models import FormField
-
-    active, proposal = mixed
-    FormField.objects.filter(key="company_size").update(kind=FormField.Kind.TEXT)
-    with CaptureQueriesContext(connection) as queries:
-        whatif(proposal=proposal, against=active)
-    assert any("->>" in query["sql"] for query in queries)
