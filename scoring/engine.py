@@ -911,9 +911,25 @@ class CompiledAgreement:
         if rule.operator in {"answered", "submitted_within"}:
             return test if rule.operator == "answered" else self._within(test, rule)
         if_blank = rule.blank_passes and rule.operator not in BLANK_IS_JUDGED
+        longest = max(map(len, blanks), default=0)
+        # Forms send the same few texts again and again (countries, sizes, Yes/No): each
+        # criterion remembers what it decided for a text, up to _MEMO texts.
+        memo: dict[str, bool] = {}
 
         def check(value: Any) -> bool:
-            if _blank(value, blanks):
+            if value.__class__ is str:
+                known = memo.get(value)
+                if known is not None:
+                    return known
+                text = value.strip()
+                if not text or (len(text) <= longest and text.casefold() in blanks):
+                    result = if_blank
+                else:
+                    result = bool(test(value))
+                if len(memo) < _MEMO:
+                    memo[value] = result
+                return result
+            if value is None or _blank(value, blanks):
                 return if_blank
             return bool(test(value))
 
