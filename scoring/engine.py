@@ -27,7 +27,6 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from itertools import compress
 from pathlib import Path
 from typing import Any
 
@@ -766,7 +765,9 @@ class CompiledAgreement:
     Compiling reads each criterion's terms once (lists into sets, numbers and patterns
     parsed); a call reads each attribute once, asks all the criteria on it at once, and keeps
     the values, so that the outcomes and their sentences are made only if they are asked for.
-    `compiled.flags(attributes)` is the pass flags alone.
+    `compiled.flags(attributes)` (the same keywords) is only whether each criterion passed, in
+    order: `verdict.passed` without the Verdict, for callers that count many leads and read
+    no score, outcome or sentence.
     """
 
     def __init__(
@@ -775,19 +776,14 @@ class CompiledAgreement:
         self.rules = tuple(rules)
         self.threshold = threshold
         self.blanks = blank_placeholders(blanks)
-        self._checks = [self._check(rule) for rule in self.rules]
         self._unreadable = [_test_of(rule) is None for rule in self.rules]
         self._points = [rule.points if rule.kind == SCORING else 0 for rule in self.rules]
         self._mandatory = [rule.kind == MANDATORY for rule in self.rules]
-        self._needs_submission = any(
-            rule.operator in {"submitted_within", "answered"} for rule in self.rules
-        )
-        self._verdict = None
-        if not self._needs_submission:
-            self._verdict, self.flags = self._straight_line()  # type: ignore[method-assign]
+        self._verdict, self.flags = self._straight_line()
 
     def _straight_line(self) -> tuple[Callable, Callable]:
-        """Two functions without a loop: `verdict(attributes)` and `flags(attributes, ...)`.
+        """Two functions without a loop: `verdict(attributes, submitted_at, now, answered)` and
+        `flags(attributes, *, submitted_at=None, now=None, answered=None)`.
 
         Each attribute is read once, and the criteria that judge it are asked together: a text
         judged before is one dict lookup for all of them (forms send the same few texts again
@@ -800,6 +796,8 @@ class CompiledAgreement:
             "_key": _key,
             "_number": number,
             "_blank": _blank,
+            "_age_in_days": _age_in_days,
+            "_answered": _answered,
             "_FREE_MAIL": FREE_MAIL_DOMAINS,
             "_SUBJECT_MAX": _SUBJECT_MAX,
             "_MEMO": _MEMO,
@@ -810,13 +808,20 @@ class CompiledAgreement:
             "longest": max(map(len, self.blanks), default=0),
         }
         groups: dict[str, list[int]] = {}  # attribute → its readable criteria, in order
+        ages, answers = [], []  # the criteria that judge the submission
         for i, rule in enumerate(self.rules):
-            groups.setdefault(rule.attribute, [])
-            if not self._unreadable[i]:
-                groups[rule.attribute].append(i)
+            if rule.operator == "submitted_within":
+                ages.append(i)
+            elif rule.operator == "answered":
+                answers.append(i)
+            else:
+                groups.setdefault(rule.attribute, [])
+                if not self._unreadable[i]:
+                    groups[rule.attribute].append(i)
         read = {attribute: g for g, attribute in enumerate(groups)}
         source: list[str] = []
-        lines = ["        get = attributes.get"]
+        lines = ["        get = attributes.get"] if read else []
+        value_of = {}  # criterion → the name of the value it judged
         for attribute, g in read.items():
             namespace[f"a{g}"] = attribute
             lines.append(f"        v{g} = get(a{g})")
@@ -825,12 +830,28 @@ class CompiledAgreement:
                 source += self._group_check(g, members, namespace)
                 flags = "".join(f"p{i}, " for i in members)
                 lines.append(f"        {flags}= m{g}.get(v{g}) or c{g}(v{g})")
+        for i, rule in enumerate(self.rules):
+            if i not in ages and i not in answers:
+                value_of[i] = f"v{read[rule.attribute]}"
+        if ages:
+            lines.append("        age = _age_in_days(submitted_at, now)")
+        for i in ages:
+            value_of[i] = "age"
+            if not self._unreadable[i]:
+                namespace[f"w{i}"] = self._within(_test_of(self.rules[i]), self.rules[i])
+                lines.append(f"        p{i} = bool(w{i}(age))")
+        for i in answers:
+            namespace[f"r{i}"] = self.rules[i]
+            value_of[i] = f"s{i}"
+            lines.append(f"        s{i} = _answered(r{i}, attributes, answered, blanks)")
+            if not self._unreadable[i]:
+                lines.append(f"        p{i} = bool(s{i})")
         for i, unreadable in enumerate(self._unreadable):
             if unreadable:
                 lines.append(f"        p{i} = False")
         count = len(self.rules)
         passed = "".join(f"p{i}, " for i in range(count))
-        values = ", ".join(f"v{read[rule.attribute]}" for rule in self.rules)
+        values = ", ".join(value_of[i] for i in range(count))
         for i, points in enumerate(self._points):
             namespace[f"pt{i}"] = points
         score = " + ".join(f"pt{i} * p{i}" for i, points in enumerate(self._points) if points)
@@ -839,17 +860,17 @@ class CompiledAgreement:
         )
         namespace["threshold"] = self.threshold
         source += [
-            "def verdict(attributes):",
+            "def verdict(attributes, submitted_at, now, answered):",
             "    try:",
-            *lines,
+            *(lines or ["        pass"]),
             "    except Exception:",
-            "        return careful(attributes, None, None, None)",
+            "        return careful(attributes, submitted_at, now, answered)",
             f"    score = {score or '0'}",
             f"    return Verdict({qualified}, score, threshold, None, [{passed}], [{values}],"
             " compiled)",
             "def flags(attributes, *, submitted_at=None, now=None, answered=None):",
             "    try:",
-            *lines,
+            *(lines or ["        pass"]),
             "    except Exception:",
             "        return tuple(careful(attributes, submitted_at, now, answered).passed)",
             f"    return ({passed})",
@@ -902,39 +923,6 @@ class CompiledAgreement:
             f"    return ({''.join(t + ', ' for t in tests)})",
         ]
 
-    def _check(self, rule: Rule) -> Callable[[Any], bool]:
-        """One criterion's test of a value, blanks included (for the agreements that judge
-        the submission, which are not compiled into a straight line)."""
-        test, blanks = _test_of(rule), self.blanks
-        if test is None:
-            return _never
-        if rule.operator in {"answered", "submitted_within"}:
-            return test if rule.operator == "answered" else self._within(test, rule)
-        if_blank = rule.blank_passes and rule.operator not in BLANK_IS_JUDGED
-        longest = max(map(len, blanks), default=0)
-        # Forms send the same few texts again and again (countries, sizes, Yes/No): each
-        # criterion remembers what it decided for a text, up to _MEMO texts.
-        memo: dict[str, bool] = {}
-
-        def check(value: Any) -> bool:
-            if value.__class__ is str:
-                known = memo.get(value)
-                if known is not None:
-                    return known
-                text = value.strip()
-                if not text or (len(text) <= longest and text.casefold() in blanks):
-                    result = if_blank
-                else:
-                    result = bool(test(value))
-                if len(memo) < _MEMO:
-                    memo[value] = result
-                return result
-            if value is None or _blank(value, blanks):
-                return if_blank
-            return bool(test(value))
-
-        return check
-
     @staticmethod
     def _within(test: Callable[[Any], bool], rule: Rule) -> Callable[[Any], bool]:
         if_blank = rule.blank_passes
@@ -948,45 +936,7 @@ class CompiledAgreement:
         now: datetime | None = None,
         answered: Collection[str] | None = None,
     ) -> Verdict:
-        if self._verdict is not None:
-            return self._verdict(attributes)
-        try:
-            values = self._values(attributes, _age_in_days(submitted_at, now), answered)
-            passed = [check(value) for check, value in zip(self._checks, values, strict=True)]
-        except Exception:
-            # A value a test could not read: judge rule by rule, each failure kept apart.
-            return self._careful(attributes, submitted_at, now, answered)
-        score = sum(compress(self._points, passed))
-        qualified = score >= self.threshold and False not in compress(passed, self._mandatory)
-        return Verdict(qualified, score, self.threshold, None, passed, values, self)
-
-    def flags(
-        self,
-        attributes: Mapping[str, Any],
-        *,
-        submitted_at: datetime | None = None,
-        now: datetime | None = None,
-        answered: Collection[str] | None = None,
-    ) -> tuple[bool, ...]:
-        """Only whether each criterion passed, in order: `verdict.passed` without the Verdict,
-        for callers that count many leads and read no score, outcome or sentence. (Replaced
-        by the straight-line function when the agreement has one.)"""
-        try:
-            values = self._values(attributes, _age_in_days(submitted_at, now), answered)
-            return tuple(check(value) for check, value in zip(self._checks, values, strict=True))
-        except Exception:
-            return tuple(self._careful(attributes, submitted_at, now, answered).passed)
-
-    def _values(self, attributes: Mapping, age: float | None, answered) -> list:
-        values = []
-        for rule in self.rules:
-            if rule.operator == "submitted_within":
-                values.append(age)
-            elif rule.operator == "answered":
-                values.append(_answered(rule, attributes, answered, self.blanks))
-            else:
-                values.append(attributes.get(rule.attribute))
-        return values
+        return self._verdict(attributes, submitted_at, now, answered)
 
     def _outcomes(self, passed: Sequence[bool], values: Sequence[Any]) -> tuple[Outcome, ...]:
         outcomes = []
