@@ -1,5 +1,6 @@
 """Bulk statements on PostgreSQL from plain tuples, for the batches that write thousands of
-rows (judgements, lead events, lead updates): no model instance per row.
+rows (judgements, lead events, lead updates): no model instance per row; and reading many rows
+while the server makes the next ones (`rows_read_ahead`).
 
 Both go through Django's cursor, so they are logged, counted by query-count tests and seen by
 `connection.execute_wrappers` like any other query; psycopg2's own `execute_values` would go
@@ -7,9 +8,13 @@ around it.
 """
 
 import io
-from collections.abc import Sequence
+import queue
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 
-from django.db import connection
+from django.db import connection, connections, transaction
+from django.db.models.sql.constants import MULTI
 
 
 def values_execute(
@@ -46,3 +51,86 @@ def copy_escaped(text: str) -> str:
     if "\t" in text or "\n" in text or "\r" in text:
         text = text.replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
     return text
+
+
+@contextmanager
+def rows_read_ahead(queryset, *, chunk_size: int) -> Iterator[Iterator[tuple]]:
+    """The rows of a `values_list` queryset, `chunk_size` a fetch, the next fetch on its way
+    while the caller works on these.
+
+    On PostgreSQL: a server-side cursor inside a transaction (a savepoint would be two more
+    statements and nothing to undo; outside a transaction, Django declares the cursor
+    WITH HOLD, and the server makes every row before it sends the first), whose FETCHes a
+    thread sends up to two ahead; psycopg2 lets go of the GIL while it waits, so the server makes
+    the next rows on another core while this thread judges, counts or decodes these. The
+    DECLARE goes through Django's cursor (logged, counted by query-count tests) from this
+    thread; the connection is the thread's alone until the block ends, so make no other query
+    inside it. Elsewhere, `queryset.iterator`.
+    """
+    if connections[queryset.db].vendor != "postgresql":
+        yield iter(queryset.iterator(chunk_size=chunk_size))
+        return
+    with transaction.atomic(using=queryset.db, savepoint=False):
+        compiler = queryset.query.get_compiler(using=queryset.db)
+        chunks = compiler.execute_sql(MULTI, chunked_fetch=True, chunk_size=chunk_size)
+        ahead = _ReadAhead(chunks)
+        try:
+            yield compiler.results_iter(results=ahead, tuple_expected=True)
+        finally:
+            ahead.stop()
+            close = getattr(chunks, "close", None)  # a generator that closes the cursor
+            if close is not None:
+                close()
+
+
+_DONE = object()
+
+
+class _ReadAhead:
+    """Iterates `chunks` in a thread, at most two chunks ahead of the reader."""
+
+    def __init__(self, chunks: Iterable):
+        self._queue: queue.Queue = queue.Queue(maxsize=2)
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(
+            target=self._fetch, args=(chunks,), name="rows-read-ahead", daemon=True
+        )
+        self._thread.start()
+
+    def _fetch(self, chunks: Iterable) -> None:
+        try:
+            for chunk in chunks:
+                if not self._put(chunk):
+                    return
+        except BaseException as error:
+            self._put(_Failure(error))
+            return
+        self._put(_DONE)
+
+    def _put(self, item) -> bool:
+        while not self._stopped.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __iter__(self) -> Iterator[list]:
+        while True:
+            item = self._queue.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Failure):
+                raise item.error
+            yield item
+
+    def stop(self) -> None:
+        """Ends the thread (the reader stopped early, or is done) and waits for it."""
+        self._stopped.set()
+        self._thread.join()
+
+
+class _Failure:
+    def __init__(self, error: BaseException):
+        self.error = error

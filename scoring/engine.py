@@ -27,7 +27,6 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from itertools import compress
 from pathlib import Path
 from typing import Any
 
@@ -128,14 +127,17 @@ class Outcome:
 
 
 class Verdict:
-    """A lead's judgement: qualified or not, its score, and one outcome per criterion."""
+    """A lead's judgement: qualified or not, its score, and one outcome per criterion.
+
+    A compiled agreement's verdict keeps the pass flags and the values judged, and makes its
+    outcomes from them only when they are read (`compiled` is the agreement that judged).
+    """
 
     __slots__ = (
+        "_compiled",
         "_outcomes",
         "_reasons",
-        "_sentences",
-        "_source",
-        "_terms",
+        "_values",
         "passed",
         "qualified",
         "score",
@@ -148,21 +150,17 @@ class Verdict:
         score: int,
         threshold: int,
         outcomes: "Sequence[Outcome] | None" = None,
-        *,
         passed: Sequence[bool] | None = None,
-        source: "Callable[[], tuple[Outcome, ...]] | None" = None,
-        sentences: "Callable[[], tuple[str, ...]] | None" = None,
-        terms: "Sequence[tuple[int, int, bool]] | None" = None,
+        values: Sequence[Any] | None = None,
+        compiled: "CompiledAgreement | None" = None,
     ):
-        """`sentences` writes the reasons without outcomes, and `terms` gives each
-        criterion's (id, points, mandatory): what `results` needs without them."""
+        # Positional, so that the compiled function's call per lead stays cheap.
         self.qualified = qualified
         self.score = score
         self.threshold = threshold
         self._outcomes = tuple(outcomes) if outcomes is not None else None
-        self._source = source
-        self._sentences = sentences
-        self._terms = terms
+        self._values = values
+        self._compiled = compiled
         self._reasons: tuple[str, ...] | None = None
         if passed is None and self._outcomes is not None:
             passed = [outcome.passed for outcome in self._outcomes]
@@ -171,15 +169,15 @@ class Verdict:
     @property
     def outcomes(self) -> tuple[Outcome, ...]:
         if self._outcomes is None:
-            self._outcomes = self._source()
+            self._outcomes = self._compiled._outcomes(self.passed, self._values)
         return self._outcomes
 
     @property
     def reasons(self) -> tuple[str, ...]:
         """Each criterion's sentence, in order: the outcomes' `reason`, each written once."""
         if self._reasons is None:
-            if self._sentences is not None and self._outcomes is None:
-                self._reasons = self._sentences()
+            if self._compiled is not None and self._outcomes is None:
+                self._reasons = self._compiled._reasons(self.passed, self._values)
             else:
                 self._reasons = tuple(outcome.reason for outcome in self.outcomes)
         return self._reasons
@@ -188,7 +186,7 @@ class Verdict:
     def results(self) -> tuple[tuple[int, bool, int, str], ...]:
         """One row per criterion, in order, as it is stored: (criterion id, passed, points
         earned, sentence); the same as the outcomes', without making them where it can."""
-        if self._terms is None or self._outcomes is not None:
+        if self._compiled is None or self._outcomes is not None:
             return tuple(
                 (o.rule_id, o.passed, o.points, text)
                 for o, text in zip(self.outcomes, self.reasons, strict=True)
@@ -196,7 +194,7 @@ class Verdict:
         return tuple(
             (rule_id, ok, points if ok else 0, text)
             for (rule_id, points, _), ok, text in zip(
-                self._terms, self.passed, self.reasons, strict=True
+                self._compiled._terms, self.passed, self.reasons, strict=True
             )
         )
 
@@ -207,10 +205,10 @@ class Verdict:
                 f"Qualified: every mandatory criterion passed and the score {self.score} "
                 f"reaches the threshold {self.threshold}."
             )
-        if self._terms is None or self._outcomes is not None:
+        if self._compiled is None or self._outcomes is not None:
             mandatory = [o.mandatory for o in self.outcomes]
         else:
-            mandatory = [must for _, _, must in self._terms]
+            mandatory = [must for _, _, must in self._compiled._terms]
         failures = [
             text
             for text, ok, must in zip(self.reasons, self.passed, mandatory, strict=True)
@@ -230,6 +228,7 @@ _WORDS = {"yes": 1.0, "y": 1.0, "true": 1.0, "on": 1.0, "no": 0.0, "n": 0.0, "fa
 _WORDS["off"] = 0.0
 _NUMERAL = re.compile(r"[+-]?[0-9.,]*[0-9]")
 _GROUPED = {",": re.compile(r"[+-]?\d{1,3}(,\d{3})+"), ".": re.compile(r"[+-]?\d{1,3}(\.\d{3})+")}
+_THOUSANDS = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+")
 
 
 def number(value: Any) -> float | None:
@@ -248,6 +247,8 @@ def number(value: Any) -> float | None:
     text = value.strip()
     if text.isdigit() and text.isascii():
         return float(text)
+    if _THOUSANDS.fullmatch(text):  # "12,345": what the general case below would make of it
+        return float(text.replace(",", ""))
     text = text.replace(" ", "").replace("\u00a0", "").replace("'", "")
     if not _NUMERAL.fullmatch(text):
         return None
@@ -335,9 +336,14 @@ def _not_equals(expected: Any) -> Callable[[Any], bool]:
     return lambda value: not equals(value)
 
 
-def _one_of(expected: Any) -> Callable[[Any], bool]:
-    allowed = frozenset(_key(item) for item in _items(expected))
+def _one_of_terms(expected: Any) -> tuple[frozenset, frozenset]:
+    """The listed texts (stripped, folded) and what they are compared by (`_key`)."""
     texts = frozenset(str(item).strip().casefold() for item in _items(expected))
+    return texts, frozenset(_key(item) for item in _items(expected))
+
+
+def _one_of(expected: Any) -> Callable[[Any], bool]:
+    texts, allowed = _one_of_terms(expected)
 
     def test(value: Any) -> bool:
         if value.__class__ is str:
@@ -400,8 +406,12 @@ def _not_free_mail(_expected: Any) -> Callable[[Any], bool]:
     return lambda value: _domain(value) not in FREE_MAIL_DOMAINS
 
 
+def _domains(expected: Any) -> frozenset[str]:
+    return frozenset(str(item).strip().casefold().lstrip("@") for item in _items(expected))
+
+
 def _domain_in(expected: Any) -> Callable[[Any], bool]:
-    domains = frozenset(str(item).strip().casefold().lstrip("@") for item in _items(expected))
+    domains = _domains(expected)
     return lambda value: _domain(value) in domains
 
 
@@ -753,13 +763,60 @@ def evaluate(
 
 # Judging many leads: an agreement compiled once -------------------------------------------
 
+# How the compiled function asks each operator about a text that is not blank, given its
+# terms prepared once ({0}, {1}: names bound to them). The text is at hand four ways: `value`
+# as sent, `folded` (stripped and case-folded), `amount` (read as a number, or None) and
+# `domain` (what follows its last @). Each says what the operator's test says of a text
+# (TESTS, above; the property tests hold the two to agreeing), without calling it.
+_TEXT_TESTS: dict[str, tuple[Callable[[Any], tuple], str]] = {
+    "present": (lambda _expected: (), "True"),
+    "equals": (
+        lambda expected: (str(expected).strip().casefold(), _key(expected)),
+        "(folded == {0} or _key(value) == {1})",
+    ),
+    "not_equals": (
+        lambda expected: (str(expected).strip().casefold(), _key(expected)),
+        "not (folded == {0} or _key(value) == {1})",
+    ),
+    "one_of": (
+        lambda expected: _one_of_terms(expected),
+        "(folded in {0} or _key(value) in {1})",
+    ),
+    "not_one_of": (
+        lambda expected: _one_of_terms(expected),
+        "not (folded in {0} or _key(value) in {1})",
+    ),
+    "country_in": (
+        lambda expected: _one_of_terms(expected),
+        "(folded in {0} or _key(value) in {1})",
+    ),
+    "contains": (
+        lambda expected: (str(expected).strip().casefold(),),
+        "({0} in value.casefold())",
+    ),
+    "at_least": (lambda expected: (_bound(expected),), "(amount is not None and amount >= {0})"),
+    "at_most": (lambda expected: (_bound(expected),), "(amount is not None and amount <= {0})"),
+    "between": (lambda expected: _range(expected), "(amount is not None and {0} <= amount <= {1})"),
+    "matches": (
+        lambda expected: (compiled_pattern(expected).search,),
+        "({0}(value[:_SUBJECT_MAX]) is not None)",
+    ),
+    "free_mail": (lambda _expected: (), "(domain in _FREE_MAIL)"),
+    "not_free_mail": (lambda _expected: (), "(domain not in _FREE_MAIL)"),
+    "domain_in": (lambda expected: (_domains(expected),), "(domain in {0})"),
+    "domain_not_in": (lambda expected: (_domains(expected),), "(domain not in {0})"),
+}
+
 
 class CompiledAgreement:
     """An agreement made into one function: `compiled(attributes)` is a Verdict.
 
     Compiling reads each criterion's terms once (lists into sets, numbers and patterns
-    parsed); a call reads each attribute once, runs one small test per criterion, and keeps
+    parsed); a call reads each attribute once, asks all the criteria on it at once, and keeps
     the values, so that the outcomes and their sentences are made only if they are asked for.
+    `compiled.flags(attributes)` (the same keywords) is only whether each criterion passed, in
+    order: `verdict.passed` without the Verdict, for callers that count many leads and read
+    no score, outcome or sentence.
     """
 
     def __init__(
@@ -768,8 +825,6 @@ class CompiledAgreement:
         self.rules = tuple(rules)
         self.threshold = threshold
         self.blanks = blank_placeholders(blanks)
-        self._attributes = [rule.attribute for rule in self.rules]
-        self._checks = [self._check(rule) for rule in self.rules]
         self._unreadable = [_test_of(rule) is None for rule in self.rules]
         self._points = [rule.points if rule.kind == SCORING else 0 for rule in self.rules]
         self._mandatory = [rule.kind == MANDATORY for rule in self.rules]
@@ -779,74 +834,149 @@ class CompiledAgreement:
         )
         # Each criterion's sentences, by what it judged: many leads send the same values.
         self._said: list[dict[tuple, str]] = [{} for _ in self.rules]
-        self._needs_submission = any(
-            rule.operator in {"submitted_within", "answered"} for rule in self.rules
-        )
-        self._judge = self._flags = None
-        if not self._needs_submission:
-            self._judge, self._flags = self._straight_line()
+        self._verdict, self.flags = self._straight_line()
 
     def _straight_line(self) -> tuple[Callable, Callable]:
-        """Two functions reading each attribute and asking its criterion, without a loop:
-        `judge(attributes)` is (pass flags, values), `flags(attributes)` the flags alone.
+        """Two functions without a loop: `verdict(attributes, submitted_at, now, answered)` and
+        `flags(attributes, *, submitted_at=None, now=None, answered=None)`.
 
-        A loop over (check, value) pairs and a call per criterion cost more than most tests
-        themselves; written out, a text the criterion has judged before is one dict lookup.
-        Only names of our own are generated (a0, m0, c0...), never a criterion's terms.
+        Each attribute is read once, and the criteria that judge it are asked together: a text
+        judged before is one dict lookup for all of them (forms send the same few texts again
+        and again); a new text is stripped, folded and read as a number once for all of them.
+        A loop over criteria and a call per criterion would cost more than most tests
+        themselves. Only names of our own are generated (a0, m0, c0, t0_0...), never a
+        criterion's terms: those are bound to the names.
         """
-        namespace: dict[str, Any] = {}
-        lines = ["    get = attributes.get"]
-        for i, (attribute, check) in enumerate(zip(self._attributes, self._checks, strict=True)):
-            namespace[f"a{i}"], namespace[f"c{i}"] = attribute, check
-            lines.append(f"    v{i} = get(a{i})")
-            memo = getattr(check, "memo", None)
-            if memo is None:
-                lines.append(f"    p{i} = c{i}(v{i})")
+        namespace: dict[str, Any] = {
+            "_key": _key,
+            "_number": number,
+            "_blank": _blank,
+            "_age_in_days": _age_in_days,
+            "_answered": _answered,
+            "_FREE_MAIL": FREE_MAIL_DOMAINS,
+            "_SUBJECT_MAX": _SUBJECT_MAX,
+            "_MEMO": _MEMO,
+            "Verdict": Verdict,
+            "compiled": self,
+            "careful": self._careful,
+            "blanks": self.blanks,
+            "longest": max(map(len, self.blanks), default=0),
+        }
+        groups: dict[str, list[int]] = {}  # attribute → its readable criteria, in order
+        ages, answers = [], []  # the criteria that judge the submission
+        for i, rule in enumerate(self.rules):
+            if rule.operator == "submitted_within":
+                ages.append(i)
+            elif rule.operator == "answered":
+                answers.append(i)
             else:
-                namespace[f"m{i}"] = memo
-                # An unhashable value (a list) raises here: the careful path judges it.
-                lines.append(f"    p{i} = m{i}.get(v{i})")
-                lines.append(f"    if p{i} is None:")
-                lines.append(f"        p{i} = c{i}(v{i})")
-        count = len(self._checks)
-        passed = ", ".join(f"p{i}" for i in range(count))
-        values = ", ".join(f"v{i}" for i in range(count))
-        source = ["def judge(attributes):", *lines, f"    return [{passed}], [{values}]"]
-        source += ["def flags(attributes):", *lines, f"    return ({passed}{',' if count else ''})"]
+                groups.setdefault(rule.attribute, [])
+                if not self._unreadable[i]:
+                    groups[rule.attribute].append(i)
+        read = {attribute: g for g, attribute in enumerate(groups)}
+        source: list[str] = []
+        lines = ["        get = attributes.get"] if read else []
+        value_of = {}  # criterion → the name of the value it judged
+        for attribute, g in read.items():
+            namespace[f"a{g}"] = attribute
+            lines.append(f"        v{g} = get(a{g})")
+            members = groups[attribute]
+            if members:
+                source += self._group_check(g, members, namespace)
+                flags = "".join(f"p{i}, " for i in members)
+                lines.append(f"        {flags}= m{g}.get(v{g}) or c{g}(v{g})")
+        for i, rule in enumerate(self.rules):
+            if i not in ages and i not in answers:
+                value_of[i] = f"v{read[rule.attribute]}"
+        if ages:
+            lines.append("        age = _age_in_days(submitted_at, now)")
+        for i in ages:
+            value_of[i] = "age"
+            if not self._unreadable[i]:
+                namespace[f"w{i}"] = self._within(_test_of(self.rules[i]), self.rules[i])
+                lines.append(f"        p{i} = bool(w{i}(age))")
+        for i in answers:
+            namespace[f"r{i}"] = self.rules[i]
+            value_of[i] = f"s{i}"
+            lines.append(f"        s{i} = _answered(r{i}, attributes, answered, blanks)")
+            if not self._unreadable[i]:
+                lines.append(f"        p{i} = bool(s{i})")
+        for i, unreadable in enumerate(self._unreadable):
+            if unreadable:
+                lines.append(f"        p{i} = False")
+        count = len(self.rules)
+        passed = "".join(f"p{i}, " for i in range(count))
+        values = ", ".join(value_of[i] for i in range(count))
+        for i, points in enumerate(self._points):
+            namespace[f"pt{i}"] = points
+        score = " + ".join(f"pt{i} * p{i}" for i, points in enumerate(self._points) if points)
+        qualified = " and ".join(
+            ["score >= threshold"] + [f"p{i}" for i, m in enumerate(self._mandatory) if m]
+        )
+        namespace["threshold"] = self.threshold
+        source += [
+            "def verdict(attributes, submitted_at, now, answered):",
+            "    try:",
+            *(lines or ["        pass"]),
+            "    except Exception:",
+            "        return careful(attributes, submitted_at, now, answered)",
+            f"    score = {score or '0'}",
+            f"    return Verdict({qualified}, score, threshold, None, [{passed}], [{values}],"
+            " compiled)",
+            "def flags(attributes, *, submitted_at=None, now=None, answered=None):",
+            "    try:",
+            *(lines or ["        pass"]),
+            "    except Exception:",
+            "        return tuple(careful(attributes, submitted_at, now, answered).passed)",
+            f"    return ({passed})",
+        ]
         exec("\n".join(source), namespace)  # noqa: S102 - our own names only, see above
-        return namespace["judge"], namespace["flags"]
+        return namespace["verdict"], namespace["flags"]
 
-    def _check(self, rule: Rule) -> Callable[[Any], bool]:
-        test, blanks = _test_of(rule), self.blanks
-        if test is None:
-            return _never
-        if rule.operator in {"answered", "submitted_within"}:
-            return test if rule.operator == "answered" else self._within(test, rule)
-        if_blank = rule.blank_passes and rule.operator not in BLANK_IS_JUDGED
-        longest = max(map(len, blanks), default=0)
-        # Forms send the same few texts again and again (countries, sizes, Yes/No): each
-        # criterion remembers what it decided for a text, up to _MEMO texts.
-        memo: dict[str, bool] = {}
-
-        def check(value: Any) -> bool:
-            if value.__class__ is str:
-                known = memo.get(value)
-                if known is not None:
-                    return known
-                text = value.strip()
-                if not text or (len(text) <= longest and text.casefold() in blanks):
-                    result = if_blank
-                else:
-                    result = bool(test(value))
-                if len(memo) < _MEMO:
-                    memo[value] = result
-                return result
-            if value is None or _blank(value, blanks):
-                return if_blank
-            return bool(test(value))
-
-        check.memo = memo  # type: ignore[attr-defined]
-        return check
+    def _group_check(self, g: int, members: list[int], namespace: dict[str, Any]) -> list[str]:
+        """The source of c{g}(value): the flags of the criteria `members` (all reading the
+        same attribute) for a value not in the memo m{g}; a text's are remembered."""
+        if_blank = tuple(
+            self.rules[i].blank_passes and self.rules[i].operator not in BLANK_IS_JUDGED
+            for i in members
+        )
+        memo: dict[Any, tuple[bool, ...]] = {None: if_blank}  # None is always blank
+        namespace[f"m{g}"], namespace[f"b{g}"] = memo, if_blank
+        expressions, tests = [], []
+        for i in members:
+            rule = self.rules[i]
+            prepare, template = _TEXT_TESTS[rule.operator]
+            names = []
+            for j, term in enumerate(prepare(rule.value)):
+                namespace[f"t{i}_{j}"] = term
+                names.append(f"t{i}_{j}")
+            expressions.append(template.format(*names))
+            namespace[f"x{i}"] = _test_of(rule)
+            tests.append(f"bool(x{i}(value))")
+        wanted = " ".join(expressions)
+        derived = []
+        if "folded" in wanted or "domain" in wanted:
+            derived.append("            folded = text.casefold()")
+        if "domain" in wanted:
+            derived.append('            domain = folded.rpartition("@")[2]')
+        if "amount" in wanted:
+            derived.append("            amount = _number(text)")
+        return [
+            f"def c{g}(value):",
+            "    if value.__class__ is str:",
+            "        text = value.strip()",
+            "        if not text or (len(text) <= longest and text.casefold() in blanks):",
+            f"            result = b{g}",
+            "        else:",
+            *derived,
+            f"            result = ({''.join(e + ', ' for e in expressions)})",
+            f"        if len(m{g}) < _MEMO:",
+            f"            m{g}[value] = result",
+            "        return result",
+            "    if _blank(value, blanks):",
+            f"        return b{g}",
+            f"    return ({''.join(t + ', ' for t in tests)})",
+        ]
 
     @staticmethod
     def _within(test: Callable[[Any], bool], rule: Rule) -> Callable[[Any], bool]:
@@ -861,55 +991,7 @@ class CompiledAgreement:
         now: datetime | None = None,
         answered: Collection[str] | None = None,
     ) -> Verdict:
-        try:
-            if self._judge is not None:
-                passed, values = self._judge(attributes)
-            else:
-                values = self._values(attributes, _age_in_days(submitted_at, now), answered)
-                passed = [check(value) for check, value in zip(self._checks, values, strict=True)]
-        except Exception:
-            # A value a test could not read: judge rule by rule, each failure kept apart.
-            return self._careful(attributes, submitted_at, now, answered)
-        score = sum(compress(self._points, passed))
-        qualified = score >= self.threshold and False not in compress(passed, self._mandatory)
-        return Verdict(
-            qualified,
-            score,
-            self.threshold,
-            passed=passed,
-            source=lambda: self._outcomes(passed, values),
-            sentences=lambda: self._reasons(passed, values),
-            terms=self._terms,
-        )
-
-    def flags(
-        self,
-        attributes: Mapping[str, Any],
-        *,
-        submitted_at: datetime | None = None,
-        now: datetime | None = None,
-        answered: Collection[str] | None = None,
-    ) -> tuple[bool, ...]:
-        """Only whether each criterion passed, in order: `verdict.passed` without the Verdict,
-        for callers that count many leads and read no score, outcome or sentence."""
-        try:
-            if self._flags is not None:
-                return self._flags(attributes)
-            values = self._values(attributes, _age_in_days(submitted_at, now), answered)
-            return tuple(check(value) for check, value in zip(self._checks, values, strict=True))
-        except Exception:
-            return tuple(self._careful(attributes, submitted_at, now, answered).passed)
-
-    def _values(self, attributes: Mapping, age: float | None, answered) -> list:
-        values = []
-        for rule in self.rules:
-            if rule.operator == "submitted_within":
-                values.append(age)
-            elif rule.operator == "answered":
-                values.append(_answered(rule, attributes, answered, self.blanks))
-            else:
-                values.append(attributes.get(rule.attribute))
-        return values
+        return self._verdict(attributes, submitted_at, now, answered)
 
     def _outcomes(self, passed: Sequence[bool], values: Sequence[Any]) -> tuple[Outcome, ...]:
         return tuple(

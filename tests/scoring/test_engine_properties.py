@@ -173,3 +173,51 @@ def test_attributes_that_are_not_a_mapping_never_raise(junk, agreement):
     assert verdict.qualified == evaluate(junk, agreement, 0).qualified
     assert compiled.flags(junk) == tuple(o.passed for o in verdict.outcomes)
     assert all(isinstance(o.reason, str) for o in verdict.outcomes)
+
+
+# Few attributes and few texts: many criteria read the same attribute, and the same texts come
+# back lead after lead, so one compiled agreement answers most of them from what it remembers.
+few_texts = st.sampled_from(["", " ", "N/A", "Yes", "no", "10", "1,200", "Brazil", "a@gmail.com"])
+repeated_leads = st.lists(
+    st.dictionaries(st.sampled_from(ATTRIBUTES[:2]), few_texts | values), min_size=1, max_size=8
+)
+shared_attribute_agreements = st.lists(
+    rules().map(
+        lambda rule: Rule(
+            rule.id,
+            rule.kind,
+            rule.attribute if rule.attribute in ATTRIBUTES[:2] else ATTRIBUTES[0],
+            rule.operator,
+            rule.value,
+            rule.points,
+            rule.label,
+            rule.blank_passes,
+        )
+    ),
+    min_size=2,
+    max_size=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    batch=repeated_leads,
+    agreement=shared_attribute_agreements,
+    threshold=st.integers(0, 60),
+    blanks=st.lists(st.sampled_from(["N/A", "Select", "-"]), max_size=2),
+)
+def test_one_compiled_agreement_judges_lead_after_lead_as_judging_each_afresh_does(
+    batch, agreement, threshold, blanks
+):
+    compiled = compile_agreement(agreement, threshold, blanks=blanks)
+    for lead in batch * 2:
+        plain = evaluate(lead, agreement, threshold, blanks=blanks, now=NOW)
+        flags = tuple(o.passed for o in plain.outcomes)
+        verdict = compiled(lead, now=NOW)
+        assert compiled.flags(lead, now=NOW) == flags
+        assert (verdict.qualified, verdict.score, tuple(verdict.passed)) == (
+            plain.qualified,
+            plain.score,
+            flags,
+        )
+        assert [o.reason for o in verdict.outcomes] == [o.reason for o in plain.outcomes]

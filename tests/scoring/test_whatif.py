@@ -314,3 +314,21 @@ def test_the_whatif_counts_as_judging_each_lead_alone_does(mixed):
         for a in leads
     )
     assert result.gained.leads == gained
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"a": "1", "b": [1, 2.5, null, true]}', ' {"a": 1}', '{"a": 1} ', "18446744073709551617"],
+)
+def test_the_whatif_decodes_attributes_as_json_loads_does(text):
+    import json
+
+    assert whatif_module._loads(text) == json.loads(text)
+
+
+@pytest.mark.parametrize("text", ['{"a": 1} x', '{"a": ', ""])
+def test_the_whatif_refuses_what_json_loads_refuses(text):
+    import json
+
+    with pytest.raises(json.JSONDecodeError):
+        whatif_module._loads(text)
