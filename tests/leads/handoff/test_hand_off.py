@@ -266,3 +266,37 @@ def test_routing_live_leads_asks_once_whether_an_import_kept_any(
         Submission.objects.create(form=FormFactory(), lead=lead, payload={})
     with transaction.atomic(), django_assert_max_num_queries(1):
         assert services.leads_not_for_reps(leads=leads) == []
+
+
+@pytest.fixture
+def paced(monkeypatch):
+    """A clock that moves only when told or slept on; the sleeps are recorded."""
+    clock, slept = [1000.0], []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        clock[0] += seconds
+
+    monkeypatch.setattr(tasks.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(tasks.time, "sleep", sleep)
+    monkeypatch.setattr(tasks, "_previous_run_started", float("-inf"))
+    return clock, slept
+
+
+def test_a_worker_process_starts_a_run_at_most_once_per_pace(paced):
+    clock, slept = paced
+    tasks._keep_pace()  # the first run: at once
+    clock[0] += 0.05
+    tasks._keep_pace()  # 50 ms after the previous start: waits for the rest
+    assert slept == [pytest.approx(tasks.PACE_SECONDS - 0.05)]
+    clock[0] += 5  # after a quiet spell: at once
+    tasks._keep_pace()
+    assert len(slept) == 1
+
+
+def test_a_run_in_process_is_not_paced(paced):
+    _, slept = paced
+    tasks.hand_off()
+    tasks.hand_off.apply()  # eager, as in the demo
+    tasks.hand_off()
+    assert slept == []
