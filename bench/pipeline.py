@@ -117,7 +117,7 @@ def run(args: argparse.Namespace, workdir: Path, cleanup: contextlib.ExitStack) 
         processes.start("worker")
     best = None
     for rate in args.ladder:
-        p95 = steady(args, processes, path, f"ladder{int(rate)}", rate, args.ladder_seconds)
+        p95 = steady(args, processes, redis, path, f"ladder{int(rate)}", rate, args.ladder_seconds)
         if p95 is None or p95 >= P95_TARGET_S:
             break
         best = rate
@@ -128,7 +128,7 @@ def run(args: argparse.Namespace, workdir: Path, cleanup: contextlib.ExitStack) 
             + f" (of {', '.join(f'{r:g}' for r in args.ladder)}); {rig.load()}"
         )
     if args.seconds:
-        p95 = steady(args, processes, path, "steady", args.rate, args.seconds)
+        p95 = steady(args, processes, redis, path, "steady", args.rate, args.seconds)
         failed |= p95 is None
     return 1 if failed else 0
 
@@ -201,15 +201,19 @@ def wait_routed(prefix: str, expected: int, timeout: float) -> bool:
 def steady(
     args: argparse.Namespace,
     processes: rig.Processes,
+    redis: rig.OwnRedis,
     path: str,
     prefix: str,
     rate: float,
     seconds: float,
 ) -> float | None:
     """Post at `rate` for `seconds`; p95 submission->assignment in seconds, None if unsettled."""
+    meter = rig.CpuMeter(processes, redis)
+    meter.start()
     answers = rig.post_at_rate(processes.port, path, prefix, rate, seconds)
     counts = rig.summarize(answers)
     settled = wait_routed(prefix, counts["2xx"], args.settle_timeout)
+    meter.stop()
     waits = rig.latencies(prefix)
     result = rig.outcome(prefix)
     http = sorted(a.seconds for a in answers if a.status == 201)
@@ -222,6 +226,7 @@ def steady(
         f"{result.routed_twice}, unrouted {result.unrouted}; {rig.load()}",
         flush=True,
     )
+    print(f"            stored {result.stored}; {meter.report(result.stored)}", flush=True)
     if not settled or result.routed_twice:
         return None
     return p95 / 1000

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -362,6 +363,97 @@ def summarize(answers: list[Answer]) -> dict[str, int]:
         "other": sum(n for s, n in statuses.items() if 0 < s < 200 or 300 <= s < 500),
         "no answer": statuses.get(0, 0),
     }
+
+
+# Where the CPU went: on two cores the poster, gunicorn, the worker, beat, PostgreSQL and
+# Redis share the same cycles with whatever else runs on the machine.
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _process_groups() -> dict[int, tuple[int, int]]:
+    """pid -> (process group, user + system ticks) of every process, from /proc."""
+    table = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # The command name, in parentheses, may hold spaces; the fields follow it.
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        table[int(stat.parent.name)] = (int(fields[2]), int(fields[11]) + int(fields[12]))
+    return table
+
+
+def _machine_busy_ticks() -> int:
+    cpu = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(cpu[:8]) - cpu[3] - cpu[4]  # all but idle and iowait
+
+
+@dataclass
+class CpuMeter:
+    """CPU ticks by party, between `start()` and `stop()`: each product process with its
+    children (each runs in a process group of its own), this database's PostgreSQL backends,
+    our Redis, this process (the poster), and the whole machine."""
+
+    processes: Processes
+    redis: OwnRedis
+    started: dict[str, dict[int, int]] = field(default_factory=dict)
+    used: dict[str, float] = field(default_factory=dict)  # party -> CPU seconds
+    seconds: float = 0.0
+
+    def _ticks(self) -> dict[str, dict[int, int]]:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE pid <> pg_backend_pid()"
+                " AND datname = current_database()"
+            )
+            backends = {pid for (pid,) in cursor.fetchall()}
+        table = _process_groups()
+        groups = {name: p.pid for name, p in self.processes.running.items()}
+        ticks: dict[str, dict[int, int]] = {name: {} for name in groups}
+        ticks["postgres"], ticks["redis"] = {}, {}
+        for pid, (group, used) in table.items():
+            for name, leader in groups.items():
+                if group == leader:
+                    ticks[name][pid] = used
+            if pid in backends:
+                ticks["postgres"][pid] = used
+            if self.redis.process is not None and pid == self.redis.process.pid:
+                ticks["redis"][pid] = used
+        me = resource.getrusage(resource.RUSAGE_SELF)
+        ticks["poster"] = {0: round((me.ru_utime + me.ru_stime) * CLOCK_TICKS)}
+        ticks["machine"] = {0: _machine_busy_ticks()}
+        return ticks
+
+    def start(self) -> None:
+        self.started, self._at = self._ticks(), time.monotonic()
+
+    def stop(self) -> None:
+        ended, self.seconds = self._ticks(), time.monotonic() - self._at
+        self.used = {
+            party: sum(t - self.started.get(party, {}).get(pid, 0) for pid, t in now.items())
+            / CLOCK_TICKS
+            for party, now in ended.items()
+        }
+
+    def report(self, posts: int) -> str:
+        """CPU seconds by party and per post, the machine's busy cores, and the share of the
+        machine nobody here used (neighbours, the kernel)."""
+        ours = sum(v for k, v in self.used.items() if k != "machine")
+        parts = ", ".join(
+            f"{party} {used:.1f} s ({1000 * used / max(posts, 1):.2f} ms/post)"
+            for party, used in sorted(self.used.items(), key=lambda x: -x[1])
+            if party != "machine"
+        )
+        machine = self.used.get("machine", 0.0)
+        per_post = 1000 * ours / max(posts, 1)
+        return (
+            f"CPU over {self.seconds:.0f} s: {parts}; ours {ours:.1f} s ({per_post:.2f} ms/post); "
+            f"machine busy {machine / self.seconds:.2f} cores, of which others "
+            f"{max(0.0, machine - ours) / self.seconds:.2f}"
+        )
 
 
 # What reached the database.
