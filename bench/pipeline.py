@@ -19,6 +19,12 @@ Python 3.11+. What one run does:
    `assigned_at`, both from the database). Stops after the first rate whose p95 is 500 ms or
    more; the highest rate under it is printed.
 4. Steady: the same at `--rate` for `--seconds`.
+The posts leave from `bench/poster.c`, compiled at the start with the machine's `cc` (C on
+epoll: a new connection per post at start + n / rate, each answered, refused or timed out on
+its own), or from Python asyncio without a compiler or with `--python-poster`. Each rate's
+figures end with the CPU seconds of each party (gunicorn, the worker, beat, this database's
+PostgreSQL backends, Redis, the poster) and per stored post, and the cores the rest of the
+machine used meanwhile.
 Every figure is printed with the load average: the machine may be shared, and two cores
 hold the poster, gunicorn, the worker, PostgreSQL and Redis at once.
 """
@@ -59,6 +65,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--ladder", default="25,50,100,150,200", help="rates to climb, comma-separated"
     )
     parser.add_argument("--ladder-seconds", type=float, default=20, help="per rung (20)")
+    parser.add_argument(
+        "--python-poster",
+        action="store_true",
+        help="post from Python asyncio even when bench/poster.c can be compiled",
+    )
     parser.add_argument(
         "--settle-timeout", type=float, default=300, help="longest wait for the last assignment"
     )
@@ -104,9 +115,11 @@ def run(args: argparse.Namespace, workdir: Path, cleanup: contextlib.ExitStack) 
     cleanup.callback(processes.stop_all)
     processes.start("gunicorn")
     processes.wait_serving()
+    args.poster = None if args.python_poster else rig.native_poster(workdir)
     rig.say(
         f"pipeline bench: gunicorn 5 sync workers, 1 worker x 2 processes (prefork), beat; "
-        f"database {DATABASE_NAME}, Redis {redis.url}; {rig.load()}"
+        f"database {DATABASE_NAME}, Redis {redis.url}; posting open loop from "
+        f"{'bench/poster.c' if args.poster else 'Python asyncio'}; {rig.load()}"
     )
 
     failed = False
@@ -210,7 +223,10 @@ def steady(
     """Post at `rate` for `seconds`; p95 submission->assignment in seconds, None if unsettled."""
     meter = rig.CpuMeter(processes, redis)
     meter.start()
-    answers = rig.post_at_rate(processes.port, path, prefix, rate, seconds)
+    if args.poster:
+        answers = rig.post_at_rate_native(args.poster, processes.port, path, prefix, rate, seconds)
+    else:
+        answers = rig.post_at_rate(processes.port, path, prefix, rate, seconds)
     counts = rig.summarize(answers)
     settled = wait_routed(prefix, counts["2xx"], args.settle_timeout)
     meter.stop()
