@@ -17,7 +17,7 @@ Python 3.11+. What one run does:
    at n / rate whatever the server does), waits until every lead is assigned, and prints
    submission->assignment p50/p95/p99 (the submission's `received_at` to the assignment's
    `assigned_at`, both from the database). Stops after the first rate whose p95 is 500 ms or
-   more; the highest rate under it is printed.
+   more, or that left a post without its 2xx; the highest rate before it is printed.
 4. Steady: the same at `--rate` for `--seconds`.
 The posts leave from `bench/poster.c`, compiled at the start with the machine's `cc` (C on
 epoll: a new connection per post at start + n / rate, each answered, refused or timed out on
@@ -220,7 +220,8 @@ def steady(
     rate: float,
     seconds: float,
 ) -> float | None:
-    """Post at `rate` for `seconds`; p95 submission->assignment in seconds, None if unsettled."""
+    """Post at `rate` for `seconds`; p95 submission->assignment in seconds, None if a post
+    went unanswered or a lead unrouted or routed twice."""
     meter = rig.CpuMeter(processes, redis)
     meter.start()
     if args.poster:
@@ -243,7 +244,8 @@ def steady(
         flush=True,
     )
     print(f"            stored {result.stored}; {meter.report(result.stored)}", flush=True)
-    if not settled or result.routed_twice:
+    # A post left unanswered is a failure of the rate, whatever the answered ones' latency.
+    if not settled or result.routed_twice or counts["2xx"] < counts["sent"]:
         return None
     return p95 / 1000
 
