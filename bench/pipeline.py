@@ -66,6 +66,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--ladder-seconds", type=float, default=20, help="per rung (20)")
     parser.add_argument(
+        "--web-workers", type=int, default=5, help="gunicorn sync workers (5: 2 x cores + 1)"
+    )
+    parser.add_argument(
         "--python-poster",
         action="store_true",
         help="post from Python asyncio even when bench/poster.c can be compiled",
@@ -111,13 +114,14 @@ def run(args: argparse.Namespace, workdir: Path, cleanup: contextlib.ExitStack) 
     django.setup()
     slug = rig.prepare_database()
     path = f"/api/v1/forms/{slug}/submissions/"
-    processes = rig.Processes(workdir, env)
+    processes = rig.Processes(workdir, env, web_workers=args.web_workers)
     cleanup.callback(processes.stop_all)
     processes.start("gunicorn")
     processes.wait_serving()
     args.poster = None if args.python_poster else rig.native_poster(workdir)
     rig.say(
-        f"pipeline bench: gunicorn 5 sync workers, 1 worker x 2 processes (prefork), beat; "
+        f"pipeline bench: gunicorn {args.web_workers} sync workers, 1 worker x 2 processes "
+        f"(prefork), beat; "
         f"database {DATABASE_NAME}, Redis {redis.url}; posting open loop from "
         f"{'bench/poster.c' if args.poster else 'Python asyncio'}; {rig.load()}"
     )

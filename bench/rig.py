@@ -154,6 +154,7 @@ class Processes:
 
     workdir: Path
     env: dict[str, str]
+    web_workers: int = 5
     port: int = field(default_factory=free_port)
     running: dict[str, subprocess.Popen] = field(default_factory=dict)
 
@@ -161,8 +162,8 @@ class Processes:
         commands = {
             "gunicorn": [
                 *(sys.executable, "-m", "gunicorn", "portal.wsgi:application"),
-                *("--bind", f"{HOST}:{self.port}", "--workers", "5", "--keep-alive", "0"),
-                *("--log-level", "warning", "--timeout", "30"),
+                *("--bind", f"{HOST}:{self.port}", "--workers", str(self.web_workers)),
+                *("--keep-alive", "0", "--log-level", "warning", "--timeout", "30"),
             ],
             "worker": [
                 *(sys.executable, "-m", "celery", "-A", "portal", "worker"),
