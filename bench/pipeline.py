@@ -205,11 +205,15 @@ def backlog(args: argparse.Namespace, processes: rig.Processes, path: str) -> bo
 
 
 def wait_routed(prefix: str, expected: int, timeout: float) -> bool:
+    """Until every stored lead is routed and no more arrive: gunicorn still serves the posts
+    whose poster gave up while they waited in its listen backlog, and stores them."""
     deadline = time.monotonic() + timeout
+    previous = -1
     while time.monotonic() < deadline:
         result = rig.outcome(prefix)
-        if result.leads >= expected and result.unrouted == 0:
+        if result.leads >= expected and result.unrouted == 0 and result.leads == previous:
             return True
+        previous = result.leads
         time.sleep(0.5)
     rig.say(f"{prefix}: {rig.outcome(prefix).unrouted} still unrouted after {timeout:.0f} s")
     return False
