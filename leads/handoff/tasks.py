@@ -26,7 +26,7 @@ from django.conf import settings
 from django.db import OperationalError, transaction
 
 from leads.handoff import services
-from leads.handoff.outbox import publish, wake_on_commit
+from leads.handoff.outbox import message_waiting, publish, wake_on_commit
 from leads.routing.services import leads_route
 from portal.task_options import HANDOFF, RETRY
 from scoring.models import Agreement
@@ -62,17 +62,32 @@ def hand_off() -> None:
     if not (hand_off.request.called_directly or hand_off.request.is_eager):
         _keep_pace()
     stop_at = time.monotonic() + BUDGET_SECONDS
+    helped = False
     try:
         while True:
             scored, routed = _score_batch(), _route_batch()
             if scored < BATCH and routed < BATCH:
                 return
+            if not helped:
+                helped = _ask_for_help()
             if time.monotonic() >= stop_at:
                 break
     except SoftTimeLimitExceeded:
         # Each batch commits or rolls back whole, so stopping between two loses nothing.
         logger.warning("hand_off ran out of time; a new message takes the rest.")
     publish(hand_off)  # the rest in a new message; beat stands behind it
+
+
+def _ask_for_help() -> bool:
+    """More than a batch is due: one more message, so another worker process takes a share
+    (SKIP LOCKED splits the work). The outbox sends none while a message waits, so a backlog
+    of 10,000 left by a stopped worker has one or two, not one per post; without this, one
+    process drained it while the other idled until beat's next wake."""
+    if hand_off.app.conf.task_always_eager:  # in-process: there is no other worker
+        return True
+    if not message_waiting(hand_off):
+        publish(hand_off)
+    return True
 
 
 def _keep_pace() -> None:

@@ -5,6 +5,7 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
+import redis
 from django.conf import settings
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
@@ -300,3 +301,30 @@ def test_a_run_in_process_is_not_paced(paced):
     tasks.hand_off.apply()  # eager, as in the demo
     tasks.hand_off()
     assert slept == []
+
+
+def test_more_than_a_batch_due_sends_one_message_for_another_worker(now, monkeypatch, own_broker):
+    # The outbox sends no message while one waits, so a backlog may have only the one this
+    # run took: another worker process is asked to take a share.
+    monkeypatch.setattr(tasks, "BATCH", 2)
+    AgreementFactory()
+    queue_with_reps(UserFactory(role=Role.SALES_REP))
+    for _ in range(5):
+        stored_submission(attributes={"company_size": 80})
+    handoff = redis.Redis.from_url(own_broker.url)
+
+    tasks.hand_off()
+
+    assert handoff.llen(tasks.hand_off.queue) == 1
+    assert Lead.objects.filter(stage=Stage.ROUTED).count() == 5
+
+
+def test_a_run_within_a_batch_sends_no_message(now, own_broker):
+    AgreementFactory()
+    queue_with_reps(UserFactory(role=Role.SALES_REP))
+    stored_submission(attributes={"company_size": 80})
+    handoff = redis.Redis.from_url(own_broker.url)
+
+    tasks.hand_off()
+
+    assert handoff.llen(tasks.hand_off.queue) == 0
