@@ -17,8 +17,14 @@ Python 3.11+. What one run does:
    at n / rate whatever the server does), waits until every lead is assigned, and prints
    submission->assignment p50/p95/p99 (the submission's `received_at` to the assignment's
    `assigned_at`, both from the database). Stops after the first rate whose p95 is 500 ms or
-   more; the highest rate under it is printed.
+   more, or that left a post without its 2xx; the highest rate before it is printed.
 4. Steady: the same at `--rate` for `--seconds`.
+The posts leave from `bench/poster.c`, compiled at the start with the machine's `cc` (C on
+epoll: a new connection per post at start + n / rate, each answered, refused or timed out on
+its own), or from Python asyncio without a compiler or with `--python-poster`. Each rate's
+figures end with the CPU seconds of each party (gunicorn, the worker, beat, this database's
+PostgreSQL backends, Redis, the poster) and per stored post, and the cores the rest of the
+machine used meanwhile.
 Every figure is printed with the load average: the machine may be shared, and two cores
 hold the poster, gunicorn, the worker, PostgreSQL and Redis at once.
 """
@@ -60,6 +66,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--ladder-seconds", type=float, default=20, help="per rung (20)")
     parser.add_argument(
+        "--web-workers", type=int, default=5, help="gunicorn sync workers (5: 2 x cores + 1)"
+    )
+    parser.add_argument(
+        "--python-poster",
+        action="store_true",
+        help="post from Python asyncio even when bench/poster.c can be compiled",
+    )
+    parser.add_argument(
         "--settle-timeout", type=float, default=300, help="longest wait for the last assignment"
     )
     args = parser.parse_args(argv)
@@ -100,13 +114,16 @@ def run(args: argparse.Namespace, workdir: Path, cleanup: contextlib.ExitStack) 
     django.setup()
     slug = rig.prepare_database()
     path = f"/api/v1/forms/{slug}/submissions/"
-    processes = rig.Processes(workdir, env)
+    processes = rig.Processes(workdir, env, web_workers=args.web_workers)
     cleanup.callback(processes.stop_all)
     processes.start("gunicorn")
     processes.wait_serving()
+    args.poster = None if args.python_poster else rig.native_poster(workdir)
     rig.say(
-        f"pipeline bench: gunicorn 5 sync workers, 1 worker x 2 processes (prefork), beat; "
-        f"database {DATABASE_NAME}, Redis {redis.url}; {rig.load()}"
+        f"pipeline bench: gunicorn {args.web_workers} sync workers, 1 worker x 2 processes "
+        f"(prefork), beat; "
+        f"database {DATABASE_NAME}, Redis {redis.url}; posting open loop from "
+        f"{'bench/poster.c' if args.poster else 'Python asyncio'}; {rig.load()}"
     )
 
     failed = False
@@ -117,7 +134,7 @@ def run(args: argparse.Namespace, workdir: Path, cleanup: contextlib.ExitStack) 
         processes.start("worker")
     best = None
     for rate in args.ladder:
-        p95 = steady(args, processes, path, f"ladder{int(rate)}", rate, args.ladder_seconds)
+        p95 = steady(args, processes, redis, path, f"ladder{int(rate)}", rate, args.ladder_seconds)
         if p95 is None or p95 >= P95_TARGET_S:
             break
         best = rate
@@ -128,7 +145,7 @@ def run(args: argparse.Namespace, workdir: Path, cleanup: contextlib.ExitStack) 
             + f" (of {', '.join(f'{r:g}' for r in args.ladder)}); {rig.load()}"
         )
     if args.seconds:
-        p95 = steady(args, processes, path, "steady", args.rate, args.seconds)
+        p95 = steady(args, processes, redis, path, "steady", args.rate, args.seconds)
         failed |= p95 is None
     return 1 if failed else 0
 
@@ -188,11 +205,15 @@ def backlog(args: argparse.Namespace, processes: rig.Processes, path: str) -> bo
 
 
 def wait_routed(prefix: str, expected: int, timeout: float) -> bool:
+    """Until every stored lead is routed and no more arrive: gunicorn still serves the posts
+    whose poster gave up while they waited in its listen backlog, and stores them."""
     deadline = time.monotonic() + timeout
+    previous = -1
     while time.monotonic() < deadline:
         result = rig.outcome(prefix)
-        if result.leads >= expected and result.unrouted == 0:
+        if result.leads >= expected and result.unrouted == 0 and result.leads == previous:
             return True
+        previous = result.leads
         time.sleep(0.5)
     rig.say(f"{prefix}: {rig.outcome(prefix).unrouted} still unrouted after {timeout:.0f} s")
     return False
@@ -201,15 +222,23 @@ def wait_routed(prefix: str, expected: int, timeout: float) -> bool:
 def steady(
     args: argparse.Namespace,
     processes: rig.Processes,
+    redis: rig.OwnRedis,
     path: str,
     prefix: str,
     rate: float,
     seconds: float,
 ) -> float | None:
-    """Post at `rate` for `seconds`; p95 submission->assignment in seconds, None if unsettled."""
-    answers = rig.post_at_rate(processes.port, path, prefix, rate, seconds)
+    """Post at `rate` for `seconds`; p95 submission->assignment in seconds, None if a post
+    went unanswered or a lead unrouted or routed twice."""
+    meter = rig.CpuMeter(processes, redis)
+    meter.start()
+    if args.poster:
+        answers = rig.post_at_rate_native(args.poster, processes.port, path, prefix, rate, seconds)
+    else:
+        answers = rig.post_at_rate(processes.port, path, prefix, rate, seconds)
     counts = rig.summarize(answers)
     settled = wait_routed(prefix, counts["2xx"], args.settle_timeout)
+    meter.stop()
     waits = rig.latencies(prefix)
     result = rig.outcome(prefix)
     http = sorted(a.seconds for a in answers if a.status == 201)
@@ -222,7 +251,9 @@ def steady(
         f"{result.routed_twice}, unrouted {result.unrouted}; {rig.load()}",
         flush=True,
     )
-    if not settled or result.routed_twice:
+    print(f"            stored {result.stored}; {meter.report(result.stored)}", flush=True)
+    # A post left unanswered is a failure of the rate, whatever the answered ones' latency.
+    if not settled or result.routed_twice or counts["2xx"] < counts["sent"]:
         return None
     return p95 / 1000
 

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -153,6 +154,7 @@ class Processes:
 
     workdir: Path
     env: dict[str, str]
+    web_workers: int = 5
     port: int = field(default_factory=free_port)
     running: dict[str, subprocess.Popen] = field(default_factory=dict)
 
@@ -160,8 +162,8 @@ class Processes:
         commands = {
             "gunicorn": [
                 *(sys.executable, "-m", "gunicorn", "portal.wsgi:application"),
-                *("--bind", f"{HOST}:{self.port}", "--workers", "5", "--keep-alive", "0"),
-                *("--log-level", "warning", "--timeout", "30"),
+                *("--bind", f"{HOST}:{self.port}", "--workers", str(self.web_workers)),
+                *("--keep-alive", "0", "--log-level", "warning", "--timeout", "30"),
             ],
             "worker": [
                 *(sys.executable, "-m", "celery", "-A", "portal", "worker"),
@@ -353,6 +355,52 @@ def post_at_rate(
     return asyncio.run(_post_at_rate(port, path, prefix, rate, seconds, timeout))
 
 
+# The same open loop in C (bench/poster.c), where a C compiler is found: a Python asyncio
+# poster spends ~0.7-0.9 ms of CPU a post (a sixth of the intake's own) on the two cores it
+# measures, and when it is starved it answers the server's FIN late, which gunicorn's sync
+# workers wait for after every response (gunicorn's close_graceful).
+
+LOCAL_MARK = "@@LOCAL@@"
+
+
+def native_poster(workdir: Path) -> str | None:
+    """Compile bench/poster.c into `workdir`; its path, or None without a C compiler."""
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        return None
+    binary = workdir / "poster"
+    subprocess.run(
+        [compiler, "-O2", "-o", str(binary), str(ROOT / "bench" / "poster.c")],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return str(binary)
+
+
+def post_at_rate_native(
+    binary: str, port: int, path: str, prefix: str, rate: float, seconds: float, timeout: float = 30
+) -> list[Answer]:
+    before, after = api_body(f"{LOCAL_MARK}@{EMAIL_DOMAIN}").decode().split(LOCAL_MARK)
+    finished = subprocess.run(
+        [binary, HOST, str(port), path, f"{rate:g}", f"{seconds:g}", f"{timeout:g}",
+         before, after, prefix],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if finished.returncode != 0:
+        raise BenchError(f"the poster failed ({finished.returncode}): {finished.stderr}")
+    answers = []
+    for line in finished.stdout.splitlines():
+        n, status, micros = line.split()
+        answers.append(
+            Answer(
+                f"{prefix}-{n}@{EMAIL_DOMAIN}",
+                int(status),
+                int(micros) / 1e6,
+                error="" if int(status) else "no answer",
+            )
+        )
+    return answers
+
+
 def summarize(answers: list[Answer]) -> dict[str, int]:
     statuses = Counter(a.status for a in answers)
     return {
@@ -362,6 +410,100 @@ def summarize(answers: list[Answer]) -> dict[str, int]:
         "other": sum(n for s, n in statuses.items() if 0 < s < 200 or 300 <= s < 500),
         "no answer": statuses.get(0, 0),
     }
+
+
+# Where the CPU went: on two cores the poster, gunicorn, the worker, beat, PostgreSQL and
+# Redis share the same cycles with whatever else runs on the machine.
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _process_groups() -> dict[int, tuple[int, int]]:
+    """pid -> (process group, user + system ticks) of every process, from /proc."""
+    table = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # The command name, in parentheses, may hold spaces; the fields follow it.
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        table[int(stat.parent.name)] = (int(fields[2]), int(fields[11]) + int(fields[12]))
+    return table
+
+
+def _machine_busy_ticks() -> int:
+    cpu = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(cpu[:8]) - cpu[3] - cpu[4]  # all but idle and iowait
+
+
+@dataclass
+class CpuMeter:
+    """CPU ticks by party, between `start()` and `stop()`: each product process with its
+    children (each runs in a process group of its own), this database's PostgreSQL backends,
+    our Redis, this process (the poster), and the whole machine."""
+
+    processes: Processes
+    redis: OwnRedis
+    started: dict[str, dict[int, int]] = field(default_factory=dict)
+    used: dict[str, float] = field(default_factory=dict)  # party -> CPU seconds
+    seconds: float = 0.0
+
+    def _ticks(self) -> dict[str, dict[int, int]]:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE pid <> pg_backend_pid()"
+                " AND datname = current_database()"
+            )
+            backends = {pid for (pid,) in cursor.fetchall()}
+        table = _process_groups()
+        groups = {name: p.pid for name, p in self.processes.running.items()}
+        ticks: dict[str, dict[int, int]] = {name: {} for name in groups}
+        ticks["postgres"], ticks["redis"] = {}, {}
+        for pid, (group, used) in table.items():
+            for name, leader in groups.items():
+                if group == leader:
+                    ticks[name][pid] = used
+            if pid in backends:
+                ticks["postgres"][pid] = used
+            if self.redis.process is not None and pid == self.redis.process.pid:
+                ticks["redis"][pid] = used
+        me, children = (
+            resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+        )
+        poster = me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+        ticks["poster"] = {0: round(poster * CLOCK_TICKS)}
+        ticks["machine"] = {0: _machine_busy_ticks()}
+        return ticks
+
+    def start(self) -> None:
+        self.started, self._at = self._ticks(), time.monotonic()
+
+    def stop(self) -> None:
+        ended, self.seconds = self._ticks(), time.monotonic() - self._at
+        self.used = {
+            party: sum(t - self.started.get(party, {}).get(pid, 0) for pid, t in now.items())
+            / CLOCK_TICKS
+            for party, now in ended.items()
+        }
+
+    def report(self, posts: int) -> str:
+        """CPU seconds by party and per post, the machine's busy cores, and the share of the
+        machine nobody here used (neighbours, the kernel)."""
+        ours = sum(v for k, v in self.used.items() if k != "machine")
+        parts = ", ".join(
+            f"{party} {used:.1f} s ({1000 * used / max(posts, 1):.2f} ms/post)"
+            for party, used in sorted(self.used.items(), key=lambda x: -x[1])
+            if party != "machine"
+        )
+        machine = self.used.get("machine", 0.0)
+        per_post = 1000 * ours / max(posts, 1)
+        return (
+            f"CPU over {self.seconds:.0f} s: {parts}; ours {ours:.1f} s ({per_post:.2f} ms/post); "
+            f"machine busy {machine / self.seconds:.2f} cores, of which others "
+            f"{max(0.0, machine - ours) / self.seconds:.2f}"
+        )
 
 
 # What reached the database.

@@ -214,6 +214,9 @@ CELERY_BEAT_SCHEDULE = {
 # again after HANDOFF_RETRY_SECONDS.
 LEADBRIDGE_HANDOFF_BATCH = env.int("HANDOFF_BATCH", default=250)
 LEADBRIDGE_HANDOFF_RETRY_SECONDS = env.int("HANDOFF_RETRY_SECONDS", default=60)
+# A worker process starts `hand_off` runs at most this often, so a steady stream is taken in
+# batches rather than a run per few leads (leads/handoff/tasks.py).
+LEADBRIDGE_HANDOFF_PACE_SECONDS = env.float("HANDOFF_PACE_SECONDS", default=0.2)
 # The worker keeps its database connection from task to task (a new connection cost more
 # than a whole batch); Django's CONN_MAX_AGE and health checks still apply (portal/celery.py).
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)

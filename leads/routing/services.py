@@ -54,7 +54,7 @@ def leads_route(*, leads: Sequence[Lead]) -> list[Assignment]:
     members = _members_by_queue({q.pk: q for q in queues})
     reps = {m.rep_id for ms in members.values() for m in ms}
     locks.rows_locked(get_user_model(), reps)
-    open_leads = _open_leads(reps)
+    open_leads = _open_leads(_capped_reps(queues, members))
     now = timezone.now()
     assignments, events, moved_queues, waiting = [], [], {}, []
     for lead in leads:
@@ -112,7 +112,16 @@ def _members_by_queue(queues: dict[int, Queue]) -> dict[int, list[QueueMember]]:
     return members
 
 
+def _capped_reps(queues: list[Queue], members: dict[int, list[QueueMember]]) -> set[int]:
+    """The reps whose open leads must be counted: members of a queue with a capacity.
+    Counting reads every open lead they hold, so a batch for uncapped queues skips it."""
+    capped = (q for q in queues if q.capacity_per_rep is not None)
+    return {m.rep_id for q in capped for m in members.get(q.pk, [])}
+
+
 def _open_leads(rep_ids: set[int]) -> dict[int, int]:
+    if not rep_ids:
+        return {}
     counted = (
         Lead.objects.filter(owner_id__in=rep_ids, stage__in=OPEN_STAGES)
         .values_list("owner_id")

@@ -5,6 +5,7 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
+import redis
 from django.conf import settings
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
@@ -266,3 +267,64 @@ def test_routing_live_leads_asks_once_whether_an_import_kept_any(
         Submission.objects.create(form=FormFactory(), lead=lead, payload={})
     with transaction.atomic(), django_assert_max_num_queries(1):
         assert services.leads_not_for_reps(leads=leads) == []
+
+
+@pytest.fixture
+def paced(monkeypatch):
+    """A clock that moves only when told or slept on; the sleeps are recorded."""
+    clock, slept = [1000.0], []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        clock[0] += seconds
+
+    monkeypatch.setattr(tasks.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(tasks.time, "sleep", sleep)
+    monkeypatch.setattr(tasks, "_previous_run_started", float("-inf"))
+    return clock, slept
+
+
+def test_a_worker_process_starts_a_run_at_most_once_per_pace(paced):
+    clock, slept = paced
+    tasks._keep_pace()  # the first run: at once
+    clock[0] += 0.05
+    tasks._keep_pace()  # 50 ms after the previous start: waits for the rest
+    assert slept == [pytest.approx(tasks.PACE_SECONDS - 0.05)]
+    clock[0] += 5  # after a quiet spell: at once
+    tasks._keep_pace()
+    assert len(slept) == 1
+
+
+def test_a_run_in_process_is_not_paced(paced):
+    _, slept = paced
+    tasks.hand_off()
+    tasks.hand_off.apply()  # eager, as in the demo
+    tasks.hand_off()
+    assert slept == []
+
+
+def test_more_than_a_batch_due_sends_one_message_for_another_worker(now, monkeypatch, own_broker):
+    # The outbox sends no message while one waits, so a backlog may have only the one this
+    # run took: another worker process is asked to take a share.
+    monkeypatch.setattr(tasks, "BATCH", 2)
+    AgreementFactory()
+    queue_with_reps(UserFactory(role=Role.SALES_REP))
+    for _ in range(5):
+        stored_submission(attributes={"company_size": 80})
+    handoff = redis.Redis.from_url(own_broker.url)
+
+    tasks.hand_off()
+
+    assert handoff.llen(tasks.hand_off.queue) == 1
+    assert Lead.objects.filter(stage=Stage.ROUTED).count() == 5
+
+
+def test_a_run_within_a_batch_sends_no_message(now, own_broker):
+    AgreementFactory()
+    queue_with_reps(UserFactory(role=Role.SALES_REP))
+    stored_submission(attributes={"company_size": 80})
+    handoff = redis.Redis.from_url(own_broker.url)
+
+    tasks.hand_off()
+
+    assert handoff.llen(tasks.hand_off.queue) == 0

@@ -4,6 +4,7 @@ import threading
 import time
 
 import pytest
+import redis
 from django.db import transaction
 from kombu.exceptions import OperationalError as BrokerError
 
@@ -16,6 +17,7 @@ class CountingTask:
 
     name = "test.counting"
     app = celery_app
+    queue = None  # no queue of its own: never asks the broker what waits
 
     def __init__(self, fail: bool = False) -> None:
         self.published_at: list[float] = []
@@ -79,6 +81,35 @@ def test_a_failed_publish_is_logged_and_the_next_flag_is_published_again(not_eag
     outbox.wake(task)
     wait_until(lambda: len(task.published_at) == 2)
     wait_until(lambda: "Could not queue test.counting" in caplog.text)
+
+
+def test_no_message_is_sent_while_one_waits_undelivered(own_broker):
+    # No worker consumes: the first message waits, and later wakes find it there.
+    handoff = redis.Redis.from_url(own_broker.url)
+    queue = tasks.hand_off.queue
+    outbox.wake(tasks.hand_off)
+    wait_until(lambda: handoff.llen(queue) == 1)
+    for _ in range(3):
+        time.sleep(2 * outbox.COALESCE_SECONDS)
+        outbox.wake(tasks.hand_off)
+    time.sleep(3 * outbox.COALESCE_SECONDS)
+    assert handoff.llen(queue) == 1
+    handoff.delete(queue)  # taken by a worker: the next wake sends one again
+    outbox.wake(tasks.hand_off)
+    wait_until(lambda: handoff.llen(queue) == 1)
+
+
+def test_only_hand_off_is_sent_to_the_handoff_queue():
+    # The outbox skips a publish while any message waits in the handoff queue: that holds
+    # only while every message there is a hand_off (Celery's own tasks are never sent).
+    celery_app.loader.import_default_modules()  # every app's tasks, as a worker has them
+    default = celery_app.conf.task_default_queue
+    on_handoff = {
+        name
+        for name, task in celery_app.tasks.items()
+        if not name.startswith("celery.") and (task.queue or default) == tasks.hand_off.queue
+    }
+    assert on_handoff == {tasks.hand_off.name}
 
 
 def test_eager_runs_on_the_callers_thread():

@@ -88,3 +88,20 @@ def test_routing_an_already_routed_lead_does_nothing():
 
 def test_routing_a_deleted_lead_returns_quietly():
     assert lead_route(lead_id=987654) is None
+
+
+def _open_lead_counts(queries) -> int:
+    return sum('COUNT("leads_lead"."id")' in q["sql"] for q in queries)
+
+
+@pytest.mark.parametrize(("capacity", "counts"), [(None, 0), (5, 1)])
+def test_open_leads_are_counted_only_when_a_queue_has_a_capacity(
+    capacity, counts, django_assert_max_num_queries
+):
+    # Counting reads every open lead the reps hold: a cost that grows with the leads, paid
+    # per routing batch, needed only to enforce a capacity.
+    queue_with_reps(UserFactory(role=Role.SALES_REP), capacity_per_rep=capacity)
+    lead = qualified_lead()
+    with django_assert_max_num_queries(100) as captured:
+        assert lead_route(lead_id=lead.pk) is not None
+    assert _open_lead_counts(captured.captured_queries) == counts
