@@ -14,6 +14,8 @@ def client_ip(request: HttpRequest) -> str | None:
     left of the first untrusted entry was written by the client and may be forged.
     """
     address = request.META.get("REMOTE_ADDR") or None
+    if not settings.TRUSTED_PROXIES:  # no proxy of ours: the peer is the client
+        return address
     hops = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
     while hops and _trusted(address):
         hop = hops.pop().strip()

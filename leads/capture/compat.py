@@ -15,8 +15,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from django import forms
 from django.core.exceptions import RequestDataTooBig
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -383,7 +383,7 @@ def web_to_lead(request: HttpRequest) -> HttpResponse:
         ),
         signals=signals,
     )
-    return redirect(_return_to(form, posted.get("retURL", "")))
+    return HttpResponseRedirect(_return_to(form, posted.get("retURL", "")))
 
 
 def _form_by_oid(oid: str) -> Form:

@@ -9,9 +9,9 @@ from django.core.exceptions import (
     TooManyFilesSent,
     ValidationError,
 )
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.http.multipartparser import MultiPartParserError
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
@@ -83,7 +83,10 @@ def form_page(request: HttpRequest, slug: str) -> HttpResponse:
             bound.add_error(None, ValidationError(error.message, code=error.code))
             status = error.status
         else:
-            return redirect(form.redirect_url or reverse("capture:thanks", args=[form.slug]))
+            # A URL, so not `redirect()`, which first tries it as a view name (and fails).
+            return HttpResponseRedirect(
+                form.redirect_url or reverse("capture:thanks", args=[form.slug])
+            )
     return _form_response(request, form, bound, utm=posted, status=status, token=signals.token)
 
 
