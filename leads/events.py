@@ -14,7 +14,7 @@ from django.db import connection
 from django.utils import timezone
 
 from leads.models import Lead, LeadEvent
-from portal.sql import copy_escaped, copy_text, values_execute
+from portal.sql import columns_sql, copy_escaped, copy_text, values_execute
 
 Kind = LeadEvent.Kind
 
@@ -71,16 +71,8 @@ _COLUMNS = (
     "reason_code",
     "data",
 )
-INSERT_EVENTS = (
-    "INSERT INTO leads_leadevent (lead_id, kind, at, actor_id, from_stage, to_stage, reason, "
-    "reason_code, data) VALUES %s"
-)
-
-
-COPY_EVENTS = (
-    "COPY leads_leadevent (lead_id, kind, at, actor_id, from_stage, to_stage, reason, "
-    "reason_code, data) FROM STDIN"
-)
+INSERT_EVENTS = f"INSERT INTO {columns_sql(LeadEvent, _COLUMNS)} VALUES %s"  # noqa: S608 - our names
+COPY_EVENTS = f"COPY {columns_sql(LeadEvent, _COLUMNS)} FROM STDIN"
 
 
 def _inserted(rows: list[tuple]) -> None:

@@ -17,6 +17,15 @@ from django.db import connection, connections, transaction
 from django.db.models.sql.constants import MULTI
 
 
+def columns_sql(model, names: Sequence[str]) -> str:
+    """`table (column, ...)` of these fields of `model` (names or attnames), for the bulk
+    statements that write plain tuples: the names are the model's, so a renamed or misspelt
+    field fails when the module is imported, not in a batch."""
+    meta = model._meta
+    columns = ", ".join(meta.get_field(name).column for name in names)
+    return f"{meta.db_table} ({columns})"
+
+
 def values_execute(
     sql: str, rows: Sequence[tuple], *, template: str | None = None, fetch: bool = False
 ) -> list[tuple]:

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from django.db import connection
 
-from portal.sql import copy_escaped, copy_text
+from portal.sql import columns_sql, copy_escaped, copy_text
 from scoring import engine
 from scoring.models import CriterionResult, Qualification
 
@@ -47,14 +47,19 @@ NEXT_IDS = (
     "SELECT nextval(pg_get_serial_sequence('scoring_qualification', 'id')) "
     "FROM generate_series(1, %s)"
 )
-COPY_QUALIFICATIONS = (
-    "COPY scoring_qualification (id, lead_id, submission_id, agreement_id, qualified, "
-    "score, summary, evaluated_at) FROM STDIN"
+QUALIFICATION_COLUMNS = (
+    "id",
+    "lead_id",
+    "submission_id",
+    "agreement_id",
+    "qualified",
+    "score",
+    "summary",
+    "evaluated_at",
 )
-COPY_RESULTS = (
-    "COPY scoring_criterionresult (qualification_id, criterion_id, passed, points, reason) "
-    "FROM STDIN"
-)
+RESULT_COLUMNS = ("qualification_id", "criterion_id", "passed", "points", "reason")
+COPY_QUALIFICATIONS = f"COPY {columns_sql(Qualification, QUALIFICATION_COLUMNS)} FROM STDIN"
+COPY_RESULTS = f"COPY {columns_sql(CriterionResult, RESULT_COLUMNS)} FROM STDIN"
 
 
 def qualifications_supersede(ids: Sequence[int], *, at: datetime) -> None:

@@ -43,6 +43,7 @@ from leads.capture.import_reading import (
     read_csv,
 )
 from leads.capture.models import Form, FormField
+from leads.capture.services import LEAD_COLUMNS
 from leads.events import event_lead_imported
 from leads.lifecycle import IllegalMove, lead_record_outcome
 from leads.locks import lead_locked, row_locked
@@ -50,7 +51,6 @@ from leads.models import Lead, LostReason, RejectionReason, Stage, Submission
 from leads.signals import submission_stored
 from portal.errors import DomainError
 
-LEAD_COLUMNS = ("first_name", "last_name", "company")
 PREVIEW_ROWS = 10
 CHUNK_ROWS = 100
 NO_EMAIL_DOMAIN = "import.invalid"  # RFC 2606: .invalid is never a real address.
