@@ -696,17 +696,26 @@ def cpu_ticks(server_pid: int) -> dict[str, dict[int, int]]:
     }
 
 
-def process_table() -> dict[int, tuple[int, int]]:
-    """pid -> (parent pid, user + system ticks) of every process, from /proc."""
-    table = {}
+def proc_stats() -> dict[int, list[str]]:
+    """pid -> the fields of /proc/<pid>/stat after the command name, of every process."""
+    stats = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             # The command name, in parentheses, may hold spaces; the fields follow it.
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            stats[int(stat.parent.name)] = stat.read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        table[int(stat.parent.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
-    return table
+    return stats
+
+
+def cpu_ticks_of(fields: list[str]) -> int:
+    """User + system ticks, from a process's `proc_stats` fields."""
+    return int(fields[11]) + int(fields[12])
+
+
+def process_table() -> dict[int, tuple[int, int]]:
+    """pid -> (parent pid, user + system ticks) of every process, from /proc."""
+    return {pid: (int(fields[1]), cpu_ticks_of(fields)) for pid, fields in proc_stats().items()}
 
 
 def wait_until_settled(target: Target, prefix: str) -> None:

@@ -25,7 +25,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.intake import HOST, BenchError, free_port, tail
+from bench.intake import HOST, BenchError, cpu_ticks_of, free_port, proc_stats, tail
 
 ROOT = Path(__file__).resolve().parent.parent
 EMAIL_DOMAIN = "acme.example"
@@ -420,15 +420,7 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 def _process_groups() -> dict[int, tuple[int, int]]:
     """pid -> (process group, user + system ticks) of every process, from /proc."""
-    table = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            # The command name, in parentheses, may hold spaces; the fields follow it.
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        table[int(stat.parent.name)] = (int(fields[2]), int(fields[11]) + int(fields[12]))
-    return table
+    return {pid: (int(fields[2]), cpu_ticks_of(fields)) for pid, fields in proc_stats().items()}
 
 
 def _machine_busy_ticks() -> int:
