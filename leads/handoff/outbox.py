@@ -23,7 +23,7 @@ import threading
 import time
 
 from celery import Task
-from django.db import transaction
+from django.db import connections, transaction
 from kombu.exceptions import OperationalError as BrokerError
 
 logger = logging.getLogger(__name__)
@@ -130,6 +130,10 @@ class _Waker:
         with self._lock:
             tasks, self._flagged = list(self._flagged.values()), {}
             self._event.clear()
+        # Never run a task here: with the tasks eager (switched on since the flag; tests do),
+        # "publishing" would run it on this thread, with a database connection of its own that
+        # nothing closes. The work is stored; an eager `wake` runs it on its caller's thread.
+        tasks = [task for task in tasks if not task.app.conf.task_always_eager]
         return sum(publish(task) for task in tasks if not message_waiting(task))
 
     def _run(self) -> None:
@@ -140,6 +144,8 @@ class _Waker:
                 self.flush()
             except Exception:  # never let the thread die: beat stands behind a lost message
                 logger.exception("The handoff waker could not publish.")
+            finally:
+                connections.close_all()  # this thread's own, should a task have run here
             time.sleep(COALESCE_SECONDS)
 
 

@@ -177,3 +177,17 @@ def test_each_transaction_wakes_its_own(woken, django_capture_on_commit_callback
             outbox.wake_on_commit(tasks.hand_off)
 
     assert woken == [tasks.hand_off.name, tasks.hand_off.name]
+
+
+def test_a_flag_left_when_the_tasks_turn_eager_is_not_run_on_the_waker_thread():
+    task = CountingTask()
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    try:
+        with outbox._waker._lock:  # flagged, not yet flushed (as a commit just before...)
+            outbox._waker._flagged[task.name] = task
+        celery_app.conf.task_always_eager = True  # ...a test's broker fixture turns eager on
+        assert outbox._waker.flush() == 0
+        assert task.published_at == []  # eager "publishing" would have run it right here
+    finally:
+        celery_app.conf.task_always_eager = previous
