@@ -96,15 +96,19 @@ def event_submission_received(*, lead: Lead, submission, created: bool) -> LeadE
 
 
 def new_submission_received(*, lead: Lead, submission, created: bool) -> LeadEvent:
-    verb = "Submitted" if created else "Submitted again:"
     return _new(
         lead,
         Kind.SUBMISSION_RECEIVED,
-        reason=f"{verb} the form {submission.form.name}.",
+        reason=submission_received_reason(submission, created=created),
         at=submission.received_at,
         to_stage=lead.stage if created else "",
         data={"submission": submission.pk, "form": submission.form_id, "created": created},
     )
+
+
+def submission_received_reason(submission, *, created: bool) -> str:
+    verb = "Submitted" if created else "Submitted again:"
+    return f"{verb} the form {submission.form.name}."
 
 
 def event_lead_imported(

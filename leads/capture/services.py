@@ -1,4 +1,3 @@
-import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -7,11 +6,17 @@ from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections,
 from django.db.models import Max
 
 from leads.capture.models import Form, FormField, FormVersion
-from leads.events import event_submission_received, events_record, new_submission_received
+from leads.events import (
+    event_submission_received,
+    events_record,
+    new_submission_received,
+    submission_received_reason,
+)
 from leads.locks import key_locked, lead_locked_by_email, row_locked
-from leads.models import Lead, LeadEvent, RepeatSubmissionNotice, Submission
+from leads.models import Lead, LeadEvent, RepeatSubmissionNotice, Stage, Submission
 from leads.signals import submission_stored
 from portal.errors import Conflict, DomainError
+from portal.sql import Literal, Prepared, insert_sql
 
 LEAD_COLUMNS = ("first_name", "last_name", "company")
 
@@ -85,44 +90,60 @@ def _capture(
     attributes = {key: value for key, value in cleaned.items() if value not in (None, "", [])}
     # The lead is known by the (maybe folded) key; its attributes keep the address as written.
     attributes["email"] = normalise_email(cleaned["email"], fold_plus=False)
-    new_lead = Lead(
+    lead = _LeadSent(
         email=normalise_email(cleaned["email"]),
         attributes=attributes,
-        source_form=form,
         campaign=provenance.utm.get("utm_campaign") or form.campaign,
-        **{column: attributes.get(column, "") for column in LEAD_COLUMNS},
     )
+    submission = Submission(
+        form=form,
+        form_version=version,
+        payload=payload,
+        consent=_consented(version, cleaned),
+        page_url=provenance.page_url,
+        utm=provenance.utm,
+        idempotency_key=provenance.idempotency_key,
+        ip_address=provenance.ip_address,
+        user_agent=provenance.user_agent,
+    )
+    if not provenance.idempotency_key:
+        _store(submission, lead)  # a new lead is one statement, a transaction of its own
+        return submission
     with transaction.atomic():
-        if provenance.idempotency_key:
-            earlier = _claim_idempotency_key(
-                form=form, key=provenance.idempotency_key, payload=payload
-            )
-            if earlier is not None:
-                return earlier
-        submission = Submission(
-            form=form,
-            form_version=version,
-            payload=payload,
-            consent=_consented(version, cleaned),
-            page_url=provenance.page_url,
-            utm=provenance.utm,
-            idempotency_key=provenance.idempotency_key,
-            ip_address=provenance.ip_address,
-            user_agent=provenance.user_agent,
-        )
-        if not _insert_new_lead(new_lead, submission):
-            lead = lead_locked_by_email(new_lead.email)
-            _merge_attributes(lead, attributes)
-            submission.lead = lead
+        earlier = _claim_idempotency_key(form=form, key=provenance.idempotency_key, payload=payload)
+        if earlier is not None:
+            return earlier
+        _store(submission, lead)
+    return submission
+
+
+@dataclass(frozen=True)
+class _LeadSent:
+    """What a post says of its lead: the address it is known by, and what to keep of it."""
+
+    email: str
+    attributes: dict[str, Any]
+    campaign: str
+
+    def columns(self) -> dict[str, str]:
+        return {column: self.attributes.get(column, "") for column in LEAD_COLUMNS}
+
+
+def _store(submission: Submission, lead: _LeadSent) -> None:
+    """Store the submission with a new lead, or beside the lead its address already has."""
+    if not _insert_new_lead(submission, lead):
+        with transaction.atomic(savepoint=False):  # joins the idempotency key's, if any
+            known = lead_locked_by_email(lead.email)
+            _merge_attributes(known, lead.attributes)
+            submission.lead = known
             submission.save()
-            event_submission_received(lead=lead, submission=submission, created=False)
-            if lead.owner_id is not None:
+            event_submission_received(lead=known, submission=submission, created=False)
+            if known.owner_id is not None:
                 # Already with a rep: they are told on the lead page and in their inbox.
                 RepeatSubmissionNotice.objects.create(
-                    lead=lead, submission=submission, created_at=submission.received_at
+                    lead=known, submission=submission, created_at=submission.received_at
                 )
-        submission_stored.send(sender=Submission, submission=submission)
-    return submission
+    submission_stored.send(sender=Submission, submission=submission)
 
 
 def _consented(version: FormVersion | None, cleaned: dict[str, Any]) -> bool:
@@ -158,109 +179,169 @@ def _earlier_submission(*, form: Form, key: str, payload: dict[str, Any]) -> Sub
     return earlier
 
 
-def _insert_new_lead(lead: Lead, submission: Submission) -> bool:
+def _insert_new_lead(submission: Submission, lead: _LeadSent) -> bool:
     """Insert a new lead with its first submission and the event saying so; False, inserting
-    nothing, if the e-mail is known.
+    nothing, if the address is known.
 
-    The intake's hot path. On PostgreSQL it is one statement (three INSERTs chained by a
-    CTE), which took a post's CPU from ~7.5 to ~6 ms: the ORM's three `create` calls
-    were a fifth of it (py-spy). `get_or_create` would add a SELECT, a savepoint and its
-    release. A concurrent insert of the same e-mail waits for the other transaction and
-    then finds the conflict, so the caller's fallback to a locked read is race-free.
+    The intake's hot path. On PostgreSQL it is one prepared statement (three INSERTs chained
+    by a CTE, `_NEW_LEAD`), atomic on its own, so a post without an idempotency key needs no
+    transaction around it: no BEGIN, no COMMIT, no savepoint. A concurrent insert of the same
+    address waits for the other transaction and then finds the conflict, so the caller's
+    fallback to a locked read is race-free. The values go in as they are, without a model
+    instance for the lead or the event (py-spy: building and preparing them through the ORM
+    cost a post as much CPU as the statement).
     """
-    submission.lead = lead  # its values are read below; the lead's id comes from the insert
-    event = new_submission_received(lead=lead, submission=submission, created=True)
     if connection.vendor != "postgresql":  # SQLite (the demo): no INSERT inside WITH
-        if not _insert_one(lead, conflict="email"):
-            return False
-        submission.lead = event.lead = lead
-        submission.save()
-        event.data["submission"] = submission.pk
-        events_record([event])
-        return True
+        with transaction.atomic(savepoint=False):
+            return _insert_new_lead_one_by_one(submission, lead)
     db = connections[DEFAULT_DB_ALIAS]  # not the proxy: it looks the connection up per use
-    lead_values = _insert_values(lead, db)
-    submission_values = _insert_values(submission, db, skip=frozenset({"lead_id"}))
-    event_values = _insert_values(event, db, skip=frozenset({"lead_id", "data"}))
-    data = LeadEvent._meta.get_field("data").get_db_prep_save(event.data, db)
+    now = submission.qualify_due_at = submission.received_at
+    attributes, payload, utm = (
+        field.get_db_prep_save(value, db)
+        for field, value in zip(
+            _JSON_FIELDS, (lead.attributes, submission.payload, submission.utm), strict=True
+        )
+    )
+    columns = lead.columns()
     with db.cursor() as cursor:
-        cursor.execute(_new_lead_sql(), [*lead_values, *submission_values, *event_values, data])
+        _NEW_LEAD.execute(
+            cursor,
+            (
+                now,
+                lead.email,
+                columns["first_name"],
+                columns["last_name"],
+                columns["company"],
+                attributes,
+                submission.form_id,
+                lead.campaign,
+                submission.form_version_id,
+                payload,
+                submission.page_url,
+                utm,
+                submission.consent,
+                submission.idempotency_key,
+                submission.ip_address,
+                submission.user_agent,
+                submission_received_reason(submission, created=True),
+            ),
+        )
         row = cursor.fetchone()
     if row is None:
         return False
-    lead.pk, submission.pk, event.pk = row
-    _stored(db, lead, submission, event)
-    submission.lead = event.lead = lead
-    event.data["submission"] = submission.pk
+    submission.lead_id, submission.pk = row
+    _stored(db, submission)
     return True
 
 
-@functools.cache
+_JSON_FIELDS = (
+    Lead._meta.get_field("attributes"),
+    Submission._meta.get_field("payload"),
+    Submission._meta.get_field("utm"),
+)
+
+
 def _new_lead_sql() -> str:
-    """The one statement of `_insert_new_lead` (PostgreSQL), written once per process."""
-    lead_columns, lead_fields = _insert_columns(Lead, frozenset(), connection.vendor)
-    submission_columns, submission_fields = _insert_columns(
-        Submission, frozenset({"lead_id"}), connection.vendor
+    """The statement behind `_NEW_LEAD`, its parameters in the order `_insert_new_lead` gives
+    them; every other column gets what `save()` would store (`portal.sql.insert_sql`)."""
+    now, email, first_name, last_name, company, attributes = "$1", "$2", "$3", "$4", "$5", "$6"
+    form, campaign, version, payload, page_url, utm = "$7", "$8", "$9", "$10", "$11", "$12"
+    consent, key, ip_address, user_agent, reason = "$13", "$14", "$15", "$16", "$17"
+    lead_table, lead_values = insert_sql(
+        Lead,
+        {
+            "email": email,
+            "first_name": first_name,
+            "last_name": last_name,
+            "company": company,
+            "attributes": attributes,
+            "source_form": form,
+            "campaign": campaign,
+            "created_at": now,
+            "updated_at": now,
+            "stage_changed_at": now,
+        },
     )
-    event_columns, event_fields = _insert_columns(
-        LeadEvent, frozenset({"lead_id", "data"}), connection.vendor
+    submission_table, submission_values = insert_sql(
+        Submission,
+        {
+            "form": form,
+            "form_version": version,
+            "lead": "new_lead.id",
+            "payload": payload,
+            "received_at": now,
+            "page_url": page_url,
+            "utm": utm,
+            "consent": consent,
+            "idempotency_key": key,
+            "ip_address": ip_address,
+            "user_agent": user_agent,
+            "qualify_due_at": now,
+        },
     )
-    quote = connection.ops.quote_name
+    event_table, event_values = insert_sql(
+        LeadEvent,
+        {
+            "lead": "new_submission.lead_id",
+            "kind": Literal(LeadEvent.Kind.SUBMISSION_RECEIVED),
+            "at": now,
+            "to_stage": Literal(Stage.CAPTURED),
+            "reason": reason,
+            "data": "jsonb_build_object('submission', new_submission.id, "
+            "'form', new_submission.form_id, 'created', true)",
+        },
+    )
     return (
-        f"WITH new_lead AS (INSERT INTO {quote(Lead._meta.db_table)} ({lead_columns}) "  # noqa: S608 - names from the models, values bound
-        f"VALUES ({_placeholders(lead_fields)}) ON CONFLICT (email) DO NOTHING RETURNING id), "
-        f"new_submission AS (INSERT INTO {quote(Submission._meta.db_table)} "
-        f"({submission_columns}, lead_id) SELECT {_placeholders(submission_fields)}, id "
-        "FROM new_lead RETURNING id, lead_id) "
-        f"INSERT INTO {quote(LeadEvent._meta.db_table)} ({event_columns}, lead_id, data) "
-        f"SELECT {_placeholders(event_fields)}, lead_id, "
-        "%s::jsonb || jsonb_build_object('submission', new_submission.id) FROM new_submission "
-        "RETURNING lead_id, (data->>'submission')::bigint, id"
+        f"WITH new_lead AS (INSERT INTO {lead_table} VALUES ({lead_values}) "  # noqa: S608 - names from the models, values bound
+        "ON CONFLICT (email) DO NOTHING RETURNING id), "
+        f"new_submission AS (INSERT INTO {submission_table} SELECT {submission_values} "
+        "FROM new_lead RETURNING id, lead_id, form_id) "
+        f"INSERT INTO {event_table} SELECT {event_values} FROM new_submission "
+        "RETURNING lead_id, (data->>'submission')::bigint"
     )
+
+
+_NEW_LEAD = Prepared("leadbridge_new_lead", _new_lead_sql, arity=17)
+
+
+def _insert_new_lead_one_by_one(submission: Submission, lead: _LeadSent) -> bool:
+    """`_insert_new_lead` on SQLite: the lead, then the submission and its event."""
+    new_lead = Lead(
+        email=lead.email,
+        attributes=lead.attributes,
+        source_form=submission.form,
+        campaign=lead.campaign,
+        **lead.columns(),
+    )
+    if not _insert_one(new_lead, conflict="email"):
+        return False
+    submission.lead = new_lead
+    submission.save()
+    events_record([new_submission_received(lead=new_lead, submission=submission, created=True)])
+    return True
 
 
 def _insert_one(instance, *, conflict: str) -> bool:
     """INSERT ... ON CONFLICT DO NOTHING RETURNING id: False if the row was already there."""
     db = connections[DEFAULT_DB_ALIAS]
-    columns, fields = _insert_columns(type(instance), frozenset(), db.vendor)
+    fields = [field for field in type(instance)._meta.concrete_fields if not field.primary_key]
     quote = db.ops.quote_name
     sql = (
-        f"INSERT INTO {quote(type(instance)._meta.db_table)} ({columns}) "  # noqa: S608 - names from the model, values bound
-        f"VALUES ({_placeholders(fields)}) ON CONFLICT ({quote(conflict)}) DO NOTHING "
+        f"INSERT INTO {quote(type(instance)._meta.db_table)} "  # noqa: S608 - names from the model, values bound
+        f"({', '.join(quote(field.column) for field in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT ({quote(conflict)}) DO NOTHING "
         "RETURNING id"
     )
     with db.cursor() as cursor:
-        cursor.execute(sql, _insert_values(instance, db))
+        cursor.execute(
+            sql, [field.get_db_prep_save(field.pre_save(instance, True), db) for field in fields]
+        )
         row = cursor.fetchone()
     if row is None:
         return False
     instance.pk = row[0]
     _stored(db, instance)
     return True
-
-
-def _insert_values(instance, db, *, skip: frozenset[str] = frozenset()) -> list:
-    """The database values of an unsaved instance in `_insert_columns` order, as `save()`
-    makes them."""
-    _, fields = _insert_columns(type(instance), skip, db.vendor)
-    return [field.get_db_prep_save(field.pre_save(instance, True), db) for field in fields]
-
-
-@functools.cache
-def _insert_columns(model, skip: frozenset[str], vendor: str) -> tuple[str, tuple]:
-    """A model's quoted insert columns and their fields, worked out once per process (the
-    quoting alone was 39 calls a post), per database vendor."""
-    fields = tuple(
-        field
-        for field in model._meta.concrete_fields
-        if not field.primary_key and field.attname not in skip
-    )
-    quote = connection.ops.quote_name
-    return ", ".join(quote(field.column) for field in fields), fields
-
-
-def _placeholders(values) -> str:
-    return ", ".join(["%s"] * len(values))
 
 
 def _stored(db, *instances) -> None:

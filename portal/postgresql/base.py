@@ -9,6 +9,9 @@ socket has something to read is the only one in doubt. This check polls the sock
 waiting: nothing to read, the connection is used; anything there, Django's `SELECT 1`
 decides. A peer that vanished without a word (a cable pulled) is not seen until a query
 fails, and that request answers 503 (portal.error_handlers) as it would without a check.
+
+It also keeps the names of the statements prepared on the open connection
+(`portal.sql.Prepared`): a new connection has none.
 """
 
 import select
@@ -19,6 +22,14 @@ READABLE = select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.prepared_statements: set[str] = set()
+
+    def init_connection_state(self) -> None:
+        self.prepared_statements = set()
+        super().init_connection_state()
+
     def is_usable(self) -> bool:
         connection = self.connection
         if connection is None or connection.closed:

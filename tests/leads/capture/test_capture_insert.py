@@ -7,6 +7,7 @@ from django.forms.models import model_to_dict
 from django.test.utils import CaptureQueriesContext
 
 from leads.capture.services import Provenance, lead_capture
+from leads.capture.services import _new_lead_sql as _NEW_LEAD_SQL
 from leads.models import Lead, LeadEvent, Submission
 from tests.factories import FormFactory
 
@@ -51,8 +52,10 @@ def test_a_new_lead_is_one_insert_and_the_rows_match_the_orm_path(monkeypatch):
     form = FormFactory()
     with CaptureQueriesContext(connection) as queries:
         one_statement = capture(form, "ana@acme.example")
-    inserts = [q["sql"] for q in queries if "INSERT" in q["sql"]]
-    assert len(inserts) == 1 and inserts[0].startswith("WITH new_lead AS")
+    # One prepared statement, planned once per connection (maybe by an earlier test).
+    writes = [q["sql"] for q in queries if not q["sql"].startswith(("PREPARE", "SELECT"))]
+    assert len(writes) == 1 and writes[0].startswith("EXECUTE leadbridge_new_lead (")
+    assert "WITH new_lead AS (INSERT" in _NEW_LEAD_SQL()
 
     # The path SQLite takes: three INSERTs through the ORM.
     monkeypatch.setattr(connections["default"], "vendor", "sqlite")
@@ -80,3 +83,20 @@ def test_a_known_email_inserts_nothing_new_for_the_lead():
     assert Submission.objects.filter(lead_id=first.lead_id).count() == 2
     kinds = list(LeadEvent.objects.filter(lead_id=first.lead_id).values_list("data", flat=True))
     assert [data["created"] for data in kinds] == [True, False]
+
+
+# Closed inside a test's transaction, a connection would stay closed.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_new_connection_prepares_the_statement_again():
+    """PostgreSQL forgets a prepared statement with its session; so does the backend."""
+    form = FormFactory()
+    capture(form, "ana@acme.example")
+    assert "leadbridge_new_lead" in connection.prepared_statements
+    connection.close()
+    with CaptureQueriesContext(connection) as queries:
+        submission = capture(form, "bruno@acme.example")
+    assert [q["sql"].split(" AS ")[0] for q in queries][:2] == [
+        "PREPARE leadbridge_new_lead",
+        queries[1]["sql"],
+    ]
+    assert Lead.objects.get(pk=submission.lead_id).email == "bruno@acme.example"
