@@ -2,8 +2,11 @@
 
 A fixed window per minute: one script counts every key of a post (INCR, and EXPIRE on a new
 key) in one command. It replaced a pipeline of INCR and EXPIRE per key, whose four commands
-and four replies cost the post more CPU in redis-py than the check itself (py-spy). Redis is never a
-dependency of intake: the client gives up after `RATE_LIMIT_TIMEOUT` (50 ms, like the Celery
+and four replies cost the post more CPU in redis-py than the check itself (py-spy). Each
+thread keeps one redis-py `Connection` of its own and sends the command on it: the client's
+pool, retry wrapper and reply callbacks, which a post would pass through for this one
+command, cost three times the command itself (py-spy). Redis is never a dependency of
+intake: the connection gives up after `RATE_LIMIT_TIMEOUT` (50 ms, like the Celery
 publish), and when Redis is down or slow the post is let through and a warning is logged
 (fail open). After a failure the limiter leaves Redis alone for `RATE_LIMIT_BACKOFF_SECONDS`,
 so an outage costs one timeout now and then, not one per post.
@@ -31,8 +34,10 @@ logger = logging.getLogger(__name__)
 WINDOW_SECONDS = 60
 KEY_PREFIX = "leadbridge:ratelimit"
 
-_clients: dict[str, redis.Redis] = {}
-_clients_lock = threading.Lock()
+_local = threading.local()  # this thread's connection, and what it was made for
+_connections: list[redis.Connection] = []  # every thread's, for `reset`
+_connections_lock = threading.Lock()
+_generation = 0  # `reset` counts up: a thread's connection made before is not used again
 _skip_until = 0.0
 
 
@@ -75,7 +80,7 @@ def _over_limit(url: str, limits: list[Limit]) -> int | None:
     window = int(now // WINDOW_SECONDS)
     keys = [f"{KEY_PREFIX}:{limit.scope}:{limit.subject}:{window}" for limit in limits]
     try:
-        counts = _count(_client(url), keys)
+        counts = _count(_connection(url), keys)
     except (redis.RedisError, OSError) as error:
         _skip_until = time.monotonic() + settings.RATE_LIMIT_BACKOFF_SECONDS
         logger.warning("Rate limit not checked, post let through (Redis: %s)", error)
@@ -101,39 +106,44 @@ return counts
 COUNT_SHA = hashlib.sha1(COUNT_SCRIPT.encode()).hexdigest()  # noqa: S324 - Redis names scripts so
 
 
-def _count(client: redis.Redis, keys: list[str]) -> list[int]:
+def _count(connection: redis.Connection, keys: list[str]) -> list[int]:
     """The keys' counts after this post: EVALSHA, and EVAL once Redis has forgotten the script
-    (a restart, SCRIPT FLUSH), which loads it again."""
+    (a restart, SCRIPT FLUSH), which loads it again. A connection that failed is closed by
+    redis-py and opened again by the next command."""
     try:
-        return client.evalsha(COUNT_SHA, len(keys), *keys, WINDOW_SECONDS + 1)
+        connection.send_command("EVALSHA", COUNT_SHA, len(keys), *keys, WINDOW_SECONDS + 1)
+        return connection.read_response()
     except redis.exceptions.NoScriptError:
-        return client.eval(COUNT_SCRIPT, len(keys), *keys, WINDOW_SECONDS + 1)
+        connection.send_command("EVAL", COUNT_SCRIPT, len(keys), *keys, WINDOW_SECONDS + 1)
+        return connection.read_response()
 
 
-def _client(url: str) -> redis.Redis:
-    client = _clients.get(url)
-    if client is None:
-        with _clients_lock:
-            client = _clients.get(url)
-            if client is None:
-                timeout = settings.RATE_LIMIT_TIMEOUT
-                client = _clients[url] = redis.Redis.from_url(
-                    url,
-                    socket_connect_timeout=timeout,
-                    socket_timeout=timeout,
-                    # redis-py retries three times by default: each would wait again.
-                    retry=Retry(NoBackoff(), 0),
-                    retry_on_timeout=False,
-                    health_check_interval=0,
-                )
-    return client
+def _connection(url: str) -> redis.Connection:
+    connection = getattr(_local, "connection", None)
+    if connection is None or _local.made_for != (url, _generation):
+        timeout = settings.RATE_LIMIT_TIMEOUT
+        pool = redis.ConnectionPool.from_url(
+            url,
+            socket_connect_timeout=timeout,
+            socket_timeout=timeout,
+            # redis-py retries three times by default: each would wait again.
+            retry=Retry(NoBackoff(), 0),
+            retry_on_timeout=False,
+            health_check_interval=0,
+        )
+        connection = pool.make_connection()  # the URL's settings, without the pool
+        _local.connection, _local.made_for = connection, (url, _generation)
+        with _connections_lock:
+            _connections.append(connection)
+    return connection
 
 
 def reset() -> None:
-    """Forget clients and the back-off (tests point the limiter at their own Redis)."""
-    global _skip_until
-    with _clients_lock:
-        for client in _clients.values():
-            client.close()
-        _clients.clear()
+    """Forget connections and the back-off (tests point the limiter at their own Redis)."""
+    global _skip_until, _generation
+    with _connections_lock:
+        for connection in _connections:
+            connection.disconnect()
+        _connections.clear()
+        _generation += 1
     _skip_until = 0.0
