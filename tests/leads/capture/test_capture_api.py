@@ -44,6 +44,26 @@ def test_bad_fields_are_named_with_message_and_code(client, url):
     assert not Lead.objects.exists()
 
 
+@pytest.mark.parametrize("accept", ["text/html", "application/xml", "*/*"])
+def test_the_answer_is_json_whatever_the_caller_accepts(client, url, accept):
+    stored = client.post(
+        url, {"email": "ana@acme.example"}, content_type="application/json", HTTP_ACCEPT=accept
+    )
+    assert stored.status_code == 201 and stored["Content-Type"] == "application/json"
+    refused = client.post(
+        url, {"email": "nope"}, content_type="application/json", HTTP_ACCEPT=accept
+    )
+    assert refused.status_code == 400 and refused.json()["errors"]["email"]
+
+
+def test_a_body_that_is_not_json_is_refused_as_such(client, url):
+    response = client.post(
+        url, "email=ana%40acme.example", content_type="application/x-www-form-urlencoded"
+    )
+    assert_error_json(response, 415, "unsupported_media_type")
+    assert not Submission.objects.exists()
+
+
 def test_malformed_json_is_refused_in_json(client, url):
     response = client.post(url, "{not json", content_type="application/json")
     errors = assert_error_json(response, 400, "parse_error")
