@@ -17,7 +17,6 @@ from django import forms
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
-from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -34,6 +33,7 @@ from leads.capture.views import (
     _payload,
     _posted_fields,
     _undecodable_fields,
+    after_post_url,
     rate_limited_page,
     request_provenance,
     unknown_form_rate_limited,
@@ -402,7 +402,7 @@ def _return_to(form: Form, ret_url: str) -> str:
         return ret_url
     if ret_url:
         logger.warning("Web-to-Lead retURL %r is not on a site form %s lists", ret_url, form.pk)
-    return form.redirect_url or reverse("capture:thanks", args=[form.slug])
+    return after_post_url(form)
 
 
 def _salesforce_names() -> dict[str, str]:
