@@ -95,8 +95,20 @@ def test_a_new_connection_prepares_the_statement_again():
     connection.close()
     with CaptureQueriesContext(connection) as queries:
         submission = capture(form, "bruno@acme.example")
-    assert [q["sql"].split(" AS ")[0] for q in queries][:2] == [
-        "PREPARE leadbridge_new_lead",
-        queries[1]["sql"],
-    ]
+    statements = [q["sql"] for q in queries]
+    assert statements[0].startswith("PREPARE leadbridge_new_lead AS WITH new_lead AS")
+    assert statements[1].startswith("EXECUTE leadbridge_new_lead (")
     assert Lead.objects.get(pk=submission.lead_id).email == "bruno@acme.example"
+
+
+def test_the_statement_refuses_a_field_worked_out_per_row_unless_named():
+    """A new field with `default=timezone.now` (or `auto_now`) must be given a value by the
+    statement's author, not frozen into the statement at its first PREPARE."""
+    from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
+
+    from portal.sql import insert_sql
+
+    with pytest.raises(ImproperlyConfigured, match="received_at"):
+        insert_sql(Submission, {"form": "$1", "form_version": "$2", "lead": "$3", "payload": "$4"})
+    with pytest.raises(FieldDoesNotExist):
+        insert_sql(Submission, {"no_such_field": "$1"})
