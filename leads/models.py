@@ -73,7 +73,12 @@ class Lead(models.Model):
         db_index=False,  # the index on (owner, stage) serves every lookup by owner
     )
     queue = models.ForeignKey(
-        "routing.Queue", null=True, blank=True, on_delete=models.PROTECT, related_name="leads"
+        "routing.Queue",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="leads",
+        db_index=False,  # lead_queue_idx: only leads that have a queue
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -94,7 +99,13 @@ class Lead(models.Model):
         constraints = [models.UniqueConstraint(fields=["email"], name="lead_unique_email")]
         indexes = [
             models.Index(fields=["stage", "stage_changed_at"]),
-            models.Index(fields=["owner", "stage"]),
+            # Only leads a rep has: most leads never get one (captured, disqualified), and
+            # nothing looks leads up by the lack of an owner or a queue, so a new lead
+            # writes neither index.
+            models.Index(
+                fields=["owner", "stage"], condition=Q(owner__isnull=False), name="lead_owner_idx"
+            ),
+            models.Index(fields=["queue"], condition=Q(queue__isnull=False), name="lead_queue_idx"),
             models.Index(fields=["created_at"]),
             # The sweeper's "unrouted": few rows, however many leads there are.
             models.Index(
