@@ -4,6 +4,7 @@ compatible endpoints, each beside a bare one-insert Django view.
     .venv/bin/python bench/intake.py [--connections 32] [--duration 20]    # make bench-intake
     .venv/bin/python bench/intake.py --targets intake,json --duration 5     # a subset
     .venv/bin/python bench/intake.py --defences on                          # only with them
+    .venv/bin/python bench/intake.py --rounds 3 --duration 10               # the spread too
 
 Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth), Redis on 127.0.0.1:6379 and
 `wrk` (Debian/Ubuntu: `apt-get install wrk`; macOS: `brew install wrk`). It says which one is
@@ -39,6 +40,8 @@ What one run does:
 4. Prints requests/s, p50/p95/p99 latency and successes/failures of each, each target's
    ratio to the baseline (by requests/s, and by the server's CPU per post), each target's
    figures with the defences on beside its figures with them off (issue 7: within 10 %),
+   and with `--rounds N` each round's ratios (every target measured N times in turn: one
+   run's ratio moved by up to a fifth with the machine's speed, the baseline's too),
    and checks that every accepted post is in the database: exit status 1 if one is missing.
 5. Stops gunicorn, drops the database and flushes the Redis db, also after a failure or ^C.
 
@@ -276,6 +279,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--threads", type=int, default=1, help="threads per worker, gthread if >1")
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure every target this many times in turn, --duration each, and print each "
+        "round's ratios beside the sum (1)",
+    )
+    parser.add_argument(
         "--defences",
         choices=("both", "on", "off"),
         default="both",
@@ -288,8 +298,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "is always measured, every ratio is to it",
     )
     args = parser.parse_args(argv)
-    if min(args.connections, args.duration, args.workers, args.threads) < 1 or args.warmup < 0:
-        parser.error("connections, duration, workers and threads must be at least 1")
+    if (
+        min(args.connections, args.duration, args.workers, args.threads, args.rounds) < 1
+        or args.warmup < 0
+    ):
+        parser.error("connections, duration, workers, threads and rounds must be at least 1")
     chosen = [name.strip() for name in args.targets.split(",") if name.strip()]
     unknown = [name for name in chosen if name not in TARGET_NAMES]
     if unknown:
@@ -342,28 +355,78 @@ def run(args: argparse.Namespace, wrk: str, workdir: Path, cleanup: contextlib.E
         servers[mode] = (server, port)
 
     print_configuration(args, {mode: port for mode, (_, port) in servers.items()}, wrk)
-    loads: dict[str, dict[str, Load]] = {mode: {} for mode in modes}
-    for number, target in enumerate(targets):
-        # Whichever goes second has run faster by up to 10 % (the baseline, which has no
-        # defences, shows it): the order alternates from one target to the next.
-        for mode in modes if number % 2 == 0 else modes[::-1]:
-            server, port = servers[mode]
-            prefix, warmup = f"{mode}-{target.name}", f"warmup-{mode}-{target.name}"
-            if args.warmup:
-                drive(wrk, port, target, warmup, args.connections, args.warmup)
-                wait_until_settled(target, warmup)
-            with cpu_accounting(server.pid) as cores:
-                load = drive(wrk, port, target, prefix, args.connections, args.duration)
-            loads[mode][target.name] = replace(load, cores=cores)
-            wait_until_settled(target, prefix)
+    rounds: list[dict[str, dict[str, Load]]] = []
+    for round_number in range(args.rounds):
+        loads: dict[str, dict[str, Load]] = {mode: {} for mode in modes}
+        for number, target in enumerate(targets):
+            # Whichever goes second has run faster by up to 10 % (the baseline, which has no
+            # defences, shows it): the order alternates from one target to the next.
+            order = modes if (number + round_number) % 2 == 0 else modes[::-1]
+            for mode in order:
+                server, port = servers[mode]
+                prefix = run_prefix(mode, target, round_number, args.rounds)
+                warmup = f"warmup-{prefix}"
+                if args.warmup:
+                    drive(wrk, port, target, warmup, args.connections, args.warmup)
+                    wait_until_settled(target, warmup)
+                with cpu_accounting(server.pid) as cores:
+                    load = drive(wrk, port, target, prefix, args.connections, args.duration)
+                loads[mode][target.name] = replace(load, cores=cores)
+                wait_until_settled(target, prefix)
+        rounds.append(loads)
+    totals = {
+        mode: {t.name: combined([r[mode][t.name] for r in rounds]) for t in targets}
+        for mode in modes
+    }
     for mode in modes:
         print()
         print(f"  defences {mode.upper()}: {DEFENCES_SAID[mode]}")
-        print_loads(targets, loads[mode])
+        print_loads(targets, totals[mode])
+        if args.rounds > 1:
+            print_round_ratios(targets, [r[mode] for r in rounds])
     if len(modes) == 2:
-        print_defences_cost(targets, loads["on"], loads["off"])
-    stored = [check_stored(targets, loads[mode], mode) for mode in modes]
+        print_defences_cost(targets, totals["on"], totals["off"])
+    stored = [
+        check_stored(targets, loads[mode], mode, round_number, args.rounds)
+        for round_number, loads in enumerate(rounds)
+        for mode in modes
+    ]
     return 0 if all(stored) else 1
+
+
+def run_prefix(mode: str, target: Target, round_number: int, rounds: int) -> str:
+    """The e-mail prefix of one measured run (and of its rows in the database)."""
+    prefix = f"{mode}-{target.name}"
+    return prefix if rounds == 1 else f"{prefix}.{round_number + 1}"
+
+
+def combined(loads: list[Load]) -> Load:
+    """Several rounds of one target as one: counts and time added up, cores weighted by time,
+    and the latency percentiles of the median round (percentiles cannot be added)."""
+    if len(loads) == 1:
+        return loads[0]
+    duration = sum(load.duration_s for load in loads)
+    statuses: dict[str, int] = {}
+    for load in loads:
+        for status, count in load.other_statuses.items():
+            statuses[status] = statuses.get(status, 0) + count
+    middle = sorted(loads, key=lambda load: load.p95_ms)[len(loads) // 2]
+    return Load(
+        duration_s=duration,
+        sent=sum(load.sent for load in loads),
+        responses=sum(load.responses for load in loads),
+        accepted=sum(load.accepted for load in loads),
+        other_statuses=statuses,
+        socket_errors=sum(load.socket_errors for load in loads),
+        p50_ms=middle.p50_ms,
+        p95_ms=middle.p95_ms,
+        p99_ms=middle.p99_ms,
+        max_ms=max(load.max_ms for load in loads),
+        cores={
+            party: sum(load.cores.get(party, 0) * load.duration_s for load in loads) / duration
+            for party in loads[0].cores
+        },
+    )
 
 
 # Preconditions and isolation.
@@ -753,6 +816,7 @@ def print_configuration(args: argparse.Namespace, ports: dict[str, int], wrk: st
     print(
         f"  load      {' '.join(wrk_version)}, 1 thread, {args.connections} connections, "
         f"{args.duration} s per target after {args.warmup} s of uncounted warm-up"
+        + (f", {args.rounds} rounds" if args.rounds > 1 else "")
     )
 
 
@@ -794,6 +858,23 @@ def print_loads(targets: list[Target], loads: dict[str, Load]) -> None:
             )
 
 
+def print_round_ratios(targets: list[Target], rounds: list[dict[str, Load]]) -> None:
+    """Each round's ratio to the baseline of the same round: how far one figure can be off."""
+    print()
+    print("  by round, requests/s and server CPU per post against that round's baseline:")
+    for target in targets:
+        if target.name == "baseline":
+            continue
+        by_rate = [r[target.name].per_second / r["baseline"].per_second for r in rounds]
+        by_cpu = [r["baseline"].server_cpu_ms / r[target.name].server_cpu_ms for r in rounds]
+        print(
+            f"  {target.name:14} requests/s {' '.join(f'{x:.2f}' for x in by_rate)}"
+            f"   CPU {' '.join(f'{x:.2f}' for x in by_cpu)}"
+        )
+    baseline = ", ".join(f"{r['baseline'].per_second:.0f}" for r in rounds)
+    print(f"  {'baseline':14} requests/s by round: {baseline}")
+
+
 def print_defences_cost(targets: list[Target], on: dict[str, Load], off: dict[str, Load]) -> None:
     """Issue 7: with all the defences on, intake stays within 10 % of its figure without them."""
     print()
@@ -817,11 +898,13 @@ def print_defences_cost(targets: list[Target], on: dict[str, Load], off: dict[st
         )
 
 
-def check_stored(targets: list[Target], loads: dict[str, Load], mode: str) -> bool:
+def check_stored(
+    targets: list[Target], loads: dict[str, Load], mode: str, round_number: int, rounds: int
+) -> bool:
     print()
     all_stored = True
     for target in targets:
-        prefix = f"{mode}-{target.name}"
+        prefix = run_prefix(mode, target, round_number, rounds)
         load, rows = loads[target.name], target.stored(prefix)
         stored = next(iter(rows.values()))
         fine = load.accepted <= stored <= load.sent and len(set(rows.values())) == 1
