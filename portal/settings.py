@@ -186,14 +186,16 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_TIMEZONE = TIME_ZONE
 
-# Spam defence on the public intake (leads/capture/spam.py, ratelimit.py). Rate limits count
-# in Redis (the broker's by default; none configured: no limits) and fail open: a post waits
-# at most RATE_LIMIT_TIMEOUT for Redis, then goes through and a warning is logged.
+# Spam defence on the public intake (leads/capture/spam.py, ratelimit.py). Rate limits are
+# counted in each process and shared through Redis (the broker's by default; none configured:
+# no limits) by a thread every RATE_LIMIT_FLUSH_SECONDS; a post never waits for Redis. A flush
+# waits at most RATE_LIMIT_TIMEOUT; Redis down: each process limits on its own counts.
 RATE_LIMIT_REDIS_URL = env("RATE_LIMIT_REDIS_URL", default=CELERY_BROKER_URL)
 RATE_LIMIT_PER_IP_PER_MINUTE = env.int("RATE_LIMIT_PER_IP_PER_MINUTE", default=20)
 RATE_LIMIT_PER_FORM_PER_MINUTE = env.int("RATE_LIMIT_PER_FORM_PER_MINUTE", default=600)
 RATE_LIMIT_TIMEOUT = env.float("RATE_LIMIT_TIMEOUT", default=BROKER_TIMEOUT)
 RATE_LIMIT_BACKOFF_SECONDS = env.float("RATE_LIMIT_BACKOFF_SECONDS", default=5)
+RATE_LIMIT_FLUSH_SECONDS = env.float("RATE_LIMIT_FLUSH_SECONDS", default=0.1)
 # A post sent sooner than this after its form was shown (hosted page, embed) is quarantined.
 SPAM_MIN_FILL_SECONDS = env.float("SPAM_MIN_FILL_SECONDS", default=3)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"

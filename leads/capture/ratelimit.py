@@ -1,23 +1,30 @@
-"""Rate limits on the public intake, per client IP and per form, counted in Redis.
+"""Rate limits on the public intake, per client IP and per form, in one-minute windows.
 
-A fixed window per minute: one script counts every key of a post (INCR, and EXPIRE on a new
-key) in one command. It replaced a pipeline of INCR and EXPIRE per key, whose four commands
-and four replies cost the post more CPU in redis-py than the check itself (py-spy). Each
-thread keeps one redis-py `Connection` of its own and sends the command on it: the client's
-pool, retry wrapper and reply callbacks, which a post would pass through for this one
-command, cost three times the command itself (py-spy). Redis is never a dependency of
-intake: the connection gives up after `RATE_LIMIT_TIMEOUT` (50 ms, like the Celery
-publish), and when Redis is down or slow the post is let through and a warning is logged
-(fail open). After a failure the limiter leaves Redis alone for `RATE_LIMIT_BACKOFF_SECONDS`,
-so an outage costs one timeout now and then, not one per post.
+The request path never talks to Redis. It once sent one script call per post (INCR and
+EXPIRE per key) and waited for the reply: ~5% of the web worker's CPU per post (py-spy),
+Redis's own CPU besides, and a round trip (up to `RATE_LIMIT_TIMEOUT`) on every post. Now
+each process counts its posts per key and window in memory, and a daemon thread of its own
+sends the increments to Redis every `RATE_LIMIT_FLUSH_SECONDS` in one script call (INCRBY
+each key, EXPIRE a new one), which returns every key's total. A post is over its limit when
+the total from the last flush plus this process's posts not yet in it pass the limit.
+
+So within one process a limit is exact; across processes it is approximate: a post does not
+yet see what other processes counted since the last flush (at most one flush interval's
+worth). The thread runs only when there is something to send, and is started again in a
+forked child. When Redis is down or slow (a flush gives up after `RATE_LIMIT_TIMEOUT`) a
+warning is logged, Redis is left alone for `RATE_LIMIT_BACKOFF_SECONDS`, and the unsent
+increments wait for the next flush; meanwhile each process still limits on its own counts.
+Counts of a window that has ended are dropped, sent or not, so memory follows the keys of
+the current minute.
 """
 
 import hashlib
 import logging
 import math
+import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import redis
 from django.conf import settings
@@ -34,12 +41,6 @@ logger = logging.getLogger(__name__)
 WINDOW_SECONDS = 60
 KEY_PREFIX = "leadbridge:ratelimit"
 
-_local = threading.local()  # this thread's connection, and what it was made for
-_connections: list[redis.Connection] = []  # every thread's, for `reset`
-_connections_lock = threading.Lock()
-_generation = 0  # `reset` counts up: a thread's connection made before is not used again
-_skip_until = 0.0
-
 
 @dataclass(frozen=True)
 class Limit:
@@ -48,14 +49,194 @@ class Limit:
     per_minute: int
 
 
+@dataclass
+class Count:
+    """One key's count in this process."""
+
+    known: int = 0  # the total in Redis after the last flush: every process's posts
+    sending: int = 0  # this process's, in the flush under way
+    pending: int = 0  # this process's, not sent yet
+
+    @property
+    def total(self) -> int:
+        return self.known + self.sending + self.pending
+
+
+# Each key increased by this process's posts, and given its expiry when these made it.
+FLUSH_SCRIPT = """
+local totals = {}
+for i, key in ipairs(KEYS) do
+  local added = tonumber(ARGV[i + 1])
+  totals[i] = redis.call('INCRBY', key, added)
+  if totals[i] == added then redis.call('EXPIRE', key, ARGV[1]) end
+end
+return totals
+"""
+FLUSH_SHA = hashlib.sha1(FLUSH_SCRIPT.encode()).hexdigest()  # noqa: S324 - Redis names scripts so
+
+
+@dataclass
+class Limiter:
+    """One process's counts, and the thread that shares them through Redis."""
+
+    windows: dict[int, dict[str, Count]] = field(default_factory=dict)
+    # Held only to read or change the counts, never across a call to Redis.
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    # One flush at a time, so replies are applied in the order they were asked.
+    flush_lock: threading.Lock = field(default_factory=threading.Lock)
+    event: threading.Event = field(default_factory=threading.Event)
+    pid: int | None = None  # the process whose thread runs; another one starts its own
+    generation: int = 0  # `reset` counts up: a flush begun before it changes nothing
+    skip_until: float = 0.0
+    connection: redis.Connection | None = None
+    made_for: tuple | None = None
+
+    def count(self, keys: list[str], window: int) -> list[int]:
+        """Count one post against each key; each key's total, this post included."""
+        with self.lock:
+            self._wake()
+            counts = self.windows.setdefault(window, {})
+            totals = []
+            for key in keys:
+                count = counts.setdefault(key, Count())
+                count.pending += 1
+                totals.append(count.total)
+            self.event.set()
+        return totals
+
+    def _wake(self) -> None:
+        if self.pid != os.getpid():  # first post in this process (also after a fork)
+            self.pid = os.getpid()
+            self.event = threading.Event()
+            threading.Thread(
+                target=self._run, args=(self.event,), name="ratelimit-flush", daemon=True
+            ).start()
+
+    def _forget_before(self, window: int) -> None:
+        for old in [old for old in self.windows if old < window]:
+            del self.windows[old]
+
+    def flush(self) -> int:
+        """Send the pending increments and remember the totals; how many keys were sent."""
+        with self.flush_lock:
+            url = settings.RATE_LIMIT_REDIS_URL
+            with self.lock:
+                self._forget_before(int(time.time() // WINDOW_SECONDS))
+                if not url:  # no limits any more: nothing to count against
+                    self.windows.clear()
+                if time.monotonic() < self.skip_until:
+                    return 0
+                batch = self._take_pending()
+                self.event.clear()
+                generation = self.generation
+            if not batch:
+                return 0
+            keys, added = list(batch), [count.sending for count in batch.values()]
+            try:
+                totals = self._send(url, keys, added)
+            except (redis.RedisError, OSError) as error:
+                self._give_back(batch, generation, back_off=True)
+                logger.warning(
+                    "Rate limits counted per process only, counts not shared (Redis: %s)", error
+                )
+                return 0
+            except Exception:
+                self._give_back(batch, generation, back_off=False)
+                raise
+            with self.lock:
+                if generation == self.generation:
+                    for count, total in zip(batch.values(), totals, strict=True):
+                        count.known, count.sending = total, 0
+            return len(keys)
+
+    def _take_pending(self) -> dict[str, Count]:
+        batch = {}
+        for counts in self.windows.values():
+            for key, count in counts.items():
+                if count.pending:
+                    count.sending, count.pending = count.pending, 0
+                    batch[key] = count
+        return batch
+
+    def _give_back(self, batch: dict[str, Count], generation: int, *, back_off: bool) -> None:
+        """Keep a failed flush's increments for the next one (after the back-off, when Redis
+        failed)."""
+        with self.lock:
+            if generation != self.generation:
+                return
+            for count in batch.values():
+                count.pending, count.sending = count.pending + count.sending, 0
+            self.event.set()  # the thread tries again
+            if back_off:
+                self.skip_until = time.monotonic() + settings.RATE_LIMIT_BACKOFF_SECONDS
+
+    def _send(self, url: str, keys: list[str], added: list[int]) -> list[int]:
+        """The keys' totals: EVALSHA, and EVAL once Redis has forgotten the script (a restart,
+        SCRIPT FLUSH), which loads it again. A connection that failed is closed by redis-py
+        and opened again by the next command."""
+        connection = self._connection(url)
+        args = (len(keys), *keys, WINDOW_SECONDS + 1, *added)
+        try:
+            connection.send_command("EVALSHA", FLUSH_SHA, *args)
+            return connection.read_response()
+        except redis.exceptions.NoScriptError:
+            connection.send_command("EVAL", FLUSH_SCRIPT, *args)
+            return connection.read_response()
+
+    def _connection(self, url: str) -> redis.Connection:
+        made_for = (url, self.generation, os.getpid())  # never the socket of a parent process
+        if self.connection is None or self.made_for != made_for:
+            timeout = settings.RATE_LIMIT_TIMEOUT
+            pool = redis.ConnectionPool.from_url(
+                url,
+                socket_connect_timeout=timeout,
+                socket_timeout=timeout,
+                # redis-py retries three times by default: each would wait again.
+                retry=Retry(NoBackoff(), 0),
+                retry_on_timeout=False,
+                health_check_interval=0,
+            )
+            self.connection = pool.make_connection()  # the URL's settings, without the pool
+            self.made_for = made_for
+        return self.connection
+
+    def _run(self, event: threading.Event) -> None:
+        while True:
+            event.wait()
+            try:
+                self.flush()
+            except Exception:  # never let the thread die: the next post would not be shared
+                logger.exception("The rate limiter could not flush its counts.")
+            time.sleep(settings.RATE_LIMIT_FLUSH_SECONDS)
+
+    def reset(self) -> None:
+        with self.flush_lock, self.lock:  # not while a flush uses the connection
+            self.windows.clear()
+            self.generation += 1
+            self.skip_until = 0.0
+            if self.connection is not None and self.made_for[2] == os.getpid():
+                self.connection.disconnect()
+            self.connection = None
+
+    def after_fork(self) -> None:
+        """The child's counts start empty (the parent sends its own), with locks nobody
+        holds: a fork can happen while another thread of the parent holds one."""
+        self.lock, self.flush_lock = threading.Lock(), threading.Lock()
+        self.windows = {}
+        self.generation += 1
+
+
+_limiter = Limiter()
+os.register_at_fork(after_in_child=_limiter.after_fork)
+
+
 def check_rate_limit(request: HttpRequest, form: Form | None) -> None:
     """Raise RateLimited (429, Retry-After) when this IP or this form is over its limit.
 
     `form` None: the post names no form we have (an unknown slug, GUID or `oid`); it counts
     against its IP all the same, so a flood of made-up ids meets the per-IP limit too.
     """
-    url = settings.RATE_LIMIT_REDIS_URL
-    if not url:
+    if not settings.RATE_LIMIT_REDIS_URL:
         return
     limits = []
     if form is not None:
@@ -63,7 +244,7 @@ def check_rate_limit(request: HttpRequest, form: Form | None) -> None:
     ip = client_ip(request)
     if ip:
         limits.insert(0, Limit("ip", ip, settings.RATE_LIMIT_PER_IP_PER_MINUTE))
-    retry_after = _over_limit(url, [limit for limit in limits if limit.per_minute > 0])
+    retry_after = _over_limit([limit for limit in limits if limit.per_minute > 0])
     if retry_after is not None:
         raise RateLimited(
             f"Too many posts; please try again in {retry_after} seconds.",
@@ -71,21 +252,14 @@ def check_rate_limit(request: HttpRequest, form: Form | None) -> None:
         )
 
 
-def _over_limit(url: str, limits: list[Limit]) -> int | None:
+def _over_limit(limits: list[Limit]) -> int | None:
     """Seconds until the window ends when any limit is passed; None when all are within."""
-    global _skip_until
-    if not limits or time.monotonic() < _skip_until:
+    if not limits:
         return None
     now = time.time()
     window = int(now // WINDOW_SECONDS)
     keys = [f"{KEY_PREFIX}:{limit.scope}:{limit.subject}:{window}" for limit in limits]
-    try:
-        counts = _count(_connection(url), keys)
-    except (redis.RedisError, OSError) as error:
-        _skip_until = time.monotonic() + settings.RATE_LIMIT_BACKOFF_SECONDS
-        logger.warning("Rate limit not checked, post let through (Redis: %s)", error)
-        return None
-    for limit, count in zip(limits, counts, strict=True):
+    for limit, count in zip(limits, _limiter.count(keys, window), strict=True):
         if count > limit.per_minute:
             logger.info(
                 "Rate limit: %s %s over %s/min", limit.scope, limit.subject, limit.per_minute
@@ -94,56 +268,12 @@ def _over_limit(url: str, limits: list[Limit]) -> int | None:
     return None
 
 
-# Each key counted, and given its expiry when the window's first post made it.
-COUNT_SCRIPT = """
-local counts = {}
-for i, key in ipairs(KEYS) do
-  counts[i] = redis.call('INCR', key)
-  if counts[i] == 1 then redis.call('EXPIRE', key, ARGV[1]) end
-end
-return counts
-"""
-COUNT_SHA = hashlib.sha1(COUNT_SCRIPT.encode()).hexdigest()  # noqa: S324 - Redis names scripts so
-
-
-def _count(connection: redis.Connection, keys: list[str]) -> list[int]:
-    """The keys' counts after this post: EVALSHA, and EVAL once Redis has forgotten the script
-    (a restart, SCRIPT FLUSH), which loads it again. A connection that failed is closed by
-    redis-py and opened again by the next command."""
-    try:
-        connection.send_command("EVALSHA", COUNT_SHA, len(keys), *keys, WINDOW_SECONDS + 1)
-        return connection.read_response()
-    except redis.exceptions.NoScriptError:
-        connection.send_command("EVAL", COUNT_SCRIPT, len(keys), *keys, WINDOW_SECONDS + 1)
-        return connection.read_response()
-
-
-def _connection(url: str) -> redis.Connection:
-    connection = getattr(_local, "connection", None)
-    if connection is None or _local.made_for != (url, _generation):
-        timeout = settings.RATE_LIMIT_TIMEOUT
-        pool = redis.ConnectionPool.from_url(
-            url,
-            socket_connect_timeout=timeout,
-            socket_timeout=timeout,
-            # redis-py retries three times by default: each would wait again.
-            retry=Retry(NoBackoff(), 0),
-            retry_on_timeout=False,
-            health_check_interval=0,
-        )
-        connection = pool.make_connection()  # the URL's settings, without the pool
-        _local.connection, _local.made_for = connection, (url, _generation)
-        with _connections_lock:
-            _connections.append(connection)
-    return connection
+def flush() -> int:
+    """Send this process's pending counts to Redis now, on the caller's thread."""
+    return _limiter.flush()
 
 
 def reset() -> None:
-    """Forget connections and the back-off (tests point the limiter at their own Redis)."""
-    global _skip_until, _generation
-    with _connections_lock:
-        for connection in _connections:
-            connection.disconnect()
-        _connections.clear()
-        _generation += 1
-    _skip_until = 0.0
+    """Forget the counts, the connection and the back-off (tests point the limiter at their
+    own Redis)."""
+    _limiter.reset()

@@ -1,16 +1,23 @@
-"""Rate limits per client IP and per form, in a Redis of the test's own; intake never waits."""
+"""Rate limits per client IP and per form: counted in each process, shared through a Redis of
+the test's own by a thread; a post never waits for Redis."""
 
 import logging
+import os
+import threading
 import time
 import uuid
+from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import pytest
+import time_machine
 from django.test import RequestFactory
 from django.urls import reverse
 from redis import Redis
 
 from leads.capture import ratelimit
 from leads.models import Lead, Submission
+from portal.errors import RateLimited
 from tests.conftest import needs_redis_server
 from tests.error_shape import assert_error_json
 from tests.factories import FormFactory
@@ -151,42 +158,131 @@ def test_showing_the_hosted_form_is_not_counted(client, limiter, form):
     assert send(client, form, "page").status_code == 302
 
 
-@pytest.mark.parametrize("kind", KINDS)
-def test_with_redis_down_posts_are_accepted_and_it_is_logged(client, limiter, form, kind, caplog):
-    limiter.stop()
-    with caplog.at_level(logging.WARNING, logger="leads.capture.ratelimit"):
-        for n in range(5):
-            assert send(client, form, kind, n).status_code in (200, 201, 302)
-    assert Lead.objects.count() == 5
-    assert "Rate limit not checked, post let through" in caplog.text
+IP = "198.51.100.7"
 
 
-def _elapsed(check) -> float:
+def wait_for(condition, seconds=5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return condition()
+
+
+def counts_in(redis_server) -> dict[str, int]:
+    """Every limiter key in Redis, by scope and subject (the window left off), and its count."""
+    redis = Redis.from_url(redis_server.url)
+    keys = redis.keys(f"{ratelimit.KEY_PREFIX}:*")
+    return {key.decode().rsplit(":", 3)[1]: int(redis.get(key)) for key in keys}
+
+
+def check(form=None, ip=IP):
+    ratelimit.check_rate_limit(RequestFactory().post("/", REMOTE_ADDR=ip), form)
+
+
+def _elapsed(action) -> float:
     started = time.perf_counter()
-    check()
+    action()
     return time.perf_counter() - started
 
 
-def test_the_limiter_never_waits_on_a_stalled_redis(limiter, form, caplog):
-    request = RequestFactory().post("/", REMOTE_ADDR="198.51.100.7")
+@pytest.fixture
+def second_process():
+    """Run a block as another process would: with counts and a flush thread of its own."""
+    other = ratelimit.Limiter()
 
-    def check():
-        ratelimit.check_rate_limit(request, form)
+    @contextmanager
+    def as_other():
+        first, ratelimit._limiter = ratelimit._limiter, other
+        try:
+            yield
+        finally:
+            ratelimit._limiter = first
 
-    check()  # a pooled connection to Redis, which then stops answering
+    return as_other
+
+
+def test_posts_never_wait_for_redis_and_the_thread_shares_their_counts(
+    client, limiter, form, monkeypatch
+):
+    callers = []
+    send_to_redis = ratelimit.Limiter._send
+
+    def recording(self, *args):
+        callers.append(threading.current_thread().name)
+        return send_to_redis(self, *args)
+
+    monkeypatch.setattr(ratelimit.Limiter, "_send", recording)
+    for n in range(3):
+        assert send(client, form, "api", n).status_code == 201
+    assert wait_for(lambda: counts_in(limiter).get("ip") == 3)  # no flush() called here
+    assert counts_in(limiter) == {"ip": 3, "form": 3}
+    assert callers and set(callers) == {"ratelimit-flush"}
+
+
+def test_within_one_process_the_limit_is_exact_before_any_flush(limiter, form, settings):
+    settings.RATE_LIMIT_TIMEOUT = 1.0  # a post that waited for Redis would take that long
+    limiter.pause()  # no flush comes back: every count below is this process's own
+    try:
+        took = [_elapsed(lambda: check(form)) for _ in range(3)]
+        with pytest.raises(RateLimited):
+            check(form)
+        check(form, ip="198.51.100.8")
+    finally:
+        limiter.resume()
+    assert max(took) < 0.5, f"a post waited {max(took):.3f} s for a stalled Redis"
+
+
+def test_processes_see_each_others_counts_after_a_flush(limiter, form, second_process):
+    for _ in range(2):
+        check(form)
+    ratelimit.flush()
+    with second_process():
+        check(form)  # 1 of its own: it has not heard of the other's 2 yet
+        ratelimit.flush()  # Redis: 3, and now it knows
+        with pytest.raises(RateLimited):
+            check(form)
+    check(form)  # 2 known + 1 of its own: within, since the other's last 2 are not flushed yet
+    ratelimit.flush()
+    with pytest.raises(RateLimited):
+        check(form)
+    ratelimit.flush()
+    assert counts_in(limiter) == {"ip": 6, "form": 6}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_with_redis_down_each_process_still_limits_and_it_is_logged(
+    client, limiter, form, kind, caplog
+):
+    limiter.stop()
+    with caplog.at_level(logging.WARNING, logger="leads.capture.ratelimit"):
+        for n in range(3):
+            assert send(client, form, kind, n).status_code in (200, 201, 302)
+        assert_retry_after(send(client, form, kind, 3))
+        ratelimit.flush()
+        assert wait_for(lambda: "counts not shared" in caplog.text)
+    assert Lead.objects.count() == 3
+
+
+def test_a_flush_never_waits_long_on_a_stalled_redis(limiter, form, caplog):
+    check(form)
+    ratelimit.flush()  # a connection to Redis, which then stops answering
     limiter.pause()
     try:
         with caplog.at_level(logging.WARNING, logger="leads.capture.ratelimit"):
-            stalled = _elapsed(check)
-            backed_off = _elapsed(check)
-        ratelimit.reset()  # a fresh connection to the stalled server
-        fresh = _elapsed(check)
+            check(form)  # flushed by this thread or the limiter's, which then waits on Redis
+            stalled = _elapsed(ratelimit.flush)
+            backed_off = _elapsed(ratelimit.flush)
+            ratelimit.reset()  # a fresh connection to the stalled server
+            check(form)
+            fresh = _elapsed(ratelimit.flush)
     finally:
         limiter.resume()
-    assert stalled < 0.2, f"waited {stalled:.3f} s on a stalled Redis"
-    assert fresh < 0.2, f"waited {fresh:.3f} s to connect to a stalled Redis"
-    assert backed_off < 0.01, "after a failure the limiter should leave Redis alone a while"
-    assert "post let through" in caplog.text
+    assert stalled < 0.2, f"a flush waited {stalled:.3f} s on a stalled Redis"
+    assert fresh < 0.2, f"a flush waited {fresh:.3f} s to connect to a stalled Redis"
+    assert backed_off < 0.03, "after a failure the limiter should leave Redis alone a while"
+    assert "counts not shared" in caplog.text
 
 
 def test_a_post_to_a_stalled_redis_is_still_stored_quickly(client, limiter, form):
@@ -198,17 +294,39 @@ def test_a_post_to_a_stalled_redis_is_still_stored_quickly(client, limiter, form
     finally:
         limiter.resume()
     assert response.status_code == 201
-    assert took < 1.0  # the whole request, database included; the limiter's share is above
+    assert took < 1.0  # the whole request, database included
 
 
-def test_after_the_back_off_the_limiter_counts_again(client, limiter, settings, form):
+def test_counts_not_sent_while_redis_was_down_are_sent_after_the_back_off(
+    client, limiter, settings, form
+):
     settings.RATE_LIMIT_BACKOFF_SECONDS = 0
     limiter.stop()
     assert send(client, form, "api", 1).status_code == 201
+    ratelimit.flush()  # fails: the post stays pending
     limiter.start()
-    for n in range(3):
-        send(client, form, "api", n + 10)
+    ratelimit.flush()
+    assert counts_in(limiter) == {"ip": 1, "form": 1}
+    for n in range(2):
+        assert send(client, form, "api", n + 10).status_code == 201
     assert send(client, form, "api", 20).status_code == 429
+
+
+def test_the_flush_thread_survives_an_error(limiter, form, monkeypatch, caplog):
+    send_to_redis = ratelimit.Limiter._send
+    failures = []
+
+    def failing_once(self, *args):
+        if not failures:
+            failures.append(True)
+            raise RuntimeError("a bug")
+        return send_to_redis(self, *args)
+
+    monkeypatch.setattr(ratelimit.Limiter, "_send", failing_once)
+    check(form)
+    assert wait_for(lambda: counts_in(limiter) == {"ip": 1, "form": 1})  # sent by the retry
+    assert failures
+    assert "could not flush" in caplog.text
 
 
 def test_no_redis_configured_means_no_limit(client, settings, form):
@@ -220,11 +338,45 @@ def test_no_redis_configured_means_no_limit(client, settings, form):
 
 def test_counts_survive_redis_forgetting_the_script_and_every_key_expires(client, limiter, form):
     assert send(client, form, "api", 1).status_code == 201
+    ratelimit.flush()
     redis = Redis.from_url(limiter.url)
     redis.script_flush()  # as after a restart: EVALSHA finds no script, EVAL loads it again
     assert send(client, form, "api", 2).status_code == 201
+    ratelimit.flush()
+    assert counts_in(limiter) == {"ip": 2, "form": 2}
     keys = redis.keys(f"{ratelimit.KEY_PREFIX}:*")
-    assert sorted(int(redis.get(key)) for key in keys) == [2, 2]  # this IP, this form
     assert all(0 < redis.ttl(key) <= ratelimit.WINDOW_SECONDS + 1 for key in keys)
     assert send(client, form, "api", 3).status_code == 201
     assert send(client, form, "api", 4).status_code == 429  # the fourth from this IP
+
+
+def test_a_new_window_starts_from_zero_and_the_old_one_is_forgotten(client, limiter, form):
+    minute = datetime(2026, 12, 4, 14, 0, 1, tzinfo=UTC)
+    with time_machine.travel(minute, tick=False) as clock:
+        for n in range(3):
+            assert send(client, form, "api", n).status_code == 201
+        assert assert_retry_after(send(client, form, "api", 3)) == 59
+        old = set(ratelimit._limiter.windows)
+        clock.shift(ratelimit.WINDOW_SECONDS)
+        assert send(client, form, "api", 4).status_code == 201
+        ratelimit.flush()
+        assert set(ratelimit._limiter.windows) == {max(old) + 1}
+        window = ratelimit._limiter.windows[max(old) + 1]
+        assert sorted(count.total for count in window.values()) == [1, 1]
+
+
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_a_forked_process_counts_on_its_own_and_starts_its_own_flush_thread(limiter, form):
+    check(form)
+    ratelimit.flush()
+    pid = os.fork()
+    if pid == 0:  # the child: its post reaches Redis only through a thread of its own
+        code = 1
+        try:
+            check(form)
+            code = 0 if wait_for(lambda: counts_in(limiter) == {"ip": 2, "form": 2}) else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert counts_in(limiter) == {"ip": 2, "form": 2}
