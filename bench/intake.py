@@ -123,7 +123,7 @@ FORM_VALUES = {
 
 
 DEFENCES_SAID = {
-    "on": "rate limits counted in Redis, honeypot, fill time, disposable domains, stop phrases",
+    "on": "rate limits shared in Redis, honeypot, fill time, disposable domains, stop phrases",
     "off": "BENCH_DEFENCES=off: no rate limit, no spam checks, no quarantine (bench/settings.py)",
 }
 

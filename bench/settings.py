@@ -1,8 +1,8 @@
 """The product's settings plus the bench-only app and URLs. Used only by bench/ scripts.
 
 `BENCH_DEFENCES=off` (bench-only; the product has no such switch) serves the intake without
-issue 7's defences, for the figure they are compared with: no rate limit (no Redis round
-trip), no fill-time check, and no spam checks, so nothing is quarantined (`bench.apps`).
+issue 7's defences, for the figure they are compared with: no rate limit (no counting, no
+flush thread), no fill-time check, and no spam checks, so nothing is quarantined (`bench.apps`).
 """
 
 import os
