@@ -26,9 +26,12 @@ What one run does:
    and a post with the honeypot filled proves each server's setting (held with the defences
    on, stored with them off).
 3. Loads each target in turn, with the defences on and off back to back (the order
-   alternating from target to target, as the second of a pair runs a little faster), each after a
-   short warm-up that is not counted, every post with a new e-mail and the same answers
-   otherwise:
+   alternating from run to run, as the second of a pair runs a little faster), and the
+   baseline before the first target and after each one, so that every target is measured
+   between two runs of the baseline: the machine's speed drifts by up to a third within
+   minutes, and a ratio to a baseline measured minutes away said as much about the drift as
+   about the code. Each run has a short warm-up that is not counted; every post has a new
+   e-mail and the same answers otherwise:
    - intake: the hosted page, form-encoded POSTs of /f/<slug>/ (success: the 302 to thanks);
    - json: the JSON API, POSTs of /api/v1/forms/<slug>/submissions/ (success: 201);
    - hubspot: HubSpot Forms API v3, `fields[{name,value}]`, `context` and
@@ -38,11 +41,11 @@ What one run does:
    - web-to-lead: Salesforce Web-to-Lead, form-encoded with `oid` (success: the 302);
    - baseline: form-encoded POSTs to a view that inserts one row (success: a 201).
 4. Prints requests/s, p50/p95/p99 latency and successes/failures of each, each target's
-   ratio to the baseline (by requests/s, and by the server's CPU per post), each target's
-   figures with the defences on beside its figures with them off (issue 7: within 10 %),
-   and with `--rounds N` each round's ratios (every target measured N times in turn: one
-   run's ratio moved by up to a fifth with the machine's speed, the baseline's too),
-   and checks that every accepted post is in the database: exit status 1 if one is missing.
+   ratio to the baseline runs beside it (by requests/s, and by the server's CPU per post),
+   each target's figures with the defences on beside its figures with them off (issue 7:
+   within 10 %), and checks that every accepted post is in the database: exit status 1 if
+   one is missing. `--rounds N` does all of it N times in turn and prints each run's ratio
+   beside the sum, so the spread shows.
 5. Stops gunicorn, drops the database and flushes the Redis db, also after a failure or ^C.
 
 Why wrk: client and server share two cores, so every cycle the client spends is taken from
@@ -282,8 +285,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--rounds",
         type=int,
         default=1,
-        help="measure every target this many times in turn, --duration each, and print each "
-        "round's ratios beside the sum (1)",
+        help="measure everything this many times in turn, --duration each, and print each "
+        "run's ratios beside the sum (1)",
     )
     parser.add_argument(
         "--defences",
@@ -355,54 +358,72 @@ def run(args: argparse.Namespace, wrk: str, workdir: Path, cleanup: contextlib.E
         servers[mode] = (server, port)
 
     print_configuration(args, {mode: port for mode, (_, port) in servers.items()}, wrk)
-    rounds: list[dict[str, dict[str, Load]]] = []
+    # The machine's speed drifts by up to a third within minutes (the identical baseline ran at
+    # 874 req/s in one round and 1,218 in the next), so each target is measured between two
+    # runs of the baseline on the same server, and its ratio is to those two.
+    baseline = next(target for target in targets if target.name == "baseline")
+    measured = [target for target in targets if target.name != "baseline"]
+    slots = [baseline]
+    for target in measured:
+        slots += [target, baseline]
+    runs: list[Run] = []
     for round_number in range(args.rounds):
-        loads: dict[str, dict[str, Load]] = {mode: {} for mode in modes}
-        for number, target in enumerate(targets):
-            # Whichever goes second has run faster by up to 10 % (the baseline, which has no
-            # defences, shows it): the order alternates from one target to the next.
+        for number, target in enumerate(slots):
+            # Whichever goes second has run faster by up to 10 %: the order alternates.
             order = modes if (number + round_number) % 2 == 0 else modes[::-1]
             for mode in order:
                 server, port = servers[mode]
-                prefix = run_prefix(mode, target, round_number, args.rounds)
+                prefix = f"{mode}-{target.name}.{round_number + 1}.{number}"
                 warmup = f"warmup-{prefix}"
                 if args.warmup:
                     drive(wrk, port, target, warmup, args.connections, args.warmup)
                     wait_until_settled(target, warmup)
                 with cpu_accounting(server.pid) as cores:
                     load = drive(wrk, port, target, prefix, args.connections, args.duration)
-                loads[mode][target.name] = replace(load, cores=cores)
+                runs.append(
+                    Run(mode, target, round_number, number, prefix, replace(load, cores=cores))
+                )
                 wait_until_settled(target, prefix)
-        rounds.append(loads)
-    totals = {
-        mode: {t.name: combined([r[mode][t.name] for r in rounds]) for t in targets}
-        for mode in modes
-    }
     for mode in modes:
         print()
         print(f"  defences {mode.upper()}: {DEFENCES_SAID[mode]}")
-        print_loads(targets, totals[mode])
-        if args.rounds > 1:
-            print_round_ratios(targets, [r[mode] for r in rounds])
+        print_loads(targets, [run for run in runs if run.mode == mode])
     if len(modes) == 2:
-        print_defences_cost(targets, totals["on"], totals["off"])
-    stored = [
-        check_stored(targets, loads[mode], mode, round_number, args.rounds)
-        for round_number, loads in enumerate(rounds)
-        for mode in modes
-    ]
+        print_defences_cost(targets, runs)
+    stored = [check_stored(runs, mode) for mode in modes]
     return 0 if all(stored) else 1
 
 
-def run_prefix(mode: str, target: Target, round_number: int, rounds: int) -> str:
-    """The e-mail prefix of one measured run (and of its rows in the database)."""
-    prefix = f"{mode}-{target.name}"
-    return prefix if rounds == 1 else f"{prefix}.{round_number + 1}"
+@dataclass(frozen=True)
+class Run:
+    """One measured run: which server, target, round and place in the round."""
+
+    mode: str
+    target: Target
+    round_number: int
+    slot: int
+    prefix: str  # the e-mail prefix of its posts (and of their rows in the database)
+    load: Load
+
+
+def loads_of(runs: list[Run], name: str) -> list[Load]:
+    return [run.load for run in runs if run.target.name == name]
+
+
+def flanking_baselines(runs: list[Run], run: Run) -> list[Load]:
+    """The baseline's runs just before and just after `run`, on its server, in its round."""
+    return [
+        other.load
+        for other in runs
+        if other.target.name == "baseline"
+        and (other.mode, other.round_number) == (run.mode, run.round_number)
+        and abs(other.slot - run.slot) == 1
+    ]
 
 
 def combined(loads: list[Load]) -> Load:
-    """Several rounds of one target as one: counts and time added up, cores weighted by time,
-    and the latency percentiles of the median round (percentiles cannot be added)."""
+    """Several runs of one target as one: counts and time added up, cores weighted by time,
+    and the latency percentiles of the median run (percentiles cannot be added)."""
     if len(loads) == 1:
         return loads[0]
     duration = sum(load.duration_s for load in loads)
@@ -820,14 +841,16 @@ def print_configuration(args: argparse.Namespace, ports: dict[str, int], wrk: st
     )
 
 
-def print_loads(targets: list[Target], loads: dict[str, Load]) -> None:
+def print_loads(targets: list[Target], runs: list[Run]) -> None:
+    """One server's figures: each target's runs added up, and its ratio to the baseline's
+    runs beside it (`flanking_baselines`), in all and run by run."""
     print()
     print(
         f"  {'':14} {'path':28} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
         f"{'ok':>7} {'failed':>7}   cores used: gunicorn, postgres, wrk, rest"
     )
     for target in targets:
-        load = loads[target.name]
+        load = combined(loads_of(runs, target.name))
         path = target.path if len(target.path) <= 23 else target.path[:20] + "..."
         print(
             f"  {target.name:14} {'POST ' + path:28} {load.per_second:8.1f} "
@@ -839,44 +862,43 @@ def print_loads(targets: list[Target], loads: dict[str, Load]) -> None:
             print(
                 f"  {'':14} failures: {statuses or 'none by status'}, {load.socket_errors} socket"
             )
-    busy_neighbours = max(load.cores.get("rest", 0) for load in loads.values())
+    busy_neighbours = max(run.load.cores.get("rest", 0) for run in runs)
     if busy_neighbours > NEIGHBOUR_WARNING_CORES:
         print(
             f"  warning: other processes took up to {busy_neighbours:.2f} cores during a "
             "measurement, so the server got less than the machine; rerun on a quiet machine."
         )
-    baseline = loads["baseline"]
     print()
-    for target in targets:
-        if target.name != "baseline":
-            ratio = loads[target.name].per_second / baseline.per_second
-            cpu_ratio = baseline.server_cpu_ms / loads[target.name].server_cpu_ms
-            print(
-                f"  {target.name}/baseline requests/s: {ratio:.2f}   by server CPU per request: "
-                f"{cpu_ratio:.2f} ({loads[target.name].server_cpu_ms:.2f} ms vs "
-                f"{baseline.server_cpu_ms:.2f} ms)"
-            )
-
-
-def print_round_ratios(targets: list[Target], rounds: list[dict[str, Load]]) -> None:
-    """Each round's ratio to the baseline of the same round: how far one figure can be off."""
-    print()
-    print("  by round, requests/s and server CPU per post against that round's baseline:")
+    print("  against the baseline's runs just before and after (requests/s; server CPU per post)")
     for target in targets:
         if target.name == "baseline":
             continue
-        by_rate = [r[target.name].per_second / r["baseline"].per_second for r in rounds]
-        by_cpu = [r["baseline"].server_cpu_ms / r[target.name].server_cpu_ms for r in rounds]
+        own = [run for run in runs if run.target.name == target.name]
+        pairs = [(run.load, combined(flanking_baselines(runs, run))) for run in own]
+        load = combined([mine for mine, _ in pairs])
+        beside = combined([flank for run in own for flank in flanking_baselines(runs, run)])
+        each = "  ".join(ratios(mine, flank) for mine, flank in pairs)
         print(
-            f"  {target.name:14} requests/s {' '.join(f'{x:.2f}' for x in by_rate)}"
-            f"   CPU {' '.join(f'{x:.2f}' for x in by_cpu)}"
+            f"  {target.name}/baseline {ratios(load, beside)} ({load.server_cpu_ms:.2f} ms vs "
+            f"{beside.server_cpu_ms:.2f} ms)" + (f"   run by run: {each}" if len(pairs) > 1 else "")
         )
-    baseline = ", ".join(f"{r['baseline'].per_second:.0f}" for r in rounds)
-    print(f"  {'baseline':14} requests/s by round: {baseline}")
+    rates = ", ".join(f"{load.per_second:.0f}" for load in loads_of(runs, "baseline"))
+    print(f"  the baseline's runs, requests/s in turn: {rates}")
 
 
-def print_defences_cost(targets: list[Target], on: dict[str, Load], off: dict[str, Load]) -> None:
-    """Issue 7: with all the defences on, intake stays within 10 % of its figure without them."""
+def ratios(load: Load, baseline: Load) -> str:
+    """By requests/s; by server CPU per post."""
+    by_cpu = baseline.server_cpu_ms / load.server_cpu_ms
+    return f"{load.per_second / baseline.per_second:.2f}; {by_cpu:.2f}"
+
+
+def print_defences_cost(targets: list[Target], runs: list[Run]) -> None:
+    """Issue 7: with all the defences on, intake stays within 10 % of its figure without them
+    (each pair was measured back to back)."""
+    on = {t.name: combined(loads_of([r for r in runs if r.mode == "on"], t.name)) for t in targets}
+    off = {
+        t.name: combined(loads_of([r for r in runs if r.mode == "off"], t.name)) for t in targets
+    }
     print()
     print(
         f"  {'':14} {'req/s on':>9} {'req/s off':>9} {'on/off':>7} {'p95 on':>8} {'p95 off':>8}"
@@ -898,21 +920,20 @@ def print_defences_cost(targets: list[Target], on: dict[str, Load], off: dict[st
         )
 
 
-def check_stored(
-    targets: list[Target], loads: dict[str, Load], mode: str, round_number: int, rounds: int
-) -> bool:
+def check_stored(runs: list[Run], mode: str) -> bool:
     print()
     all_stored = True
-    for target in targets:
-        prefix = run_prefix(mode, target, round_number, rounds)
-        load, rows = loads[target.name], target.stored(prefix)
+    for run in runs:
+        if run.mode != mode:
+            continue
+        load, rows = run.load, run.target.stored(run.prefix)
         stored = next(iter(rows.values()))
         fine = load.accepted <= stored <= load.sent and len(set(rows.values())) == 1
         all_stored &= fine
         counts = ", ".join(f"{n} {table}" for table, n in rows.items())
         extra = stored - load.accepted
         print(
-            f"  {'OK' if fine else 'FAILED':6} {prefix}: {load.accepted} accepted, {counts} "
+            f"  {'OK' if fine else 'FAILED':6} {run.prefix}: {load.accepted} accepted, {counts} "
             f"stored; {load.sent - load.responses} were unanswered when wrk stopped and "
             + (f"{extra} more than accepted were stored" if extra >= 0 else f"{-extra} MISSING")
         )
