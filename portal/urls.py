@@ -19,6 +19,7 @@ urlpatterns = [
     path("dashboard/", dashboard, name="dashboard"),
     path("leads/", include("leads.inbox.urls")),
     path("agreement/", include("scoring.urls")),
+    path("queues/", include("leads.routing.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -1,4 +1,4 @@
-"""Queues are set up here until their own pages land."""
+"""Queues for the admin; sales managers set them up on their own page (`views`)."""
 
 from django.contrib import admin
 

@@ -143,6 +143,43 @@ def _next_member(
     return None
 
 
+# What the sales manager sets on a queue's page.
+QUEUE_SETTINGS = (
+    "name",
+    "priority",
+    "match_attribute",
+    "match_values",
+    "capacity_per_rep",
+    "is_active",
+)
+
+
+def queue_save(*, queue: Queue, reps: Sequence) -> Queue:
+    """Save a queue's settings and who works it. Reps it keeps keep their place in the turn
+    (so the round-robin cursor still points where it did), new ones join at the end, and
+    those left out leave the queue; their leads stay theirs. The queue is locked as routing
+    locks it, so a batch being routed sees it before or after, never half-saved."""
+    with transaction.atomic():
+        if queue.pk:
+            locks.rows_locked(Queue, [queue.pk])
+            # Not the round-robin cursor: routing may have moved it since the page was read.
+            queue.save(update_fields=QUEUE_SETTINGS)
+        else:
+            queue.save()
+        wanted = [rep.pk for rep in reps]
+        members = QueueMember.objects.filter(queue=queue)
+        members.exclude(rep__in=wanted).delete()
+        kept = dict(members.values_list("rep_id", "position"))
+        position = max(kept.values(), default=-1) + 1
+        joining = []
+        for rep_id in wanted:
+            if rep_id not in kept:
+                joining.append(QueueMember(queue=queue, rep_id=rep_id, position=position))
+                position += 1
+        QueueMember.objects.bulk_create(joining)
+    return queue
+
+
 def lead_reassign(*, lead: Lead, to_rep, by, reason: str) -> Assignment:
     """A manager gives a lead to another rep; a rejected lead is re-routed (back to routed).
 

@@ -15,5 +15,7 @@ def navigation(request) -> dict:
         items.append(("capture:quarantine_list", "Spam quarantine"))
     if user.has_perm("capture.import_leads"):
         items.append(("capture:import_list", "Imports"))
+    if user.has_perm("routing.view_queue"):
+        items.append(("routing:queue_list", "Queues"))
     items.append(("scoring:agreement", "Agreement"))  # every login reads what qualifies a lead
     return {"nav": items}

@@ -59,9 +59,9 @@ def test_each_role_holds_its_permissions(role, may, may_not):
 @pytest.mark.parametrize(
     ("role", "shown", "hidden"),
     [
-        (Role.SALES_REP, ["My inbox"], ["Dashboard", "Forms"]),
-        (Role.SALES_MANAGER, ["Leads", "Dashboard"], ["My inbox"]),
-        (Role.MARKETER, ["Leads", "Dashboard", "Forms"], ["My inbox"]),
+        (Role.SALES_REP, ["My inbox"], ["Dashboard", "Forms", "Queues"]),
+        (Role.SALES_MANAGER, ["Leads", "Dashboard", "Queues"], ["My inbox"]),
+        (Role.MARKETER, ["Leads", "Dashboard", "Forms"], ["My inbox", "Queues"]),
     ],
 )
 def test_navigation_shows_each_role_what_it_may_use(client, role, shown, hidden):

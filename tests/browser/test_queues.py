@@ -1,0 +1,75 @@
+"""A sales manager sets up a queue in Chromium, without the Django admin, and a lead follows it."""
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from leads.models import Stage
+from leads.routing.models import Queue
+from leads.routing.services import lead_route
+from portal.demo.services import DEMO_PASSWORD, demo_seed
+from tests.factories import LeadFactory
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+
+def test_sales_manager_creates_a_queue_and_changes_its_reps(page: Page, snap):
+    demo_seed(leads=0)
+    log_in(page, "sales.manager")
+    page.get_by_role("link", name="Queues").click()
+    expect(page.get_by_role("heading", name="Sales queues")).to_be_visible()
+    expect(page.get_by_role("cell", name="country: Brazil")).to_be_visible()
+    snap("queues-list")
+
+    page.get_by_role("link", name="New queue").click()
+    page.get_by_label("Name").fill("Portugal")
+    page.get_by_label("Priority").fill("5")
+    page.get_by_label("Lead attribute").fill("country")
+    page.get_by_label("Values it takes").fill("Portugal")
+    page.get_by_label("Open leads per rep").fill("3")
+    page.get_by_label("Carla Reyes").check()
+    page.get_by_label("Dan Walker").check()
+    snap("queues-new-filled")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved the queue Portugal.")).to_be_visible()
+    row = page.get_by_role("row", name=re.compile("Portugal"))
+    expect(row).to_contain_text("Carla Reyes, Dan Walker")
+    expect(row).to_contain_text("Active")
+    snap("queues-created")
+
+    lead = LeadFactory(stage=Stage.QUALIFIED, attributes={"country": "Portugal"})
+    assert lead_route(lead_id=lead.pk).rep.username == "rep.carla"
+
+    # Carla leaves the queue; Dan stays in his place and Ana joins after him.
+    row.get_by_role("link", name="Portugal").click()
+    expect(page.get_by_label("Values it takes")).to_have_value("Portugal")
+    page.get_by_label("Carla Reyes").uncheck()
+    page.get_by_label("Ana Souza").check()
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("row", name=re.compile("Portugal"))).to_contain_text(
+        "Dan Walker, Ana Souza"
+    )
+    snap("queues-reps-changed")
+    queue = Queue.objects.get(name="Portugal")
+    assert [m.rep.username for m in queue.members.order_by("position")] == ["rep.dan", "rep.ana"]
+
+    # A rule without values is refused on the page, naming the field.
+    page.get_by_role("link", name="New queue").click()
+    page.get_by_label("Name").fill("Chile")
+    page.get_by_label("Lead attribute").fill("country")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Name the values this queue takes")).to_be_visible()
+    snap("queues-rule-without-values-refused")
+    assert not Queue.objects.filter(name="Chile").exists()
+
+
+def log_in(page: Page, username: str) -> None:
+    page.goto("/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()

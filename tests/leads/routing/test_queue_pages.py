@@ -1,0 +1,163 @@
+"""A sales manager sets up the queues in the portal: who works which leads, in which order."""
+
+import pytest
+from django.urls import reverse
+
+from leads.models import Stage
+from leads.routing.models import Queue, QueueMember
+from leads.routing.services import lead_route
+from portal.accounts.roles import Role
+from tests.factories import LeadFactory, UserFactory, queue_with_reps
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def manager(client):
+    user = UserFactory(role=Role.SALES_MANAGER)
+    client.force_login(user)
+    return user
+
+
+def reps(n):
+    names = ["Ana", "Bruno", "Carla"][:n]
+    return [UserFactory(first_name=name, role=Role.SALES_REP) for name in names]
+
+
+def posted(**fields):
+    data = {
+        "name": "Brazil",
+        "priority": 10,
+        "match_attribute": "",
+        "match_values": "",
+        "is_active": "on",
+    }
+    data.update(fields)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def test_the_list_shows_each_queue_its_rule_and_reps_in_turn(client, manager):
+    ana, bruno = reps(2)
+    queue_with_reps(ana, bruno, name="Brazil", match_attribute="country", match_values=["Brazil"])
+    queue_with_reps(name="Empty")
+    page = client.get(reverse("routing:queue_list"))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "country: Brazil" in html
+    assert html.index(ana.get_full_name()) < html.index(bruno.get_full_name())
+    assert "no reps: it takes no leads" in html
+    assert ("routing:queue_list", "Queues") in page.context["nav"]
+
+
+def test_no_queue_yet_says_what_happens_to_leads(client, manager):
+    html = client.get(reverse("routing:queue_list")).content.decode()
+    assert "No queues yet: qualified leads wait until one takes them." in html
+    assert reverse("routing:queue_new") in html
+
+
+@pytest.mark.parametrize("role", [Role.SALES_REP, Role.MARKETER])
+def test_reps_and_marketing_may_not_see_or_change_queues(client, role):
+    client.force_login(UserFactory(role=role))
+    queue = queue_with_reps()
+    assert client.get(reverse("routing:queue_list")).status_code == 403
+    assert client.post(reverse("routing:queue_new"), posted()).status_code == 403
+    assert client.post(reverse("routing:queue_edit", args=[queue.pk]), posted()).status_code == 403
+    assert not Queue.objects.filter(name="Brazil").exists()
+
+
+def test_a_manager_creates_a_queue_whose_reps_take_turns_in_the_order_listed(client, manager):
+    ana, bruno = reps(2)
+    answer = client.post(
+        reverse("routing:queue_new"),
+        posted(
+            match_attribute="country",
+            match_values=" Brazil, Portugal ,",
+            members=[bruno.pk, ana.pk],
+        ),
+    )
+    assert answer.status_code == 302
+    queue = Queue.objects.get(name="Brazil")
+    assert queue.match_values == ["Brazil", "Portugal"]
+    assert list(queue.members.values_list("rep", "position")) == [(ana.pk, 0), (bruno.pk, 1)]
+    lead = LeadFactory(stage=Stage.QUALIFIED, attributes={"country": "portugal"})
+    assert lead_route(lead_id=lead.pk).rep == ana
+
+
+def test_editing_keeps_the_turn_of_the_reps_who_stay(client, manager):
+    ana, bruno, carla = reps(3)
+    queue = queue_with_reps(ana, bruno, name="Brazil")
+    lead_route(lead_id=LeadFactory(stage=Stage.QUALIFIED).pk)  # Ana's turn: the cursor is on her
+    queue.refresh_from_db()
+    assert queue.last_position == 0
+    answer = client.post(
+        reverse("routing:queue_edit", args=[queue.pk]),
+        posted(capacity_per_rep=5, members=[bruno.pk, carla.pk]),
+    )
+    assert answer.status_code == 302
+    queue.refresh_from_db()
+    assert (queue.capacity_per_rep, queue.last_position) == (5, 0)
+    assert list(queue.members.values_list("rep", "position")) == [(bruno.pk, 1), (carla.pk, 2)]
+    owners = [lead_route(lead_id=LeadFactory(stage=Stage.QUALIFIED).pk).rep for _ in range(3)]
+    assert owners == [bruno, carla, bruno]
+
+
+def test_saving_does_not_move_the_cursor_back_when_routing_moved_it_meanwhile(client, manager):
+    ana, bruno = reps(2)
+    queue = queue_with_reps(ana, bruno, name="Brazil")
+    page = client.get(reverse("routing:queue_edit", args=[queue.pk]))  # the manager reads it
+    assert page.status_code == 200
+    lead_route(lead_id=LeadFactory(stage=Stage.QUALIFIED).pk)  # then a lead goes to Ana
+    client.post(reverse("routing:queue_edit", args=[queue.pk]), posted(members=[ana.pk, bruno.pk]))
+    queue.refresh_from_db()
+    assert queue.last_position == 0  # not -1, as the page had read it
+    assert lead_route(lead_id=LeadFactory(stage=Stage.QUALIFIED).pk).rep == bruno
+
+
+def test_the_edit_page_shows_what_is_set(client, manager):
+    ana, bruno = reps(2)
+    queue = queue_with_reps(
+        ana, name="Brazil", match_attribute="country", match_values=["Brazil", "Chile"]
+    )
+    bound = client.get(reverse("routing:queue_edit", args=[queue.pk])).context["bound"]
+    assert bound.initial["match_values"] == "Brazil, Chile"
+    assert bound.initial["members"] == [ana.pk]
+    assert set(bound.fields["members"].queryset) == {ana, bruno, manager}  # managers work leads too
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"match_attribute": "country"}, "match_values", "Name the values this queue takes"),
+        ({"name": ""}, "name", "This field is required."),
+        ({"capacity_per_rep": -1}, "capacity_per_rep", "greater than or equal to 0"),
+    ],
+)
+def test_a_bad_queue_is_refused_naming_the_field(client, manager, fields, field, message):
+    answer = client.post(reverse("routing:queue_new"), posted(**fields))
+    assert answer.status_code == 200
+    assert any(message in error for error in answer.context["bound"].errors[field])
+    assert not Queue.objects.exists()
+
+
+def test_two_queues_may_not_share_a_name(client, manager):
+    queue_with_reps(name="Brazil")
+    answer = client.post(reverse("routing:queue_new"), posted(name="Brazil"))
+    assert "already exists" in answer.context["bound"].errors["name"][0]
+    assert Queue.objects.count() == 1
+
+
+def test_a_rep_left_out_leaves_the_queue_and_keeps_their_leads(client, manager):
+    ana, bruno = reps(2)
+    queue = queue_with_reps(ana, bruno, name="Brazil")
+    lead = LeadFactory(stage=Stage.QUALIFIED)
+    lead_route(lead_id=lead.pk)
+    client.post(reverse("routing:queue_edit", args=[queue.pk]), posted(members=[bruno.pk]))
+    assert not QueueMember.objects.filter(rep=ana).exists()
+    lead.refresh_from_db()
+    assert lead.owner == ana
+
+
+def test_a_new_queue_page_starts_with_no_values(client, manager):
+    bound = client.get(reverse("routing:queue_new")).context["bound"]
+    assert bound["match_values"].value() == ""  # not "[]", which a save would keep as a value
+    assert bound["is_active"].value() is True
