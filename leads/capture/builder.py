@@ -254,5 +254,11 @@ def _back(form: Form) -> str:
 
 def _edit_page(request: HttpRequest, bound, *, title: str, back: str) -> HttpResponse:
     status = 400 if bound.is_bound and bound.errors else 200
-    context = {"bound": bound, "title": title, "back": back}
-    return render(request, "capture/edit.html", context, status=status)
+    context = {
+        "bound": bound,
+        "title": title,
+        "back": back,
+        "parent_url": reverse("capture:form_list"),
+        "parent_label": "Forms",
+    }
+    return render(request, "edit_page.html", context, status=status)

@@ -36,5 +36,13 @@ def _edit(request: HttpRequest, queue: Queue, *, title: str) -> HttpResponse:
         queue = queue_save(queue=bound.save(commit=False), reps=bound.cleaned_data["members"])
         messages.success(request, f"Saved the queue {queue.name}.")
         return redirect("routing:queue_list")
-    context = {"bound": bound, "title": title, "back": reverse("routing:queue_list")}
-    return render(request, "routing/queue_form.html", context)
+    listed = reverse("routing:queue_list")
+    status = 400 if bound.is_bound and bound.errors else 200
+    context = {
+        "bound": bound,
+        "title": title,
+        "back": listed,
+        "parent_url": listed,
+        "parent_label": "Queues",
+    }
+    return render(request, "edit_page.html", context, status=status)

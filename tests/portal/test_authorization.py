@@ -16,7 +16,13 @@ from leads.models import Stage
 from portal.accounts.roles import Role
 from scoring.models import Agreement
 from scoring.progress import RescoreRun
-from tests.factories import CriterionFactory, FormFactory, LeadFactory, UserFactory
+from tests.factories import (
+    CriterionFactory,
+    FormFactory,
+    LeadFactory,
+    QueueFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -53,6 +59,10 @@ GET = {
     "capture:submissions_export": statuses(LOGIN, 403, 403, 200, 200, 200),
     "capture:hubspot_token": statuses(LOGIN, 403, 403, 200, 200, 403),
     "capture:form_list": statuses(LOGIN, 403, 403, 200, 200, 200),
+    # The sales queues: the sales manager (and an admin) sets them up; nobody else sees them.
+    "routing:queue_list": statuses(LOGIN, 403, 403, 403, 403, 200),
+    "routing:queue_new": statuses(LOGIN, 403, 403, 403, 403, 200),
+    "routing:queue_edit": statuses(LOGIN, 403, 403, 403, 403, 200),
     # The form builder: marketing builds; a sales manager may look; a rep never sees it.
     "capture:form_new": statuses(LOGIN, 403, 403, 200, 200, 403),
     "capture:builder": statuses(LOGIN, 403, 403, 200, 200, 200),
@@ -154,6 +164,8 @@ def _url(name: str, form, lead) -> str:
             form=form, source="test", file_name="t.csv", content="email\na@b.example\n"
         )
         return reverse(name, kwargs={"pk": lead_import.pk})
+    if name == "routing:queue_edit":
+        return reverse(name, kwargs={"pk": QueueFactory().pk})
     if name.startswith("inbox:") and name not in ("inbox:list", "inbox:export"):
         return reverse(name, kwargs={"pk": lead.pk})
     if name.startswith("capture:field_") and name != "capture:field_new":

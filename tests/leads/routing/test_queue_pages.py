@@ -134,7 +134,7 @@ def test_the_edit_page_shows_what_is_set(client, manager):
 )
 def test_a_bad_queue_is_refused_naming_the_field(client, manager, fields, field, message):
     answer = client.post(reverse("routing:queue_new"), posted(**fields))
-    assert answer.status_code == 200
+    assert answer.status_code == 400
     assert any(message in error for error in answer.context["bound"].errors[field])
     assert not Queue.objects.exists()
 
@@ -142,6 +142,7 @@ def test_a_bad_queue_is_refused_naming_the_field(client, manager, fields, field,
 def test_two_queues_may_not_share_a_name(client, manager):
     queue_with_reps(name="Brazil")
     answer = client.post(reverse("routing:queue_new"), posted(name="Brazil"))
+    assert answer.status_code == 400
     assert "already exists" in answer.context["bound"].errors["name"][0]
     assert Queue.objects.count() == 1
 
