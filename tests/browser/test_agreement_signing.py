@@ -7,8 +7,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from leads.models import Lead, Stage
-from portal.demo.services import DEMO_PASSWORD, demo_seed
+from portal.demo.services import demo_seed
 from scoring.models import Agreement
+from tests.browser.session import log_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -131,14 +132,6 @@ def test_both_managers_sign_a_new_version_and_the_next_lead_is_judged_by_it(page
     expect(qualification).to_contain_text("company size is 15, below 20")
     expect(page.locator(".timeline > li").last).to_contain_text("(agreement v2)")
     snap("lead-judged-by-agreement-v2")
-
-
-def log_in(page: Page, username: str) -> None:
-    page.goto("/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
 def log_out(page: Page) -> None:

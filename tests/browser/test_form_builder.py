@@ -6,7 +6,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from leads.models import Submission
-from portal.demo.services import DEMO_PASSWORD, demo_seed
+from portal.demo.services import demo_seed
+from tests.browser.session import log_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -160,11 +161,3 @@ def labelled(page: Page, name: str):
 
 def stat(page: Page, name: str):
     return page.locator(f'[data-stat="{name}"]')
-
-
-def log_in(page: Page, username: str) -> None:
-    page.goto("/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()

@@ -12,7 +12,8 @@ from leads.models import ContactChannel, Lead, LeadEvent, LostReason, Stage
 from leads.routing.models import Assignment, QueueMember
 from leads.routing.services import lead_route
 from portal.accounts.models import User
-from portal.demo.services import DEMO_PASSWORD, demo_seed
+from portal.demo.services import demo_seed
+from tests.browser.session import log_in
 from tests.factories import LeadFactory
 
 pytestmark = [
@@ -237,14 +238,6 @@ def test_every_arrow_is_taken_on_the_lead_page_by_whoever_may_take_it(page: Page
     expect(stage(page)).to_have_text("Accepted")
     snap("arrows-re-routed-lead-accepted-by-bruno")
     assert page.goto(won.get_absolute_url()).status == 404
-
-
-def log_in(page: Page, username: str) -> None:
-    page.goto("/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
 def log_out(page: Page) -> None:

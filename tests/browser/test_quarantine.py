@@ -8,7 +8,8 @@ from playwright.sync_api import Page, expect
 from leads.capture.models import QuarantinedPost
 from leads.capture.spam import HONEYPOT_FIELD
 from leads.models import Lead
-from portal.demo.services import DEMO_PASSWORD, demo_seed
+from portal.demo.services import demo_seed
+from tests.browser.session import log_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -98,11 +99,3 @@ def test_marketer_reviews_the_quarantine_and_releases_a_post(page: Page, snap):
 
 def labelled(page: Page, name: str):
     return page.get_by_label(re.compile(rf"^\s*{re.escape(name)}\s*\*?\s*$"))
-
-
-def log_in(page: Page, username: str) -> None:
-    page.goto("/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()

@@ -8,7 +8,8 @@ from playwright.sync_api import Page, expect
 from leads.models import Stage
 from leads.routing.models import Queue
 from leads.routing.services import lead_route
-from portal.demo.services import DEMO_PASSWORD, demo_seed
+from portal.demo.services import demo_seed
+from tests.browser.session import log_in
 from tests.factories import LeadFactory
 
 pytestmark = [
@@ -65,11 +66,3 @@ def test_sales_manager_creates_a_queue_and_changes_its_reps(page: Page, snap):
     expect(page.get_by_text("Name the values this queue takes")).to_be_visible()
     snap("queues-rule-without-values-refused")
     assert not Queue.objects.filter(name="Chile").exists()
-
-
-def log_in(page: Page, username: str) -> None:
-    page.goto("/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
