@@ -36,6 +36,7 @@ from leads.capture.services import (
 from leads.capture.tokens import hubspot_token_issue
 from portal.accounts.decorators import permission_required_or_403
 from portal.errors import DomainError
+from portal.pages import edit_page
 
 PAGE_SIZE = 20
 EMBED_SCRIPT = "capture/embed.js"
@@ -253,12 +254,7 @@ def _back(form: Form) -> str:
 
 
 def _edit_page(request: HttpRequest, bound, *, title: str, back: str) -> HttpResponse:
-    status = 400 if bound.is_bound and bound.errors else 200
-    context = {
-        "bound": bound,
-        "title": title,
-        "back": back,
-        "parent_url": reverse("capture:form_list"),
-        "parent_label": "Forms",
-    }
-    return render(request, "edit_page.html", context, status=status)
+    parent = reverse("capture:form_list")
+    return edit_page(
+        request, bound, title=title, back=back, parent_url=parent, parent_label="Forms"
+    )

@@ -10,6 +10,7 @@ from leads.routing.forms import QueueForm
 from leads.routing.models import Queue, QueueMember
 from leads.routing.services import queue_save
 from portal.accounts.decorators import permission_required_or_403
+from portal.pages import edit_page
 
 
 @permission_required_or_403("routing.view_queue")
@@ -37,12 +38,6 @@ def _edit(request: HttpRequest, queue: Queue, *, title: str) -> HttpResponse:
         messages.success(request, f"Saved the queue {queue.name}.")
         return redirect("routing:queue_list")
     listed = reverse("routing:queue_list")
-    status = 400 if bound.is_bound and bound.errors else 200
-    context = {
-        "bound": bound,
-        "title": title,
-        "back": listed,
-        "parent_url": listed,
-        "parent_label": "Queues",
-    }
-    return render(request, "edit_page.html", context, status=status)
+    return edit_page(
+        request, bound, title=title, back=listed, parent_url=listed, parent_label="Queues"
+    )
