@@ -5,7 +5,7 @@
 from django.dispatch import Signal
 
 # A submission and its lead were stored. Sent with `submission`.
-submission_stored = Signal()
+submission_stored = Signal(use_caching=True)
 
 # Leads became qualified outside the handoff's scoring (a re-scoring), a batch at a time: sent
 # once per batch, with `lead_ids`, so that routing follows without waiting for beat.

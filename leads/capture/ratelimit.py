@@ -85,7 +85,7 @@ class Limiter:
     # One flush at a time, so replies are applied in the order they were asked.
     flush_lock: threading.Lock = field(default_factory=threading.Lock)
     event: threading.Event = field(default_factory=threading.Event)
-    pid: int | None = None  # the process whose thread runs; another one starts its own
+    running: bool = False  # whether this process's thread runs (a forked child has none)
     generation: int = 0  # `reset` counts up: a flush begun before it changes nothing
     skip_until: float = 0.0
     connection: redis.Connection | None = None
@@ -101,12 +101,15 @@ class Limiter:
                 count = counts.setdefault(key, Count())
                 count.pending += 1
                 totals.append(count.total)
-            self.event.set()
+            if not self.event.is_set():  # under load it is: no notify per post
+                self.event.set()
         return totals
 
     def _wake(self) -> None:
-        if self.pid != os.getpid():  # first post in this process (also after a fork)
-            self.pid = os.getpid()
+        # A flag, not os.getpid() per post: a system call, on a CPU the workers share, is
+        # where the kernel switches to another process (py-spy: 1% of a post).
+        if not self.running:  # first post in this process (also after a fork)
+            self.running = True
             self.event = threading.Event()
             threading.Thread(
                 target=self._run, args=(self.event,), name="ratelimit-flush", daemon=True
@@ -224,6 +227,7 @@ class Limiter:
         self.lock, self.flush_lock = threading.Lock(), threading.Lock()
         self.windows = {}
         self.generation += 1
+        self.running = False  # the parent's thread was not forked with it
 
 
 _limiter = Limiter()

@@ -92,7 +92,10 @@ def wake_on_commit(task: Task) -> None:
     savepoint that then failed is gone, and the next ask makes a new one.
     """
     connection = transaction.get_connection()
-    if connection.in_atomic_block and any(
+    if not connection.in_atomic_block:  # autocommit: what asked is committed already
+        wake(task)
+        return
+    if any(
         isinstance(entry[1], _WakeOnCommit) and entry[1].waits_for(task)
         for entry in connection.run_on_commit
     ):
@@ -114,16 +117,21 @@ class _Waker:
         self._lock = threading.Lock()
         self._flagged: dict[str, Task] = {}
         self._event = threading.Event()
-        self._pid: int | None = None
+        self._running = False  # whether this process's thread runs (a forked child has none)
+
+    def after_fork(self) -> None:
+        """The child starts its own thread when it first flags, with a lock nobody holds."""
+        self._lock, self._running = threading.Lock(), False
 
     def flag(self, task: Task) -> None:
         with self._lock:
             self._flagged[task.name] = task
-            if self._pid != os.getpid():  # first use in this process (also after a fork)
-                self._pid = os.getpid()
+            if not self._running:  # first use in this process (also after a fork)
+                self._running = True
                 self._event = threading.Event()
                 threading.Thread(target=self._run, name="handoff-waker", daemon=True).start()
-            self._event.set()
+            if not self._event.is_set():  # a post under load finds it set: skip the notify
+                self._event.set()
 
     def flush(self) -> int:
         """Publish what is flagged now, on the caller's thread; how many were sent."""
@@ -150,5 +158,6 @@ class _Waker:
 
 
 _waker = _Waker()
+os.register_at_fork(after_in_child=_waker.after_fork)
 # A web process that stops between a commit and its publish still sends it.
 atexit.register(_waker.flush)

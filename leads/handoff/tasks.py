@@ -16,11 +16,12 @@ A batch is whatever is waiting, not a timer: at a trickle it is one lead, under 
 workers split the work, and a message that finds nothing due costs two small queries.
 """
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Sequence
 
-from celery import shared_task
+from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import OperationalError, transaction
@@ -48,12 +49,19 @@ BUDGET_SECONDS = settings.CELERY_TASK_SOFT_TIME_LIMIT / 2
 
 
 def after_capture(sender, submission, **kwargs) -> None:
-    wake_on_commit(hand_off)
+    wake_on_commit(_hand_off())
 
 
 def after_qualified(sender, lead_ids, **kwargs) -> None:
     """A re-scoring qualified a batch of leads: one message routes them after the commit."""
-    wake_on_commit(hand_off)
+    wake_on_commit(_hand_off())
+
+
+@functools.cache
+def _hand_off() -> Task:
+    """`hand_off` itself: `shared_task` gives a proxy that looks the task up again on every
+    attribute read, which was a third of waking it after each post (py-spy)."""
+    return hand_off._get_current_object()
 
 
 @shared_task(name="handoff.hand_off", **HANDOFF, **RETRY)
