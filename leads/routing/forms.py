@@ -1,10 +1,29 @@
 """The sales manager's queue page: what a queue takes, in which order, and who works it."""
 
 from django import forms
+from django.contrib.auth import get_user_model
+from django.db.models import Q
 
 from leads.routing.models import Queue
 from leads.routing.selectors import active_reps
 from leads.routing.services import QUEUE_SETTINGS
+
+
+class RepChoiceField(forms.ModelMultipleChoiceField):
+    """Reps by name; a member who is no longer a rep one can pick says why, so that the
+    manager sees them before deciding to keep or untick them."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.routable: set[int] = set()
+
+    def label_from_instance(self, user) -> str:
+        name = user.get_full_name() or user.username
+        if user.pk in self.routable:
+            return name
+        if not user.is_active:
+            return f"{name} (account deactivated: gets no leads while it is)"
+        return f"{name} (no longer has a role that works leads)"
 
 
 class QueueForm(forms.ModelForm):
@@ -13,7 +32,7 @@ class QueueForm(forms.ModelForm):
         label="Values it takes",
         help_text="Comma-separated, compared without case, e.g. Brazil, Portugal.",
     )
-    members = forms.ModelMultipleChoiceField(
+    members = RepChoiceField(
         queryset=None,
         required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -37,11 +56,20 @@ class QueueForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["members"].queryset = active_reps()
         # As the manager types them, also on a new queue (the model's [] would show as "[]").
         self.initial["match_values"] = ", ".join(map(str, self.instance.match_values))
-        if self.instance.pk:
-            self.initial["members"] = [m.rep_id for m in self.instance.members.all()]
+        current = [m.rep_id for m in self.instance.members.all()] if self.instance.pk else []
+        self.initial["members"] = current
+        # The reps who can be given leads, and the queue's members who no longer can (an
+        # account deactivated, a role changed): listed and kept ticked, so that a save keeps
+        # them in the queue for when they are back, unless the manager unticks them.
+        members = self.fields["members"]
+        members.routable = set(active_reps().values_list("pk", flat=True))
+        members.queryset = (
+            get_user_model()
+            .objects.filter(Q(pk__in=members.routable) | Q(pk__in=current))
+            .order_by("first_name", "last_name", "username")
+        )
 
     def clean_match_values(self) -> list[str]:
         return [

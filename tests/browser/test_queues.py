@@ -8,6 +8,7 @@ from playwright.sync_api import Page, expect
 from leads.models import Stage
 from leads.routing.models import Queue
 from leads.routing.services import lead_route
+from portal.accounts.models import User
 from portal.demo.services import demo_seed
 from tests.browser.session import log_in
 from tests.factories import LeadFactory
@@ -56,6 +57,20 @@ def test_sales_manager_creates_a_queue_and_changes_its_reps(page: Page, snap):
     )
     snap("queues-reps-changed")
     queue = Queue.objects.get(name="Portugal")
+    assert [m.rep.username for m in queue.members.order_by("position")] == ["rep.dan", "rep.ana"]
+
+    # Dan's account is deactivated: the queue says so, and a save keeps him for his return.
+    User.objects.filter(username="rep.dan").update(is_active=False)
+    page.reload()
+    row = page.get_by_role("row", name=re.compile("Portugal"))
+    expect(row).to_contain_text("Dan Walker (account deactivated), Ana Souza")
+    row.get_by_role("link", name="Portugal").click()
+    dan = page.get_by_label("Dan Walker (account deactivated: gets no leads while it is)")
+    expect(dan).to_be_checked()
+    page.get_by_label("Open leads per rep").fill("4")
+    snap("queues-deactivated-member")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved the queue Portugal.")).to_be_visible()
     assert [m.rep.username for m in queue.members.order_by("position")] == ["rep.dan", "rep.ana"]
 
     # A rule without values is refused on the page, naming the field.

@@ -162,3 +162,35 @@ def test_a_new_queue_page_starts_with_no_values(client, manager):
     bound = client.get(reverse("routing:queue_new")).context["bound"]
     assert bound["match_values"].value() == ""  # not "[]", which a save would keep as a value
     assert bound["is_active"].value() is True
+
+
+def test_a_member_whose_account_was_deactivated_is_shown_and_kept_unless_unticked(client, manager):
+    ana, bruno = reps(2)
+    queue = queue_with_reps(ana, bruno, name="Brazil")
+    bruno.is_active = False
+    bruno.save(update_fields=["is_active"])
+    url = reverse("routing:queue_edit", args=[queue.pk])
+
+    page = client.get(url)
+    assert page.context["bound"].initial["members"] == [ana.pk, bruno.pk]
+    bruno_label = f"{bruno.get_full_name()} (account deactivated: gets no leads while it is)"
+    assert bruno_label in page.content.decode()
+    saved = client.post(url, posted(capacity_per_rep=3, members=[ana.pk, bruno.pk]))
+    assert saved.status_code == 302
+    queue.refresh_from_db()
+    assert queue.capacity_per_rep == 3
+    assert list(queue.members.values_list("rep", "position")) == [(ana.pk, 0), (bruno.pk, 1)]
+    assert lead_route(lead_id=LeadFactory(stage=Stage.QUALIFIED).pk).rep == ana  # not Bruno
+    listed = client.get(reverse("routing:queue_list")).content.decode()
+    assert f"{bruno.get_full_name()} (account deactivated)" in listed
+
+    client.post(url, posted(members=[ana.pk]))  # unticked: he leaves the queue
+    assert list(queue.members.values_list("rep", flat=True)) == [ana.pk]
+
+
+def test_a_deactivated_user_who_is_not_a_member_is_not_offered(client, manager):
+    ana, bruno = reps(2)
+    bruno.is_active = False
+    bruno.save(update_fields=["is_active"])
+    bound = client.get(reverse("routing:queue_new")).context["bound"]
+    assert set(bound.fields["members"].queryset) == {ana, manager}
