@@ -23,7 +23,7 @@ class RepChoiceField(forms.ModelMultipleChoiceField):
             return name
         if not user.is_active:
             return f"{name} (account deactivated: gets no leads while it is)"
-        return f"{name} (no longer has a role that works leads)"
+        return f"{name} (no longer has a role that works leads: gets none)"
 
 
 class QueueForm(forms.ModelForm):

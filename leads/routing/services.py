@@ -104,8 +104,10 @@ def _assigned(lead: Lead, queue: Queue, rep, *, at) -> list[LeadEvent]:
 
 def _members_by_queue(queues: dict[int, Queue]) -> dict[int, list[QueueMember]]:
     members: dict[int, list[QueueMember]] = {}
+    # Who may be given a lead is one rule (`active_reps`): a member whose account was
+    # deactivated, or whose role no longer works leads, stays in the queue but is passed over.
     active = QueueMember.objects.filter(
-        queue_id__in=list(queues), is_active=True, rep__is_active=True
+        queue_id__in=list(queues), is_active=True, rep__in=active_reps().values("pk")
     )
     for member in active.select_related("rep").order_by("queue_id", "position"):
         members.setdefault(member.queue_id, []).append(member)

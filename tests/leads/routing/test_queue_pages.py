@@ -1,6 +1,7 @@
 """A sales manager sets up the queues in the portal: who works which leads, in which order."""
 
 import pytest
+from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from leads.models import Stage
@@ -194,3 +195,11 @@ def test_a_deactivated_user_who_is_not_a_member_is_not_offered(client, manager):
     bruno.save(update_fields=["is_active"])
     bound = client.get(reverse("routing:queue_new")).context["bound"]
     assert set(bound.fields["members"].queryset) == {ana, manager}
+
+
+def test_a_member_now_in_marketing_is_shown_as_getting_no_leads(client, manager):
+    ana, bruno = reps(2)
+    queue = queue_with_reps(ana, bruno, name="Brazil")
+    bruno.groups.set([Group.objects.get(name=Role.MARKETER.value)])
+    page = client.get(reverse("routing:queue_edit", args=[queue.pk])).content.decode()
+    assert f"{bruno.get_full_name()} (no longer has a role that works leads: gets none)" in page

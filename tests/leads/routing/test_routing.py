@@ -1,4 +1,5 @@
 import pytest
+from django.contrib.auth.models import Group
 
 from leads.models import LeadEvent, Stage
 from leads.routing.models import Assignment
@@ -75,6 +76,17 @@ def test_inactive_members_get_no_leads():
     queue = queue_with_reps(away, present)
     queue.members.filter(rep=away).update(is_active=False)
     assert {lead_route(lead_id=qualified_lead().pk).rep for _ in range(3)} == {present}
+
+
+def test_a_member_deactivated_or_no_longer_a_rep_is_passed_over_and_kept():
+    deactivated, moved, present = UserFactory.create_batch(3, role=Role.SALES_REP)
+    queue = queue_with_reps(deactivated, moved, present)
+    deactivated.is_active = False
+    deactivated.save(update_fields=["is_active"])
+    moved.groups.set([Group.objects.get(name=Role.MARKETER.value)])  # now in marketing
+
+    assert {lead_route(lead_id=qualified_lead().pk).rep for _ in range(3)} == {present}
+    assert queue.members.count() == 3
 
 
 def test_routing_an_already_routed_lead_does_nothing():
