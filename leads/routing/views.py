@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from leads.routing.forms import QueueForm
 from leads.routing.models import Queue, QueueMember
+from leads.routing.selectors import active_reps
 from leads.routing.services import queue_save
 from portal.accounts.decorators import permission_required_or_403
 from portal.pages import edit_page
@@ -17,7 +18,9 @@ from portal.pages import edit_page
 def queue_list(request: HttpRequest) -> HttpResponse:
     members = QueueMember.objects.select_related("rep").order_by("position")
     queues = Queue.objects.prefetch_related(Prefetch("members", queryset=members))
-    return render(request, "routing/queue_list.html", {"queues": queues})
+    # Members routing passes over (an account deactivated, a role that no longer works leads).
+    routable = set(active_reps().values_list("pk", flat=True))
+    return render(request, "routing/queue_list.html", {"queues": queues, "routable": routable})
 
 
 @permission_required_or_403("routing.add_queue")
