@@ -1,5 +1,6 @@
 """The waker: a request's commit flags the handoff, a thread of the process publishes it."""
 
+import os
 import threading
 import time
 
@@ -81,6 +82,34 @@ def test_a_failed_publish_is_logged_and_the_next_flag_is_published_again(not_eag
     outbox.wake(task)
     wait_until(lambda: len(task.published_at) == 2)
     wait_until(lambda: "Could not queue test.counting" in caplog.text)
+
+
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_a_forked_process_publishes_through_a_waker_thread_of_its_own(not_eager, tmp_path):
+    published = tmp_path / "published"
+
+    class FileTask(CountingTask):  # a child's publish, seen by the parent
+        def apply_async(self, args, retry):
+            with published.open("a") as file:
+                file.write(f"{os.getpid()}\n")
+
+    task = FileTask()
+    outbox.wake(task)  # the parent's thread runs
+    wait_until(lambda: published.exists())
+    pid = os.fork()
+    if pid == 0:  # the child: the parent's thread was not forked with it
+        code = 1
+        try:
+            outbox.wake(task)
+            wait_until(lambda: str(os.getpid()) in published.read_text().split())
+            code = 0
+        except AssertionError:
+            code = 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert str(pid) in published.read_text().split()
 
 
 def test_no_message_is_sent_while_one_waits_undelivered(own_broker):
