@@ -3,7 +3,7 @@
 Services raise these; they never build responses. One handler turns them into JSON for API
 callers and one into a page (with a message) for people (`portal.error_handlers`), so a
 refused move, a lost race or a bad value reads the same everywhere. The JSON shape is
-written once in the README ("Errors") and built only by `error_body`.
+written once in docs/errors.md and built only by `error_body`.
 """
 
 from http import HTTPStatus
@@ -103,7 +103,7 @@ class Unavailable(DomainError):
 
 
 def error_body(code: str, errors: dict[str, ErrorList]) -> dict:
-    """The one JSON error shape every endpoint answers with (the README's "Errors")."""
+    """The one JSON error shape every endpoint answers with (docs/errors.md)."""
     return {"code": code, "errors": errors}
 
 

@@ -1,4 +1,4 @@
-"""The README's error shape, checked the same way by every test that expects a refusal."""
+"""The error shape of docs/errors.md, checked the same way by every test that expects a refusal."""
 
 
 def assert_error_json(response, status: int, code: str) -> dict:

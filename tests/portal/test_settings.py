@@ -57,7 +57,7 @@ def test_a_malformed_trusted_proxy_refuses_to_start():
 
 
 def run_in_production(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    """Python with the README's production environment over HTTPS, and nothing else."""
+    """Python with the production environment of docs/operations.md over HTTPS, and nothing else."""
     environment = {
         "PATH": os.environ.get("PATH", ""),
         "DJANGO_SETTINGS_MODULE": "portal.settings",

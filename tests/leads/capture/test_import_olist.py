@@ -3,7 +3,7 @@
 The files live in ../shared/data/olist (never copied into the repository); without them the
 tests that need them skip with the reason. The full import of 8,000 rows takes minutes (each
 row is a submission through the handoff), so the test imports a slice through the command
-and checks the whole file through the same reader; the README gives the full run's counts.
+and checks the whole file through the same reader; docs/imports.md gives the full run's counts.
 """
 
 import csv
