@@ -1,0 +1,89 @@
+"""Every page each role can reach, at phone size: nothing wider than the screen, the menu opens
+and "Log out" is reachable, and axe-core (WCAG 2.1 A/AA) finds no serious or critical
+violation. Screenshots of the main pages at 390x844 are saved for a person to look at."""
+
+from urllib.parse import urlsplit
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page, expect
+
+from portal.demo.services import demo_seed
+from tests.browser.session import log_in
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+PHONE = {"width": 390, "height": 844}
+ROLES = ["marketer", "marketing.manager", "sales.manager", "rep.ana", "admin"]
+WCAG = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+# Pages a person reaches from a list, followed once per list; actions and downloads are not pages.
+NOT_PAGES = ("/logout/", "/export", ".csv", "/admin/", "/report", "/embed")
+
+
+def _problems(page: Page, axe: Axe) -> list[str]:
+    found = []
+    width = page.evaluate("document.documentElement.scrollWidth")
+    if width > PHONE["width"]:
+        found.append(f"{page.url}: {width} px wide at {PHONE['width']} px")
+    results = axe.run(page, options=WCAG)
+    for violation in results.response["violations"]:
+        if violation["impact"] in ("serious", "critical"):
+            targets = [node["target"] for node in violation["nodes"][:3]]
+            found.append(f"{page.url}: {violation['impact']} {violation['id']} at {targets}")
+    return found
+
+
+def _pages_of(page: Page) -> list[str]:
+    """The menu's pages, then the first page each of them links to from its main table."""
+    menu = [a.get_attribute("href") for a in page.locator("#main-menu a.nav-link").all()]
+    found = list(dict.fromkeys(menu))
+    for href in menu:
+        page.goto(href)
+        first = page.locator("main table tbody a[href^='/']").first
+        if first.count():
+            link = first.get_attribute("href")
+            if not any(part in link for part in NOT_PAGES):
+                found.append(link)
+    return list(dict.fromkeys(found))
+
+
+def test_every_page_of_every_role_fits_a_phone_and_passes_axe(page: Page, snap):
+    demo_seed(leads=24)
+    page.set_viewport_size(PHONE)
+    axe = Axe()
+    problems: list[str] = []
+
+    for path in ("/login/", "/f/talk-to-sales/"):
+        page.goto(path)
+        problems += _problems(page, axe)
+    snap("phone-public-form")
+
+    for username in ROLES:
+        log_in(page, username)
+        for path in _pages_of(page):
+            page.goto(path)
+            problems += _problems(page, axe)
+            name = urlsplit(path).path.strip("/").replace("/", "-") or "home"
+            if username in ("rep.ana", "marketer") or name == "dashboard":
+                snap(f"phone-{username}-{name}")
+        menu = page.get_by_role("button", name="Menu")
+        expect(menu).to_be_visible()
+        expect(page.get_by_role("button", name="Log out")).to_be_hidden()
+        menu.click()
+        expect(menu).to_have_attribute("aria-expanded", "true")
+        snap(f"phone-{username}-menu-open")
+        page.get_by_role("button", name="Log out").click()
+        expect(page.get_by_role("button", name="Log in")).to_be_visible()
+
+    assert not problems, "\n".join(problems)
+
+
+def test_the_menu_is_a_row_of_links_on_a_desktop(page: Page):
+    demo_seed(leads=2)
+    log_in(page, "marketing.manager")
+    expect(page.get_by_role("button", name="Menu")).to_be_hidden()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
