@@ -1,5 +1,9 @@
 // Small enhancements on every portal page; each page works without them.
 (function () {
+  // After a refused post, focus goes to the list of what to correct, so a screen reader
+  // reads it and a keyboard user starts from there, not from the top of the page.
+  var summary = document.querySelector("[data-lb-focus]");
+  if (summary) summary.focus();
   // The main menu collapses behind a button below Bootstrap's lg breakpoint. Without
   // JavaScript it stays open (stacked), so every link and "Log out" stay reachable.
   // Bootstrap's own bundle (80 KB) would be loaded on every page for this one toggle.

@@ -87,3 +87,12 @@ def test_the_menu_is_a_row_of_links_on_a_desktop(page: Page):
     expect(page.get_by_role("button", name="Menu")).to_be_hidden()
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+
+
+def test_a_refused_public_post_moves_focus_to_the_list_of_what_to_correct(page: Page):
+    demo_seed(leads=0)
+    page.goto("/f/talk-to-sales/")
+    page.get_by_role("button", name="Send").click()
+    summary = page.locator("#form-errors")
+    expect(summary).to_be_visible()
+    expect(summary).to_be_focused()
