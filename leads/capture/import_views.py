@@ -131,7 +131,12 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 "type": rule.get("type") or "text",
             }
         )
-    rows = [] if problem else preview(lead_import)
+    rows = []
+    if not problem:
+        try:
+            rows = preview(lead_import)
+        except DomainError as error:  # read at upload; only a reader changed since fails here
+            problem = error.message
     context = {
         "import": lead_import,
         "columns": columns,

@@ -163,7 +163,12 @@ def import_run(
     if not claimed:
         return lead_import
     if rows is None:
-        _header, rows = read_csv(lead_import.content)
+        try:
+            _header, rows = read_csv(lead_import.content)
+        except DomainError as error:  # read at upload; only a reader changed since fails here
+            import_fail(lead_import_id=lead_import_id, why=error.message)
+            lead_import.refresh_from_db()
+            return lead_import
     reader = RowReader(form=lead_import.form, mapping=_mapping(lead_import))
     deadline = None if budget_seconds is None else monotonic() + budget_seconds
     while True:
