@@ -22,11 +22,13 @@ from django.utils import timezone
 TRIGGERS = frozenset("=+-@\t\r\n")
 # "-12" and "-3.5" (or "-3,5") stay readable numbers: a sign and ASCII digits call nothing.
 PLAIN_NEGATIVE = re.compile(r"-[0-9]+(?:[.,][0-9]+)?", re.ASCII)
+# Most cells start with one of these: nothing more to look at.
+_PLAIN_START = frozenset(chr(c) for c in range(33, 127)) - TRIGGERS
 
 
 def defuse(text: str) -> str:
     """The text, prefixed with ' if a spreadsheet would run it, even behind leading spaces."""
-    if not text:
+    if not text or text[0] in _PLAIN_START:
         return text
     if text[0] in "\t\r\n":
         return f"'{text}"
@@ -43,6 +45,8 @@ def defuse(text: str) -> str:
 
 def safe_cell(value: Any) -> Any:
     """A cell as text a spreadsheet shows and never runs; numbers stay numbers."""
+    if type(value) is str:
+        return defuse(value)
     if value is None:
         return ""
     if isinstance(value, bool):
