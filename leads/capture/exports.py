@@ -1,11 +1,8 @@
 """CSV exports, streamed: rows are written as the database hands them over, in chunks, so a
-big export never sits in memory. Every cell a visitor could have typed is defused against
-spreadsheet formulas (CSV injection)."""
+big export never sits in memory. Every cell, the header's too, is defused against
+spreadsheet formulas (CSV injection) by `portal.spreadsheets`."""
 
-import csv
-import json
 from collections.abc import Iterable, Iterator
-from datetime import datetime
 
 from django.http import HttpRequest, StreamingHttpResponse
 from django.utils import timezone
@@ -14,12 +11,11 @@ from leads.capture.models import Form
 from leads.capture.selectors import export_field_keys, forms_for_marketing, submissions_for_export
 from leads.models import Submission
 from portal.accounts.decorators import permission_required_or_403
+from portal.spreadsheets import SafeWriter, unique_header
 
 EXPORT = "leads.export_leads"
 CHUNK = 2000
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
-# A spreadsheet runs a cell starting with one of these as a formula (OWASP: CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class _Echo:
@@ -29,37 +25,14 @@ class _Echo:
         return value
 
 
-def safe_cell(value: object) -> object:
-    """A cell as text a spreadsheet shows and never runs; numbers stay numbers."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int | float):
-        return value
-    if isinstance(value, datetime):
-        return iso(value)
-    if isinstance(value, list):
-        value = ";".join(map(str, value))
-    elif isinstance(value, dict):
-        value = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    text = str(value)
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
-
-
-def iso(moment: datetime | None) -> str:
-    """ISO 8601 with the offset, in the portal's time zone."""
-    return timezone.localtime(moment).isoformat() if moment else ""
-
-
 def csv_response(name: str, header: list[str], rows: Iterable[list]) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
+    writer = SafeWriter(_Echo())
 
     def lines() -> Iterator[str]:
         yield "\ufeff"  # a byte-order mark, so spreadsheets read the file as UTF-8
         yield writer.writerow(header)
         for row in rows:
-            yield writer.writerow([safe_cell(value) for value in row])
+            yield writer.writerow(row)
 
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
@@ -81,18 +54,22 @@ def submissions_export(request: HttpRequest) -> StreamingHttpResponse:
     if form_id:
         forms = forms.filter(pk=int(form_id) if form_id.isdigit() else 0)
     keys = export_field_keys(forms=forms)
-    header = [
-        "submission_id",
-        "received_at",
-        "form",
-        "form_version",
-        "lead_email",
-        "lead_stage",
-        "page_url",
-        *UTM_KEYS,
-        "consent",
-        *keys,
-    ]
+    # A form field keyed like a column of ours (`consent`, most often) is "consent (form field)".
+    header = unique_header(
+        [
+            "submission_id",
+            "received_at",
+            "form",
+            "form_version",
+            "lead_email",
+            "lead_stage",
+            "page_url",
+            *UTM_KEYS,
+            "consent",
+        ],
+        keys,
+        qualifier="form field",
+    )
     submissions = submissions_for_export(forms=forms).iterator(chunk_size=CHUNK)
     return csv_response("submissions", header, (_submission_row(s, keys) for s in submissions))
 

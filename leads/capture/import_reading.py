@@ -40,6 +40,12 @@ ATTRIBUTE = "attr:"
 FIELD = "field:"
 ATTRIBUTE_TYPES = ("text", "decimal", "number", "yes_no", "date")
 MAX_FILE_BYTES = 20 * 1024 * 1024
+# The csv module's default field limit, which used to end the whole file: now the most a
+# mapped cell may hold, its row skipped and reported beyond it. No form field takes as much.
+MAX_CELL_CHARS = 131_072
+# The module's limit is process-wide; a cell can be no longer than its file, so the reader
+# never fails on one and the row's mapped columns decide (`RowReader.read`).
+csv.field_size_limit(max(csv.field_size_limit(), MAX_FILE_BYTES))
 
 YES = {"yes", "y", "true", "t", "1", "x", "on", "sim", "s", "ja", "oui", "si"}
 NO = {"no", "n", "false", "f", "0", "off", "nao", "não", "nein", "non"}
@@ -87,26 +93,36 @@ class ParsedRow:
 
 
 def read_csv(content: str) -> tuple[list[str], list[dict[str, str]]]:
-    """The header and the data rows of a CSV text (comma, semicolon or tab separated)."""
-    sample = content[:8192]
+    """The header and the data rows of a CSV text (comma, semicolon or tab separated; lines
+    ending in CR LF, LF or a lone CR, as old Mac and some Excel exports write them)."""
+    # Sniffed on LF lines: the sniffer looks for its delimiter line by line, on "\n".
+    sample = content[:8192].replace("\r\n", "\n").replace("\r", "\n")
     try:
         dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    reader = csv.reader(io.StringIO(content), dialect)
+    # newline="": lines end at CR, LF or CR LF, and the reader keeps those inside quotes.
+    reader = csv.reader(io.StringIO(content, newline=""), dialect)
     try:
-        header = [name.strip() for name in next(reader)]
-    except StopIteration:
-        raise DomainError("The file is empty.", code="empty_file", field="file") from None
-    if not any(header) or len(set(header)) != len(header):
+        try:
+            header = [name.strip() for name in next(reader)]
+        except StopIteration:
+            raise DomainError("The file is empty.", code="empty_file", field="file") from None
+        if not any(header) or len(set(header)) != len(header):
+            raise DomainError(
+                "The first line must name every column once.", code="bad_header", field="file"
+            )
+        rows = [
+            {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(header)}
+            for cells in reader
+            if any(cell.strip() for cell in cells)
+        ]
+    except csv.Error as error:
         raise DomainError(
-            "The first line must name every column once.", code="bad_header", field="file"
-        )
-    rows = [
-        {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(header)}
-        for cells in reader
-        if any(cell.strip() for cell in cells)
-    ]
+            f"Line {reader.line_num} of the file cannot be read: {error}.",
+            code="unreadable_file",
+            field="file",
+        ) from error
     return header, rows
 
 
@@ -225,6 +241,13 @@ def _guess_datetime(text: str) -> datetime | None:
 # Reading a row.
 
 
+def _too_long(value: str) -> str:
+    return (
+        f"Longer than {MAX_CELL_CHARS:,} characters (it has {len(value):,}): "
+        "no field takes that much."
+    )
+
+
 def field_specs(form: Form) -> list[dict[str, Any]]:
     """The fields rows are checked against: the published version's, else the draft's."""
     return form.current_version.fields if form.current_version_id else form.draft_specs()
@@ -315,6 +338,9 @@ class RowReader:
         row = ParsedRow(number=number, raw=raw)
         for rule in self.rules:
             value = raw.get(rule.column, "")
+            if len(value) > MAX_CELL_CHARS:
+                row.errors.append(RowError(rule.column, _too_long(value)))
+                continue
             blank = is_blank(value, list(rule.blanks))
             if rule.to.startswith(FIELD):
                 self._form_value(row, rule, rule.to[len(FIELD) :], "" if blank else value)

@@ -2,7 +2,6 @@
 the report. Works without JavaScript (the progress page reloads itself); with it, the bar
 polls a small JSON endpoint."""
 
-import csv
 import zoneinfo
 
 from django import forms
@@ -21,6 +20,7 @@ from leads.capture.selectors import import_lead_stages
 from leads.capture.tasks import queue_import
 from portal.accounts.decorators import permission_required_or_403
 from portal.errors import DomainError
+from portal.spreadsheets import SafeWriter
 
 IMPORT = "capture.import_leads"
 PAGE_SIZE = 20
@@ -131,7 +131,12 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 "type": rule.get("type") or "text",
             }
         )
-    rows = [] if problem else preview(lead_import)
+    rows = []
+    if not problem:
+        try:
+            rows = preview(lead_import)
+        except DomainError as error:  # read at upload; only a reader changed since fails here
+            problem = error.message
     context = {
         "import": lead_import,
         "columns": columns,
@@ -196,5 +201,5 @@ def import_report(request: HttpRequest, pk: int) -> HttpResponse:
     lead_import = get_object_or_404(LeadImport.objects.defer("content"), pk=pk)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="import-{pk}-report.csv"'
-    csv.writer(response).writerows(report_rows(lead_import))
+    SafeWriter(response).writerows(report_rows(lead_import))
     return response

@@ -50,6 +50,7 @@ from leads.locks import lead_locked, row_locked
 from leads.models import Lead, LostReason, RejectionReason, Stage, Submission
 from leads.signals import submission_stored
 from portal.errors import DomainError
+from portal.spreadsheets import unique_header
 
 PREVIEW_ROWS = 10
 CHUNK_ROWS = 100
@@ -162,7 +163,12 @@ def import_run(
     if not claimed:
         return lead_import
     if rows is None:
-        _header, rows = read_csv(lead_import.content)
+        try:
+            _header, rows = read_csv(lead_import.content)
+        except DomainError as error:  # read at upload; only a reader changed since fails here
+            import_fail(lead_import_id=lead_import_id, why=error.message)
+            lead_import.refresh_from_db()
+            return lead_import
     reader = RowReader(form=lead_import.form, mapping=_mapping(lead_import))
     deadline = None if budget_seconds is None else monotonic() + budget_seconds
     while True:
@@ -396,8 +402,12 @@ def _reason_code(reasons, text: str) -> str:
 
 
 def report_rows(lead_import: LeadImport):
-    """The report: every row skipped, and every row imported with a warning, and why."""
-    yield ["row", "outcome", "field", "reason", *lead_import.columns]
+    """The report: every row skipped, and every row imported with a warning, and why; the
+    file's columns follow ours, "outcome (file)" where the file has an `outcome` of its own.
+    Write it with `portal.spreadsheets.SafeWriter`: the values are as the file had them."""
+    yield unique_header(
+        ["row", "outcome", "field", "reason"], lead_import.columns, qualifier="file"
+    )
     said = lead_import.rows.exclude(errors=[]).order_by("number")
     for row in said.iterator(chunk_size=500):
         values = [row.values.get(column, "") for column in lead_import.columns]

@@ -50,6 +50,7 @@ from leads.models import ContactChannel, Lead, Stage
 from leads.routing.services import lead_reassign
 from portal.accounts.decorators import permission_required_or_403
 from portal.errors import DomainError, PermissionDenied
+from portal.spreadsheets import unique_header
 from scoring.selectors import agreement_judging, lead_due_times
 
 PAGE_SIZE = 25
@@ -211,27 +212,31 @@ def lead_export(request: HttpRequest) -> HttpResponse:
     stage, search = _filters(request)
     columns = {"email", "first_name", "last_name", "company"}  # the lead's own columns
     keys = [key for key in export_field_keys(forms=Form.objects.all()) if key not in columns]
-    header = [
-        "lead_id",
-        "email",
-        "first_name",
-        "last_name",
-        "company",
-        "stage",
-        "score",
-        "source_form",
-        "campaign",
-        "owner",
-        "queue",
-        *UTM_KEYS,
-        "first_page_url",
-        "created_at",
-        "stage_changed_at",
-        "first_action_at",
-        "updated_at",
-        *keys,
-        "other_attributes",
-    ]
+    # A form field keyed like a column of ours (`stage`, `score`...) is "stage (form field)".
+    header = unique_header(
+        [
+            "lead_id",
+            "email",
+            "first_name",
+            "last_name",
+            "company",
+            "stage",
+            "score",
+            "source_form",
+            "campaign",
+            "owner",
+            "queue",
+            *UTM_KEYS,
+            "first_page_url",
+            "created_at",
+            "stage_changed_at",
+            "first_action_at",
+            "updated_at",
+        ],
+        keys,
+        qualifier="form field",
+        last=["other_attributes"],
+    )
     leads = leads_for_export(user=request.user, stage=stage, search=search)
     rows = (_lead_row(lead, keys) for lead in leads.iterator(chunk_size=2000))
     return csv_response("leads", header, rows)

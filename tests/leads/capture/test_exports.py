@@ -9,7 +9,6 @@ import pytest
 from django.http import StreamingHttpResponse
 from django.urls import reverse
 
-from leads.capture.exports import safe_cell
 from leads.capture.services import form_unpublish
 from portal.accounts.roles import Role
 from tests.factories import FormFactory, UserFactory
@@ -71,23 +70,3 @@ def test_the_form_lists_filters_choose_the_forms(client, marketer):
 def test_a_rep_may_not_export(client):
     client.force_login(UserFactory(role=Role.SALES_REP))
     assert client.get(EXPORT).status_code == 403
-
-
-@pytest.mark.parametrize(
-    ("value", "cell"),
-    [
-        ("=1+2", "'=1+2"),
-        ("+1", "'+1"),
-        ("-1", "'-1"),
-        ("@A1", "'@A1"),
-        ("\r=1", "'\r=1"),
-        ("Acme", "Acme"),
-        (-5, -5),
-        (True, "yes"),
-        (["a", "=b"], "a;=b"),
-        (["=a"], "'=a"),
-        (None, ""),
-    ],
-)
-def test_safe_cell(value, cell):
-    assert safe_cell(value) == cell

@@ -181,3 +181,65 @@ def test_saving_the_mapping_again_without_the_box_hands_open_leads_to_reps(clien
 
     lead_import.refresh_from_db()
     assert lead_import.route_open_leads is True
+
+
+def test_a_file_with_cr_only_line_endings_is_read_line_by_line(
+    client, django_capture_on_commit_callbacks
+):
+    content = (
+        b'Email,First name,Company\rana@acme.example,Ana,"Acme, Inc"\rbob@beta.example,Bob,Beta\r'
+    )
+    response = _upload(client, FormFactory(), content)
+    assert response.status_code == 302
+    lead_import = LeadImport.objects.get()
+    assert (lead_import.columns, lead_import.total_rows) == (["Email", "First name", "Company"], 2)
+    page = client.get(response.url).content.decode()
+    assert "<code>company</code>=Acme, Inc" in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("capture:import_start", kwargs={"pk": lead_import.pk}))
+
+    leads = Lead.objects.order_by("email").values_list("email", "first_name", "company")
+    assert list(leads) == [
+        ("ana@acme.example", "Ana", "Acme, Inc"),
+        ("bob@beta.example", "Bob", "Beta"),
+    ]
+
+
+LONG = "Longer than 131,072 characters (it has 131,073): no field takes that much."
+
+
+def test_an_over_long_cell_is_the_error_of_its_row_and_column_not_a_500(
+    client, django_capture_on_commit_callbacks
+):
+    notes = "x" * 131_073
+    content = f"Email,Company,Notes\nana@acme.example,Acme,short\nbob@beta.example,Beta,{notes}\n"
+    response = _upload(client, FormFactory(), content.encode())
+    assert response.status_code == 302
+    lead_import = LeadImport.objects.get()
+    mapping = {"to-0": "field:email", "to-1": "field:company", "to-2": "attr:", "time_zone": "UTC"}
+    assert client.post(response.url, mapping).status_code == 302
+
+    page = client.get(response.url)
+    assert page.status_code == 200
+    assert f"<strong>Notes</strong>: {LONG}" in page.content.decode()
+    assert notes not in page.content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("capture:import_start", kwargs={"pk": lead_import.pk}))
+    state = client.get(reverse("capture:import_progress", kwargs={"pk": lead_import.pk})).json()
+    assert (state["status"], state["created"], state["skipped"]) == ("done", 1, 1)
+    report = list(csv.reader(io.StringIO(client.get(state["report"]).content.decode())))
+    assert report[1][:4] == ["2", "skipped", "Notes", LONG]
+
+
+def test_a_stored_file_that_cannot_be_read_is_explained_on_the_mapping_page(client):
+    _upload(client, FormFactory(), b"Email,Notes\na@acme.example," + b"x" * 50 + b"\n")
+    lead_import = LeadImport.objects.get()
+    old = csv.field_size_limit(20)  # as if the reader's limit were lower than the file's cell
+    try:
+        page = client.get(lead_import.get_absolute_url())
+    finally:
+        csv.field_size_limit(old)
+    assert page.status_code == 200
+    assert "Line 2 of the file cannot be read" in page.content.decode()

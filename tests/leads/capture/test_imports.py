@@ -475,3 +475,62 @@ def test_the_command_does_not_hand_open_leads_to_reps_with_no_route(
     assert LeadImport.objects.get().route_open_leads is False
     _kept_in_nurture(Lead.objects.get(email="ana@acme.example"))
     assert not Lead.objects.exclude(owner=None).exists()
+
+
+def _queued(form, manager, content: str, columns: dict) -> LeadImport:
+    lead_import = import_create(
+        form=form, source="s", file_name="f.csv", content=content, by=manager
+    )
+    import_map(lead_import=lead_import, mapping={"columns": columns}, time_zone="UTC")
+    LeadImport.objects.filter(pk=lead_import.pk).update(status=LeadImport.Status.QUEUED)
+    return lead_import
+
+
+def test_the_task_reads_cr_only_lines_and_skips_the_row_of_an_over_long_cell(form, manager):
+    content = (
+        "Email,Company,Notes,Ignored\r"
+        f"ana@acme.example,Acme,ok,{'y' * 200_000}\r"
+        f"bob@beta.example,Beta,{'x' * 131_073},\r"
+        "cy@gamma.example,Gamma,fine,\r"
+    )
+    columns = {
+        "Email": {"to": "field:email"},
+        "Company": {"to": "field:company"},
+        "Notes": {"to": "attr:notes"},
+    }
+    lead_import = _queued(form, manager, content, columns)
+
+    run_import(lead_import.pk)
+
+    lead_import.refresh_from_db()
+    assert lead_import.status == LeadImport.Status.DONE
+    assert (lead_import.created_leads, lead_import.skipped_rows) == (2, 1)
+    assert set(Lead.objects.values_list("email", flat=True)) == {
+        "ana@acme.example",
+        "cy@gamma.example",
+    }
+    _header, *rows = list(report_rows(lead_import))
+    assert [row[:4] for row in rows] == [
+        [
+            2,
+            "skipped",
+            "Notes",
+            "Longer than 131,072 characters (it has 131,073): no field takes that much.",
+        ]
+    ]
+
+
+def test_the_task_fails_an_import_whose_file_cannot_be_read_with_the_reason(form, manager):
+    lead_import = _queued(
+        form, manager, "Email,Notes\na@acme.example,short\nb@acme.example," + "x" * 50 + "\n",
+        {"Email": {"to": "field:email"}},
+    )  # fmt: skip
+    old = csv.field_size_limit(20)  # as if the reader's limit were lower than the file's cell
+    try:
+        run_import(lead_import.pk)
+    finally:
+        csv.field_size_limit(old)
+
+    lead_import.refresh_from_db()
+    assert lead_import.status == LeadImport.Status.FAILED
+    assert lead_import.failure.startswith("Line 3 of the file cannot be read")

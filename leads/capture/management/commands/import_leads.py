@@ -1,6 +1,5 @@
 """Import a CSV file with a mapping file, the way the portal's import does, for scripts."""
 
-import csv
 import json
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from leads.capture.imports import import_create, import_map, import_run, report_
 from leads.capture.models import Form
 from leads.capture.services import form_create, form_publish
 from portal.errors import DomainError
+from portal.spreadsheets import SafeWriter
 
 
 class Command(BaseCommand):
@@ -88,7 +88,7 @@ class Command(BaseCommand):
         lead_import = import_run(lead_import_id=lead_import.pk, rows=rows, progress=progress)
         report = options["report"] or Path(f"import-{lead_import.pk}-skipped.csv")
         with report.open("w", newline="", encoding="utf-8") as out:
-            csv.writer(out).writerows(report_rows(lead_import))
+            SafeWriter(out).writerows(report_rows(lead_import))
         self.stdout.write(
             f"Done: {lead_import.created_leads} new leads, {lead_import.updated_leads} updated, "
             f"{lead_import.unchanged_rows} already imported, {lead_import.skipped_rows} skipped."
