@@ -124,6 +124,45 @@ class SubmissionForm(forms.Form):
         ]
 
 
+def field_problem(field: str, code: str, message: str, raw: Any) -> dict[str, Any]:
+    """One problem of a stored post's field, as the submission records it."""
+    return {"field": field, "code": code, "message": str(message), "raw": raw}
+
+
+def kept_with_problems(
+    bound: SubmissionForm,
+) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    """What to store of a post its client's own service would take though the form refuses
+    some of it (Web-to-Lead, house rule 11): the payload as sent, the cleaned values of the
+    fields that passed and the raw text of those that did not, and one problem per refusal.
+
+    Only NUL, which PostgreSQL cannot store, is changed (to U+FFFD); its problem says so.
+    """
+    bound.is_valid()
+    payload = {_storable(name): _storable(value) for name, value in bound.payload.items()}
+    cleaned = dict(bound.cleaned_data)
+    problems = []
+    for name, errors in bound.errors.get_json_data().items():
+        raw = payload.get(name, "") if name != ALL_FIELDS else ""
+        for error in errors:
+            problems.append(field_problem(name, error["code"], error["message"], _shown(raw)))
+        if name in bound.fields and raw not in ("", []) and not isinstance(raw, dict):
+            cleaned[name] = raw
+    return payload, cleaned, problems
+
+
+def _storable(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, list):
+        return [_storable(item) for item in value]
+    return value
+
+
+def _shown(raw: Any) -> Any:
+    return raw if isinstance(raw, str | list) else json.dumps(raw, ensure_ascii=False)
+
+
 def payload_problems(
     payload: Mapping[str, Any], *, known: Iterable[str], multiple: Iterable[str] = ()
 ) -> dict[str, list]:
