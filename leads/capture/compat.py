@@ -59,6 +59,7 @@ logger = logging.getLogger(__name__)
 # HubSpot ------------------------------------------------------------------------------------
 
 MAX_HUBSPOT_FIELDS = 1000  # HubSpot's own limit on `fields`
+UNKNOWN_PROPERTY = "Not a field of the form; kept as sent (the secure endpoint takes any property)."
 NUMERIC = {FormField.Kind.NUMBER, FormField.Kind.DECIMAL}
 # Our field error codes as HubSpot's errorTypes; any other refusal of a field's value is
 # INVALID_FIELD_VALUE, and of the request's other members (context, ...) INVALID_METADATA.
@@ -99,7 +100,7 @@ def hubspot_secure_submit(request: HttpRequest, portal_id: str, guid: uuid.UUID)
         except RateLimited as error:
             return _hubspot_rate_limited(error)
         return _hubspot_unauthorized(request)
-    return _hubspot_answer(request, guid)
+    return _hubspot_answer(request, guid, secure=True)
 
 
 def _bearer_token(request: HttpRequest) -> str:
@@ -123,9 +124,9 @@ def _hubspot_unauthorized(request: HttpRequest) -> JsonResponse:
     return response
 
 
-def _hubspot_answer(request: HttpRequest, guid: uuid.UUID) -> HttpResponse:
+def _hubspot_answer(request: HttpRequest, guid: uuid.UUID, *, secure: bool = False) -> HttpResponse:
     try:
-        return _hubspot_submit(request, guid)
+        return _hubspot_submit(request, guid, secure=secure)
     except HubSpotRefusal as refusal:
         return _hubspot_error(refusal.status, refusal.message, refusal.errors)
     except Http404:
@@ -146,7 +147,9 @@ def _hubspot_rate_limited(error: RateLimited) -> JsonResponse:
     return response
 
 
-def _hubspot_submit(request: HttpRequest, guid: uuid.UUID) -> HttpResponse:
+def _hubspot_submit(request: HttpRequest, guid: uuid.UUID, *, secure: bool) -> HttpResponse:
+    """`secure`: behind the form's token, where HubSpot takes properties the form does not
+    have; they are kept as sent and recorded on the submission as unknown properties."""
     if request.method != "POST":
         message = "Send the submission with POST."
         errors = [{"message": message, "errorType": "METHOD_NOT_ALLOWED"}]
@@ -161,8 +164,8 @@ def _hubspot_submit(request: HttpRequest, guid: uuid.UUID) -> HttpResponse:
     body, signals = _hubspot_signals(body)
     version = form.current_version
     form_class = submission_form_class(version)
-    values, payload = _hubspot_values(body, form_class, version)
-    bound = form_class(values, payload=payload)
+    values, payload, unknown = _hubspot_values(body, form_class, version, keep_unknown=secure)
+    bound = form_class(values, payload=payload, uncounted=unknown)
     if not bound.is_valid():
         raise HubSpotRefusal(400, "The request is not valid", _hubspot_errors(bound, version))
     page_url = (body.get("context") or {}).get("pageUri")
@@ -175,6 +178,10 @@ def _hubspot_submit(request: HttpRequest, guid: uuid.UUID) -> HttpResponse:
         cleaned=bound.cleaned_data,
         provenance=request_provenance(request, page_url=page_url, utm=_utm_of(page_url)),
         signals=signals,
+        problems=[
+            field_problem(name, "unknown_property", UNKNOWN_PROPERTY, _raw(payload[name]))
+            for name in unknown
+        ],
     )
     if form.redirect_url:
         return JsonResponse({"redirectUri": form.redirect_url})
@@ -225,9 +232,14 @@ def _hubspot_signals(body: dict[str, Any]) -> tuple[dict[str, Any], Signals]:
 
 
 def _hubspot_values(
-    body: dict[str, Any], form_class: type[SubmissionForm], version: FormVersion
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The values for the form, and the payload to store: the fields by name, and the rest."""
+    body: dict[str, Any],
+    form_class: type[SubmissionForm],
+    version: FormVersion,
+    *,
+    keep_unknown: bool = False,
+) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """The values for the form, the payload to store (the fields by name, and the rest), and
+    the names of fields the form does not have, when they are kept (`keep_unknown`)."""
     fields = body.get("fields")
     if not isinstance(fields, list) or not all(
         isinstance(item, dict) and isinstance(item.get("name"), str) for item in fields
@@ -239,14 +251,14 @@ def _hubspot_values(
         errors = [{"message": message, "errorType": "MAX_NUMBER_OF_SUBMITTED_VALUES_EXCEEDED"}]
         raise HubSpotRefusal(400, message, errors)
     known = form_class.base_fields
-    unknown = [item["name"] for item in fields if item["name"] not in known]
-    if unknown:
+    unknown = list(dict.fromkeys(item["name"] for item in fields if item["name"] not in known))
+    if unknown and not keep_unknown:
         errors = [
             {
                 "message": f"Error in 'fields.{name}'. This field is not in the form.",
                 "errorType": "FIELD_NOT_IN_FORM_DEFINITION",
             }
-            for name in dict.fromkeys(unknown)
+            for name in unknown
         ]
         raise HubSpotRefusal(400, "The request is not valid", errors)
     payload: dict[str, Any] = {}
@@ -275,7 +287,15 @@ def _hubspot_values(
     if _consents(extras.get("legalConsentOptions")):
         for name in _consent_keys(form_class, version):
             values.setdefault(name, True)
-    return values, {**payload, **extras}
+    clashing = [name for name in extras if name in unknown]
+    if clashing:
+        message = f"Send {clashing[0]} in fields or beside them, not both."
+        raise HubSpotRefusal(400, message, [{"message": message, "errorType": "INVALID_METADATA"}])
+    return values, {**payload, **extras}, unknown
+
+
+def _raw(value: Any) -> Any:
+    return value if isinstance(value, str | list) else json.dumps(value, ensure_ascii=False)
 
 
 def _consents(options: Any) -> bool:

@@ -58,7 +58,8 @@ class SubmissionForm(forms.Form):
     """A form's fields, plus the checks on the whole payload that will be stored.
 
     `payload` is what will be stored (the JSON object, or the posted fields); it defaults to
-    `data`. `undecodable` names posted fields whose bytes were not UTF-8.
+    `data`. `undecodable` names posted fields whose bytes were not UTF-8; `uncounted`, fields
+    the form does not ask for that are kept beyond MAX_EXTRA_FIELDS (still checked each).
     """
 
     def __init__(
@@ -67,12 +68,14 @@ class SubmissionForm(forms.Form):
         *,
         payload: Mapping[str, Any] | None = None,
         undecodable: Iterable[str] = (),
+        uncounted: Iterable[str] = (),
         **kwargs,
     ):
         kwargs.setdefault("label_suffix", LABEL_SUFFIX)
         super().__init__(data, **kwargs)
         self.payload = data if payload is None else payload
         self.undecodable = list(undecodable)
+        self.uncounted = set(uncounted)
 
     def clean(self) -> dict[str, Any]:
         # Stored as JSON on the lead: exact decimals as text, dates as ISO 8601.
@@ -104,7 +107,9 @@ class SubmissionForm(forms.Form):
             for name, field in self.fields.items()
             if isinstance(field, forms.MultipleChoiceField)
         }
-        problems = payload_problems(self.payload, known=self.fields, multiple=multiple)
+        problems = payload_problems(
+            self.payload, known=self.fields, multiple=multiple, uncounted=self.uncounted
+        )
         for name in self.undecodable:
             problems.setdefault(printable_name(name), []).append(NOT_UTF8)
         for name, found in problems.items():
@@ -164,7 +169,11 @@ def _shown(raw: Any) -> Any:
 
 
 def payload_problems(
-    payload: Mapping[str, Any], *, known: Iterable[str], multiple: Iterable[str] = ()
+    payload: Mapping[str, Any],
+    *,
+    known: Iterable[str],
+    multiple: Iterable[str] = (),
+    uncounted: Iterable[str] = (),
 ) -> dict[str, list]:
     """What in `payload` cannot be stored as sent, by (printable) field name.
 
@@ -173,7 +182,8 @@ def payload_problems(
     known = set(known)
     multiple = set(multiple)
     problems: dict[str, list[Problem]] = {}
-    extras = [name for name in payload if name not in known]
+    uncounted = set(uncounted)
+    extras = [name for name in payload if name not in known and name not in uncounted]
     if len(extras) > MAX_EXTRA_FIELDS:
         message = (
             f"Send at most {MAX_EXTRA_FIELDS} fields that the form does not ask for; "
