@@ -99,7 +99,10 @@ def _capture(
     attributes = {key: value for key, value in cleaned.items() if value not in (None, "", [])}
     email = cleaned.get("email")
     if not isinstance(email, str) or any(problem["field"] == "email" for problem in problems):
-        email = None  # none, or raw text kept in the attributes: not an address to know it by
+        # Text that is not an address knows no lead, and the agreement reads it as missing (as
+        # an address, "ana at acme" would pass "a company domain"); the submission keeps it.
+        email = None
+        attributes.pop("email", None)
     elif email:
         # The lead is known by the (maybe folded) key; its attributes keep it as written.
         attributes["email"] = normalise_email(email, fold_plus=False)

@@ -14,7 +14,8 @@ from leads.capture.models import FormField
 from leads.capture.services import form_publish
 from leads.models import Lead, Submission
 from portal.accounts.roles import Role
-from tests.factories import AgreementFactory, FormFactory, UserFactory
+from scoring.models import Criterion
+from tests.factories import AgreementFactory, CriterionFactory, FormFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -79,7 +80,8 @@ def test_a_value_the_form_refuses_is_stored_raw_with_its_problem(
     assert submission.problems[0]["message"]
     assert submission.payload[field] == raw
     lead = submission.lead
-    assert lead.attributes[field] == raw
+    # An address we cannot read is not one: the agreement reads the e-mail as missing.
+    assert lead.attributes.get(field) == (None if field == "email" else raw)
     assert (lead.last_name, lead.company) == ("Souza", "Acme")
 
 
@@ -91,7 +93,7 @@ def test_a_post_without_a_valid_email_makes_a_lead_of_its_own(client, form):
     leads = list(Lead.objects.order_by("pk"))
     assert len(leads) == 3  # nothing to know them by: no stranger's post joins another's lead
     assert [lead.email for lead in leads] == [None, None, None]
-    assert leads[0].attributes["email"] == "ana at acme.example"
+    assert "email" not in leads[0].attributes
     assert "email" not in leads[2].attributes
     assert problems_of(leads[2].submissions.get()) == {"email": ("required", "")}
     assert leads[2].attributes["phone"] == "+558134210000"
@@ -159,6 +161,24 @@ def test_the_agreement_judges_a_raw_value_and_says_why_it_fails(
     result = lead.qualifications.get().results.get()
     assert not result.passed
     assert "50-100" in result.reason
+
+
+def test_the_agreement_reads_an_email_it_could_not_read_as_missing(
+    client, form, django_capture_on_commit_callbacks
+):
+    agreement = AgreementFactory(criteria=False)
+    CriterionFactory(
+        agreement=agreement,
+        label="Work e-mail",
+        attribute="email",
+        operator=Criterion.Operator.NOT_FREE_MAIL,
+        value=None,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert_sent_on_to_ret_url(post_fixture(client, form, "invalid_email"))
+    result = Lead.objects.get().qualifications.get().results.get()
+    assert not result.passed
+    assert "email is missing" in result.reason
 
 
 def test_the_lead_page_shows_each_problem_to_a_marketer(client, form):
