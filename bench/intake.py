@@ -38,7 +38,8 @@ What one run does:
      `legalConsentOptions` to /submissions/v3/integration/submit/0/<guid> (success: 200);
    - secure-hubspot: the same body to .../integration/secure/submit/... with the form's
      bearer token (success: 200), so the token check's cost shows beside the open endpoint;
-   - web-to-lead: Salesforce Web-to-Lead, form-encoded with `oid` (success: the 302);
+   - web-to-lead: Salesforce Web-to-Lead, form-encoded with `oid` (success: Salesforce's 200
+     page that sends the browser on);
    - baseline: form-encoded POSTs to a view that inserts one row (success: a 201).
 4. Prints requests/s, p50/p95/p99 latency and successes/failures of each, each target's
    ratio to the baseline runs beside it (by requests/s, and by the server's CPU per post),
@@ -264,7 +265,7 @@ def make_targets(form, token: str) -> list[Target]:
         Target(
             "web-to-lead",
             "/servlet/servlet.WebToLead?encoding=UTF-8",
-            302,
+            200,  # Salesforce's page that sends the browser on to retURL
             intake_rows,
             body=web_to_lead_body(str(form.guid)),
         ),

@@ -55,7 +55,12 @@ class Lead(models.Model):
     # Unique by a constraint rather than `unique=True`, which on PostgreSQL also makes a
     # `varchar_pattern_ops` index for prefix searches that nothing here makes (the searches
     # are `icontains`): one index less to write for every new lead.
-    email = models.EmailField(help_text="Normalised: trimmed and lower-cased.")
+    # NULL for a lead whose post had no valid address (a Web-to-Lead post Salesforce would
+    # keep): the unique constraint never compares NULLs, so each is a lead of its own rather
+    # than one lead gathering every stranger's post under a made-up address.
+    email = models.EmailField(  # noqa: DJ001 - NULL, unlike "", is never a duplicate
+        null=True, blank=True, help_text="Normalised: trimmed and lower-cased. Empty: none given."
+    )
     first_name = models.CharField(max_length=150, blank=True)
     last_name = models.CharField(max_length=150, blank=True)
     company = models.CharField(max_length=200, blank=True)
@@ -123,7 +128,7 @@ class Lead(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.email
+        return self.email or f"Lead {self.pk} (no e-mail)"
 
     def get_absolute_url(self) -> str:
         return reverse("inbox:lead", kwargs={"pk": self.pk})
@@ -165,6 +170,11 @@ class Submission(models.Model):
         editable=False,
         default=timezone.now,
         help_text="When the handoff scores it; empty once scored.",
+    )
+    problems = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="What was wrong with fields kept as sent: [{field, code, message, raw}].",
     )
     for_reps = models.BooleanField(
         default=True,

@@ -2,6 +2,8 @@
 
 import codecs
 import json
+import re
+from typing import Any
 
 from django.http import Http404
 from django.utils.http import parse_header_parameters
@@ -16,7 +18,7 @@ from rest_framework.views import APIView
 
 from leads.capture.counters import form_viewed
 from leads.capture.embedding import embed_definition_seen
-from leads.capture.forms import submission_form_class
+from leads.capture.forms import NOT_UTF8, printable_name, submission_form_class
 from leads.capture.quarantine import intake_capture
 from leads.capture.ratelimit import check_rate_limit
 from leads.capture.selectors import embed_definition, published_form
@@ -34,9 +36,7 @@ class IntakeJSONParser(JSONParser):
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise DomainError(
-                f"The body is not valid UTF-8 (byte {exc.start:,}).", code="invalid_encoding"
-            ) from exc
+            raise _not_utf8(body, exc) from exc
         try:
             return json.loads(text, parse_constant=strict_constant)
         except RecursionError as exc:
@@ -44,6 +44,50 @@ class IntakeJSONParser(JSONParser):
         except ValueError as exc:
             # Also Python's limit on the digits of an integer.
             raise DomainError(f"JSON parse error - {exc}", code="parse_error") from exc
+
+
+# A byte that is not UTF-8, as `surrogateescape` keeps it: U+DC80..U+DCFF.
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+
+
+class NotUTF8(InvalidFields):
+    """A JSON body with bytes that are not UTF-8, by the top-level member they are in.
+
+    `parsed` is the body read with each bad byte kept as a lone surrogate, for a caller
+    whose members hold fields of their own (HubSpot's `fields`) to name those.
+    """
+
+    def __init__(self, errors: dict, *, parsed: dict[str, Any]):
+        super().__init__(errors, code="invalid_encoding")
+        self.parsed = parsed
+
+
+def has_escaped_bytes(value: Any) -> bool:
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (ValueError, RecursionError):
+        return False
+    return bool(_ESCAPED_BYTE.search(text))
+
+
+def _not_utf8(body: bytes, exc: UnicodeDecodeError) -> DomainError:
+    """Which members hold the bytes that are not UTF-8; the whole body when it cannot be read
+    as JSON even with them kept."""
+    try:
+        parsed = json.loads(body.decode("utf-8", "surrogateescape"), parse_constant=strict_constant)
+    except (ValueError, RecursionError):
+        parsed = None
+    names = [
+        name
+        for name, value in (parsed.items() if isinstance(parsed, dict) else ())
+        if has_escaped_bytes(name) or has_escaped_bytes(value)
+    ]
+    if not names:
+        return DomainError(
+            f"The body is not valid UTF-8 (byte {exc.start:,}).", code="invalid_encoding"
+        )
+    problem = {"message": NOT_UTF8[0], "code": NOT_UTF8[1]}
+    return NotUTF8({printable_name(name): [problem] for name in names}, parsed=parsed)
 
 
 def _require_utf8(media_type: str) -> None:

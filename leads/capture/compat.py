@@ -15,13 +15,21 @@ from urllib.parse import parse_qs, urlsplit
 
 from django import forms
 from django.core.exceptions import RequestDataTooBig
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from leads.capture.api import IntakeJSONParser
-from leads.capture.forms import SubmissionForm, submission_form_class
+from leads.capture.api import IntakeJSONParser, NotUTF8, has_escaped_bytes
+from leads.capture.decoding import WINDOWS_1252, Posted, charset_of
+from leads.capture.forms import (
+    NOT_UTF8,
+    SubmissionForm,
+    field_problem,
+    kept_with_problems,
+    printable_name,
+    submission_form_class,
+)
 from leads.capture.models import Form, FormField, FormVersion
 from leads.capture.quarantine import intake_capture
 from leads.capture.ratelimit import check_rate_limit
@@ -32,7 +40,6 @@ from leads.capture.views import (
     UTM_KEYS,
     _payload,
     _posted_fields,
-    _undecodable_fields,
     after_post_url,
     rate_limited_page,
     request_provenance,
@@ -52,6 +59,7 @@ logger = logging.getLogger(__name__)
 # HubSpot ------------------------------------------------------------------------------------
 
 MAX_HUBSPOT_FIELDS = 1000  # HubSpot's own limit on `fields`
+UNKNOWN_PROPERTY = "Not a field of the form; kept as sent (the secure endpoint takes any property)."
 NUMERIC = {FormField.Kind.NUMBER, FormField.Kind.DECIMAL}
 # Our field error codes as HubSpot's errorTypes; any other refusal of a field's value is
 # INVALID_FIELD_VALUE, and of the request's other members (context, ...) INVALID_METADATA.
@@ -92,7 +100,7 @@ def hubspot_secure_submit(request: HttpRequest, portal_id: str, guid: uuid.UUID)
         except RateLimited as error:
             return _hubspot_rate_limited(error)
         return _hubspot_unauthorized(request)
-    return _hubspot_answer(request, guid)
+    return _hubspot_answer(request, guid, secure=True)
 
 
 def _bearer_token(request: HttpRequest) -> str:
@@ -116,9 +124,9 @@ def _hubspot_unauthorized(request: HttpRequest) -> JsonResponse:
     return response
 
 
-def _hubspot_answer(request: HttpRequest, guid: uuid.UUID) -> HttpResponse:
+def _hubspot_answer(request: HttpRequest, guid: uuid.UUID, *, secure: bool = False) -> HttpResponse:
     try:
-        return _hubspot_submit(request, guid)
+        return _hubspot_submit(request, guid, secure=secure)
     except HubSpotRefusal as refusal:
         return _hubspot_error(refusal.status, refusal.message, refusal.errors)
     except Http404:
@@ -139,7 +147,9 @@ def _hubspot_rate_limited(error: RateLimited) -> JsonResponse:
     return response
 
 
-def _hubspot_submit(request: HttpRequest, guid: uuid.UUID) -> HttpResponse:
+def _hubspot_submit(request: HttpRequest, guid: uuid.UUID, *, secure: bool) -> HttpResponse:
+    """`secure`: behind the form's token, where HubSpot takes properties the form does not
+    have; they are kept as sent and recorded on the submission as unknown properties."""
     if request.method != "POST":
         message = "Send the submission with POST."
         errors = [{"message": message, "errorType": "METHOD_NOT_ALLOWED"}]
@@ -154,8 +164,8 @@ def _hubspot_submit(request: HttpRequest, guid: uuid.UUID) -> HttpResponse:
     body, signals = _hubspot_signals(body)
     version = form.current_version
     form_class = submission_form_class(version)
-    values, payload = _hubspot_values(body, form_class, version)
-    bound = form_class(values, payload=payload)
+    values, payload, unknown = _hubspot_values(body, form_class, version, keep_unknown=secure)
+    bound = form_class(values, payload=payload, uncounted=unknown)
     if not bound.is_valid():
         raise HubSpotRefusal(400, "The request is not valid", _hubspot_errors(bound, version))
     page_url = (body.get("context") or {}).get("pageUri")
@@ -168,6 +178,10 @@ def _hubspot_submit(request: HttpRequest, guid: uuid.UUID) -> HttpResponse:
         cleaned=bound.cleaned_data,
         provenance=request_provenance(request, page_url=page_url, utm=_utm_of(page_url)),
         signals=signals,
+        problems=[
+            field_problem(name, "unknown_property", UNKNOWN_PROPERTY, _raw(payload[name]))
+            for name in unknown
+        ],
     )
     if form.redirect_url:
         return JsonResponse({"redirectUri": form.redirect_url})
@@ -181,10 +195,24 @@ def _hubspot_body(request: HttpRequest) -> dict[str, Any]:
         raise PayloadTooLarge("The request body is too large.") from exc
     if request.content_type != "application/json":
         raise UnsupportedMediaType("Send the submission as application/json.")
-    body = IntakeJSONParser().parse(io.BytesIO(raw), request.META.get("CONTENT_TYPE", ""))
+    try:
+        body = IntakeJSONParser().parse(io.BytesIO(raw), request.META.get("CONTENT_TYPE", ""))
+    except NotUTF8 as error:
+        raise HubSpotRefusal(400, "The request is not valid", _not_utf8_errors(error)) from error
     if not isinstance(body, dict):
         raise DomainError("Send a JSON object with a fields list.", code="not_an_object")
     return body
+
+
+def _not_utf8_errors(error: NotUTF8) -> list[dict[str, str]]:
+    """Each field (or other member) with bytes that are not UTF-8, as HubSpot names them."""
+    where = [f"Error in '{name}'." for name in error.errors if name != "fields"]
+    fields = error.parsed.get("fields")
+    for item in fields if "fields" in error.errors and isinstance(fields, list) else ():
+        if has_escaped_bytes(item):
+            name = item.get("name") if isinstance(item, dict) else None
+            where.append(f"Error in 'fields.{printable_name(str(name))}'.")
+    return [{"message": f"{at} {NOT_UTF8[0]}", "errorType": "INVALID_ENCODING"} for at in where]
 
 
 def _hubspot_signals(body: dict[str, Any]) -> tuple[dict[str, Any], Signals]:
@@ -204,9 +232,14 @@ def _hubspot_signals(body: dict[str, Any]) -> tuple[dict[str, Any], Signals]:
 
 
 def _hubspot_values(
-    body: dict[str, Any], form_class: type[SubmissionForm], version: FormVersion
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The values for the form, and the payload to store: the fields by name, and the rest."""
+    body: dict[str, Any],
+    form_class: type[SubmissionForm],
+    version: FormVersion,
+    *,
+    keep_unknown: bool = False,
+) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """The values for the form, the payload to store (the fields by name, and the rest), and
+    the names of fields the form does not have, when they are kept (`keep_unknown`)."""
     fields = body.get("fields")
     if not isinstance(fields, list) or not all(
         isinstance(item, dict) and isinstance(item.get("name"), str) for item in fields
@@ -218,14 +251,14 @@ def _hubspot_values(
         errors = [{"message": message, "errorType": "MAX_NUMBER_OF_SUBMITTED_VALUES_EXCEEDED"}]
         raise HubSpotRefusal(400, message, errors)
     known = form_class.base_fields
-    unknown = [item["name"] for item in fields if item["name"] not in known]
-    if unknown:
+    unknown = list(dict.fromkeys(item["name"] for item in fields if item["name"] not in known))
+    if unknown and not keep_unknown:
         errors = [
             {
                 "message": f"Error in 'fields.{name}'. This field is not in the form.",
                 "errorType": "FIELD_NOT_IN_FORM_DEFINITION",
             }
-            for name in dict.fromkeys(unknown)
+            for name in unknown
         ]
         raise HubSpotRefusal(400, "The request is not valid", errors)
     payload: dict[str, Any] = {}
@@ -254,7 +287,15 @@ def _hubspot_values(
     if _consents(extras.get("legalConsentOptions")):
         for name in _consent_keys(form_class, version):
             values.setdefault(name, True)
-    return values, {**payload, **extras}
+    clashing = [name for name in extras if name in unknown]
+    if clashing:
+        message = f"Send {clashing[0]} in fields or beside them, not both."
+        raise HubSpotRefusal(400, message, [{"message": message, "errorType": "INVALID_METADATA"}])
+    return values, {**payload, **extras}, unknown
+
+
+def _raw(value: Any) -> Any:
+    return value if isinstance(value, str | list) else json.dumps(value, ensure_ascii=False)
 
 
 def _consents(options: Any) -> bool:
@@ -336,19 +377,26 @@ SALESFORCE_FIELDS = {
 }
 
 
+# What Salesforce itself requires of a Web-to-Lead post; anything else it stores as sent.
+SALESFORCE_REQUIRED = ("last_name", "company")
+
+
 @csrf_exempt
 @require_POST
 def web_to_lead(request: HttpRequest) -> HttpResponse:
-    """A Salesforce Web-to-Lead post: `oid` is the form's GUID; answers 302 to `retURL`."""
-    encoding = request.GET.get("encoding", "UTF-8")
-    if encoding.replace("-", "").lower() != "utf8":
-        raise UnsupportedMediaType(
-            f"Send the form as UTF-8 (encoding=UTF-8), not {encoding[:40]}.",
-            code="unsupported_charset",
-        )
-    posted = _posted_fields(request)
+    """A Salesforce Web-to-Lead post: `oid` is the form's GUID; answers Salesforce's 200 page
+    that sends the browser on to `retURL`.
+
+    Kept whenever Salesforce would keep it (house rule 11): a field the form refuses (an
+    e-mail that is not one, a local phone number, "50-100" employees, more fields than the form
+    takes, bytes that are not UTF-8) is stored raw and its problem recorded on the submission;
+    only a post without a last name or company is refused, as Salesforce refuses it.
+    """
+    declared = request.GET.get("encoding", "")
+    charset = charset_of(declared)
+    posted = _posted_fields(request, charset=charset, fallback=WINDOWS_1252)
     try:
-        form = _form_by_oid(posted.get("oid", ""))
+        form = _form_by_oid(posted.fields.get("oid", ""))
     except (Http404, DomainError):
         refused = unknown_form_rate_limited(request)
         if refused:
@@ -358,32 +406,57 @@ def web_to_lead(request: HttpRequest) -> HttpResponse:
         check_rate_limit(request, form)
     except RateLimited as error:
         return rate_limited_page(request, form, error)
-    signals = signals_of(posted)
-    posted = without_spam_fields(posted)
-    form_class = submission_form_class(form.current_version)
-    payload = {SALESFORCE_FIELDS.get(name, name): value for name, value in _payload(posted).items()}
-    undecodable = [
-        SALESFORCE_FIELDS.get(name, name) for name in _undecodable_fields(request, posted)
-    ]
-    bound = form_class(payload, undecodable=undecodable)
-    if not bound.is_valid():
-        context = {"form": form, "bound": bound, "names": _salesforce_names()}
+    signals = signals_of(posted.fields)
+    fields = without_spam_fields(posted.fields)
+    payload = {SALESFORCE_FIELDS.get(name, name): value for name, value in _payload(fields).items()}
+    missing = [name for name in SALESFORCE_REQUIRED if not _given(payload.get(name))]
+    if missing:
+        context = {"form": form, "missing": [_salesforce_label(form, name) for name in missing]}
         return render(request, "capture/web_to_lead_error.html", context, status=400)
+    form_class = submission_form_class(form.current_version)
+    payload, cleaned, problems = kept_with_problems(form_class(payload))
+    problems = _encoding_problems(declared, charset, posted) + problems
     utm = {"utm_campaign": payload.get("campaign_id", ""), "utm_source": payload.get("lead_source")}
     intake_capture(
         form=form,
         version=form.current_version,
         intake="web_to_lead",
-        payload=bound.payload,
-        cleaned=bound.cleaned_data,
+        payload=payload,
+        cleaned=cleaned,
         provenance=request_provenance(
             request,
             page_url=request.headers.get("Referer", "").replace("\x00", ""),
             utm={key: value for key, value in utm.items() if isinstance(value, str)},
         ),
         signals=signals,
+        problems=problems,
     )
-    return HttpResponseRedirect(_return_to(form, posted.get("retURL", "")))
+    # Salesforce's own answer: a 200 page that moves the browser on, so a script that posts
+    # with XHR or fetch sees success, where a cross-site redirect would fail its CORS check.
+    context = {"form": form, "return_to": _return_to(form, posted.fields.get("retURL", ""))}
+    return render(request, "capture/web_to_lead_sent.html", context)
+
+
+def _given(value: Any) -> bool:
+    values = value if isinstance(value, list) else [value]
+    return any(isinstance(item, str) and item.strip() for item in values)
+
+
+def _salesforce_label(form: Form, key: str) -> str:
+    labels = form.current_version.labels
+    return labels.get(key) or key.replace("_", " ").capitalize()
+
+
+def _encoding_problems(declared: str, charset: str | None, posted: Posted) -> list[dict]:
+    problems = []
+    if declared and charset is None:
+        message = f"encoding={declared[:40]} is not a charset we know; read as UTF-8."
+        problems.append(field_problem("encoding", "unsupported_charset", message, declared[:200]))
+    for misread in posted.fallen_back:
+        message = f"Not valid {posted.charset.upper()} text; read as windows-1252."
+        name = SALESFORCE_FIELDS.get(misread.name, misread.name)
+        problems.append(field_problem(name, "invalid_encoding", message, misread.raw))
+    return problems
 
 
 def _form_by_oid(oid: str) -> Form:

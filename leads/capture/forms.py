@@ -58,7 +58,8 @@ class SubmissionForm(forms.Form):
     """A form's fields, plus the checks on the whole payload that will be stored.
 
     `payload` is what will be stored (the JSON object, or the posted fields); it defaults to
-    `data`. `undecodable` names posted fields whose bytes were not UTF-8.
+    `data`. `undecodable` names posted fields whose bytes were not UTF-8; `uncounted`, fields
+    the form does not ask for that are kept beyond MAX_EXTRA_FIELDS (still checked each).
     """
 
     def __init__(
@@ -67,12 +68,14 @@ class SubmissionForm(forms.Form):
         *,
         payload: Mapping[str, Any] | None = None,
         undecodable: Iterable[str] = (),
+        uncounted: Iterable[str] = (),
         **kwargs,
     ):
         kwargs.setdefault("label_suffix", LABEL_SUFFIX)
         super().__init__(data, **kwargs)
         self.payload = data if payload is None else payload
         self.undecodable = list(undecodable)
+        self.uncounted = set(uncounted)
 
     def clean(self) -> dict[str, Any]:
         # Stored as JSON on the lead: exact decimals as text, dates as ISO 8601.
@@ -104,7 +107,9 @@ class SubmissionForm(forms.Form):
             for name, field in self.fields.items()
             if isinstance(field, forms.MultipleChoiceField)
         }
-        problems = payload_problems(self.payload, known=self.fields, multiple=multiple)
+        problems = payload_problems(
+            self.payload, known=self.fields, multiple=multiple, uncounted=self.uncounted
+        )
         for name in self.undecodable:
             problems.setdefault(printable_name(name), []).append(NOT_UTF8)
         for name, found in problems.items():
@@ -124,8 +129,51 @@ class SubmissionForm(forms.Form):
         ]
 
 
+def field_problem(field: str, code: str, message: str, raw: Any) -> dict[str, Any]:
+    """One problem of a stored post's field, as the submission records it."""
+    return {"field": field, "code": code, "message": str(message), "raw": raw}
+
+
+def kept_with_problems(
+    bound: SubmissionForm,
+) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    """What to store of a post its client's own service would take though the form refuses
+    some of it (Web-to-Lead, house rule 11): the payload as sent, the cleaned values of the
+    fields that passed and the raw text of those that did not, and one problem per refusal.
+
+    Only NUL, which PostgreSQL cannot store, is changed (to U+FFFD); its problem says so.
+    """
+    bound.is_valid()
+    payload = {_storable(name): _storable(value) for name, value in bound.payload.items()}
+    cleaned = dict(bound.cleaned_data)
+    problems = []
+    for name, errors in bound.errors.get_json_data().items():
+        raw = payload.get(name, "") if name != ALL_FIELDS else ""
+        for error in errors:
+            problems.append(field_problem(name, error["code"], error["message"], _shown(raw)))
+        if name in bound.fields and raw not in ("", []) and not isinstance(raw, dict):
+            cleaned[name] = raw
+    return payload, cleaned, problems
+
+
+def _storable(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, list):
+        return [_storable(item) for item in value]
+    return value
+
+
+def _shown(raw: Any) -> Any:
+    return raw if isinstance(raw, str | list) else json.dumps(raw, ensure_ascii=False)
+
+
 def payload_problems(
-    payload: Mapping[str, Any], *, known: Iterable[str], multiple: Iterable[str] = ()
+    payload: Mapping[str, Any],
+    *,
+    known: Iterable[str],
+    multiple: Iterable[str] = (),
+    uncounted: Iterable[str] = (),
 ) -> dict[str, list]:
     """What in `payload` cannot be stored as sent, by (printable) field name.
 
@@ -134,7 +182,8 @@ def payload_problems(
     known = set(known)
     multiple = set(multiple)
     problems: dict[str, list[Problem]] = {}
-    extras = [name for name in payload if name not in known]
+    uncounted = set(uncounted)
+    extras = [name for name in payload if name not in known and name not in uncounted]
     if len(extras) > MAX_EXTRA_FIELDS:
         message = (
             f"Send at most {MAX_EXTRA_FIELDS} fields that the form does not ask for; "

@@ -298,6 +298,9 @@ class QuarantinedPost(models.Model):
     payload = models.JSONField(help_text="What the caller sent, as stored for a submission.")
     cleaned = models.JSONField(help_text="The values as the form version validated them.")
     email = models.CharField(max_length=320, blank=True)
+    problems = models.JSONField(
+        default=list, blank=True, help_text="Field problems the submission will record."
+    )
     reasons = models.JSONField(default=list, help_text="Reason codes, in the order checked.")
     details = models.JSONField(default=list, help_text="One sentence per reason, for people.")
     page_url = models.CharField(max_length=2000, blank=True)

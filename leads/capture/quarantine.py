@@ -30,6 +30,7 @@ def quarantine_hold(
     cleaned: dict[str, Any],
     provenance: Provenance,
     findings: Iterable[Finding],
+    problems: list[dict[str, Any]] | None = None,
 ) -> QuarantinedPost:
     """Keep a suspect post, whole, out of the leads until a marketer decides.
 
@@ -49,6 +50,7 @@ def quarantine_hold(
         intake=intake,
         payload=payload,
         cleaned=cleaned,
+        problems=problems or [],
         email=str(cleaned.get("email", ""))[:320],
         reasons=[finding.reason for finding in findings],
         details=[finding.detail for finding in findings],
@@ -84,6 +86,7 @@ def quarantine_release(*, post: QuarantinedPost, by, why: str) -> Submission:
                 ip_address=post.ip_address,
                 user_agent=post.user_agent,
             ),
+            problems=post.problems,
         )
         event_released_from_quarantine(
             lead=submission.lead, submission=submission, by=by, why=why, reasons=post.reasons
@@ -121,6 +124,7 @@ def intake_capture(
     cleaned: dict[str, Any],
     provenance: Provenance,
     signals: Signals,
+    problems: list[dict[str, Any]] | None = None,
 ) -> Submission | None:
     """What every public intake does with a valid post: hold it if it looks like spam (None),
     else capture it. The caller answers both alike, so a bot cannot tell them apart."""
@@ -134,8 +138,14 @@ def intake_capture(
             cleaned=cleaned,
             provenance=provenance,
             findings=findings,
+            problems=problems,
         )
         return None
     return lead_capture(
-        form=form, version=version, payload=payload, cleaned=cleaned, provenance=provenance
+        form=form,
+        version=version,
+        payload=payload,
+        cleaned=cleaned,
+        provenance=provenance,
+        problems=problems,
     )

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404
 from leads.capture.import_models import ImportRow, LeadImport
 from leads.capture.models import Form, FormDailyViews, FormField, FormVersion, QuarantinedPost
 from leads.models import Lead, LeadEvent, Stage, Submission
+from portal.errors import ALL_FIELDS
 
 
 def _published() -> QuerySet[Form]:
@@ -228,6 +229,36 @@ def submission_answers(*, submission: Submission) -> list[tuple[str, object]]:
         for spec in version.fields
         if submission.payload.get(spec["key"]) not in (None, "", [])
     ]
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """A field a submission sent that its form refused but that was kept as sent."""
+
+    submission: Submission
+    label: str
+    message: str
+    raw: str
+
+
+def lead_field_problems(*, lead: Lead) -> list[FieldProblem]:
+    """The problems recorded on the lead's submissions, newest first, each field under the
+    label its form version gave it."""
+    found = []
+    for submission in lead.submissions.exclude(problems=[]).select_related("form_version"):
+        labels = submission.form_version.labels if submission.form_version else {}
+        for problem in submission.problems:
+            field = problem["field"]
+            raw = problem.get("raw", "")
+            found.append(
+                FieldProblem(
+                    submission=submission,
+                    label="The whole post" if field == ALL_FIELDS else labels.get(field, field),
+                    message=problem["message"],
+                    raw=", ".join(map(str, raw)) if isinstance(raw, list) else str(raw),
+                )
+            )
+    return found
 
 
 def _shown(value: object, *, kind: str) -> str:

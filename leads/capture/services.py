@@ -53,10 +53,13 @@ def lead_capture(
     cleaned: dict[str, Any],
     provenance: Provenance,
     version: FormVersion | None = None,
+    problems: list[dict[str, Any]] | None = None,
 ) -> Submission:
-    """Store a valid submission and create or update its lead, in one transaction.
+    """Store a submission and create or update its lead, in one transaction.
 
-    `payload` is what the caller sent, kept as received; `cleaned` is the validated values.
+    `payload` is what the caller sent, kept as received; `cleaned` is the validated values,
+    and for a field listed in `problems` (kept though the form refused it) the raw one. A post
+    without a valid e-mail address makes a lead of its own: there is nothing to know it by.
     What follows (scoring, routing) is the handoff's business, told by `submission_stored`.
     A post with an idempotency key claims the key first: a repeat (also one racing the
     first) gets the first submission back, and a different payload under the same key is
@@ -65,7 +68,12 @@ def lead_capture(
     version = version or form.current_version
     try:
         return _capture(
-            form=form, version=version, payload=payload, cleaned=cleaned, provenance=provenance
+            form=form,
+            version=version,
+            payload=payload,
+            cleaned=cleaned,
+            provenance=provenance,
+            problems=problems or [],
         )
     except IntegrityError:
         # Without advisory locks (SQLite) two first posts can both pass the claim; the unique
@@ -84,14 +92,22 @@ def _capture(
     payload: dict[str, Any],
     cleaned: dict[str, Any],
     provenance: Provenance,
+    problems: list[dict[str, Any]],
 ) -> Submission:
     # A field left blank (also a multiple choice with nothing ticked) keeps what the lead
     # told us before.
     attributes = {key: value for key, value in cleaned.items() if value not in (None, "", [])}
-    # The lead is known by the (maybe folded) key; its attributes keep the address as written.
-    attributes["email"] = normalise_email(cleaned["email"], fold_plus=False)
+    email = cleaned.get("email")
+    if not isinstance(email, str) or any(problem["field"] == "email" for problem in problems):
+        # Text that is not an address knows no lead, and the agreement reads it as missing (as
+        # an address, "ana at acme" would pass "a company domain"); the submission keeps it.
+        email = None
+        attributes.pop("email", None)
+    elif email:
+        # The lead is known by the (maybe folded) key; its attributes keep it as written.
+        attributes["email"] = normalise_email(email, fold_plus=False)
     lead = _LeadSent(
-        email=normalise_email(cleaned["email"]),
+        email=normalise_email(email) if email else None,
         attributes=attributes,
         campaign=provenance.utm.get("utm_campaign") or form.campaign,
     )
@@ -105,6 +121,7 @@ def _capture(
         idempotency_key=provenance.idempotency_key,
         ip_address=provenance.ip_address,
         user_agent=provenance.user_agent,
+        problems=problems,
     )
     if not provenance.idempotency_key:
         _store(submission, lead)  # a new lead is one statement, a transaction of its own
@@ -121,12 +138,21 @@ def _capture(
 class _LeadSent:
     """What a post says of its lead: the address it is known by, and what to keep of it."""
 
-    email: str
+    email: str | None
     attributes: dict[str, Any]
     campaign: str
 
     def columns(self) -> dict[str, str]:
-        return {column: self.attributes.get(column, "") for column in LEAD_COLUMNS}
+        """The name and company columns; a raw value kept whole in the attributes (a list, or
+        longer than the column) is cut to fit."""
+        return {
+            column: _column_text(self.attributes.get(column, ""), column) for column in LEAD_COLUMNS
+        }
+
+
+def _column_text(value: Any, column: str) -> str:
+    text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+    return text[: Lead._meta.get_field(column).max_length]
 
 
 def _store(submission: Submission, lead: _LeadSent) -> None:
@@ -196,10 +222,12 @@ def _insert_new_lead(submission: Submission, lead: _LeadSent) -> bool:
             return _insert_new_lead_one_by_one(submission, lead)
     db = connections[DEFAULT_DB_ALIAS]  # not the proxy: it looks the connection up per use
     now = submission.qualify_due_at = submission.received_at
-    attributes, payload, utm = (
+    attributes, payload, utm, problems = (
         field.get_db_prep_save(value, db)
         for field, value in zip(
-            _JSON_FIELDS, (lead.attributes, submission.payload, submission.utm), strict=True
+            _JSON_FIELDS,
+            (lead.attributes, submission.payload, submission.utm, submission.problems),
+            strict=True,
         )
     )
     columns = lead.columns()
@@ -224,6 +252,7 @@ def _insert_new_lead(submission: Submission, lead: _LeadSent) -> bool:
                 submission.ip_address,
                 submission.user_agent,
                 submission_received_reason(submission, created=True),
+                problems,
             ),
         )
         row = cursor.fetchone()
@@ -238,6 +267,7 @@ _JSON_FIELDS = (
     Lead._meta.get_field("attributes"),
     Submission._meta.get_field("payload"),
     Submission._meta.get_field("utm"),
+    Submission._meta.get_field("problems"),
 )
 
 
@@ -247,6 +277,7 @@ def _new_lead_sql() -> str:
     now, email, first_name, last_name, company, attributes = "$1", "$2", "$3", "$4", "$5", "$6"
     form, campaign, version, payload, page_url, utm = "$7", "$8", "$9", "$10", "$11", "$12"
     consent, key, ip_address, user_agent, reason = "$13", "$14", "$15", "$16", "$17"
+    problems = "$18"
     lead_table, lead_values = insert_sql(
         Lead,
         {
@@ -277,6 +308,7 @@ def _new_lead_sql() -> str:
             "ip_address": ip_address,
             "user_agent": user_agent,
             "qualify_due_at": now,
+            "problems": problems,
         },
     )
     event_table, event_values = insert_sql(
@@ -301,7 +333,7 @@ def _new_lead_sql() -> str:
     )
 
 
-_NEW_LEAD = Prepared("leadbridge_new_lead", _new_lead_sql, arity=17)
+_NEW_LEAD = Prepared("leadbridge_new_lead", _new_lead_sql, arity=18)
 
 
 def _insert_new_lead_one_by_one(submission: Submission, lead: _LeadSent) -> bool:

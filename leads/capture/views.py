@@ -1,10 +1,8 @@
 import functools
 from collections.abc import Mapping
-from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
 from django.core.exceptions import (
-    BadRequest,
     RequestDataTooBig,
     TooManyFieldsSent,
     TooManyFilesSent,
@@ -19,6 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from leads.capture.counters import form_viewed
+from leads.capture.decoding import Posted, posted_fields
 from leads.capture.embedding import frame_for_listed_origins, hosted_page_seen
 from leads.capture.forms import SubmissionForm, submission_form_class
 from leads.capture.models import Form
@@ -28,7 +27,7 @@ from leads.capture.selectors import published_form
 from leads.capture.services import Provenance
 from leads.capture.spam import HONEYPOT_FIELD, RENDERED_FIELD, SPAM_FIELDS, render_token, signals_of
 from leads.models import Submission
-from portal.errors import DomainError, PayloadTooLarge, RateLimited, UnsupportedMediaType
+from portal.errors import DomainError, PayloadTooLarge, RateLimited
 from portal.net import client_ip
 
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
@@ -59,15 +58,14 @@ def form_page(request: HttpRequest, slug: str) -> HttpResponse:
     except RateLimited as error:
         return rate_limited_page(request, form, error)
     try:
-        posted = _posted_fields(request)
+        read = _posted_fields(request)
     except DomainError as error:
         # Nothing of the post could be read: the empty form, and why.
         return _form_response(request, form, form_class(), utm=request.GET, error=error)
-    signals = signals_of(posted)
-    posted = without_spam_fields(posted)
-    bound = form_class(
-        posted, payload=_payload(posted), undecodable=_undecodable_fields(request, posted)
-    )
+    signals = signals_of(read.fields)
+    posted = without_spam_fields(read.fields)
+    undecodable = [misread.name for misread in read.undecodable]
+    bound = form_class(posted, payload=_payload(posted), undecodable=undecodable)
     status = 400
     if bound.is_valid():
         try:
@@ -77,7 +75,7 @@ def form_page(request: HttpRequest, slug: str) -> HttpResponse:
                 intake="page",
                 payload=bound.payload,
                 cleaned=bound.cleaned_data,
-                provenance=_provenance(request),
+                provenance=_provenance(request, posted),
                 signals=signals,
             )
         except DomainError as error:
@@ -159,43 +157,20 @@ def thanks(request: HttpRequest, slug: str) -> HttpResponse:
     return frame_for_listed_origins(render(request, "capture/thanks.html", {"form": form}), form)
 
 
-def _posted_fields(request: HttpRequest) -> QueryDict:
-    """The posted fields, or a DomainError saying why the post cannot be read as a form."""
+def _posted_fields(
+    request: HttpRequest, *, charset: str | None = None, fallback: str | None = None
+) -> Posted:
+    """The posted fields as text (`decoding.posted_fields`), or a DomainError saying why the
+    post cannot be read as a form."""
     try:
-        return request.POST
+        return posted_fields(request, charset=charset, fallback=fallback)
     except RequestDataTooBig as exc:
         limit = filesizeformat(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
         raise PayloadTooLarge(f"The form data is larger than {limit}.") from exc
     except (TooManyFieldsSent, TooManyFilesSent) as exc:
         raise DomainError("The form has too many fields.", code="too_many_fields") from exc
-    except BadRequest as exc:
-        # Django refuses a url-encoded post that declares another charset than UTF-8.
-        raise UnsupportedMediaType("Send the form as UTF-8.", code="unsupported_charset") from exc
     except MultiPartParserError as exc:
         raise DomainError("The form data could not be read.", code="bad_request") from exc
-
-
-def _undecodable_fields(request: HttpRequest, posted: QueryDict) -> list[str]:
-    """Names of url-encoded fields whose bytes are not UTF-8.
-
-    Django decodes them with U+FFFD in place of each bad byte, which would store a changed
-    value; only a post where that character appears is read again, strictly.
-    """
-    if request.content_type != "application/x-www-form-urlencoded" or not any(
-        "\ufffd" in name or any("\ufffd" in value for value in values)
-        for name, values in posted.lists()
-    ):
-        return []
-    names = []
-    for pair in request.body.split(b"&"):
-        raw_name, _, raw_value = pair.partition(b"=")
-        name, value = (unquote_to_bytes(raw.replace(b"+", b" ")) for raw in (raw_name, raw_value))
-        try:
-            name.decode("utf-8")
-            value.decode("utf-8")
-        except UnicodeDecodeError:
-            names.append(name.decode("utf-8", "replace"))
-    return names
 
 
 def _payload(posted: QueryDict) -> dict:
@@ -206,11 +181,9 @@ def _payload(posted: QueryDict) -> dict:
     }
 
 
-def _provenance(request: HttpRequest) -> Provenance:
+def _provenance(request: HttpRequest, posted: QueryDict) -> Provenance:
     return request_provenance(
-        request,
-        page_url=request.POST.get("page_url") or _header(request, "Referer"),
-        utm=request.POST,
+        request, page_url=posted.get("page_url") or _header(request, "Referer"), utm=posted
     )
 
 

@@ -16,6 +16,7 @@ from leads.capture.models import Form
 from leads.capture.selectors import (
     attribute_labels,
     export_field_keys,
+    lead_field_problems,
     lead_origin,
     submission_answers,
 )
@@ -355,6 +356,7 @@ def _lead_page(
     context = {
         "lead": lead,
         "details": _labelled_attributes(lead),
+        "problems": lead_field_problems(lead=lead),
         "qualification": qualification,
         "due_times": lead_due_times(lead=lead, agreement=judge),
         "unjudged": not qualification and not agreement_judging(form_id=lead.source_form_id),
@@ -383,7 +385,7 @@ def _confirm_page(
     context = {
         "lead": lead,
         "panel": panel,
-        "question": VERBS[panel.action.name].ask.format(lead=lead.name or lead.email),
+        "question": VERBS[panel.action.name].ask.format(lead=lead.name or str(lead)),
         "final": not moves_from(panel.action.to),
     }
     return render(request, "inbox/confirm.html", context, status=status)

@@ -127,12 +127,7 @@ def test_api_names_the_bad_field_and_stores_nothing(client, api_url, body, field
             415,
             "unsupported_charset",
         ),
-        (
-            '{"email": "ana@acme.example", "company": "Caf\xe9"}'.encode("latin-1"),
-            JSON,
-            400,
-            "invalid_encoding",
-        ),
+        (b'{"email": "ana@acme.example", "company": "Caf\xe9', JSON, 400, "invalid_encoding"),
         ("email=ana%40acme.example", FORM_ENCODED, 415, "unsupported_media_type"),
         ("email=ana%40acme.example", "text/plain", 415, "unsupported_media_type"),
         ('{"email": NaN}', JSON, 400, "parse_error"),
@@ -141,7 +136,7 @@ def test_api_names_the_bad_field_and_stores_nothing(client, api_url, body, field
     ids=[
         "nested-100000-deep",
         "declared-latin-1",
-        "undeclared-latin-1",
+        "undeclared-latin-1-not-json-even-so",  # else the field is named: test_capture_encoding
         "form-encoded",
         "text-plain",
         "nan",
@@ -211,18 +206,6 @@ def test_hosted_form_shows_the_bad_field_and_stores_nothing(client, page_url, bo
     assert response.status_code == 400
     assert b'id="form-errors"' in response.content
     assert message in response.content
-    assert_nothing_stored()
-
-
-def test_hosted_form_refuses_a_latin_1_post_on_the_form_page(client, page_url):
-    response = client.post(
-        page_url,
-        "email=ana%40acme.example&company=Caf\xe9",
-        content_type=f"{FORM_ENCODED}; charset=latin-1",
-    )
-    assert response.status_code == 415
-    assert b'id="form-errors"' in response.content
-    assert b"Send the form as UTF-8" in response.content
     assert_nothing_stored()
 
 

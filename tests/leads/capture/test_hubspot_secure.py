@@ -122,3 +122,35 @@ def test_a_marketer_makes_a_token_and_sees_it_once(client, form):
     assert token not in builder
     assert "A token is set" in builder
     assert "Replace the HubSpot token of" in client.get(page).content.decode()
+
+
+def test_properties_not_on_the_form_are_kept_and_recorded_behind_the_token(client, form):
+    # HubSpot's authenticated endpoint takes any contact property, on the form or not.
+    token = hubspot_token_issue(form=form)
+    extra = [{"name": f"hs_custom_{i}", "value": f"v{i}"} for i in range(25)]
+    body = {
+        "fields": [
+            {"name": "email", "value": "ana@acme.example"},
+            {"name": "lifecyclestage", "value": "lead"},
+            *extra,
+        ]
+    }
+    response = submit(client, form, token, body=body)
+    assert response.status_code == 200, response.content
+    submission = Submission.objects.get()
+    assert submission.payload["lifecyclestage"] == "lead"
+    assert submission.payload["hs_custom_24"] == "v24"
+    recorded = {problem["field"]: problem for problem in submission.problems}
+    assert set(recorded) == {"lifecyclestage", *(item["name"] for item in extra)}
+    assert recorded["lifecyclestage"]["code"] == "unknown_property"
+    assert recorded["lifecyclestage"]["raw"] == "lead"
+    assert submission.lead.email == "ana@acme.example"
+
+
+def test_the_public_endpoint_still_refuses_properties_not_on_the_form(client, form):
+    # As HubSpot's own unauthenticated endpoint does for forms made since 2022.
+    body = {"fields": [{"name": "email", "value": "a@acme.example"}, {"name": "x", "value": "1"}]}
+    url = reverse("capture:hubspot_submit", kwargs={"portal_id": "1", "guid": form.guid})
+    response = client.post(url, body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["errorType"] == "FIELD_NOT_IN_FORM_DEFINITION"

@@ -57,7 +57,8 @@ def send(client, form, kind, n=0, ip="198.51.100.7"):
         body = {"fields": [{"name": "email", "value": email}]}
         return client.post(url, body, content_type="application/json", **meta)
     url = reverse("capture:web_to_lead") + "?encoding=UTF-8"
-    return client.post(url, {"oid": str(form.guid), "email": email}, **meta)
+    salesforce = {"last_name": "Souza", "company": "Acme"}  # what Salesforce requires
+    return client.post(url, {"oid": str(form.guid), "email": email, **salesforce}, **meta)
 
 
 def assert_retry_after(response) -> int:
