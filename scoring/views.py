@@ -49,13 +49,11 @@ from scoring.services import (
     criterion_move,
     criterion_remove,
     criterion_set,
+    may_sign,
+    sign_refusal,
 )
 
 Side = Agreement.Side
-SIGN_PERMISSIONS = {
-    Side.SALES: "scoring.sign_for_sales",
-    Side.MARKETING: "scoring.sign_for_marketing",
-}
 
 
 @dataclass(frozen=True)
@@ -81,7 +79,7 @@ def sides_to_sign(agreement: Agreement, user) -> list[Agreement.Side]:
     return [
         side
         for side in (Side.MARKETING, Side.SALES)
-        if user.has_perm(SIGN_PERMISSIONS[side]) and not agreement.signed_for(side)
+        if may_sign(user, side) and not agreement.signed_for(side)
     ]
 
 
@@ -422,9 +420,10 @@ def propose(request: HttpRequest, version: int) -> HttpResponse:
 
 @login_required
 def sign(request: HttpRequest, version: int, side: str) -> HttpResponse:
-    if side not in Side.values or not request.user.has_perm(SIGN_PERMISSIONS[Side(side)]):
-        raise Forbidden(f"{request.user} may not sign agreements for {side}.")
     agreement = agreement_version(version=version)
+    refusal = sign_refusal(agreement=agreement, by=request.user, side=side)
+    if refusal is not None:
+        return _refused(request, agreement, refusal)
     label = Side(side).label.lower()
     if request.method == "POST":
         try:

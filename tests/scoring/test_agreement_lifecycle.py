@@ -3,6 +3,7 @@
 from http import HTTPStatus
 
 import pytest
+from django.contrib.auth.models import Group
 
 from portal.accounts.roles import Role
 from portal.errors import Conflict, DomainError, InvalidFields, PermissionDenied
@@ -214,7 +215,8 @@ def test_a_marketer_or_a_rep_cannot_draft_propose_or_send_back(role, marketing):
 
 def test_one_manager_cannot_sign_both_sides_of_a_proposal(marketing):
     agreement = agreement_propose(agreement=draft(), by=marketing)
-    admin = UserFactory(is_superuser=True)
+    admin = UserFactory(is_superuser=True, role=Role.SALES_MANAGER)
+    admin.groups.add(Group.objects.get(name=Role.MARKETING_MANAGER))
     agreement_sign(agreement=agreement, by=admin, side=SALES)
     with pytest.raises(SigningError) as caught:
         agreement_sign(agreement=agreement, by=admin, side=MARKETING)
