@@ -22,7 +22,6 @@ from scoring.models import Agreement, Criterion, ProposedAgreementChange
 from scoring.progress import RescoreRun
 from scoring.rescore import rescore_latest
 from scoring.selectors import (
-    agreement_active,
     agreement_before,
     agreement_comments,
     agreement_criteria,
@@ -30,6 +29,7 @@ from scoring.selectors import (
     agreement_stale_base,
     agreement_version,
     agreement_versions,
+    agreements_active,
     attribute_keys,
     forms_without_agreement,
     scope_active,
@@ -83,24 +83,47 @@ def sides_to_sign(agreement: Agreement, user) -> list[Agreement.Side]:
     ]
 
 
+@dataclass(frozen=True)
+class ActiveLine:
+    """One active version on the agreement page, with its scope and the forms it judges."""
+
+    agreement: Agreement
+    description: explain.Description
+    signatures: list[Signature]
+    forms: str
+
+    @property
+    def id_suffix(self) -> str:
+        return f"-v{self.agreement.version}"
+
+
 @login_required
 def agreement_page(request: HttpRequest) -> HttpResponse:
-    active = agreement_active()
+    """Every active version (one per scope), then which judges which form, then all versions.
+
+    The re-scoring and the criteria's effectiveness are those of the version activated last.
+    """
+    actives = [
+        ActiveLine(
+            agreement, _described(agreement), signatures(agreement), agreement.form_ids_words()
+        )
+        for agreement in agreements_active()
+    ]
+    newest = max((line.agreement for line in actives), key=lambda a: a.activated_at, default=None)
     context = {
-        "active": active,
-        "description": _described(active) if active else None,
-        "signatures": signatures(active) if active else [],
+        "actives": actives,
+        "newest": newest,
         "versions": agreement_versions(),
         "may_draft": request.user.has_perm(DRAFT),
         "scopes": scope_lines(),
         "unjudged": forms_without_agreement(),
-        "rescore": rescore_latest(agreement=active) if active else None,
+        "rescore": rescore_latest(agreement=newest) if newest else None,
         "effectiveness": (
             effectiveness.effectiveness(
-                agreement=active,
+                agreement=newest,
                 days=_days(request, whatif.DAY_CHOICES, effectiveness.DEFAULT_DAYS),
             )
-            if active
+            if newest
             else None
         ),
         "effectiveness_days": whatif.DAY_CHOICES,
