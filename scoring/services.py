@@ -8,13 +8,13 @@ from http import HTTPStatus
 from django.db import IntegrityError, transaction
 from django.db.models import Max, prefetch_related_objects
 from django.utils import timezone
-from django_countries import countries
 
 from leads import locks
 from leads.events import events_record
 from leads.lifecycle import can_move, lead_moved, leads_save
 from leads.models import Lead, LeadEvent, Stage, Submission
 from portal.accounts.roles import role_grants
+from portal.countries import country_code
 from portal.errors import Conflict, DomainError, InvalidFields, PermissionDenied
 from scoring import engine, service_levels
 from scoring.models import (
@@ -453,16 +453,23 @@ def criterion_problems(
 
 
 def _country_problem(operator: str, value) -> str | None:
-    """Countries are compared as the forms store them: by their English names."""
+    """Countries are written by name, code or a common spelling, and kept as ISO codes."""
     if operator != Criterion.Operator.COUNTRY_IN:
         return None
-    unknown = [name for name in value if not countries.by_name(name.strip())]
+    unknown = [str(name) for name in value if not country_code(name)]
     if unknown:
         return (
-            f"Not a country name the forms use: {', '.join(unknown)}. Write it as the country "
-            "field shows it, e.g. Brazil, United States of America."
+            f"Not a country: {', '.join(unknown)}. Write its name or its ISO code, e.g. "
+            "Brazil, United States, BR, US."
         )
     return None
+
+
+def _stored_value(operator: str, value):
+    """What the criterion keeps: countries as their ISO codes, as the forms store them."""
+    if operator == Criterion.Operator.COUNTRY_IN:
+        return list(dict.fromkeys(country_code(name) for name in value))
+    return value
 
 
 def criterion_set(
@@ -502,7 +509,7 @@ def criterion_set(
             ("kind", kind),
             ("attribute", attribute),
             ("operator", operator),
-            ("value", value),
+            ("value", _stored_value(operator, value)),
             ("points", points),
             ("blank_passes", blank_passes),
         ]:

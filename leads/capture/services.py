@@ -15,6 +15,7 @@ from leads.events import (
 from leads.locks import key_locked, lead_locked_by_email, row_locked
 from leads.models import Lead, LeadEvent, RepeatSubmissionNotice, Stage, Submission
 from leads.signals import submission_stored
+from portal.countries import country_keys_of, with_country_codes
 from portal.errors import Conflict, DomainError
 from portal.sql import Literal, Prepared, insert_sql
 
@@ -88,6 +89,9 @@ def _capture(
     # A field left blank (also a multiple choice with nothing ticked) keeps what the lead
     # told us before.
     attributes = {key: value for key, value in cleaned.items() if value not in (None, "", [])}
+    # Countries are ISO codes underneath, also from a choice or text field called "country".
+    keys = country_keys_of((version.fields or []) if version else [])
+    attributes = with_country_codes(attributes, keys)
     # The lead is known by the (maybe folded) key; its attributes keep the address as written.
     attributes["email"] = normalise_email(cleaned["email"], fold_plus=False)
     lead = _LeadSent(

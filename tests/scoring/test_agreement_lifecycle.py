@@ -305,14 +305,17 @@ def test_an_unknown_attribute_is_refused_with_the_keys_the_forms_have(marketing,
     assert "company_size" in message
 
 
-def test_country_in_takes_the_country_names_the_forms_store(marketing, form):
+@pytest.mark.parametrize(
+    "written", [["Brazil", "United States of America"], ["brasil", "United States", "USA"]]
+)
+def test_country_in_takes_names_codes_and_spellings_and_keeps_iso_codes(marketing, form, written):
     terms = {
         **TERMS,
         "kind": "mandatory",
         "points": 0,
         "attribute": "country",
         "operator": "country_in",
-        "value": ["Brazil", "United States of America"],
+        "value": written,
     }
     added = criterion_set(agreement=draft(), by=marketing, **terms)
-    assert added.value == ["Brazil", "United States of America"]
+    assert added.value == ["BR", "US"]
