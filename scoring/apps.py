@@ -6,3 +6,9 @@ class ScoringConfig(AppConfig):
 
     name = "scoring"
     verbose_name = "Scoring"
+
+    def ready(self) -> None:
+        from portal.countries import country_name
+        from scoring import explain
+
+        explain.country_name = country_name

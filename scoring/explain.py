@@ -2,11 +2,15 @@
 changed between two versions. Plain data in, plain text out: no Django here, like the engine.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from scoring.engine import BLANK_IS_JUDGED, MANDATORY, Rule
+
+# How a country code ("US") is named in a clause. Plain Python here, as in the engine:
+# scoring.apps gives it django-countries' English names when Django starts.
+country_name: Callable[[str], str] = str
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,8 @@ def _condition(rule: Rule) -> str:
             return f"{subject} is “{value}”"
         case "not_equals":
             return f"{subject} is not “{value}”"
+        case "country_in" if isinstance(value, list | tuple):
+            return f"{subject} is one of {_either([country_name(code) for code in value])}"
         case "one_of" | "country_in":
             return f"{subject} is one of {_either(value)}"
         case "not_one_of":

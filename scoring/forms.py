@@ -5,6 +5,7 @@ from decimal import Decimal, InvalidOperation
 
 from django import forms
 
+from portal.countries import country_names
 from scoring import engine, service_levels
 from scoring.models import Agreement, Criterion
 from scoring.selectors import form_choices
@@ -150,7 +151,12 @@ class CriterionForm(forms.Form):
                 "kind": criterion.kind,
                 "attribute": criterion.attribute,
                 "operator": criterion.operator,
-                "value": value_text(criterion.value),
+                "value": value_text(
+                    country_names(criterion.value)
+                    if criterion.operator == Criterion.Operator.COUNTRY_IN
+                    and isinstance(criterion.value, list)
+                    else criterion.value
+                ),
                 "points": criterion.points,
                 "blank_passes": criterion.blank_passes,
             }

@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404
 
 from leads.models import Lead, Stage, Submission
 from scoring.explain import hours_words
-from scoring.models import Agreement, AgreementScope, Criterion
+from scoring.models import MAIN_SCOPE, Agreement, AgreementScope, Criterion
 from scoring.service_levels import add_business_minutes
 
 
@@ -37,7 +37,16 @@ def agreement_version(*, version: int) -> Agreement:
 
 
 def agreement_active() -> Agreement | None:
+    """The most recently activated version, whatever its scope."""
     return agreement_versions().active()
+
+
+def agreements_active() -> list[Agreement]:
+    """Every active version, one per scope: the main agreement first, then by scope name."""
+    active = agreement_versions().active_versions()
+    return sorted(
+        active, key=lambda a: (a.scope.name != MAIN_SCOPE, a.scope.name.casefold(), a.version)
+    )
 
 
 def agreement_before(*, agreement: Agreement) -> Agreement | None:

@@ -8,12 +8,13 @@ from http import HTTPStatus
 from django.db import IntegrityError, transaction
 from django.db.models import Max, prefetch_related_objects
 from django.utils import timezone
-from django_countries import countries
 
 from leads import locks
 from leads.events import events_record
 from leads.lifecycle import can_move, lead_moved, leads_save
 from leads.models import Lead, LeadEvent, Stage, Submission
+from portal.accounts.roles import role_grants
+from portal.countries import country_code
 from portal.errors import Conflict, DomainError, InvalidFields, PermissionDenied
 from scoring import engine, service_levels
 from scoring.models import (
@@ -42,7 +43,8 @@ logger = logging.getLogger(__name__)
 
 
 class SigningError(DomainError):
-    """A signature refused; `code` says why: not_allowed_to_sign, same_signer, already_signed."""
+    """A signature refused; `code` says why: not_allowed_to_sign (their role does not sign
+    for that side), same_signer, already_signed, not_proposed, unknown_side."""
 
     code = "cannot_sign"
     status = HTTPStatus.CONFLICT
@@ -73,24 +75,45 @@ _SLOTS = {
 }
 
 
-def agreement_sign(*, agreement: Agreement, by, side: str) -> Agreement:
-    """`by` signs for `side`; once two people have signed both sides, the version is active."""
+def may_sign(user, side: str) -> bool:
+    """Whether `user` holds a role that signs for `side` (the marketing manager's signs for
+    marketing, the sales manager's for sales). A superuser's rights are not a signature: an
+    agreement between the two teams is signed by someone of each."""
+    return side in Side.values and role_grants(user, _SLOTS[Side(side)].permission)
+
+
+def sign_refusal(*, agreement: Agreement, by, side: str) -> SigningError | None:
+    """Why `by` may not sign `agreement` for `side` whatever its state, or None if they may.
+
+    The pages ask it before offering a signature; `agreement_sign` asks it again.
+    """
     if side not in Side.values:
-        raise SigningError(
+        return SigningError(
             f"There is no side {side!r} to sign: sign for sales or for marketing.",
             code="unknown_side",
             status=HTTPStatus.BAD_REQUEST,
             field="side",
         )
-    side = Side(side)
-    other = Side.MARKETING if side == Side.SALES else Side.SALES
-    slot = _SLOTS[side]
-    if not by.has_perm(slot.permission):
-        raise SigningError(
-            f"{by} may not sign {agreement} for {side.label.lower()}.",
+    if not may_sign(by, side):
+        label = Side(side).label.lower()
+        return SigningError(
+            f"{by} may not sign {agreement} for {label}: only someone whose role signs for "
+            f"{label} (the {label} manager) may, and an administrator's rights are not a "
+            "signature.",
             code="not_allowed_to_sign",
             status=HTTPStatus.FORBIDDEN,
         )
+    return None
+
+
+def agreement_sign(*, agreement: Agreement, by, side: str) -> Agreement:
+    """`by` signs for `side`; once two people have signed both sides, the version is active."""
+    refusal = sign_refusal(agreement=agreement, by=by, side=side)
+    if refusal is not None:
+        raise refusal
+    side = Side(side)
+    other = Side.MARKETING if side == Side.SALES else Side.SALES
+    slot = _SLOTS[side]
     with transaction.atomic():
         # Every activation goes through this one key, so two versions completing their
         # signatures at once cannot both become the active one.
@@ -430,16 +453,23 @@ def criterion_problems(
 
 
 def _country_problem(operator: str, value) -> str | None:
-    """Countries are compared as the forms store them: by their English names."""
+    """Countries are written by name, code or a common spelling, and kept as ISO codes."""
     if operator != Criterion.Operator.COUNTRY_IN:
         return None
-    unknown = [name for name in value if not countries.by_name(name.strip())]
+    unknown = [str(name) for name in value if not country_code(name)]
     if unknown:
         return (
-            f"Not a country name the forms use: {', '.join(unknown)}. Write it as the country "
-            "field shows it, e.g. Brazil, United States of America."
+            f"Not a country: {', '.join(unknown)}. Write its name or its ISO code, e.g. "
+            "Brazil, United States, BR, US."
         )
     return None
+
+
+def _stored_value(operator: str, value):
+    """What the criterion keeps: countries as their ISO codes, as the forms store them."""
+    if operator == Criterion.Operator.COUNTRY_IN:
+        return list(dict.fromkeys(country_code(name) for name in value))
+    return value
 
 
 def criterion_set(
@@ -479,7 +509,7 @@ def criterion_set(
             ("kind", kind),
             ("attribute", attribute),
             ("operator", operator),
-            ("value", value),
+            ("value", _stored_value(operator, value)),
             ("points", points),
             ("blank_passes", blank_passes),
         ]:

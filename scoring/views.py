@@ -22,7 +22,6 @@ from scoring.models import Agreement, Criterion, ProposedAgreementChange
 from scoring.progress import RescoreRun
 from scoring.rescore import rescore_latest
 from scoring.selectors import (
-    agreement_active,
     agreement_before,
     agreement_comments,
     agreement_criteria,
@@ -30,6 +29,7 @@ from scoring.selectors import (
     agreement_stale_base,
     agreement_version,
     agreement_versions,
+    agreements_active,
     attribute_keys,
     forms_without_agreement,
     scope_active,
@@ -49,13 +49,11 @@ from scoring.services import (
     criterion_move,
     criterion_remove,
     criterion_set,
+    may_sign,
+    sign_refusal,
 )
 
 Side = Agreement.Side
-SIGN_PERMISSIONS = {
-    Side.SALES: "scoring.sign_for_sales",
-    Side.MARKETING: "scoring.sign_for_marketing",
-}
 
 
 @dataclass(frozen=True)
@@ -81,28 +79,51 @@ def sides_to_sign(agreement: Agreement, user) -> list[Agreement.Side]:
     return [
         side
         for side in (Side.MARKETING, Side.SALES)
-        if user.has_perm(SIGN_PERMISSIONS[side]) and not agreement.signed_for(side)
+        if may_sign(user, side) and not agreement.signed_for(side)
     ]
+
+
+@dataclass(frozen=True)
+class ActiveLine:
+    """One active version on the agreement page, with its scope and the forms it judges."""
+
+    agreement: Agreement
+    description: explain.Description
+    signatures: list[Signature]
+    forms: str
+
+    @property
+    def id_suffix(self) -> str:
+        return f"-v{self.agreement.version}"
 
 
 @login_required
 def agreement_page(request: HttpRequest) -> HttpResponse:
-    active = agreement_active()
+    """Every active version (one per scope), then which judges which form, then all versions.
+
+    The re-scoring and the criteria's effectiveness are those of the version activated last.
+    """
+    actives = [
+        ActiveLine(
+            agreement, _described(agreement), signatures(agreement), agreement.form_ids_words()
+        )
+        for agreement in agreements_active()
+    ]
+    newest = max((line.agreement for line in actives), key=lambda a: a.activated_at, default=None)
     context = {
-        "active": active,
-        "description": _described(active) if active else None,
-        "signatures": signatures(active) if active else [],
+        "actives": actives,
+        "newest": newest,
         "versions": agreement_versions(),
         "may_draft": request.user.has_perm(DRAFT),
         "scopes": scope_lines(),
         "unjudged": forms_without_agreement(),
-        "rescore": rescore_latest(agreement=active) if active else None,
+        "rescore": rescore_latest(agreement=newest) if newest else None,
         "effectiveness": (
             effectiveness.effectiveness(
-                agreement=active,
+                agreement=newest,
                 days=_days(request, whatif.DAY_CHOICES, effectiveness.DEFAULT_DAYS),
             )
-            if active
+            if newest
             else None
         ),
         "effectiveness_days": whatif.DAY_CHOICES,
@@ -422,9 +443,10 @@ def propose(request: HttpRequest, version: int) -> HttpResponse:
 
 @login_required
 def sign(request: HttpRequest, version: int, side: str) -> HttpResponse:
-    if side not in Side.values or not request.user.has_perm(SIGN_PERMISSIONS[Side(side)]):
-        raise Forbidden(f"{request.user} may not sign agreements for {side}.")
     agreement = agreement_version(version=version)
+    refusal = sign_refusal(agreement=agreement, by=request.user, side=side)
+    if refusal is not None:
+        return _refused(request, agreement, refusal)
     label = Side(side).label.lower()
     if request.method == "POST":
         try:

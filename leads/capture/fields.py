@@ -1,7 +1,8 @@
 """One Django form field per kind of form field, built from a frozen spec (FormField.spec).
 
 Each field normalises what it takes: e-mail trimmed, phone numbers to E.164, countries to
-their English ISO 3166 name (the code or the name is accepted), dates and decimals to text
+their ISO 3166-1 alpha-2 code (a code, a name or a common spelling is accepted, see
+portal.countries), dates and decimals to text
 that JSON keeps exactly. Placeholder values a marketer lists (e.g. "Select") count as blank.
 """
 
@@ -15,6 +16,7 @@ from django.utils.html import escape
 from django_countries import countries
 
 from leads.capture.models import FormField
+from portal.countries import country_code
 
 Kind = FormField.Kind
 
@@ -56,18 +58,18 @@ class PhoneField(forms.CharField):
 
 
 class CountryField(forms.ChoiceField):
-    """The ISO 3166 list; takes a code ("BR") or an English name ("Brazil"), keeps the name."""
+    """The ISO 3166 list, shown by name; takes a code ("BR"), a name ("Brazil") or a common
+    spelling ("USA", "Brasil") and keeps the code."""
 
     def __init__(self, **kwargs):
-        choices = [("", "Choose…"), *((country.name, country.name) for country in countries)]
+        choices = [("", "Choose…"), *((country.code, country.name) for country in countries)]
         super().__init__(choices=choices, **kwargs)
 
     def to_python(self, value: Any) -> str:
         value = super().to_python(value).strip()
         if value in self.empty_values:
             return ""
-        code = countries.by_name(value) or (value.upper() if value.upper() in countries else "")
-        return countries.name(code) if code else value  # unknown: refused by validate()
+        return country_code(value) or value  # unknown: refused by validate(), by name
 
 
 class ListChoiceField(forms.MultipleChoiceField):

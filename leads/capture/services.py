@@ -15,6 +15,7 @@ from leads.events import (
 from leads.locks import key_locked, lead_locked_by_email, row_locked
 from leads.models import Lead, LeadEvent, RepeatSubmissionNotice, Stage, Submission
 from leads.signals import submission_stored
+from portal.countries import country_code, country_keys_of, with_country_codes
 from portal.errors import Conflict, DomainError
 from portal.sql import Literal, Prepared, insert_sql
 
@@ -85,6 +86,26 @@ def lead_capture(
         return earlier
 
 
+def _unknown_countries(
+    attributes: dict[str, Any], keys: frozenset[str], problems: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """A country no spelling maps is kept as sent, and said so on the submission (once)."""
+    noted = {problem["field"] for problem in problems}
+    return [
+        {
+            "field": key,
+            "code": "unknown_country",
+            "message": f"{value!r} is no country we know; kept as sent.",
+            "raw": value,
+        }
+        for key in sorted(keys)
+        if isinstance(value := attributes.get(key), str)
+        and value
+        and country_code(value) is None
+        and key not in noted
+    ]
+
+
 def _capture(
     *,
     form: Form,
@@ -97,6 +118,10 @@ def _capture(
     # A field left blank (also a multiple choice with nothing ticked) keeps what the lead
     # told us before.
     attributes = {key: value for key, value in cleaned.items() if value not in (None, "", [])}
+    # Countries are ISO codes underneath, also from a choice or text field called "country".
+    keys = country_keys_of((version.fields or []) if version else [])
+    attributes = with_country_codes(attributes, keys)
+    problems = problems + _unknown_countries(attributes, keys, problems)
     email = cleaned.get("email")
     if not isinstance(email, str) or any(problem["field"] == "email" for problem in problems):
         # Text that is not an address knows no lead, and the agreement reads it as missing (as

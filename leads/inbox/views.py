@@ -50,6 +50,7 @@ from leads.lifecycle import IllegalMove, moves_from
 from leads.models import ContactChannel, Lead, Stage
 from leads.routing.services import lead_reassign
 from portal.accounts.decorators import permission_required_or_403
+from portal.countries import country_attributes, country_name
 from portal.errors import DomainError, PermissionDenied
 from portal.spreadsheets import unique_header
 from scoring.selectors import agreement_judging, lead_due_times
@@ -412,8 +413,14 @@ def _labelled_attributes(lead: Lead) -> list[tuple[str, object]]:
     labels = attribute_labels(lead=lead)
     keys = [key for key in labels if key in lead.attributes]
     keys += sorted(key for key in lead.attributes if key not in labels)
+    countries = country_attributes()
     return [
-        (labels.get(key, key.replace("_", " ").capitalize()), _shown(lead.attributes[key]))
+        (
+            labels.get(key, key.replace("_", " ").capitalize()),
+            country_name(lead.attributes[key])
+            if key in countries
+            else _shown(lead.attributes[key]),
+        )
         for key in keys
     ]
 

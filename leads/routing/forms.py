@@ -7,6 +7,7 @@ from django.db.models import Q
 from leads.routing.models import Queue
 from leads.routing.selectors import active_reps
 from leads.routing.services import QUEUE_SETTINGS
+from portal.countries import country_attributes, country_code, country_names
 
 
 class RepChoiceField(forms.ModelMultipleChoiceField):
@@ -57,7 +58,10 @@ class QueueForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # As the manager types them, also on a new queue (the model's [] would show as "[]").
-        self.initial["match_values"] = ", ".join(map(str, self.instance.match_values))
+        values = self.instance.match_values
+        if self.instance.match_attribute in country_attributes():
+            values = country_names(values)
+        self.initial["match_values"] = ", ".join(map(str, values))
         current = [m.rep_id for m in self.instance.members.all()] if self.instance.pk else []
         self.initial["members"] = current
         # The reps who can be given leads, and the queue's members who no longer can (an
@@ -78,6 +82,18 @@ class QueueForm(forms.ModelForm):
 
     def clean(self) -> dict:
         cleaned = super().clean()
+        attribute, values = cleaned.get("match_attribute"), cleaned.get("match_values")
+        if attribute in country_attributes() and values:
+            # Leads keep countries as ISO codes: so does the rule, whatever was typed.
+            unknown = [value for value in values if not country_code(value)]
+            if unknown:
+                self.add_error(
+                    "match_values",
+                    f"Not a country: {', '.join(unknown)}. Write its name or ISO code, e.g. "
+                    "Brazil, United States, BR, US.",
+                )
+            else:
+                cleaned["match_values"] = list(dict.fromkeys(map(country_code, values)))
         if cleaned.get("match_attribute") and not cleaned.get("match_values"):
             self.add_error(
                 "match_values",

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from portal.countries import country_attributes, country_names
+
 
 class Queue(models.Model):
     class Strategy(models.TextChoices):
@@ -33,6 +35,13 @@ class Queue(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def match_words(self) -> str:
+        """The values the rule takes, as the queue page shows them: countries by name."""
+        values = self.match_values
+        if self.match_attribute in country_attributes():
+            values = country_names(values)
+        return ", ".join(map(str, values))
 
     def takes(self, attributes: dict) -> bool:
         if not self.match_attribute:

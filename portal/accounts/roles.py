@@ -13,3 +13,17 @@ class Role(StrEnum):
     SALES_REP = "Sales rep"
     SALES_MANAGER = "Sales manager"
     ADMIN = "Admin"
+
+
+def role_grants(user, permission: str) -> bool:
+    """Whether one of `user`'s roles (groups) gives them `permission` ("app_label.codename").
+
+    Unlike `has_perm`, being a superuser is not enough: some acts belong to a role itself,
+    such as signing an agreement for a side, which only that side's manager does.
+    """
+    if not user.is_active:
+        return False
+    app_label, codename = permission.split(".")
+    return user.groups.filter(
+        permissions__content_type__app_label=app_label, permissions__codename=codename
+    ).exists()

@@ -55,8 +55,9 @@ DEMO_USERS = [
     ("admin", "Ada", "Admin", Role.ADMIN),
 ]
 
-COUNTRIES = ["Brazil"] * 6 + ["United States"] * 2 + ["Portugal", "Mexico", "Germany", "India"]
-TERRITORY = ["Brazil", "United States", "Portugal", "Mexico"]
+# ISO 3166-1 codes, as the forms' country fields store them (and name them on pages).
+COUNTRIES = ["BR"] * 6 + ["US"] * 2 + ["PT", "MX", "DE", "IN"]
+TERRITORY = ["BR", "US", "PT", "MX"]
 FREE_MAIL = ["gmail.com", "yahoo.com", "hotmail.com", "outlook.com"]
 # Channel names as in the Olist marketing-funnel data set (shared/data/olist).
 ORIGINS = (
@@ -232,7 +233,7 @@ def _form(marketer: User) -> Form:
             ("last_name", "Last name", FormField.Kind.TEXT, False, []),
             ("company", "Company", FormField.Kind.TEXT, True, []),
             ("company_size", "Number of employees", FormField.Kind.NUMBER, True, []),
-            ("country", "Country", FormField.Kind.CHOICE, True, sorted(set(COUNTRIES))),
+            ("country", "Country", FormField.Kind.COUNTRY, True, []),
             ("job_title", "Job title", FormField.Kind.TEXT, False, []),
         ]
         FormField.objects.bulk_create(
@@ -269,7 +270,7 @@ def _agreement(marketing_manager: User, sales_manager: User) -> Agreement:
     if created:
         criteria = [
             ("Work e-mail", "mandatory", "email", "domain_not_in", FREE_MAIL, 0),
-            ("Sales territory", "mandatory", "country", "one_of", TERRITORY, 0),
+            ("Sales territory", "mandatory", "country", "country_in", TERRITORY, 0),
             ("Company size", "mandatory", "company_size", "at_least", 10, 0),
             ("Mid-size company", "scoring", "company_size", "at_least", 50, 20),
             ("Large company", "scoring", "company_size", "at_least", 500, 20),
@@ -298,7 +299,7 @@ def _agreement(marketing_manager: User, sales_manager: User) -> Agreement:
 
 def _queues(users: dict[str, User]) -> None:
     plan = [
-        ("Brazil", 10, "country", ["Brazil"], ["rep.ana", "rep.bruno"]),
+        ("Brazil", 10, "country", ["BR"], ["rep.ana", "rep.bruno"]),
         ("International", 20, "", [], ["rep.carla", "rep.dan"]),
     ]
     for name, priority, attribute, values, reps in plan:

@@ -84,6 +84,22 @@ def test_a_second_agreement_takes_its_forms_in_its_own_working_hours(page: Page,
     )
     snap("agreement-scopes-after-signing")
 
+    # Both active versions are shown in full, each with its scope and its forms (issue 18).
+    main, partners = page.locator("#active-v1"), page.locator("#active-v2")
+    expect(page.locator("#active .active-agreement")).to_have_count(2)
+    expect(main.get_by_role("heading", level=2)).to_contain_text("Agreement v1")
+    expect(main.get_by_role("heading", level=2)).to_contain_text("Main agreement")
+    expect(main).to_contain_text("Judges every form no other active version lists.")
+    expect(main).to_contain_text("the country is one of")
+    expect(partners.get_by_role("heading", level=2)).to_contain_text("Agreement v2")
+    expect(partners.get_by_role("heading", level=2)).to_contain_text("Partners")
+    expect(partners).to_contain_text("Judges Partner webinar.")
+    expect(partners).to_contain_text("the company size is at least 5")
+    expect(partners.locator("#working-hours-v2")).to_have_text(
+        "Mon to Sat, 08:00 to 18:30 (America/Sao_Paulo)"
+    )
+    snap("agreement-every-active-version")
+
     v1, v2 = Agreement.objects.get(version=1), Agreement.objects.get(version=2)
     assert (v1.status, v2.status) == ("active", "active")
     judged = agreements_by_form()

@@ -9,6 +9,7 @@ open it.
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from leads.capture.import_models import LeadImport
 from leads.capture.models import QuarantinedPost
@@ -290,3 +291,56 @@ def test_each_role_opens_exactly_the_agreement_pages_it_may(world, draft_agreeme
         client.force_login(users[who])
     response = client.get(_agreement_url(name, draft_agreement))
     assert _answer(response) == AGREEMENT_GET[name][who]
+
+
+# Signing a proposal, for each side: its confirmation page (GET) and the signature (POST).
+# Only the side's manager signs it. A superuser without a manager's role is refused on both
+# sides: their rights draft and propose, but a signature is the role's own (issue 18).
+SUPERUSER = "superuser (no role)"
+SIGNERS = [*WHO, SUPERUSER]
+SIGN_GET = {
+    "marketing": dict(zip(SIGNERS, [LOGIN, 403, 403, 403, 200, 403, 403], strict=True)),
+    "sales": dict(zip(SIGNERS, [LOGIN, 403, 403, 403, 403, 200, 403], strict=True)),
+}
+SIGN_POST = {
+    "marketing": dict(zip(SIGNERS, [LOGIN, 403, 403, 403, 302, 403, 403], strict=True)),
+    "sales": dict(zip(SIGNERS, [LOGIN, 403, 403, 403, 403, 302, 403], strict=True)),
+}
+
+
+@pytest.fixture
+def proposal():
+    proposed = Agreement.objects.create(version=1)
+    CriterionFactory(agreement=proposed)
+    Agreement.objects.filter(pk=proposed.pk).update(proposed_at=timezone.now())
+    proposed.refresh_from_db()
+    return proposed
+
+
+def _signer(world, who):
+    users, _form, _lead = world
+    client = Client()
+    if who == SUPERUSER:
+        client.force_login(UserFactory(is_superuser=True, is_staff=True))
+    elif who != ANON:
+        client.force_login(users[who])
+    return client
+
+
+@pytest.mark.parametrize("side", sorted(SIGN_GET))
+@pytest.mark.parametrize("who", SIGNERS)
+def test_only_the_sides_manager_opens_its_signature(world, proposal, who, side):
+    url = reverse("scoring:sign", kwargs={"version": proposal.version, "side": side})
+    assert _answer(_signer(world, who).get(url)) == SIGN_GET[side][who]
+
+
+@pytest.mark.parametrize("side", sorted(SIGN_POST))
+@pytest.mark.parametrize("who", SIGNERS)
+def test_only_the_sides_manager_signs_it(world, proposal, who, side):
+    url = reverse("scoring:sign", kwargs={"version": proposal.version, "side": side})
+    response = _signer(world, who).post(url)
+    assert _answer(response) == SIGN_POST[side][who]
+    proposal.refresh_from_db()
+    assert proposal.signed_for(side) == (SIGN_POST[side][who] == 302)
+    if who == SUPERUSER:
+        assert "rights are not a signature" in response.content.decode()

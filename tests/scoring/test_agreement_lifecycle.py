@@ -3,6 +3,7 @@
 from http import HTTPStatus
 
 import pytest
+from django.contrib.auth.models import Group
 
 from portal.accounts.roles import Role
 from portal.errors import Conflict, DomainError, InvalidFields, PermissionDenied
@@ -214,7 +215,8 @@ def test_a_marketer_or_a_rep_cannot_draft_propose_or_send_back(role, marketing):
 
 def test_one_manager_cannot_sign_both_sides_of_a_proposal(marketing):
     agreement = agreement_propose(agreement=draft(), by=marketing)
-    admin = UserFactory(is_superuser=True)
+    admin = UserFactory(is_superuser=True, role=Role.SALES_MANAGER)
+    admin.groups.add(Group.objects.get(name=Role.MARKETING_MANAGER))
     agreement_sign(agreement=agreement, by=admin, side=SALES)
     with pytest.raises(SigningError) as caught:
         agreement_sign(agreement=agreement, by=admin, side=MARKETING)
@@ -303,14 +305,17 @@ def test_an_unknown_attribute_is_refused_with_the_keys_the_forms_have(marketing,
     assert "company_size" in message
 
 
-def test_country_in_takes_the_country_names_the_forms_store(marketing, form):
+@pytest.mark.parametrize(
+    "written", [["Brazil", "United States of America"], ["brasil", "United States", "USA"]]
+)
+def test_country_in_takes_names_codes_and_spellings_and_keeps_iso_codes(marketing, form, written):
     terms = {
         **TERMS,
         "kind": "mandatory",
         "points": 0,
         "attribute": "country",
         "operator": "country_in",
-        "value": ["Brazil", "United States of America"],
+        "value": written,
     }
     added = criterion_set(agreement=draft(), by=marketing, **terms)
-    assert added.value == ["Brazil", "United States of America"]
+    assert added.value == ["BR", "US"]

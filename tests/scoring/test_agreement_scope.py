@@ -15,6 +15,7 @@ from scoring.models import Agreement, AgreementScope
 from scoring.selectors import (
     agreement_judging,
     agreement_overlaps,
+    agreements_active,
     agreements_by_form,
     forms_without_agreement,
 )
@@ -269,3 +270,27 @@ def test_the_forms_of_a_proposal_are_frozen(main, demo, marketing):
     proposal.form_ids = [demo.pk]
     with pytest.raises(DomainError):
         proposal.save(update_fields=["form_ids"])
+
+
+def test_every_active_version_is_listed_main_first(main, demo, marketing, sales):
+    product_b = new_scope("Product B", [demo], marketing, sales)
+    assert agreements_active() == [main, product_b]
+
+
+def test_the_agreement_page_shows_every_active_version_with_its_scope(
+    client, main, demo, marketing, sales
+):
+    product_b = new_scope("Product B", [demo], marketing, sales)
+    client.force_login(UserFactory(role=Role.SALES_REP))
+    page = client.get(reverse("scoring:agreement")).content.decode()
+    for agreement, scope, forms in [
+        (main, "Main agreement", "Judges every form no other active version lists."),
+        (product_b, "Product B", "Judges Demo request."),
+    ]:
+        card = page.split(f'id="active-v{agreement.version}"')[1].split("</section>")[0]
+        assert f'data-scope="{scope}"' in page
+        assert f"· {scope}</span>" in card
+        assert forms in card
+        assert "the company size is at least 50" in card
+    # Ids stay unique with two versions on one page.
+    assert page.count('id="signatures-v1"') == page.count('id="signatures-v2"') == 1

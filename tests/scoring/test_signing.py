@@ -52,9 +52,33 @@ def test_marketing_may_sign_first(draft, sales, marketing):
     assert Agreement.objects.active() == signed
 
 
+@pytest.mark.parametrize("side", [SALES, MARKETING])
+def test_a_superuser_without_a_managers_role_cannot_sign(draft, side):
+    admin = UserFactory(is_superuser=True, is_staff=True)
+    error = refused(draft, admin, side)
+    assert (error.code, error.status) == ("not_allowed_to_sign", HTTPStatus.FORBIDDEN)
+    assert "an administrator's rights are not a signature" in error.message
+    draft.refresh_from_db()
+    assert (draft.sales_signed_at, draft.marketing_signed_at) == (None, None)
+
+
+def test_a_superuser_with_a_managers_role_signs_for_that_side_only(draft):
+    admin = UserFactory(is_superuser=True, role=Role.MARKETING_MANAGER)
+    assert agreement_sign(agreement=draft, by=admin, side=MARKETING).marketing_signed_by == admin
+    assert refused(draft, admin, SALES).code == "not_allowed_to_sign"
+
+
+def test_an_inactive_manager_cannot_sign(draft, sales):
+    sales.is_active = False
+    sales.save(update_fields=["is_active"])
+    assert refused(draft, sales, SALES).code == "not_allowed_to_sign"
+
+
 @pytest.mark.parametrize("first, second", [(SALES, MARKETING), (MARKETING, SALES)])
-def test_a_superuser_cannot_sign_for_both_sides(draft, first, second):
-    admin = UserFactory(is_superuser=True)
+def test_a_superuser_of_both_roles_cannot_sign_for_both_sides(draft, first, second):
+    admin = both_sides_manager()
+    admin.is_superuser = True
+    admin.save(update_fields=["is_superuser"])
     agreement_sign(agreement=draft, by=admin, side=first)
     error = refused(draft, admin, second)
     assert error.code == "same_signer"

@@ -4,6 +4,7 @@ from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier
 
 import pytest
+from django.contrib.auth.models import Group
 from django.db import connection
 from django.utils import timezone
 
@@ -40,7 +41,8 @@ def sign_at_once(agreement: Agreement, signatures: list[tuple]) -> list[str]:
 
 
 def test_one_person_signing_both_sides_at_once_signs_only_one():
-    admin = UserFactory(is_superuser=True)
+    admin = UserFactory(role=Role.SALES_MANAGER)
+    admin.groups.add(Group.objects.get(name=Role.MARKETING_MANAGER))
     for version in range(1, 11):
         agreement = Agreement.objects.create(version=version, proposed_at=timezone.now())
 

@@ -71,9 +71,16 @@ def test_whole_numbers_refuse_fractions():
     assert clean(spec("seats", "number"), seats="12").cleaned_data["seats"] == 12
 
 
-@pytest.mark.parametrize("written", ["BR", "br", "Brazil", " brazil "])
-def test_a_country_is_taken_by_code_or_name_and_kept_by_its_name(written):
-    assert clean(spec("country", "country"), country=written).cleaned_data["country"] == "Brazil"
+@pytest.mark.parametrize("written", ["BR", "br", "Brazil", " brazil ", "Brasil", "BRA"])
+def test_a_country_is_taken_by_code_name_or_common_spelling_and_kept_by_its_code(written):
+    assert clean(spec("country", "country"), country=written).cleaned_data["country"] == "BR"
+
+
+@pytest.mark.parametrize(
+    "written", ["United States of America", "United States", "USA", "U.S.A.", "us"]
+)
+def test_the_united_states_is_us_however_it_is_written(written):
+    assert clean(spec("country", "country"), country=written).cleaned_data["country"] == "US"
 
 
 def test_an_unknown_country_is_refused():

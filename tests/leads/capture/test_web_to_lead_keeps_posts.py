@@ -190,3 +190,26 @@ def test_the_lead_page_shows_each_problem_to_a_marketer(client, form):
     assert 'id="field-problems"' in page
     assert "Employees" in page and "“50-100”" in page
     assert "Phone" in page and "“555-0100”" in page
+
+
+def test_a_country_no_spelling_maps_is_kept_and_said_so(client, form):
+    # A plain text field called "country": the form takes any text, the portal knows codes.
+    FormField.objects.filter(form=form, key="country").update(kind=FormField.Kind.TEXT)
+    form_publish(form=form, by=None)
+    body = (FIXTURES / "employees_range.txt").read_text().replace("{oid}", str(form.guid))
+    body = body.replace("employees=50-100", "employees=120&country=Atlantis")
+    assert_sent_on_to_ret_url(client.post(SERVLET, body, content_type=FORM_ENCODED))
+    submission = Submission.objects.get()
+    assert problems_of(submission) == {"country": ("unknown_country", "Atlantis")}
+    assert submission.lead.attributes["country"] == "Atlantis"
+
+
+def test_a_country_in_a_common_spelling_is_stored_as_its_code(client, form):
+    body = (FIXTURES / "employees_range.txt").read_text().replace("{oid}", str(form.guid))
+    body = body.replace("employees=50-100", "employees=120&country=Brasil")
+    assert_sent_on_to_ret_url(client.post(SERVLET, body, content_type=FORM_ENCODED))
+    submission = Submission.objects.get()
+    # The form's country is a choice of names: "Brasil" is none of them (recorded), and the
+    # lead still knows the country by its code.
+    assert "unknown_country" not in {problem["code"] for problem in submission.problems}
+    assert submission.lead.attributes["country"] == "BR"

@@ -78,10 +78,30 @@ def test_a_manager_creates_a_queue_whose_reps_take_turns_in_the_order_listed(cli
     )
     assert answer.status_code == 302
     queue = Queue.objects.get(name="Brazil")
-    assert queue.match_values == ["Brazil", "Portugal"]
+    assert queue.match_values == ["BR", "PT"]  # countries are ISO codes, as leads keep them
     assert list(queue.members.values_list("rep", "position")) == [(ana.pk, 0), (bruno.pk, 1)]
-    lead = LeadFactory(stage=Stage.QUALIFIED, attributes={"country": "portugal"})
+    lead = LeadFactory(stage=Stage.QUALIFIED, attributes={"country": "PT"})
     assert lead_route(lead_id=lead.pk).rep == ana
+
+
+def test_a_country_rule_takes_common_spellings_and_is_shown_by_name(client, manager):
+    answer = client.post(
+        reverse("routing:queue_new"),
+        posted(match_attribute="country", match_values="USA, United States, Brasil"),
+    )
+    assert answer.status_code == 302
+    assert Queue.objects.get(name="Brazil").match_values == ["US", "BR"]
+    page = client.get(reverse("routing:queue_list")).content.decode()
+    assert "country: United States of America, Brazil" in page
+
+
+def test_a_country_rule_refuses_what_is_no_country(client, manager):
+    answer = client.post(
+        reverse("routing:queue_new"), posted(match_attribute="country", match_values="Narnia")
+    )
+    assert answer.status_code == 400  # the form again, saying why
+    assert "Not a country: Narnia" in answer.content.decode()
+    assert not Queue.objects.filter(name="Brazil").exists()
 
 
 def test_editing_keeps_the_turn_of_the_reps_who_stay(client, manager):
