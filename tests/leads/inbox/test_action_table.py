@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 from django.urls import clear_url_caches, reverse
 
+import portal.urls
 from leads.inbox import forms, urls
 from leads.inbox.actions import ACTIONS, Action
 from leads.inbox.selectors import may_work
@@ -44,11 +45,17 @@ def flagged(monkeypatch):
         style="warning",
     )
     monkeypatch.setitem(ACTIONS, "flag", row)
-    importlib.reload(urls)
-    clear_url_caches()
+    _reload_urls()
     yield calls
     monkeypatch.undo()
+    _reload_urls()
+
+
+def _reload_urls():
+    """The inbox's URLs are read from the table when they load; the project's include of
+    them keeps its own resolver, so both are loaded again."""
     importlib.reload(urls)
+    importlib.reload(portal.urls)
     clear_url_caches()
 
 
