@@ -1045,10 +1045,6 @@ class CompiledAgreement:
         )
 
 
-def _never(_value: Any) -> bool:
-    return False
-
-
 def compile_agreement(
     rules: Sequence[Rule], threshold: int, *, blanks: Collection[str] = frozenset()
 ) -> CompiledAgreement:

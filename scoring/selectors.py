@@ -9,7 +9,7 @@ from django.apps import apps
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from leads.models import Lead, Stage, Submission
+from leads.models import Lead, Stage
 from scoring.explain import hours_words
 from scoring.models import MAIN_SCOPE, Agreement, AgreementScope, Criterion
 from scoring.service_levels import add_business_minutes
@@ -95,12 +95,6 @@ def agreements_by_form(*, form_ids: Iterable[int] | None = None) -> dict[int, Ag
 def agreement_judging(*, form_id: int) -> Agreement | None:
     """The active version that judges submissions of this form, or None if none does."""
     return agreements_by_form(form_ids=[form_id]).get(form_id)
-
-
-def agreement_for_submission(*, submission_id: int) -> Agreement | None:
-    """The active version that judges this submission (by its form); None if none, or gone."""
-    form_id = Submission.objects.filter(pk=submission_id).values_list("form_id", flat=True).first()
-    return None if form_id is None else agreement_judging(form_id=form_id)
 
 
 def leads_in_scope(*, agreement: Agreement) -> QuerySet[Lead]:

@@ -28,6 +28,16 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(pytest.mark.skip(reason=f"needs {marker}: {reason}"))
 
 
+def pytest_sessionfinish(session, exitstatus):
+    """A run that collected no test fails as a failure (1), never as pytest's 5: a path or
+    a -k that matches nothing has tested nothing, and nobody may read that as a pass."""
+    if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+        session.config.get_terminal_writer().line(
+            "No test was collected: check the paths, -k and -m of this run.", red=True
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 class RedisServer:
     """A `redis-server` of the test's own on a free port: stop, start, pause and resume it
     freely (never the machine's shared one)."""

@@ -307,10 +307,6 @@ def quarantined_posts(
     return posts.order_by("-received_at", "-pk")
 
 
-def quarantine_held_count() -> int:
-    return QuarantinedPost.objects.filter(status=QuarantinedPost.Status.HELD).count()
-
-
 def import_lead_stages(*, lead_import: LeadImport) -> list[tuple[str, str, int]]:
     """Where the leads an import created or updated stand now: (stage, label, count) in the
     lifecycle's order, in one aggregate query. The marketing manager sees here the open leads

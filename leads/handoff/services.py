@@ -63,14 +63,6 @@ def leads_put_off(*, lead_ids: list[int]) -> None:
     )
 
 
-def work_due(*, scoring: bool) -> bool:
-    """Whether anything waits for the handoff now (`scoring`: submissions count too)."""
-    now = timezone.now()
-    if scoring and Submission.objects.filter(qualify_due_at__lte=now).exists():
-        return True
-    return Lead.objects.filter(_routing_due(now)).exists()
-
-
 KEPT_FROM_REPS = (
     "Not handed to a rep: it came only from a CSV import told not to hand open leads to reps. "
     "Kept in nurture for marketing; a form post of its own brings it back to sales."

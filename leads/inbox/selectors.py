@@ -5,7 +5,6 @@ from django.contrib.auth import get_user_model
 from django.db.models import Exists, JSONField, OuterRef, Q, QuerySet, Subquery
 from django.utils import dateformat
 
-from leads.lifecycle import moves_from
 from leads.models import (
     ContactChannel,
     Lead,
@@ -16,7 +15,6 @@ from leads.models import (
     Stage,
     Submission,
 )
-from leads.routing.selectors import may_reassign
 
 # A lead already contacted (or further) takes more contacts without changing stage.
 CONTACT_AGAIN = frozenset({Stage.CONTACTED, Stage.OPPORTUNITY})
@@ -91,106 +89,6 @@ def may_recycle(*, user, lead: Lead) -> bool:
 
 def may_note(*, user, lead: Lead) -> bool:
     return may_work(user=user, lead=lead) or user.has_perm("leads.view_all_leads")
-
-
-@dataclass(frozen=True)
-class LeadAction:
-    """One thing a person may do to a lead now; the page draws a form for each."""
-
-    name: str  # also the URL name: inbox:<name>
-    label: str
-    help: str
-    to: str = ""  # the stage it moves the lead to; blank when the stage stays
-    style: str = "primary"
-
-
-def lead_actions(*, lead: Lead, user) -> list[LeadAction]:
-    """What `user` may do to `lead` in its current stage, as the lifecycle allows it."""
-    moves = moves_from(lead.stage)
-    works = may_work(user=user, lead=lead)
-    actions = []
-    if works and Stage.ACCEPTED in moves:
-        actions.append(
-            LeadAction(
-                "accept", "Accept", "Take the lead and work it.", Stage.ACCEPTED, style="success"
-            )
-        )
-    if works and Stage.REJECTED in moves:
-        actions.append(
-            LeadAction(
-                "reject",
-                "Reject",
-                "Send it back to marketing with a reason.",
-                Stage.REJECTED,
-                style="danger",
-            )
-        )
-    if works and Stage.CONTACTED in moves:
-        actions.append(
-            LeadAction(
-                "contact",
-                "Log first contact",
-                "A call, an e-mail or a meeting with the lead.",
-                Stage.CONTACTED,
-            )
-        )
-    if works and lead.stage in CONTACT_AGAIN:
-        actions.append(
-            LeadAction(
-                "contact",
-                "Log a contact",
-                "Another call, e-mail or meeting.",
-                style="secondary",
-            )
-        )
-    if works and Stage.OPPORTUNITY in moves:
-        actions.append(
-            LeadAction(
-                "convert",
-                "Convert to opportunity",
-                "The lead has a need, a budget and a buyer.",
-                Stage.OPPORTUNITY,
-            )
-        )
-    if works and Stage.WON in moves:
-        actions.append(
-            LeadAction("win", "Mark won", "The deal is signed.", Stage.WON, style="success")
-        )
-    if works and Stage.LOST in moves:
-        actions.append(
-            LeadAction(
-                "lose",
-                "Mark lost",
-                "The deal will not happen; say why.",
-                Stage.LOST,
-                style="danger",
-            )
-        )
-    if Stage.RECYCLED in moves and may_recycle(user=user, lead=lead):
-        actions.append(
-            LeadAction(
-                "recycle",
-                "Back to nurture",
-                "Not ready yet: marketing nurtures it until the date you choose.",
-                Stage.RECYCLED,
-                style="secondary",
-            )
-        )
-    if may_reassign(user=user, lead=lead):
-        rerouted = Stage.ROUTED in moves
-        actions.append(
-            LeadAction(
-                "reassign",
-                "Re-route to a rep" if rerouted else "Reassign",
-                "Give the lead to another rep"
-                + (", who finds it routed in their inbox." if rerouted else "."),
-                Stage.ROUTED if rerouted else "",
-                style="secondary",
-            )
-        )
-    if may_note(user=user, lead=lead):
-        actions.append(LeadAction("note", "Add a note", "Visible to everyone who sees this lead."))
-    return actions
 
 
 @dataclass(frozen=True)

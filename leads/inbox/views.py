@@ -1,4 +1,3 @@
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib import messages
@@ -8,7 +7,6 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import dateformat
 from django.views.decorators.http import require_POST
 
 from leads.capture.exports import EXPORT, csv_response
@@ -22,33 +20,18 @@ from leads.capture.selectors import (
 )
 from leads.capture.views import UTM_KEYS
 from leads.inbox import forms
+from leads.inbox.actions import ACTIONS, LeadAction, lead_actions
 from leads.inbox.selectors import (
-    LeadAction,
     inbox_for,
-    lead_actions,
     lead_timeline,
     leads_for_export,
     leads_visible_to,
-    may_note,
-    may_recycle,
-    may_work,
     unseen_repeats,
     with_unseen_repeats,
 )
-from leads.inbox.services import (
-    lead_accept,
-    lead_contact,
-    lead_convert,
-    lead_lose,
-    lead_note_add,
-    lead_recycle,
-    lead_reject,
-    lead_repeats_seen,
-    lead_win,
-)
-from leads.lifecycle import IllegalMove, moves_from
-from leads.models import ContactChannel, Lead, Stage
-from leads.routing.services import lead_reassign
+from leads.inbox.services import lead_repeats_seen
+from leads.lifecycle import moves_from
+from leads.models import Lead, Stage
 from portal.accounts.decorators import permission_required_or_403
 from portal.countries import country_attributes, country_name
 from portal.errors import DomainError, PermissionDenied
@@ -56,122 +39,6 @@ from portal.spreadsheets import unique_header
 from scoring.selectors import agreement_judging, lead_due_times
 
 PAGE_SIZE = 25
-
-
-@dataclass(frozen=True)
-class Verb:
-    """How the lead page takes one action: its form, its service, what it says when done."""
-
-    form: type[forms.LeadForm]
-    do: Callable[..., object]
-    perms: tuple[str, ...]  # a role holding none of these never takes it: 403 before all else
-    may: Callable[..., bool]  # this person may take it, in the stage that allows it: else 403
-    submit: str  # the button's words; blank says the action's label
-    done: Callable[[Lead, dict], str]
-    refusal: dict  # what IllegalMove says when the stage no longer allows it
-    then: str = "lead"  # where the page goes afterwards: the lead, or back to the inbox
-    # Final, or sends the lead away: asked on a confirmation page first (GET). {lead} is
-    # the lead's name. Works without JavaScript, unlike a dialog.
-    ask: str = ""
-
-
-WORK = "leads.work_lead"
-MANAGE = "leads.reassign_lead"
-
-
-def _may_reassign(*, user, lead: Lead) -> bool:
-    return user.has_perm(MANAGE)
-
-
-VERBS: dict[str, Verb] = {
-    "accept": Verb(
-        forms.AcceptForm,
-        lead_accept,
-        (WORK,),
-        may_work,
-        "Accept",
-        lambda lead, _: f"You accepted {lead}.",
-        {"to": Stage.ACCEPTED},
-    ),
-    "reject": Verb(
-        forms.RejectForm,
-        lead_reject,
-        (WORK,),
-        may_work,
-        "Reject lead",
-        lambda lead, _: f"You rejected {lead}; marketing sees your reason.",
-        {"to": Stage.REJECTED},
-        then="list",
-        ask="Reject {lead}?",
-    ),
-    "contact": Verb(
-        forms.ContactForm,
-        lead_contact,
-        (WORK,),
-        may_work,
-        "Log contact",
-        lambda lead, data: f"Logged: {ContactChannel(data['channel']).label.lower()} with {lead}.",
-        {"to": Stage.CONTACTED},
-    ),
-    "convert": Verb(
-        forms.ConvertForm,
-        lead_convert,
-        (WORK,),
-        may_work,
-        "Convert to opportunity",
-        lambda lead, _: f"{lead} is now an opportunity.",
-        {"to": Stage.OPPORTUNITY},
-    ),
-    "win": Verb(
-        forms.WinForm,
-        lead_win,
-        (WORK,),
-        may_work,
-        "Yes, mark won",
-        lambda lead, _: f"Won: {lead}. Well done.",
-        {"to": Stage.WON},
-        ask="Mark {lead} as won?",
-    ),
-    "lose": Verb(
-        forms.LoseForm,
-        lead_lose,
-        (WORK,),
-        may_work,
-        "Yes, mark lost",
-        lambda lead, _: f"{lead} is lost; the reason is recorded.",
-        {"to": Stage.LOST},
-        ask="Mark {lead} as lost?",
-    ),
-    "recycle": Verb(
-        forms.RecycleForm,
-        lead_recycle,
-        (WORK, MANAGE),
-        may_recycle,
-        "Send to nurture",
-        lambda lead, data: (
-            f"{lead} is in nurture until {dateformat.format(data['until'], 'M j, Y')}."
-        ),
-        {"to": Stage.RECYCLED},
-    ),
-    "reassign": Verb(
-        forms.ReassignForm,
-        lead_reassign,
-        (MANAGE,),
-        _may_reassign,
-        "",
-        lambda lead, data: f"{lead} now belongs to {data['to_rep']}.",
-        {"doing": "reassigned"},
-    ),
-    "note": Verb(
-        forms.NoteForm,
-        lead_note_add,
-        (WORK, "leads.view_all_leads"),
-        may_note,
-        "Add note",
-        lambda lead, _: "Your note is in the lead's history.",
-        {"doing": "noted"},
-    ),
-}
 
 
 @dataclass
@@ -186,7 +53,7 @@ class Panel:
 
     @property
     def confirm(self) -> bool:
-        return bool(VERBS[self.action.name].ask)
+        return bool(ACTIONS[self.action.name].ask)
 
     @property
     def inline(self) -> bool:
@@ -294,31 +161,31 @@ def lead_action(request: HttpRequest, pk: int, name: str) -> HttpResponse:
     """One move on one lead. GET shows the confirmation page of a final or destructive move;
     POST takes it. Not in one's role: 403. Not visible: 404. Not the person to do it: 403. The
     lead has moved on: 409 on the lead page, with what happened."""
-    verb = VERBS[name]
-    if not any(request.user.has_perm(perm) for perm in verb.perms):
+    move = ACTIONS[name]
+    if not any(request.user.has_perm(perm) for perm in move.perms):
         raise Forbidden(f"{request.user}'s role does not include this.")
     lead = _visible_lead(request, pk)
-    if not verb.may(user=request.user, lead=lead):
+    if not move.may(user=request.user, lead=lead):
         raise Forbidden(f"{request.user} may not do this to {lead}.")
-    action = next((a for a in lead_actions(lead=lead, user=request.user) if a.name == name), None)
+    action = move.offered(lead=lead, user=request.user)
     if request.method == "POST":
         return _take(request, lead, name, action)
-    if request.method != "GET" or not verb.ask:
+    if request.method != "GET" or not move.ask:
         return HttpResponseNotAllowed(["POST"])
     if action is None:
-        messages.warning(request, IllegalMove(lead, **verb.refusal).message)
+        messages.warning(request, move.refusal(lead).message)
         return redirect(lead)
     return _confirm_page(request, lead, _panel(lead, action))
 
 
 def _take(request: HttpRequest, lead: Lead, name: str, action: LeadAction | None):
-    verb = VERBS[name]
+    move = ACTIONS[name]
     if action is None:
-        return _refused(request, lead, IllegalMove(lead, **verb.refusal))
-    form = verb.form(request.POST, prefix=name, lead=lead)
+        return _refused(request, lead, move.refusal(lead))
+    form = move.form(request.POST, prefix=name, lead=lead)
     if form.is_valid():
         try:
-            verb.do(lead=lead, by=request.user, **form.cleaned_data)
+            move.do(lead=lead, by=request.user, **form.cleaned_data)
         except PermissionDenied as denied:
             raise Forbidden(denied.message) from denied
         except DomainError as error:
@@ -326,8 +193,8 @@ def _take(request: HttpRequest, lead: Lead, name: str, action: LeadAction | None
                 return _refused(request, lead, error)
             form.add_error(error.field, error.message)
         else:
-            messages.success(request, verb.done(lead, form.cleaned_data))
-            return redirect("inbox:list") if verb.then == "list" else redirect(lead)
+            messages.success(request, move.done(lead, form.cleaned_data))
+            return redirect("inbox:list") if move.then == "list" else redirect(lead)
     panel = _panel(lead, action, form=form)
     if panel.confirm:
         return _confirm_page(request, lead, panel, status=400)
@@ -386,19 +253,19 @@ def _confirm_page(
     context = {
         "lead": lead,
         "panel": panel,
-        "question": VERBS[panel.action.name].ask.format(lead=lead.name or str(lead)),
+        "question": ACTIONS[panel.action.name].ask.format(lead=lead.name or str(lead)),
         "final": not moves_from(panel.action.to),
     }
     return render(request, "inbox/confirm.html", context, status=status)
 
 
 def _panel(lead: Lead, action: LeadAction, *, form: forms.LeadForm | None = None) -> Panel:
-    verb = VERBS[action.name]
+    move = ACTIONS[action.name]
     return Panel(
         action=action,
-        form=form or verb.form(prefix=action.name, lead=lead),
+        form=form or move.form(prefix=action.name, lead=lead),
         url=reverse(f"inbox:{action.name}", kwargs={"pk": lead.pk}),
-        submit=verb.submit or action.label,
+        submit=move.submit or action.label,
         open=form is not None,
     )
 

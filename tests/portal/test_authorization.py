@@ -224,9 +224,9 @@ MOVES_GET = {
 
 
 def test_every_move_is_in_the_table():
-    from leads.inbox.views import VERBS
+    from leads.inbox.actions import ACTIONS
 
-    assert set(VERBS) == set(MOVES_GET)
+    assert set(ACTIONS) == set(MOVES_GET)
 
 
 @pytest.mark.parametrize("name", sorted(MOVES_GET))

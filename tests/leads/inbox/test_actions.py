@@ -8,8 +8,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from leads.inbox.actions import ACTIONS
 from leads.inbox.services import lead_accept
-from leads.inbox.views import VERBS
 from leads.models import LeadEvent, LostReason, Stage
 from leads.routing.models import Assignment
 from portal.accounts.roles import Role
@@ -42,7 +42,7 @@ def messages_on(response) -> list[str]:
     return [str(message) for message in response.context["messages"]]
 
 
-@pytest.mark.parametrize("name", sorted(set(VERBS) - {"reassign"}))
+@pytest.mark.parametrize("name", sorted(set(ACTIONS) - {"reassign"}))
 def test_another_reps_lead_does_not_exist_for_any_of_a_reps_moves(client, rep, name):
     lead = lead_of(rep, Stage.ROUTED)
     client.force_login(UserFactory(role=Role.SALES_REP))
@@ -51,7 +51,7 @@ def test_another_reps_lead_does_not_exist_for_any_of_a_reps_moves(client, rep, n
     assert not lead.events.exists()
 
 
-@pytest.mark.parametrize("name", VERBS)
+@pytest.mark.parametrize("name", ACTIONS)
 def test_a_user_whose_role_has_no_part_in_leads_is_refused_every_move(client, rep, name):
     lead = lead_of(rep, Stage.ROUTED)
     client.force_login(UserFactory())
@@ -64,7 +64,7 @@ def test_a_rep_is_refused_reassigning_even_a_lead_they_cannot_see(client, rep):
     assert client.post(url("reassign", lead_of(rep, Stage.ROUTED))).status_code == 403
 
 
-@pytest.mark.parametrize("name", VERBS)
+@pytest.mark.parametrize("name", ACTIONS)
 def test_an_anonymous_visitor_is_sent_to_log_in_for_any_move(client, rep, name):
     response = client.post(url(name, lead_of(rep, Stage.ROUTED)))
     assert response.status_code == 302
@@ -281,13 +281,13 @@ def test_a_move_refused_under_the_lock_is_a_409_not_a_500(client, rep, monkeypat
     """The page's own check passed on a stale read; the service, under the lock, refuses."""
     lead = lead_of(rep, Stage.ROUTED)
     client.force_login(rep)
-    accept = VERBS["accept"]
+    accept = ACTIONS["accept"]
 
     def accepted_in_another_tab_first(*, lead, by):
         accept.do(lead=lead, by=by)
         return accept.do(lead=lead, by=by)
 
-    monkeypatch.setitem(VERBS, "accept", replace(accept, do=accepted_in_another_tab_first))
+    monkeypatch.setitem(ACTIONS, "accept", replace(accept, do=accepted_in_another_tab_first))
     response = client.post(url("accept", lead))
     assert response.status_code == 409
     assert messages_on(response) == [f"{lead} is already accepted. Nothing changed."]

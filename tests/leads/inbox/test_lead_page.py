@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from leads.inbox.actions import ACTIONS
 from leads.inbox.services import (
     lead_accept,
     lead_contact,
@@ -19,7 +20,6 @@ from leads.inbox.services import (
     lead_recycle,
     lead_reject,
 )
-from leads.inbox.views import VERBS
 from leads.models import ContactChannel, LostReason, RejectionReason, Stage
 from leads.routing.services import lead_reassign
 from portal.accounts.roles import Role
@@ -90,7 +90,7 @@ def test_the_page_offers_exactly_the_allowed_moves_and_a_note(client, rep, who, 
     assert offered_on(page, lead) == expected | {"note"}
 
 
-@pytest.mark.parametrize("name", VERBS)
+@pytest.mark.parametrize("name", ACTIONS)
 @pytest.mark.parametrize("who", OFFERED)
 @pytest.mark.parametrize("stage", Stage.values)
 def test_the_server_takes_a_move_exactly_when_the_page_offers_it(client, rep, who, stage, name):
