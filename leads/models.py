@@ -92,6 +92,15 @@ class Lead(models.Model):
     nurture_until = models.DateField(
         null=True, blank=True, help_text="A recycled lead comes back to sales on this day."
     )
+    # The service-level clock: what the rep owes the lead next and by when, in working time
+    # (set at every move that starts or stops a clock; empty when no clock runs).
+    due_step = models.CharField(
+        max_length=8,
+        blank=True,
+        editable=False,
+        choices=[("accept", "Accept or reject"), ("contact", "First contact")],
+    )
+    due_at = models.DateTimeField(null=True, blank=True, editable=False)
     route_due_at = models.DateTimeField(
         null=True,
         blank=True,
@@ -112,6 +121,8 @@ class Lead(models.Model):
             ),
             models.Index(fields=["queue"], condition=Q(queue__isnull=False), name="lead_queue_idx"),
             models.Index(fields=["created_at"]),
+            # The inbox's "needs action" order and the escalation step: open clocks only.
+            models.Index(fields=["due_at"], condition=Q(due_at__isnull=False), name="lead_due_idx"),
             # The sweeper's "unrouted": few rows, however many leads there are.
             models.Index(
                 fields=["stage_changed_at"],
