@@ -16,6 +16,12 @@ from django.http import HttpRequest, HttpResponse
 TOUCHED = "_leadbridge_touched"
 
 
+def touched_at_login(sender, request, user, **kwargs) -> None:
+    """user_logged_in: a login is saved anyway, so the first page after it need not be."""
+    if request is not None and hasattr(request, "session"):
+        request.session[TOUCHED] = int(time.time())
+
+
 class IdleSessionMiddleware:
     """Below SessionMiddleware: marks the session modified, and SessionMiddleware saves it."""
 
