@@ -8,7 +8,8 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.factories import FormFactory
-from tests.portal.test_authorization import (  # noqa: F401  (world, draft_agreement: fixtures)
+from tests.portal import test_authorization as matrix
+from tests.portal.test_authorization import (
     AGREEMENT_GET,
     ANON,
     GET,
@@ -16,9 +17,11 @@ from tests.portal.test_authorization import (  # noqa: F401  (world, draft_agree
     WHO,
     _agreement_url,
     _url,
-    draft_agreement,
-    world,
 )
+
+# The authorization matrix's fixtures: the same users, form, lead and draft agreement.
+world = matrix.world
+draft_agreement = matrix.draft_agreement
 
 pytestmark = pytest.mark.django_db
 
@@ -35,9 +38,9 @@ class InlineScripts(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         attributes = dict(attrs)
-        if tag == "script" and not attributes.get("src"):
-            if (attributes.get("type") or "").lower() not in DATA_SCRIPTS:
-                self.found.append(self.get_starttag_text())
+        script_type = (attributes.get("type") or "").lower()
+        if tag == "script" and not attributes.get("src") and script_type not in DATA_SCRIPTS:
+            self.found.append(self.get_starttag_text())
         for name, value in attrs:
             if name.startswith("on"):
                 self.found.append(f"<{tag} {name}=...>")

@@ -14,10 +14,10 @@ from rest_framework.throttling import BaseThrottle
 
 from leads.capture.api import SubmissionCreate
 from leads.models import Submission
+from portal.accounts.roles import Role
 from portal.error_handlers import api_exception_handler
 from portal.errors import Conflict
 from tests.error_shape import assert_error_json
-from portal.accounts.roles import Role
 from tests.factories import FormFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
