@@ -61,7 +61,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Outside the rest, so error pages and refusals carry the policy too.
-    "csp.middleware.CSPMiddleware",
+    "portal.csp.SitePolicyMiddleware",
     # Outside the error middleware, so refusals (field errors) reach the embedding page too.
     "corsheaders.middleware.CorsMiddleware",
     # Outside the rest, so it sees every response under /api/ (see portal/error_handlers.py).

@@ -122,3 +122,9 @@ def test_the_parser_finds_what_the_policy_refuses():
     assert inline_scripts('<a href="javascript:history.back()">') != []
     assert inline_scripts('<script src="/static/x.js" defer></script>') == []
     assert inline_scripts('<script type="application/json">{}</script>') == []
+
+
+def test_the_policy_follows_the_setting(client, settings):
+    assert directives(client.get(reverse("login")))["img-src"] == "'self' data: https:"
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"default-src": ["'self'"]}}
+    assert client.get(reverse("login"))["Content-Security-Policy"] == "default-src 'self'"
