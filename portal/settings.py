@@ -5,10 +5,12 @@ in-process. Production sets DEBUG=false, which refuses to start without a real S
 Every variable is listed in the README.
 """
 
+from datetime import timedelta
 from ipaddress import ip_network
 from pathlib import Path
 
 import environ
+from csp import constants as csp_constants
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -43,6 +45,8 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_celery_beat",
+    "axes",
+    "csp",
     "portal.accounts",
     "portal.dashboard",
     "portal.demo",
@@ -56,6 +60,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outside the rest, so error pages and refusals carry the policy too.
+    "portal.csp.SitePolicyMiddleware",
     # Outside the error middleware, so refusals (field errors) reach the embedding page too.
     "corsheaders.middleware.CorsMiddleware",
     # Outside the rest, so it sees every response under /api/ (see portal/error_handlers.py).
@@ -67,6 +73,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "portal.sessions.IdleSessionMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -103,6 +112,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# django-axes first: it refuses a locked-out username+address before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -152,6 +166,50 @@ if not DEBUG:
     # Subdomains and the browsers' preload list are decisions about the whole domain, which
     # other systems may share, and hard to undo: off unless the operator opts in (README).
     SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
+
+# Login throttling (django-axes). Failures are counted per username AND client address
+# (portal/net.py, so TRUSTED_PROXIES applies): someone guessing a password from one address
+# locks only that username from that address, never the user out everywhere. After
+# LOGIN_FAILURE_LIMIT failures, that pair is refused (the lockout page, 429) until
+# LOGIN_COOLOFF_MINUTES have passed since its last failed attempt; a success resets the count.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "portal.net.client_ip"
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
+AXES_LOCKOUT_CALLABLE = "portal.accounts.views.locked_out"
+# Every successful login would be a row in axes' access log: the auth log is enough.
+AXES_DISABLE_ACCESS_LOG = True
+
+# Sessions end after SESSION_IDLE_SECONDS without a request (8 hours by default). Rather than
+# a session write on every request (SESSION_SAVE_EVERY_REQUEST), a signed-in user's session is
+# saved, with a fresh expiry, at most once per SESSION_REFRESH_SECONDS (portal/sessions.py): the
+# idle time is exact to within that.
+SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=8 * 60 * 60)
+SESSION_REFRESH_SECONDS = env.int("SESSION_REFRESH_SECONDS", default=60)
+
+# Content-Security-Policy on every response (django-csp): scripts only from our own static
+# files, never inline (no <script> body, no on* attribute, no javascript: address). Styles
+# allow inline: crispy-forms, the progress and funnel bars (a width per row) and a form's
+# brand colour use style attributes; a style cannot run code, and what is interpolated into
+# them is autoescaped or validated. No page may be framed (frame-ancestors 'none', as
+# X-Frame-Options: DENY) except a hosted form, by the sites it lists
+# (leads/capture/embedding.py). Images: ours, data: (Bootstrap's icons) and https (a form's
+# logo). CSP_REPORT_URI, when set, is where browsers report violations.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp_constants.SELF],
+        "script-src": [csp_constants.SELF],
+        "style-src": [csp_constants.SELF, csp_constants.UNSAFE_INLINE],
+        "img-src": [csp_constants.SELF, "data:", "https:"],
+        "connect-src": [csp_constants.SELF],
+        "object-src": [csp_constants.NONE],
+        "base-uri": [csp_constants.SELF],
+        "frame-ancestors": [csp_constants.NONE],
+        "report-uri": env.list("CSP_REPORT_URI", default=[]) or None,
+    },
+}
 
 # Celery. No broker configured means the tasks run in-process, right after the commit that
 # started them, so a first run needs no Redis.
@@ -254,9 +312,16 @@ REST_FRAMEWORK = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"client_error": {"()": "portal.log_filters.ClientErrorWithoutTraceback"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
+        # Django's own console handler (DEBUG) and mail_admins would print every record a
+        # second time: everything goes to the root's one handler.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # A 403 or 400 is one line (method, path, status), without a traceback.
+        "django.request": {"filters": ["client_error"]},
+        "django.security": {"filters": ["client_error"]},
         "django.db.backends": {"level": "WARNING"},
         "celery.app.trace": {"level": "WARNING"},
     },

@@ -1,6 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import include, path
+from django.utils.functional import lazy
+from django.views.generic import RedirectView
 
 from portal.accounts.views import healthz, home
 from portal.dashboard.views import dashboard
@@ -10,6 +13,8 @@ urlpatterns = [
     path("", include("leads.capture.urls")),
     path("", home, name="home"),
     path("healthz/", healthz, name="healthz"),
+    # For what asks the site root for its icon (feed readers, old browsers); pages link it.
+    path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("favicon.ico"))),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/", auth_views.PasswordChangeView.as_view(), name="password_change"),

@@ -54,6 +54,15 @@ class QueueForm(forms.ModelForm):
             "match_attribute": "The form field the rule reads, e.g. country; blank takes every "
             "lead.",
         }
+        error_messages = {
+            "priority": {
+                "min_value": "A priority is a whole number from 0: queues are tried from the "
+                "lowest, 0 first.",
+                "max_value": "A priority is at most %(limit_value)s.",
+                "invalid": "A priority is a whole number from 0, e.g. 10.",
+                "required": "Give the queue a priority: a whole number from 0, lowest first.",
+            },
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -8,11 +8,19 @@ from leads.models import Lead, Stage
 REASSIGNABLE = OPEN_STAGES | {Stage.REJECTED}
 
 
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
 def active_reps() -> QuerySet:
-    """Who can be given a lead: active users who work leads. A superuser is not a rep."""
+    """Who can be given a lead (by routing, or by a manager): active users who work leads in
+    an inbox of their own. Not a superuser, and not whoever sees every lead (a sales manager
+    holds leads.work_lead too, but her inbox is everyone's: a lead given to her would be
+    nobody's in particular)."""
+    users = get_user_model().objects
+    overseers = users.with_perm("leads.view_all_leads", backend=MODEL_BACKEND)
     return (
-        get_user_model()
-        .objects.with_perm("leads.work_lead", include_superusers=False)
+        users.with_perm("leads.work_lead", include_superusers=False, backend=MODEL_BACKEND)
+        .exclude(pk__in=overseers.values("pk"))
         .order_by("first_name", "last_name", "username")
     )
 

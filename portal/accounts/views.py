@@ -1,7 +1,10 @@
+import math
+
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
 from portal import broker
@@ -49,3 +52,17 @@ def _database_answers() -> bool:
     except DatabaseError:
         return False
     return True
+
+
+def locked_out(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:
+    """django-axes' AXES_LOCKOUT_CALLABLE: a username locked from this address, told for how
+    long (429, Retry-After), instead of the login form."""
+    seconds = math.ceil(settings.AXES_COOLOFF_TIME.total_seconds())
+    context = {
+        "failure_limit": settings.AXES_FAILURE_LIMIT,
+        "minutes": math.ceil(seconds / 60),
+        "username": (credentials or {}).get("username") or request.POST.get("username", ""),
+    }
+    response = render(request, "registration/locked_out.html", context, status=429)
+    response["Retry-After"] = str(seconds)
+    return response

@@ -86,3 +86,18 @@ def snap(page, artifacts) -> Callable[[str], Path]:
         return path
 
     return save
+
+
+@pytest.fixture
+def csp_violations(page) -> list[str]:
+    """What the browser refused under the Content-Security-Policy while the test ran: the
+    console's "Refused to ..." lines. A page whose script is refused fails silently
+    otherwise (a button that does nothing)."""
+    refused: list[str] = []
+
+    def seen(message) -> None:
+        if "Content Security Policy" in message.text:
+            refused.append(message.text)
+
+    page.on("console", seen)
+    return refused

@@ -27,7 +27,9 @@ QUALIFYING = {
 ONE_MEGABYTE = "x" * 1024 * 1024
 
 
-def test_lead_goes_from_the_public_form_to_accepted_on_the_dashboard(page: Page, snap):
+def test_lead_goes_from_the_public_form_to_accepted_on_the_dashboard(
+    page: Page, snap, csp_violations
+):
     demo_seed(leads=24)
 
     page.goto(FORM_URL)
@@ -107,6 +109,19 @@ def test_lead_goes_from_the_public_form_to_accepted_on_the_dashboard(page: Page,
     response = page.goto(lead.get_absolute_url())
     assert response.status == 404
     snap("other-rep-opens-lead")
+    assert csp_violations == []
+
+
+def test_the_browser_reports_what_the_policy_refuses(page: Page, csp_violations):
+    """The check above can fail: an inline script on a page of ours is refused, and said."""
+    page.goto("/login/")
+    page.evaluate(
+        """() => { const s = document.createElement("script");
+                   s.textContent = "window.ran = true"; document.body.append(s); }"""
+    )
+    page.wait_for_timeout(200)
+    assert page.evaluate("() => window.ran === undefined")
+    assert any("script-src 'self'" in text for text in csp_violations), csp_violations
 
 
 def _fill(page: Page, values: dict[str, str]) -> None:

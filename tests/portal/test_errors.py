@@ -1,5 +1,7 @@
 """One error contract: /api/ answers the JSON shape of docs/errors.md for every status; pages get pages."""
 
+import logging
+
 import pytest
 from django.contrib.messages import get_messages
 from django.db import InterfaceError, OperationalError
@@ -12,10 +14,11 @@ from rest_framework.throttling import BaseThrottle
 
 from leads.capture.api import SubmissionCreate
 from leads.models import Submission
+from portal.accounts.roles import Role
 from portal.error_handlers import api_exception_handler
 from portal.errors import Conflict
 from tests.error_shape import assert_error_json
-from tests.factories import FormFactory
+from tests.factories import FormFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -214,3 +217,27 @@ def test_plain_django_405_under_api_is_made_json(client):
     response = client.get("/api/post-only/")
     assert_error_json(response, 405, "method_not_allowed")
     assert response["Allow"] == "POST"
+
+
+def test_a_403_logs_one_line_without_a_traceback(client, caplog):
+    client.force_login(UserFactory(role=Role.SALES_REP))
+    assert client.get(reverse("dashboard")).status_code == 403
+    logged = [r for r in caplog.records if r.name == "django.request"]
+    assert [r.getMessage() for r in logged] == ["Forbidden (Permission denied): /dashboard/"]
+    assert logged[0].exc_info is None
+    # Written once, by the root's handler: Django's own console handler (DEBUG) printed
+    # every record a second time.
+    assert logging.getLogger("django").handlers == []
+    assert len(logging.getLogger().handlers) == 1 + len(
+        [h for h in logging.getLogger().handlers if type(h).__module__.startswith("_pytest")]
+    )
+
+
+def test_a_500_still_logs_its_traceback(quiet_client, api_url, monkeypatch, caplog):
+    def broken(**kwargs):
+        raise RuntimeError("the bug")
+
+    monkeypatch.setattr("leads.capture.quarantine.lead_capture", broken)
+    post_json(quiet_client, api_url)
+    errors = [r for r in caplog.records if r.name == "django.request"]
+    assert errors and errors[0].exc_info is not None

@@ -2,6 +2,7 @@ import time
 from unittest import mock
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.core import checks
 from django.db import DatabaseError
 from django.test import override_settings
@@ -60,3 +61,13 @@ def test_deploy_check_warns_when_tasks_would_run_in_requests():
 @override_settings(CELERY_BROKER_URL="redis://127.0.0.1:6379/0")
 def test_deploy_check_is_quiet_with_a_broker():
     assert broker_configured(None) == []
+
+
+def test_the_favicon_is_linked_from_every_page_and_served_at_the_root(client):
+    page = client.get(reverse("login")).content.decode()
+    assert '<link rel="icon" href="/static/favicon.ico"' in page
+    response = client.get("/favicon.ico")
+    assert response.status_code == 302
+    assert response["Location"] == "/static/favicon.ico"
+    with open(finders.find("favicon.ico"), "rb") as icon:
+        assert icon.read(4) == b"\x00\x00\x01\x00"  # an ICO file

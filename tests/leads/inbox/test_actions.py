@@ -230,7 +230,7 @@ def test_manager_reassigns_to_an_active_rep_with_a_reason(client, rep, manager):
     client.force_login(manager)
     page = client.get(lead.get_absolute_url())
     reassign = next(p for p in page.context["moves"] if p.action.name == "reassign")
-    assert set(reassign.form.fields["to_rep"].queryset) == {bruno, manager}  # not Ana herself
+    assert set(reassign.form.fields["to_rep"].queryset) == {bruno}  # not Ana herself
     response = client.post(
         url("reassign", lead),
         {"reassign-to_rep": bruno.pk, "reassign-reason": "Ana is on leave."},
@@ -238,6 +238,24 @@ def test_manager_reassigns_to_an_active_rep_with_a_reason(client, rep, manager):
     )
     assert messages_on(response) == [f"{lead} now belongs to Bruno Lima."]
     assert Assignment.objects.get(lead=lead).assigned_by == manager
+
+
+def test_a_manager_is_offered_reps_only_not_herself_nor_another_manager(client, rep, manager):
+    bruno = UserFactory(role=Role.SALES_REP, first_name="Bruno", last_name="Lima")
+    UserFactory(role=Role.SALES_MANAGER)
+    lead = lead_of(rep, Stage.ROUTED)
+    client.force_login(manager)
+    page = client.get(lead.get_absolute_url())
+    html = page.content.decode()
+    reassign = next(p for p in page.context["moves"] if p.action.name == "reassign")
+    assert set(reassign.form.fields["to_rep"].queryset) == {bruno}
+    assert f'<option value="{manager.pk}"' not in html
+    response = client.post(
+        url("reassign", lead), {"reassign-to_rep": manager.pk, "reassign-reason": "Mine now."}
+    )
+    assert response.status_code == 400
+    lead.refresh_from_db()
+    assert lead.owner == rep
 
 
 def test_reassigning_needs_a_rep_and_a_reason(client, rep, manager):

@@ -142,7 +142,7 @@ def test_the_edit_page_shows_what_is_set(client, manager):
     bound = client.get(reverse("routing:queue_edit", args=[queue.pk])).context["bound"]
     assert bound.initial["match_values"] == "Brazil, Chile"
     assert bound.initial["members"] == [ana.pk]
-    assert set(bound.fields["members"].queryset) == {ana, bruno, manager}  # managers work leads too
+    assert set(bound.fields["members"].queryset) == {ana, bruno}  # a manager is no rep
 
 
 @pytest.mark.parametrize(
@@ -214,7 +214,7 @@ def test_a_deactivated_user_who_is_not_a_member_is_not_offered(client, manager):
     bruno.is_active = False
     bruno.save(update_fields=["is_active"])
     bound = client.get(reverse("routing:queue_new")).context["bound"]
-    assert set(bound.fields["members"].queryset) == {ana, manager}
+    assert set(bound.fields["members"].queryset) == {ana}
 
 
 def test_a_member_now_in_marketing_is_shown_as_getting_no_leads(client, manager):
@@ -225,3 +225,22 @@ def test_a_member_now_in_marketing_is_shown_as_getting_no_leads(client, manager)
     assert f"{bruno.get_full_name()} (no longer has a role that works leads: gets none)" in page
     listed = client.get(reverse("routing:queue_list")).content.decode()
     assert f"{ana.get_full_name()}, {bruno.get_full_name()} (no longer works leads)" in listed
+
+
+@pytest.mark.parametrize("priority", ["-1", "-50"])
+def test_a_negative_priority_is_refused_on_its_field_saying_why(client, manager, priority):
+    response = client.post(reverse("routing:queue_new"), posted(priority=priority))
+    assert response.status_code == 400
+    errors = response.context["bound"].errors
+    assert list(errors) == ["priority"]
+    message = "A priority is a whole number from 0: queues are tried from the lowest, 0 first."
+    assert errors["priority"] == [message]
+    assert message in response.content.decode()
+    assert not Queue.objects.exists()
+
+
+def test_a_priority_that_is_not_a_number_says_so(client, manager):
+    response = client.post(reverse("routing:queue_new"), posted(priority="first"))
+    assert response.context["bound"].errors["priority"] == [
+        "A priority is a whole number from 0, e.g. 10."
+    ]
