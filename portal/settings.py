@@ -60,6 +60,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Pages and JSON go out compressed (static files come compressed from WhiteNoise already).
+    # Django's GZip pads each response at random (its BREACH mitigation), and CSRF tokens are
+    # masked per response.
+    "django.middleware.gzip.GZipMiddleware",
     # Outside the rest, so error pages and refusals carry the policy too.
     "portal.csp.SitePolicyMiddleware",
     # Outside the error middleware, so refusals (field errors) reach the embedding page too.
