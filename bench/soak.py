@@ -404,7 +404,7 @@ class Traffic:
         self.posted: Counter = Counter()  # intake -> accepted posts
         self.sent_posts = 0
         self.random = random.Random(seed)
-        self.turn = 0
+        self.turns: Counter = Counter()
 
     async def login(self, username: str) -> Session:
         session = Session(username)
@@ -419,9 +419,11 @@ class Traffic:
             raise BenchError(f"{username} could not log in: {reply.status}")
         return session
 
-    def next_rep(self) -> Session:
-        self.turn += 1
-        return self.reps[self.turn % len(self.reps)]
+    def next_rep(self, kind: str) -> Session:
+        """The reps in turn, counted by kind: with one count, a cycle of 2 inbox + 3 move
+        slots gives each of 5 reps always the same kind, and the movers never see new leads."""
+        self.turns[kind] += 1
+        return self.reps[self.turns[kind] % len(self.reps)]
 
     async def send(self, kind: str, n: int, at: float) -> None:
         started, request = time.monotonic(), Request(kind)
@@ -462,7 +464,7 @@ class Traffic:
 
     async def _inbox(self, request: Request, n: int) -> str:
         request.kind = "inbox"
-        rep = self.next_rep()
+        rep = self.next_rep("inbox")
         reply = await self._get(rep, "/leads/?stage=routed")
         ids = [int(x) for x in LEAD_LINK.findall(reply.body)]
         for lead in ids:
@@ -473,7 +475,7 @@ class Traffic:
         return self._check(reply, EXPECTED_PAGE)
 
     async def _move(self, request: Request, n: int) -> str:
-        rep = self.next_rep()
+        rep = self.next_rep("move")
         wanted = MOVES[n % len(MOVES)]
         order = [wanted, *(m for m in MOVES if m != wanted)]
         pools = {"accept": rep.routed, "contact": rep.accepted, "note": rep.worked}
@@ -664,6 +666,7 @@ def run(args: argparse.Namespace, workdir: Path, cleanup: contextlib.ExitStack) 
         reporter = asyncio.create_task(report_windows(traffic, readings, args, loads))
         try:
             await drive(traffic, rate=args.rate, seconds=seconds, warmup=args.warmup)
+            loads.setdefault(args.windows - 1, rig.load())  # when the last answer beat its end
         finally:
             sampler.cancel()
             reporter.cancel()

@@ -7,6 +7,8 @@ from collections import Counter
 from bench.soak import (
     MIX,
     Sample,
+    Session,
+    Traffic,
     mix_cycle,
     p95_flat,
     percentile,
@@ -100,3 +102,15 @@ def test_the_summary_says_errors_flatness_and_trend():
     assert not flat and not steady
     assert "errors: 1 of 2 requests" in lines
     assert any("RSS gunicorn: 100.0 -> 200.0 MiB" in line and "TRENDS UP" in line for line in lines)
+
+
+def test_every_rep_both_reads_their_inbox_and_moves_leads():
+    traffic = Traffic(port=0, targets={}, timeout=1)
+    traffic.reps = [Session(f"rep{i}") for i in range(5)]
+    doing: dict[str, set[str]] = {}
+
+    for kind in mix_cycle(MIX) * 5:
+        if kind in ("inbox", "move"):
+            doing.setdefault(traffic.next_rep(kind).username, set()).add(kind)
+
+    assert doing == {f"rep{i}": {"inbox", "move"} for i in range(5)}
