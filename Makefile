@@ -5,7 +5,11 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
+<<<<<<< HEAD
 .PHONY: demo test lint format deadcode bench-intake worker worker-bulk beat pipeline-status clean
+=======
+.PHONY: demo test lint format bench-intake bench-soak worker worker-bulk beat pipeline-status clean
+>>>>>>> h/soak
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +56,10 @@ format: $(VENV)/.installed
 ## Intake throughput against PostgreSQL, beside a bare one-insert Django view.
 bench-intake: $(VENV)/.installed
 	$(PY) bench/intake.py
+
+## 30 minutes of mixed traffic against gunicorn + worker + beat: errors, p95 and memory per window.
+bench-soak: $(VENV)/.installed
+	$(PY) bench/soak.py
 
 ## The handoff worker (latency-critical), and one for bulk work, so an import never delays a lead.
 worker: $(VENV)/.installed
