@@ -5,11 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-<<<<<<< HEAD
-.PHONY: demo test lint format deadcode bench-intake worker worker-bulk beat pipeline-status clean
-=======
-.PHONY: demo test lint format bench-intake bench-soak worker worker-bulk beat pipeline-status clean
->>>>>>> h/soak
+.PHONY: demo test lint format deadcode bench-intake bench-soak worker worker-bulk beat pipeline-status clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
