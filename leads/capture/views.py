@@ -1,5 +1,6 @@
 import functools
 from collections.abc import Mapping
+from dataclasses import replace
 from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
@@ -63,7 +64,7 @@ def form_page(request: HttpRequest, slug: str) -> HttpResponse:
     except DomainError as error:
         # Nothing of the post could be read: the empty form, and why.
         return _form_response(request, form, form_class(), utm=request.GET, error=error)
-    signals = signals_of(posted)
+    signals = replace(signals_of(posted), token_expected=True)  # the page always draws one
     posted = without_spam_fields(posted)
     bound = form_class(
         posted, payload=_payload(posted), undecodable=_undecodable_fields(request, posted)

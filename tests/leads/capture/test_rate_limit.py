@@ -412,3 +412,17 @@ def test_a_per_ip_limit_not_well_below_the_forms_is_a_warning(settings, per_ip, 
     settings.RATE_LIMIT_PER_FORM_PER_MINUTE = per_form
     found = [message.id for message in run_checks(tags=["security"])]
     assert ("capture.W001" in found) == warned
+
+
+@pytest.mark.parametrize("endpoint", ["capture:hubspot_submit", "capture:hubspot_secure_submit"])
+def test_a_hubspot_form_id_that_is_not_a_guid_is_a_json_404_and_counted(client, limiter, endpoint):
+    url = reverse(endpoint, kwargs={"portal_id": "1", "guid": "not-a-guid"})
+    body = {"fields": [{"name": "email", "value": "ana@acme.example"}]}
+    for _ in range(3):
+        response = client.post(url, body, content_type="application/json")
+        assert response.status_code == 404
+        assert response.json()["errors"][0]["errorType"] == "FORM_NOT_FOUND"
+        assert response.json()["status"] == "error"
+    response = client.post(url, body, content_type="application/json")
+    assert_retry_after(response)
+    assert response.json()["errors"][0]["errorType"] == "RATE_LIMIT"
