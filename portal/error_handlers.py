@@ -58,7 +58,7 @@ STATUS_CODES = {
     409: "conflict",
     413: "too_large",
     415: "unsupported_media_type",
-    429: "throttled",
+    429: "rate_limited",
     500: "server_error",
     503: "unavailable",
 }
@@ -185,6 +185,8 @@ def server_error(request: HttpRequest) -> HttpResponse:
 def _from_drf(exc: drf_exceptions.APIException) -> DomainError:
     if isinstance(exc, drf_exceptions.ValidationError):
         return InvalidFields(_flatten(exc.detail) or _flatten(["Invalid input."]))
+    if isinstance(exc, drf_exceptions.Throttled):  # one code for 429, as RateLimited has
+        return DomainError(str(exc.detail), code=RateLimited.code, status=exc.status_code)
     codes = exc.get_codes()
     code = codes if isinstance(codes, str) else exc.default_code
     return DomainError(str(exc.detail), code=code, status=exc.status_code)

@@ -260,6 +260,8 @@ RATE_LIMIT_BACKOFF_SECONDS = env.float("RATE_LIMIT_BACKOFF_SECONDS", default=5)
 RATE_LIMIT_FLUSH_SECONDS = env.float("RATE_LIMIT_FLUSH_SECONDS", default=0.1)
 # A post sent sooner than this after its form was shown (hosted page, embed) is quarantined.
 SPAM_MIN_FILL_SECONDS = env.float("SPAM_MIN_FILL_SECONDS", default=3)
+# A render token older than this is held too: one token cannot be replayed for ever.
+SPAM_TOKEN_MAX_AGE_SECONDS = env.float("SPAM_TOKEN_MAX_AGE_SECONDS", default=2 * 60 * 60)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     # Beat wakes the handoff now and then, for work whose message was lost (Redis was down,

@@ -10,8 +10,10 @@ class CaptureConfig(AppConfig):
 
     def ready(self) -> None:
         from corsheaders.signals import check_request_enabled
+        from django.core import checks
         from django.db.models.signals import post_delete, post_save
 
+        from leads.capture.checks import rate_limits_configured
         from leads.capture.embedding import cors_for_listed_origins
         from leads.capture.models import Form, FormVersion
         from leads.capture.selectors import forget_published_forms
@@ -20,3 +22,4 @@ class CaptureConfig(AppConfig):
         for model in (Form, FormVersion):
             for signal in (post_save, post_delete):
                 signal.connect(forget_published_forms, sender=model, dispatch_uid="capture-forms")
+        checks.register(rate_limits_configured, checks.Tags.security)

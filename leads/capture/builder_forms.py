@@ -3,6 +3,7 @@
 from urllib.parse import urlsplit
 
 from django import forms
+from django.conf import settings
 from django_countries import countries
 
 from leads.capture.models import Form, FormField
@@ -51,6 +52,16 @@ class FormSettingsForm(forms.ModelForm):
         if url and urlsplit(url).scheme != "https":
             raise forms.ValidationError(
                 "Use an https address: the form's pages would not show a logo over http.",
+                code="https_only",
+            )
+        return url
+
+    def clean_redirect_url(self) -> str:
+        url = self.cleaned_data["redirect_url"]
+        if url and not settings.DEBUG and urlsplit(url).scheme != "https":
+            raise forms.ValidationError(
+                "Use an https address: visitors would be sent on over an unencrypted "
+                "connection after posting.",
                 code="https_only",
             )
         return url

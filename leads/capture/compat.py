@@ -81,26 +81,50 @@ class HubSpotRefusal(Exception):
 
 
 @csrf_exempt
-def hubspot_submit(request: HttpRequest, portal_id: str, guid: uuid.UUID) -> HttpResponse:
+def hubspot_submit(request: HttpRequest, portal_id: str, guid: str) -> HttpResponse:
     """POST /submissions/v3/integration/submit/<portalId>/<formGuid>, as HubSpot answers it.
 
     Any portalId is taken: the form's GUID alone names the form.
     """
-    return _hubspot_answer(request, guid)
+    form_guid = _guid(guid)
+    if form_guid is None:
+        return _hubspot_no_such_form(request, guid)
+    return _hubspot_answer(request, form_guid)
+
+
+def _guid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+def _hubspot_no_such_form(request: HttpRequest, guid: str) -> JsonResponse:
+    """A form id that is not a GUID: counted against the IP like any made-up id, then
+    HubSpot's 404 (not Django's page, which would also have counted nothing)."""
+    try:
+        check_rate_limit(request, None)
+    except RateLimited as error:
+        return _hubspot_rate_limited(error)
+    message = f"Form {guid[:100]} was not found or is not published."
+    return _hubspot_error(404, message, [{"message": message, "errorType": "FORM_NOT_FOUND"}])
 
 
 @csrf_exempt
-def hubspot_secure_submit(request: HttpRequest, portal_id: str, guid: uuid.UUID) -> HttpResponse:
+def hubspot_secure_submit(request: HttpRequest, portal_id: str, guid: str) -> HttpResponse:
     """POST /submissions/v3/integration/secure/submit/<portalId>/<formGuid>, with a bearer
     token: the form's own (made on its page). Server to server, so no CORS here; a missing or
     wrong token is a 401 in HubSpot's shape before anything else is read."""
-    if not hubspot_token_matches(guid=guid, token=_bearer_token(request)):
+    form_guid = _guid(guid)
+    if form_guid is None:
+        return _hubspot_no_such_form(request, guid)
+    if not hubspot_token_matches(guid=form_guid, token=_bearer_token(request)):
         try:
             check_rate_limit(request, None)  # guessing GUIDs or tokens counts against the IP
         except RateLimited as error:
             return _hubspot_rate_limited(error)
         return _hubspot_unauthorized(request)
-    return _hubspot_answer(request, guid, secure=True)
+    return _hubspot_answer(request, form_guid, secure=True)
 
 
 def _bearer_token(request: HttpRequest) -> str:

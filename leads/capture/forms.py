@@ -6,6 +6,7 @@ NUL, and jsonb refuses unpaired surrogates and infinite numbers), the form's own
 one value each, and the fields it does not ask for are capped in number, size and depth.
 """
 
+import copy
 import json
 import math
 from collections.abc import Iterable, Mapping
@@ -46,12 +47,15 @@ class SharedFields(dict):
     """A version's fields, shared by every form made from its class.
 
     Django deep-copies a form class's fields for each instance, so that one instance may
-    change its own; a submission form never changes a field (a version never changes), and the
-    copy was a sixth of a JSON post's CPU (cProfile: 16,000 field copies per 2,000 posts).
+    change its own; the copy was a sixth of a JSON post's CPU (cProfile: 16,000 field copies
+    per 2,000 posts). Validating changes no field, so a form validates with these, and copies
+    them only when something else asks for `form.fields`: drawing a field changes it (crispy
+    adds `is-invalid` to the widget's classes, a layout may add attributes), and a shared one
+    would show those to every later visitor.
     """
 
-    def __deepcopy__(self, memo) -> dict:
-        return dict(self)
+    def __deepcopy__(self, memo) -> "SharedFields":
+        return self  # SubmissionForm.fields copies them when they are first asked for
 
 
 class SubmissionForm(forms.Form):
@@ -72,10 +76,29 @@ class SubmissionForm(forms.Form):
         **kwargs,
     ):
         kwargs.setdefault("label_suffix", LABEL_SUFFIX)
+        self._own_fields: dict[str, forms.Field] | None = None
         super().__init__(data, **kwargs)
         self.payload = data if payload is None else payload
         self.undecodable = list(undecodable)
         self.uncounted = set(uncounted)
+
+    @property
+    def fields(self) -> dict[str, forms.Field]:
+        """This form's own copy of its fields, made when first asked for (see SharedFields):
+        anything may change these, widgets, attributes, choices and initial values."""
+        if self._own_fields is None:
+            self._own_fields = copy.deepcopy(dict(self.base_fields))
+        return self._own_fields
+
+    @fields.setter
+    def fields(self, fields: dict[str, forms.Field]) -> None:
+        # BaseForm.__init__ sets deepcopy(base_fields): the shared ones, copied when asked for.
+        self._own_fields = None if fields is self.base_fields else fields
+
+    @property
+    def shared_fields(self) -> dict[str, forms.Field]:
+        """The fields to validate with: the class's own, never changed (see SharedFields)."""
+        return self.base_fields if self._own_fields is None else self._own_fields
 
     def clean(self) -> dict[str, Any]:
         # Stored as JSON on the lead: exact decimals as text, dates as ISO 8601.
@@ -91,7 +114,7 @@ class SubmissionForm(forms.Form):
         form has no prefix and no clean_<name> methods, so each field cleans what its widget
         reads from the data. Making the BoundFields was a fifth of validating (py-spy); the
         page still makes them when it draws the form."""
-        for name, field in self.fields.items():
+        for name, field in self.shared_fields.items():
             try:
                 value = field.widget.value_from_datadict(self.data, self.files, name)
                 self.cleaned_data[name] = field.clean(value)
@@ -102,13 +125,12 @@ class SubmissionForm(forms.Form):
         super().full_clean()
         if not self.is_bound:
             return
+        fields = self.shared_fields
         multiple = {
-            name
-            for name, field in self.fields.items()
-            if isinstance(field, forms.MultipleChoiceField)
+            name for name, field in fields.items() if isinstance(field, forms.MultipleChoiceField)
         }
         problems = payload_problems(
-            self.payload, known=self.fields, multiple=multiple, uncounted=self.uncounted
+            self.payload, known=fields, multiple=multiple, uncounted=self.uncounted
         )
         for name in self.undecodable:
             problems.setdefault(printable_name(name), []).append(NOT_UTF8)

@@ -282,6 +282,8 @@ class QuarantinedPost(models.Model):
         HONEYPOT = "honeypot", "Filled the hidden field"
         TOO_FAST = "too_fast", "Sent too fast after the form was shown"
         FORGED_TOKEN = "forged_token", "Form token forged or from another form"
+        MISSING_TOKEN = "missing_token", "Sent from the hosted page without its form token"
+        STALE_TOKEN = "stale_token", "Form token too old"
         DISPOSABLE_EMAIL = "disposable_email", "Disposable e-mail domain"
         STOP_PHRASE = "stop_phrase", "Contains a stop phrase"
 

@@ -8,12 +8,24 @@ sends the increments to Redis every `RATE_LIMIT_FLUSH_SECONDS` in one script cal
 each key, EXPIRE a new one), which returns every key's total. A post is over its limit when
 the total from the last flush plus this process's posts not yet in it pass the limit.
 
-So within one process a limit is exact; across processes it is approximate: a post does not
-yet see what other processes counted since the last flush (at most one flush interval's
-worth). The thread runs only when there is something to send, and is started again in a
-forked child. When Redis is down or slow (a flush gives up after `RATE_LIMIT_TIMEOUT`) a
-warning is logged, Redis is left alone for `RATE_LIMIT_BACKOFF_SECONDS`, and the unsent
-increments wait for the next flush; meanwhile each process still limits on its own counts.
+Only posts the limits let through are counted: a post refused by one limit counts against
+none, so posts an IP sends over its own limit never fill the form's (one source cannot shut a
+form for everyone; the per-IP limit must be well below the per-form one, see checks.py).
+
+Within one process a limit is exact; across processes a post does not see what the others
+counted since the last flush. So the overshoot stays bounded, each process admits at most its
+share of what is left of a key's limit before its next flush: (limit - total) / processes,
+at least one post, where processes is how many flushed in the last window (the flush also
+says so). A post past that share is refused (429, Retry-After 1) and wakes the thread to
+flush at once, so the next post sees the new total. All processes together thus admit at most
+what is left, plus up to one post each near the limit and what a stale total hides; measured
+with four processes (tests/leads/capture/test_rate_limit_processes.py) a per-IP limit of 20
+admits at most 20 + 4 posts. The thread runs only when there is something to send, and is
+started again in a forked child.
+
+When Redis is down or slow (a flush gives up after `RATE_LIMIT_TIMEOUT`) a warning is logged,
+Redis is left alone for `RATE_LIMIT_BACKOFF_SECONDS`, and the unsent increments wait for the
+next flush; meanwhile each process still limits on its own counts.
 Counts of a window that has ended are dropped, sent or not, so memory follows the keys of
 the current minute.
 """
@@ -24,6 +36,7 @@ import math
 import os
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 
 import redis
@@ -40,6 +53,8 @@ logger = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 60
 KEY_PREFIX = "leadbridge:ratelimit"
+# Outside KEY_PREFIX: the processes that flushed in the last window, by id and time.
+PROCESSES_KEY = "leadbridge:ratelimit-processes"
 
 
 @dataclass(frozen=True)
@@ -61,15 +76,31 @@ class Count:
     def total(self) -> int:
         return self.known + self.sending + self.pending
 
+    def admits(self, most: int, processes: int) -> bool | None:
+        """True: within the limit and this process's share of what is left; False: over the
+        limit; None: past this process's share until its next flush tells it the total."""
+        if self.total + 1 > most:
+            return False
+        # Alone, a process knows every count. With others, what it knows of theirs may be a
+        # flush old, and so may theirs of its: each takes half an equal share.
+        share = max(1, (most - self.known) // (processes if processes == 1 else 2 * processes))
+        return True if self.sending + self.pending + 1 <= share else None
 
-# Each key increased by this process's posts, and given its expiry when these made it.
+
+# Each key increased by this process's posts, and given its expiry when these made it; the
+# last key is the set of processes, where this one says it is alive, and how many are.
 FLUSH_SCRIPT = """
 local totals = {}
-for i, key in ipairs(KEYS) do
-  local added = tonumber(ARGV[i + 1])
-  totals[i] = redis.call('INCRBY', key, added)
-  if totals[i] == added then redis.call('EXPIRE', key, ARGV[1]) end
+local processes = KEYS[#KEYS]
+for i = 1, #KEYS - 1 do
+  local added = tonumber(ARGV[i + 3])
+  totals[i] = redis.call('INCRBY', KEYS[i], added)
+  if totals[i] == added then redis.call('EXPIRE', KEYS[i], ARGV[1]) end
 end
+redis.call('ZADD', processes, ARGV[2], ARGV[3])
+redis.call('ZREMRANGEBYSCORE', processes, '-inf', tonumber(ARGV[2]) - tonumber(ARGV[1]))
+redis.call('EXPIRE', processes, ARGV[1])
+totals[#KEYS] = redis.call('ZCARD', processes)
 return totals
 """
 FLUSH_SHA = hashlib.sha1(FLUSH_SCRIPT.encode()).hexdigest()  # noqa: S324 - Redis names scripts so
@@ -85,25 +116,34 @@ class Limiter:
     # One flush at a time, so replies are applied in the order they were asked.
     flush_lock: threading.Lock = field(default_factory=threading.Lock)
     event: threading.Event = field(default_factory=threading.Event)
+    urgent: threading.Event = field(default_factory=threading.Event)  # flush without waiting
+    processes: int = 1  # how many processes flushed in the last window, as the last flush said
+    name: str = field(default_factory=lambda: uuid.uuid4().hex)  # this process, in PROCESSES_KEY
     running: bool = False  # whether this process's thread runs (a forked child has none)
     generation: int = 0  # `reset` counts up: a flush begun before it changes nothing
     skip_until: float = 0.0
     connection: redis.Connection | None = None
     made_for: tuple | None = None
 
-    def count(self, keys: list[str], window: int) -> list[int]:
-        """Count one post against each key; each key's total, this post included."""
+    def admit(self, keys: list[str], maxima: list[int], window: int) -> tuple[int, bool] | None:
+        """Count one post against every key, if each admits it; None then. Otherwise nothing is
+        counted, and the answer is the first key that refused it, and whether it is over its
+        limit (True) or only past this process's share until the next flush (False)."""
         with self.lock:
             self._wake()
             counts = self.windows.setdefault(window, {})
-            totals = []
-            for key in keys:
-                count = counts.setdefault(key, Count())
+            entries = [counts.setdefault(key, Count()) for key in keys]
+            for position, (count, most) in enumerate(zip(entries, maxima, strict=True)):
+                verdict = count.admits(most, self.processes)
+                if not verdict:
+                    if verdict is None:  # sync sooner: the next post should see the total
+                        self.urgent.set()
+                    return position, verdict is False
+            for count in entries:
                 count.pending += 1
-                totals.append(count.total)
             if not self.event.is_set():  # under load it is: no notify per post
                 self.event.set()
-        return totals
+        return None
 
     def _wake(self) -> None:
         # A flag, not os.getpid() per post: a system call, on a CPU the workers share, is
@@ -136,7 +176,7 @@ class Limiter:
                 return 0
             keys, added = list(batch), [count.sending for count in batch.values()]
             try:
-                totals = self._send(url, keys, added)
+                *totals, processes = self._send(url, keys, added)
             except (redis.RedisError, OSError) as error:
                 self._give_back(batch, generation, back_off=True)
                 logger.warning(
@@ -148,8 +188,11 @@ class Limiter:
                 raise
             with self.lock:
                 if generation == self.generation:
+                    self.processes = max(1, processes)
                     for count, total in zip(batch.values(), totals, strict=True):
-                        count.known, count.sending = total, 0
+                        # A window's totals only grow: a reply that left this process's
+                        # thread before another's came back is not the newer one.
+                        count.known, count.sending = max(count.known, total), 0
             return len(keys)
 
     def _take_pending(self) -> dict[str, Count]:
@@ -178,7 +221,15 @@ class Limiter:
         SCRIPT FLUSH), which loads it again. A connection that failed is closed by redis-py
         and opened again by the next command."""
         connection = self._connection(url)
-        args = (len(keys), *keys, WINDOW_SECONDS + 1, *added)
+        args = (
+            len(keys) + 1,
+            *keys,
+            PROCESSES_KEY,
+            WINDOW_SECONDS + 1,
+            f"{time.time():.3f}",
+            self.name,
+            *added,
+        )
         try:
             connection.send_command("EVALSHA", FLUSH_SHA, *args)
             return connection.read_response()
@@ -210,13 +261,16 @@ class Limiter:
                 self.flush()
             except Exception:  # never let the thread die: the next post would not be shared
                 logger.exception("The rate limiter could not flush its counts.")
-            time.sleep(settings.RATE_LIMIT_FLUSH_SECONDS)
+            # A post past its process's share cuts the wait short (Limiter.admit).
+            self.urgent.wait(settings.RATE_LIMIT_FLUSH_SECONDS)
+            self.urgent.clear()
 
     def reset(self) -> None:
         with self.flush_lock, self.lock:  # not while a flush uses the connection
             self.windows.clear()
             self.generation += 1
             self.skip_until = 0.0
+            self.processes = 1
             if self.connection is not None and self.made_for[2] == os.getpid():
                 self.connection.disconnect()
             self.connection = None
@@ -225,6 +279,8 @@ class Limiter:
         """The child's counts start empty (the parent sends its own), with locks nobody
         holds: a fork can happen while another thread of the parent holds one."""
         self.lock, self.flush_lock = threading.Lock(), threading.Lock()
+        self.urgent = threading.Event()
+        self.name = uuid.uuid4().hex  # another process
         self.windows = {}
         self.generation += 1
         self.running = False  # the parent's thread was not forked with it
@@ -263,13 +319,15 @@ def _over_limit(limits: list[Limit]) -> int | None:
     now = time.time()
     window = int(now // WINDOW_SECONDS)
     keys = [f"{KEY_PREFIX}:{limit.scope}:{limit.subject}:{window}" for limit in limits]
-    for limit, count in zip(limits, _limiter.count(keys, window), strict=True):
-        if count > limit.per_minute:
-            logger.info(
-                "Rate limit: %s %s over %s/min", limit.scope, limit.subject, limit.per_minute
-            )
-            return max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
-    return None
+    refused = _limiter.admit(keys, [limit.per_minute for limit in limits], window)
+    if refused is None:
+        return None
+    position, over = refused
+    limit = limits[position]
+    if not over:  # past this process's share: the next flush, a moment away, says more
+        return 1
+    logger.info("Rate limit: %s %s over %s/min", limit.scope, limit.subject, limit.per_minute)
+    return max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
 
 
 def flush() -> int:

@@ -3,9 +3,11 @@
 - a honeypot: the hosted page and the embed draw a field people never see (hidden,
   aria-hidden, tabindex=-1); bots that fill every input fill it too;
 - a minimum fill time: the page and the embed carry a signed render time; a post sent sooner
-  than `SPAM_MIN_FILL_SECONDS` after it, or with a token that is forged or from another form,
-  is a bot. A post without the token (a server posting to the API, an old cached page) is not
-  judged by fill time;
+  than `SPAM_MIN_FILL_SECONDS` after it, or with a token that is forged, from another form or
+  older than `SPAM_TOKEN_MAX_AGE_SECONDS` (so a token cannot be replayed for ever), is a bot.
+  A post to the hosted page without the token is a bot too: the page always draws it. Other
+  callers without it (a server posting to the API or a compatible endpoint) are not judged by
+  fill time. `SPAM_MIN_FILL_SECONDS` 0 turns the fill-time checks off;
 - disposable e-mail domains, from the `disposable-email-domains` package (the community list
   at github.com/disposable-email-domains), also their subdomains;
 - the form's own stop phrases, in any text the post sends (case-insensitive).
@@ -40,6 +42,7 @@ class Signals:
 
     honeypot: str = ""
     token: str | None = None
+    token_expected: bool = False  # the hosted page always sends one
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,8 @@ def spam_findings(
         findings.append(Finding(Reason.HONEYPOT, "The hidden field people never see was filled."))
     if signals.token is not None:
         findings.extend(_fill_time(form, signals.token, time.time() if now is None else now))
+    elif signals.token_expected and settings.SPAM_MIN_FILL_SECONDS > 0:
+        findings.append(Finding(Reason.MISSING_TOKEN, "The form's render token was not sent."))
     domain = email_domain(str(cleaned.get("email", "")))
     if domain and is_disposable(domain):
         findings.append(
@@ -99,6 +104,8 @@ def _fill_time(form: Form, token: str, now: float) -> list[Finding]:
     minimum = settings.SPAM_MIN_FILL_SECONDS
     if 0 <= took < minimum:
         return [Finding(Reason.TOO_FAST, f"Sent {took:.1f} s after the form was shown.")]
+    if minimum > 0 and took > settings.SPAM_TOKEN_MAX_AGE_SECONDS:
+        return [Finding(Reason.STALE_TOKEN, f"Sent {took / 3600:.1f} h after the form was shown.")]
     return []
 
 

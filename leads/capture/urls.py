@@ -17,12 +17,12 @@ urlpatterns = [
     ),
     # Drop-in compatible endpoints: a site switches from HubSpot or Salesforce by changing a URL.
     path(
-        "submissions/v3/integration/submit/<str:portal_id>/<uuid:guid>",
+        "submissions/v3/integration/submit/<str:portal_id>/<str:guid>",
         compat.hubspot_submit,
         name="hubspot_submit",
     ),
     path(
-        "submissions/v3/integration/secure/submit/<str:portal_id>/<uuid:guid>",
+        "submissions/v3/integration/secure/submit/<str:portal_id>/<str:guid>",
         compat.hubspot_secure_submit,
         name="hubspot_secure_submit",
     ),

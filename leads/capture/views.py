@@ -1,5 +1,6 @@
 import functools
 from collections.abc import Mapping
+from dataclasses import replace
 
 from django.conf import settings
 from django.core.exceptions import (
@@ -62,7 +63,7 @@ def form_page(request: HttpRequest, slug: str) -> HttpResponse:
     except DomainError as error:
         # Nothing of the post could be read: the empty form, and why.
         return _form_response(request, form, form_class(), utm=request.GET, error=error)
-    signals = signals_of(read.fields)
+    signals = replace(signals_of(read.fields), token_expected=True)  # the page always draws one
     posted = without_spam_fields(read.fields)
     undecodable = [misread.name for misread in read.undecodable]
     bound = form_class(posted, payload=_payload(posted), undecodable=undecodable)

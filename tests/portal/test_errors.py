@@ -97,7 +97,7 @@ class _AlwaysThrottled(BaseThrottle):
 def test_throttled_post_answers_429_in_the_shape_with_retry_after(client, api_url, monkeypatch):
     monkeypatch.setattr(SubmissionCreate, "throttle_classes", [_AlwaysThrottled])
     response = post_json(client, api_url)
-    assert_error_json(response, 429, "throttled")
+    assert_error_json(response, 429, "rate_limited")
     assert response["Retry-After"] == "30"
 
 
@@ -160,7 +160,7 @@ def test_drf_throttled_is_mapped_with_retry_after():
     response = api_exception_handler(Throttled(wait=12), {})
     assert (response.status_code, response.data["code"], response["Retry-After"]) == (
         429,
-        "throttled",
+        "rate_limited",
         "12",
     )
 

@@ -252,3 +252,35 @@ def test_form_list_and_form_page_queries_do_not_grow_with_forms_or_submissions(c
         FormFactory()
         client.post(reverse("capture:form", args=[form.slug]), {"email": f"p{n}@acme.example"})
     assert [count(url) for url in urls] == before
+
+
+def settings_post(client, form, **changes):
+    page = client.get(reverse("capture:form_edit", args=[form.pk]))
+    data = {**page.context["bound"].initial, "allowed_origins": "", **changes}
+    data = {key: value for key, value in data.items() if value is not None}
+    return client.post(reverse("capture:form_edit", args=[form.pk]), data)
+
+
+@pytest.mark.parametrize(("debug", "refused"), [(False, True), (True, False)])
+def test_a_redirect_url_over_http_is_refused_in_production(client, form, settings, debug, refused):
+    settings.DEBUG = debug
+    client.force_login(UserFactory(role=Role.MARKETER))
+    response = settings_post(client, form, redirect_url="http://www.acme.example/thanks")
+    form.refresh_from_db()
+    if refused:
+        assert response.status_code == 400
+        errors = response.context["bound"].errors.as_data()["redirect_url"]
+        assert [error.code for error in errors] == ["https_only"]
+        assert b"Use an https address" in response.content
+        assert form.redirect_url == ""
+    else:
+        assert response.status_code == 302, response.content
+        assert form.redirect_url == "http://www.acme.example/thanks"
+
+
+def test_a_redirect_url_over_https_is_kept(client, form):
+    client.force_login(UserFactory(role=Role.MARKETER))
+    response = settings_post(client, form, redirect_url="https://www.acme.example/thanks")
+    assert response.status_code == 302, response.content
+    form.refresh_from_db()
+    assert form.redirect_url == "https://www.acme.example/thanks"

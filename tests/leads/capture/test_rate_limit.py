@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
+from django.core.checks import run_checks
 from django.test import RequestFactory
 from django.urls import reverse
 from redis import Redis
@@ -153,6 +154,25 @@ def test_the_limit_per_form_holds_across_addresses(client, limiter, settings, fo
     assert send(client, other, "api", 4, ip="198.51.100.4").status_code == 201
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_posts_one_ip_sends_past_its_limit_never_shut_the_form(
+    client, limiter, settings, form, kind
+):
+    settings.RATE_LIMIT_PER_FORM_PER_MINUTE = 10
+    for n in range(30):
+        send(client, form, kind, n, ip="198.51.100.7")
+    assert Submission.objects.count() == 3
+    for n in range(7):  # what is left of the form's minute goes to everyone else
+        assert send(client, form, kind, 100 + n, ip=f"198.51.100.{10 + n}").status_code in (
+            200,
+            201,
+            302,
+        )
+    assert_retry_after(send(client, form, kind, 200, ip="198.51.100.99"))
+    ratelimit.flush()
+    assert counts_in(limiter)["form"] == 10  # the posts let through, no more
+
+
 def test_showing_the_hosted_form_is_not_counted(client, limiter, form):
     for _ in range(5):
         assert client.get(reverse("capture:form", args=[form.slug])).status_code == 200
@@ -249,7 +269,7 @@ def test_processes_see_each_others_counts_after_a_flush(limiter, form, second_pr
     with pytest.raises(RateLimited):
         check(form)
     ratelimit.flush()
-    assert counts_in(limiter) == {"ip": 6, "form": 6}
+    assert counts_in(limiter) == {"ip": 4, "form": 4}  # the two refused are not counted
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -381,3 +401,29 @@ def test_a_forked_process_counts_on_its_own_and_starts_its_own_flush_thread(limi
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert counts_in(limiter) == {"ip": 2, "form": 2}
+
+
+@pytest.mark.parametrize(
+    ("per_ip", "per_form", "warned"),
+    [(20, 600, False), (60, 600, False), (61, 600, True), (0, 600, True), (600, 0, False)],
+)
+def test_a_per_ip_limit_not_well_below_the_forms_is_a_warning(settings, per_ip, per_form, warned):
+    settings.RATE_LIMIT_REDIS_URL = "redis://127.0.0.1:1/0"
+    settings.RATE_LIMIT_PER_IP_PER_MINUTE = per_ip
+    settings.RATE_LIMIT_PER_FORM_PER_MINUTE = per_form
+    found = [message.id for message in run_checks(tags=["security"])]
+    assert ("capture.W001" in found) == warned
+
+
+@pytest.mark.parametrize("endpoint", ["capture:hubspot_submit", "capture:hubspot_secure_submit"])
+def test_a_hubspot_form_id_that_is_not_a_guid_is_a_json_404_and_counted(client, limiter, endpoint):
+    url = reverse(endpoint, kwargs={"portal_id": "1", "guid": "not-a-guid"})
+    body = {"fields": [{"name": "email", "value": "ana@acme.example"}]}
+    for _ in range(3):
+        response = client.post(url, body, content_type="application/json")
+        assert response.status_code == 404
+        assert response.json()["errors"][0]["errorType"] == "FORM_NOT_FOUND"
+        assert response.json()["status"] == "error"
+    response = client.post(url, body, content_type="application/json")
+    assert_retry_after(response)
+    assert response.json()["errors"][0]["errorType"] == "RATE_LIMIT"

@@ -247,3 +247,31 @@ def test_stop_phrases_look_in_lists_and_ignore_blank_phrases():
     (finding,) = spam_findings(form=form, cleaned=cleaned, signals=Signals())
     assert finding.reason == Reason.STOP_PHRASE
     assert spam_findings(form=form, cleaned={"company": "Acme"}, signals=Signals()) == []
+
+
+def test_a_post_to_the_hosted_page_without_its_token_is_held(client, form, min_fill):
+    success(send(client, form, "page", PERSON), "page", form)
+    post = assert_held("page", form, Reason.MISSING_TOKEN)
+    assert post.details == ["The form's render token was not sent."]
+
+
+def test_without_a_minimum_fill_time_the_page_needs_no_token(client, form, settings):
+    settings.SPAM_MIN_FILL_SECONDS = 0
+    success(send(client, form, "page", PERSON), "page", form)
+    assert Lead.objects.exists()
+
+
+@pytest.mark.parametrize("kind", ["page", "embed"])
+def test_a_token_older_than_its_maximum_age_is_held(client, form, min_fill, settings, kind):
+    settings.SPAM_TOKEN_MAX_AGE_SECONDS = 3600
+    token = render_token(form, at=time.time() - 3700)
+    success(send(client, form, kind, PERSON, token=token), kind, form)
+    post = assert_held(kind, form, Reason.STALE_TOKEN)
+    assert post.details == ["Sent 1.0 h after the form was shown."]
+
+
+def test_a_token_within_its_maximum_age_still_passes(client, form, min_fill, settings):
+    settings.SPAM_TOKEN_MAX_AGE_SECONDS = 3600
+    token = render_token(form, at=time.time() - 3500)
+    success(send(client, form, "page", PERSON, token=token), "page", form)
+    assert Lead.objects.exists()
