@@ -49,6 +49,10 @@ class QueueForm(forms.ModelForm):
             "match_attribute": "Lead attribute",
             "capacity_per_rep": "Open leads per rep",
             "is_active": "Active: this queue routes leads",
+            "manager": "Sales manager of the queue",
+            "remind_percent": "Remind the rep at (% of the time)",
+            "max_reassignments": "Reassignments before the manager takes it",
+            "escalate_off_hours": "Escalate outside working hours too",
         }
         help_texts = {
             "match_attribute": "The form field the rule reads, e.g. country; blank takes every "
@@ -72,6 +76,12 @@ class QueueForm(forms.ModelForm):
         members.queryset = (
             get_user_model()
             .objects.filter(Q(pk__in=members.routable) | Q(pk__in=current))
+            .order_by("first_name", "last_name", "username")
+        )
+        # Whoever may give leads to other reps may be handed one: the sales managers.
+        self.fields["manager"].queryset = (
+            get_user_model()
+            .objects.with_perm("leads.reassign_lead", include_superusers=False)
             .order_by("first_name", "last_name", "username")
         )
 
