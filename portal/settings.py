@@ -226,7 +226,7 @@ CELERY_BEAT_SCHEDULE = {
 LEADBRIDGE_HANDOFF_BATCH = env.int("HANDOFF_BATCH", default=250)
 LEADBRIDGE_HANDOFF_RETRY_SECONDS = env.int("HANDOFF_RETRY_SECONDS", default=60)
 # The escalation step claims this many due leads per transaction (routing/escalation.py).
-LEADBRIDGE_ESCALATION_BATCH = env.int("ESCALATION_BATCH", default=500)
+LEADBRIDGE_ESCALATION_BATCH = env.int("ESCALATION_BATCH", default=2000)
 # A worker process starts `hand_off` runs at most this often, so a steady stream is taken in
 # batches rather than a run per few leads (leads/handoff/tasks.py).
 LEADBRIDGE_HANDOFF_PACE_SECONDS = env.float("HANDOFF_PACE_SECONDS", default=0.2)
