@@ -35,7 +35,7 @@ from leads.handoff import services
 from leads.handoff.outbox import message_waiting, publish, wake_on_commit
 from leads.routing.escalation import leads_escalate, leads_remind
 from leads.routing.services import leads_route
-from portal.task_options import HANDOFF, RETRY
+from portal.task_options import BULK, HANDOFF, RETRY
 from scoring.clocks import leads_back_from_nurture
 from scoring.models import Agreement
 from scoring.services import submissions_qualify
@@ -142,7 +142,9 @@ def _route_batch() -> int:
 ESCALATION_BATCH = settings.LEADBRIDGE_ESCALATION_BATCH
 
 
-@shared_task(name="handoff.escalate", **HANDOFF, **RETRY)
+# On the bulk queue: the outbox's "a message already waits" holds only while the handoff
+# queue carries nothing but `hand_off` (tests/leads/handoff/test_outbox.py).
+@shared_task(name="handoff.escalate", **BULK, **RETRY)
 def escalate() -> None:
     """The ladder of every due clock: breaches, then reminders, a batch at a time, until
     none is due or the budget is spent (beat's next run takes the rest)."""
@@ -153,7 +155,7 @@ def escalate() -> None:
                 return
 
 
-@shared_task(name="handoff.nurture_return", **HANDOFF, **RETRY)
+@shared_task(name="handoff.nurture_return", **BULK, **RETRY)
 def nurture_return() -> None:
     """Recycled leads whose return day has come, judged again; those that qualify are routed
     by `hand_off` (the re-scoring's `leads_qualified` wakes it)."""
