@@ -195,3 +195,36 @@ def event_released_from_quarantine(*, lead: Lead, submission, by, why: str, reas
 def new_note(*, lead: Lead, text: str, at: datetime | None = None, by=None) -> LeadEvent:
     """A note (LeadBridge's own when `by` is None), for a batch to write with `events_record`."""
     return _new(lead, Kind.NOTE, by=by, at=at, reason=text)
+
+
+# The escalation ladder (leads/routing/escalation.py) and nurture's return. LeadBridge's own
+# acts (no actor); `data` is what the notifications read: who is meant, which step, when due.
+
+
+def new_sla_reminder(*, lead: Lead, reason: str, at: datetime) -> LeadEvent:
+    data = {"step": lead.due_step, "due_at": lead.due_at.isoformat(), "rep": lead.owner_id}
+    return _new(lead, Kind.SLA_REMINDER, reason=reason, at=at, data=data)
+
+
+def new_sla_breached(*, lead: Lead, manager_id: int | None, reason: str, at: datetime) -> LeadEvent:
+    """Recorded against the rep who held the lead when its time ran out (`data["rep"]`)."""
+    data = {
+        "step": lead.due_step,
+        "due_at": lead.due_at.isoformat(),
+        "rep": lead.owner_id,
+        "queue": lead.queue_id,
+        "manager": manager_id,
+    }
+    return _new(lead, Kind.SLA_BREACHED, reason=reason, at=at, data=data)
+
+
+def new_reassigned(
+    *, lead: Lead, from_rep_id: int | None, to_rep_id: int, reason: str, at: datetime, data: dict
+) -> LeadEvent:
+    """A reassignment LeadBridge made (the ladder), for a batch to write with `events_record`."""
+    data = {"from_rep": from_rep_id, "to_rep": to_rep_id, **data}
+    return _new(lead, Kind.REASSIGNED, reason=reason, at=at, data=data)
+
+
+def new_back_from_nurture(*, lead: Lead, reason: str, at: datetime, data: dict) -> LeadEvent:
+    return _new(lead, Kind.BACK_FROM_NURTURE, reason=reason, at=at, data=data)

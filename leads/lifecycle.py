@@ -12,6 +12,7 @@ from datetime import datetime
 from django.db import connection, transaction
 from django.utils import timezone
 
+from leads.clock import CLOCK_FIELDS, clocks_start
 from leads.events import events_record, new_stage_changed
 from leads.models import Lead, LeadEvent, Stage
 from portal.errors import Conflict
@@ -73,9 +74,12 @@ def lead_move(
     data: dict | None = None,
     extra_fields: tuple[str, ...] = (),
 ) -> LeadEvent:
-    """Move a locked `lead` to `to` and record why. `extra_fields` are saved in the same UPDATE."""
+    """Move a locked `lead` to `to` and record why. `extra_fields` are saved in the same UPDATE;
+    so is the service-level clock, which the move starts or stops (`leads.clock`)."""
     event = lead_moved(lead=lead, to=to, by=by, reason=reason, reason_code=reason_code, data=data)
-    lead.save(update_fields=["stage", "stage_changed_at", "updated_at", *extra_fields])
+    clocks_start([lead], at=lead.stage_changed_at)
+    fields = dict.fromkeys(["stage", "stage_changed_at", "updated_at", *CLOCK_FIELDS])
+    lead.save(update_fields=[*fields, *(f for f in extra_fields if f not in fields)])
     event.save()
     return event
 
@@ -92,8 +96,9 @@ def lead_moved(
 ) -> LeadEvent:
     """The same move on a locked lead in memory, for a batch that writes many leads at once.
 
-    Returns the stage-change event unsaved; the caller saves the leads (`leads_save`) and
-    the events (`events_record`) in the transaction that locked them.
+    Returns the stage-change event unsaved; the caller starts the leads' clocks
+    (`leads.clock.clocks_start`, one read for the batch), saves the leads (`leads_save`, with
+    `CLOCK_FIELDS`) and the events (`events_record`) in the transaction that locked them.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("A lead moves inside the transaction that locks it.")
@@ -245,7 +250,8 @@ def leads_keep_from_reps(*, leads: list[Lead], reason: str, data: dict) -> list[
                 lead=lead, from_stage=Stage.QUALIFIED, by=None, reason=reason, at=now, data=data
             )
         )
-    leads_save(leads, ["stage", "stage_changed_at", "updated_at"])
+    clocks_start(leads, at=now)
+    leads_save(leads, ["stage", "stage_changed_at", "updated_at", *CLOCK_FIELDS])
     events_record(events)
     return events
 
@@ -268,6 +274,8 @@ def leads_move(
     events = [
         lead_moved(lead=lead, to=to, by=by, reason=reasons[lead.pk], at=now) for lead in leads
     ]
-    leads_save(leads, ["stage", "stage_changed_at", "updated_at", *extra_fields])
+    clocks_start(leads, at=now)
+    fields = dict.fromkeys(["stage", "stage_changed_at", "updated_at", *CLOCK_FIELDS])
+    leads_save(leads, [*fields, *(f for f in extra_fields if f not in fields)])
     events_record(events)
     return events

@@ -101,6 +101,12 @@ class Lead(models.Model):
         choices=[("accept", "Accept or reject"), ("contact", "First contact")],
     )
     due_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The escalation ladder's bookkeeping (leads/clock.py, leads/routing/escalation.py): when
+    # the running clock started, when its rep is reminded (empty once reminded), and how many
+    # times the ladder has given the lead to another rep during this step.
+    due_from = models.DateTimeField(null=True, blank=True, editable=False)
+    remind_at = models.DateTimeField(null=True, blank=True, editable=False)
+    escalations = models.PositiveSmallIntegerField(default=0, db_default=0, editable=False)
     route_due_at = models.DateTimeField(
         null=True,
         blank=True,
@@ -123,6 +129,10 @@ class Lead(models.Model):
             models.Index(fields=["created_at"]),
             # The inbox's "needs action" order and the escalation step: open clocks only.
             models.Index(fields=["due_at"], condition=Q(due_at__isnull=False), name="lead_due_idx"),
+            # The ladder's reminders not yet sent: open clocks of queues that remind, only.
+            models.Index(
+                fields=["remind_at"], condition=Q(remind_at__isnull=False), name="lead_remind_idx"
+            ),
             # The sweeper's "unrouted": few rows, however many leads there are.
             models.Index(
                 fields=["stage_changed_at"],
@@ -243,6 +253,11 @@ class LeadEvent(models.Model):
         REASSIGNED = "reassigned", "Reassigned"
         CONTACT_LOGGED = "contact_logged", "Contact logged"
         NOTE = "note", "Note"
+        # The escalation ladder (leads/routing/escalation.py); a breach's reassignment is a
+        # REASSIGNED event of LeadBridge's with `data["ladder"]`.
+        SLA_REMINDER = "sla_reminder", "Service level: reminder"
+        SLA_BREACHED = "sla_breached", "Service level: breached"
+        BACK_FROM_NURTURE = "back_from_nurture", "Back from nurture"
 
     id = models.BigAutoField(primary_key=True)
     # Events are the biggest table, written on every capture and move: no index that no

@@ -274,12 +274,23 @@ CELERY_BEAT_SCHEDULE = {
         "task": "capture.sweep_imports",
         "schedule": env.int("SWEEP_EVERY_SECONDS", default=60),
     },
+    # The escalation ladder (reminders, breaches, reassignments) and nurture's return dates.
+    "handoff-escalate": {
+        "task": "handoff.escalate",
+        "schedule": env.int("ESCALATE_EVERY_SECONDS", default=60),
+    },
+    "handoff-nurture-return": {
+        "task": "handoff.nurture_return",
+        "schedule": env.int("NURTURE_EVERY_SECONDS", default=900),
+    },
 }
 # The handoff takes up to this many submissions (then leads) per transaction
 # (leads/handoff/tasks.py). A batch that fails, or a lead no queue has room for, is tried
 # again after HANDOFF_RETRY_SECONDS.
 LEADBRIDGE_HANDOFF_BATCH = env.int("HANDOFF_BATCH", default=250)
 LEADBRIDGE_HANDOFF_RETRY_SECONDS = env.int("HANDOFF_RETRY_SECONDS", default=60)
+# The escalation step claims this many due leads per transaction (routing/escalation.py).
+LEADBRIDGE_ESCALATION_BATCH = env.int("ESCALATION_BATCH", default=2000)
 # A worker process starts `hand_off` runs at most this often, so a steady stream is taken in
 # batches rather than a run per few leads (leads/handoff/tasks.py).
 LEADBRIDGE_HANDOFF_PACE_SECONDS = env.float("HANDOFF_PACE_SECONDS", default=0.2)

@@ -213,9 +213,11 @@ def _leads_locked(ids: list[int]) -> list[tuple]:
     return locks.lead_rows_locked(ids, "stage", "attributes", "score")
 
 
-def _rescored(leads: list[tuple], agreement: Agreement, now) -> int:
+def _rescored(leads: list[tuple], agreement: Agreement, now, *, again: str = "") -> int:
     """Judge these locked leads, (id, stage, attributes, score) each, by `agreement` and
-    store it all; how many now qualify."""
+    store it all; how many now qualify. `again` says why a lead already judged by this very
+    version is judged again (nurture's return date: time-bound criteria may pass now); without
+    it such a lead is left as it is."""
     judge = Judge(agreement)
     fields = ["pk", "submission_id", "agreement__version", "qualified", "score"]
     fields += ["submission__received_at", "submission__form_version_id"]
@@ -231,7 +233,7 @@ def _rescored(leads: list[tuple], agreement: Agreement, now) -> int:
     judged, superseded, notes, qualified, scores = [], [], [], {}, {}
     for lead_id, _stage, attributes, lead_score in leads:
         row = latest.get(lead_id)
-        if row is None or row[2] == agreement.version:
+        if row is None or (row[2] == agreement.version and not again):
             continue  # never judged (nothing to replace), or judged by this version already
         pk, submission_id, was_version, was_qualified, was_score = row[:5]
         received_at, form_version = row[5:7]
@@ -248,8 +250,9 @@ def _rescored(leads: list[tuple], agreement: Agreement, now) -> int:
         summary = verdict.summary  # written once: a sentence per failed mandatory criterion
         superseded.append(pk)
         judged.append(Judged(lead_id, submission_id, agreement.pk, verdict, summary, now))
+        when = again or "re-scored when it became active"
         before = (
-            f"(agreement v{agreement.version}, re-scored when it became active; by "
+            f"(agreement v{agreement.version}, {when}; by "
             f"v{was_version} it was {'qualified' if was_qualified else 'disqualified'} "
             f"with {was_score} points)"
         )

@@ -4,15 +4,17 @@ and which active version judges which form."""
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from django.apps import apps
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from leads.models import Lead, Stage
+from leads.clock import ACCEPT, CONTACT, Levels
+from leads.models import Lead
 from scoring.explain import hours_words
 from scoring.models import MAIN_SCOPE, Agreement, AgreementScope, Criterion
-from scoring.service_levels import add_business_minutes
+from scoring.service_levels import BusinessHours, add_business_minutes, is_business_time
 
 
 def attribute_keys() -> set[str]:
@@ -215,21 +217,42 @@ class Due:
 
 
 def lead_due_times(*, lead: Lead, agreement: Agreement | None) -> list[Due]:
-    """What the rep owes this lead now and by when, under `agreement`'s service levels.
-
-    Routed: accept or reject it; accepted: contact it first. Counted from the move into the
-    stage, in the sales team's working hours (`scoring.service_levels`).
-    """
-    if agreement is None:
+    """What the rep owes this lead now and by when: the clock stored on the lead (set by every
+    move and reassignment, `leads.clock`), put in words with `agreement`'s service levels."""
+    if agreement is None or not lead.due_step or lead.due_at is None:
         return []
     hours = agreement.business_hours()
-    if lead.stage == Stage.ROUTED:
-        what, minutes = "Accept or reject by", agreement.accept_within_minutes
-        within = f"{minutes} minutes"
-    elif lead.stage == Stage.ACCEPTED:
-        what, minutes = "First contact by", agreement.contact_within_hours * 60
-        within = hours_words(agreement.contact_within_hours)
+    if lead.due_step == ACCEPT:
+        what, within = "Accept or reject by", f"{agreement.accept_within_minutes} minutes"
     else:
-        return []
-    due = add_business_minutes(lead.stage_changed_at, minutes, hours)
-    return [Due(what, due, within, hours.describe())]
+        what, within = "First contact by", hours_words(agreement.contact_within_hours)
+    return [Due(what, lead.due_at.astimezone(hours.zone), within, hours.describe())]
+
+
+def service_levels_by_form(form_ids: Iterable[int] | None) -> dict[int, Levels]:
+    """form id -> the service levels of the active version judging it, for the lead clock
+    (`leads.clock.service_levels`, plugged in by `scoring.apps`). One or two queries."""
+    by_agreement: dict[int, Levels] = {}
+    levels = {}
+    for form_id, agreement in agreements_by_form(form_ids=form_ids).items():
+        if agreement.pk not in by_agreement:
+            by_agreement[agreement.pk] = _levels(agreement)
+        levels[form_id] = by_agreement[agreement.pk]
+    return levels
+
+
+def _levels(agreement: Agreement) -> Levels:
+    hours = agreement.business_hours()
+    return Levels(
+        minutes={
+            ACCEPT: agreement.accept_within_minutes,
+            CONTACT: agreement.contact_within_hours * 60,
+        },
+        add=partial(_after, hours=hours),
+        is_open=partial(is_business_time, hours=hours),
+        time_zone=hours.time_zone,
+    )
+
+
+def _after(start: datetime, minutes: int, *, hours: BusinessHours) -> datetime:
+    return add_business_minutes(start, minutes, hours)

@@ -11,6 +11,7 @@ from django.db import transaction
 from kombu.exceptions import OperationalError as BrokerError
 
 from portal.task_options import BULK, RETRY
+from scoring.clocks import clocks_recount_batch
 from scoring.models import Agreement
 from scoring.rescore import rescore_chunks, rescore_run_create
 
@@ -26,6 +27,7 @@ def rescore_after_activation(*, agreement: Agreement) -> None:
     re-scoring once that commits."""
     run = rescore_run_create(agreement=agreement)
     transaction.on_commit(lambda: _publish(run.pk))
+    transaction.on_commit(lambda: _publish_recount(0))
 
 
 def _publish(run_id: int) -> None:
@@ -39,3 +41,26 @@ def _publish(run_id: int) -> None:
 def rescore_open_leads(run_id: int) -> None:
     if rescore_chunks(run_id=run_id, until=time.monotonic() + BUDGET_SECONDS):
         _publish(run_id)
+
+
+# Running clocks counted again under the new service levels, this many leads per UPDATE.
+CLOCK_BATCH = 2000
+
+
+def _publish_recount(after: int) -> None:
+    try:
+        recount_clocks.apply_async((after,), retry=False)
+    except BrokerError as error:
+        logger.warning("Could not queue the clocks' recount after lead %s: %s", after, error)
+
+
+@shared_task(name="scoring.recount_clocks", **BULK, **RETRY)
+def recount_clocks(after: int = 0) -> None:
+    """Every running clock counted again from where it started, under the service levels of
+    the versions active now, a batch after lead `after` at a time."""
+    until = time.monotonic() + BUDGET_SECONDS
+    while (last := clocks_recount_batch(after=after, size=CLOCK_BATCH)) is not None:
+        after = last
+        if time.monotonic() > until:
+            _publish_recount(after)
+            return

@@ -9,7 +9,12 @@
    except a lead only an import told "do not hand open leads to reps" brought: that one is
    kept in nurture for marketing (`services.leads_keep_from_reps`);
 4. beat wakes `hand_off` every `SWEEP_EVERY_SECONDS` too, so work whose message was lost
-   (Redis down, a publish that timed out) is done all the same.
+   (Redis down, a publish that timed out) is done all the same;
+5. beat runs `escalate` every `ESCALATE_EVERY_SECONDS`: the escalation ladder of every lead a
+   rep holds (routing's `leads_escalate`, then `leads_remind`: breaches first, since they
+   restart or stop the clocks whose reminders would follow), a batch at a time;
+6. beat runs `nurture_return` every `NURTURE_EVERY_SECONDS`: a recycled lead whose return
+   day has come is judged again (scoring), and one that qualifies goes to step 3.
 
 A batch is whatever is waiting, not a timer: at a trickle it is one lead, under a backlog
 `HANDOFF_BATCH` of them. The claims lock their rows with SKIP LOCKED (`services`), so two
@@ -28,8 +33,10 @@ from django.db import OperationalError, transaction
 
 from leads.handoff import services
 from leads.handoff.outbox import message_waiting, publish, wake_on_commit
+from leads.routing.escalation import leads_escalate, leads_remind
 from leads.routing.services import leads_route
-from portal.task_options import HANDOFF, RETRY
+from portal.task_options import BULK, HANDOFF, RETRY
+from scoring.clocks import leads_back_from_nurture
 from scoring.models import Agreement
 from scoring.services import submissions_qualify
 
@@ -130,6 +137,32 @@ def _route_batch() -> int:
         failed = _together_or_one_by_one(to_route, lambda batch: leads_route(leads=batch))
         services.leads_put_off(lead_ids=[lead.pk for lead in failed])
     return len(leads)
+
+
+ESCALATION_BATCH = settings.LEADBRIDGE_ESCALATION_BATCH
+
+
+# On the bulk queue: the outbox's "a message already waits" holds only while the handoff
+# queue carries nothing but `hand_off` (tests/leads/handoff/test_outbox.py).
+@shared_task(name="handoff.escalate", **BULK, **RETRY)
+def escalate() -> None:
+    """The ladder of every due clock: breaches, then reminders, a batch at a time, until
+    none is due or the budget is spent (beat's next run takes the rest)."""
+    stop_at = time.monotonic() + BUDGET_SECONDS
+    for step in (leads_escalate, leads_remind):
+        while step(limit=ESCALATION_BATCH) == ESCALATION_BATCH:
+            if time.monotonic() >= stop_at:
+                return
+
+
+@shared_task(name="handoff.nurture_return", **BULK, **RETRY)
+def nurture_return() -> None:
+    """Recycled leads whose return day has come, judged again; those that qualify are routed
+    by `hand_off` (the re-scoring's `leads_qualified` wakes it)."""
+    stop_at = time.monotonic() + BUDGET_SECONDS
+    while leads_back_from_nurture(limit=BATCH) == BATCH:
+        if time.monotonic() >= stop_at:
+            return
 
 
 def _together_or_one_by_one(items: Sequence, work: Callable[[Sequence], object]) -> list:

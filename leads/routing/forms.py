@@ -49,6 +49,10 @@ class QueueForm(forms.ModelForm):
             "match_attribute": "Lead attribute",
             "capacity_per_rep": "Open leads per rep",
             "is_active": "Active: this queue routes leads",
+            "manager": "Sales manager of the queue",
+            "remind_percent": "Remind the rep at (% of the time)",
+            "max_reassignments": "Reassignments before the manager takes it",
+            "escalate_off_hours": "Escalate outside working hours too",
         }
         help_texts = {
             "match_attribute": "The form field the rule reads, e.g. country; blank takes every "
@@ -83,6 +87,25 @@ class QueueForm(forms.ModelForm):
             .objects.filter(Q(pk__in=members.routable) | Q(pk__in=current))
             .order_by("first_name", "last_name", "username")
         )
+        for name in ("remind_percent", "max_reassignments"):
+            self.fields[name].required = False
+        # Whoever may give leads to other reps may be handed one: the sales managers.
+        self.fields["manager"].queryset = (
+            get_user_model()
+            .objects.with_perm("leads.reassign_lead", include_superusers=False)
+            .order_by("first_name", "last_name", "username")
+        )
+
+    def clean_remind_percent(self) -> int:
+        return self._or_as_it_is("remind_percent")
+
+    def clean_max_reassignments(self) -> int:
+        return self._or_as_it_is("max_reassignments")
+
+    def _or_as_it_is(self, name: str) -> int:
+        """The ladder's numbers left blank stay as they are (a new queue: the defaults)."""
+        value = self.cleaned_data.get(name)
+        return getattr(self.instance, name) if value is None else value
 
     def clean_match_values(self) -> list[str]:
         return [

@@ -1,6 +1,7 @@
 """Sales queues: which qualified leads each takes, its reps, and every assignment made."""
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -29,6 +30,31 @@ class Queue(models.Model):
         default=-1, help_text="Round-robin cursor: position of the member assigned last."
     )
     is_active = models.BooleanField(default=True)
+    # The escalation ladder (leads/routing/escalation.py), set by the sales manager.
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="managed_queues",
+        help_text="Hears of every breach; a lead the ladder has passed on enough ends in "
+        "their own list. Blank: the lead stays with its last rep.",
+    )
+    remind_percent = models.PositiveSmallIntegerField(
+        default=50,
+        validators=[MaxValueValidator(99)],
+        help_text="Remind the rep when this share of a step's time has passed (0: never).",
+    )
+    max_reassignments = models.PositiveSmallIntegerField(
+        default=2,
+        validators=[MaxValueValidator(20)],
+        help_text="At a breach the lead goes to the next rep in turn with room; after this "
+        "many times, to the manager.",
+    )
+    escalate_off_hours = models.BooleanField(
+        default=False,
+        help_text="Remind and escalate outside working hours too (a team that works then).",
+    )
 
     class Meta:
         ordering = ["priority", "name"]

@@ -11,6 +11,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from leads import locks
+from leads.clock import CLOCK_FIELDS, clocks_start
 from leads.events import event_reassigned, events_record, new_assigned
 from leads.lifecycle import OPEN_STAGES, IllegalMove, lead_move, lead_moved, leads_save
 from leads.models import Lead, LeadEvent, Stage
@@ -71,9 +72,19 @@ def leads_route(*, leads: Sequence[Lead]) -> list[Assignment]:
             lead.route_due_at = now + ROUTE_RETRY
             waiting.append(lead)
     Assignment.objects.bulk_create(assignments)
+    routed = [a.lead for a in assignments]
+    clocks_start(routed, at=now)  # one read of the service levels for the batch
     leads_save(
-        [a.lead for a in assignments],
-        ["owner", "queue", "stage", "stage_changed_at", "updated_at", "route_due_at"],
+        routed,
+        [
+            "owner",
+            "queue",
+            "stage",
+            "stage_changed_at",
+            "updated_at",
+            "route_due_at",
+            *CLOCK_FIELDS,
+        ],
     )
     leads_save(waiting, ["route_due_at"])
     for queue in moved_queues.values():
@@ -153,6 +164,10 @@ QUEUE_SETTINGS = (
     "match_values",
     "capacity_per_rep",
     "is_active",
+    "manager",
+    "remind_percent",
+    "max_reassignments",
+    "escalate_off_hours",
 )
 
 
@@ -203,6 +218,9 @@ def lead_reassign(*, lead: Lead, to_rep, by, reason: str) -> Assignment:
         if from_rep == to_rep and lead.stage != Stage.REJECTED:
             raise DomainError(f"{to_rep} already has it.", code="same_rep", field="to_rep")
         lead.owner = to_rep
+        if lead.stage != Stage.REJECTED:
+            # The new rep gets the whole of the step's time (the re-route below starts it).
+            clocks_start([lead], at=timezone.now(), restart=True)
         if lead.stage == Stage.REJECTED:
             lead_move(
                 lead=lead,
@@ -212,7 +230,7 @@ def lead_reassign(*, lead: Lead, to_rep, by, reason: str) -> Assignment:
                 extra_fields=("owner",),
             )
         else:
-            lead.save(update_fields=["owner", "updated_at"])
+            lead.save(update_fields=["owner", "updated_at", *CLOCK_FIELDS])
         assignment = Assignment.objects.create(lead=lead, rep=to_rep, assigned_by=by)
         event_reassigned(
             lead=lead,

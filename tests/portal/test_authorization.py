@@ -344,3 +344,55 @@ def test_only_the_sides_manager_signs_it(world, proposal, who, side):
     assert proposal.signed_for(side) == (SIGN_POST[side][who] == 302)
     if who == SUPERUSER:
         assert "rights are not a signature" in response.content.decode()
+
+
+# The queue page's escalation ladder (docs/routing.md): posted by each role, only the sales
+# manager's post changes it; the manager offered is a sales manager, never a rep.
+LADDER_POST = statuses(LOGIN, 403, 403, 403, 403, 302)
+
+
+@pytest.mark.parametrize("who", WHO)
+def test_only_the_sales_manager_sets_a_queues_ladder(world, who):
+    from leads.routing.models import Queue
+
+    users, _, _ = world
+    queue = QueueFactory()
+    client = Client()
+    if who != ANON:
+        client.force_login(users[who])
+    ladder = {
+        "manager": users[SALES_MGR].pk,
+        "remind_percent": 25,
+        "max_reassignments": 3,
+        "escalate_off_hours": "on",
+    }
+    answer = client.post(
+        reverse("routing:queue_edit", kwargs={"pk": queue.pk}),
+        {"name": queue.name, "priority": 5, "is_active": "on", **ladder},
+    )
+
+    assert _answer(answer) == LADDER_POST[who]
+    saved = Queue.objects.values(*ladder).get(pk=queue.pk)
+    if who == SALES_MGR:
+        assert saved == {**ladder, "escalate_off_hours": True}
+    else:
+        assert saved == {
+            "manager": None,
+            "remind_percent": 50,
+            "max_reassignments": 2,
+            "escalate_off_hours": False,
+        }
+
+
+def test_a_rep_cannot_be_named_the_queues_manager(world, client):
+    users, _, _ = world
+    queue = QueueFactory()
+    client.force_login(users[SALES_MGR])
+
+    answer = client.post(
+        reverse("routing:queue_edit", kwargs={"pk": queue.pk}),
+        {"name": queue.name, "priority": 5, "manager": users[REP].pk},
+    )
+
+    assert answer.status_code == 400
+    assert "manager" in answer.context["form"].errors

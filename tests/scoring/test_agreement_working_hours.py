@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 
 from leads.capture.services import Provenance, lead_capture
+from leads.clock import CLOCK_FIELDS, clocks_start
 from leads.models import Lead, Stage
 from portal.accounts.roles import Role
 from portal.errors import DomainError
@@ -135,7 +136,10 @@ def berlin_lead_page(client, *, stage, since, **terms) -> str:
         provenance=Provenance(),
     )
     submission_qualify(submission_id=submission.pk)
-    Lead.objects.filter(pk=submission.lead_id).update(stage=stage, stage_changed_at=since)
+    lead = Lead.objects.get(pk=submission.lead_id)
+    lead.stage, lead.stage_changed_at = stage, since
+    clocks_start([lead], at=since)  # as the move into `stage` stores it
+    lead.save(update_fields=["stage", "stage_changed_at", *CLOCK_FIELDS])
     assert submission.lead.qualifications.get().agreement == agreement
 
     logged_in(client, Role.SALES_MANAGER)

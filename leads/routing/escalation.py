@@ -1,0 +1,188 @@
+"""The escalation ladder: what a queue does as a lead's due time nears and passes.
+
+At its queue's share of the step's time the rep is reminded; at the due time the breach is
+recorded against the rep who held the lead, and the lead goes to the next rep in turn with
+room, with the whole step's time again. After the queue's number of reassignments (or when no
+other rep has room) it goes to the queue's manager, and its clock stops: the manager deals
+with it in person. Every reminder, breach and reassignment is a lead event (the
+notifications follow the events); none changes the lead's stage.
+
+The handoff's beat-driven step calls these a batch at a time. A batch claims its leads with
+`FOR UPDATE SKIP LOCKED` on the partial indexes of open clocks (`lead_remind_idx`,
+`lead_due_idx`) and clears or moves what it found in the same transaction, so two beats or
+workers at once split the due leads and never remind or reassign one twice.
+
+Nothing fires outside the working hours of the agreement that judges the lead's form, unless
+its queue escalates outside working hours too (`Queue.escalate_off_hours`).
+"""
+
+from datetime import datetime
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from leads import clock, locks
+from leads.clock import CLOCK_FIELDS, clock_stop, clocks_start
+from leads.events import events_record, new_reassigned, new_sla_breached, new_sla_reminder
+from leads.lifecycle import leads_save
+from leads.models import Lead, LeadEvent
+from leads.routing.models import Assignment, Queue
+from leads.routing.services import _capped_reps, _members_by_queue, _next_member, _open_leads
+
+_OWED = {clock.ACCEPT: "accept or reject it", clock.CONTACT: "contact it first"}
+
+
+def leads_remind(*, limit: int, now: datetime | None = None) -> int:
+    """Remind the reps of up to `limit` leads whose reminder is due; how many were found."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        may_fire = _may_fire(now)
+        if may_fire is None:
+            return 0
+        due = Lead.objects.filter(may_fire, remind_at__lte=now, due_at__gt=now)
+        leads = _claimed(due.order_by("remind_at"), limit)
+        words = _words(leads)
+        events = []
+        for lead in leads:
+            reason = (
+                f"Reminder to {lead.owner or 'nobody'}: {_OWED[lead.due_step]} by "
+                f"{words(lead, lead.due_at)}."
+            )
+            events.append(new_sla_reminder(lead=lead, reason=reason, at=now))
+            lead.remind_at = None
+        leads_save(leads, ["remind_at"])
+        events_record(events)
+    return len(leads)
+
+
+def leads_escalate(*, limit: int, now: datetime | None = None) -> int:
+    """Record the breach of up to `limit` leads past their due time and pass each on (next rep,
+    or the manager); how many were found."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        may_fire = _may_fire(now)
+        if may_fire is None:
+            return 0
+        leads = _claimed(Lead.objects.filter(may_fire, due_at__lte=now).order_by("due_at"), limit)
+        if not leads:
+            return 0
+        # Routing's lock order: leads, then queues by pk, then their reps (capacity).
+        queues = {q.pk: q for q in locks.rows_locked(Queue, {lead.queue_id for lead in leads})}
+        members = _members_by_queue(queues)
+        reps = {m.rep_id for ms in members.values() for m in ms}
+        locks.rows_locked(get_user_model(), reps)
+        open_leads = _open_leads(_capped_reps(list(queues.values()), members))
+        managers = _managers(queues.values())
+        words = _words(leads)
+        events: list[LeadEvent] = []
+        assignments, passed_on, moved_queues = [], [], {}
+        for lead in leads:
+            queue = queues.get(lead.queue_id)
+            if queue is not None:
+                lead.queue = queue  # the clock reads its reminder share
+            member = None
+            if queue is not None and lead.escalations < queue.max_reassignments:
+                others = [m for m in members.get(queue.pk, []) if m.rep_id != lead.owner_id]
+                member = _next_member(queue, others, open_leads)
+            if member is not None:
+                open_leads[member.rep_id] = open_leads.get(member.rep_id, 0) + 1
+                queue.last_position = member.position
+                moved_queues[queue.pk] = queue
+                to, then = member.rep, _to_next_rep(lead, queue, member.rep)
+                passed_on.append(lead)
+            else:
+                to = managers.get(queue.manager_id) if queue is not None else None
+                then = _to_manager(lead, queue, to)
+            events.append(_breach(lead, queue, words, then, now))
+            if to is not None and to.pk != lead.owner_id:
+                data = {"ladder": True, "escalation": lead.escalations + 1}
+                data["to_manager"] = member is None
+                events.append(_reassigned(lead, to, then, queue, data, now))
+                assignments.append(Assignment(lead=lead, queue=queue, rep=to, assigned_at=now))
+                lead.owner = to
+            if member is None:
+                clock_stop(lead)
+            lead.escalations += 1
+            lead.updated_at = now
+        escalations = {lead.pk: lead.escalations for lead in passed_on}
+        clocks_start(passed_on, at=now, restart=True)  # the next rep gets the whole step's time
+        for lead in passed_on:
+            lead.escalations = escalations[lead.pk]
+        Assignment.objects.bulk_create(assignments)
+        leads_save(leads, ["owner", "updated_at", *CLOCK_FIELDS])
+        for queue in moved_queues.values():
+            queue.save(update_fields=["last_position"])
+        events_record(events)
+    return len(leads)
+
+
+def _claimed(due, limit: int) -> list[Lead]:
+    """The first `limit` of `due`, locked; rows another batch holds are skipped, not waited for."""
+    claim = due.select_related("owner").select_for_update(skip_locked=True, of=("self",))
+    return list(claim[:limit])
+
+
+def _may_fire(now: datetime) -> Q | None:
+    """Which leads the ladder may act on now: those whose agreement's working hours are on,
+    and those of queues that escalate at any hour. None: nothing may fire."""
+    levels = clock.service_levels(None)
+    closed = {form_id for form_id, found in levels.items() if not found.is_open(now)}
+    if not closed:
+        return Q()
+    anytime = list(Queue.objects.filter(escalate_off_hours=True).values_list("pk", flat=True))
+    if len(closed) == len(levels) and not anytime:
+        return None
+    return ~Q(source_form_id__in=closed) | Q(queue_id__in=anytime)
+
+
+def _words(leads: list[Lead]):
+    levels = clock.service_levels({lead.source_form_id for lead in leads}) if leads else {}
+
+    def words(lead: Lead, moment: datetime) -> str:
+        found = levels.get(lead.source_form_id)
+        return found.words(moment) if found else f"{moment:%a %b %d, %H:%M} UTC"
+
+    return words
+
+
+def _managers(queues) -> dict:
+    ids = {queue.manager_id for queue in queues if queue.manager_id}
+    return {user.pk: user for user in get_user_model().objects.filter(pk__in=ids, is_active=True)}
+
+
+def _breach(lead: Lead, queue: Queue | None, words, then: str, now: datetime) -> LeadEvent:
+    reason = (
+        f"Service level missed by {lead.owner or 'nobody'}: did not {_OWED[lead.due_step]} by "
+        f"{words(lead, lead.due_at)}. {then}"
+    )
+    manager_id = queue.manager_id if queue is not None else None
+    return new_sla_breached(lead=lead, manager_id=manager_id, reason=reason, at=now)
+
+
+def _to_next_rep(lead: Lead, queue: Queue, rep) -> str:
+    return (
+        f"The escalation ladder of queue {queue.name} gave the lead from {lead.owner or 'nobody'} "
+        f"to {rep}, next in turn with room: its time ran out "
+        f"(reassignment {lead.escalations + 1} of {queue.max_reassignments})."
+    )
+
+
+def _to_manager(lead: Lead, queue: Queue | None, manager) -> str:
+    if queue is None:
+        return "It came through no queue: its clock stops, and it stays where it is."
+    if lead.escalations >= queue.max_reassignments:
+        why = f"its time ran out after {lead.escalations} reassignments"
+    else:
+        why = "its time ran out and no other rep of the queue has room"
+    if manager is None:
+        return f"In queue {queue.name} {why}; with no manager named, it stays where it is."
+    return f"Handed to {manager}, manager of queue {queue.name}: {why}."
+
+
+def _reassigned(lead: Lead, to, reason: str, queue: Queue, data: dict, now) -> LeadEvent:
+    data = {**data, "queue": queue.pk}
+    return new_reassigned(
+        lead=lead, from_rep_id=lead.owner_id, to_rep_id=to.pk, reason=reason, at=now, data=data
+    )
