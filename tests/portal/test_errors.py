@@ -1,4 +1,4 @@
-"""One error contract: /api/ answers the JSON shape of docs/errors.md for every status; pages get pages."""
+"""One error contract: /api/ answers the JSON shape of docs/errors.md; pages get pages."""
 
 import logging
 
