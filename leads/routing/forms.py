@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 
 from leads.routing.models import Queue
-from leads.routing.selectors import active_reps
+from leads.routing.selectors import MODEL_BACKEND, active_reps
 from leads.routing.services import QUEUE_SETTINGS
 from portal.countries import country_attributes, country_code, country_names
 
@@ -92,7 +92,9 @@ class QueueForm(forms.ModelForm):
         # Whoever may give leads to other reps may be handed one: the sales managers.
         self.fields["manager"].queryset = (
             get_user_model()
-            .objects.with_perm("leads.reassign_lead", include_superusers=False)
+            .objects.with_perm(
+                "leads.reassign_lead", include_superusers=False, backend=MODEL_BACKEND
+            )
             .order_by("first_name", "last_name", "username")
         )
 
