@@ -12,7 +12,7 @@ from datetime import datetime
 from django.db import connection, transaction
 from django.utils import timezone
 
-from leads.events import events_record, new_stage_changed
+from leads.events import event_save, events_record, new_stage_changed
 from leads.models import Lead, LeadEvent, Stage
 from portal.errors import Conflict
 from portal.sql import values_execute
@@ -76,8 +76,7 @@ def lead_move(
     """Move a locked `lead` to `to` and record why. `extra_fields` are saved in the same UPDATE."""
     event = lead_moved(lead=lead, to=to, by=by, reason=reason, reason_code=reason_code, data=data)
     lead.save(update_fields=["stage", "stage_changed_at", "updated_at", *extra_fields])
-    event.save()
-    return event
+    return event_save(event)
 
 
 def lead_moved(
@@ -219,8 +218,7 @@ def lead_record_outcome(
         reason_code=reason_code,
         data={"historic": True, **(data or {})},
     )
-    event.save()
-    return event
+    return event_save(event)
 
 
 def leads_keep_from_reps(*, leads: list[Lead], reason: str, data: dict) -> list[LeadEvent]:
