@@ -45,10 +45,16 @@ def notices_send(notices: Iterable[Notice], *, at: datetime | None = None) -> in
     """Write `notices` in the caller's transaction; the number written.
 
     A recipient who is inactive or gone is told nothing; one without an e-mail address is
-    told in the portal only. The same notice twice in a batch (two events of one change
-    reaching the same person) is written once. Immediate e-mails are queued after commit.
+    told in the portal only. The same kind of notice of the same lead (or the same notice)
+    twice in a batch, to one person, is written once. Immediate e-mails are queued after commit.
     """
-    unique = list(dict.fromkeys(notices))
+    firsts: dict[object, Notice] = {}
+    for notice in notices:
+        # One change may write two events that tell a rep the same of the same lead (a
+        # breach and the reassignment it causes): the first one says it.
+        key = (notice.recipient_id, notice.kind, notice.lead_id) if notice.lead_id else notice
+        firsts.setdefault(key, notice)
+    unique = list(firsts.values())
     if not unique:
         return 0
     now = at or timezone.now()

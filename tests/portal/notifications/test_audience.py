@@ -69,6 +69,21 @@ def test_a_breach_tells_the_first_rep_and_the_managers(rep, other_rep, sales_man
     assert told(other_rep) == []
 
 
+def test_a_breach_and_the_reassignment_it_causes_tell_the_first_rep_once(
+    rep, other_rep, sales_manager
+):
+    lead = routed_lead(other_rep)
+    with transaction.atomic():
+        events_record(
+            [
+                event(lead, SLA_BREACHED, rep=rep.pk),
+                event(lead, LeadEvent.Kind.REASSIGNED, from_rep=rep.pk, to_rep=other_rep.pk),
+            ]
+        )
+    assert told(rep) == [(Kind.LEAD_BREACHED, f"{lead.email} (Acme) breached its service level")]
+    assert told(other_rep) == [(Kind.LEAD_REASSIGNED, f"{lead.email} (Acme) was reassigned to you")]
+
+
 def test_a_breach_that_names_its_manager_tells_only_that_one(rep, sales_manager):
     queue_manager = UserFactory(role=Role.SALES_MANAGER)
     lead = routed_lead(rep)
