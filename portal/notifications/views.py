@@ -63,6 +63,6 @@ def notification_preferences(request: HttpRequest) -> HttpResponse:
         preferences_set(
             user=request.user, choices={kind: form.cleaned_data[kind] for kind in Kind.values}
         )
-        messages.success(request, "Your notification settings are saved.")
+        messages.success(request, "Your notification preferences are saved.")
         return redirect("notifications:preferences")
     return render(request, "notifications/preferences.html", {"form": form})

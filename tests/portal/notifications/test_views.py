@@ -108,7 +108,7 @@ def test_the_settings_page_is_reached_from_the_user_menu_and_saves_each_choice(c
     choices[Kind.LEAD_DUE_SOON] = Delivery.OFF
     choices[Kind.IMPORT_FINISHED] = Delivery.DIGEST
     response = client.post(reverse("notifications:preferences"), choices, follow=True)
-    assert "Your notification settings are saved." in response.content.decode()
+    assert "Your notification preferences are saved." in response.content.decode()
     assert dict(rep.notification_preferences.values_list("kind", "delivery")) == {
         Kind.LEAD_DUE_SOON: Delivery.OFF,
         Kind.IMPORT_FINISHED: Delivery.DIGEST,
