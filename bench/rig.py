@@ -280,7 +280,8 @@ def prepare_database() -> str:
     slug = make_form_and_agreement()
     queue = Queue.objects.create(name="Everyone", priority=1)
     for position in range(5):
-        rep = User.objects.create(username=f"rep{position}")
+        # An address, as a real rep has: routing then queues their notification e-mails.
+        rep = User.objects.create(username=f"rep{position}", email=f"rep{position}@bench.example")
         rep.groups.add(Group.objects.get(name=Role.SALES_REP.value))
         QueueMember.objects.create(queue=queue, rep=rep, position=position)
     return slug

@@ -1,9 +1,12 @@
 """One function per kind of lead event. Each is called inside the transaction of the change
 it records, so the history and the change commit together or not at all.
 
-`event_*` writes its event at once. The handoff's batches build theirs with `new_*` and
-write a whole batch with `events_record`, one INSERT in the same transaction; a re-scoring
-notes thousands of leads at once with `notes_record`, without a model instance each.
+`event_*` writes its event at once (`event_save`). The handoff's batches build theirs with
+`new_*` and write a whole batch with `events_record`, one INSERT in the same transaction; a
+re-scoring notes thousands of leads at once with `notes_record`, without a model instance each.
+
+Whoever must hear of an event is told as it is written, in the same transaction, by
+`leads.audience` (notes tell no one).
 """
 
 from collections.abc import Iterable
@@ -13,6 +16,7 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
+from leads.audience import events_heard
 from leads.models import Lead, LeadEvent
 from portal.sql import columns_sql, copy_escaped, copy_text, values_execute
 
@@ -34,15 +38,22 @@ def _new(
 
 
 def _record(lead: Lead, kind: str, **fields: Any) -> LeadEvent:
-    event = _new(lead, kind, **fields)
+    return event_save(_new(lead, kind, **fields))
+
+
+def event_save(event: LeadEvent) -> LeadEvent:
+    """Write one event built by `new_*` (or `lead_moved`) and tell whoever must hear of it."""
     event.save()
+    events_heard([event])
     return event
 
 
 def events_record(events: list[LeadEvent]) -> None:
     """Write events built by `new_*`, in their order (their ids grow in that order; the
-    instances are not given them: read the events back for their ids)."""
+    instances are not given them: read the events back for their ids), and tell whoever
+    must hear of them: one INSERT of notifications for the batch."""
     _inserted([tuple(getattr(event, column) for column in _COLUMNS) for event in events])
+    events_heard(events)
 
 
 def notes_record(notes: Iterable[tuple[int, str]], *, at: datetime, by=None) -> None:
@@ -90,9 +101,7 @@ def _inserted(rows: list[tuple]) -> None:
 
 
 def event_submission_received(*, lead: Lead, submission, created: bool) -> LeadEvent:
-    event = new_submission_received(lead=lead, submission=submission, created=created)
-    event.save()
-    return event
+    return event_save(new_submission_received(lead=lead, submission=submission, created=created))
 
 
 def new_submission_received(*, lead: Lead, submission, created: bool) -> LeadEvent:

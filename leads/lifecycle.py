@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from leads.clock import CLOCK_FIELDS, clocks_start
-from leads.events import events_record, new_stage_changed
+from leads.events import event_save, events_record, new_stage_changed
 from leads.models import Lead, LeadEvent, Stage
 from portal.errors import Conflict
 from portal.sql import values_execute
@@ -80,8 +80,7 @@ def lead_move(
     clocks_start([lead], at=lead.stage_changed_at)
     fields = dict.fromkeys(["stage", "stage_changed_at", "updated_at", *CLOCK_FIELDS])
     lead.save(update_fields=[*fields, *(f for f in extra_fields if f not in fields)])
-    event.save()
-    return event
+    return event_save(event)
 
 
 def lead_moved(
@@ -224,8 +223,7 @@ def lead_record_outcome(
         reason_code=reason_code,
         data={"historic": True, **(data or {})},
     )
-    event.save()
-    return event
+    return event_save(event)
 
 
 def leads_keep_from_reps(*, leads: list[Lead], reason: str, data: dict) -> list[LeadEvent]:

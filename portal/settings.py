@@ -10,6 +10,7 @@ from ipaddress import ip_network
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from csp import constants as csp_constants
 from django.core.exceptions import ImproperlyConfigured
 
@@ -48,6 +49,7 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "portal.accounts",
+    "portal.notifications",
     "portal.dashboard",
     "portal.demo",
     "leads",
@@ -96,6 +98,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.accounts.context_processors.navigation",
+                "portal.notifications.context_processors.bell",
             ],
         },
     },
@@ -155,6 +158,14 @@ EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="LeadBridge <leadbridge@localhost>")
+# Seconds an SMTP connect or reply may take: a stalled server fails the send, which is retried.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# Where the portal is reached, for the links in e-mails (portal/notifications).
+LEADBRIDGE_SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+# The daily digest of notifications goes at this hour of TIME_ZONE.
+LEADBRIDGE_DIGEST_HOUR = env.int("NOTIFICATION_DIGEST_HOUR", default=8)
+if not 0 <= LEADBRIDGE_DIGEST_HOUR <= 23:
+    raise ImproperlyConfigured("NOTIFICATION_DIGEST_HOUR must be an hour, 0 to 23.")
 
 if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
@@ -228,6 +239,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_HANDOFF_QUEUE = env("CELERY_HANDOFF_QUEUE", default="handoff")
 CELERY_BULK_QUEUE = env("CELERY_BULK_QUEUE", default="bulk")
 CELERY_TASK_DEFAULT_QUEUE = CELERY_HANDOFF_QUEUE
+# Notification e-mails; the bulk worker's queue unless a worker of their own listens on another.
+CELERY_NOTIFY_QUEUE = env("CELERY_NOTIFY_QUEUE", default=CELERY_BULK_QUEUE)
 # The longest a handoff task may run (hard limit, seconds); the soft limit comes 10 s before
 # (or halfway, for a short limit).
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=60)
@@ -282,6 +295,14 @@ CELERY_BEAT_SCHEDULE = {
     "handoff-nurture-return": {
         "task": "handoff.nurture_return",
         "schedule": env.int("NURTURE_EVERY_SECONDS", default=900),
+    },
+    "notifications-digest": {
+        "task": "notifications.send_digests",
+        "schedule": crontab(minute=0, hour=LEADBRIDGE_DIGEST_HOUR),
+    },
+    "notifications-sweep": {
+        "task": "notifications.sweep_emails",
+        "schedule": env.int("SWEEP_EVERY_SECONDS", default=60),
     },
 }
 # The handoff takes up to this many submissions (then leads) per transaction

@@ -27,3 +27,6 @@ RETRY = {
     "retry_jitter": True,
     "max_retries": 5,
 }
+# Notification e-mails: their own queue (the bulk one unless CELERY_NOTIFY_QUEUE says),
+# never the handoff's.
+NOTIFY = {"queue": settings.CELERY_NOTIFY_QUEUE, **_COMMON}

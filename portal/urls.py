@@ -25,6 +25,7 @@ urlpatterns = [
     path("leads/", include("leads.inbox.urls")),
     path("agreement/", include("scoring.urls")),
     path("queues/", include("leads.routing.urls")),
+    path("notifications/", include("portal.notifications.urls")),
     path("admin/", admin.site.urls),
 ]
 

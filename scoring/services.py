@@ -13,9 +13,11 @@ from leads import locks
 from leads.events import events_record
 from leads.lifecycle import can_move, lead_moved, leads_save
 from leads.models import Lead, LeadEvent, Stage, Submission
-from portal.accounts.roles import role_grants
+from portal.accounts.roles import role_grants, role_holders
 from portal.countries import country_code
 from portal.errors import Conflict, DomainError, InvalidFields, PermissionDenied
+from portal.notifications.models import Kind as Told
+from portal.notifications.services import Notice, notices_send
 from scoring import engine, service_levels
 from scoring.models import (
     LIFECYCLE_FIELDS,
@@ -151,7 +153,43 @@ def agreement_sign(*, agreement: Agreement, by, side: str) -> Agreement:
             fields.append("activated_at")
             rescore_after_activation(agreement=agreement)
         agreement.save(update_fields=fields)
+        if agreement.activated_at is not None:
+            _tell_managers_active(agreement, by=by)
     return agreement
+
+
+def _tell_signers(agreement: Agreement, *, by) -> None:
+    """A proposal awaits the signature of the managers of each side its author does not
+    sign for (both, when the author signs for neither)."""
+    sides = [side for side in Side if not may_sign(by, side)]
+    if not sides:
+        return
+    signers = role_holders(*(_SLOTS[side].permission for side in sides)).exclude(pk=by.pk)
+    notices_send(
+        Notice(
+            recipient_id=pk,
+            kind=Told.AGREEMENT_TO_SIGN,
+            title=f"{agreement} awaits your signature",
+            detail=f"{by} proposed it.",
+            url=agreement.get_absolute_url(),
+        )
+        for pk in signers.values_list("pk", flat=True)
+    )
+
+
+def _tell_managers_active(agreement: Agreement, *, by) -> None:
+    """Every manager (a role that signs for a side) hears that a version now judges leads."""
+    managers = role_holders(*(slot.permission for slot in _SLOTS.values())).exclude(pk=by.pk)
+    notices_send(
+        Notice(
+            recipient_id=pk,
+            kind=Told.AGREEMENT_ACTIVE,
+            title=f"{agreement} is active",
+            detail=f"{by} signed last; it judges new leads from now on.",
+            url=agreement.get_absolute_url(),
+        )
+        for pk in managers.values_list("pk", flat=True)
+    )
 
 
 def _retire_active(now, *, scope_id: int) -> None:
@@ -570,6 +608,7 @@ def agreement_propose(*, agreement: Agreement, by) -> Agreement:
         agreement.proposed_by = by
         agreement.proposed_at = timezone.now()
         agreement.save(update_fields=list(PROPOSAL_FIELDS))
+        _tell_signers(agreement, by=by)
     return agreement
 
 

@@ -50,6 +50,8 @@ from leads.locks import lead_locked, row_locked
 from leads.models import Lead, LostReason, RejectionReason, Stage, Submission
 from leads.signals import submission_stored
 from portal.errors import DomainError
+from portal.notifications.models import Kind as Told
+from portal.notifications.services import Notice, notices_send
 from portal.spreadsheets import unique_header
 
 PREVIEW_ROWS = 10
@@ -183,6 +185,7 @@ def import_run(
                 lead_import.finished_at = timezone.now()
                 lead_import.due_at = None
                 lead_import.save(update_fields=["status", "finished_at", "due_at"])
+                _tell_author(lead_import)
                 return lead_import
             _import_chunk(lead_import, reader, list(enumerate(chunk, start=start + 1)))
             lead_import.refresh_from_db()
@@ -193,11 +196,44 @@ def import_run(
 
 
 def import_fail(*, lead_import_id: int, why: str) -> None:
-    LeadImport.objects.filter(pk=lead_import_id).exclude(status=LeadImport.Status.DONE).update(
-        status=LeadImport.Status.FAILED,
-        failure=why[:2000],
-        finished_at=timezone.now(),
-        due_at=None,
+    with transaction.atomic():
+        failed = (
+            LeadImport.objects.filter(pk=lead_import_id)
+            .exclude(status__in=[LeadImport.Status.DONE, LeadImport.Status.FAILED])
+            .update(
+                status=LeadImport.Status.FAILED,
+                failure=why[:2000],
+                finished_at=timezone.now(),
+                due_at=None,
+            )
+        )
+        if failed:
+            _tell_author(LeadImport.objects.select_related("form").get(pk=lead_import_id))
+
+
+def _tell_author(lead_import: LeadImport) -> None:
+    """Whoever started an import hears when it is done or failed (in its transaction)."""
+    if lead_import.created_by_id is None:
+        return
+    if lead_import.status == LeadImport.Status.DONE:
+        title = f"Your import {lead_import} is done"
+        detail = (
+            f"{lead_import.created_leads} new leads, {lead_import.updated_leads} updated, "
+            f"{lead_import.unchanged_rows} unchanged, {lead_import.skipped_rows} rows skipped."
+        )
+    else:
+        title = f"Your import {lead_import} failed"
+        detail = lead_import.failure
+    notices_send(
+        [
+            Notice(
+                recipient_id=lead_import.created_by_id,
+                kind=Told.IMPORT_FINISHED,
+                title=title,
+                detail=detail,
+                url=lead_import.get_absolute_url(),
+            )
+        ]
     )
 
 

@@ -6,6 +6,9 @@ permissions, never group names, so an admin can compose a custom role from the s
 
 from enum import StrEnum
 
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+
 
 class Role(StrEnum):
     MARKETER = "Marketer"
@@ -27,3 +30,16 @@ def role_grants(user, permission: str) -> bool:
     return user.groups.filter(
         permissions__content_type__app_label=app_label, permissions__codename=codename
     ).exists()
+
+
+def role_holders(*permissions: str):
+    """Active users one of whose roles gives them one of `permissions` ("app_label.codename");
+    as `role_grants`, a superuser's rights alone do not count."""
+    wanted = Q()
+    for permission in permissions:
+        app_label, codename = permission.split(".")
+        wanted |= Q(
+            groups__permissions__content_type__app_label=app_label,
+            groups__permissions__codename=codename,
+        )
+    return get_user_model().objects.filter(wanted, is_active=True).distinct()

@@ -15,6 +15,8 @@ from leads.capture.import_models import LeadImport
 from leads.capture.models import QuarantinedPost
 from leads.models import Stage
 from portal.accounts.roles import Role
+from portal.notifications.models import Kind, Notification
+from portal.notifications.services import Notice, notices_send
 from scoring.models import Agreement
 from scoring.progress import RescoreRun
 from tests.factories import (
@@ -98,6 +100,11 @@ GET = {
     "capture:quarantine_post": statuses(LOGIN, 403, 403, 200, 200, 403),
     "capture:quarantine_release": statuses(LOGIN, 403, 403, 405, 405, 403),
     "capture:quarantine_discard": statuses(LOGIN, 403, 403, 200, 200, 403),
+    # Notifications: everyone with a login has their own; reading one off is only ever posted.
+    "notifications:list": statuses(LOGIN, 200, 200, 200, 200, 200),
+    "notifications:read": statuses(LOGIN, 405, 405, 405, 405, 405),
+    "notifications:read_all": statuses(LOGIN, 405, 405, 405, 405, 405),
+    "notifications:preferences": statuses(LOGIN, 200, 200, 200, 200, 200),
 }
 LOGOUT_GET = statuses(405, 405, 405, 405, 405, 405)
 
@@ -165,6 +172,8 @@ def _url(name: str, form, lead) -> str:
             form=form, source="test", file_name="t.csv", content="email\na@b.example\n"
         )
         return reverse(name, kwargs={"pk": lead_import.pk})
+    if name == "notifications:read":
+        return reverse(name, kwargs={"pk": _rep_notification(lead).pk})
     if name == "routing:queue_edit":
         return reverse(name, kwargs={"pk": QueueFactory().pk})
     if name.startswith("inbox:") and name not in ("inbox:list", "inbox:export"):
@@ -180,6 +189,13 @@ def _url(name: str, form, lead) -> str:
     ):
         return reverse(name, kwargs={"pk": form.pk})
     return reverse(name)
+
+
+def _rep_notification(lead) -> Notification:
+    """A notification of REP's (the owner of the world's lead)."""
+    notice = Notice(recipient_id=lead.owner_id, kind=Kind.LEAD_ASSIGNED, title="Yours")
+    notices_send([notice])
+    return Notification.objects.filter(recipient_id=lead.owner_id).latest("id")
 
 
 def _answer(response) -> object:
@@ -205,6 +221,23 @@ def test_each_role_opens_exactly_the_pages_it_may(world, who, name):
 @pytest.mark.parametrize("who", WHO)
 def test_logout_takes_no_get(world, who):
     assert _open(world, who, "logout") == LOGOUT_GET[who]
+
+
+# Reading a notification off (POST): only its recipient; to anyone else it does not exist.
+READ_POST = statuses(LOGIN, 302, 404, 404, 404, 404)
+
+
+@pytest.mark.parametrize("who", WHO)
+def test_only_its_recipient_reads_a_notification_off(world, who):
+    users, _form, lead = world
+    notification = _rep_notification(lead)
+    client = Client()
+    if who != ANON:
+        client.force_login(users[who])
+    url = reverse("notifications:read", kwargs={"pk": notification.pk})
+    assert _answer(client.post(url)) == READ_POST[who]
+    notification.refresh_from_db()
+    assert (notification.read_at is not None) == (READ_POST[who] == 302)
 
 
 # A GET on a move, on a routed lead: its form or confirmation page to the owner when the move

@@ -1,0 +1,132 @@
+"""Who hears of a lead event, and as what: the one table from lead event kinds to
+notifications (STYLE: the action also says who must hear of it, from one place).
+
+`leads.events` calls `events_heard` wherever it writes events, one event or a whole batch,
+in the transaction of the change: a batch's notifications are one query for their
+recipients and one INSERT (portal/notifications/services.py), never a query per lead. Each
+rule reads only the event and the lead it was built with; the managers told of a breach are
+read once per batch, and only when the batch has one.
+
+No one is told of what they did themselves (the event's actor).
+"""
+
+from collections.abc import Callable, Iterator, Sequence
+
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from leads.models import Lead, LeadEvent
+from portal.notifications.models import Kind as Told
+from portal.notifications.services import Notice, notices_send
+
+# Lead event kinds written by the service-level clocks and nurture's return, by their
+# stored value (they need not be members of `LeadEvent.Kind` for their rules to hold).
+SLA_REMINDER = "sla_reminder"
+SLA_BREACHED = "sla_breached"
+BACK_FROM_NURTURE = "back_from_nurture"
+
+
+class _Batch:
+    """What the rules of one batch share: the sales managers, read at most once."""
+
+    def __init__(self):
+        self._managers: list[int] | None = None
+
+    def managers(self) -> list[int]:
+        """Who is told of a breach when the event names no manager: active users whose
+        role gives leads to other reps (the sales managers)."""
+        if self._managers is None:
+            holders = get_user_model().objects.with_perm(
+                "leads.reassign_lead", include_superusers=False
+            )
+            self._managers = sorted(holders.values_list("pk", flat=True))
+        return self._managers
+
+
+Rule = Callable[[LeadEvent, _Batch], Iterator[tuple[int | None, str, str]]]
+
+
+def _assigned(event: LeadEvent, batch: _Batch):
+    yield event.data.get("rep"), Told.LEAD_ASSIGNED, "{lead} was assigned to you"
+
+
+def _reassigned(event: LeadEvent, batch: _Batch):
+    """A manager's reassignment, or the escalation ladder's (its reason says which)."""
+    to_rep, from_rep = event.data.get("to_rep"), event.data.get("from_rep")
+    yield to_rep, Told.LEAD_REASSIGNED, "{lead} was reassigned to you"
+    if from_rep != to_rep:
+        yield from_rep, Told.LEAD_BREACHED, "{lead} was taken from you"
+
+
+def _sla_reminder(event: LeadEvent, batch: _Batch):
+    yield _rep(event), Told.LEAD_DUE_SOON, "{lead} is due soon"
+
+
+def _sla_breached(event: LeadEvent, batch: _Batch):
+    """The breach counts against the rep who had the lead; their manager hears of it."""
+    rep = _rep(event)
+    yield rep, Told.LEAD_BREACHED, "{lead} breached its service level"
+    named = event.data.get("manager", event.data.get("managers"))
+    managers = batch.managers() if named is None else named
+    for manager in managers if isinstance(managers, list) else [managers]:
+        if manager != rep:
+            yield manager, Told.LEAD_BREACHED, "{lead} breached its service level"
+
+
+def _back_from_nurture(event: LeadEvent, batch: _Batch):
+    yield _rep(event), Told.LEAD_BACK_FROM_NURTURE, "{lead} came back from nurture"
+
+
+def _submission_received(event: LeadEvent, batch: _Batch):
+    """A lead already with a rep sent a form again. A CSV import's rows are not news to
+    the rep one by one: the import's author hears when it finishes."""
+    if not event.data.get("created") and "import" not in event.data:
+        yield event.lead.owner_id, Told.LEAD_SUBMITTED_AGAIN, "{lead} submitted a form again"
+
+
+def _rep(event: LeadEvent) -> int | None:
+    """The rep an event is about: the one it names, else the lead's owner when written."""
+    return event.data.get("rep", event.data.get("from_rep")) or event.lead.owner_id
+
+
+RULES: dict[str, Rule] = {
+    LeadEvent.Kind.ASSIGNED: _assigned,
+    LeadEvent.Kind.REASSIGNED: _reassigned,
+    LeadEvent.Kind.SUBMISSION_RECEIVED: _submission_received,
+    SLA_REMINDER: _sla_reminder,
+    SLA_BREACHED: _sla_breached,
+    BACK_FROM_NURTURE: _back_from_nurture,
+}
+
+
+def events_heard(events: Sequence[LeadEvent]) -> int:
+    """Tell whoever must hear of `events` (written or about to be, in this transaction);
+    the number of notifications written."""
+    batch = _Batch()
+    notices = []
+    for event in events:
+        rule = RULES.get(event.kind)
+        if rule is None:
+            continue
+        for recipient, kind, title in rule(event, batch):
+            if recipient is None or recipient == event.actor_id:
+                continue
+            notices.append(_notice(event, recipient, kind, title))
+    return notices_send(notices, at=None) if notices else 0
+
+
+def _notice(event: LeadEvent, recipient: int, kind: str, title: str) -> Notice:
+    lead = event.lead
+    return Notice(
+        recipient_id=recipient,
+        kind=kind,
+        title=title.format(lead=_label(lead)),
+        detail=event.reason,
+        url=reverse("inbox:lead", kwargs={"pk": event.lead_id}),
+        lead_id=event.lead_id,
+    )
+
+
+def _label(lead: Lead) -> str:
+    name = lead.name or str(lead)
+    return f"{name} ({lead.company})" if lead.company else name

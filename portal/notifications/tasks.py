@@ -1,0 +1,60 @@
+"""E-mailing notifications, off the request and the handoff, on the notifications queue.
+
+Each task takes a recipient's id and claims that recipient's due e-mails (services), so a
+duplicate message, a sweep and a retry never send one twice while a send is under way. Beat
+runs the daily digest and, every minute, the sweeper for e-mails whose message was lost.
+"""
+
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+from smtplib import SMTPException
+
+from celery import shared_task
+from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
+
+from portal.notifications import emails
+from portal.task_options import NOTIFY, RETRY
+
+logger = logging.getLogger(__name__)
+
+# A mail server that refused or could not be reached is asked again, with backoff, as a lost
+# database is (RETRY): OSError covers refused connections and timeouts.
+MAIL_RETRY = {**RETRY, "autoretry_for": (*RETRY["autoretry_for"], SMTPException, OSError)}
+# The sweeper leaves alone what its own message is about to send.
+SWEEP_GRACE = timedelta(minutes=1)
+
+
+def queue_emails(recipient_ids: Sequence[int]) -> None:
+    """Queue a send for each recipient; a message the broker refused is the sweeper's."""
+    for recipient_id in recipient_ids:
+        try:
+            send_emails.apply_async((recipient_id,), retry=False)
+        except BrokerError as error:
+            logger.warning("Could not queue e-mails for user %s: %s", recipient_id, error)
+
+
+@shared_task(name="notifications.send_emails", **NOTIFY, **MAIL_RETRY)
+def send_emails(recipient_id: int) -> None:
+    emails.emails_send(recipient_id=recipient_id)
+
+
+@shared_task(name="notifications.send_digests", **NOTIFY)
+def send_digests() -> None:
+    """The daily digest (beat, at NOTIFICATION_DIGEST_HOUR): every recipient with digest
+    e-mails due gets one message."""
+    recipients = emails.emails_due_recipients(before=timezone.now(), digest_only=True)
+    queue_emails(recipients)
+    if recipients:
+        logger.info("Digest queued for %d users.", len(recipients))
+
+
+@shared_task(name="notifications.sweep_emails", **NOTIFY)
+def sweep_emails() -> None:
+    """Queue again the e-mails whose message was lost or whose sender died (its lease ran
+    out)."""
+    recipients = emails.emails_due_recipients(before=timezone.now() - SWEEP_GRACE)
+    queue_emails(recipients)
+    if recipients:
+        logger.info("Sweeper queued e-mails for %d users again.", len(recipients))
