@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from portal.accounts.views import healthz, home
-from portal.dashboard.views import dashboard
+from portal.dashboard.views import dashboard, dashboard_csv
 
 urlpatterns = [
     # Capture first: its public intake is most of the traffic (leads/capture/urls.py).
@@ -17,6 +17,7 @@ urlpatterns = [
         "password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"
     ),
     path("dashboard/", dashboard, name="dashboard"),
+    path("dashboard/<slug:panel>.csv", dashboard_csv, name="dashboard_csv"),
     path("leads/", include("leads.inbox.urls")),
     path("agreement/", include("scoring.urls")),
     path("queues/", include("leads.routing.urls")),

@@ -1,37 +1,408 @@
+"""Every figure of the shared dashboard, read with aggregate queries.
+
+One `Filters` value selects the leads (by the lead's own date: an imported lead keeps the
+date its file gave it); each panel is one selector over `leads_for(filters)`, returning plain
+rows that the page, its charts and the CSV export all show unchanged.
+
+How far a lead went is read from its stage-change events. A stage an event records proves
+every stage before it on the way to a win (`PROVES`): a lead rejected by a rep was routed and
+qualified; an outcome imported from history (won, lost, rejected, written by
+`lead_record_outcome` with no events before it) counts as having passed the stages before it.
+"""
+
+import math
+from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
 
-from django.db.models import Count
+from django.db import connection
+from django.db.models import (
+    Aggregate,
+    Case,
+    Count,
+    Exists,
+    F,
+    FloatField,
+    Func,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.fields.json import KT
+from django.db.models.functions import Coalesce, NullIf, TruncWeek
 
-from leads.models import Lead, LeadEvent, Stage
+from leads.models import Lead, LeadEvent, LostReason, RejectionReason, Stage, Submission
+
+STAGE_CHANGED = LeadEvent.Kind.STAGE_CHANGED
+
+# The way to a win, in order, after `captured` (every lead).
+MAIN_STAGES = [
+    Stage.QUALIFIED,
+    Stage.ROUTED,
+    Stage.ACCEPTED,
+    Stage.CONTACTED,
+    Stage.OPPORTUNITY,
+    Stage.WON,
+]
+# The furthest main stage (1 = qualified ... 6 = won) that an event into a stage proves.
+PROVES: dict[str, int] = {
+    Stage.QUALIFIED: 1,
+    Stage.ROUTED: 2,
+    Stage.REJECTED: 2,  # only a routed lead is rejected
+    Stage.ACCEPTED: 3,
+    Stage.CONTACTED: 4,
+    Stage.OPPORTUNITY: 5,
+    Stage.LOST: 5,  # only an opportunity is lost
+    Stage.WON: 6,
+}
+SIDE_EXITS = [Stage.DISQUALIFIED, Stage.REJECTED, Stage.RECYCLED, Stage.LOST]
+REASON_LABELS = {
+    Stage.REJECTED: dict(RejectionReason.choices),
+    Stage.LOST: dict(LostReason.choices),
+}
+# Speed-to-lead distribution buckets, in seconds: [start, end).
+BUCKETS = [
+    ("under 5 min", 0, 5 * 60),
+    ("5-15 min", 5 * 60, 15 * 60),
+    ("15-60 min", 15 * 60, 3600),
+    ("1-4 h", 3600, 4 * 3600),
+    ("4-24 h", 4 * 3600, 24 * 3600),
+    ("1-3 days", 24 * 3600, 72 * 3600),
+    ("over 3 days", 72 * 3600, None),
+]
 
 
-def _leads_in(since: datetime | None, until: datetime | None):
-    leads = Lead.objects.all()
-    if since:
-        leads = leads.filter(created_at__gte=since)
-    if until:
-        leads = leads.filter(created_at__lt=until)
+@dataclass(frozen=True)
+class Filters:
+    """Which leads a panel counts. Every field empty: all leads."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    form: int | None = None
+    campaign: str = ""
+    source: str = ""
+    queue: int | None = None
+    rep: int | None = None
+
+
+def lead_source():
+    """A lead's source: its first submission's UTM source, else what an import stored in its
+    attributes (`utm_source`, `origin` or `source`, in that order); "" when none says."""
+    first_utm = Subquery(
+        Submission.objects.filter(lead=OuterRef("pk"))
+        .order_by("received_at", "pk")
+        .annotate(utm_source=KT("utm__utm_source"))
+        .values("utm_source")[:1],
+        output_field=TextField(),
+    )
+    said = [NullIf(first_utm, Value(""), output_field=TextField())] + [
+        NullIf(KT(f"attributes__{key}"), Value(""), output_field=TextField())
+        for key in ("utm_source", "origin", "source")
+    ]
+    return Coalesce(*said, Value(""), output_field=TextField())
+
+
+def leads_for(filters: Filters) -> QuerySet[Lead]:
+    leads = Lead.objects.order_by()
+    if filters.since:
+        leads = leads.filter(created_at__gte=filters.since)
+    if filters.until:
+        leads = leads.filter(created_at__lt=filters.until)
+    if filters.form:
+        leads = leads.filter(source_form_id=filters.form)
+    if filters.campaign:
+        leads = leads.filter(campaign=filters.campaign)
+    if filters.queue:
+        leads = leads.filter(queue_id=filters.queue)
+    if filters.rep:
+        leads = leads.filter(owner_id=filters.rep)
+    if filters.source:
+        leads = leads.annotate(source=lead_source()).filter(source=filters.source)
     return leads
 
 
-def stage_counts(*, since: datetime | None = None, until: datetime | None = None) -> list[dict]:
-    """For the leads captured in the period, every stage in lifecycle order: how many stand
-    in it now, and how many ever reached it (read from the lead events)."""
-    leads = _leads_in(since, until)
-    now = dict(leads.values_list("stage").annotate(n=Count("pk")).order_by())
-    reached = dict(
-        LeadEvent.objects.filter(lead__in=leads)
-        .exclude(to_stage="")
-        .values_list("to_stage")
+def _furthest():
+    """The furthest main stage (0 = captured only) a lead's stage events prove."""
+    proved = (
+        LeadEvent.objects.filter(lead=OuterRef("pk"), kind=STAGE_CHANGED, to_stage__in=PROVES)
+        .values("lead")
+        .annotate(
+            rank=Max(
+                Case(
+                    *(When(to_stage=stage, then=Value(rank)) for stage, rank in PROVES.items()),
+                    output_field=IntegerField(),
+                )
+            )
+        )
+        .values("rank")
+    )
+    return Coalesce(Subquery(proved, output_field=IntegerField()), Value(0))
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
+
+
+def funnel(*, filters: Filters) -> dict:
+    """Leads that reached or passed each stage, the conversion from the stage before, and
+    the side exits (leads that ever went there, by reason). Three queries."""
+    leads = leads_for(filters)
+    by_rank = dict(
+        leads.annotate(rank=_furthest()).values_list("rank").annotate(n=Count("pk")).order_by()
+    )
+    captured = sum(by_rank.values())
+    stages = [{"stage": Stage.CAPTURED, "label": "Captured", "reached": captured}]
+    for rank, stage in enumerate(MAIN_STAGES, start=1):
+        reached = sum(n for r, n in by_rank.items() if r >= rank)
+        stages.append({"stage": stage, "label": Stage(stage).label, "reached": reached})
+    for before, row in pairwise(stages):
+        row["conversion"] = _share(row["reached"], before["reached"])
+    stages[0]["conversion"] = None
+
+    exits = LeadEvent.objects.filter(
+        lead__in=leads.values("pk"), kind=STAGE_CHANGED, to_stage__in=SIDE_EXITS
+    ).order_by()
+    totals = dict(exits.values_list("to_stage").annotate(n=Count("lead_id", distinct=True)))
+    reasons = (
+        exits.filter(to_stage__in=REASON_LABELS)
+        .values_list("to_stage", "reason_code")
+        .annotate(n=Count("lead_id", distinct=True))
+    )
+    by_reason: dict[str, list[dict]] = {stage: [] for stage in REASON_LABELS}
+    for stage, code, n in sorted(reasons, key=lambda r: (r[0], -r[2], r[1])):
+        label = REASON_LABELS[stage].get(code, "No reason given")
+        by_reason[stage].append({"code": code, "label": label, "leads": n})
+    side = [
+        {
+            "stage": stage,
+            "label": Stage(stage).label,
+            "leads": totals.get(stage, 0),
+            "reasons": by_reason.get(stage, []),
+        }
+        for stage in SIDE_EXITS
+    ]
+    return {"stages": stages, "exits": side, "captured": captured}
+
+
+# Speed to lead.
+
+
+class Seconds(Func):
+    """`end - start` in seconds, as a float (NULL if either is)."""
+
+    arity = 2
+    output_field = FloatField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(
+            compiler, connection, template="EXTRACT(EPOCH FROM (%(expressions)s))", arg_joiner=" - "
+        )
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(
+            compiler,
+            connection,
+            template="((julianday(%(expressions)s)) * 86400.0)",
+            arg_joiner=") - julianday(",
+        )
+
+
+class PercentileCont(Aggregate):
+    """PostgreSQL's continuous percentile (linear interpolation between the two nearest)."""
+
+    function = "percentile_cont"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression, fraction: float, **extra):
+        super().__init__(expression, fraction=float(fraction), **extra)
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    """percentile_cont in Python, for SQLite (the demo): the same interpolation."""
+    values = sorted(v for v in values if v is not None)
+    if not values:
+        return None
+    position = fraction * (len(values) - 1)
+    low, high = math.floor(position), math.ceil(position)
+    return values[low] + (values[high] - values[low]) * (position - low)
+
+
+def _first_event_at(condition: Q):
+    return Subquery(
+        LeadEvent.objects.filter(condition, lead=OuterRef("pk")).order_by("at").values("at")[:1]
+    )
+
+
+SPEED_MEASURES = [
+    ("first_action", "Submission → first rep action"),
+    ("first_contact", "Submission → first contact"),
+    ("routing", "Our routing: submission → routed"),
+    ("rep", "The rep: routed → first action"),
+]
+
+
+def _with_timings(leads: QuerySet[Lead]) -> QuerySet[Lead]:
+    routed = _first_event_at(Q(kind=STAGE_CHANGED, to_stage=Stage.ROUTED))
+    contacted = _first_event_at(
+        Q(kind=LeadEvent.Kind.CONTACT_LOGGED) | Q(kind=STAGE_CHANGED, to_stage=Stage.CONTACTED)
+    )
+    return leads.annotate(routed_at=routed, contacted_at=contacted).annotate(
+        first_action=Seconds(F("first_action_at"), F("created_at")),
+        first_contact=Seconds(F("contacted_at"), F("created_at")),
+        routing=Seconds(F("routed_at"), F("created_at")),
+        rep=Seconds(F("first_action_at"), F("routed_at")),
+    )
+
+
+def _percentiles(leads: QuerySet[Lead], names: list[str]) -> dict[str, float | None]:
+    """Count, median and p90 of each timing: one query."""
+    if connection.vendor == "postgresql":
+        aggregates = {}
+        for name in names:
+            aggregates[f"{name}_n"] = Count(name)
+            aggregates[f"{name}_p50"] = PercentileCont(F(name), 0.5)
+            aggregates[f"{name}_p90"] = PercentileCont(F(name), 0.9)
+        return leads.aggregate(**aggregates)
+    # SQLite (the demo) has no percentile_cont: the timings come back as numbers.
+    columns = list(zip(*leads.values_list(*names), strict=True)) or [[] for _ in names]
+    result = {}
+    for name, values in zip(names, columns, strict=True):
+        present = [v for v in values if v is not None]
+        result[f"{name}_n"] = len(present)
+        result[f"{name}_p50"] = percentile(present, 0.5)
+        result[f"{name}_p90"] = percentile(present, 0.9)
+    return result
+
+
+def speed_to_lead(*, filters: Filters) -> dict:
+    """Median and p90 of each timing, its distribution and its weekly trend (three queries)."""
+    timed = _with_timings(leads_for(filters))
+    names = [name for name, _ in SPEED_MEASURES]
+    figures = _percentiles(timed, names)
+    measures = [
+        {
+            "measure": name,
+            "label": label,
+            "leads": figures[f"{name}_n"],
+            "median": figures[f"{name}_p50"],
+            "p90": figures[f"{name}_p90"],
+        }
+        for name, label in SPEED_MEASURES
+    ]
+    counts = timed.aggregate(
+        **{
+            f"b{i}": Count(
+                "pk",
+                filter=Q(first_action__gte=start)
+                & (Q(first_action__lt=end) if end is not None else Q()),
+            )
+            for i, (_, start, end) in enumerate(BUCKETS)
+        }
+    )
+    distribution = [
+        {"bucket": label, "leads": counts[f"b{i}"]} for i, (label, _, _) in enumerate(BUCKETS)
+    ]
+    return {"measures": measures, "distribution": distribution, "weekly": _weekly(timed)}
+
+
+def _weekly(timed: QuerySet[Lead]) -> list[dict]:
+    """Per week of submission: leads acted on, median and p90 to first action."""
+    acted = timed.filter(first_action_at__isnull=False).annotate(week=TruncWeek("created_at"))
+    if connection.vendor == "postgresql":
+        rows = (
+            acted.values("week")
+            .annotate(
+                leads=Count("pk"),
+                median=PercentileCont(F("first_action"), 0.5),
+                p90=PercentileCont(F("first_action"), 0.9),
+            )
+            .order_by("week")
+        )
+        return [{**row, "week": row["week"].date()} for row in rows]
+    weeks: dict = {}
+    for week, seconds in acted.values_list("week", "first_action"):
+        weeks.setdefault(week, []).append(seconds)
+    return [
+        {
+            "week": week.date(),
+            "leads": len(values),
+            "median": percentile(values, 0.5),
+            "p90": percentile(values, 0.9),
+        }
+        for week, values in sorted(weeks.items())
+    ]
+
+
+# Lead quality by source.
+
+DIMENSIONS = {
+    "form": ("Form", "source_form__name"),
+    "campaign": ("Campaign", "campaign"),
+    "source": ("Source", None),  # lead_source()
+}
+
+
+def quality_by(*, filters: Filters, dimension: str) -> list[dict]:
+    """Per form, campaign or source: volume, qualification, acceptance, rejection and win
+    rates, and the most frequent rejection reason. Two queries."""
+    leads = leads_for(filters)
+    _, field = DIMENSIONS[dimension]
+    key = F(field) if field else lead_source()
+    rejected = LeadEvent.objects.filter(
+        lead=OuterRef("pk"), kind=STAGE_CHANGED, to_stage=Stage.REJECTED
+    )
+    rows = (
+        leads.annotate(key=key, rank=_furthest(), rejected=Exists(rejected))
+        .values("key")
+        .annotate(
+            volume=Count("pk"),
+            qualified=Count("pk", filter=Q(rank__gte=1)),
+            routed=Count("pk", filter=Q(rank__gte=2)),
+            accepted=Count("pk", filter=Q(rank__gte=3)),
+            rejected_leads=Count("pk", filter=Q(rejected=True)),
+            won=Count("pk", filter=Q(rank__gte=6)),
+        )
+        .order_by("-volume", "key")
+    )
+    top_reasons = _top_rejection_reasons(leads, key)
+    return [
+        {
+            "key": row["key"] or "(none)",
+            "volume": row["volume"],
+            "qualified": row["qualified"],
+            "qualification_rate": _share(row["qualified"], row["volume"]),
+            "accepted": row["accepted"],
+            "acceptance_rate": _share(row["accepted"], row["routed"]),
+            "rejected": row["rejected_leads"],
+            "top_rejection": top_reasons.get(row["key"], ""),
+            "won": row["won"],
+            "win_rate": _share(row["won"], row["qualified"]),
+        }
+        for row in rows
+    ]
+
+
+def _top_rejection_reasons(leads: QuerySet[Lead], key) -> dict[str, str]:
+    labels = REASON_LABELS[Stage.REJECTED]
+    counted = (
+        LeadEvent.objects.filter(
+            lead__in=leads.values("pk"), kind=STAGE_CHANGED, to_stage=Stage.REJECTED
+        )
+        .annotate(key=Subquery(leads.filter(pk=OuterRef("lead_id")).annotate(k=key).values("k")))
+        .values_list("key", "reason_code")
         .annotate(n=Count("lead_id", distinct=True))
         .order_by()
     )
-    return [
-        {
-            "stage": stage,
-            "label": label,
-            "count": now.get(stage, 0),
-            "reached": reached.get(stage, 0),
-        }
-        for stage, label in Stage.choices
-    ]
+    best: dict[str, tuple[int, str]] = {}
+    for group, code, n in counted:
+        label = labels.get(code, "No reason given")
+        if group not in best or (n, label) > best[group]:
+            best[group] = (n, label)
+    return {group: f"{label} ({n})" for group, (n, label) in best.items()}
