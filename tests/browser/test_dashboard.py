@@ -34,7 +34,7 @@ def _funnel_csv(page: Page) -> list[list[str]]:
     return [[cell or "—" for cell in row] for row in rows]
 
 
-def test_manager_filters_the_dashboard_and_the_page_equals_the_csv(page: Page, snap):
+def test_manager_filters_the_dashboard_and_the_page_equals_the_csv(page: Page, snap, artifacts):
     demo_seed(leads=40)
     log_in(page, "sales.manager")
     page.goto("/dashboard/")
@@ -55,6 +55,10 @@ def test_manager_filters_the_dashboard_and_the_page_equals_the_csv(page: Page, s
     page.goto(filtered_url)
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     snap("dashboard-phone")
+    for section in ("funnel", "speed", "quality"):
+        page.locator(f"#{section}-title").scroll_into_view_if_needed()
+        page.evaluate(f"document.getElementById('{section}-title').scrollIntoView()")
+        page.screenshot(path=artifacts / f"dashboard-phone-{section}.png")
 
     page.set_viewport_size({"width": 1280, "height": 800})
     page.context.clear_cookies()

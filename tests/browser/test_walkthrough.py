@@ -99,7 +99,7 @@ def test_lead_goes_from_the_public_form_to_accepted_on_the_dashboard(page: Page,
     assert _number(funnel.locator("tbody tr", has_text="Captured").locator("td").first) == (
         Lead.objects.count()
     )
-    expect(page.locator("#panel-funnel svg rect")).to_have_count(7)
+    expect(page.locator('svg[data-chart="funnel"] rect')).to_have_count(7)
 
     other_rep = lead.queue.members.exclude(rep=rep).first().rep
     _log_out(page, snap)
