@@ -11,7 +11,7 @@ qualified; an outcome imported from history (won, lost, rejected, written by
 """
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import pairwise
 
@@ -37,7 +37,9 @@ from django.db.models import (
 from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce, NullIf, TruncWeek
 
+from leads.lifecycle import OPEN_STAGES
 from leads.models import Lead, LeadEvent, LostReason, RejectionReason, Stage, Submission
+from scoring.models import Qualification
 
 STAGE_CHANGED = LeadEvent.Kind.STAGE_CHANGED
 
@@ -406,3 +408,140 @@ def _top_rejection_reasons(leads: QuerySet[Lead], key) -> dict[str, str]:
         if group not in best or (n, label) > best[group]:
             best[group] = (n, label)
     return {group: f"{label} ({n})" for group, (n, label) in best.items()}
+
+
+def _grouped_percentiles(rows: QuerySet, group: str, value: str) -> dict:
+    """{group value: (count, median, p90)} of `value` per `group`: one query."""
+    if connection.vendor == "postgresql":
+        found = (
+            rows.values(group)
+            .annotate(
+                n=Count(value),
+                p50=PercentileCont(F(value), 0.5),
+                p90=PercentileCont(F(value), 0.9),
+            )
+            .order_by()
+        )
+        return {row[group]: (row["n"], row["p50"], row["p90"]) for row in found}
+    groups: dict = {}
+    for key, seconds in rows.values_list(group, value):
+        groups.setdefault(key, [])
+        if seconds is not None:
+            groups[key].append(seconds)
+    return {
+        key: (len(values), percentile(values, 0.5), percentile(values, 0.9))
+        for key, values in groups.items()
+    }
+
+
+# Service levels.
+
+
+def overdue_by_queue_and_rep(*, filters: Filters, now: datetime) -> list[dict]:
+    """Leads whose service-level clock (`Lead.due_at`) has run out now, per queue and rep.
+    Every filter but the period applies: an overdue lead is overdue whenever it came."""
+    leads = leads_for(replace(filters, since=None, until=None)).filter(due_at__lt=now)
+    rows = (
+        leads.values("queue__name", "owner__username", "owner__first_name", "owner__last_name")
+        .annotate(
+            accept=Count("pk", filter=Q(due_step="accept")),
+            contact=Count("pk", filter=Q(due_step="contact")),
+        )
+        .order_by("queue__name", "owner__username")
+    )
+    return [
+        {
+            "queue": row["queue__name"] or "(no queue)",
+            "rep": _name(row, "owner") or "(nobody)",
+            "accept": row["accept"],
+            "contact": row["contact"],
+        }
+        for row in rows
+    ]
+
+
+def leads_listed_for(*, user) -> QuerySet[Lead]:
+    """The leads a person may see in a list: all for those who see all leads, their own for
+    a rep (the inbox's rule, `leads.inbox.selectors.leads_visible_to`, a sibling this app may
+    not import; tests/portal/dashboard keeps the two equal)."""
+    if user.has_perm("leads.view_all_leads"):
+        return Lead.objects.all()
+    if user.has_perm("leads.work_lead"):
+        return Lead.objects.filter(owner=user)
+    return Lead.objects.none()
+
+
+def overdue_leads(*, filters: Filters, now: datetime, visible: QuerySet[Lead], limit: int = 50):
+    """The overdue leads among `visible` (the viewer's own rules), most overdue first."""
+    return (
+        leads_for(replace(filters, since=None, until=None))
+        .filter(due_at__lt=now, pk__in=visible.values("pk"))
+        .select_related("owner", "queue")
+        .order_by("due_at", "pk")[:limit]
+    )
+
+
+def _name(row: dict, prefix: str) -> str:
+    full = f"{row[f'{prefix}__first_name'] or ''} {row[f'{prefix}__last_name'] or ''}".strip()
+    return full or row[f"{prefix}__username"] or ""
+
+
+# The team.
+
+
+def team(*, filters: Filters) -> list[dict]:
+    """Per rep (the lead's owner now): open leads, leads routed to them, accepted, won, win
+    rate (won ÷ accepted) and the rep's time from routed to first action. Two queries."""
+    leads = leads_for(filters).filter(owner__isnull=False)
+    counted = (
+        leads.annotate(rank=_furthest())
+        .values("owner", "owner__username", "owner__first_name", "owner__last_name")
+        .annotate(
+            open=Count("pk", filter=Q(stage__in=OPEN_STAGES)),
+            routed=Count("pk", filter=Q(rank__gte=2)),
+            accepted=Count("pk", filter=Q(rank__gte=3)),
+            won=Count("pk", filter=Q(rank__gte=6)),
+        )
+        .order_by("owner__first_name", "owner__last_name", "owner__username")
+    )
+    timed = _with_timings(leads)
+    times = _grouped_percentiles(timed, "owner", "rep")
+    return [
+        {
+            "rep": _name(row, "owner"),
+            "open": row["open"],
+            "routed": row["routed"],
+            "accepted": row["accepted"],
+            "won": row["won"],
+            "win_rate": _share(row["won"], row["accepted"]),
+            "rep_median": times.get(row["owner"], (0, None, None))[1],
+        }
+        for row in counted
+    ]
+
+
+# Scores.
+
+
+def score_distribution(*, filters: Filters) -> list[dict]:
+    """The current judgements of the leads in view, per agreement version, score and
+    verdict. One query."""
+    rows = (
+        Qualification.objects.current()
+        .filter(lead__in=leads_for(filters).values("pk"))
+        .values("agreement__version", "score")
+        .annotate(
+            judged_qualified=Count("pk", filter=Q(qualified=True)),
+            judged_not=Count("pk", filter=Q(qualified=False)),
+        )
+        .order_by("-agreement__version", "score")
+    )
+    return [
+        {
+            "version": row["agreement__version"],
+            "score": row["score"],
+            "qualified": row["judged_qualified"],
+            "not_qualified": row["judged_not"],
+        }
+        for row in rows
+    ]

@@ -4,6 +4,8 @@ so the three show the same numbers."""
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.utils import timezone
+
 from portal.dashboard import selectors
 from portal.dashboard.selectors import Filters
 
@@ -123,6 +125,59 @@ def quality_table(filters: Filters, dimension: str) -> Table:
     )
 
 
+def overdue_table(filters: Filters) -> Table:
+    rows = selectors.overdue_by_queue_and_rep(filters=filters, now=timezone.now())
+    return Table(
+        "overdue",
+        "Overdue now, by queue and rep",
+        ["Queue", "Rep", "Overdue to accept or reject", "Overdue for first contact"],
+        [[row["queue"], row["rep"], row["accept"], row["contact"]] for row in rows],
+        note="Leads whose service-level due time has passed, whenever they came in.",
+    )
+
+
+def team_table(filters: Filters) -> Table:
+    return Table(
+        "team",
+        "Team",
+        [
+            "Rep",
+            "Open now",
+            "Routed to them",
+            "Accepted",
+            "Won",
+            "Win rate (%)",
+            "Median routed → first action (minutes)",
+        ],
+        [
+            [
+                row["rep"],
+                row["open"],
+                row["routed"],
+                row["accepted"],
+                row["won"],
+                row["win_rate"],
+                _minutes(row["rep_median"]),
+            ]
+            for row in selectors.team(filters=filters)
+        ],
+        note="Per rep who owns the leads now. Win rate: won ÷ accepted.",
+    )
+
+
+def scores_table(filters: Filters) -> Table:
+    return Table(
+        "scores",
+        "Scores and verdicts by agreement version",
+        ["Agreement version", "Score", "Qualified", "Not qualified"],
+        [
+            [row["version"], row["score"], row["qualified"], row["not_qualified"]]
+            for row in selectors.score_distribution(filters=filters)
+        ],
+        note="The judgement in force for each submission of the leads in view.",
+    )
+
+
 # Every panel by its key, for the CSV export.
 PANELS: dict[str, Callable[[Filters], Table]] = {
     "funnel": funnel_table,
@@ -134,6 +189,9 @@ PANELS: dict[str, Callable[[Filters], Table]] = {
         f"quality-{dimension}": (lambda filters, d=dimension: quality_table(filters, d))
         for dimension in selectors.DIMENSIONS
     },
+    "overdue": overdue_table,
+    "team": team_table,
+    "scores": scores_table,
 }
 
 
@@ -148,5 +206,8 @@ def all_tables(filters: Filters) -> dict[str, Table]:
         speed_distribution_table(filters, speed),
         speed_weekly_table(filters, speed),
         *(quality_table(filters, dimension) for dimension in selectors.DIMENSIONS),
+        overdue_table(filters),
+        team_table(filters),
+        scores_table(filters),
     ]
     return {table.key: table for table in tables}

@@ -5,6 +5,7 @@ from django.utils import timezone
 from portal.accounts.decorators import permission_required_or_403
 from portal.dashboard import charts
 from portal.dashboard.forms import PERIODS, DashboardFilterForm, filters_from
+from portal.dashboard.selectors import leads_listed_for, overdue_leads
 from portal.dashboard.tables import PANELS, all_tables
 from portal.spreadsheets import SafeWriter
 
@@ -21,6 +22,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "charts": _charts(tables),
         "query": request.GET.urlencode(),
         "presets": _presets(request, form),
+        "overdue": overdue_leads(
+            filters=filters, now=timezone.now(), visible=leads_listed_for(user=request.user)
+        ),
+        "now": timezone.now(),
     }
     return render(request, "dashboard/dashboard.html", context)
 
@@ -47,6 +52,9 @@ def _charts(tables: dict) -> dict:
         "exits": charts.horizontal_bars([(row[0], row[2]) for row in exits]),
         "distribution": charts.columns(
             [(row[0], row[1]) for row in tables["speed-distribution"].rows]
+        ),
+        "scores": charts.columns(
+            [(f"v{row[0]}: {row[1]}", row[2] + row[3]) for row in tables["scores"].rows]
         ),
         "weekly": charts.line([(f"{row[0]:%d %b}", row[2]) for row in tables["speed-weekly"].rows]),
     }
