@@ -45,8 +45,11 @@ class DashboardFilterForm(forms.Form):
     )
     rep = forms.ModelChoiceField(User.objects.none(), required=False, empty_label="Any")
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, data=None, *args, **kwargs):
+        if data is not None and not any(data.get(name) for name in ("period", "start", "end")):
+            data = data.copy()
+            data["period"] = DEFAULT_PERIOD  # so the select shows the period counted
+        super().__init__(data, *args, **kwargs)
         campaigns = (
             Lead.objects.exclude(campaign="")
             .order_by("campaign")

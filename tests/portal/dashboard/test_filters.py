@@ -81,3 +81,9 @@ def test_end_before_start_is_refused():
     form = DashboardFilterForm({"start": "2025-02-01", "end": "2025-01-01"})
     assert not form.is_valid()
     assert "end" in form.errors
+
+
+def test_without_a_period_the_select_shows_the_default_it_counts(client):
+    client.force_login(UserFactory(role=Role.MARKETER))
+    form = client.get("/dashboard/").context["form"]
+    assert form["period"].value() == "90"
