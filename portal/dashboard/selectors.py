@@ -39,7 +39,7 @@ from django.db.models.functions import Coalesce, NullIf, TruncWeek
 
 from leads.lifecycle import OPEN_STAGES
 from leads.models import Lead, LeadEvent, LostReason, RejectionReason, Stage, Submission
-from scoring.models import Qualification
+from scoring.models import CriterionResult, Qualification
 
 STAGE_CHANGED = LeadEvent.Kind.STAGE_CHANGED
 
@@ -353,7 +353,7 @@ DIMENSIONS = {
 
 def quality_by(*, filters: Filters, dimension: str) -> list[dict]:
     """Per form, campaign or source: volume, qualification, acceptance, rejection and win
-    rates, and the most frequent rejection reason. Two queries."""
+    rates, the most frequent rejection reason and the criteria failed most. Three queries."""
     leads = leads_for(filters)
     _, field = DIMENSIONS[dimension]
     key = F(field) if field else lead_source()
@@ -374,6 +374,7 @@ def quality_by(*, filters: Filters, dimension: str) -> list[dict]:
         .order_by("-volume", "key")
     )
     top_reasons = _top_rejection_reasons(leads, key)
+    failing = _criteria_failed_most(leads, key)
     return [
         {
             "key": row["key"] or "(none)",
@@ -386,9 +387,37 @@ def quality_by(*, filters: Filters, dimension: str) -> list[dict]:
             "top_rejection": top_reasons.get(row["key"], ""),
             "won": row["won"],
             "win_rate": _share(row["won"], row["qualified"]),
+            "failed_most": failing.get(row["key"], ""),
         }
         for row in rows
     ]
+
+
+def _key_of(leads: QuerySet[Lead], key, lead_ref: str):
+    """The group key (`key`) of the lead `lead_ref` names, as a subquery."""
+    return Subquery(leads.filter(pk=OuterRef(lead_ref)).annotate(k=key).values("k"))
+
+
+def _criteria_failed_most(leads: QuerySet[Lead], key, top: int = 3) -> dict[str, str]:
+    """Per group, the criteria the most leads failed in their judgements in force."""
+    counted = (
+        CriterionResult.objects.filter(
+            qualification__lead__in=leads.values("pk"),
+            qualification__superseded_at__isnull=True,
+            passed=False,
+        )
+        .annotate(key=_key_of(leads, key, "qualification__lead_id"))
+        .values_list("key", "criterion__label")
+        .annotate(n=Count("qualification__lead_id", distinct=True))
+        .order_by()
+    )
+    groups: dict[str, list[tuple[int, str]]] = {}
+    for group, label, n in counted:
+        groups.setdefault(group, []).append((-n, label))
+    return {
+        group: "; ".join(f"{label} ({-n})" for n, label in sorted(found)[:top])
+        for group, found in groups.items()
+    }
 
 
 def _top_rejection_reasons(leads: QuerySet[Lead], key) -> dict[str, str]:
@@ -397,7 +426,7 @@ def _top_rejection_reasons(leads: QuerySet[Lead], key) -> dict[str, str]:
         LeadEvent.objects.filter(
             lead__in=leads.values("pk"), kind=STAGE_CHANGED, to_stage=Stage.REJECTED
         )
-        .annotate(key=Subquery(leads.filter(pk=OuterRef("lead_id")).annotate(k=key).values("k")))
+        .annotate(key=_key_of(leads, key, "lead_id"))
         .values_list("key", "reason_code")
         .annotate(n=Count("lead_id", distinct=True))
         .order_by()
@@ -405,7 +434,7 @@ def _top_rejection_reasons(leads: QuerySet[Lead], key) -> dict[str, str]:
     best: dict[str, tuple[int, str]] = {}
     for group, code, n in counted:
         label = labels.get(code, "No reason given")
-        if group not in best or (n, label) > best[group]:
+        if group not in best or (-n, label) < (-best[group][0], best[group][1]):
             best[group] = (n, label)
     return {group: f"{label} ({n})" for group, (n, label) in best.items()}
 

@@ -105,6 +105,7 @@ def quality_table(filters: Filters, dimension: str) -> Table:
             "Most frequent rejection",
             "Won",
             "Win rate (%)",
+            "Criteria failed most",
         ],
         [
             [
@@ -118,6 +119,7 @@ def quality_table(filters: Filters, dimension: str) -> Table:
                 row["top_rejection"],
                 row["won"],
                 row["win_rate"],
+                row["failed_most"],
             ]
             for row in selectors.quality_by(filters=filters, dimension=dimension)
         ],
