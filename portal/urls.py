@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from portal.accounts.views import healthz, home
-from portal.dashboard.views import dashboard, dashboard_csv
+from portal.dashboard.views import dashboard, dashboard_csv, review, review_csv, review_list
 
 urlpatterns = [
     # Capture first: its public intake is most of the traffic (leads/capture/urls.py).
@@ -18,6 +18,9 @@ urlpatterns = [
     ),
     path("dashboard/", dashboard, name="dashboard"),
     path("dashboard/<slug:panel>.csv", dashboard_csv, name="dashboard_csv"),
+    path("dashboard/reviews/", review_list, name="review_list"),
+    path("dashboard/reviews/<int:pk>/", review, name="review"),
+    path("dashboard/reviews/<int:pk>/<slug:panel>.csv", review_csv, name="review_csv"),
     path("leads/", include("leads.inbox.urls")),
     path("agreement/", include("scoring.urls")),
     path("queues/", include("leads.routing.urls")),

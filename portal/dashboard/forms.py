@@ -91,12 +91,12 @@ def filters_from(form: DashboardFilterForm, *, today: date | None = None) -> Fil
     period = data.get("period") or DEFAULT_PERIOD
     since = until = None
     if period == "custom":
-        since = _midnight(data.get("start"))
+        since = local_midnight(data.get("start"))
         end = data.get("end")
-        until = _midnight(end + timedelta(days=1)) if end else None
+        until = local_midnight(end + timedelta(days=1)) if end else None
     elif PERIODS[period][1]:
         today = today or timezone.localdate()
-        since = _midnight(today - timedelta(days=PERIODS[period][1] - 1))
+        since = local_midnight(today - timedelta(days=PERIODS[period][1] - 1))
     return Filters(
         since=since,
         until=until,
@@ -112,7 +112,7 @@ def _valid_part(form: DashboardFilterForm) -> dict:
     return {name: value for name, value in form.cleaned_data.items() if name not in form.errors}
 
 
-def _midnight(day: date | None) -> datetime | None:
+def local_midnight(day: date | None) -> datetime | None:
     if day is None:
         return None
     return timezone.make_aware(datetime.combine(day, time.min))

@@ -1,12 +1,17 @@
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from portal.accounts.decorators import permission_required_or_403
+from portal.accounts.roles import role_grants
 from portal.dashboard import charts
 from portal.dashboard.forms import PERIODS, DashboardFilterForm, filters_from
+from portal.dashboard.models import HandoffReview
 from portal.dashboard.selectors import leads_listed_for, overdue_leads
+from portal.dashboard.services import SIDES, review_notes_save
 from portal.dashboard.tables import PANELS, all_tables
+from portal.errors import DomainError
 from portal.spreadsheets import SafeWriter
 
 
@@ -66,11 +71,61 @@ def dashboard_csv(request: HttpRequest, panel: str) -> HttpResponse:
     if panel not in PANELS:
         raise Http404(f"No panel called {panel}.")
     table = PANELS[panel](filters_from(DashboardFilterForm(request.GET)))
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
     stamp = timezone.localdate().isoformat()
-    response["Content-Disposition"] = f'attachment; filename="dashboard-{panel}-{stamp}.csv"'
+    return _csv(f"dashboard-{panel}-{stamp}", table.columns, table.rows)
+
+
+def _csv(name: str, columns: list, rows: list) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
     writer = SafeWriter(response)
-    writer.writerow(table.columns)
-    for row in table.rows:
+    writer.writerow(columns)
+    for row in rows:
         writer.writerow(row)
     return response
+
+
+@permission_required_or_403("leads.view_dashboard")
+def review_list(request: HttpRequest) -> HttpResponse:
+    reviews = HandoffReview.objects.defer("panels")
+    return render(request, "dashboard/review_list.html", {"reviews": reviews})
+
+
+@permission_required_or_403("leads.view_dashboard")
+def review(request: HttpRequest, pk: int) -> HttpResponse:
+    """A frozen review: its panels, each side's notes (its manager edits them here)."""
+    found = get_object_or_404(HandoffReview, pk=pk)
+    error, status = None, 200
+    if request.method == "POST":
+        side = request.POST.get("side", "")
+        try:
+            review_notes_save(
+                review=found, side=side, text=request.POST.get("text", ""), by=request.user
+            )
+        except DomainError as refused:
+            error, status = refused, refused.status
+        else:
+            messages.success(request, f"The {side} notes are saved.")
+            return redirect(found)
+    panels = {panel["key"].replace("-", "_"): panel for panel in found.panels}
+    context = {
+        "review": found,
+        "tables": panels,
+        "error": error,
+        "notes": [
+            ("marketing", "Marketing's notes", found.marketing_notes),
+            ("sales", "Sales' notes", found.sales_notes),
+        ],
+        "may_write": [side for side, (_, perm) in SIDES.items() if role_grants(request.user, perm)],
+    }
+    return render(request, "dashboard/review.html", context, status=status)
+
+
+@permission_required_or_403("leads.view_dashboard")
+def review_csv(request: HttpRequest, pk: int, panel: str) -> HttpResponse:
+    found = get_object_or_404(HandoffReview, pk=pk)
+    try:
+        table = found.panel(panel)
+    except StopIteration:
+        raise Http404(f"No panel called {panel}.") from None
+    return _csv(f"review-{found.since}-{found.until}-{panel}", table["columns"], table["rows"])
