@@ -42,7 +42,7 @@ def test_manager_filters_the_dashboard_and_the_page_equals_the_csv(page: Page, s
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
 
     page.get_by_role("link", name="All time").click()
-    page.get_by_label("Form").select_option(index=1)
+    page.get_by_label("Form", exact=True).select_option(index=1)
     page.get_by_role("button", name="Apply").click()
     expect(page).to_have_url(re.compile(r"form=\d+"))
     snap("dashboard-filtered")
@@ -66,3 +66,32 @@ def test_manager_filters_the_dashboard_and_the_page_equals_the_csv(page: Page, s
     page.goto(filtered_url)
     assert _funnel_on_page(page) == on_page
     snap("dashboard-as-rep")
+
+
+def test_a_marketing_manager_notes_a_review_that_fits_a_phone_and_passes_axe(page: Page, snap):
+    from axe_playwright_python.sync_playwright import Axe
+
+    from portal.dashboard.services import review_freeze
+
+    demo_seed(leads=30)
+    review = review_freeze()
+    log_in(page, "marketing.manager")
+    page.goto("/dashboard/")
+    page.get_by_role("link", name="Handoff reviews").click()
+    page.get_by_role("link", name=str(review)).click()
+    page.get_by_label("Edit the marketing notes").fill("Webinar leads fail the size rule.")
+    page.get_by_role("button", name="Save the marketing notes").click()
+    expect(page.get_by_role("status")).to_have_text("The marketing notes are saved.")
+    expect(page.locator(".review-notes")).to_have_text("Webinar leads fail the size rule.")
+    expect(page.get_by_label("Edit the sales notes")).to_have_count(0)
+    snap("review-desktop")
+
+    page.set_viewport_size(PHONE)
+    page.reload()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa"]}})
+    serious = [
+        v["id"] for v in results.response["violations"] if v["impact"] in ("serious", "critical")
+    ]
+    assert not serious
+    snap("review-phone")
