@@ -155,22 +155,36 @@ def funnel(*, filters: Filters) -> dict:
     """Leads that reached or passed each stage, the conversion from the stage before, and
     the side exits (leads that ever went there, by reason). Three queries."""
     leads = leads_for(filters)
-    by_rank = dict(
-        leads.annotate(rank=_furthest()).values_list("rank").annotate(n=Count("pk")).order_by()
+    captured = leads.count()
+    # One pass over the leads' stage events: a lead reached stage N when one of its events
+    # proves N or later; it left by an exit when one of its events went there.
+    events = LeadEvent.objects.filter(
+        lead__in=leads.values("pk"), kind=STAGE_CHANGED, to_stage__in=[*PROVES, *SIDE_EXITS]
+    ).order_by()
+    proving = {
+        rank: [stage for stage, proved in PROVES.items() if proved >= rank]
+        for rank in range(1, len(MAIN_STAGES) + 1)
+    }
+    counts = events.aggregate(
+        **{
+            f"reached_{rank}": Count("lead_id", distinct=True, filter=Q(to_stage__in=stages))
+            for rank, stages in proving.items()
+        },
+        **{
+            f"exit_{stage}": Count("lead_id", distinct=True, filter=Q(to_stage=stage))
+            for stage in SIDE_EXITS
+        },
     )
-    captured = sum(by_rank.values())
     stages = [{"stage": Stage.CAPTURED, "label": "Captured", "reached": captured}]
     for rank, stage in enumerate(MAIN_STAGES, start=1):
-        reached = sum(n for r, n in by_rank.items() if r >= rank)
+        reached = counts[f"reached_{rank}"]
         stages.append({"stage": stage, "label": Stage(stage).label, "reached": reached})
     for before, row in pairwise(stages):
         row["conversion"] = _share(row["reached"], before["reached"])
     stages[0]["conversion"] = None
 
-    exits = LeadEvent.objects.filter(
-        lead__in=leads.values("pk"), kind=STAGE_CHANGED, to_stage__in=SIDE_EXITS
-    ).order_by()
-    totals = dict(exits.values_list("to_stage").annotate(n=Count("lead_id", distinct=True)))
+    totals = {stage: counts[f"exit_{stage}"] for stage in SIDE_EXITS}
+    exits = events.filter(to_stage__in=SIDE_EXITS)
     reasons = (
         exits.filter(to_stage__in=REASON_LABELS)
         .values_list("to_stage", "reason_code")
