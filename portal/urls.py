@@ -6,7 +6,7 @@ from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
 from portal.accounts.views import healthz, home
-from portal.dashboard.views import dashboard
+from portal.dashboard.views import dashboard, dashboard_csv, review, review_csv, review_list
 
 urlpatterns = [
     # Capture first: its public intake is most of the traffic (leads/capture/urls.py).
@@ -22,6 +22,10 @@ urlpatterns = [
         "password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"
     ),
     path("dashboard/", dashboard, name="dashboard"),
+    path("dashboard/<slug:panel>.csv", dashboard_csv, name="dashboard_csv"),
+    path("dashboard/reviews/", review_list, name="review_list"),
+    path("dashboard/reviews/<int:pk>/", review, name="review"),
+    path("dashboard/reviews/<int:pk>/<slug:panel>.csv", review_csv, name="review_csv"),
     path("leads/", include("leads.inbox.urls")),
     path("agreement/", include("scoring.urls")),
     path("queues/", include("leads.routing.urls")),

@@ -14,6 +14,8 @@ from portal import broker
 def home(request: HttpRequest) -> HttpResponse:
     """Send each role to the page it starts its day on."""
     user = request.user
+    if user.has_perm("leads.work_lead") and not user.has_perm("leads.view_all_leads"):
+        return redirect("inbox:list")  # a rep starts on their own leads
     if user.has_perm("leads.view_dashboard"):
         return redirect("dashboard")
     if user.has_perm("leads.work_lead"):

@@ -1,37 +1,590 @@
+"""Every figure of the shared dashboard, read with aggregate queries.
+
+One `Filters` value selects the leads (by the lead's own date: an imported lead keeps the
+date its file gave it); each panel is one selector over `leads_for(filters)`, returning plain
+rows that the page, its charts and the CSV export all show unchanged.
+
+How far a lead went is read from its stage-change events. A stage an event records proves
+every stage before it on the way to a win (`PROVES`): a lead rejected by a rep was routed and
+qualified; an outcome imported from history (won, lost, rejected, written by
+`lead_record_outcome` with no events before it) counts as having passed the stages before it.
+"""
+
+import math
+from dataclasses import dataclass, replace
 from datetime import datetime
+from itertools import pairwise
 
-from django.db.models import Count
+from django.db import connection
+from django.db.models import (
+    Aggregate,
+    Case,
+    Count,
+    Exists,
+    F,
+    FloatField,
+    Func,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.fields.json import KT
+from django.db.models.functions import Coalesce, NullIf, TruncWeek
 
-from leads.models import Lead, LeadEvent, Stage
+from leads.lifecycle import OPEN_STAGES
+from leads.models import Lead, LeadEvent, LostReason, RejectionReason, Stage, Submission
+from scoring.models import CriterionResult, Qualification
+
+STAGE_CHANGED = LeadEvent.Kind.STAGE_CHANGED
+
+# The way to a win, in order, after `captured` (every lead).
+MAIN_STAGES = [
+    Stage.QUALIFIED,
+    Stage.ROUTED,
+    Stage.ACCEPTED,
+    Stage.CONTACTED,
+    Stage.OPPORTUNITY,
+    Stage.WON,
+]
+# The furthest main stage (1 = qualified ... 6 = won) that an event into a stage proves.
+PROVES: dict[str, int] = {
+    Stage.QUALIFIED: 1,
+    Stage.ROUTED: 2,
+    Stage.REJECTED: 2,  # only a routed lead is rejected
+    Stage.ACCEPTED: 3,
+    Stage.CONTACTED: 4,
+    Stage.OPPORTUNITY: 5,
+    Stage.LOST: 5,  # only an opportunity is lost
+    Stage.WON: 6,
+}
+SIDE_EXITS = [Stage.DISQUALIFIED, Stage.REJECTED, Stage.RECYCLED, Stage.LOST]
+REASON_LABELS = {
+    Stage.REJECTED: dict(RejectionReason.choices),
+    Stage.LOST: dict(LostReason.choices),
+}
+# Speed-to-lead distribution buckets, in seconds: [start, end).
+BUCKETS = [
+    ("under 5 min", 0, 5 * 60),
+    ("5-15 min", 5 * 60, 15 * 60),
+    ("15-60 min", 15 * 60, 3600),
+    ("1-4 h", 3600, 4 * 3600),
+    ("4-24 h", 4 * 3600, 24 * 3600),
+    ("1-3 days", 24 * 3600, 72 * 3600),
+    ("over 3 days", 72 * 3600, None),
+]
 
 
-def _leads_in(since: datetime | None, until: datetime | None):
-    leads = Lead.objects.all()
-    if since:
-        leads = leads.filter(created_at__gte=since)
-    if until:
-        leads = leads.filter(created_at__lt=until)
+@dataclass(frozen=True)
+class Filters:
+    """Which leads a panel counts. Every field empty: all leads."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    form: int | None = None
+    campaign: str = ""
+    source: str = ""
+    queue: int | None = None
+    rep: int | None = None
+
+
+def lead_source():
+    """A lead's source: its first submission's UTM source, else what an import stored in its
+    attributes (`utm_source`, `origin` or `source`, in that order); "" when none says."""
+    first_utm = Subquery(
+        Submission.objects.filter(lead=OuterRef("pk"))
+        .order_by("received_at", "pk")
+        .annotate(utm_source=KT("utm__utm_source"))
+        .values("utm_source")[:1],
+        output_field=TextField(),
+    )
+    said = [NullIf(first_utm, Value(""), output_field=TextField())] + [
+        NullIf(KT(f"attributes__{key}"), Value(""), output_field=TextField())
+        for key in ("utm_source", "origin", "source")
+    ]
+    return Coalesce(*said, Value(""), output_field=TextField())
+
+
+def leads_for(filters: Filters) -> QuerySet[Lead]:
+    leads = Lead.objects.order_by()
+    if filters.since:
+        leads = leads.filter(created_at__gte=filters.since)
+    if filters.until:
+        leads = leads.filter(created_at__lt=filters.until)
+    if filters.form:
+        leads = leads.filter(source_form_id=filters.form)
+    if filters.campaign:
+        leads = leads.filter(campaign=filters.campaign)
+    if filters.queue:
+        leads = leads.filter(queue_id=filters.queue)
+    if filters.rep:
+        leads = leads.filter(owner_id=filters.rep)
+    if filters.source:
+        leads = leads.annotate(source=lead_source()).filter(source=filters.source)
     return leads
 
 
-def stage_counts(*, since: datetime | None = None, until: datetime | None = None) -> list[dict]:
-    """For the leads captured in the period, every stage in lifecycle order: how many stand
-    in it now, and how many ever reached it (read from the lead events)."""
-    leads = _leads_in(since, until)
-    now = dict(leads.values_list("stage").annotate(n=Count("pk")).order_by())
-    reached = dict(
-        LeadEvent.objects.filter(lead__in=leads)
-        .exclude(to_stage="")
-        .values_list("to_stage")
+def _furthest():
+    """The furthest main stage (0 = captured only) a lead's stage events prove."""
+    proved = (
+        LeadEvent.objects.filter(lead=OuterRef("pk"), kind=STAGE_CHANGED, to_stage__in=PROVES)
+        .values("lead")
+        .annotate(
+            rank=Max(
+                Case(
+                    *(When(to_stage=stage, then=Value(rank)) for stage, rank in PROVES.items()),
+                    output_field=IntegerField(),
+                )
+            )
+        )
+        .values("rank")
+    )
+    return Coalesce(Subquery(proved, output_field=IntegerField()), Value(0))
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
+
+
+def funnel(*, filters: Filters) -> dict:
+    """Leads that reached or passed each stage, the conversion from the stage before, and
+    the side exits (leads that ever went there, by reason). Three queries."""
+    leads = leads_for(filters)
+    captured = leads.count()
+    # One pass over the leads' stage events: a lead reached stage N when one of its events
+    # proves N or later; it left by an exit when one of its events went there.
+    events = LeadEvent.objects.filter(
+        lead__in=leads.values("pk"), kind=STAGE_CHANGED, to_stage__in=[*PROVES, *SIDE_EXITS]
+    ).order_by()
+    proving = {
+        rank: [stage for stage, proved in PROVES.items() if proved >= rank]
+        for rank in range(1, len(MAIN_STAGES) + 1)
+    }
+    counts = events.aggregate(
+        **{
+            f"reached_{rank}": Count("lead_id", distinct=True, filter=Q(to_stage__in=stages))
+            for rank, stages in proving.items()
+        },
+        **{
+            f"exit_{stage}": Count("lead_id", distinct=True, filter=Q(to_stage=stage))
+            for stage in SIDE_EXITS
+        },
+    )
+    stages = [{"stage": Stage.CAPTURED, "label": "Captured", "reached": captured}]
+    for rank, stage in enumerate(MAIN_STAGES, start=1):
+        reached = counts[f"reached_{rank}"]
+        stages.append({"stage": stage, "label": Stage(stage).label, "reached": reached})
+    for before, row in pairwise(stages):
+        row["conversion"] = _share(row["reached"], before["reached"])
+    stages[0]["conversion"] = None
+
+    totals = {stage: counts[f"exit_{stage}"] for stage in SIDE_EXITS}
+    exits = events.filter(to_stage__in=SIDE_EXITS)
+    reasons = (
+        exits.filter(to_stage__in=REASON_LABELS)
+        .values_list("to_stage", "reason_code")
+        .annotate(n=Count("lead_id", distinct=True))
+    )
+    by_reason: dict[str, list[dict]] = {stage: [] for stage in REASON_LABELS}
+    for stage, code, n in sorted(reasons, key=lambda r: (r[0], -r[2], r[1])):
+        label = REASON_LABELS[stage].get(code, "No reason given")
+        by_reason[stage].append({"code": code, "label": label, "leads": n})
+    side = [
+        {
+            "stage": stage,
+            "label": Stage(stage).label,
+            "leads": totals.get(stage, 0),
+            "reasons": by_reason.get(stage, []),
+        }
+        for stage in SIDE_EXITS
+    ]
+    return {"stages": stages, "exits": side, "captured": captured}
+
+
+# Speed to lead.
+
+
+class Seconds(Func):
+    """`end - start` in seconds, as a float (NULL if either is)."""
+
+    arity = 2
+    output_field = FloatField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(
+            compiler, connection, template="EXTRACT(EPOCH FROM (%(expressions)s))", arg_joiner=" - "
+        )
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(
+            compiler,
+            connection,
+            template="((julianday(%(expressions)s)) * 86400.0)",
+            arg_joiner=") - julianday(",
+        )
+
+
+class PercentileCont(Aggregate):
+    """PostgreSQL's continuous percentile (linear interpolation between the two nearest)."""
+
+    function = "percentile_cont"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression, fraction: float, **extra):
+        super().__init__(expression, fraction=float(fraction), **extra)
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    """percentile_cont in Python, for SQLite (the demo): the same interpolation."""
+    values = sorted(v for v in values if v is not None)
+    if not values:
+        return None
+    position = fraction * (len(values) - 1)
+    low, high = math.floor(position), math.ceil(position)
+    return values[low] + (values[high] - values[low]) * (position - low)
+
+
+def _first_event_at(condition: Q):
+    return Subquery(
+        LeadEvent.objects.filter(condition, lead=OuterRef("pk")).order_by("at").values("at")[:1]
+    )
+
+
+SPEED_MEASURES = [
+    ("first_action", "Submission → first rep action"),
+    ("first_contact", "Submission → first contact"),
+    ("routing", "Our routing: submission → routed"),
+    ("rep", "The rep: routed → first action"),
+]
+
+
+def _with_timings(leads: QuerySet[Lead]) -> QuerySet[Lead]:
+    routed = _first_event_at(Q(kind=STAGE_CHANGED, to_stage=Stage.ROUTED))
+    contacted = _first_event_at(
+        Q(kind=LeadEvent.Kind.CONTACT_LOGGED) | Q(kind=STAGE_CHANGED, to_stage=Stage.CONTACTED)
+    )
+    return leads.annotate(routed_at=routed, contacted_at=contacted).annotate(
+        first_action=Seconds(F("first_action_at"), F("created_at")),
+        first_contact=Seconds(F("contacted_at"), F("created_at")),
+        routing=Seconds(F("routed_at"), F("created_at")),
+        rep=Seconds(F("first_action_at"), F("routed_at")),
+    )
+
+
+def _percentiles(leads: QuerySet[Lead], names: list[str]) -> dict[str, float | None]:
+    """Count, median and p90 of each timing: one query."""
+    if connection.vendor == "postgresql":
+        aggregates = {}
+        for name in names:
+            aggregates[f"{name}_n"] = Count(name)
+            aggregates[f"{name}_p50"] = PercentileCont(F(name), 0.5)
+            aggregates[f"{name}_p90"] = PercentileCont(F(name), 0.9)
+        return leads.aggregate(**aggregates)
+    # SQLite (the demo) has no percentile_cont: the timings come back as numbers.
+    columns = list(zip(*leads.values_list(*names), strict=True)) or [[] for _ in names]
+    result = {}
+    for name, values in zip(names, columns, strict=True):
+        present = [v for v in values if v is not None]
+        result[f"{name}_n"] = len(present)
+        result[f"{name}_p50"] = percentile(present, 0.5)
+        result[f"{name}_p90"] = percentile(present, 0.9)
+    return result
+
+
+def speed_to_lead(*, filters: Filters) -> dict:
+    """Median and p90 of each timing, its distribution and its weekly trend (three queries)."""
+    timed = _with_timings(leads_for(filters))
+    names = [name for name, _ in SPEED_MEASURES]
+    figures = _percentiles(timed, names)
+    measures = [
+        {
+            "measure": name,
+            "label": label,
+            "leads": figures[f"{name}_n"],
+            "median": figures[f"{name}_p50"],
+            "p90": figures[f"{name}_p90"],
+        }
+        for name, label in SPEED_MEASURES
+    ]
+    counts = timed.aggregate(
+        **{
+            f"b{i}": Count(
+                "pk",
+                filter=Q(first_action__gte=start)
+                & (Q(first_action__lt=end) if end is not None else Q()),
+            )
+            for i, (_, start, end) in enumerate(BUCKETS)
+        }
+    )
+    distribution = [
+        {"bucket": label, "leads": counts[f"b{i}"]} for i, (label, _, _) in enumerate(BUCKETS)
+    ]
+    return {"measures": measures, "distribution": distribution, "weekly": _weekly(timed)}
+
+
+def _weekly(timed: QuerySet[Lead]) -> list[dict]:
+    """Per week of submission: leads acted on, median and p90 to first action."""
+    acted = timed.filter(first_action_at__isnull=False).annotate(week=TruncWeek("created_at"))
+    if connection.vendor == "postgresql":
+        rows = (
+            acted.values("week")
+            .annotate(
+                leads=Count("pk"),
+                median=PercentileCont(F("first_action"), 0.5),
+                p90=PercentileCont(F("first_action"), 0.9),
+            )
+            .order_by("week")
+        )
+        return [{**row, "week": row["week"].date()} for row in rows]
+    weeks: dict = {}
+    for week, seconds in acted.values_list("week", "first_action"):
+        weeks.setdefault(week, []).append(seconds)
+    return [
+        {
+            "week": week.date(),
+            "leads": len(values),
+            "median": percentile(values, 0.5),
+            "p90": percentile(values, 0.9),
+        }
+        for week, values in sorted(weeks.items())
+    ]
+
+
+# Lead quality by source.
+
+DIMENSIONS = {
+    "form": ("Form", "source_form__name"),
+    "campaign": ("Campaign", "campaign"),
+    "source": ("Source", None),  # lead_source()
+}
+
+
+def quality_by(*, filters: Filters, dimension: str) -> list[dict]:
+    """Per form, campaign or source: volume, qualification, acceptance, rejection and win
+    rates, the most frequent rejection reason and the criteria failed most. Three queries."""
+    leads = leads_for(filters)
+    _, field = DIMENSIONS[dimension]
+    key = F(field) if field else lead_source()
+    rejected = LeadEvent.objects.filter(
+        lead=OuterRef("pk"), kind=STAGE_CHANGED, to_stage=Stage.REJECTED
+    )
+    rows = (
+        leads.annotate(key=key, rank=_furthest(), rejected=Exists(rejected))
+        .values("key")
+        .annotate(
+            volume=Count("pk"),
+            qualified=Count("pk", filter=Q(rank__gte=1)),
+            routed=Count("pk", filter=Q(rank__gte=2)),
+            accepted=Count("pk", filter=Q(rank__gte=3)),
+            rejected_leads=Count("pk", filter=Q(rejected=True)),
+            won=Count("pk", filter=Q(rank__gte=6)),
+        )
+        .order_by("-volume", "key")
+    )
+    top_reasons = _top_rejection_reasons(leads, key)
+    failing = _criteria_failed_most(leads, key)
+    return [
+        {
+            "key": row["key"] or "(none)",
+            "volume": row["volume"],
+            "qualified": row["qualified"],
+            "qualification_rate": _share(row["qualified"], row["volume"]),
+            "accepted": row["accepted"],
+            "acceptance_rate": _share(row["accepted"], row["routed"]),
+            "rejected": row["rejected_leads"],
+            "top_rejection": top_reasons.get(row["key"], ""),
+            "won": row["won"],
+            "win_rate": _share(row["won"], row["qualified"]),
+            "failed_most": failing.get(row["key"], ""),
+        }
+        for row in rows
+    ]
+
+
+def _key_of(leads: QuerySet[Lead], key, lead_ref: str):
+    """The group key (`key`) of the lead `lead_ref` names, as a subquery."""
+    return Subquery(leads.filter(pk=OuterRef(lead_ref)).annotate(k=key).values("k"))
+
+
+def _criteria_failed_most(leads: QuerySet[Lead], key, top: int = 3) -> dict[str, str]:
+    """Per group, the criteria the most leads failed in their judgements in force."""
+    counted = (
+        CriterionResult.objects.filter(
+            qualification__lead__in=leads.values("pk"),
+            qualification__superseded_at__isnull=True,
+            passed=False,
+        )
+        .annotate(key=_key_of(leads, key, "qualification__lead_id"))
+        .values_list("key", "criterion__label")
+        .annotate(n=Count("qualification__lead_id", distinct=True))
+        .order_by()
+    )
+    groups: dict[str, list[tuple[int, str]]] = {}
+    for group, label, n in counted:
+        groups.setdefault(group, []).append((-n, label))
+    return {
+        group: "; ".join(f"{label} ({-n})" for n, label in sorted(found)[:top])
+        for group, found in groups.items()
+    }
+
+
+def _top_rejection_reasons(leads: QuerySet[Lead], key) -> dict[str, str]:
+    labels = REASON_LABELS[Stage.REJECTED]
+    counted = (
+        LeadEvent.objects.filter(
+            lead__in=leads.values("pk"), kind=STAGE_CHANGED, to_stage=Stage.REJECTED
+        )
+        .annotate(key=_key_of(leads, key, "lead_id"))
+        .values_list("key", "reason_code")
         .annotate(n=Count("lead_id", distinct=True))
         .order_by()
     )
+    best: dict[str, tuple[int, str]] = {}
+    for group, code, n in counted:
+        label = labels.get(code, "No reason given")
+        if group not in best or (-n, label) < (-best[group][0], best[group][1]):
+            best[group] = (n, label)
+    return {group: f"{label} ({n})" for group, (n, label) in best.items()}
+
+
+def _grouped_percentiles(rows: QuerySet, group: str, value: str) -> dict:
+    """{group value: (count, median, p90)} of `value` per `group`: one query."""
+    if connection.vendor == "postgresql":
+        found = (
+            rows.values(group)
+            .annotate(
+                n=Count(value),
+                p50=PercentileCont(F(value), 0.5),
+                p90=PercentileCont(F(value), 0.9),
+            )
+            .order_by()
+        )
+        return {row[group]: (row["n"], row["p50"], row["p90"]) for row in found}
+    groups: dict = {}
+    for key, seconds in rows.values_list(group, value):
+        groups.setdefault(key, [])
+        if seconds is not None:
+            groups[key].append(seconds)
+    return {
+        key: (len(values), percentile(values, 0.5), percentile(values, 0.9))
+        for key, values in groups.items()
+    }
+
+
+# Service levels.
+
+
+def overdue_by_queue_and_rep(*, filters: Filters, now: datetime) -> list[dict]:
+    """Leads whose service-level clock (`Lead.due_at`) has run out now, per queue and rep.
+    Every filter but the period applies: an overdue lead is overdue whenever it came."""
+    leads = leads_for(replace(filters, since=None, until=None)).filter(due_at__lt=now)
+    rows = (
+        leads.values("queue__name", "owner__username", "owner__first_name", "owner__last_name")
+        .annotate(
+            accept=Count("pk", filter=Q(due_step="accept")),
+            contact=Count("pk", filter=Q(due_step="contact")),
+        )
+        .order_by("queue__name", "owner__username")
+    )
     return [
         {
-            "stage": stage,
-            "label": label,
-            "count": now.get(stage, 0),
-            "reached": reached.get(stage, 0),
+            "queue": row["queue__name"] or "(no queue)",
+            "rep": _name(row, "owner") or "(nobody)",
+            "accept": row["accept"],
+            "contact": row["contact"],
         }
-        for stage, label in Stage.choices
+        for row in rows
+    ]
+
+
+def leads_listed_for(*, user) -> QuerySet[Lead]:
+    """The leads a person may see in a list: all for those who see all leads, their own for
+    a rep (the inbox's rule, `leads.inbox.selectors.leads_visible_to`, a sibling this app may
+    not import; tests/portal/dashboard keeps the two equal)."""
+    if user.has_perm("leads.view_all_leads"):
+        return Lead.objects.all()
+    if user.has_perm("leads.work_lead"):
+        return Lead.objects.filter(owner=user)
+    return Lead.objects.none()
+
+
+def overdue_leads(*, filters: Filters, now: datetime, visible: QuerySet[Lead], limit: int = 50):
+    """The overdue leads among `visible` (the viewer's own rules), most overdue first."""
+    return (
+        leads_for(replace(filters, since=None, until=None))
+        .filter(due_at__lt=now, pk__in=visible.values("pk"))
+        .select_related("owner", "queue")
+        .order_by("due_at", "pk")[:limit]
+    )
+
+
+def _name(row: dict, prefix: str) -> str:
+    full = f"{row[f'{prefix}__first_name'] or ''} {row[f'{prefix}__last_name'] or ''}".strip()
+    return full or row[f"{prefix}__username"] or ""
+
+
+# The team.
+
+
+def team(*, filters: Filters) -> list[dict]:
+    """Per rep (the lead's owner now): open leads, leads routed to them, accepted, won, win
+    rate (won ÷ accepted) and the rep's time from routed to first action. Two queries."""
+    leads = leads_for(filters).filter(owner__isnull=False)
+    counted = (
+        leads.annotate(rank=_furthest())
+        .values("owner", "owner__username", "owner__first_name", "owner__last_name")
+        .annotate(
+            open=Count("pk", filter=Q(stage__in=OPEN_STAGES)),
+            routed=Count("pk", filter=Q(rank__gte=2)),
+            accepted=Count("pk", filter=Q(rank__gte=3)),
+            won=Count("pk", filter=Q(rank__gte=6)),
+        )
+        .order_by("owner__first_name", "owner__last_name", "owner__username")
+    )
+    timed = _with_timings(leads)
+    times = _grouped_percentiles(timed, "owner", "rep")
+    return [
+        {
+            "rep": _name(row, "owner"),
+            "open": row["open"],
+            "routed": row["routed"],
+            "accepted": row["accepted"],
+            "won": row["won"],
+            "win_rate": _share(row["won"], row["accepted"]),
+            "rep_median": times.get(row["owner"], (0, None, None))[1],
+        }
+        for row in counted
+    ]
+
+
+# Scores.
+
+
+def score_distribution(*, filters: Filters) -> list[dict]:
+    """The current judgements of the leads in view, per agreement version, score and
+    verdict. One query."""
+    rows = (
+        Qualification.objects.current()
+        .filter(lead__in=leads_for(filters).values("pk"))
+        .values("agreement__version", "score")
+        .annotate(
+            judged_qualified=Count("pk", filter=Q(qualified=True)),
+            judged_not=Count("pk", filter=Q(qualified=False)),
+        )
+        .order_by("-agreement__version", "score")
+    )
+    return [
+        {
+            "version": row["agreement__version"],
+            "score": row["score"],
+            "qualified": row["judged_qualified"],
+            "not_qualified": row["judged_not"],
+        }
+        for row in rows
     ]

@@ -17,6 +17,7 @@ from leads.models import Stage
 from portal.accounts.roles import Role
 from portal.notifications.models import Kind, Notification
 from portal.notifications.services import Notice, notices_send
+from portal.dashboard.services import review_freeze
 from scoring.models import Agreement
 from scoring.progress import RescoreRun
 from tests.factories import (
@@ -53,7 +54,13 @@ GET = {
     "login": statuses(200, 302, 302, 302, 302, 302),
     "password_change": statuses(LOGIN, 200, 200, 200, 200, 200),
     "password_change_done": statuses(LOGIN, 200, 200, 200, 200, 200),
-    "dashboard": statuses(LOGIN, 403, 403, 200, 200, 200),
+    # The shared dashboard: the same team-wide numbers for every login, reps too (issue 20).
+    "dashboard": statuses(LOGIN, 200, 200, 200, 200, 200),
+    "dashboard_csv": statuses(LOGIN, 200, 200, 200, 200, 200),
+    # The handoff review: read by every login; each side's manager writes its notes.
+    "review_list": statuses(LOGIN, 200, 200, 200, 200, 200),
+    "review": statuses(LOGIN, 200, 200, 200, 200, 200),
+    "review_csv": statuses(LOGIN, 200, 200, 200, 200, 200),
     "inbox:list": statuses(LOGIN, 200, 200, 200, 200, 200),
     "inbox:lead": statuses(LOGIN, 200, 404, 200, 200, 200),
     # Marketing and the managers take lists away as CSV; a rep works leads in the portal.
@@ -176,6 +183,12 @@ def _url(name: str, form, lead) -> str:
         return reverse(name, kwargs={"pk": _rep_notification(lead).pk})
     if name == "routing:queue_edit":
         return reverse(name, kwargs={"pk": QueueFactory().pk})
+    if name == "dashboard_csv":
+        return reverse(name, kwargs={"panel": "funnel"})
+    if name in ("review", "review_csv"):
+        review = review_freeze()
+        panel = {"panel": "funnel"} if name == "review_csv" else {}
+        return reverse(name, kwargs={"pk": review.pk, **panel})
     if name.startswith("inbox:") and name not in ("inbox:list", "inbox:export"):
         return reverse(name, kwargs={"pk": lead.pk})
     if name.startswith("capture:field_") and name != "capture:field_new":

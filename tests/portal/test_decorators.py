@@ -37,8 +37,9 @@ def test_anonymous_visitor_is_sent_to_log_in(client):
 
 def test_rep_sent_back_from_the_login_page_lands_on_the_403_not_in_a_loop(client):
     client.force_login(UserFactory(role=Role.SALES_REP))
-    response = client.get(f"{reverse('login')}?next={reverse('dashboard')}", follow=True)
-    assert response.redirect_chain == [(reverse("dashboard"), 302)]
+    forms = reverse("capture:form_list")
+    response = client.get(f"{reverse('login')}?next={forms}", follow=True)
+    assert response.redirect_chain == [(forms, 302)]
     assert response.status_code == 403
     assert b"You do not have access to this page" in response.content
 

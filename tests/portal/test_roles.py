@@ -36,7 +36,7 @@ def test_a_migrations_grant_gives_roles_a_permission_and_takes_it_back_reversed(
 @pytest.mark.parametrize(
     ("role", "may", "may_not"),
     [
-        (Role.SALES_REP, {"leads.work_lead"}, {"leads.view_all_leads", "leads.view_dashboard"}),
+        (Role.SALES_REP, {"leads.work_lead", "leads.view_dashboard"}, {"leads.view_all_leads"}),
         (
             Role.SALES_MANAGER,
             {"leads.view_dashboard", "leads.view_all_leads", "scoring.sign_for_sales"},
@@ -59,7 +59,7 @@ def test_each_role_holds_its_permissions(role, may, may_not):
 @pytest.mark.parametrize(
     ("role", "shown", "hidden"),
     [
-        (Role.SALES_REP, ["My inbox"], ["Dashboard", "Forms", "Queues"]),
+        (Role.SALES_REP, ["My inbox", "Dashboard"], ["Forms", "Queues"]),
         (Role.SALES_MANAGER, ["Leads", "Dashboard", "Queues"], ["My inbox"]),
         (Role.MARKETER, ["Leads", "Dashboard", "Forms"], ["My inbox", "Queues"]),
     ],
@@ -84,9 +84,9 @@ def test_home_sends_each_role_to_its_start_page(client, role, landing):
     assert client.get(reverse("home"))["Location"] == reverse(landing)
 
 
-def test_rep_may_not_open_the_dashboard_or_forms(client):
+def test_rep_sees_the_shared_dashboard_but_not_the_forms(client):
     client.force_login(UserFactory(role=Role.SALES_REP))
-    assert client.get(reverse("dashboard")).status_code == 403
+    assert client.get(reverse("dashboard")).status_code == 200
     assert client.get(reverse("capture:form_list")).status_code == 403
 
 

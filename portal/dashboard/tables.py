@@ -1,0 +1,215 @@
+"""The dashboard's panels as tables: the page, its charts and the CSV export read these rows,
+so the three show the same numbers."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+
+from portal.dashboard import selectors
+from portal.dashboard.selectors import Filters
+
+
+@dataclass
+class Table:
+    key: str
+    title: str
+    columns: list[str]
+    rows: list[list] = field(default_factory=list)
+    note: str = ""
+
+
+def _minutes(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / 60, 1)
+
+
+def funnel_table(filters: Filters, funnel: dict | None = None) -> Table:
+    funnel = funnel or selectors.funnel(filters=filters)
+    return Table(
+        "funnel",
+        "Funnel",
+        ["Stage", "Leads that reached or passed it", "Conversion from the stage before (%)"],
+        [[row["label"], row["reached"], row["conversion"]] for row in funnel["stages"]],
+        note="An outcome imported from history counts as having passed the stages before it.",
+    )
+
+
+def exits_table(filters: Filters, funnel: dict | None = None) -> Table:
+    funnel = funnel or selectors.funnel(filters=filters)
+    rows = []
+    for exit_ in funnel["exits"]:
+        rows.append([exit_["label"], "All", exit_["leads"]])
+        rows.extend(
+            [exit_["label"], reason["label"], reason["leads"]] for reason in exit_["reasons"]
+        )
+    return Table(
+        "exits",
+        "Side exits",
+        ["Went to", "Reason", "Leads"],
+        rows,
+        note="Leads that ever went there; a lead rejected twice for two reasons counts under "
+        "each reason and once under All.",
+    )
+
+
+def speed_table(filters: Filters, speed: dict | None = None) -> Table:
+    speed = speed or selectors.speed_to_lead(filters=filters)
+    return Table(
+        "speed",
+        "Speed to lead",
+        ["Measure", "Leads", "Median (minutes)", "90th percentile (minutes)"],
+        [
+            [row["label"], row["leads"], _minutes(row["median"]), _minutes(row["p90"])]
+            for row in speed["measures"]
+        ],
+        note="Wall-clock time from the lead's submission (its own date).",
+    )
+
+
+def speed_distribution_table(filters: Filters, speed: dict | None = None) -> Table:
+    speed = speed or selectors.speed_to_lead(filters=filters)
+    return Table(
+        "speed-distribution",
+        "Submission → first rep action: distribution",
+        ["Time to first action", "Leads"],
+        [[row["bucket"], row["leads"]] for row in speed["distribution"]],
+    )
+
+
+def speed_weekly_table(filters: Filters, speed: dict | None = None) -> Table:
+    speed = speed or selectors.speed_to_lead(filters=filters)
+    return Table(
+        "speed-weekly",
+        "Submission → first rep action: weekly trend",
+        ["Week of", "Leads acted on", "Median (minutes)", "90th percentile (minutes)"],
+        [
+            [row["week"], row["leads"], _minutes(row["median"]), _minutes(row["p90"])]
+            for row in speed["weekly"]
+        ],
+    )
+
+
+def quality_table(filters: Filters, dimension: str) -> Table:
+    label, _ = selectors.DIMENSIONS[dimension]
+    return Table(
+        f"quality-{dimension}",
+        f"Lead quality by {label.lower()}",
+        [
+            label,
+            "Leads",
+            "Qualified",
+            "Qualification rate (%)",
+            "Accepted",
+            "Acceptance rate (%)",
+            "Rejected",
+            "Most frequent rejection",
+            "Won",
+            "Win rate (%)",
+            "Criteria failed most",
+        ],
+        [
+            [
+                row["key"],
+                row["volume"],
+                row["qualified"],
+                row["qualification_rate"],
+                row["accepted"],
+                row["acceptance_rate"],
+                row["rejected"],
+                row["top_rejection"],
+                row["won"],
+                row["win_rate"],
+                row["failed_most"],
+            ]
+            for row in selectors.quality_by(filters=filters, dimension=dimension)
+        ],
+        note="Acceptance rate: accepted ÷ routed. Win rate: won ÷ qualified.",
+    )
+
+
+def overdue_table(filters: Filters) -> Table:
+    rows = selectors.overdue_by_queue_and_rep(filters=filters, now=timezone.now())
+    return Table(
+        "overdue",
+        "Overdue now, by queue and rep",
+        ["Queue", "Rep", "Overdue to accept or reject", "Overdue for first contact"],
+        [[row["queue"], row["rep"], row["accept"], row["contact"]] for row in rows],
+        note="Leads whose service-level due time has passed, whenever they came in.",
+    )
+
+
+def team_table(filters: Filters) -> Table:
+    return Table(
+        "team",
+        "Team",
+        [
+            "Rep",
+            "Open now",
+            "Routed to them",
+            "Accepted",
+            "Won",
+            "Win rate (%)",
+            "Median routed → first action (minutes)",
+        ],
+        [
+            [
+                row["rep"],
+                row["open"],
+                row["routed"],
+                row["accepted"],
+                row["won"],
+                row["win_rate"],
+                _minutes(row["rep_median"]),
+            ]
+            for row in selectors.team(filters=filters)
+        ],
+        note="Per rep who owns the leads now. Win rate: won ÷ accepted.",
+    )
+
+
+def scores_table(filters: Filters) -> Table:
+    return Table(
+        "scores",
+        "Scores and verdicts by agreement version",
+        ["Agreement version", "Score", "Qualified", "Not qualified"],
+        [
+            [row["version"], row["score"], row["qualified"], row["not_qualified"]]
+            for row in selectors.score_distribution(filters=filters)
+        ],
+        note="The judgement in force for each submission of the leads in view.",
+    )
+
+
+# Every panel by its key, for the CSV export.
+PANELS: dict[str, Callable[[Filters], Table]] = {
+    "funnel": funnel_table,
+    "exits": exits_table,
+    "speed": speed_table,
+    "speed-distribution": speed_distribution_table,
+    "speed-weekly": speed_weekly_table,
+    **{
+        f"quality-{dimension}": (lambda filters, d=dimension: quality_table(filters, d))
+        for dimension in selectors.DIMENSIONS
+    },
+    "overdue": overdue_table,
+    "team": team_table,
+    "scores": scores_table,
+}
+
+
+def all_tables(filters: Filters) -> dict[str, Table]:
+    """Every panel, each selector run once."""
+    funnel = selectors.funnel(filters=filters)
+    speed = selectors.speed_to_lead(filters=filters)
+    tables = [
+        funnel_table(filters, funnel),
+        exits_table(filters, funnel),
+        speed_table(filters, speed),
+        speed_distribution_table(filters, speed),
+        speed_weekly_table(filters, speed),
+        *(quality_table(filters, dimension) for dimension in selectors.DIMENSIONS),
+        overdue_table(filters),
+        team_table(filters),
+        scores_table(filters),
+    ]
+    return {table.key: table for table in tables}

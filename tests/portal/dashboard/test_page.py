@@ -1,0 +1,96 @@
+import csv
+import io
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from leads.models import Stage
+from portal.accounts.roles import Role
+from portal.dashboard.tables import PANELS
+from tests.factories import UserFactory
+from tests.portal.dashboard.helpers import WAY, lead_imported_as, lead_through, submitted
+
+pytestmark = pytest.mark.django_db
+
+
+def _some_leads(n: int = 1):
+    for _ in range(n):
+        submitted(lead_through(*WAY), utm_source="ads")
+        lead_through(Stage.QUALIFIED, Stage.ROUTED, Stage.REJECTED, reason_code="duplicate")
+        lead_imported_as(Stage.WON, days_ago=30)
+
+
+def _csv(client, panel: str, params: dict) -> list[list[str]]:
+    response = client.get(reverse("dashboard_csv", kwargs={"panel": panel}), params)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    return list(csv.reader(io.StringIO(response.content.decode())))
+
+
+def _as_csv(cell) -> str:
+    return "" if cell is None else str(cell)
+
+
+@pytest.mark.parametrize("role", [Role.SALES_REP, Role.MARKETER, Role.SALES_MANAGER])
+def test_every_role_sees_the_same_team_wide_numbers(client, role):
+    _some_leads()
+    client.force_login(UserFactory(role=role))
+    response = client.get(reverse("dashboard"), {"period": "all"})
+    assert response.status_code == 200
+    funnel = {row[0]: row[1] for row in response.context["tables"]["funnel"].rows}
+    assert funnel == {
+        "Captured": 3,
+        "Qualified (MQL)": 3,
+        "Routed": 3,
+        "Accepted": 2,
+        "Contacted": 2,
+        "Opportunity (SQL)": 2,
+        "Won": 2,
+    }
+
+
+def test_every_panel_csv_gives_the_numbers_of_the_page(client):
+    _some_leads()
+    client.force_login(UserFactory(role=Role.MARKETING_MANAGER))
+    params = {"period": "90"}
+    tables = client.get(reverse("dashboard"), params).context["tables"]
+    assert {key.replace("_", "-") for key in tables} == set(PANELS)
+    for key, table in tables.items():
+        rows = _csv(client, table.key, params)
+        assert rows[0] == table.columns, key
+        assert rows[1:] == [[_as_csv(cell) for cell in row] for row in table.rows], key
+
+
+def test_the_page_shows_each_table_cell(client):
+    _some_leads()
+    client.force_login(UserFactory(role=Role.SALES_MANAGER))
+    response = client.get(reverse("dashboard"), {"period": "all"})
+    html = response.content.decode()
+    assert 'data-panel="funnel"' in html
+    assert "<svg" in html and "style=" not in html.split('id="main"')[1]
+    assert '<th scope="row" class="fw-normal">Won</th><td class="text-end">2</td>' in html
+
+
+def test_an_unknown_panel_is_not_found(client):
+    client.force_login(UserFactory(role=Role.MARKETER))
+    assert client.get(reverse("dashboard_csv", kwargs={"panel": "nothing"})).status_code == 404
+
+
+def test_a_csv_cell_that_would_run_as_a_formula_is_defused(client):
+    submitted(lead_through(Stage.QUALIFIED), utm_source="=HYPERLINK(1)")
+    client.force_login(UserFactory(role=Role.MARKETER))
+    rows = _csv(client, "quality-source", {"period": "all"})
+    assert rows[1][0] == "'=HYPERLINK(1)"
+
+
+def test_the_page_reads_as_many_queries_for_many_leads_as_for_few(client):
+    client.force_login(UserFactory(role=Role.MARKETER))
+    _some_leads(1)
+    with CaptureQueriesContext(connection) as few:
+        client.get(reverse("dashboard"), {"period": "all"})
+    _some_leads(4)
+    with CaptureQueriesContext(connection) as many:
+        client.get(reverse("dashboard"), {"period": "all"})
+    assert len(many) == len(few)
