@@ -15,9 +15,9 @@ from leads.capture.import_models import LeadImport
 from leads.capture.models import QuarantinedPost
 from leads.models import Stage
 from portal.accounts.roles import Role
+from portal.dashboard.services import review_freeze
 from portal.notifications.models import Kind, Notification
 from portal.notifications.services import Notice, notices_send
-from portal.dashboard.services import review_freeze
 from scoring.models import Agreement
 from scoring.progress import RescoreRun
 from tests.factories import (
