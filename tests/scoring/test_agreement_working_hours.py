@@ -208,7 +208,9 @@ def test_a_manager_drafts_the_next_version_of_either_scope_from_the_agreement_pa
     AgreementFactory(version=2, scope=AgreementScope.objects.create(name="Product B"))
     logged_in(client, Role.SALES_MANAGER)
     page = client.get(reverse("scoring:agreement")).content.decode()
-    assert 'aria-label="New draft of Main agreement from v1"' in page
+    # The accessible name starts with the visible text, so "New draft from v1" said aloud
+    # finds the button (WCAG 2.5.3, label in name); the scope tells the two apart.
+    assert 'aria-label="New draft from v1 (Main agreement)">New draft from v1</button>' in page
 
     client.post(reverse("scoring:new"), {"source": main.version})
 
