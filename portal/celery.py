@@ -4,11 +4,14 @@ from celery import Celery
 from celery.signals import beat_init, task_postrun, task_prerun, worker_init
 from django.db import close_old_connections
 
+from portal import kombu_fix
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("leadbridge")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(["leads.capture", "leads.routing", "scoring"])
+kombu_fix.install()  # a worker survives losing Redis with a message unacknowledged (issue 18)
 
 # The broker options in settings are the web's: one publish that gives up within ~50 ms.
 # A worker (and beat) must wait for Redis instead: with a 50 ms socket timeout, a worker

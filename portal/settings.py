@@ -176,6 +176,15 @@ BROKER_TIMEOUT = env.float("BROKER_TIMEOUT", default=0.05)
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_TIMEOUT
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker (and beat) that lost Redis reconnects for as long as it takes: Celery's default
+# gives up after 100 tries (~45 min of an outage) and the worker exits.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# A hand_off running when Redis goes away finishes its batch (each commits whole); its message
+# can no longer be acknowledged and comes back (visibility timeout) or beat's sweep stands in,
+# and finds nothing due. Cancelling it (Celery 6's default) would kill the process mid-batch
+# only to redo the batch.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": BROKER_TIMEOUT,
     "socket_timeout": BROKER_TIMEOUT,
