@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_celery_beat",
     "portal.accounts",
+    "portal.health",
     "portal.dashboard",
     "portal.demo",
     "leads",
@@ -207,6 +208,11 @@ RATE_LIMIT_BACKOFF_SECONDS = env.float("RATE_LIMIT_BACKOFF_SECONDS", default=5)
 RATE_LIMIT_FLUSH_SECONDS = env.float("RATE_LIMIT_FLUSH_SECONDS", default=0.1)
 # A post sent sooner than this after its form was shown (hosted page, embed) is quarantined.
 SPAM_MIN_FILL_SECONDS = env.float("SPAM_MIN_FILL_SECONDS", default=3)
+# /healthz/ and `pipeline_status` say "degraded" when no worker started a task from the
+# handoff or the bulk queue for this long: beat sends one to each every SWEEP_EVERY_SECONDS.
+LEADBRIDGE_WORKER_SEEN_WITHIN_SECONDS = env.int(
+    "WORKER_SEEN_WITHIN_SECONDS", default=3 * env.int("SWEEP_EVERY_SECONDS", default=60)
+)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     # Beat wakes the handoff now and then, for work whose message was lost (Redis was down,
