@@ -4,8 +4,12 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# `make systemd-units`: where the checkout (with its .venv) lives and who runs it.
+APP_DIR ?= $(CURDIR)
+APP_USER ?= leadbridge
+SYSTEMD_OUT ?= build/systemd
 
-.PHONY: demo test lint format deadcode bench-intake bench-soak worker worker-bulk beat pipeline-status clean
+.PHONY: demo test lint format deadcode bench-intake bench-soak worker worker-bulk beat pipeline-status systemd-units clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +73,17 @@ beat: $(VENV)/.installed
 
 pipeline-status: $(VENV)/.installed
 	$(PY) manage.py pipeline_status
+
+## systemd units (deploy/systemd) for web, both workers and beat, restarted whenever they exit,
+## with APP_DIR and APP_USER filled in, into SYSTEMD_OUT (build/systemd).
+systemd-units:
+	mkdir -p $(SYSTEMD_OUT)
+	for unit in deploy/systemd/leadbridge*; do \
+		sed -e 's|@APP_DIR@|$(APP_DIR)|g' -e 's|@APP_USER@|$(APP_USER)|g' $$unit \
+			> $(SYSTEMD_OUT)/$$(basename $$unit); \
+	done
+	@echo "Now: sudo cp $(SYSTEMD_OUT)/* /etc/systemd/system/ && sudo systemctl daemon-reload"
+	@echo "     sudo systemctl enable --now leadbridge.target"
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles test-artifacts .pytest_cache .ruff_cache

@@ -1,14 +1,21 @@
+import logging
 import os
+import time
 
 from celery import Celery
 from celery.signals import beat_init, task_postrun, task_prerun, worker_init
-from django.db import close_old_connections
+from django.db import DatabaseError, close_old_connections
+
+from portal import kombu_fix
+
+logger = logging.getLogger(__name__)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("leadbridge")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(["leads.capture", "leads.routing", "scoring", "portal.notifications"])
+kombu_fix.install()  # a worker survives losing Redis with a message unacknowledged (issue 18)
 
 # The broker options in settings are the web's: one publish that gives up within ~50 ms.
 # A worker (and beat) must wait for Redis instead: with a 50 ms socket timeout, a worker
@@ -41,3 +48,31 @@ def drop_broken_connections(sender=None, **kwargs) -> None:
     """
     if sender is not None and not getattr(sender.request, "is_eager", False):
         close_old_connections()
+
+
+# A worker process notes itself at most this often per queue (one upsert): plenty for
+# WORKER_SEEN_WITHIN_SECONDS (minutes), nothing beside a handoff run (~16 ms).
+HEARTBEAT_SECONDS = 10
+_noted_at: dict[str, float] = {}
+
+
+@task_prerun.connect
+def note_the_worker(sender=None, **kwargs) -> None:
+    """Leave the heartbeat /healthz/ and `pipeline_status` read (portal/health): this worker
+    took a task from this queue. Beat sends one to each queue every sweep, so a silent queue
+    means no worker (or no beat) works it. After `drop_broken_connections`, which is
+    connected first and so runs first."""
+    if sender is None or getattr(sender.request, "is_eager", False):
+        return
+    queue = sender.queue or sender.app.conf.task_default_queue
+    now = time.monotonic()
+    if now - _noted_at.get(queue, float("-inf")) < HEARTBEAT_SECONDS:
+        return
+    from portal.health.heartbeats import worker_seen  # the apps are ready in a worker
+
+    try:
+        worker_seen(queue=queue, worker=sender.request.hostname or "")
+    except DatabaseError as error:  # the task will say so too; the heartbeat waits
+        logger.warning("Could not note the worker's heartbeat: %s", error)
+        return
+    _noted_at[queue] = now

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "csp",
     "portal.accounts",
     "portal.notifications",
+    "portal.health",
     "portal.dashboard",
     "portal.demo",
     "leads",
@@ -251,6 +252,15 @@ BROKER_TIMEOUT = env.float("BROKER_TIMEOUT", default=0.05)
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_TIMEOUT
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker (and beat) that lost Redis reconnects for as long as it takes: Celery's default
+# gives up after 100 tries (~45 min of an outage) and the worker exits.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# A hand_off running when Redis goes away finishes its batch (each commits whole); its message
+# can no longer be acknowledged and comes back (visibility timeout) or beat's sweep stands in,
+# and finds nothing due. Cancelling it (Celery 6's default) would kill the process mid-batch
+# only to redo the batch.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": BROKER_TIMEOUT,
     "socket_timeout": BROKER_TIMEOUT,
@@ -275,6 +285,11 @@ RATE_LIMIT_FLUSH_SECONDS = env.float("RATE_LIMIT_FLUSH_SECONDS", default=0.1)
 SPAM_MIN_FILL_SECONDS = env.float("SPAM_MIN_FILL_SECONDS", default=3)
 # A render token older than this is held too: one token cannot be replayed for ever.
 SPAM_TOKEN_MAX_AGE_SECONDS = env.float("SPAM_TOKEN_MAX_AGE_SECONDS", default=2 * 60 * 60)
+# /healthz/ and `pipeline_status` say "degraded" when no worker started a task from the
+# handoff or the bulk queue for this long: beat sends one to each every SWEEP_EVERY_SECONDS.
+LEADBRIDGE_WORKER_SEEN_WITHIN_SECONDS = env.int(
+    "WORKER_SEEN_WITHIN_SECONDS", default=3 * env.int("SWEEP_EVERY_SECONDS", default=60)
+)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     # Beat wakes the handoff now and then, for work whose message was lost (Redis was down,

@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
 from portal import broker
+from portal.health.heartbeats import workers_state
 
 
 @login_required
@@ -25,26 +26,37 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 def healthz(request: HttpRequest) -> HttpResponse:
-    """For load balancers and container health checks: the database and the broker, apart.
+    """For load balancers and container health checks: the database, the broker and the
+    workers, apart.
 
-    200 while the database answers ("degraded" when only the broker does not: intake keeps
-    storing, and the sweeper delivers once it is back); 503 when the database does not.
+    200 while the database answers, "degraded" when the broker does not (intake keeps
+    storing, and the sweeper delivers once it is back) or when no worker took a task from
+    the handoff or bulk queue within WORKER_SEEN_WITHIN_SECONDS; 503 when the database does
+    not answer.
     """
     database = "ok" if _database_answers() else "down"
     if not broker.broker_configured():
-        broker_state = "not configured"
+        broker_state, workers = "not configured", "in process"
     else:
         broker_state = "ok" if broker.broker_answers() else "down"
+        workers = _workers_state() if database == "ok" else "unknown"
     if database == "down":
         status = "down"
-    elif broker_state == "down":
+    elif broker_state == "down" or workers not in ("ok", "in process"):
         status = "degraded"
     else:
         status = "ok"
     return JsonResponse(
-        {"status": status, "database": database, "broker": broker_state},
+        {"status": status, "database": database, "broker": broker_state, "workers": workers},
         status=503 if status == "down" else 200,
     )
+
+
+def _workers_state() -> str:
+    try:
+        return workers_state([settings.CELERY_HANDOFF_QUEUE, settings.CELERY_BULK_QUEUE])
+    except DatabaseError:
+        return "unknown"
 
 
 def _database_answers() -> bool:

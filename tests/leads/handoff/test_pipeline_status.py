@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from leads.handoff import outbox, tasks
 from leads.models import Stage, Submission
+from portal.health.heartbeats import worker_seen
 from tests.conftest import needs_redis_server
 from tests.factories import FormFactory, LeadFactory
 
@@ -68,3 +69,45 @@ def test_it_answers_at_once_and_says_the_broker_is_down(own_broker, fault, backl
     assert time.monotonic() - started < 2
     assert "unscored submissions: 2" in output
     assert "broker: down" in output
+
+
+@pytest.fixture
+def frozen_clock(time_machine, monkeypatch):
+    """The clock stands still, so the ages are exact; the workers' ping, which would wait for
+    the clock forever, answers at once."""
+    time_machine.move_to(timezone.now(), tick=False)
+    monkeypatch.setattr("portal.broker.workers_seen", lambda timeout: [])
+
+
+@needs_redis_server
+@override_settings(LEADBRIDGE_WORKER_SEEN_WITHIN_SECONDS=180)
+def test_it_says_ok_when_a_worker_took_a_task_from_each_queue_lately(own_broker, frozen_clock):
+    worker_seen(queue="handoff", worker="handoff@a", at=timezone.now() - timedelta(seconds=7))
+    worker_seen(queue="bulk", worker="bulk@a", at=timezone.now() - timedelta(seconds=170))
+    output = pipeline_status()
+    assert "queue handoff: worker seen 7 s ago (handoff@a)" in output
+    assert "queue bulk: worker seen 170 s ago (bulk@a)" in output
+    assert output.endswith("status: ok\n")
+
+
+@needs_redis_server
+@override_settings(LEADBRIDGE_WORKER_SEEN_WITHIN_SECONDS=180)
+def test_it_says_degraded_when_no_worker_was_seen_for_too_long(own_broker, frozen_clock):
+    worker_seen(queue="handoff", worker="handoff@a", at=timezone.now() - timedelta(seconds=181))
+    output = pipeline_status()
+    assert "queue handoff: no worker seen for 181 s on queue handoff" in output
+    assert "queue bulk: no worker seen on queue bulk" in output
+    assert output.endswith(
+        "status: degraded (no worker seen for 181 s on queue handoff; "
+        "no worker seen on queue bulk)\n"
+    )
+
+
+@needs_redis_server
+def test_it_says_when_workers_were_last_seen_while_the_broker_is_down(own_broker, frozen_clock):
+    worker_seen(queue="handoff", worker="handoff@a", at=timezone.now() - timedelta(seconds=3))
+    worker_seen(queue="bulk", worker="bulk@a", at=timezone.now() - timedelta(seconds=4))
+    own_broker.stop()
+    output = pipeline_status()
+    assert "queue handoff: worker seen 3 s ago (handoff@a)" in output
+    assert output.endswith("status: degraded (broker down)\n")
