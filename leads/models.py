@@ -243,6 +243,7 @@ class LeadEvent(models.Model):
         REASSIGNED = "reassigned", "Reassigned"
         CONTACT_LOGGED = "contact_logged", "Contact logged"
         NOTE = "note", "Note"
+        FLAGGED = "flagged", "Flagged: should not have qualified"
 
     id = models.BigAutoField(primary_key=True)
     # Events are the biggest table, written on every capture and move: no index that no

@@ -33,10 +33,10 @@ WORKED = {S.ROUTED, S.ACCEPTED, S.CONTACTED, S.OPPORTUNITY}
 OFFERED = {
     "owner": {
         S.ROUTED: {"accept", "reject"},
-        S.ACCEPTED: {"contact", "recycle"},
+        S.ACCEPTED: {"contact", "lose", "recycle"},
         S.REJECTED: {"recycle"},
-        S.CONTACTED: {"contact", "convert"},
-        S.OPPORTUNITY: {"contact", "win", "lose"},
+        S.CONTACTED: {"contact", "convert", "lose", "recycle"},
+        S.OPPORTUNITY: {"contact", "win", "lose", "recycle"},
     },
     "manager": {
         **{stage: {"reassign"} for stage in WORKED},
