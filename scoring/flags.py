@@ -105,9 +105,7 @@ def flags_by_criterion(*, since: datetime | None = None) -> list[FlagGroup]:
     if since is not None:
         flags = flags.filter(created_at__gte=since)
     counts = flags.values_list("agreement_id", "criterion_id").annotate(n=Count("pk"))
-    groups = {
-        (agreement_id, criterion_id): count for agreement_id, criterion_id, count in counts
-    }
+    groups = {(agreement_id, criterion_id): count for agreement_id, criterion_id, count in counts}
     if not groups:
         return []
     agreements = Agreement.objects.select_related("scope").in_bulk({key[0] for key in groups})

@@ -119,7 +119,7 @@ class ReassignForm(LeadForm):
 
 
 class FlagForm(LeadForm):
-    """"This should not have qualified": which of the criteria the lead passed let it through."""
+    """ "This should not have qualified": which of the criteria the lead passed let it through."""
 
     criterion = forms.ChoiceField(
         widget=forms.RadioSelect, label="Which criterion should not have let it through?"

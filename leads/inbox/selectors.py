@@ -22,7 +22,6 @@ from django.db.models import (
 from django.utils import dateformat
 
 from leads.lifecycle import OPEN_STAGES
-from scoring.selectors import qualifying_reasons
 from leads.models import (
     ContactChannel,
     Lead,
@@ -33,6 +32,7 @@ from leads.models import (
     Stage,
     Submission,
 )
+from scoring.selectors import qualifying_reasons
 
 # A lead already contacted (or further) takes more contacts without changing stage.
 CONTACT_AGAIN = frozenset({Stage.CONTACTED, Stage.OPPORTUNITY})

@@ -33,7 +33,6 @@ from leads.inbox.selectors import (
     leads_for_export,
     leads_visible_to,
     unseen_repeats,
-    with_unseen_repeats,
 )
 from leads.inbox.services import lead_repeats_seen
 from leads.lifecycle import moves_from

@@ -73,7 +73,10 @@ def test_a_new_row_is_a_button_a_url_a_permission_and_a_service_call(client, rep
     assert flagged == [(lead, rep, "Odd budget.")]
 
     client.force_login(UserFactory(role=Role.MARKETER))
-    assert client.post(reverse("inbox:review", args=[lead.pk]), {"review-text": "x"}).status_code == 403
+    assert (
+        client.post(reverse("inbox:review", args=[lead.pk]), {"review-text": "x"}).status_code
+        == 403
+    )
     assert len(flagged) == 1
 
 

@@ -75,6 +75,8 @@ def valid_post(name, lead):
         "recycle": {"recycle-until": tomorrow.isoformat()},
         "note": {"note-text": "Spoke to marketing about it."},
         "reassign": {"reassign-to_rep": other_rep.pk, "reassign-reason": "Cover."},
+        # Offered only on a lead an agreement qualified (none here): tests/leads/inbox/test_flags.py
+        "flag": {"flag-criterion": "none", "flag-comment": "A student."},
     }[name]
 
 
