@@ -51,7 +51,8 @@
 
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
-    if (event.target.closest("input, textarea, select, [contenteditable], dialog")) return;
+    if (help && help.open) return; // the dialog has the keys (Esc closes it)
+    if (event.target.closest && event.target.closest("input, textarea, select, [contenteditable]")) return;
     switch (event.key) {
       case "j": step(1); break;
       case "k": step(-1); break;
