@@ -12,8 +12,8 @@ from playwright.sync_api import Page, expect
 from leads.models import Lead, Stage
 from portal.accounts.models import User
 from portal.demo.services import demo_seed
-from tests.browser.session import log_in
 from scoring.models import Agreement
+from tests.browser.session import log_in
 from tests.factories import LeadFactory, judged
 
 pytestmark = [
