@@ -30,7 +30,7 @@ def routed_to_ana(first: str, last: str) -> Lead:
         last_name=last,
         company="Prisma Ltda",
         stage=Stage.QUALIFIED,
-        attributes={"country": "Brazil", "company_size": 120},
+        attributes={"country": "BR", "company_size": 120},
     )
     lead_route(lead_id=lead.pk)
     lead.refresh_from_db()
