@@ -83,10 +83,9 @@ TABS = {
 # The state of a lead's service-level clock (`due_at`), now.
 OVERDUE, DUE_SOON, ON_TIME = "overdue", "due_soon", "on_time"
 DUE_STATES = {OVERDUE: "Overdue", DUE_SOON: "Due soon", ON_TIME: "On time"}
-# A clock is "due soon" (amber) once less than this share of the step's time is left: the
-# issue's default until a queue's escalation ladder says its own reminder share. For one
-# half, "less left than already gone" compares two durations, which every database does.
-REMINDER_SHARE = "1/2"
+# A clock is "due soon" (amber) once less than half of the step's time is left (the reminder
+# share's default, until a queue's escalation ladder says its own): "less left than already
+# gone" compares two durations, which every database does without multiplying them.
 
 
 def with_due_state(leads: QuerySet[Lead], *, now: datetime) -> QuerySet[Lead]:
@@ -133,7 +132,8 @@ class InboxFilters:
 
 
 def _number(value) -> int | None:
-    return int(value) if value and str(value).isdigit() else None
+    """A row id; anything else (or longer than a bigint's digits) is no filter, never a 500."""
+    return int(value) if value and str(value).isdigit() and len(str(value)) < 19 else None
 
 
 @dataclass

@@ -164,6 +164,13 @@ def test_filters_read_from_the_query_string_ignore_what_they_do_not_know():
         {"tab": "nope", "stage": "flying", "queue": "x", "form": "7", "due": "late", "q": " a "}
     )
     assert filters == InboxFilters(tab=NEEDS_ACTION, form=7, search="a")
+    assert InboxFilters.read({"queue": "9" * 30}).queue is None
+
+
+def test_a_filter_no_database_could_read_is_no_filter(client, rep):
+    client.force_login(rep)
+    response = client.get(reverse("inbox:list"), {"queue": "9" * 30, "form": "-1"})
+    assert response.status_code == 200
 
 
 def test_a_row_shows_time_left_in_red_score_why_it_qualified_source_and_campaign(client, rep, now):
