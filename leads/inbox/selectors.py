@@ -120,15 +120,24 @@ class InboxFilters:
         """The filters from a query string; anything not understood is no filter."""
         tab = params.get("tab", "")
         stage = params.get("stage", "")
+        stage = stage if stage in Stage.values else ""
+        tab = tab if tab in TABS else NEEDS_ACTION
+        if stage and stage not in (TABS[tab].stages or Stage.values):
+            tab = tab_of(stage)  # a link to a stage (the dashboard's, an import's) opens its tab
         due = params.get("due", "")
         return cls(
-            tab=tab if tab in TABS else NEEDS_ACTION,
-            stage=stage if stage in Stage.values else "",
+            tab=tab,
+            stage=stage,
             queue=_number(params.get("queue")),
             form=_number(params.get("form")),
             due=due if due in DUE_STATES else "",
             search=params.get("q", "").strip()[:200],
         )
+
+
+def tab_of(stage: str) -> str:
+    """The tab that lists `stage`: its own, or "All" (captured, qualified)."""
+    return next((tab.name for tab in TABS.values() if tab.stages and stage in tab.stages), "all")
 
 
 def _number(value) -> int | None:

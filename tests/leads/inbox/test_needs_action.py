@@ -167,6 +167,24 @@ def test_filters_read_from_the_query_string_ignore_what_they_do_not_know():
     assert InboxFilters.read({"queue": "9" * 30}).queue is None
 
 
+@pytest.mark.parametrize(
+    ("stage", "tab"),
+    [
+        (Stage.RECYCLED, "nurture"),
+        (Stage.WON, "won"),
+        (Stage.ROUTED, NEEDS_ACTION),
+        (Stage.QUALIFIED, "all"),
+    ],
+)
+def test_a_link_to_a_stage_opens_the_tab_that_lists_it(client, rep, stage, tab):
+    """The dashboard and an import's report link to `/leads/?stage=...`."""
+    lead = LeadFactory(owner=rep, stage=stage)
+    client.force_login(rep)
+    response = client.get(reverse("inbox:list"), {"stage": stage})
+    assert response.context["filters"].tab == tab
+    assert list(response.context["page"].object_list) == [lead]
+
+
 def test_a_filter_no_database_could_read_is_no_filter(client, rep):
     client.force_login(rep)
     response = client.get(reverse("inbox:list"), {"queue": "9" * 30, "form": "-1"})
