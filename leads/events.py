@@ -188,6 +188,12 @@ def event_note(*, lead: Lead, by, text: str) -> LeadEvent:
     return _record(lead, Kind.NOTE, by=by, reason=text)
 
 
+def event_flagged(*, lead: Lead, by, reason: str, flag_id: int, criterion_id: int | None):
+    """A rep says the lead should not have qualified (`criterion_id` None: none fits)."""
+    data = {"flag": flag_id, "criterion": criterion_id}
+    return _record(lead, Kind.FLAGGED, by=by, reason=reason, data=data)
+
+
 def event_released_from_quarantine(*, lead: Lead, submission, by, why: str, reasons) -> LeadEvent:
     """A person let a post that looked like spam through; its submission made or updated this
     lead. A note, so the timeline says who vouched for it and why."""

@@ -25,11 +25,13 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     Stage.RECYCLED: frozenset({Stage.QUALIFIED}),
     Stage.QUALIFIED: frozenset({Stage.ROUTED}),
     Stage.ROUTED: frozenset({Stage.ACCEPTED, Stage.REJECTED}),
-    Stage.ACCEPTED: frozenset({Stage.CONTACTED, Stage.RECYCLED}),
+    # Every stage a rep works has a way out: lost (with a reason) or nurture (recycled,
+    # with a return date), besides the step forward.
+    Stage.ACCEPTED: frozenset({Stage.CONTACTED, Stage.LOST, Stage.RECYCLED}),
     # Sent back to marketing: nurtured, or re-routed to another rep.
     Stage.REJECTED: frozenset({Stage.RECYCLED, Stage.ROUTED}),
-    Stage.CONTACTED: frozenset({Stage.OPPORTUNITY}),
-    Stage.OPPORTUNITY: frozenset({Stage.WON, Stage.LOST}),
+    Stage.CONTACTED: frozenset({Stage.OPPORTUNITY, Stage.LOST, Stage.RECYCLED}),
+    Stage.OPPORTUNITY: frozenset({Stage.WON, Stage.LOST, Stage.RECYCLED}),
     Stage.WON: frozenset(),
     Stage.LOST: frozenset(),
 }

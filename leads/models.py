@@ -258,6 +258,7 @@ class LeadEvent(models.Model):
         SLA_REMINDER = "sla_reminder", "Service level: reminder"
         SLA_BREACHED = "sla_breached", "Service level: breached"
         BACK_FROM_NURTURE = "back_from_nurture", "Back from nurture"
+        FLAGGED = "flagged", "Flagged: should not have qualified"
 
     id = models.BigAutoField(primary_key=True)
     # Events are the biggest table, written on every capture and move: no index that no

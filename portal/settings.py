@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "corsheaders",
     "crispy_forms",
     "crispy_bootstrap5",
+    "django_htmx",
     "django_celery_beat",
     "axes",
     "csp",
@@ -79,6 +80,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # request.htmx: the inbox answers its own polling with the rows alone.
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portal.sessions.IdleSessionMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
@@ -132,6 +135,8 @@ LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env("TIME_ZONE", default="UTC")
+# How often an open inbox asks for new assignments (htmx polling), in seconds.
+INBOX_POLL_SECONDS = env.int("INBOX_POLL_SECONDS", default=20)
 USE_I18N = True
 USE_TZ = True
 

@@ -1,5 +1,6 @@
 """Criterion effectiveness: for each criterion of a version, what sales did with the leads
-that passed it and with those that failed it, over the leads decided in the last N days.
+that passed it and with those that failed it, over the leads decided in the last N days, and
+how often reps flagged it ("this should not have qualified", scoring.flags) in those days.
 
 "Decided" means a rep accepted or rejected the lead in the window (scoring.history states
 the rates). Every decided lead is judged again, in memory, by the version shown, whatever
@@ -25,6 +26,7 @@ from django.utils import timezone
 
 from leads.models import Lead, LeadEvent, Stage
 from scoring import engine, explain
+from scoring.flags import flag_counts
 from scoring.history import History, Outcomes, histories
 from scoring.judging import Judge, form_placeholders
 from scoring.models import Agreement
@@ -42,6 +44,7 @@ class CriterionEffect:
     points: int
     passed: Outcomes = field(default_factory=Outcomes)
     failed: Outcomes = field(default_factory=Outcomes)
+    flags: int = 0  # reps' "should not have qualified" pointing at it, in the window
 
     @property
     def too_few(self) -> list[str]:
@@ -71,6 +74,7 @@ class Effectiveness:
     decided: int
     criteria: list[CriterionEffect]
     suggestion: Suggestion | None
+    none_fits: int = 0  # flags saying no criterion fits, in the window
     trust: int = TRUST
 
 
@@ -79,12 +83,14 @@ def effectiveness(
 ) -> Effectiveness:
     since = (now or timezone.now()) - timedelta(days=days)
     judge = Judge(agreement)
+    flags = flag_counts(agreement=agreement, since=since)
     effects = [
         CriterionEffect(
             label=rule.label,
             words=explain.clause(rule),
             mandatory=rule.kind == engine.MANDATORY,
             points=rule.points,
+            flags=flags.of(rule),
         )
         for rule in judge.rules
     ]
@@ -125,6 +131,7 @@ def effectiveness(
         decided=len(decided_ids),
         criteria=effects,
         suggestion=suggested_threshold(scored, agreement.threshold),
+        none_fits=flags.none_fits,
     )
 
 

@@ -467,4 +467,38 @@ class CriterionResult(models.Model):
         return self.reason
 
 
+class QualificationFlag(models.Model):
+    """A rep's "this should not have qualified": the criterion they think let the lead through
+    (none: no criterion fits, the agreement lacks one) and why. Counted per criterion for
+    marketing; written by `scoring.flags.lead_flag` with the lead's event."""
+
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="flags")
+    agreement = models.ForeignKey(
+        Agreement,
+        on_delete=models.PROTECT,
+        related_name="flags",
+        help_text="The version whose judgement the rep questions.",
+    )
+    criterion = models.ForeignKey(
+        Criterion,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="flags",
+        help_text="Empty: no criterion fits.",
+    )
+    comment = models.TextField()
+    flagged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["agreement", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.lead}: {self.criterion or 'no criterion fits'}"
+
+
 from scoring.progress import RescoreRun  # noqa: E402, F401 - its own module, one of our models

@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404
 from leads.clock import ACCEPT, CONTACT, Levels
 from leads.models import Lead
 from scoring.explain import hours_words
-from scoring.models import MAIN_SCOPE, Agreement, AgreementScope, Criterion
+from scoring.models import MAIN_SCOPE, Agreement, AgreementScope, Criterion, CriterionResult
 from scoring.service_levels import BusinessHours, add_business_minutes, is_business_time
 
 
@@ -256,3 +256,34 @@ def _levels(agreement: Agreement) -> Levels:
 
 def _after(start: datetime, minutes: int, *, hours: BusinessHours) -> datetime:
     return add_business_minutes(start, minutes, hours)
+
+
+def qualifying_reasons(*, lead_ids: Iterable[int], most: int = 3) -> dict[int, list[str]]:
+    """Why each lead qualified, in a few words: the labels of the criteria it passed in its
+    latest judgement in force that qualified it, the most points first. One query."""
+    rows = (
+        CriterionResult.objects.filter(
+            qualification__lead_id__in=list(lead_ids),
+            qualification__superseded_at__isnull=True,
+            qualification__qualified=True,
+            passed=True,
+        )
+        .order_by(
+            "qualification__lead_id",
+            "-qualification__evaluated_at",
+            "-qualification_id",
+            "-points",
+            "criterion__position",
+            "criterion_id",
+        )
+        .values_list("qualification__lead_id", "qualification_id", "criterion__label", "points")
+    )
+    reasons: dict[int, list[str]] = {}
+    judged_by: dict[int, int] = {}
+    for lead_id, qualification_id, label, points in rows:
+        if judged_by.setdefault(lead_id, qualification_id) != qualification_id:
+            continue  # an older judgement of the same lead
+        words = reasons.setdefault(lead_id, [])
+        if len(words) < most:
+            words.append(f"{label} (+{points})" if points else label)
+    return reasons

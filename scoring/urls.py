@@ -6,6 +6,7 @@ app_name = "scoring"
 urlpatterns = [
     path("", views.agreement_page, name="agreement"),
     path("new/", views.draft_new, name="new"),
+    path("flags/", views.flags_page, name="flags"),
     path("rescore/<int:pk>/", views.rescore_progress, name="rescore_progress"),
     path("v<int:version>/", views.version_page, name="version"),
     path("v<int:version>/edit/", views.edit, name="edit"),

@@ -6,6 +6,7 @@ with the reason and the status the service gave (403 or 409), never a 500.
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -13,11 +14,13 @@ from django.core.exceptions import PermissionDenied as Forbidden
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from portal.accounts.decorators import permission_required_or_403
 from portal.errors import DomainError, PermissionDenied
 from scoring import effectiveness, explain, forms, service_levels, whatif
+from scoring.flags import flags_by_criterion
 from scoring.models import Agreement, Criterion, ProposedAgreementChange
 from scoring.progress import RescoreRun
 from scoring.rescore import rescore_latest
@@ -129,6 +132,16 @@ def agreement_page(request: HttpRequest) -> HttpResponse:
         "effectiveness_days": whatif.DAY_CHOICES,
     }
     return render(request, "scoring/agreement.html", context)
+
+
+@permission_required_or_403("scoring.view_agreement")
+def flags_page(request: HttpRequest) -> HttpResponse:
+    """The reps' "this should not have qualified", grouped by the criterion they point at."""
+    days = _days(request, whatif.DAY_CHOICES, effectiveness.DEFAULT_DAYS)
+    since = timezone.now() - timedelta(days=days)
+    context = {"groups": flags_by_criterion(since=since), "days": days, "since": since}
+    context["day_choices"] = whatif.DAY_CHOICES
+    return render(request, "scoring/flags.html", context)
 
 
 @login_required

@@ -5,11 +5,11 @@ from django.contrib.auth.models import Group
 
 from leads.capture.models import Form, FormField
 from leads.capture.services import form_publish
-from leads.models import Lead, Stage
+from leads.models import Lead, Stage, Submission
 from leads.routing.models import Queue, QueueMember
 from portal.accounts.models import User
 from portal.accounts.roles import Role
-from scoring.models import Agreement, Criterion
+from scoring.models import Agreement, Criterion, CriterionResult, Qualification
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -124,3 +124,42 @@ def queue_with_reps(*reps: User, **queue_fields) -> Queue:
     for position, rep in enumerate(reps):
         QueueMember.objects.create(queue=queue, rep=rep, position=position)
     return queue
+
+
+def judged(lead: Lead, agreement: Agreement, passed: dict, *, failed=(), qualified=True):
+    """A judgement in force of `lead` by `agreement`, as the handoff stores one: `passed` maps
+    each criterion the lead passed to its points; `failed` lists those it failed."""
+    submission = Submission.objects.create(form=lead.source_form, lead=lead, payload={})
+    qualification = Qualification.objects.create(
+        lead=lead,
+        submission=submission,
+        agreement=agreement,
+        qualified=qualified,
+        score=sum(passed.values()),
+        summary="Qualified." if qualified else "Not qualified.",
+    )
+    CriterionResult.objects.bulk_create(
+        [
+            *(
+                CriterionResult(
+                    qualification=qualification,
+                    criterion=criterion,
+                    passed=True,
+                    points=points,
+                    reason=f"{criterion.label}: passed.",
+                )
+                for criterion, points in passed.items()
+            ),
+            *(
+                CriterionResult(
+                    qualification=qualification,
+                    criterion=criterion,
+                    passed=False,
+                    points=0,
+                    reason=f"{criterion.label}: failed.",
+                )
+                for criterion in failed
+            ),
+        ]
+    )
+    return qualification

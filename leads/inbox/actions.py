@@ -8,7 +8,14 @@ from dataclasses import dataclass
 from django.utils import dateformat
 
 from leads.inbox import forms
-from leads.inbox.selectors import CONTACT_AGAIN, may_note, may_recycle, may_work
+from leads.inbox.selectors import (
+    CONTACT_AGAIN,
+    FLAGGABLE,
+    lead_was_qualified,
+    may_note,
+    may_recycle,
+    may_work,
+)
 from leads.inbox.services import (
     lead_accept,
     lead_contact,
@@ -23,6 +30,7 @@ from leads.lifecycle import IllegalMove, moves_from
 from leads.models import ContactChannel, Lead, Stage
 from leads.routing.selectors import REASSIGNABLE
 from leads.routing.services import lead_reassign
+from scoring.flags import lead_flag
 
 WORK = "leads.work_lead"
 MANAGE = "leads.reassign_lead"
@@ -71,6 +79,10 @@ class Action:
     # Final, or sends the lead away: asked on a confirmation page first (GET). {lead} is
     # the lead's name. Works without JavaScript, unlike a dialog.
     ask: str = ""
+    # Offered only on a lead this holds of (the flag: a lead an agreement qualified).
+    applies: Callable[[Lead], bool] | None = None
+    # Its key in the inbox list, whose rows offer it too (a button, or a link to `ask`).
+    key: str = ""
 
     def __post_init__(self):
         if not self.to and not self.refused:
@@ -79,6 +91,8 @@ class Action:
     def offered(self, *, lead: Lead, user) -> LeadAction | None:
         """How the move reads to `user` on `lead` now, or None when it is not theirs to take."""
         if lead.stage not in self.within or not self.may(user=user, lead=lead):
+            return None
+        if self.applies is not None and not self.applies(lead):
             return None
         if self.to and self.to in moves_from(lead.stage):
             return LeadAction(self.name, self.label, self.help, self.to, self.style)
@@ -112,6 +126,7 @@ ACTIONS: dict[str, Action] = {
             lambda lead, _: f"You accepted {lead}.",
             to=Stage.ACCEPTED,
             style="success",
+            key="a",
         ),
         Action(
             "reject",
@@ -127,6 +142,7 @@ ACTIONS: dict[str, Action] = {
             submit="Reject lead",
             then="list",
             ask="Reject {lead}?",
+            key="r",
         ),
         Action(
             "contact",
@@ -213,6 +229,21 @@ ACTIONS: dict[str, Action] = {
             within=REASSIGNABLE,
             refused="reassigned",
             style="secondary",
+        ),
+        Action(
+            "flag",
+            "Should not have qualified",
+            "Tell marketing which criterion let it through, or that none fits.",
+            forms.FlagForm,
+            lead_flag,
+            (WORK,),
+            may_work,
+            lambda lead, _: f"Flag sent: marketing sees it on the criterion. {lead} stays yours.",
+            within=FLAGGABLE,
+            refused="flagged",
+            style="warning",
+            submit="Send flag",
+            applies=lead_was_qualified,
         ),
         Action(
             "note",

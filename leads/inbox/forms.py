@@ -10,6 +10,9 @@ from django.utils import timezone
 from leads.inbox.services import NOTE_MAX_LENGTH
 from leads.models import ContactChannel, Lead, LostReason, RejectionReason, Stage
 from leads.routing.selectors import active_reps
+from scoring.flags import flag_judgement
+
+NONE_FITS = "none"
 
 
 def _note(label: str, *, help_text: str = "", required: bool = False) -> forms.CharField:
@@ -113,3 +116,29 @@ class ReassignForm(LeadForm):
         if lead.stage != Stage.REJECTED and lead.owner_id:
             reps = reps.exclude(pk=lead.owner_id)
         self.fields["to_rep"].queryset = reps
+
+
+class FlagForm(LeadForm):
+    """ "This should not have qualified": which of the criteria the lead passed let it through."""
+
+    criterion = forms.ChoiceField(
+        widget=forms.RadioSelect, label="Which criterion should not have let it through?"
+    )
+    comment = _note(
+        "What is wrong with it",
+        required=True,
+        help_text="Marketing reads this with the flags on the criterion.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _judgement, passed = flag_judgement(lead=self.lead)
+        self.criteria = {str(criterion.pk): criterion for criterion in passed}
+        self.fields["criterion"].choices = [
+            *((pk, criterion.label) for pk, criterion in self.criteria.items()),
+            (NONE_FITS, "None fits: the agreement lacks the rule that would have kept it out"),
+        ]
+
+    def clean_criterion(self):
+        chosen = self.cleaned_data["criterion"]
+        return None if chosen == NONE_FITS else self.criteria[chosen]

@@ -1,10 +1,27 @@
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, JSONField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    DateTimeField,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    JSONField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.utils import dateformat
 
+from leads.lifecycle import OPEN_STAGES
 from leads.models import (
     ContactChannel,
     Lead,
@@ -15,9 +32,12 @@ from leads.models import (
     Stage,
     Submission,
 )
+from scoring.selectors import qualifying_reasons
 
 # A lead already contacted (or further) takes more contacts without changing stage.
 CONTACT_AGAIN = frozenset({Stage.CONTACTED, Stage.OPPORTUNITY})
+# A rep may say a lead should not have qualified while it is theirs, and once they rejected it.
+FLAGGABLE = OPEN_STAGES | {Stage.REJECTED}
 
 
 def leads_visible_to(*, user) -> QuerySet[Lead]:
@@ -35,14 +55,206 @@ def inbox_for(*, user, stage: str = "", search: str = "") -> QuerySet[Lead]:
     leads = leads_visible_to(user=user)
     if stage:
         leads = leads.filter(stage=stage)
-    if search:
-        leads = leads.filter(
-            Q(email__icontains=search)
-            | Q(company__icontains=search)
-            | Q(first_name__icontains=search)
-            | Q(last_name__icontains=search)
+    return _searched(leads, search).order_by("-stage_changed_at", "-pk")
+
+
+# The inbox's tabs: "Needs action" holds the leads a rep is working; what is done (won,
+# lost), sent back (rejected) or waiting in nurture has its own tab; "All" is every lead.
+@dataclass(frozen=True)
+class Tab:
+    name: str
+    label: str
+    stages: frozenset[str] | None  # None: every stage
+
+
+NEEDS_ACTION = "needs_action"
+TABS = {
+    tab.name: tab
+    for tab in [
+        Tab(NEEDS_ACTION, "Needs action", OPEN_STAGES),
+        Tab("rejected", "Rejected", frozenset({Stage.REJECTED})),
+        Tab("won", "Won", frozenset({Stage.WON})),
+        Tab("lost", "Lost", frozenset({Stage.LOST})),
+        Tab("nurture", "Nurture", frozenset({Stage.RECYCLED, Stage.DISQUALIFIED})),
+        Tab("all", "All", None),
+    ]
+}
+
+# The state of a lead's service-level clock (`due_at`), now.
+OVERDUE, DUE_SOON, ON_TIME = "overdue", "due_soon", "on_time"
+DUE_STATES = {OVERDUE: "Overdue", DUE_SOON: "Due soon", ON_TIME: "On time"}
+# A clock is "due soon" (amber) once less than half of the step's time is left (the reminder
+# share's default, until a queue's escalation ladder says its own): "less left than already
+# gone" compares two durations, which every database does without multiplying them.
+
+
+def with_due_state(leads: QuerySet[Lead], *, now: datetime) -> QuerySet[Lead]:
+    """Each lead's `due_state`: overdue, due soon, on time, or "" (no clock runs).
+
+    The step's time runs from the move into the stage (`stage_changed_at`) to `due_at`."""
+    at = Value(now, output_field=DateTimeField())
+    return leads.annotate(
+        time_gone=ExpressionWrapper(at - F("stage_changed_at"), output_field=DurationField()),
+        time_left=ExpressionWrapper(F("due_at") - at, output_field=DurationField()),
+        due_state=Case(
+            When(due_at__isnull=True, then=Value("")),
+            When(due_at__lte=now, then=Value(OVERDUE)),
+            When(time_left__lt=F("time_gone"), then=Value(DUE_SOON)),
+            default=Value(ON_TIME),
+            output_field=CharField(),
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class InboxFilters:
+    tab: str = NEEDS_ACTION
+    stage: str = ""
+    queue: int | None = None
+    form: int | None = None
+    due: str = ""
+    search: str = ""
+
+    @classmethod
+    def read(cls, params) -> "InboxFilters":
+        """The filters from a query string; anything not understood is no filter."""
+        tab = params.get("tab", "")
+        stage = params.get("stage", "")
+        stage = stage if stage in Stage.values else ""
+        tab = tab if tab in TABS else NEEDS_ACTION
+        if stage and stage not in (TABS[tab].stages or Stage.values):
+            tab = tab_of(stage)  # a link to a stage (the dashboard's, an import's) opens its tab
+        due = params.get("due", "")
+        return cls(
+            tab=tab,
+            stage=stage,
+            queue=_number(params.get("queue")),
+            form=_number(params.get("form")),
+            due=due if due in DUE_STATES else "",
+            search=params.get("q", "").strip()[:200],
         )
-    return leads.order_by("-stage_changed_at", "-pk")
+
+
+def tab_of(stage: str) -> str:
+    """The tab that lists `stage`: its own, or "All" (captured, qualified)."""
+    return next((tab.name for tab in TABS.values() if tab.stages and stage in tab.stages), "all")
+
+
+def _number(value) -> int | None:
+    """A row id; anything else (or longer than a bigint's digits) is no filter, never a 500."""
+    return int(value) if value and str(value).isdigit() and len(str(value)) < 19 else None
+
+
+@dataclass
+class Facet:
+    """One filter's choices, each with how many leads it would show (the other filters kept)."""
+
+    name: str
+    label: str
+    every: str
+    chosen: str
+    choices: list[tuple[str, str, int]] = field(default_factory=list)  # (value, label, count)
+
+
+@dataclass
+class Inbox:
+    filters: InboxFilters
+    leads: QuerySet[Lead]  # in the tab's order, filtered, with `due_state` and repeats
+    tabs: list[tuple[Tab, int]]
+    new: int  # routed leads waiting for the user's accept or reject: the tab title's count
+    facets: list[Facet]
+
+
+def inbox(*, user, filters: InboxFilters, now: datetime) -> Inbox:
+    """The user's inbox: the tab's leads filtered as asked, the tabs' and the filters' counts.
+
+    A fixed number of queries (one per facet, one for the tabs) however many leads there are;
+    the page's rows are read by the paginator.
+    """
+    visible = leads_visible_to(user=user)
+    counted = visible.aggregate(
+        new=Count("pk", filter=Q(stage=Stage.ROUTED)),
+        **{
+            tab.name: Count("pk", filter=Q(stage__in=tab.stages)) if tab.stages else Count("pk")
+            for tab in TABS.values()
+        },
+    )
+    tab = TABS[filters.tab]
+    base = visible if tab.stages is None else visible.filter(stage__in=tab.stages)
+    base = with_due_state(_searched(base, filters.search), now=now)
+    wheres = {
+        "stage": Q(stage=filters.stage) if filters.stage else Q(),
+        "queue": Q(queue_id=filters.queue) if filters.queue else Q(),
+        "form": Q(source_form_id=filters.form) if filters.form else Q(),
+        "due": Q(due_state=filters.due) if filters.due else Q(),
+    }
+
+    def but(name: str) -> QuerySet[Lead]:
+        return base.filter(*(where for key, where in wheres.items() if key != name))
+
+    leads = base.filter(*wheres.values())
+    if tab.name == NEEDS_ACTION:
+        leads = leads.order_by(F("due_at").asc(nulls_last=True), "stage_changed_at", "pk")
+    else:
+        leads = leads.order_by("-stage_changed_at", "-pk")
+    stage_counts = dict(but("stage").order_by().values_list("stage").annotate(n=Count("pk")))
+    due_counts = dict(but("due").order_by().values_list("due_state").annotate(n=Count("pk")))
+    queues = but("queue").order_by().values_list("queue_id", "queue__name").annotate(n=Count("pk"))
+    forms = (
+        but("form")
+        .order_by()
+        .values_list("source_form_id", "source_form__name")
+        .annotate(n=Count("pk"))
+    )
+    stages = [value for value in Stage.values if tab.stages is None or value in tab.stages]
+    facets = [
+        Facet(
+            "stage",
+            "Stage",
+            "All stages",
+            filters.stage,
+            [(value, Stage(value).label, stage_counts.get(value, 0)) for value in stages],
+        ),
+        Facet(
+            "queue",
+            "Queue",
+            "All queues",
+            str(filters.queue or ""),
+            sorted((str(pk), name, n) for pk, name, n in queues if pk),
+        ),
+        Facet(
+            "form",
+            "Form",
+            "All forms",
+            str(filters.form or ""),
+            sorted(((str(pk), name, n) for pk, name, n in forms), key=lambda c: c[1]),
+        ),
+        Facet(
+            "due",
+            "Due",
+            "Any due time",
+            filters.due,
+            [(value, label, due_counts.get(value, 0)) for value, label in DUE_STATES.items()],
+        ),
+    ]
+    return Inbox(
+        filters=filters,
+        leads=with_unseen_repeats(leads),
+        tabs=[(tab, counted[tab.name]) for tab in TABS.values()],
+        new=counted["new"],
+        facets=facets,
+    )
+
+
+def _searched(leads: QuerySet[Lead], search: str) -> QuerySet[Lead]:
+    if not search:
+        return leads
+    return leads.filter(
+        Q(email__icontains=search)
+        | Q(company__icontains=search)
+        | Q(first_name__icontains=search)
+        | Q(last_name__icontains=search)
+    )
 
 
 def with_unseen_repeats(leads: QuerySet[Lead]) -> QuerySet[Lead]:
@@ -85,6 +297,11 @@ def may_recycle(*, user, lead: Lead) -> bool:
     return may_work(user=user, lead=lead) or (
         lead.stage == Stage.REJECTED and user.has_perm("leads.reassign_lead")
     )
+
+
+def lead_was_qualified(lead: Lead) -> bool:
+    """A judgement in force qualified the lead: there is a criterion to flag."""
+    return lead.qualifications.filter(superseded_at__isnull=True, qualified=True).exists()
 
 
 def may_note(*, user, lead: Lead) -> bool:
@@ -160,3 +377,43 @@ def _channel(value) -> str:
 
 def _day(day: date) -> str:
     return dateformat.format(day, "M j, Y")
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    """One lead as the inbox lists it."""
+
+    lead: Lead
+    why: list[str]  # why it qualified, in a few words
+    due_state: str
+    time_left: str  # "2 h 5 min left", "35 min overdue"; "" without a clock
+
+
+def inbox_rows(*, leads: list[Lead], now: datetime) -> list[InboxRow]:
+    """The page's leads (from `inbox`) with the words each row shows. One query."""
+    why = qualifying_reasons(lead_ids=[lead.pk for lead in leads])
+    return [
+        InboxRow(lead, why.get(lead.pk, []), lead.due_state, time_left_words(lead.due_at, now))
+        for lead in leads
+    ]
+
+
+def time_left_words(due_at: datetime | None, now: datetime) -> str:
+    if due_at is None:
+        return ""
+    if due_at <= now:
+        return f"{_duration_words(now - due_at)} overdue"
+    return f"{_duration_words(due_at - now)} left"
+
+
+def _duration_words(delta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 1:
+        return "under a minute"
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{minutes} min"

@@ -109,7 +109,8 @@ def lead_lose(*, lead: Lead, by, reason: LostReason, note: str = "") -> Lead:
 
 
 def lead_recycle(*, lead: Lead, by, until: date, note: str = "") -> Lead:
-    """Back to nurture until `until`: from accepted by its rep, from rejected also by a manager."""
+    """Back to nurture until `until`: from any stage its rep works (accepted, contacted,
+    opportunity) by the rep, from rejected also by a manager."""
     if until <= timezone.localdate():
         raise DomainError(
             "Choose a day after today for the lead to come back.", code="not_future", field="until"

@@ -1,5 +1,7 @@
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as Forbidden
@@ -7,6 +9,8 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from leads.capture.exports import EXPORT, csv_response
@@ -22,12 +26,13 @@ from leads.capture.views import UTM_KEYS
 from leads.inbox import forms
 from leads.inbox.actions import ACTIONS, LeadAction, lead_actions
 from leads.inbox.selectors import (
-    inbox_for,
+    InboxFilters,
+    inbox,
+    inbox_rows,
     lead_timeline,
     leads_for_export,
     leads_visible_to,
     unseen_repeats,
-    with_unseen_repeats,
 )
 from leads.inbox.services import lead_repeats_seen
 from leads.lifecycle import moves_from
@@ -66,13 +71,64 @@ def _filters(request: HttpRequest) -> tuple[str, str]:
     return (stage if stage in Stage.values else ""), request.GET.get("q", "").strip()[:200]
 
 
+@dataclass(frozen=True)
+class RowMove:
+    """A move a row of the list offers (a row of ACTIONS with a key)."""
+
+    name: str
+    label: str
+    key: str
+    style: str
+    url: str
+    confirm: bool  # a link to its confirmation page; else a button that posts
+
+
+def _row_moves(lead: Lead, user) -> list[RowMove]:
+    moves = []
+    for move in ACTIONS.values():
+        offer = move.offered(lead=lead, user=user) if move.key else None
+        if offer is not None:
+            url = reverse(f"inbox:{move.name}", kwargs={"pk": lead.pk})
+            label = f"{offer.label}…" if move.ask else offer.label
+            moves.append(RowMove(move.name, label, move.key, offer.style, url, bool(move.ask)))
+    return moves
+
+
 @login_required
 def lead_list(request: HttpRequest) -> HttpResponse:
-    stage, search = _filters(request)
-    leads = with_unseen_repeats(inbox_for(user=request.user, stage=stage, search=search))
-    page = Paginator(leads, PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"page": page, "stage": stage, "search": search, "stages": Stage.choices}
-    return render(request, "inbox/list.html", context)
+    """The inbox: a tab of leads, "Needs action" first, by due time. Asked by htmx (polling),
+    only the tabs and the rows are sent, with the page's title."""
+    filters = InboxFilters.read(request.GET)
+    now = timezone.now()
+    box = inbox(user=request.user, filters=filters, now=now)
+    page = Paginator(box.leads, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = inbox_rows(leads=list(page.object_list), now=now)
+    context = {
+        "inbox": box,
+        "filters": filters,
+        "page": page,
+        "rows": [(row, _row_moves(row.lead, request.user)) for row in rows],
+        "query": _query(filters),
+        "poll_seconds": settings.INBOX_POLL_SECONDS,
+        # The old single-filter names, for the export link.
+        "stage": filters.stage,
+        "search": filters.search,
+    }
+    template = "inbox/_results.html" if request.htmx else "inbox/list.html"
+    return render(request, template, context)
+
+
+def _query(filters: InboxFilters) -> str:
+    """The filters as a query string (without the page), for links that keep them."""
+    params = {
+        "tab": filters.tab,
+        "stage": filters.stage,
+        "queue": filters.queue or "",
+        "form": filters.form or "",
+        "due": filters.due,
+        "q": filters.search,
+    }
+    return urlencode({key: value for key, value in params.items() if value})
 
 
 @permission_required_or_403(EXPORT)
@@ -194,6 +250,11 @@ def _take(request: HttpRequest, lead: Lead, name: str, action: LeadAction | None
             form.add_error(error.field, error.message)
         else:
             messages.success(request, move.done(lead, form.cleaned_data))
+            back = request.POST.get("next", "")
+            if back and url_has_allowed_host_and_scheme(
+                back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+            ):
+                return redirect(back)  # taken from the inbox list: back to it, filters kept
             return redirect("inbox:list") if move.then == "list" else redirect(lead)
     panel = _panel(lead, action, form=form)
     if panel.confirm:

@@ -266,6 +266,8 @@ MOVES_GET = {
     "recycle": statuses(LOGIN, 405, 404, 403, 403, 403),
     "reassign": statuses(LOGIN, 403, 403, 403, 403, 405),
     "note": statuses(LOGIN, 405, 404, 405, 405, 405),
+    # "Should not have qualified": asked on the lead page itself, only by the lead's rep.
+    "flag": statuses(LOGIN, 405, 404, 403, 403, 403),
 }
 
 
@@ -279,6 +281,40 @@ def test_every_move_is_in_the_table():
 @pytest.mark.parametrize("who", WHO)
 def test_each_role_opens_exactly_the_moves_it_may(world, who, name):
     assert _open(world, who, f"inbox:{name}") == MOVES_GET[name][who]
+
+
+# The inbox's tabs and filters, and its polling (htmx asks for the rows alone): a list of
+# one's own leads to a rep, of every lead to those who see them all; never a lead of another
+# rep's to a rep.
+@pytest.mark.parametrize("tab", ["needs_action", "rejected", "won", "lost", "nurture", "all"])
+@pytest.mark.parametrize("polled", [False, True])
+@pytest.mark.parametrize("who", WHO)
+def test_each_role_sees_its_own_inbox_in_every_tab(world, who, tab, polled):
+    users, _form, lead = world
+    client = Client()
+    if who != ANON:
+        client.force_login(users[who])
+    headers = {"HX-Request": "true"} if polled else {}
+    response = client.get(reverse("inbox:list"), {"tab": tab}, headers=headers)
+    assert _answer(response) == GET["inbox:list"][who]
+    if response.status_code == 200:
+        shown = f'data-lead="{lead.pk}"' in response.content.decode()
+        assert shown == (tab in ("needs_action", "all") and who != OTHER_REP)
+
+
+# Accepting from the list takes the list's page back (`next`); it never opens the move to
+# anyone the lead page would refuse it to.
+@pytest.mark.parametrize("who", WHO)
+def test_accepting_from_the_list_is_the_owners_alone(world, who):
+    users, _form, lead = world
+    client = Client()
+    if who != ANON:
+        client.force_login(users[who])
+    response = client.post(reverse("inbox:accept", args=[lead.pk]), {"next": "/leads/"})
+    expected = statuses(LOGIN, 302, 404, 403, 403, 403)[who]
+    assert _answer(response) == expected
+    lead.refresh_from_db()
+    assert (lead.stage == Stage.ACCEPTED) == (who == REP)
 
 
 # The agreement pages, on a draft (v1, one criterion): everyone with a login reads it; only
@@ -305,6 +341,8 @@ AGREEMENT_GET = {
     "scoring:rebase": POSTED,
     # The re-scoring's progress (JSON), polled by the agreement page that everyone reads.
     "scoring:rescore_progress": EVERYONE,
+    # The reps' flags, by criterion: for those who hold the agreement (the managers).
+    "scoring:flags": MANAGERS,
 }
 
 
@@ -316,7 +354,7 @@ def draft_agreement():
 
 
 def _agreement_url(name: str, draft) -> str:
-    if name in ("scoring:agreement", "scoring:new"):
+    if name in ("scoring:agreement", "scoring:new", "scoring:flags"):
         return reverse(name)
     if name == "scoring:rescore_progress":
         return reverse(name, kwargs={"pk": RescoreRun.objects.create(agreement=draft).pk})

@@ -32,7 +32,7 @@ def flagged(monkeypatch):
         calls.append((lead, by, text))
 
     row = Action(
-        "flag",
+        "review",
         "Flag for review",
         "Ask a manager to look at it.",
         forms.NoteForm,
@@ -44,7 +44,7 @@ def flagged(monkeypatch):
         refused="flagged",
         style="warning",
     )
-    monkeypatch.setitem(ACTIONS, "flag", row)
+    monkeypatch.setitem(ACTIONS, "review", row)
     _reload_urls()
     yield calls
     monkeypatch.undo()
@@ -64,16 +64,19 @@ def test_a_new_row_is_a_button_a_url_a_permission_and_a_service_call(client, rep
     client.force_login(rep)
 
     page = client.get(lead.get_absolute_url())
-    flag = next(panel for panel in page.context["moves"] if panel.action.name == "flag")
+    flag = next(panel for panel in page.context["moves"] if panel.action.name == "review")
     assert (flag.action.label, flag.action.style) == ("Flag for review", "warning")
-    assert f'action="{reverse("inbox:flag", args=[lead.pk])}"' in page.content.decode()
+    assert f'action="{reverse("inbox:review", args=[lead.pk])}"' in page.content.decode()
 
-    response = client.post(reverse("inbox:flag", args=[lead.pk]), {"flag-text": "Odd budget."})
+    response = client.post(reverse("inbox:review", args=[lead.pk]), {"review-text": "Odd budget."})
     assert response.status_code == 302
     assert flagged == [(lead, rep, "Odd budget.")]
 
     client.force_login(UserFactory(role=Role.MARKETER))
-    assert client.post(reverse("inbox:flag", args=[lead.pk]), {"flag-text": "x"}).status_code == 403
+    assert (
+        client.post(reverse("inbox:review", args=[lead.pk]), {"review-text": "x"}).status_code
+        == 403
+    )
     assert len(flagged) == 1
 
 
@@ -82,8 +85,8 @@ def test_a_row_outside_its_stages_is_neither_offered_nor_taken(client, rep, flag
     client.force_login(rep)
 
     page = client.get(lead.get_absolute_url())
-    assert "flag" not in {panel.action.name for panel in page.context["moves"]}
-    response = client.post(reverse("inbox:flag", args=[lead.pk]), {"flag-text": "Odd."})
+    assert "review" not in {panel.action.name for panel in page.context["moves"]}
+    response = client.post(reverse("inbox:review", args=[lead.pk]), {"review-text": "Odd."})
     assert response.status_code == 409
     said = [str(message) for message in response.context["messages"]]
     assert said == [f"{lead} is routed: it cannot be flagged. Nothing changed."]

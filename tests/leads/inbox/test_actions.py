@@ -291,7 +291,7 @@ def test_the_loser_of_a_race_reads_what_happened_on_the_lead_page(client, rep):
         f"{lead} is accepted: it cannot become rejected. Nothing changed."
     ]
     assert response.context["lead"].stage == Stage.ACCEPTED
-    assert {p.action.name for p in response.context["moves"]} == {"contact", "recycle"}
+    assert {p.action.name for p in response.context["moves"]} == {"contact", "lose", "recycle"}
     assert lead.events.count() == 1
 
 

@@ -140,7 +140,9 @@ def test_pages_of_a_filtered_list_keep_the_filter_and_the_search(client, rep):
     client.force_login(rep)
     html = client.get(reverse("inbox:list"), {"stage": "routed", "q": "acme & co"}).content.decode()
     assert "Page 1 of 2" in html
-    assert 'href="?page=2&amp;stage=routed&amp;q=acme%20%26%20co"' in html
+    assert 'href="?tab=needs_action&amp;stage=routed&amp;q=acme+%26+co&amp;page=2"' in html
     second = client.get(reverse("inbox:list"), {"page": 2, "stage": "routed", "q": "acme & co"})
     assert len(second.context["page"].object_list) == 5
-    assert 'href="?page=1&amp;stage=routed&amp;q=acme%20%26%20co"' in second.content.decode()
+    assert 'href="?tab=needs_action&amp;stage=routed&amp;q=acme+%26+co&amp;page=1"' in (
+        second.content.decode()
+    )

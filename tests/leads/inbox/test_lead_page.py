@@ -33,10 +33,10 @@ WORKED = {S.ROUTED, S.ACCEPTED, S.CONTACTED, S.OPPORTUNITY}
 OFFERED = {
     "owner": {
         S.ROUTED: {"accept", "reject"},
-        S.ACCEPTED: {"contact", "recycle"},
+        S.ACCEPTED: {"contact", "lose", "recycle"},
         S.REJECTED: {"recycle"},
-        S.CONTACTED: {"contact", "convert"},
-        S.OPPORTUNITY: {"contact", "win", "lose"},
+        S.CONTACTED: {"contact", "convert", "lose", "recycle"},
+        S.OPPORTUNITY: {"contact", "win", "lose", "recycle"},
     },
     "manager": {
         **{stage: {"reassign"} for stage in WORKED},
@@ -75,6 +75,8 @@ def valid_post(name, lead):
         "recycle": {"recycle-until": tomorrow.isoformat()},
         "note": {"note-text": "Spoke to marketing about it."},
         "reassign": {"reassign-to_rep": other_rep.pk, "reassign-reason": "Cover."},
+        # Offered only on a lead an agreement qualified (none here): tests/leads/inbox/test_flags.py
+        "flag": {"flag-criterion": "none", "flag-comment": "A student."},
     }[name]
 
 

@@ -40,8 +40,17 @@ REP_MOVES = {
     ),
     "convert": (lead_convert, dict, {Stage.CONTACTED}),
     "win": (lead_win, dict, {Stage.OPPORTUNITY}),
-    "lose": (lead_lose, lambda: {"reason": LostReason.PRICE}, {Stage.OPPORTUNITY}),
-    "recycle": (lead_recycle, lambda: {"until": tomorrow()}, {Stage.ACCEPTED, Stage.REJECTED}),
+    # Every stage a rep works has a way out: lost, or nurture with a return date.
+    "lose": (
+        lead_lose,
+        lambda: {"reason": LostReason.PRICE},
+        {Stage.ACCEPTED, Stage.CONTACTED, Stage.OPPORTUNITY},
+    ),
+    "recycle": (
+        lead_recycle,
+        lambda: {"until": tomorrow()},
+        {Stage.ACCEPTED, Stage.CONTACTED, Stage.OPPORTUNITY, Stage.REJECTED},
+    ),
 }
 
 
