@@ -36,8 +36,11 @@ class _Batch:
         """Who is told of a breach when the event names no manager: active users whose
         role gives leads to other reps (the sales managers)."""
         if self._managers is None:
+            # Named: django-axes adds a second backend, and with_perm then needs one.
             holders = get_user_model().objects.with_perm(
-                "leads.reassign_lead", include_superusers=False
+                "leads.reassign_lead",
+                include_superusers=False,
+                backend="django.contrib.auth.backends.ModelBackend",
             )
             self._managers = sorted(holders.values_list("pk", flat=True))
         return self._managers
