@@ -8,7 +8,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("leadbridge")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["leads.capture", "leads.routing", "scoring", "portal.notifications"])
+app.autodiscover_tasks(
+    ["leads.capture.imports", "leads.routing", "scoring", "portal.notifications"]
+)
 
 # The broker options in settings are the web's: one publish that gives up within ~50 ms.
 # A worker (and beat) must wait for Redis instead: with a 50 ms socket timeout, a worker

@@ -16,14 +16,14 @@ from rest_framework.response import Response
 from rest_framework.utils.json import strict_constant
 from rest_framework.views import APIView
 
-from leads.capture.counters import form_viewed
-from leads.capture.embedding import embed_definition_seen
-from leads.capture.forms import NOT_UTF8, printable_name, submission_form_class
-from leads.capture.quarantine import intake_capture
-from leads.capture.ratelimit import check_rate_limit
+from leads.capture.builder.embedding import embed_definition_seen
+from leads.capture.builder.forms import NOT_UTF8, printable_name, submission_form_class
+from leads.capture.intake.counters import form_viewed
+from leads.capture.intake.quarantine import intake_capture
+from leads.capture.intake.ratelimit import check_rate_limit
+from leads.capture.intake.spam import HONEYPOT_FIELD, RENDERED_FIELD, render_token, split_signals
+from leads.capture.intake.views import request_provenance
 from leads.capture.selectors import embed_definition, published_form
-from leads.capture.spam import HONEYPOT_FIELD, RENDERED_FIELD, render_token, split_signals
-from leads.capture.views import request_provenance
 from portal.errors import DomainError, InvalidFields, UnsupportedMediaType
 
 

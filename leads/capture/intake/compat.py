@@ -20,9 +20,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from leads.capture.api import IntakeJSONParser, NotUTF8, has_escaped_bytes
-from leads.capture.decoding import WINDOWS_1252, Posted, charset_of
-from leads.capture.forms import (
+from leads.capture.builder.forms import (
     NOT_UTF8,
     SubmissionForm,
     field_problem,
@@ -30,13 +28,13 @@ from leads.capture.forms import (
     printable_name,
     submission_form_class,
 )
-from leads.capture.models import Form, FormField, FormVersion
-from leads.capture.quarantine import intake_capture
-from leads.capture.ratelimit import check_rate_limit
-from leads.capture.selectors import published_form_by_guid
-from leads.capture.spam import SPAM_FIELDS, Signals, signals_of, split_signals
-from leads.capture.tokens import hubspot_token_matches
-from leads.capture.views import (
+from leads.capture.builder.tokens import hubspot_token_matches
+from leads.capture.intake.api import IntakeJSONParser, NotUTF8, has_escaped_bytes
+from leads.capture.intake.decoding import WINDOWS_1252, Posted, charset_of
+from leads.capture.intake.quarantine import intake_capture
+from leads.capture.intake.ratelimit import check_rate_limit
+from leads.capture.intake.spam import SPAM_FIELDS, Signals, signals_of, split_signals
+from leads.capture.intake.views import (
     UTM_KEYS,
     _payload,
     _posted_fields,
@@ -46,6 +44,8 @@ from leads.capture.views import (
     unknown_form_rate_limited,
     without_spam_fields,
 )
+from leads.capture.models import Form, FormField, FormVersion
+from leads.capture.selectors import published_form_by_guid
 from portal.errors import (
     ALL_FIELDS,
     DomainError,

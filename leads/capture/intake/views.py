@@ -17,16 +17,22 @@ from django.urls import get_script_prefix, reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from leads.capture.counters import form_viewed
-from leads.capture.decoding import Posted, posted_fields
-from leads.capture.embedding import frame_for_listed_origins, hosted_page_seen
-from leads.capture.forms import SubmissionForm, submission_form_class
+from leads.capture.builder.embedding import frame_for_listed_origins, hosted_page_seen
+from leads.capture.builder.forms import SubmissionForm, submission_form_class
+from leads.capture.intake.counters import form_viewed
+from leads.capture.intake.decoding import Posted, posted_fields
+from leads.capture.intake.quarantine import intake_capture
+from leads.capture.intake.ratelimit import check_rate_limit
+from leads.capture.intake.spam import (
+    HONEYPOT_FIELD,
+    RENDERED_FIELD,
+    SPAM_FIELDS,
+    render_token,
+    signals_of,
+)
 from leads.capture.models import Form
-from leads.capture.quarantine import intake_capture
-from leads.capture.ratelimit import check_rate_limit
 from leads.capture.selectors import published_form
 from leads.capture.services import Provenance
-from leads.capture.spam import HONEYPOT_FIELD, RENDERED_FIELD, SPAM_FIELDS, render_token, signals_of
 from leads.models import Submission
 from portal.errors import DomainError, PayloadTooLarge, RateLimited
 from portal.net import client_ip

@@ -12,7 +12,7 @@
   at github.com/disposable-email-domains), also their subdomains;
 - the form's own stop phrases, in any text the post sends (case-insensitive).
 
-A suspect post is quarantined (leads.capture.quarantine), never dropped, and answered like a
+A suspect post is quarantined (leads.capture.intake.quarantine), never dropped, and answered like a
 success so a bot learns nothing. The checks only read: they never refuse a post.
 """
 
@@ -25,14 +25,11 @@ from disposable_email_domains import blocklist as DISPOSABLE_DOMAINS
 from django.conf import settings
 from django.core import signing
 
+from leads.capture.builder.fields import HONEYPOT_FIELD, RENDERED_FIELD, SPAM_FIELDS
 from leads.capture.models import Form, QuarantinedPost
 
 Reason = QuarantinedPost.Reason
 
-# Field names the builder refuses as keys (builder_forms), so a form can never ask for them.
-HONEYPOT_FIELD = "lb_website"
-RENDERED_FIELD = "lb_rendered"
-SPAM_FIELDS = (HONEYPOT_FIELD, RENDERED_FIELD)
 SIGNING_SALT = "leadbridge.capture.rendered"  # a namespace for the signature, not a secret
 
 
