@@ -55,7 +55,9 @@ def render_token(form: Form, *, at: float | None = None) -> str:
     )
 
 
-def split_signals(data: Mapping[str, Any]) -> tuple[dict[str, Any], Signals]:
+def split_signals(
+    data: Mapping[str, Any], *, token_expected: bool = False
+) -> tuple[dict[str, Any], Signals]:
     """The post's own fields, and the spam fields that came with them (taken out)."""
     fields = {name: value for name, value in data.items() if name not in SPAM_FIELDS}
     honeypot = data.get(HONEYPOT_FIELD) or ""
@@ -63,6 +65,7 @@ def split_signals(data: Mapping[str, Any]) -> tuple[dict[str, Any], Signals]:
     return fields, Signals(
         honeypot=honeypot if isinstance(honeypot, str) else str(honeypot),
         token=token if isinstance(token, str) or token is None else str(token),
+        token_expected=token_expected,
     )
 
 
@@ -131,6 +134,7 @@ def _texts(cleaned: Mapping[str, Any]) -> list[str]:
     return texts
 
 
-def signals_of(data: Mapping[str, Any]) -> Signals:
+def signals_of(data: Mapping[str, Any], *, token_expected: bool = False) -> Signals:
     """The spam fields of a post (a QueryDict's last value each), without changing it."""
-    return split_signals({name: data.get(name) for name in SPAM_FIELDS if name in data})[1]
+    spam = {name: data.get(name) for name in SPAM_FIELDS if name in data}
+    return split_signals(spam, token_expected=token_expected)[1]
