@@ -223,7 +223,7 @@ def hubspot_body() -> str:
     return json.dumps(body, separators=(",", ":"))
 
 
-# Web-to-Lead's names for the demo form's fields (leads/capture/compat.py SALESFORCE_FIELDS).
+# Web-to-Lead's names for the demo form's fields (leads/capture/intake/compat.py SALESFORCE_FIELDS).
 WEB_TO_LEAD_NAMES = {"company_size": "employees", "job_title": "title"}
 
 
@@ -234,7 +234,7 @@ def web_to_lead_body(guid: str) -> str:
 
 
 def make_targets(form, token: str) -> list[Target]:
-    from leads.capture.spam import RENDERED_FIELD, render_token
+    from leads.capture.intake.spam import RENDERED_FIELD, render_token
 
     secure = f"/submissions/v3/integration/secure/submit/0/{form.guid}"
     # As a browser posts the page: with the signed time it was drawn (a minute ago), which
@@ -560,8 +560,8 @@ def prepare_database() -> str:
 
 def form_and_token(slug: str):
     """The demo form, and a new bearer token for its HubSpot secure endpoint."""
+    from leads.capture.builder.tokens import hubspot_token_issue
     from leads.capture.models import Form
-    from leads.capture.tokens import hubspot_token_issue
 
     form = Form.objects.get(slug=slug)
     return form, hubspot_token_issue(form=form)
@@ -670,8 +670,8 @@ def smoke_test(port: int, target: Target, log: Path, *, prefix: str = "smoke") -
 def check_defences(port: int, slug: str, mode: str) -> None:
     """Prove the server's setting: a post with the honeypot filled is quarantined with the
     defences on, and stored as a lead with them off."""
+    from leads.capture.intake.spam import HONEYPOT_FIELD
     from leads.capture.models import QuarantinedPost
-    from leads.capture.spam import HONEYPOT_FIELD
     from leads.models import Lead
 
     email = f"defences-{mode}@{EMAIL_DOMAIN}"

@@ -14,7 +14,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("leadbridge")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["leads.capture", "leads.routing", "scoring", "portal.notifications"])
+app.autodiscover_tasks(
+    ["leads.capture.imports", "leads.routing", "scoring", "portal.notifications"]
+)
 kombu_fix.install()  # a worker survives losing Redis with a message unacknowledged (issue 18)
 
 # The broker options in settings are the web's: one publish that gives up within ~50 ms.

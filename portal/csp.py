@@ -7,7 +7,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 
 # What a view sets to change the policy of one response (django-csp's decorators, and
-# leads/capture/embedding.py's frame-ancestors).
+# leads/capture/builder/embedding.py's frame-ancestors).
 PER_RESPONSE = ("_csp_config", "_csp_update", "_csp_replace", "_csp_exempt")
 
 

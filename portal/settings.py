@@ -216,7 +216,7 @@ SESSION_REFRESH_SECONDS = env.int("SESSION_REFRESH_SECONDS", default=60)
 # brand colour use style attributes; a style cannot run code, and what is interpolated into
 # them is autoescaped or validated. No page may be framed (frame-ancestors 'none', as
 # X-Frame-Options: DENY) except a hosted form, by the sites it lists
-# (leads/capture/embedding.py). Images: ours, data: (Bootstrap's icons) and https (a form's
+# (leads/capture/builder/embedding.py). Images: ours, data: (Bootstrap's icons) and https (a form's
 # logo). CSP_REPORT_URI, when set, is where browsers report violations.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -276,7 +276,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_TIMEZONE = TIME_ZONE
 
-# Spam defence on the public intake (leads/capture/spam.py, ratelimit.py). Rate limits are
+# Spam defence on the public intake (leads/capture/intake/spam.py, ratelimit.py). Rate limits are
 # counted in each process and shared through Redis (the broker's by default; none configured:
 # no limits) by a thread every RATE_LIMIT_FLUSH_SECONDS; a post never waits for Redis. A flush
 # waits at most RATE_LIMIT_TIMEOUT; Redis down: each process limits on its own counts.
@@ -347,7 +347,8 @@ LEADBRIDGE_FOLD_PLUS_ADDRESSES = env.bool("FOLD_PLUS_ADDRESSES", default=False)
 LEADBRIDGE_PUBLISHED_FORM_SECONDS = env.float("PUBLISHED_FORM_SECONDS", default=2.0)
 
 # CORS only on the intake routes, and there only for the origins the form lists: no origin is
-# allowed globally; leads.capture.embedding answers django-cors-headers' check_request_enabled.
+# allowed globally; leads.capture.builder.embedding answers django-cors-headers'
+# check_request_enabled.
 CORS_URLS_REGEX = r"^/(api/v1/forms/|submissions/v3/integration/submit/)"
 CORS_ALLOWED_ORIGINS: list[str] = []
 CORS_ALLOW_METHODS = ("GET", "POST", "OPTIONS")

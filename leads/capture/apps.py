@@ -13,8 +13,8 @@ class CaptureConfig(AppConfig):
         from django.core import checks
         from django.db.models.signals import post_delete, post_save
 
+        from leads.capture.builder.embedding import cors_for_listed_origins
         from leads.capture.checks import rate_limits_configured
-        from leads.capture.embedding import cors_for_listed_origins
         from leads.capture.models import Form, FormVersion
         from leads.capture.selectors import forget_published_forms
 

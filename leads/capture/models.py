@@ -348,7 +348,7 @@ class QuarantinedPost(models.Model):
 
 
 # The import's tables live in their own module; imported here so Django registers them.
-from leads.capture.import_models import ExternalLeadId, ImportRow, LeadImport  # noqa: E402
+from leads.capture.imports.models import ExternalLeadId, ImportRow, LeadImport  # noqa: E402
 
 __all__ = [
     "ExternalLeadId",

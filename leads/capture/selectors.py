@@ -6,8 +6,15 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 
-from leads.capture.import_models import ImportRow, LeadImport
-from leads.capture.models import Form, FormDailyViews, FormField, FormVersion, QuarantinedPost
+from leads.capture.models import (
+    Form,
+    FormDailyViews,
+    FormField,
+    FormVersion,
+    ImportRow,
+    LeadImport,
+    QuarantinedPost,
+)
 from leads.models import Lead, LeadEvent, Stage, Submission
 from portal.errors import ALL_FIELDS
 

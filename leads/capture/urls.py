@@ -1,7 +1,10 @@
 from django.urls import path
 
-from leads.capture import builder, compat, exports, import_views, quarantine_views, views
-from leads.capture.api import FormDefinition, SubmissionCreate
+from leads.capture.builder import views as builder
+from leads.capture.imports import exports
+from leads.capture.imports import views as import_views
+from leads.capture.intake import compat, quarantine_views, views
+from leads.capture.intake.api import FormDefinition, SubmissionCreate
 
 app_name = "capture"
 urlpatterns = [

@@ -13,7 +13,8 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from leads.capture.exports import EXPORT, csv_response
+from leads.capture.imports.exports import EXPORT, csv_response
+from leads.capture.intake.views import UTM_KEYS
 from leads.capture.models import Form
 from leads.capture.selectors import (
     attribute_labels,
@@ -22,7 +23,6 @@ from leads.capture.selectors import (
     lead_origin,
     submission_answers,
 )
-from leads.capture.views import UTM_KEYS
 from leads.inbox import forms
 from leads.inbox.actions import ACTIONS, LeadAction, lead_actions
 from leads.inbox.selectors import (

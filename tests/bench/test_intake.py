@@ -4,7 +4,7 @@ import pytest
 from django.http import QueryDict
 
 from bench.intake import EMAIL_DOMAIN, form_body_rest
-from leads.capture.forms import submission_form_class
+from leads.capture.builder.forms import submission_form_class
 from portal.demo.services import _form
 from tests.factories import UserFactory
 

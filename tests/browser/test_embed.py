@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from leads.capture.intake.spam import HONEYPOT_FIELD
 from leads.capture.models import QuarantinedPost
-from leads.capture.spam import HONEYPOT_FIELD
 from leads.models import Submission
 from portal.accounts.roles import Role
 from tests.factories import FormFactory, UserFactory

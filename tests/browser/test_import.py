@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from leads.capture.import_models import LeadImport
+from leads.capture.imports.models import LeadImport
 from leads.models import Lead
 from portal.demo.services import demo_seed
 from tests.browser.test_form_builder import labelled, log_in

@@ -5,8 +5,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from leads.capture.intake.spam import HONEYPOT_FIELD
 from leads.capture.models import QuarantinedPost
-from leads.capture.spam import HONEYPOT_FIELD
 from leads.models import Lead
 from portal.demo.services import demo_seed
 from tests.browser.session import log_in

@@ -9,8 +9,8 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from leads.capture.import_models import LeadImport
-from leads.capture.imports import import_create, import_map, import_run
+from leads.capture.imports.models import LeadImport
+from leads.capture.imports.services import import_create, import_map, import_run
 from leads.capture.models import FormField
 from leads.capture.services import form_publish
 from leads.models import Submission

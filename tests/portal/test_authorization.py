@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from leads.capture.import_models import LeadImport
+from leads.capture.imports.models import LeadImport
 from leads.capture.models import QuarantinedPost
 from leads.models import Stage
 from portal.accounts.roles import Role

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.throttling import BaseThrottle
 
-from leads.capture.api import SubmissionCreate
+from leads.capture.intake.api import SubmissionCreate
 from leads.models import Submission
 from portal.accounts.roles import Role
 from portal.error_handlers import api_exception_handler
@@ -105,7 +105,7 @@ def test_a_bug_answers_500_in_the_shape(quiet_client, api_url, monkeypatch):
     def broken(**kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("leads.capture.quarantine.lead_capture", broken)
+    monkeypatch.setattr("leads.capture.intake.quarantine.lead_capture", broken)
     assert_error_json(post_json(quiet_client, api_url), 500, "server_error")
 
 
@@ -116,7 +116,7 @@ def test_database_down_answers_503_in_the_shape_with_retry_after(
     def down(**kwargs):
         raise error("connection refused")
 
-    monkeypatch.setattr("leads.capture.quarantine.lead_capture", down)
+    monkeypatch.setattr("leads.capture.intake.quarantine.lead_capture", down)
     response = post_json(quiet_client, api_url)
     assert_error_json(response, 503, "unavailable")
     assert int(response["Retry-After"]) > 0
@@ -128,7 +128,7 @@ def test_database_down_on_the_hosted_form_answers_a_friendly_503_page(
     def down(**kwargs):
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr("leads.capture.quarantine.lead_capture", down)
+    monkeypatch.setattr("leads.capture.intake.quarantine.lead_capture", down)
     response = quiet_client.post(reverse("capture:form", kwargs={"slug": form.slug}), VALID)
     assert response.status_code == 503
     assert response["Content-Type"].startswith("text/html")
@@ -237,7 +237,7 @@ def test_a_500_still_logs_its_traceback(quiet_client, api_url, monkeypatch, capl
     def broken(**kwargs):
         raise RuntimeError("the bug")
 
-    monkeypatch.setattr("leads.capture.quarantine.lead_capture", broken)
+    monkeypatch.setattr("leads.capture.intake.quarantine.lead_capture", broken)
     post_json(quiet_client, api_url)
     errors = [r for r in caplog.records if r.name == "django.request"]
     assert errors and errors[0].exc_info is not None

@@ -8,7 +8,7 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leads.capture.views import UTM_KEYS
+from leads.capture.intake.views import UTM_KEYS
 from leads.models import Submission
 from tests.error_shape import assert_error_json
 from tests.factories import FormFactory

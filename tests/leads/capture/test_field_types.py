@@ -4,7 +4,7 @@ import pytest
 from django.http import QueryDict
 from django.urls import reverse
 
-from leads.capture.forms import build_form_class
+from leads.capture.builder.forms import build_form_class
 from leads.capture.models import FormField
 from leads.capture.services import form_publish
 from leads.models import Lead, Submission

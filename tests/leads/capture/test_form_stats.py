@@ -8,7 +8,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from leads.capture.counters import form_viewed
+from leads.capture.intake.counters import form_viewed
 from leads.capture.models import FormDailyViews
 from leads.capture.selectors import form_stats
 from leads.lifecycle import lead_move

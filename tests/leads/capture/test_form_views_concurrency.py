@@ -6,7 +6,7 @@ from threading import Barrier
 import pytest
 from django.db import connection
 
-from leads.capture.counters import form_viewed
+from leads.capture.intake.counters import form_viewed
 from leads.capture.models import FormDailyViews
 from tests.factories import FormFactory
 

@@ -7,8 +7,8 @@ import uuid
 import pytest
 from django.urls import reverse
 
+from leads.capture.builder.tokens import hubspot_token_issue
 from leads.capture.models import Form
-from leads.capture.tokens import hubspot_token_issue
 from leads.models import Lead, Submission
 from portal.accounts.roles import Role
 from tests.factories import FormFactory, UserFactory

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from leads.capture.import_models import ExternalLeadId
-from leads.capture.import_reading import RowReader, join_rows, read_csv
+from leads.capture.imports.models import ExternalLeadId
+from leads.capture.imports.reading import RowReader, join_rows, read_csv
 from leads.capture.models import Form
 from leads.models import Lead, Stage
 

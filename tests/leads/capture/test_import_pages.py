@@ -8,7 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from leads.capture.import_models import LeadImport
+from leads.capture.imports.models import LeadImport
 from leads.models import Lead, Stage
 from portal.accounts.roles import Role
 from tests.factories import AgreementFactory, FormFactory, UserFactory, queue_with_reps

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from leads.capture.import_models import ExternalLeadId, LeadImport
-from leads.capture.import_reading import parse_datetime, parse_decimal, parse_yes_no
-from leads.capture.imports import (
+from leads.capture.imports.models import ExternalLeadId, LeadImport
+from leads.capture.imports.reading import parse_datetime, parse_decimal, parse_yes_no
+from leads.capture.imports.services import (
     import_create,
     import_map,
     import_run,
@@ -21,7 +21,7 @@ from leads.capture.imports import (
     preview,
     report_rows,
 )
-from leads.capture.tasks import queue_import, run_import
+from leads.capture.imports.tasks import queue_import, run_import
 from leads.models import Lead, LeadEvent, Stage
 from portal.accounts.roles import Role
 from scoring.models import Qualification
@@ -276,7 +276,7 @@ def test_the_report_lists_every_skipped_row_and_why(
 
 
 def test_progress_moves_chunk_by_chunk_to_100(form, manager, monkeypatch):
-    monkeypatch.setattr("leads.capture.imports.CHUNK_ROWS", 4)
+    monkeypatch.setattr("leads.capture.imports.services.CHUNK_ROWS", 4)
     lead_import = _mapped_import(form, manager)
     LeadImport.objects.filter(pk=lead_import.pk).update(status=LeadImport.Status.QUEUED)
     seen = []
@@ -291,7 +291,7 @@ def test_progress_moves_chunk_by_chunk_to_100(form, manager, monkeypatch):
 def test_a_run_with_no_time_left_stops_after_a_chunk_and_the_next_resumes(
     form, manager, monkeypatch
 ):
-    monkeypatch.setattr("leads.capture.imports.CHUNK_ROWS", 4)
+    monkeypatch.setattr("leads.capture.imports.services.CHUNK_ROWS", 4)
     lead_import = _mapped_import(form, manager)
     LeadImport.objects.filter(pk=lead_import.pk).update(status=LeadImport.Status.QUEUED)
 
@@ -325,7 +325,7 @@ def test_the_sweeper_queues_again_only_imports_whose_message_was_lost(form, mana
 
     from django.utils import timezone
 
-    from leads.capture import tasks
+    from leads.capture.imports import tasks
 
     past, future = timezone.now() - timedelta(seconds=1), timezone.now() + timedelta(hours=1)
     lost = _mapped_import(form, manager)

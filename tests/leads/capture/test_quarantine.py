@@ -5,9 +5,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from leads.capture.intake.quarantine import quarantine_discard, quarantine_release
+from leads.capture.intake.spam import HONEYPOT_FIELD
 from leads.capture.models import QuarantinedPost
-from leads.capture.quarantine import quarantine_discard, quarantine_release
-from leads.capture.spam import HONEYPOT_FIELD
 from leads.models import Lead, LeadEvent, Stage, Submission
 from portal.accounts.roles import Role
 from portal.errors import Conflict, DomainError

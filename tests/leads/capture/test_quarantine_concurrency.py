@@ -6,8 +6,8 @@ from threading import Barrier
 import pytest
 from django.db import connection
 
+from leads.capture.intake.quarantine import quarantine_discard, quarantine_release
 from leads.capture.models import QuarantinedPost
-from leads.capture.quarantine import quarantine_discard, quarantine_release
 from leads.models import Lead, Submission
 from portal.accounts.roles import Role
 from portal.errors import Conflict

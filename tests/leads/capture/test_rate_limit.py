@@ -16,7 +16,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 from redis import Redis
 
-from leads.capture import ratelimit
+from leads.capture.intake import ratelimit
 from leads.models import Lead, Submission
 from portal.errors import RateLimited
 from tests.conftest import needs_redis_server
@@ -292,7 +292,7 @@ def test_with_redis_down_each_process_still_limits_and_it_is_logged(
     client, limiter, form, kind, caplog
 ):
     limiter.stop()
-    with caplog.at_level(logging.WARNING, logger="leads.capture.ratelimit"):
+    with caplog.at_level(logging.WARNING, logger="leads.capture.intake.ratelimit"):
         for n in range(3):
             assert send(client, form, kind, n).status_code in (200, 201, 302)
         assert_retry_after(send(client, form, kind, 3))
@@ -306,7 +306,7 @@ def test_a_flush_never_waits_long_on_a_stalled_redis(limiter, form, caplog):
     ratelimit.flush()  # a connection to Redis, which then stops answering
     limiter.pause()
     try:
-        with caplog.at_level(logging.WARNING, logger="leads.capture.ratelimit"):
+        with caplog.at_level(logging.WARNING, logger="leads.capture.intake.ratelimit"):
             check(form)  # flushed by this thread or the limiter's, which then waits on Redis
             stalled = _elapsed(ratelimit.flush)
             backed_off = _elapsed(ratelimit.flush)

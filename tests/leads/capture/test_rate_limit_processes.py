@@ -9,7 +9,7 @@ import pytest
 from django.test import RequestFactory
 from redis import Redis
 
-from leads.capture import ratelimit
+from leads.capture.intake import ratelimit
 from leads.capture.models import Form
 from portal.errors import RateLimited
 from tests.conftest import needs_redis_server

@@ -8,7 +8,7 @@ from crispy_forms.templatetags.crispy_forms_filters import as_crispy_form
 from django import forms as django_forms
 from django.urls import reverse
 
-from leads.capture.forms import submission_form_class
+from leads.capture.builder.forms import submission_form_class
 from leads.capture.models import FormField
 from leads.capture.services import form_publish
 from tests.factories import FormFactory

@@ -6,8 +6,7 @@ import time
 import pytest
 from django.urls import reverse
 
-from leads.capture.models import Form, QuarantinedPost
-from leads.capture.spam import (
+from leads.capture.intake.spam import (
     HONEYPOT_FIELD,
     RENDERED_FIELD,
     Signals,
@@ -15,6 +14,7 @@ from leads.capture.spam import (
     render_token,
     spam_findings,
 )
+from leads.capture.models import Form, QuarantinedPost
 from leads.models import Lead, Submission
 from portal.accounts.roles import Role
 from tests.factories import FormFactory, UserFactory

@@ -4,7 +4,7 @@ import pytest
 from django.db import transaction
 from django.urls import reverse
 
-from leads.capture.forms import submission_form_class
+from leads.capture.builder.forms import submission_form_class
 from leads.capture.models import FormField, FormVersion
 from leads.capture.selectors import attribute_labels, form_stats, submission_answers
 from leads.capture.services import form_field_update, form_publish

@@ -4,8 +4,8 @@ import pytest
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from leads.capture.import_models import LeadImport
-from leads.capture.imports import import_fail, import_run
+from leads.capture.imports.models import LeadImport
+from leads.capture.imports.services import import_fail, import_run
 from portal.accounts.roles import Role
 from portal.notifications.models import Kind, Notification
 from scoring.models import Agreement

@@ -7,9 +7,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from leads.capture.import_models import LeadImport
-from leads.capture.import_reading import decode_upload, join_rows, read_csv
-from leads.capture.imports import import_create, import_map, import_run, report_rows
+from leads.capture.imports.models import LeadImport
+from leads.capture.imports.reading import decode_upload, join_rows, read_csv
+from leads.capture.imports.services import import_create, import_map, import_run, report_rows
 from leads.capture.models import Form
 from leads.capture.services import form_create, form_publish
 from portal.errors import DomainError

@@ -1,8 +1,8 @@
 """Reading a CSV import: the file, each value (numbers, yes/no, dates in their zones) and each
 row against a form and a column mapping, with the errors a person reads (field and reason).
 
-Plain reading, no writes: the preview and the import (`leads.capture.imports`) share it, so a
-row's preview errors are the errors it gets.
+Plain reading, no writes: the preview and the import (`leads.capture.imports.services`) share
+it, so a row's preview errors are the errors it gets.
 """
 
 import csv
@@ -19,8 +19,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.text import slugify
 
-from leads.capture.fields import form_field
-from leads.capture.import_models import ExternalLeadId
+from leads.capture.builder.fields import form_field
+from leads.capture.imports.models import ExternalLeadId
 from leads.capture.models import Form, FormField
 from leads.capture.services import normalise_email
 from leads.models import Stage

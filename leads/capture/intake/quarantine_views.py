@@ -9,8 +9,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from leads.capture.intake.quarantine import quarantine_discard, quarantine_release
 from leads.capture.models import Form, QuarantinedPost
-from leads.capture.quarantine import quarantine_discard, quarantine_release
 from leads.capture.selectors import quarantined_posts
 from portal.accounts.decorators import permission_required_or_403
 from portal.errors import Conflict, DomainError

@@ -12,7 +12,7 @@
   at github.com/disposable-email-domains), also their subdomains;
 - the form's own stop phrases, in any text the post sends (case-insensitive).
 
-A suspect post is quarantined (leads.capture.quarantine), never dropped, and answered like a
+A suspect post is quarantined (leads.capture.intake.quarantine), never dropped, and answered like a
 success so a bot learns nothing. The checks only read: they never refuse a post.
 """
 
@@ -25,14 +25,11 @@ from disposable_email_domains import blocklist as DISPOSABLE_DOMAINS
 from django.conf import settings
 from django.core import signing
 
+from leads.capture.builder.fields import HONEYPOT_FIELD, RENDERED_FIELD, SPAM_FIELDS
 from leads.capture.models import Form, QuarantinedPost
 
 Reason = QuarantinedPost.Reason
 
-# Field names the builder refuses as keys (builder_forms), so a form can never ask for them.
-HONEYPOT_FIELD = "lb_website"
-RENDERED_FIELD = "lb_rendered"
-SPAM_FIELDS = (HONEYPOT_FIELD, RENDERED_FIELD)
 SIGNING_SALT = "leadbridge.capture.rendered"  # a namespace for the signature, not a secret
 
 
@@ -58,7 +55,9 @@ def render_token(form: Form, *, at: float | None = None) -> str:
     )
 
 
-def split_signals(data: Mapping[str, Any]) -> tuple[dict[str, Any], Signals]:
+def split_signals(
+    data: Mapping[str, Any], *, token_expected: bool = False
+) -> tuple[dict[str, Any], Signals]:
     """The post's own fields, and the spam fields that came with them (taken out)."""
     fields = {name: value for name, value in data.items() if name not in SPAM_FIELDS}
     honeypot = data.get(HONEYPOT_FIELD) or ""
@@ -66,6 +65,7 @@ def split_signals(data: Mapping[str, Any]) -> tuple[dict[str, Any], Signals]:
     return fields, Signals(
         honeypot=honeypot if isinstance(honeypot, str) else str(honeypot),
         token=token if isinstance(token, str) or token is None else str(token),
+        token_expected=token_expected,
     )
 
 
@@ -134,6 +134,7 @@ def _texts(cleaned: Mapping[str, Any]) -> list[str]:
     return texts
 
 
-def signals_of(data: Mapping[str, Any]) -> Signals:
+def signals_of(data: Mapping[str, Any], *, token_expected: bool = False) -> Signals:
     """The spam fields of a post (a QueryDict's last value each), without changing it."""
-    return split_signals({name: data.get(name) for name in SPAM_FIELDS if name in data})[1]
+    spam = {name: data.get(name) for name in SPAM_FIELDS if name in data}
+    return split_signals(spam, token_expected=token_expected)[1]

@@ -31,8 +31,8 @@ from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 from django.utils.text import slugify
 
-from leads.capture.import_models import ExternalLeadId, ImportRow, LeadImport
-from leads.capture.import_reading import (
+from leads.capture.imports.models import ExternalLeadId, ImportRow, LeadImport
+from leads.capture.imports.reading import (
     FIELD,
     IGNORE,
     ParsedRow,

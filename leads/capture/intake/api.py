@@ -5,7 +5,6 @@ import json
 import re
 from typing import Any
 
-from django.http import Http404
 from django.utils.http import parse_header_parameters
 from rest_framework import status
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -16,14 +15,13 @@ from rest_framework.response import Response
 from rest_framework.utils.json import strict_constant
 from rest_framework.views import APIView
 
-from leads.capture.counters import form_viewed
-from leads.capture.embedding import embed_definition_seen
-from leads.capture.forms import NOT_UTF8, printable_name, submission_form_class
-from leads.capture.quarantine import intake_capture
-from leads.capture.ratelimit import check_rate_limit
+from leads.capture.builder.embedding import embed_definition_seen
+from leads.capture.builder.forms import NOT_UTF8, printable_name
+from leads.capture.intake.counters import form_viewed
+from leads.capture.intake.pipeline import bind, by_slug, post_form, spam_signals, store
+from leads.capture.intake.spam import HONEYPOT_FIELD, RENDERED_FIELD, render_token
+from leads.capture.intake.views import request_provenance
 from leads.capture.selectors import embed_definition, published_form
-from leads.capture.spam import HONEYPOT_FIELD, RENDERED_FIELD, render_token, split_signals
-from leads.capture.views import request_provenance
 from portal.errors import DomainError, InvalidFields, UnsupportedMediaType
 
 
@@ -128,22 +126,17 @@ class SubmissionCreate(APIView):
 
     def post(self, request: Request, slug: str) -> Response:
         http = request._request  # Django's own: DRF's hands each attribute on, at a cost
-        try:
-            form = published_form(slug=slug)
-        except Http404:
-            check_rate_limit(http, None)  # a made-up slug counts against the IP too
-            raise
-        check_rate_limit(http, form)
+        # Refusals (404, 429) are raised: portal.error_handlers answers them.
+        form = post_form(http, by_slug, slug)
         payload = request.data
         if not isinstance(payload, dict):
             raise DomainError("Send a JSON object of field values.", code="not_an_object")
-        payload, signals = split_signals(payload)
-        bound = submission_form_class(form.current_version)(payload)
+        payload, signals = spam_signals(payload)
+        bound = bind(form, payload)
         if not bound.is_valid():
             raise InvalidFields(bound.errors.get_json_data())
-        submission = intake_capture(
-            form=form,
-            version=form.current_version,
+        submission = store(
+            form,
             intake="api",
             payload=payload,
             cleaned=bound.cleaned_data,

@@ -20,9 +20,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from leads.capture.api import IntakeJSONParser, NotUTF8, has_escaped_bytes
-from leads.capture.decoding import WINDOWS_1252, Posted, charset_of
-from leads.capture.forms import (
+from leads.capture.builder.forms import (
     NOT_UTF8,
     SubmissionForm,
     field_problem,
@@ -30,22 +28,28 @@ from leads.capture.forms import (
     printable_name,
     submission_form_class,
 )
-from leads.capture.models import Form, FormField, FormVersion
-from leads.capture.quarantine import intake_capture
-from leads.capture.ratelimit import check_rate_limit
-from leads.capture.selectors import published_form_by_guid
-from leads.capture.spam import SPAM_FIELDS, Signals, signals_of, split_signals
-from leads.capture.tokens import hubspot_token_matches
-from leads.capture.views import (
+from leads.capture.builder.tokens import hubspot_token_matches
+from leads.capture.intake.api import IntakeJSONParser, NotUTF8, has_escaped_bytes
+from leads.capture.intake.decoding import WINDOWS_1252, Posted, charset_of
+from leads.capture.intake.pipeline import (
+    bind,
+    by_guid,
+    count_unknown,
+    post_form,
+    spam_signals,
+    store,
+)
+from leads.capture.intake.spam import SPAM_FIELDS, Signals
+from leads.capture.intake.views import (
     UTM_KEYS,
     _payload,
     _posted_fields,
     after_post_url,
     rate_limited_page,
     request_provenance,
-    unknown_form_rate_limited,
-    without_spam_fields,
 )
+from leads.capture.models import Form, FormField, FormVersion
+from leads.capture.selectors import published_form_by_guid
 from portal.errors import (
     ALL_FIELDS,
     DomainError,
@@ -103,7 +107,7 @@ def _hubspot_no_such_form(request: HttpRequest, guid: str) -> JsonResponse:
     """A form id that is not a GUID: counted against the IP like any made-up id, then
     HubSpot's 404 (not Django's page, which would also have counted nothing)."""
     try:
-        check_rate_limit(request, None)
+        count_unknown(request)
     except RateLimited as error:
         return _hubspot_rate_limited(error)
     message = f"Form {guid[:100]} was not found or is not published."
@@ -120,7 +124,7 @@ def hubspot_secure_submit(request: HttpRequest, portal_id: str, guid: str) -> Ht
         return _hubspot_no_such_form(request, guid)
     if not hubspot_token_matches(guid=form_guid, token=_bearer_token(request)):
         try:
-            check_rate_limit(request, None)  # guessing GUIDs or tokens counts against the IP
+            count_unknown(request)  # guessing GUIDs or tokens counts against the IP
         except RateLimited as error:
             return _hubspot_rate_limited(error)
         return _hubspot_unauthorized(request)
@@ -178,25 +182,19 @@ def _hubspot_submit(request: HttpRequest, guid: uuid.UUID, *, secure: bool) -> H
         message = "Send the submission with POST."
         errors = [{"message": message, "errorType": "METHOD_NOT_ALLOWED"}]
         raise HubSpotRefusal(405, message, errors)
-    try:
-        form = published_form_by_guid(guid=guid)
-    except Http404:
-        check_rate_limit(request, None)  # a made-up GUID counts against the IP too
-        raise
-    check_rate_limit(request, form)
+    form = post_form(request, by_guid, guid)  # 404, 429: _hubspot_answer
     body = _hubspot_body(request)
     body, signals = _hubspot_signals(body)
     version = form.current_version
-    form_class = submission_form_class(version)
+    form_class = submission_form_class(version)  # its fields shape HubSpot's list of values
     values, payload, unknown = _hubspot_values(body, form_class, version, keep_unknown=secure)
-    bound = form_class(values, payload=payload, uncounted=unknown)
+    bound = bind(form, values, payload=payload, uncounted=unknown)
     if not bound.is_valid():
         raise HubSpotRefusal(400, "The request is not valid", _hubspot_errors(bound, version))
     page_url = (body.get("context") or {}).get("pageUri")
     page_url = page_url if isinstance(page_url, str) else ""
-    intake_capture(
-        form=form,
-        version=form.current_version,
+    store(
+        form,
         intake="hubspot",
         payload=payload,
         cleaned=bound.cleaned_data,
@@ -252,7 +250,7 @@ def _hubspot_signals(body: dict[str, Any]) -> tuple[dict[str, Any], Signals]:
     if not spam:
         return body, Signals()
     kept = [item for item in fields if not (isinstance(item, dict) and item.get("name") in spam)]
-    return {**body, "fields": kept}, split_signals(spam)[1]
+    return {**body, "fields": kept}, spam_signals(spam)[1]
 
 
 def _hubspot_values(
@@ -420,30 +418,20 @@ def web_to_lead(request: HttpRequest) -> HttpResponse:
     charset = charset_of(declared)
     posted = _posted_fields(request, charset=charset, fallback=WINDOWS_1252)
     try:
-        form = _form_by_oid(posted.fields.get("oid", ""))
-    except (Http404, DomainError):
-        refused = unknown_form_rate_limited(request)
-        if refused:
-            return refused
-        raise
-    try:
-        check_rate_limit(request, form)
+        form = post_form(request, _form_by_oid, posted.fields.get("oid", ""))
     except RateLimited as error:
-        return rate_limited_page(request, form, error)
-    signals = signals_of(posted.fields)
-    fields = without_spam_fields(posted.fields)
+        return rate_limited_page(request, error.form, error)
+    fields, signals = spam_signals(posted.fields)
     payload = {SALESFORCE_FIELDS.get(name, name): value for name, value in _payload(fields).items()}
     missing = [name for name in SALESFORCE_REQUIRED if not _given(payload.get(name))]
     if missing:
         context = {"form": form, "missing": [_salesforce_label(form, name) for name in missing]}
         return render(request, "capture/web_to_lead_error.html", context, status=400)
-    form_class = submission_form_class(form.current_version)
-    payload, cleaned, problems = kept_with_problems(form_class(payload))
+    payload, cleaned, problems = kept_with_problems(bind(form, payload))
     problems = _encoding_problems(declared, charset, posted) + problems
     utm = {"utm_campaign": payload.get("campaign_id", ""), "utm_source": payload.get("lead_source")}
-    intake_capture(
-        form=form,
-        version=form.current_version,
+    store(
+        form,
         intake="web_to_lead",
         payload=payload,
         cleaned=cleaned,

@@ -12,8 +12,8 @@ from django.conf import settings
 from django.db import OperationalError
 from kombu.exceptions import OperationalError as BrokerError
 
-from leads.capture.import_models import LeadImport
-from leads.capture.imports import import_fail, import_run, imports_claim_stalled
+from leads.capture.imports.models import LeadImport
+from leads.capture.imports.services import import_fail, import_run, imports_claim_stalled
 from portal.task_options import BULK, RETRY
 
 logger = logging.getLogger(__name__)

@@ -13,8 +13,9 @@ from django.urls import reverse
 from django.utils.html import escape
 from django.views.decorators.http import require_POST
 
-from leads.capture.builder_forms import FieldForm, FormSettingsForm
-from leads.capture.forms import build_form_class
+from leads.capture.builder.builder_forms import FieldForm, FormSettingsForm
+from leads.capture.builder.forms import build_form_class
+from leads.capture.builder.tokens import hubspot_token_issue
 from leads.capture.models import Form, FormField
 from leads.capture.selectors import (
     draft_is_published,
@@ -33,7 +34,6 @@ from leads.capture.services import (
     form_unpublish,
     form_update,
 )
-from leads.capture.tokens import hubspot_token_issue
 from portal.accounts.decorators import permission_required_or_403
 from portal.errors import DomainError
 from portal.pages import edit_page

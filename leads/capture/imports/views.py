@@ -12,12 +12,18 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from leads.capture.import_models import LeadImport
-from leads.capture.import_reading import ATTRIBUTE_TYPES, decode_upload, targets_for
-from leads.capture.imports import import_create, import_map, import_start, preview, report_rows
+from leads.capture.imports.models import LeadImport
+from leads.capture.imports.reading import ATTRIBUTE_TYPES, decode_upload, targets_for
+from leads.capture.imports.services import (
+    import_create,
+    import_map,
+    import_start,
+    preview,
+    report_rows,
+)
+from leads.capture.imports.tasks import queue_import
 from leads.capture.models import Form
 from leads.capture.selectors import import_lead_stages
-from leads.capture.tasks import queue_import
 from portal.accounts.decorators import permission_required_or_403
 from portal.errors import DomainError
 from portal.spreadsheets import SafeWriter

@@ -6,9 +6,9 @@ from django import forms
 from django.conf import settings
 from django_countries import countries
 
+from leads.capture.builder.fields import SPAM_FIELDS
 from leads.capture.models import Form, FormField
 from leads.capture.services import FORM_SETTINGS
-from leads.capture.spam import SPAM_FIELDS
 
 Kind = FormField.Kind
 WITH_CHOICES = {Kind.CHOICE, Kind.MULTICHOICE}

@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.forms.utils import ErrorList
 from django.utils.translation import gettext_lazy
 
-from leads.capture.fields import form_field
+from leads.capture.builder.fields import form_field
 from leads.capture.models import FormField, FormVersion
 from portal.errors import ALL_FIELDS
 

@@ -11,9 +11,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from leads.capture.intake.spam import Finding, Signals, spam_findings
 from leads.capture.models import Form, FormVersion, QuarantinedPost
 from leads.capture.services import Provenance, lead_capture
-from leads.capture.spam import Finding, Signals, spam_findings
 from leads.events import event_released_from_quarantine
 from leads.models import Submission
 from portal.errors import Conflict, DomainError

@@ -20,6 +20,12 @@ from portal.countries import country_code
 
 Kind = FormField.Kind
 
+# The spam defence's hidden fields (intake/spam.py): the builder refuses them as keys
+# (builder_forms), so a form can never ask for them.
+HONEYPOT_FIELD = "lb_website"
+RENDERED_FIELD = "lb_rendered"
+SPAM_FIELDS = (HONEYPOT_FIELD, RENDERED_FIELD)
+
 
 class BlankValues(list):
     """Django's empty values, plus placeholders compared without case or spaces."""

@@ -1,6 +1,5 @@
 import functools
 from collections.abc import Mapping
-from dataclasses import replace
 
 from django.conf import settings
 from django.core.exceptions import (
@@ -9,7 +8,7 @@ from django.core.exceptions import (
     TooManyFilesSent,
     ValidationError,
 )
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat
@@ -17,16 +16,19 @@ from django.urls import get_script_prefix, reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from leads.capture.counters import form_viewed
-from leads.capture.decoding import Posted, posted_fields
-from leads.capture.embedding import frame_for_listed_origins, hosted_page_seen
-from leads.capture.forms import SubmissionForm, submission_form_class
+from leads.capture.builder.embedding import frame_for_listed_origins, hosted_page_seen
+from leads.capture.builder.forms import SubmissionForm
+from leads.capture.intake.counters import form_viewed
+from leads.capture.intake.decoding import Posted, posted_fields
+from leads.capture.intake.pipeline import bind, by_slug, post_form, spam_signals, store
+from leads.capture.intake.spam import (
+    HONEYPOT_FIELD,
+    RENDERED_FIELD,
+    render_token,
+)
 from leads.capture.models import Form
-from leads.capture.quarantine import intake_capture
-from leads.capture.ratelimit import check_rate_limit
 from leads.capture.selectors import published_form
 from leads.capture.services import Provenance
-from leads.capture.spam import HONEYPOT_FIELD, RENDERED_FIELD, SPAM_FIELDS, render_token, signals_of
 from leads.models import Submission
 from portal.errors import DomainError, PayloadTooLarge, RateLimited
 from portal.net import client_ip
@@ -42,37 +44,29 @@ MAX_IDEMPOTENCY_KEY_CHARS = Submission._meta.get_field("idempotency_key").max_le
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def form_page(request: HttpRequest, slug: str) -> HttpResponse:
-    try:
-        form = published_form(slug=slug)
-    except Http404:
-        refused = unknown_form_rate_limited(request) if request.method == "POST" else None
-        if refused:
-            return refused
-        raise
-    form_class = submission_form_class(form.current_version)
     if request.method == "GET":
+        form = published_form(slug=slug)
         if hosted_page_seen(request, form):
             form_viewed(form=form)
-        return _form_response(request, form, form_class(), utm=request.GET)
+        return _form_response(request, form, bind(form, None), utm=request.GET)
     try:
-        check_rate_limit(request, form)
+        form = post_form(request, by_slug, slug)
     except RateLimited as error:
-        return rate_limited_page(request, form, error)
+        return rate_limited_page(request, error.form, error)
     try:
         read = _posted_fields(request)
     except DomainError as error:
         # Nothing of the post could be read: the empty form, and why.
-        return _form_response(request, form, form_class(), utm=request.GET, error=error)
-    signals = replace(signals_of(read.fields), token_expected=True)  # the page always draws one
-    posted = without_spam_fields(read.fields)
+        return _form_response(request, form, bind(form, None), utm=request.GET, error=error)
+    # The page always draws the render token, so a post without one is suspect.
+    posted, signals = spam_signals(read.fields, token_expected=True)
     undecodable = [misread.name for misread in read.undecodable]
-    bound = form_class(posted, payload=_payload(posted), undecodable=undecodable)
+    bound = bind(form, posted, payload=_payload(posted), undecodable=undecodable)
     status = 400
     if bound.is_valid():
         try:
-            intake_capture(
-                form=form,
-                version=form.current_version,
+            store(
+                form,
                 intake="page",
                 payload=bound.payload,
                 cleaned=bound.cleaned_data,
@@ -120,26 +114,6 @@ def rate_limited_page(request: HttpRequest, form: Form | None, error: RateLimite
     response = render(request, "capture/rate_limited.html", context, status=error.status)
     response["Retry-After"] = str(error.retry_after_seconds)
     return frame_for_listed_origins(response, form) if form else response
-
-
-def unknown_form_rate_limited(request: HttpRequest) -> HttpResponse | None:
-    """A post that names no form we have (a made-up slug or `oid`) counts against its IP all
-    the same, so a flood of made-up ids meets the per-IP limit: the 429 page once over it,
-    else None (the caller answers its 404 or 400)."""
-    try:
-        check_rate_limit(request, None)
-    except RateLimited as error:
-        return rate_limited_page(request, None, error)
-    return None
-
-
-def without_spam_fields(posted: QueryDict) -> QueryDict:
-    if not any(name in posted for name in SPAM_FIELDS):
-        return posted
-    posted = posted.copy()
-    for name in SPAM_FIELDS:
-        posted.pop(name, None)
-    return posted
 
 
 def after_post_url(form: Form) -> str:

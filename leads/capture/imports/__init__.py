@@ -1,0 +1,1 @@
+"""CSV import (reading, mapping, running on the bulk queue) and the submissions export."""
