@@ -221,9 +221,9 @@ def test_plain_django_405_under_api_is_made_json(client):
 
 def test_a_403_logs_one_line_without_a_traceback(client, caplog):
     client.force_login(UserFactory(role=Role.SALES_REP))
-    assert client.get(reverse("dashboard")).status_code == 403
+    assert client.get(reverse("capture:form_list")).status_code == 403
     logged = [r for r in caplog.records if r.name == "django.request"]
-    assert [r.getMessage() for r in logged] == ["Forbidden (Permission denied): /dashboard/"]
+    assert [r.getMessage() for r in logged] == ["Forbidden (Permission denied): /forms/"]
     assert logged[0].exc_info is None
     # Written once, by the root's handler: Django's own console handler (DEBUG) printed
     # every record a second time.
