@@ -29,7 +29,7 @@ def test_both_managers_sign_a_new_version_and_the_next_lead_is_judged_by_it(page
     snap("agreement-v1-active")
 
     # Draft v2 from v1: a higher threshold, and bigger companies only.
-    page.get_by_role("button", name="New draft from v1").click()
+    page.get_by_role("button", name="New draft from v1", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Edit Agreement v2")
     page.get_by_label("Threshold (points)").fill("20")
     expect(page.get_by_label("First contact within (hours)")).to_have_value("24")
