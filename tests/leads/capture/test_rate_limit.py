@@ -184,6 +184,7 @@ def test_posts_one_ip_sends_past_its_limit_never_shut_the_form(
             302,
         )
     assert_retry_after(send(client, form, kind, 200, ip="198.51.100.99"))
+
     # The posts let through, no more. A flush that timed out on a busy machine keeps its
     # counts for the next one (after the back-off), so ask again until they are there.
     def form_count():
