@@ -291,7 +291,9 @@ def _items(value: Any) -> list:
 
 
 def _domain(value: Any) -> str:
-    return str(value).strip().casefold().rpartition("@")[2]
+    """The part after the last "@"; "" for text that is no address (no e-mail test passes on it)."""
+    local, at, domain = str(value).strip().casefold().rpartition("@")
+    return domain if local and at else ""
 
 
 def _blank(value: Any, blanks: Collection[str]) -> bool:
@@ -403,7 +405,11 @@ def _free_mail(_expected: Any) -> Callable[[Any], bool]:
 
 
 def _not_free_mail(_expected: Any) -> Callable[[Any], bool]:
-    return lambda value: _domain(value) not in FREE_MAIL_DOMAINS
+    def test(value: Any) -> bool:
+        domain = _domain(value)
+        return bool(domain) and domain not in FREE_MAIL_DOMAINS
+
+    return test
 
 
 def _domains(expected: Any) -> frozenset[str]:
@@ -416,8 +422,13 @@ def _domain_in(expected: Any) -> Callable[[Any], bool]:
 
 
 def _domain_not_in(expected: Any) -> Callable[[Any], bool]:
-    domain_in = _domain_in(expected)
-    return lambda value: not domain_in(value)
+    domains = _domains(expected)
+
+    def test(value: Any) -> bool:
+        domain = _domain(value)
+        return bool(domain) and domain not in domains
+
+    return test
 
 
 def _within_days(expected: Any) -> Callable[[Any], bool]:
@@ -662,6 +673,8 @@ def _how(rule: Rule, passed: bool, value: Any, state: str) -> str:
         case "matches":
             does = "matches" if passed else "does not match"
             return f"is {shown}, which {does} the pattern {expected}"
+        case "free_mail" | "not_free_mail" | "domain_in" | "domain_not_in" if not _domain(value):
+            return f"is {shown}, not an e-mail address"
         case "free_mail" | "not_free_mail":
             domain = _domain(value)
             free = domain in FREE_MAIL_DOMAINS
@@ -802,9 +815,12 @@ _TEXT_TESTS: dict[str, tuple[Callable[[Any], tuple], str]] = {
         "({0}(value[:_SUBJECT_MAX]) is not None)",
     ),
     "free_mail": (lambda _expected: (), "(domain in _FREE_MAIL)"),
-    "not_free_mail": (lambda _expected: (), "(domain not in _FREE_MAIL)"),
+    "not_free_mail": (lambda _expected: (), "(domain != '' and domain not in _FREE_MAIL)"),
     "domain_in": (lambda expected: (_domains(expected),), "(domain in {0})"),
-    "domain_not_in": (lambda expected: (_domains(expected),), "(domain not in {0})"),
+    "domain_not_in": (
+        lambda expected: (_domains(expected),),
+        "(domain != '' and domain not in {0})",
+    ),
 }
 
 
@@ -958,7 +974,8 @@ class CompiledAgreement:
         if "folded" in wanted or "domain" in wanted:
             derived.append("            folded = text.casefold()")
         if "domain" in wanted:
-            derived.append('            domain = folded.rpartition("@")[2]')
+            derived.append('            local, at, domain = folded.rpartition("@")')
+            derived.append('            domain = domain if local and at else ""')
         if "amount" in wanted:
             derived.append("            amount = _number(text)")
         return [

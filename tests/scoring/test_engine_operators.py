@@ -68,6 +68,12 @@ def passes(r, value, **context) -> bool:
         ("domain_in", ["acme.example"], "ana@ACME.example", True),
         ("domain_in", ["acme.example"], "ana@other.example", False),
         ("domain_not_in", ["gmail.com"], "ana@gmail.com", False),
+        # Text without an "@" has no domain to judge: no e-mail criterion passes on it.
+        ("not_free_mail", None, "acme.example", False),
+        ("not_free_mail", None, "ana@", False),
+        ("free_mail", None, "gmail.com", False),
+        ("domain_in", ["acme.example"], "acme.example", False),
+        ("domain_not_in", ["gmail.com"], "ana at acme", False),
         ("country_in", ["Brazil", "Portugal"], " brazil", True),
         ("country_in", ["Brazil", "Portugal"], "Chile", False),
     ],
@@ -228,3 +234,11 @@ def test_values_that_do_not_fit_the_operator_are_refused(operator, value):
 def test_the_shipped_free_mail_list_is_read():
     assert {"gmail.com", "outlook.com", "yahoo.com"} <= FREE_MAIL_DOMAINS
     assert all(domain == domain.strip().lower() for domain in FREE_MAIL_DOMAINS)
+
+
+def test_a_value_without_an_at_sign_is_explained_as_not_an_email_address():
+    outcome = evaluate(
+        {"email": "ana.acme.example"}, [rule("not_free_mail", attribute="email")], 0
+    ).outcomes[0]
+    assert not outcome.passed
+    assert "not an e-mail address" in outcome.reason
