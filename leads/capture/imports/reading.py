@@ -24,6 +24,7 @@ from leads.capture.imports.models import ExternalLeadId
 from leads.capture.models import Form, FormField
 from leads.capture.services import normalise_email
 from leads.models import Stage
+from portal.countries import country_code, country_keys_of
 from portal.errors import DomainError
 
 IGNORE = "ignore"
@@ -83,6 +84,8 @@ class ParsedRow:
     outcome_reason: str = ""
     errors: list[RowError] = field(default_factory=list)
     warnings: list[RowError] = field(default_factory=list)
+    # What the submission records as wrong with a value it kept (as live capture does).
+    problems: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def identity(self) -> str:
@@ -333,6 +336,7 @@ class RowReader:
         self.tz = zoneinfo.ZoneInfo(mapping.get("timezone") or "UTC")
         self.now = now or timezone.now()
         self.fields = {key: form_field(spec) for key, spec in self.specs.items()}
+        self.country_keys = country_keys_of(self.specs.values())
 
     def read(self, number: int, raw: dict[str, str]) -> ParsedRow:
         row = ParsedRow(number=number, raw=raw)
@@ -350,9 +354,32 @@ class RowReader:
                 self._attribute(row, rule, rule.to[len(ATTRIBUTE) :], value)
             else:
                 self._special(row, rule, value.strip())
+        self._countries(row)
         self._check_identity(row)
         self._check_history(row)
         return row
+
+    def _countries(self, row: ParsedRow) -> None:
+        """Countries become ISO codes, as live capture stores them, so the criteria and queue
+        rules judge imported leads alike; one no spelling maps is kept and reported."""
+        labels = {
+            key: self.specs[key]["label"] if rule.to.startswith(FIELD) else rule.column
+            for rule in self.rules
+            if (key := rule.to.partition(":")[2]) in self.country_keys
+        }
+        for key in self.country_keys:
+            value = row.cleaned.get(key)
+            if not isinstance(value, str):
+                continue
+            code = country_code(value)
+            if code:
+                row.cleaned[key] = code
+                continue
+            said = f"{value!r} is no country we know; kept as sent."
+            row.warnings.append(RowError(labels.get(key, key), said))
+            row.problems.append(
+                {"field": key, "code": "unknown_country", "message": said, "raw": value}
+            )
 
     def _form_value(self, row: ParsedRow, rule: ColumnRule, key: str, value: str) -> None:
         spec = self.specs[key]

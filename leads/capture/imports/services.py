@@ -325,6 +325,7 @@ def _import_row(lead_import: LeadImport, row: ParsedRow) -> tuple[str, Lead]:
         received_at=received_at,
         consent=any(row.cleaned.get(key) is True for key in _consent_keys(form)),
         idempotency_key=key,
+        problems=row.problems,
         user_agent=f"CSV import {lead_import.pk}: {lead_import.file_name}"[:500],
         for_reps=lead_import.route_open_leads,
     )

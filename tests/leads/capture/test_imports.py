@@ -191,6 +191,7 @@ def test_the_import_stores_leads_with_their_history(
     assert (ana.stage, ana.owner) == (Stage.ROUTED, rep)
     assert ana.created_at == datetime(2024, 1, 4, 23, 0, tzinfo=UTC)  # midnight in Berlin
     assert ana.attributes["company_size"] == 1234
+    assert ana.attributes["country"] == "BR"  # as live capture stores it, for the criteria
     # A won lead is scored by the active agreement (and qualifies) but never reaches a rep.
     assert (bob.stage, bob.owner, bob.score) == (Stage.WON, None, 0)
     assert Qualification.objects.get(lead=bob).qualified
@@ -273,6 +274,41 @@ def test_the_report_lists_every_skipped_row_and_why(
     ]
     assert rows[2][header.index("Employees")] == "lots"
     assert set(done.rows.values_list("outcome", flat=True)) == {"created", "updated", "skipped"}
+
+
+def test_countries_are_stored_as_iso_codes_and_an_unknown_one_is_kept_and_reported(
+    form, manager, django_capture_on_commit_callbacks
+):
+    content = "Email,Land\nana@acme.example,Deutschland\nbo@beta.example,Narnia\n"
+    lead_import = import_create(
+        form=form, source="s", file_name="f.csv", content=content, by=manager
+    )
+    lead_import = import_map(
+        lead_import=lead_import,
+        mapping={
+            "columns": {
+                "Email": {"to": "field:email"},
+                "Land": {"to": "attr:country"},
+            }
+        },
+        time_zone="UTC",
+    )
+
+    done = _run(lead_import, django_capture_on_commit_callbacks)
+
+    # Live capture stores codes; an imported lead must match the same "country is in" criteria.
+    assert Lead.objects.get(email="ana@acme.example").attributes["country"] == "DE"
+    bo = Lead.objects.get(email="bo@beta.example")
+    assert bo.attributes["country"] == "Narnia"
+    [problem] = bo.submissions.get().problems
+    assert (problem["field"], problem["code"], problem["raw"]) == (
+        "country",
+        "unknown_country",
+        "Narnia",
+    )
+    _header, *rows = list(report_rows(done))
+    assert [(row[0], row[1], row[2]) for row in rows] == [(2, "created", "Land")]
+    assert "Narnia" in rows[0][3] and "kept as sent" in rows[0][3]
 
 
 def test_progress_moves_chunk_by_chunk_to_100(form, manager, monkeypatch):
