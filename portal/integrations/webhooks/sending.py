@@ -115,7 +115,7 @@ def _disable_if_failing(endpoint: Endpoint, *, now: datetime) -> None:
     ).update(is_active=False, disabled_reason=reason)
     if not switched:
         return
-    logger.warning("Webhook endpoint %s switched off after failing since %s.", endpoint.pk, cutoff)
+    logger.warning("Webhook endpoint %s switched off: no success since %s.", endpoint.pk, cutoff)
     managers = role_holders("webhooks.change_endpoint").values_list("pk", flat=True)
     notices_send(
         Notice(

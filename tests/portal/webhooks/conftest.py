@@ -12,7 +12,7 @@ import pytest
 class Receiver:
     """Records every post; answers `status` (503 while "down"), after `delay` seconds."""
 
-    def __init__(self):
+    def __init__(self, port: int = 0):
         self.received: list[dict] = []
         self.status = 200
         self.delay = 0.0
@@ -20,7 +20,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's name
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("content-length", 0))).decode()
                 if receiver.delay:
                     threading.Event().wait(receiver.delay)
@@ -41,7 +41,7 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/hooks"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

@@ -48,11 +48,14 @@ def test_a_change_rolled_back_leaves_no_delivery_and_sends_nothing(
 ):
     EndpointFactory(kinds=["lead.won"], url=receiver.url)
     lead = LeadFactory(stage=Stage.OPPORTUNITY)
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            _win(lead)
-            assert Delivery.objects.count() == 1  # written with the event...
-            raise RuntimeError("the change fails after its event was written")
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        _win(lead)
+        assert Delivery.objects.count() == 1  # written with the event...
+        raise RuntimeError("the change fails after its event was written")
     assert Delivery.objects.count() == 0  # ...and gone with it
     assert callbacks == []
     assert receiver.received == []
