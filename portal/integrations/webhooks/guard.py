@@ -59,9 +59,14 @@ def target_for(url: str) -> Target:
     addresses = list(dict.fromkeys(info[4][0] for info in found))
     for address in addresses:
         if not address_allowed(address):
+            which = (
+                address
+                if address == parts.hostname
+                else f"{parts.hostname} resolves to {address}, which"
+            )
             raise Refused(
-                f"{parts.hostname} resolves to {address}, a private, loopback or link-local "
-                "address: webhooks go only to public addresses (see WEBHOOKS_ALLOWED_NETWORKS)."
+                f"{which} is a private, loopback or link-local address: webhooks go only to "
+                "public addresses (see WEBHOOKS_ALLOWED_NETWORKS)."
             )
     path = parts.path or "/"
     if parts.query:

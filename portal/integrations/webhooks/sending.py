@@ -37,12 +37,9 @@ def _lease() -> timedelta:
 def delivery_claim(*, delivery_id: int, now: datetime) -> bool:
     """Take the next attempt of a due delivery; False if someone else has it or it is not due.
     A test message goes even to a switched-off endpoint (the button is how one checks it)."""
-    kind, active = (
-        Delivery.objects.filter(pk=delivery_id)
-        .values_list("kind", "endpoint__is_active")
-        .first()
-        or (None, False)
-    )
+    kind, active = Delivery.objects.filter(pk=delivery_id).values_list(
+        "kind", "endpoint__is_active"
+    ).first() or (None, False)
     if kind is None or (not active and kind != TEST.kind):
         return False
     # Every condition on the row itself, none through a join: Django writes a join as
