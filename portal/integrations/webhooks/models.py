@@ -62,6 +62,9 @@ class Delivery(models.Model):
     # When it may be tried next; pushed on by a sender's claim (its lease), empty once done.
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # Which claim took its latest attempt: a batch claims many rows in one UPDATE, then reads
+    # back the ones it got by this token.
+    claim = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:
         ordering = ["-id"]

@@ -7,11 +7,15 @@ message, a sweep and a retry: exactly one of them sends each attempt.
 """
 
 import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -34,82 +38,131 @@ def _lease() -> timedelta:
     return timedelta(seconds=settings.WEBHOOKS_TIMEOUT_SECONDS + 30)
 
 
-def delivery_claim(*, delivery_id: int, now: datetime) -> bool:
-    """Take the next attempt of a due delivery; False if someone else has it or it is not due.
-    A test message goes even to a switched-off endpoint (the button is how one checks it)."""
-    kind, active = Delivery.objects.filter(pk=delivery_id).values_list(
-        "kind", "endpoint__is_active"
-    ).first() or (None, False)
-    if kind is None or (not active and kind != TEST.kind):
-        return False
-    # Every condition on the row itself, none through a join: Django writes a join as
-    # `WHERE id IN (subquery)`, and PostgreSQL re-checks only the outer WHERE on a row a
-    # concurrent claim has just changed, so two claims could both win.
-    due = Delivery.objects.filter(
-        pk=delivery_id, status=Delivery.Status.PENDING, next_attempt_at__lte=now
+def deliveries_claim(*, ids: Sequence[int], now: datetime) -> list[Delivery]:
+    """Take the next attempt of those of `ids` that are due, in one UPDATE; the ones this
+    caller got (someone else's, or not due, are left). A test message goes even to a
+    switched-off endpoint (the button is how one checks it)."""
+    sendable = list(
+        Delivery.objects.filter(pk__in=ids)
+        .filter(Q(endpoint__is_active=True) | Q(kind=TEST.kind))
+        .values_list("pk", flat=True)
     )
-    return due.update(next_attempt_at=now + _lease(), attempts=F("attempts") + 1) == 1
+    if not sendable:
+        return []
+    token = uuid.uuid4().hex
+    # Every condition on the row itself, and the ids as a plain list: PostgreSQL re-checks
+    # the WHERE on a row a concurrent claim has just changed, but not a subquery's (a join
+    # written as `id IN (SELECT ...)` let two claims both win).
+    Delivery.objects.filter(
+        pk__in=sendable, status=Delivery.Status.PENDING, next_attempt_at__lte=now
+    ).update(claim=token, next_attempt_at=now + _lease(), attempts=F("attempts") + 1)
+    return list(Delivery.objects.filter(pk__in=sendable, claim=token).select_related("endpoint"))
+
+
+def deliveries_attempt(*, ids: Sequence[int]) -> list[DeliveryAttempt]:
+    """One attempt of each of `ids` this caller claims: sent side by side, logged, and the
+    next one scheduled, in one transaction for the lot. The HTTP requests are made outside
+    any transaction, so a slow receiver holds no lock."""
+    now = timezone.now()
+    claimed = deliveries_claim(ids=ids, now=now)
+    if not claimed:
+        return []
+
+    def one(delivery: Delivery) -> sender.Outcome:
+        endpoint = delivery.endpoint
+        return sender.send(
+            url=endpoint.url,
+            secret=endpoint.secret,
+            msg_id=delivery.msg_id,
+            payload=delivery.payload,
+        )
+
+    if len(claimed) == 1:
+        outcomes = [one(claimed[0])]
+    else:
+        threads = min(len(claimed), settings.WEBHOOKS_SEND_THREADS)
+        with ThreadPoolExecutor(threads, thread_name_prefix="webhook") as pool:
+            outcomes = list(pool.map(one, claimed))
+    return _attempts_recorded(claimed, outcomes, at=now)
 
 
 def delivery_attempt(*, delivery_id: int) -> DeliveryAttempt | None:
-    """One attempt, if this caller claims it: sent, logged, and the next one scheduled. The
-    HTTP request is made outside any transaction, so a slow receiver holds no lock."""
-    now = timezone.now()
-    if not delivery_claim(delivery_id=delivery_id, now=now):
-        return None
-    delivery = Delivery.objects.select_related("endpoint").get(pk=delivery_id)
-    endpoint = delivery.endpoint
-    outcome = sender.send(
-        url=endpoint.url, secret=endpoint.secret, msg_id=delivery.msg_id, payload=delivery.payload
-    )
-    return _attempt_recorded(delivery, outcome, at=now)
+    """`deliveries_attempt` for one delivery: its attempt, or None if not claimed."""
+    attempts = deliveries_attempt(ids=[delivery_id])
+    return attempts[0] if attempts else None
 
 
-def _attempt_recorded(
-    delivery: Delivery, outcome: sender.Outcome, *, at: datetime
-) -> DeliveryAttempt:
-    endpoint = delivery.endpoint
+def _attempts_recorded(
+    claimed: list[Delivery], outcomes: list[sender.Outcome], *, at: datetime
+) -> list[DeliveryAttempt]:
     done = timezone.now()
-    with transaction.atomic():
-        attempt = DeliveryAttempt.objects.create(
-            delivery=delivery,
-            at=at,
-            status_code=outcome.status_code,
-            ok=outcome.ok,
-            error=outcome.error,
-            response_excerpt=outcome.excerpt,
-            duration_ms=outcome.duration_ms,
-        )
-        mine = Delivery.objects.filter(pk=delivery.pk)
+    delays = retry_delays()
+    delivered, gave_up, retry = [], [], defaultdict(list)
+    answered, failing = set(), set()
+    for delivery, outcome in zip(claimed, outcomes, strict=True):
         if outcome.ok:
-            mine.update(status=Delivery.Status.DELIVERED, delivered_at=done, next_attempt_at=None)
-            Endpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=False).update(
-                failing_since=None
-            )
-            return attempt
-        Endpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(failing_since=at)
-        delays = retry_delays()
+            delivered.append(delivery.pk)
+            answered.add(delivery.endpoint_id)
+            continue
+        failing.add(delivery.endpoint_id)
         if delivery.kind == TEST.kind or delivery.attempts > len(delays):
             # The test button's message is tried once; an event, until the schedule ends.
-            mine.update(status=Delivery.Status.FAILED, next_attempt_at=None)
-            if delivery.kind != TEST.kind:
+            gave_up.append(delivery)
+        else:
+            retry[delivery.attempts].append(delivery.pk)
+    with transaction.atomic():
+        attempts = DeliveryAttempt.objects.bulk_create(
+            DeliveryAttempt(
+                delivery=delivery,
+                at=at,
+                status_code=outcome.status_code,
+                ok=outcome.ok,
+                error=outcome.error,
+                response_excerpt=outcome.excerpt,
+                duration_ms=outcome.duration_ms,
+            )
+            for delivery, outcome in zip(claimed, outcomes, strict=True)
+        )
+        if delivered:
+            Delivery.objects.filter(pk__in=delivered).update(
+                status=Delivery.Status.DELIVERED, delivered_at=done, next_attempt_at=None
+            )
+            Endpoint.objects.filter(pk__in=answered, failing_since__isnull=False).update(
+                failing_since=None
+            )
+        if failing - answered:
+            Endpoint.objects.filter(pk__in=failing - answered, failing_since__isnull=True).update(
+                failing_since=at
+            )
+        for tried, pks in retry.items():
+            Delivery.objects.filter(pk__in=pks).update(next_attempt_at=done + delays[tried - 1])
+        if gave_up:
+            Delivery.objects.filter(pk__in=[d.pk for d in gave_up]).update(
+                status=Delivery.Status.FAILED, next_attempt_at=None
+            )
+            for endpoint in {
+                d.endpoint_id: d.endpoint for d in gave_up if d.kind != TEST.kind
+            }.values():
                 _disable_if_failing(endpoint, now=done)
-            return attempt
-        mine.update(next_attempt_at=done + delays[delivery.attempts - 1])
-    return attempt
+    return attempts
 
 
-def retry_in(attempt: DeliveryAttempt | None) -> float | None:
-    """Seconds until the next attempt when a message with a countdown is worth sending for
-    it; None when it is done, or when the sweeper will find it in time."""
-    if attempt is None or attempt.ok:
+def retry_soon(attempts: Sequence[DeliveryAttempt]) -> tuple[list[int], float] | None:
+    """The failed deliveries among `attempts` whose next try is due within a countdown worth
+    publishing, and the seconds until the first of them; None when the sweeper will do."""
+    failed = [attempt.delivery_id for attempt in attempts if not attempt.ok]
+    if not failed:
         return None
-    due = Delivery.objects.filter(pk=attempt.delivery_id).values_list("next_attempt_at", flat=True)
-    next_at = due.first()
-    if next_at is None:
+    horizon = timezone.now() + timedelta(seconds=settings.WEBHOOKS_COUNTDOWN_MAX_SECONDS)
+    due = list(
+        Delivery.objects.filter(
+            pk__in=failed, status=Delivery.Status.PENDING, next_attempt_at__lte=horizon
+        ).values_list("pk", "next_attempt_at")
+    )
+    if not due:
         return None
-    seconds = (next_at - timezone.now()).total_seconds()
-    return max(seconds, 0) if seconds <= settings.WEBHOOKS_COUNTDOWN_MAX_SECONDS else None
+    first = min(at for _, at in due)
+    return [pk for pk, _ in due], max((first - timezone.now()).total_seconds(), 0)
 
 
 def _disable_if_failing(endpoint: Endpoint, *, now: datetime) -> None:

@@ -49,3 +49,30 @@ def test_workers_claiming_the_same_deliveries_send_each_once(receiver):
         Delivery.objects.values_list("msg_id", flat=True)
     )
     assert set(Delivery.objects.values_list("attempts", flat=True)) == {1}
+
+
+def test_workers_claiming_the_same_batch_send_each_delivery_once(receiver):
+    from portal.integrations.webhooks.sending import deliveries_attempt
+
+    receiver.delay = 0.1
+    endpoint = EndpointFactory(kinds=["lead.won"], url=receiver.url)
+    now = timezone.now()
+    ids = [DeliveryFactory(endpoint=endpoint, next_attempt_at=now).pk for _ in range(30)]
+    start = threading.Barrier(WORKERS)
+    sent = []
+
+    def worker():
+        try:
+            start.wait()
+            sent.extend(deliveries_attempt(ids=ids))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(WORKERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(attempt.delivery_id for attempt in sent) == sorted(ids)
+    assert DeliveryAttempt.objects.count() == len(ids) == len(receiver.received)
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"delivered"}
