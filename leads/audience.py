@@ -8,14 +8,20 @@ rule reads only the event and the lead it was built with; the managers told of a
 read once per batch, and only when the batch has one.
 
 No one is told of what they did themselves (the event's actor).
+
+The webhook endpoints hear of events too, as the kinds of `WEBHOOK_KINDS`: an outbox row per
+subscribed endpoint in the same transaction (portal/integrations/webhooks/services.py).
 """
 
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from leads.models import Lead, LeadEvent
+from portal.integrations.webhooks.services import events_emit
 from portal.notifications.models import Kind as Told
 from portal.notifications.services import Notice, notices_send
 
@@ -115,7 +121,74 @@ def events_heard(events: Sequence[LeadEvent]) -> int:
             if recipient is None or recipient == event.actor_id:
                 continue
             notices.append(_notice(event, recipient, kind, title))
+    _tell_webhooks(events)
     return notices_send(notices, at=None) if notices else 0
+
+
+# A stage move is told as the stage it reached; "routed" is told as the assignment.
+_STAGE_KINDS = {
+    "qualified": "lead.qualified",
+    "disqualified": "lead.disqualified",
+    "accepted": "lead.accepted",
+    "rejected": "lead.rejected",
+    "contacted": "lead.contacted",
+    "opportunity": "lead.opportunity",
+    "won": "lead.won",
+    "lost": "lead.lost",
+    "recycled": "lead.recycled",
+}
+WEBHOOK_KINDS = {
+    LeadEvent.Kind.ASSIGNED: "lead.assigned",
+    LeadEvent.Kind.REASSIGNED: "lead.reassigned",
+    SLA_BREACHED: "lead.sla_breached",
+}
+
+
+def webhook_kind(event: LeadEvent) -> str | None:
+    """What the webhooks call `event`, or None when they do not hear of it."""
+    if event.kind == LeadEvent.Kind.STAGE_CHANGED:
+        return _STAGE_KINDS.get(event.to_stage)
+    if event.kind == LeadEvent.Kind.SUBMISSION_RECEIVED:
+        return "lead.captured" if event.data.get("created") else None
+    return WEBHOOK_KINDS.get(event.kind)
+
+
+def _tell_webhooks(events: Sequence[LeadEvent]) -> None:
+    told = [(kind, event) for event in events if (kind := webhook_kind(event))]
+    if told:
+        events_emit(((kind, partial(webhook_data, event)) for kind, event in told))
+
+
+def webhook_data(event: LeadEvent) -> dict:
+    """What a receiver gets: the lead as it stands after the event, and the event."""
+    lead = event.lead
+    path = reverse("inbox:lead", kwargs={"pk": event.lead_id})
+    return {
+        "lead": {
+            "id": lead.pk,
+            "email": lead.email,
+            "first_name": lead.first_name,
+            "last_name": lead.last_name,
+            "company": lead.company,
+            "stage": lead.stage,
+            "score": lead.score,
+            "campaign": lead.campaign,
+            "source_form": lead.source_form_id,
+            "owner": lead.owner_id,
+            "queue": lead.queue_id,
+            "url": f"{settings.LEADBRIDGE_SITE_URL.rstrip('/')}{path}",
+        },
+        "event": {
+            "kind": event.kind,
+            "at": event.at.isoformat() if event.at else None,
+            "actor": event.actor_id,
+            "from_stage": event.from_stage,
+            "to_stage": event.to_stage,
+            "reason": event.reason,
+            "reason_code": event.reason_code,
+            "data": event.data,
+        },
+    }
 
 
 def _notice(event: LeadEvent, recipient: int, kind: str, title: str) -> Notice:

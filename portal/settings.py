@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "csp",
     "portal.accounts",
     "portal.notifications",
+    "portal.integrations.webhooks",
     "portal.health",
     "portal.dashboard",
     "portal.demo",
@@ -320,11 +321,37 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.send_digests",
         "schedule": crontab(minute=0, hour=LEADBRIDGE_DIGEST_HOUR),
     },
+    # Webhook retries due, and deliveries whose message was lost (portal/integrations/webhooks).
+    "webhooks-sweep": {
+        "task": "webhooks.sweep",
+        "schedule": env.int("SWEEP_EVERY_SECONDS", default=60),
+    },
     "notifications-sweep": {
         "task": "notifications.sweep_emails",
         "schedule": env.int("SWEEP_EVERY_SECONDS", default=60),
     },
 }
+# Webhooks (docs/webhooks.md): only https:// receivers unless WEBHOOKS_ALLOW_HTTP (on by
+# default while DEBUG); private, loopback and link-local addresses refused unless in
+# WEBHOOKS_ALLOWED_NETWORKS (CIDRs); a receiver has WEBHOOKS_TIMEOUT_SECONDS to answer; the
+# retries wait these many seconds in turn (27.5 hours in all, as Svix), and an endpoint whose
+# deliveries all failed for WEBHOOKS_DISABLE_AFTER_SECONDS is switched off when one gives up.
+WEBHOOKS_REQUIRE_HTTPS = not env.bool("WEBHOOKS_ALLOW_HTTP", default=DEBUG)
+WEBHOOKS_ALLOWED_NETWORKS = [
+    ip_network(cidr.strip()) for cidr in env.list("WEBHOOKS_ALLOWED_NETWORKS", default=[])
+]
+WEBHOOKS_TIMEOUT_SECONDS = env.float("WEBHOOKS_TIMEOUT_SECONDS", default=5)
+WEBHOOKS_RETRY_SCHEDULE = [
+    int(seconds)
+    for seconds in env.list(
+        "WEBHOOKS_RETRY_SCHEDULE", default=["5", "300", "1800", "7200", "18000", "36000", "36000"]
+    )
+]
+WEBHOOKS_DISABLE_AFTER_SECONDS = env.int("WEBHOOKS_DISABLE_AFTER_SECONDS", default=24 * 60 * 60)
+# A retry due within this many seconds is published with a countdown; later ones, the sweeper's.
+WEBHOOKS_COUNTDOWN_MAX_SECONDS = 60
+# A worker sends one message's deliveries (up to 50) on this many threads side by side.
+WEBHOOKS_SEND_THREADS = env.int("WEBHOOKS_SEND_THREADS", default=16)
 # The handoff takes up to this many submissions (then leads) per transaction
 # (leads/handoff/tasks.py). A batch that fails, or a lead no queue has room for, is tried
 # again after HANDOFF_RETRY_SECONDS.
@@ -383,5 +410,8 @@ LOGGING = {
         "django.security": {"filters": ["client_error"]},
         "django.db.backends": {"level": "WARNING"},
         "celery.app.trace": {"level": "WARNING"},
+        # A line per webhook sent: the attempts are logged in the database instead.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
     },
 }

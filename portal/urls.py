@@ -30,6 +30,7 @@ urlpatterns = [
     path("agreement/", include("scoring.urls")),
     path("queues/", include("leads.routing.urls")),
     path("notifications/", include("portal.notifications.urls")),
+    path("webhooks/", include("portal.integrations.webhooks.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -16,6 +16,7 @@ from leads.models import Lead, LeadEvent, Stage, Submission
 from portal.accounts.roles import role_grants, role_holders
 from portal.countries import country_code
 from portal.errors import Conflict, DomainError, InvalidFields, PermissionDenied
+from portal.integrations.webhooks.services import events_emit
 from portal.notifications.models import Kind as Told
 from portal.notifications.services import Notice, notices_send
 from scoring import engine, service_levels
@@ -155,6 +156,7 @@ def agreement_sign(*, agreement: Agreement, by, side: str) -> Agreement:
         agreement.save(update_fields=fields)
         if agreement.activated_at is not None:
             _tell_managers_active(agreement, by=by)
+            _tell_webhooks_active(agreement, by=by)
     return agreement
 
 
@@ -190,6 +192,23 @@ def _tell_managers_active(agreement: Agreement, *, by) -> None:
         )
         for pk in managers.values_list("pk", flat=True)
     )
+
+
+def _tell_webhooks_active(agreement: Agreement, *, by) -> None:
+    """The endpoints subscribed to `agreement.activated` (an outbox row each, in this
+    transaction)."""
+    data = {
+        "agreement": {
+            "id": agreement.pk,
+            "version": agreement.version,
+            "name": str(agreement),
+            "threshold": agreement.threshold,
+            "scope": agreement.scope_id,
+            "activated_at": agreement.activated_at.isoformat(),
+            "signed_last_by": str(by),
+        }
+    }
+    events_emit([("agreement.activated", data)], at=agreement.activated_at)
 
 
 def _retire_active(now, *, scope_id: int) -> None:

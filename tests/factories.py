@@ -9,6 +9,7 @@ from leads.models import Lead, Stage, Submission
 from leads.routing.models import Queue, QueueMember
 from portal.accounts.models import User
 from portal.accounts.roles import Role
+from portal.integrations.webhooks.models import Delivery, Endpoint
 from scoring.models import Agreement, Criterion, CriterionResult, Qualification
 
 
@@ -163,3 +164,24 @@ def judged(lead: Lead, agreement: Agreement, passed: dict, *, failed=(), qualifi
         ]
     )
     return qualification
+
+
+class EndpointFactory(factory.django.DjangoModelFactory):
+    """A webhook endpoint (written straight, past the SSRF guard that `endpoint_create` runs)."""
+
+    class Meta:
+        model = Endpoint
+
+    name = factory.Sequence(lambda n: f"Receiver {n}")
+    url = factory.Sequence(lambda n: f"https://hooks{n}.example.com/leads")
+    kinds = factory.LazyFunction(lambda: ["lead.captured", "lead.qualified", "lead.won"])
+
+
+class DeliveryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Delivery
+
+    endpoint = factory.SubFactory(EndpointFactory)
+    kind = "lead.won"
+    msg_id = factory.Sequence(lambda n: f"msg_test{n}")
+    payload = factory.LazyFunction(lambda: {"type": "lead.won", "data": {}})

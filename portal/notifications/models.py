@@ -20,6 +20,7 @@ class Kind(models.TextChoices):
     AGREEMENT_TO_SIGN = "agreement_to_sign", "An agreement awaits your signature"
     AGREEMENT_ACTIVE = "agreement_active", "An agreement became active"
     IMPORT_FINISHED = "import_finished", "An import you started finished"
+    WEBHOOK_DISABLED = "webhook_disabled", "A webhook endpoint kept failing and was switched off"
 
 
 class Delivery(models.TextChoices):
@@ -40,6 +41,7 @@ DEFAULT_DELIVERY: dict[str, str] = {
     Kind.AGREEMENT_TO_SIGN: Delivery.IMMEDIATE,
     Kind.AGREEMENT_ACTIVE: Delivery.DIGEST,
     Kind.IMPORT_FINISHED: Delivery.IMMEDIATE,
+    Kind.WEBHOOK_DISABLED: Delivery.IMMEDIATE,
 }
 
 

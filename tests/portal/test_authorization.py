@@ -22,6 +22,8 @@ from scoring.models import Agreement
 from scoring.progress import RescoreRun
 from tests.factories import (
     CriterionFactory,
+    DeliveryFactory,
+    EndpointFactory,
     FormFactory,
     LeadFactory,
     QueueFactory,
@@ -112,6 +114,18 @@ GET = {
     "notifications:read": statuses(LOGIN, 405, 405, 405, 405, 405),
     "notifications:read_all": statuses(LOGIN, 405, 405, 405, 405, 405),
     "notifications:preferences": statuses(LOGIN, 200, 200, 200, 200, 200),
+    # Webhooks: both sides' managers; marketers and reps never (every lead's details leave
+    # LeadBridge through an endpoint, and its page shows the signing secret).
+    "webhooks:list": statuses(LOGIN, 403, 403, 403, 200, 200),
+    "webhooks:new": statuses(LOGIN, 403, 403, 403, 200, 200),
+    "webhooks:endpoint": statuses(LOGIN, 403, 403, 403, 200, 200),
+    "webhooks:edit": statuses(LOGIN, 403, 403, 403, 200, 200),
+    "webhooks:deliveries_csv": statuses(LOGIN, 403, 403, 403, 200, 200),
+    "webhooks:disable": statuses(LOGIN, 403, 403, 403, 200, 200),
+    "webhooks:enable": statuses(LOGIN, 403, 403, 403, 200, 200),
+    "webhooks:secret": statuses(LOGIN, 403, 403, 403, 200, 200),
+    "webhooks:test": statuses(LOGIN, 403, 403, 403, 405, 405),
+    "webhooks:redeliver": statuses(LOGIN, 403, 403, 403, 405, 405),
 }
 LOGOUT_GET = statuses(405, 405, 405, 405, 405, 405)
 
@@ -181,6 +195,10 @@ def _url(name: str, form, lead) -> str:
         return reverse(name, kwargs={"pk": lead_import.pk})
     if name == "notifications:read":
         return reverse(name, kwargs={"pk": _rep_notification(lead).pk})
+    if name == "webhooks:redeliver":
+        return reverse(name, kwargs={"pk": DeliveryFactory().pk})
+    if name.startswith("webhooks:") and name not in ("webhooks:list", "webhooks:new"):
+        return reverse(name, kwargs={"pk": EndpointFactory().pk})
     if name == "routing:queue_edit":
         return reverse(name, kwargs={"pk": QueueFactory().pk})
     if name == "dashboard_csv":
@@ -480,3 +498,43 @@ def test_a_rep_cannot_be_named_the_queues_manager(world, client):
 
     assert answer.status_code == 400
     assert "manager" in answer.context["form"].errors
+
+
+# The webhook acts that change something (posted): the two managers alone; nothing changes
+# for anyone else.
+WEBHOOK_POSTS = statuses(LOGIN, 403, 403, 403, 302, 302)
+
+
+@pytest.mark.parametrize("act", ["test", "disable", "enable", "secret"])
+@pytest.mark.parametrize("who", WHO)
+def test_only_the_managers_act_on_an_endpoint(world, who, act):
+    users, _form, _lead = world
+    endpoint = EndpointFactory()
+    secret = endpoint.secret
+    client = Client()
+    if who != ANON:
+        client.force_login(users[who])
+    response = client.post(reverse(f"webhooks:{act}", kwargs={"pk": endpoint.pk}))
+    assert _answer(response) == WEBHOOK_POSTS[who]
+    endpoint.refresh_from_db()
+    changed = {
+        "test": endpoint.deliveries.exists(),
+        "disable": not endpoint.is_active,
+        "enable": False,
+        "secret": endpoint.secret != secret,
+    }[act]
+    if act != "enable":
+        assert changed == (WEBHOOK_POSTS[who] == 302)
+
+
+@pytest.mark.parametrize("who", WHO)
+def test_only_the_managers_send_a_delivery_again(world, who):
+    users, _form, _lead = world
+    delivery = DeliveryFactory(status="failed", next_attempt_at=None)
+    client = Client()
+    if who != ANON:
+        client.force_login(users[who])
+    response = client.post(reverse("webhooks:redeliver", kwargs={"pk": delivery.pk}))
+    assert _answer(response) == WEBHOOK_POSTS[who]
+    delivery.refresh_from_db()
+    assert (delivery.status == "pending") == (WEBHOOK_POSTS[who] == 302)

@@ -1,0 +1,213 @@
+"""Webhook delivery throughput: events written to the outbox as the handoff writes them
+(batches of 250 in one transaction each), delivered by a real Celery worker on the bulk
+queue to a local receiver; prints events written/s and delivered/s.
+
+    .venv/bin/python bench/webhooks.py [--events 10000] [--pool threads --concurrency 16]
+
+Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth) and `redis-server`. It makes
+its own database (`leadbridge_bench_webhooks`, dropped after) and its own Redis on a free port.
+
+The receiver is a minimal asyncio HTTP/1.1 server in a process of its own (keep-alive, answers
+200 at once) that counts requests and distinct webhook-ids, so a delivery sent twice under
+two ids would show. `--receiver-delay 10` makes it answer after 10 s instead (a slow
+receiver: the worker's time-out then decides).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import multiprocessing
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import rig  # noqa: E402
+from bench.intake import (  # noqa: E402
+    POSTGRES_SERVER,
+    BenchError,
+    drop_database,
+    free_port,
+    recreate_database,
+)
+
+DATABASE_NAME = "leadbridge_bench_webhooks"
+BATCH = 250
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--pool", default="threads", choices=["threads", "prefork", "gevent"])
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--receiver-delay", type=float, default=0.0)
+    parser.add_argument("--timeout", type=float, default=300, help="seconds to wait for all")
+    return parser.parse_args(argv)
+
+
+def receive(port: int, delay: float, ready) -> None:
+    """The receiver process: counts requests and webhook-ids; GET answers the counts."""
+    seen: set[str] = set()
+    count = 0
+
+    async def handle(reader, writer):
+        nonlocal count
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                headers = {
+                    k.strip().lower(): v.strip()
+                    for k, _, v in (line.partition(":") for line in lines[1:] if line)
+                }
+                length = int(headers.get("content-length", 0))
+                if length:
+                    await reader.readexactly(length)
+                if lines[0].startswith("GET"):
+                    body = json.dumps({"requests": count, "ids": len(seen)}).encode()
+                else:
+                    if delay:
+                        await asyncio.sleep(delay)
+                    count += 1
+                    seen.add(headers.get("webhook-id", ""))
+                    body = b"ok"
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: "
+                    + str(len(body)).encode()
+                    + b"\r\n\r\n"
+                    + body
+                )
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def main():
+        server = await asyncio.start_server(handle, rig.HOST, port, backlog=1024)
+        ready.set()
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(main())
+
+
+def counts(port: int) -> dict:
+    with socket.create_connection((rig.HOST, port), timeout=5) as conn:
+        conn.sendall(b"GET /stats HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = b""
+        while b"}" not in data:
+            data += conn.recv(4096)
+    return json.loads(data.split(b"\r\n\r\n", 1)[1])
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        with contextlib.ExitStack() as cleanup:
+            workdir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
+            return run(args, workdir, cleanup)
+    except BenchError as error:
+        print(f"bench: {error}", file=sys.stderr)
+        return 2
+
+
+def run(args, workdir: Path, cleanup: contextlib.ExitStack) -> int:
+    import os
+
+    redis = rig.OwnRedis()
+    redis.start()
+    cleanup.callback(redis.stop)
+    port = free_port()
+    ready = multiprocessing.Event()
+    receiver = multiprocessing.Process(
+        target=receive, args=(port, args.receiver_delay, ready), daemon=True
+    )
+    receiver.start()
+    cleanup.callback(receiver.kill)
+    ready.wait(10)
+
+    database_url = f"{POSTGRES_SERVER}/{DATABASE_NAME}"
+    env = rig.product_environment(
+        workdir,
+        database_url,
+        redis.url,
+        WEBHOOKS_ALLOW_HTTP="true",
+        WEBHOOKS_ALLOWED_NETWORKS="127.0.0.0/8",
+        SWEEP_EVERY_SECONDS=10,
+    )
+    os.environ.update(env)
+    recreate_database(POSTGRES_SERVER, DATABASE_NAME)
+    cleanup.callback(drop_database, POSTGRES_SERVER, DATABASE_NAME)
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import transaction
+
+    from portal.integrations.webhooks.models import Delivery, Endpoint
+    from portal.integrations.webhooks.services import events_emit
+
+    call_command("migrate", interactive=False, verbosity=0)
+    Endpoint.objects.create(name="bench", url=f"http://{rig.HOST}:{port}/hooks", kinds=["lead.won"])
+    with (workdir / "worker.log").open("a") as log:
+        worker = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "celery", "-A", "portal", "worker"),
+                *("--pool", args.pool, "--concurrency", str(args.concurrency)),
+                *("--queues", "bulk", "--without-gossip", "--without-mingle"),
+                *("--loglevel", "WARNING", "--prefetch-multiplier", "4"),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    cleanup.callback(lambda: (worker.terminate(), worker.wait(20)))
+    time.sleep(3)  # the worker connects
+    rig.say(
+        f"webhooks bench: {args.events} events, worker --pool {args.pool} "
+        f"--concurrency {args.concurrency}, receiver delay {args.receiver_delay} s; {rig.load()}"
+    )
+    data = {"lead": {"id": 0, "email": "ana@acme.example", "company": "Acme"}, "event": {}}
+    started = time.monotonic()
+    for first in range(0, args.events, BATCH):
+        with transaction.atomic():
+            events_emit(
+                [
+                    ("lead.won", {**data, "n": n})
+                    for n in range(first, min(args.events, first + BATCH))
+                ]
+            )
+    written = time.monotonic() - started
+    rig.say(f"  written: {args.events / written:,.0f} events/s into the outbox ({written:.1f} s)")
+    deadline = started + args.timeout
+    delivered = 0
+    while time.monotonic() < deadline:
+        delivered = Delivery.objects.filter(status=Delivery.Status.DELIVERED).count()
+        if delivered >= args.events:
+            break
+        time.sleep(0.2)
+    took = time.monotonic() - started
+    seen = counts(port)
+    rig.say(
+        f"  delivered: {delivered}/{args.events} in {took:.1f} s = {delivered / took:,.0f}/s "
+        f"end to end; receiver saw {seen['requests']} requests, {seen['ids']} distinct "
+        f"webhook-ids (a request answered after the time-out is sent again, under the same "
+        f"id); {rig.load()}"
+    )
+    return 0 if delivered >= args.events and seen["ids"] == args.events else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,196 @@
+"""Sending from the outbox: one attempt at a time, logged, and the next one scheduled.
+
+`delivery_attempt` claims its delivery with a conditional UPDATE (healthchecks' sendalerts):
+`next_attempt_at` must still be due, and the claim pushes it on by a lease (a worker that
+dies mid-send leaves it to the sweeper when the lease runs out). Two workers holding the same
+message, a sweep and a retry: exactly one of them sends each attempt.
+"""
+
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from portal.accounts.roles import role_holders
+from portal.integrations.webhooks import sender
+from portal.integrations.webhooks.event_types import EVENT_TYPES, TEST
+from portal.integrations.webhooks.models import Delivery, DeliveryAttempt, Endpoint
+from portal.notifications.models import Kind as Told
+from portal.notifications.services import Notice, notices_send
+
+logger = logging.getLogger(__name__)
+
+
+def retry_delays() -> list[timedelta]:
+    """The wait before each retry (the first attempt is at once): at least a day in all."""
+    return [timedelta(seconds=s) for s in settings.WEBHOOKS_RETRY_SCHEDULE]
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=settings.WEBHOOKS_TIMEOUT_SECONDS + 30)
+
+
+def deliveries_claim(*, ids: Sequence[int], now: datetime) -> list[Delivery]:
+    """Take the next attempt of those of `ids` that are due, in one UPDATE; the ones this
+    caller got (someone else's, or not due, are left). A test message goes even to a
+    switched-off endpoint (the button is how one checks it)."""
+    sendable = list(
+        Delivery.objects.filter(pk__in=ids)
+        .filter(Q(endpoint__is_active=True) | Q(kind=TEST.kind))
+        .values_list("pk", flat=True)
+    )
+    if not sendable:
+        return []
+    token = uuid.uuid4().hex
+    # Every condition on the row itself, and the ids as a plain list: PostgreSQL re-checks
+    # the WHERE on a row a concurrent claim has just changed, but not a subquery's (a join
+    # written as `id IN (SELECT ...)` let two claims both win).
+    Delivery.objects.filter(
+        pk__in=sendable, status=Delivery.Status.PENDING, next_attempt_at__lte=now
+    ).update(claim=token, next_attempt_at=now + _lease(), attempts=F("attempts") + 1)
+    return list(Delivery.objects.filter(pk__in=sendable, claim=token).select_related("endpoint"))
+
+
+def deliveries_attempt(*, ids: Sequence[int]) -> list[DeliveryAttempt]:
+    """One attempt of each of `ids` this caller claims: sent side by side, logged, and the
+    next one scheduled, in one transaction for the lot. The HTTP requests are made outside
+    any transaction, so a slow receiver holds no lock."""
+    now = timezone.now()
+    claimed = deliveries_claim(ids=ids, now=now)
+    if not claimed:
+        return []
+
+    def one(delivery: Delivery) -> sender.Outcome:
+        endpoint = delivery.endpoint
+        return sender.send(
+            url=endpoint.url,
+            secret=endpoint.secret,
+            msg_id=delivery.msg_id,
+            payload=delivery.payload,
+        )
+
+    if len(claimed) == 1:
+        outcomes = [one(claimed[0])]
+    else:
+        threads = min(len(claimed), settings.WEBHOOKS_SEND_THREADS)
+        with ThreadPoolExecutor(threads, thread_name_prefix="webhook") as pool:
+            outcomes = list(pool.map(one, claimed))
+    return _attempts_recorded(claimed, outcomes, at=now)
+
+
+def delivery_attempt(*, delivery_id: int) -> DeliveryAttempt | None:
+    """`deliveries_attempt` for one delivery: its attempt, or None if not claimed."""
+    attempts = deliveries_attempt(ids=[delivery_id])
+    return attempts[0] if attempts else None
+
+
+def _attempts_recorded(
+    claimed: list[Delivery], outcomes: list[sender.Outcome], *, at: datetime
+) -> list[DeliveryAttempt]:
+    done = timezone.now()
+    delays = retry_delays()
+    delivered, gave_up, retry = [], [], defaultdict(list)
+    answered, failing = set(), set()
+    for delivery, outcome in zip(claimed, outcomes, strict=True):
+        if outcome.ok:
+            delivered.append(delivery.pk)
+            answered.add(delivery.endpoint_id)
+            continue
+        failing.add(delivery.endpoint_id)
+        if delivery.kind == TEST.kind or delivery.attempts > len(delays):
+            # The test button's message is tried once; an event, until the schedule ends.
+            gave_up.append(delivery)
+        else:
+            retry[delivery.attempts].append(delivery.pk)
+    with transaction.atomic():
+        attempts = DeliveryAttempt.objects.bulk_create(
+            DeliveryAttempt(
+                delivery=delivery,
+                at=at,
+                status_code=outcome.status_code,
+                ok=outcome.ok,
+                error=outcome.error,
+                response_excerpt=outcome.excerpt,
+                duration_ms=outcome.duration_ms,
+            )
+            for delivery, outcome in zip(claimed, outcomes, strict=True)
+        )
+        if delivered:
+            Delivery.objects.filter(pk__in=delivered).update(
+                status=Delivery.Status.DELIVERED, delivered_at=done, next_attempt_at=None
+            )
+            Endpoint.objects.filter(pk__in=answered, failing_since__isnull=False).update(
+                failing_since=None
+            )
+        if failing - answered:
+            Endpoint.objects.filter(pk__in=failing - answered, failing_since__isnull=True).update(
+                failing_since=at
+            )
+        for tried, pks in retry.items():
+            Delivery.objects.filter(pk__in=pks).update(next_attempt_at=done + delays[tried - 1])
+        if gave_up:
+            Delivery.objects.filter(pk__in=[d.pk for d in gave_up]).update(
+                status=Delivery.Status.FAILED, next_attempt_at=None
+            )
+            for endpoint in {
+                d.endpoint_id: d.endpoint for d in gave_up if d.kind != TEST.kind
+            }.values():
+                _disable_if_failing(endpoint, now=done)
+    return attempts
+
+
+def retry_soon(attempts: Sequence[DeliveryAttempt]) -> tuple[list[int], float] | None:
+    """The failed deliveries among `attempts` whose next try is due within a countdown worth
+    publishing, and the seconds until the first of them; None when the sweeper will do."""
+    failed = [attempt.delivery_id for attempt in attempts if not attempt.ok]
+    if not failed:
+        return None
+    horizon = timezone.now() + timedelta(seconds=settings.WEBHOOKS_COUNTDOWN_MAX_SECONDS)
+    due = list(
+        Delivery.objects.filter(
+            pk__in=failed, status=Delivery.Status.PENDING, next_attempt_at__lte=horizon
+        ).values_list("pk", "next_attempt_at")
+    )
+    if not due:
+        return None
+    first = min(at for _, at in due)
+    return [pk for pk, _ in due], max((first - timezone.now()).total_seconds(), 0)
+
+
+def _disable_if_failing(endpoint: Endpoint, *, now: datetime) -> None:
+    """A delivery gave up: if the endpoint has not answered well for that long either, it is
+    switched off and the managers who look after webhooks are told."""
+    cutoff = now - timedelta(seconds=settings.WEBHOOKS_DISABLE_AFTER_SECONDS)
+    reason = "Switched off by LeadBridge: every delivery failed for more than a day."
+    switched = Endpoint.objects.filter(
+        pk=endpoint.pk, is_active=True, failing_since__lte=cutoff
+    ).update(is_active=False, disabled_reason=reason)
+    if not switched:
+        return
+    logger.warning("Webhook endpoint %s switched off: no success since %s.", endpoint.pk, cutoff)
+    managers = role_holders("webhooks.change_endpoint").values_list("pk", flat=True)
+    notices_send(
+        Notice(
+            recipient_id=pk,
+            kind=Told.WEBHOOK_DISABLED,
+            title=f"The webhook endpoint {endpoint.name} was switched off",
+            detail=f"{reason} Check the receiver at {endpoint.url}, then switch it on again.",
+            url=reverse("webhooks:endpoint", kwargs={"pk": endpoint.pk}),
+        )
+        for pk in managers
+    )
+
+
+def deliveries_due(*, before: datetime, limit: int = 1000) -> list[int]:
+    """Deliveries whose time has come and whose message may have been lost."""
+    due = Delivery.objects.filter(next_attempt_at__lte=before, status=Delivery.Status.PENDING)
+    due = due.exclude(endpoint__is_active=False, kind__in=EVENT_TYPES)
+    return list(due.order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
