@@ -154,6 +154,10 @@ class AgreementSerializer(serializers.ModelSerializer):
     scope = serializers.CharField(source="scope.name", read_only=True)
     status = serializers.CharField(read_only=True)
     criteria = CriterionSerializer(many=True, read_only=True)
+    # "09:00:00" in the agreement's time zone: a wall-clock time, which OpenAPI's "time"
+    # format (an RFC 3339 time with an offset) is not.
+    business_opens = serializers.CharField(read_only=True, help_text="HH:MM:SS, in time_zone.")
+    business_closes = serializers.CharField(read_only=True, help_text="HH:MM:SS, in time_zone.")
 
     class Meta:
         model = Agreement
