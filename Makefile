@@ -38,6 +38,7 @@ test: $(VENV)/.installed
 	$(VENV)/bin/lint-imports
 	$(PY) manage.py check --fail-level WARNING
 	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 	$(VENV)/bin/pytest
 	DATABASE_URL=sqlite://:memory: CELERY_BROKER_URL= $(VENV)/bin/pytest -q $(SQLITE_TESTS)
 

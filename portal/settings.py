@@ -61,6 +61,10 @@ INSTALLED_APPS = [
     "leads.routing",
     "leads.inbox",
     "leads.handoff",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "portal.integrations.api",
 ]
 
 MIDDLEWARE = [
@@ -393,6 +397,28 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "portal.error_handlers.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # The REST API's own views (portal/integrations/api) set their throttle; this is its rate
+    # per token, per signed-in user or per address. DRF keeps the counts in the default cache.
+    "DEFAULT_THROTTLE_RATES": {"api": env("API_RATE", default="600/minute")},
+}
+
+# The REST API's OpenAPI schema (/api/schema/), read in Swagger UI (/api/docs/) and ReDoc
+# (/api/redoc/), both served from our static files (drf-spectacular-sidecar), not a CDN.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "LeadBridge API",
+    "DESCRIPTION": "Leads, forms, submissions, agreements, queues, the events feed and the "
+    "dashboard's figures. Authenticate with a personal token (`Authorization: Bearer lb_…`) "
+    "made on your profile page, or the portal's session. Errors: docs/errors.md.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "PREPROCESSING_HOOKS": ["portal.integrations.api.schema.only_v1"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"Stage": "leads.models.Stage"},
 }
 
 LOGGING = {

@@ -7,6 +7,7 @@ from django.views.generic import RedirectView
 
 from portal.accounts.views import healthz, home
 from portal.dashboard.views import dashboard, dashboard_csv, review, review_csv, review_list
+from portal.integrations.api.urls import profile_urlpatterns, schema_urlpatterns
 
 urlpatterns = [
     # Capture first: its public intake is most of the traffic (leads/capture/urls.py).
@@ -31,6 +32,9 @@ urlpatterns = [
     path("queues/", include("leads.routing.urls")),
     path("notifications/", include("portal.notifications.urls")),
     path("webhooks/", include("portal.integrations.webhooks.urls")),
+    path("profile/", include(profile_urlpatterns)),
+    path("api/v1/", include("portal.integrations.api.urls")),
+    path("api/", include(schema_urlpatterns)),
     path("admin/", admin.site.urls),
 ]
 

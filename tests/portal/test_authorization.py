@@ -16,6 +16,7 @@ from leads.capture.models import QuarantinedPost
 from leads.models import Stage
 from portal.accounts.roles import Role
 from portal.dashboard.services import review_freeze
+from portal.integrations.api.services import token_create
 from portal.notifications.models import Kind, Notification
 from portal.notifications.services import Notice, notices_send
 from scoring.models import Agreement
@@ -126,6 +127,16 @@ GET = {
     "webhooks:secret": statuses(LOGIN, 403, 403, 403, 200, 200),
     "webhooks:test": statuses(LOGIN, 403, 403, 403, 405, 405),
     "webhooks:redeliver": statuses(LOGIN, 403, 403, 403, 405, 405),
+    # The profile page and its API tokens: everyone with a login has their own. Revoking
+    # takes REP's token: its own confirmation page to REP; to anyone else it does not exist.
+    "profile": statuses(LOGIN, 200, 200, 200, 200, 200),
+    "token_new": statuses(LOGIN, 405, 405, 405, 405, 405),
+    "token_revoke": statuses(LOGIN, 200, 404, 404, 404, 404),
+    # The REST API's schema and its readers are public, like any API's reference; the API
+    # itself (api:*) has its own matrix, tests/portal/integrations/test_api_authorization.py.
+    "schema": PUBLIC,
+    "docs": PUBLIC,
+    "redoc": PUBLIC,
 }
 LOGOUT_GET = statuses(405, 405, 405, 405, 405, 405)
 
@@ -145,7 +156,9 @@ def _names(resolver=None, namespace="") -> set[str]:
 
 def test_every_url_is_in_the_table():
     moves = {f"inbox:{name}" for name in MOVES_GET}
-    assert _names() == set(GET) | moves | set(AGREEMENT_GET) | {"logout"}
+    api = {name for name in _names() if name.startswith("api:")}
+    assert api, "the REST API's URLs are in their own matrix"
+    assert _names() == set(GET) | moves | set(AGREEMENT_GET) | {"logout"} | api
 
 
 @pytest.fixture
@@ -193,6 +206,8 @@ def _url(name: str, form, lead) -> str:
             form=form, source="test", file_name="t.csv", content="email\na@b.example\n"
         )
         return reverse(name, kwargs={"pk": lead_import.pk})
+    if name == "token_revoke":
+        return reverse(name, kwargs={"pk": token_create(user=lead.owner, name="CRM")[0].pk})
     if name == "notifications:read":
         return reverse(name, kwargs={"pk": _rep_notification(lead).pk})
     if name == "webhooks:redeliver":
