@@ -78,9 +78,29 @@ def test_a_manager_registers_an_endpoint_tests_it_and_reads_the_log(
     page.goto("/webhooks/")
     expect(page.locator("#endpoints")).to_contain_text("CRM sync")
     snap("webhooks-list-phone")
+    problems = _problems(page)
     page.get_by_role("link", name="CRM sync").click()
     snap("webhooks-endpoint-phone")
+    problems += _problems(page)
+    page.get_by_role("link", name="Edit").click()
+    problems += _problems(page)
+    assert not problems, "\n".join(problems)
     assert csp_violations == []
+
+
+def _problems(page: Page) -> list[str]:
+    """Wider than the phone, or a serious or critical axe-core (WCAG 2.1 A/AA) violation."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    found = []
+    if page.evaluate("document.documentElement.scrollWidth") > 390:
+        found.append(f"{page.url}: wider than the phone")
+    wcag = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+    for violation in Axe().run(page, options=wcag).response["violations"]:
+        if violation["impact"] in ("serious", "critical"):
+            targets = [node["target"] for node in violation["nodes"][:3]]
+            found.append(f"{page.url}: {violation['impact']} {violation['id']} at {targets}")
+    return found
 
 
 def test_a_marketer_has_no_webhooks_page(page: Page):
