@@ -211,7 +211,8 @@ class LeadMoveView(ApiMixin, APIView):
             raise move.refusal(lead)
         cleaned = cleaned_or_refused(move.form(form_data(request.data), lead=lead))
         move.do(lead=lead, by=request.user, **cleaned)
-        lead = leads_visible_to(user=request.user).filter(pk=pk).first() or lead
+        # As the move left it, also when it sent the lead away from this person (a reject).
+        lead.refresh_from_db()
         return Response(s.LeadSerializer(lead).data)
 
 
