@@ -1,3 +1,4 @@
+from csp.decorators import csp_update
 from django.urls import path
 from drf_spectacular.views import (
     SpectacularAPIView,
@@ -33,7 +34,14 @@ urlpatterns = [
 schema_urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    # ReDoc runs its search in a Web Worker it starts from a blob: URL; that page alone may.
+    path(
+        "redoc/",
+        csp_update({"worker-src": ["blob:"]})(
+            SpectacularRedocView.as_view(url_name="schema", template_name="api/redoc.html")
+        ),
+        name="redoc",
+    ),
 ]
 
 profile_urlpatterns = [

@@ -49,8 +49,9 @@ from scoring.services import (
 
 
 class ApiMixin:
-    """Authentication, permissions, throttling and pagination shared by every resource.
-    `perms` maps a viewset action (or "read" for the safe ones) to the permissions it needs."""
+    # Authentication, permissions, throttling and pagination shared by every resource (no
+    # docstring: the schema would show it on every operation). `perms` maps a viewset action
+    # (or "read" for the safe ones) to the permissions it needs.
 
     authentication_classes = [ApiTokenAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated, WritesNeedAWritingToken, HasPerms]
@@ -90,6 +91,9 @@ class FormViewSet(
     mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
+    """The form builder's forms: read by marketing and the sales managers; created and
+    changed by marketing. Fields and publishing stay in the builder."""
+
     serializer_class = s.FormSerializer
     queryset = Form.objects.select_related("current_version")
     http_method_names = ["get", "post", "patch", "head", "options"]
@@ -142,6 +146,8 @@ class SubmissionFilter(filters.FilterSet):
     retrieve=extend_schema(summary="A submission", responses=errors_for(s.SubmissionSerializer)),
 )
 class SubmissionViewSet(ApiMixin, viewsets.ReadOnlyModelViewSet):
+    """Each post a form took, as received, on the leads you may see."""
+
     serializer_class = s.SubmissionSerializer
     filter_backends = [filters.DjangoFilterBackend, OrderingFilter]
     filterset_class = SubmissionFilter
@@ -175,6 +181,9 @@ class LeadFilter(filters.FilterSet):
     retrieve=extend_schema(summary="A lead", responses=errors_for(s.LeadSerializer)),
 )
 class LeadViewSet(ApiMixin, viewsets.ReadOnlyModelViewSet):
+    """The leads you may see: every lead for those who see them all, a rep's own for a
+    rep. Moves are POSTs to /api/v1/leads/{id}/<move>/."""
+
     serializer_class = s.LeadSerializer
     filter_backends = [filters.DjangoFilterBackend, OrderingFilter]
     filterset_class = LeadFilter
@@ -202,7 +211,8 @@ class LeadMoveView(ApiMixin, APIView):
             raise move.refusal(lead)
         cleaned = cleaned_or_refused(move.form(form_data(request.data), lead=lead))
         move.do(lead=lead, by=request.user, **cleaned)
-        lead = leads_visible_to(user=request.user).filter(pk=pk).first() or lead
+        # As the move left it, also when it sent the lead away from this person (a reject).
+        lead.refresh_from_db()
         return Response(s.LeadSerializer(lead).data)
 
 
@@ -248,6 +258,8 @@ class LeadEventFilter(filters.FilterSet):
     retrieve=extend_schema(summary="A lead event", responses=errors_for(s.LeadEventSerializer)),
 )
 class LeadEventViewSet(ApiMixin, viewsets.ReadOnlyModelViewSet):
+    """Every lead event you may see, oldest first: follow `next` to read what is new."""
+
     serializer_class = s.LeadEventSerializer
     pagination_class = FeedCursor
     filter_backends = [filters.DjangoFilterBackend]
@@ -279,6 +291,8 @@ class AgreementViewSet(
     mixins.CreateModelMixin,
     viewsets.GenericViewSet,
 ):
+    """The agreement's versions (the main one and each scope's), with their criteria."""
+
     serializer_class = s.AgreementSerializer
     lookup_field = "version"
     lookup_value_regex = r"\d+"
@@ -379,6 +393,8 @@ class QueueViewSet(
     mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
+    """The routing queues and the reps who work them, for the sales managers."""
+
     serializer_class = s.QueueSerializer
     http_method_names = ["get", "post", "patch", "head", "options"]
     ordering = ["priority", "id"]
@@ -418,6 +434,8 @@ class QueueViewSet(
 
 
 class DashboardView(ApiMixin, APIView):
+    """The dashboard's panels as numbers."""
+
     perms = {"get": ("leads.view_dashboard",)}
 
     @extend_schema(

@@ -135,6 +135,7 @@ def test_each_role_takes_exactly_the_moves_it_may(world, who, name):
         to = ACTIONS[name].to
         if to and name != "reassign":
             assert moved.stage == to
+            assert response.json()["stage"] == to  # the answer says where the lead is now
     else:
         assert_error_json(response, expected[who], response.json()["code"])
         assert moved.stage == Stage.ROUTED

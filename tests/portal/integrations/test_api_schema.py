@@ -51,6 +51,7 @@ def test_the_readers_load_only_our_own_scripts_under_the_csp(name):
     assert response.status_code == 200
     html = response.content.decode()
     assert "cdn" not in html.lower()
+    assert "https://" not in html, "everything from this site"
     assert "script-src 'self'" in response["Content-Security-Policy"]
     # No inline script: every <script> has a src on this site.
     for tag in re.findall(r"<script[^>]*>", html):

@@ -159,3 +159,15 @@ def test_revoking_on_the_profile_page_asks_first_then_revokes():
     assert client.post(url).status_code == 302
     assert token_authenticate(raw) is None
     assert "Revoked" in client.get(reverse("profile")).content.decode()
+
+
+def test_the_command_prints_a_working_token_for_a_user(capsys):
+    from django.core.management import CommandError, call_command
+
+    user = UserFactory(role=Role.SALES_REP, username="rep.ana")
+    call_command("api_token", "rep.ana", "--name", "quickstart", "--read-only")
+    raw = capsys.readouterr().out.strip()
+    token = token_authenticate(raw)
+    assert token.user == user and token.read_only and token.name == "quickstart"
+    with pytest.raises(CommandError, match="nobody"):
+        call_command("api_token", "nobody")
