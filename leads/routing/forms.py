@@ -4,10 +4,11 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
-from leads.routing.models import Queue
+from leads.routing.models import Queue, shown_condition
 from leads.routing.selectors import MODEL_BACKEND, active_reps
 from leads.routing.services import QUEUE_SETTINGS
-from portal.countries import country_attributes, country_code, country_names
+from portal.countries import country_attributes, country_code
+from scoring import engine
 
 
 class RepChoiceField(forms.ModelMultipleChoiceField):
@@ -28,11 +29,6 @@ class RepChoiceField(forms.ModelMultipleChoiceField):
 
 
 class QueueForm(forms.ModelForm):
-    match_values = forms.CharField(
-        required=False,
-        label="Values it takes",
-        help_text="Comma-separated, compared without case, e.g. Brazil, Portugal.",
-    )
     members = RepChoiceField(
         queryset=None,
         required=False,
@@ -44,19 +40,14 @@ class QueueForm(forms.ModelForm):
 
     class Meta:
         model = Queue
-        fields = QUEUE_SETTINGS
+        fields = [name for name in QUEUE_SETTINGS if name != "conditions"]  # rows, below
         labels = {
-            "match_attribute": "Lead attribute",
             "capacity_per_rep": "Open leads per rep",
             "is_active": "Active: this queue routes leads",
             "manager": "Sales manager of the queue",
             "remind_percent": "Remind the rep at (% of the time)",
             "max_reassignments": "Reassignments before the manager takes it",
             "escalate_off_hours": "Escalate outside working hours too",
-        }
-        help_texts = {
-            "match_attribute": "The form field the rule reads, e.g. country; blank takes every "
-            "lead.",
         }
         error_messages = {
             "priority": {
@@ -70,11 +61,7 @@ class QueueForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # As the manager types them, also on a new queue (the model's [] would show as "[]").
-        values = self.instance.match_values
-        if self.instance.match_attribute in country_attributes():
-            values = country_names(values)
-        self.initial["match_values"] = ", ".join(map(str, values))
+        self._add_condition_rows()
         current = [m.rep_id for m in self.instance.members.all()] if self.instance.pk else []
         self.initial["members"] = current
         # The reps who can be given leads, and the queue's members who no longer can (an
@@ -109,29 +96,148 @@ class QueueForm(forms.ModelForm):
         value = self.cleaned_data.get(name)
         return getattr(self.instance, name) if value is None else value
 
-    def clean_match_values(self) -> list[str]:
-        return [
-            value.strip() for value in self.cleaned_data["match_values"].split(",") if value.strip()
-        ]
+    def _add_condition_rows(self) -> None:
+        """One row of fields per condition the queue has, and two empty ones to add more."""
+        conditions = list(self.instance.conditions or [])
+        rows = len(conditions) + CONDITION_ROWS_FREE
+        if self.is_bound:  # as many rows as were posted (a page may have had more)
+            posted = {k.split("_")[1] for k in self.data if k.startswith("condition_")}
+            rows = max(rows, *(int(n) + 1 for n in posted if n.isdigit()), 0)
+        fields = {}
+        for i in range(rows):
+            condition = shown_condition(conditions[i]) if i < len(conditions) else {}
+            n = i + 1
+            fields[f"condition_{i}_attribute"] = forms.CharField(
+                required=False,
+                max_length=64,
+                label=f"Condition {n}: lead attribute",
+                initial=condition.get("attribute", ""),
+                help_text="A form or import field (e.g. country, company_size, industry), or "
+                "form, campaign, score. Leave blank to drop the condition."
+                if i == 0
+                else "",
+            )
+            fields[f"condition_{i}_operator"] = forms.ChoiceField(
+                required=False,
+                choices=OPERATOR_CHOICES,
+                label=f"Condition {n}: operator",
+                initial=condition.get("operator", "one_of"),
+            )
+            fields[f"condition_{i}_value"] = forms.CharField(
+                required=False,
+                label=f"Condition {n}: value",
+                initial=value_text(condition.get("value")),
+                help_text=VALUE_HELP if i == 0 else "",
+            )
+            fields[f"condition_{i}_blank_passes"] = forms.BooleanField(
+                required=False,
+                label=f"Condition {n}: a blank passes",
+                initial=bool(condition.get("blank_passes")),
+            )
+        self.condition_rows = rows
+        # The conditions come right after the priority, before capacity and reps.
+        order = list(self.fields)
+        at = order.index("priority") + 1
+        self.fields.update(fields)
+        self.order_fields(order[:at] + list(fields) + order[at:])
 
     def clean(self) -> dict:
         cleaned = super().clean()
-        attribute, values = cleaned.get("match_attribute"), cleaned.get("match_values")
-        if attribute in country_attributes() and values:
-            # Leads keep countries as ISO codes: so does the rule, whatever was typed.
-            unknown = [value for value in values if not country_code(value)]
-            if unknown:
-                self.add_error(
-                    "match_values",
-                    f"Not a country: {', '.join(unknown)}. Write its name or ISO code, e.g. "
-                    "Brazil, United States, BR, US.",
-                )
-            else:
-                cleaned["match_values"] = list(dict.fromkeys(map(country_code, values)))
-        if cleaned.get("match_attribute") and not cleaned.get("match_values"):
-            self.add_error(
-                "match_values",
-                "Name the values this queue takes, or leave the attribute blank to take every "
-                "lead.",
+        conditions = []
+        for i in range(self.condition_rows):
+            attribute = (cleaned.get(f"condition_{i}_attribute") or "").strip()
+            operator = cleaned.get(f"condition_{i}_operator") or "one_of"
+            text = cleaned.get(f"condition_{i}_value") or ""
+            if not attribute:
+                if text.strip():
+                    self.add_error(
+                        f"condition_{i}_attribute",
+                        "Name the lead attribute this condition reads, or clear its value.",
+                    )
+                continue
+            if operator not in engine.OPERATORS:
+                self.add_error(f"condition_{i}_operator", "Choose an operator from the list.")
+                continue
+            try:
+                value = condition_value(attribute, operator, text)
+            except ValueError as error:
+                self.add_error(f"condition_{i}_value", str(error))
+                continue
+            conditions.append(
+                {
+                    "attribute": attribute,
+                    "operator": operator,
+                    "value": value,
+                    "blank_passes": bool(cleaned.get(f"condition_{i}_blank_passes")),
+                }
             )
+        cleaned["conditions"] = conditions
+        self.instance.conditions = conditions
         return cleaned
+
+
+CONDITION_ROWS_FREE = 2
+OPERATOR_CHOICES = [(name, words) for name, (_, words) in engine.OPERATORS.items()]
+VALUE_HELP = (
+    "A list separated by commas for “is one of” and the countries (names or ISO codes); a "
+    "number for “is at least/at most”; two numbers (lowest, highest) for “is between”; blank "
+    "for “is given”. The same operators, and the same blank rules, as the agreement's criteria."
+)
+_HINTS = {
+    engine.LIST: "a list, separated by commas",
+    engine.NUMBER: "a number",
+    engine.DAYS: "a number of days",
+    engine.RANGE: "two numbers, lowest first, e.g. 10, 50",
+    engine.TEXT: "a value",
+    engine.PATTERN: "a pattern",
+}
+
+
+def condition_value(attribute: str, operator: str, text: str):
+    """What a condition stores, read from what was typed for its operator; ValueError names
+    the problem. Countries are kept as ISO codes, as leads keep them."""
+    needs, words = engine.OPERATORS[operator]
+    text = text.strip()
+    if needs == engine.NOTHING:
+        if text:
+            raise ValueError(f"“{words}” takes no value: leave it blank.")
+        return None
+    if not text:
+        raise ValueError(f"“{words}” needs {_HINTS[needs]}.")
+    value: object = text
+    if needs == engine.LIST:
+        value = [item.strip() for item in text.replace("\n", ",").split(",") if item.strip()]
+        if operator == "country_in" or (operator == "one_of" and attribute in country_attributes()):
+            unknown = [item for item in value if not country_code(item)]
+            if unknown:
+                raise ValueError(
+                    f"Not a country: {', '.join(unknown)}. Write its name or ISO code, e.g. "
+                    "Brazil, United States, BR, US."
+                )
+            value = list(dict.fromkeys(map(country_code, value)))
+    elif needs in (engine.NUMBER, engine.DAYS):
+        value = _number(text, words, needs)
+    elif needs == engine.RANGE:
+        parts = [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]
+        if len(parts) != 2:
+            raise ValueError(f"“{words}” needs {_HINTS[needs]}.")
+        value = [_number(p, words, needs) for p in parts]
+    problem = engine.value_problem(operator, value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _number(text: str, words: str, needs: str) -> int | float:
+    amount = engine.number(text)
+    if amount is None or amount != amount or amount in (float("inf"), float("-inf")):
+        raise ValueError(f"“{text}” is not a number; “{words}” needs {_HINTS[needs]}.")
+    return int(amount) if float(amount).is_integer() else float(amount)
+
+
+def value_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return str(value)

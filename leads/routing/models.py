@@ -5,7 +5,8 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils import timezone
 
-from portal.countries import country_attributes, country_names
+from leads.routing.rules import QueueRule, condition_words, queue_rule
+from portal.countries import country_names
 
 
 class Queue(models.Model):
@@ -16,10 +17,12 @@ class Queue(models.Model):
     priority = models.PositiveSmallIntegerField(
         default=100, help_text="Queues are tried in this order, lowest first."
     )
-    match_attribute = models.CharField(
-        max_length=64, blank=True, help_text="Lead attribute the rule reads; blank takes all."
+    conditions = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The rule: conditions on lead attributes that must all hold, judged by the "
+        "agreement's engine (leads/routing/rules.py); none takes every lead.",
     )
-    match_values = models.JSONField(default=list, blank=True)
     strategy = models.CharField(
         max_length=16, choices=Strategy.choices, default=Strategy.ROUND_ROBIN
     )
@@ -62,18 +65,27 @@ class Queue(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def match_words(self) -> str:
-        """The values the rule takes, as the queue page shows them: countries by name."""
-        values = self.match_values
-        if self.match_attribute in country_attributes():
-            values = country_names(values)
-        return ", ".join(map(str, values))
+    @property
+    def rule(self) -> QueueRule:
+        return queue_rule(self.conditions)
+
+    @property
+    def is_catch_all(self) -> bool:
+        return not self.conditions
+
+    def rule_words(self) -> list[str]:
+        """Each condition as the queue page says it: countries by name."""
+        return [condition_words(shown_condition(c)) for c in self.conditions]
 
     def takes(self, attributes: dict) -> bool:
-        if not self.match_attribute:
-            return True
-        value = attributes.get(self.match_attribute)
-        return str(value).casefold() in {str(v).casefold() for v in self.match_values}
+        return self.rule.takes(attributes)
+
+
+def shown_condition(condition: dict) -> dict:
+    value = condition.get("value")
+    if condition.get("operator") == "country_in" and isinstance(value, list):
+        return {**condition, "value": country_names(value)}
+    return condition
 
 
 class QueueMember(models.Model):

@@ -3,6 +3,8 @@ from django.db.models import QuerySet
 
 from leads.lifecycle import OPEN_STAGES
 from leads.models import Lead, Stage
+from leads.routing.models import Queue
+from leads.routing.rules import routing_attributes
 
 # A manager may hand these to another rep; a rejected lead goes back to routed on the way.
 REASSIGNABLE = OPEN_STAGES | {Stage.REJECTED}
@@ -27,3 +29,34 @@ def active_reps() -> QuerySet:
 
 def may_reassign(*, user, lead: Lead) -> bool:
     return user.has_perm("leads.reassign_lead") and lead.stage in REASSIGNABLE
+
+
+def routing_attributes_of(leads) -> dict[int, dict]:
+    """What queue rules read of each lead (`rules.routing_attributes`), by lead id: its
+    attributes and its form (slug; its name as form_name), campaign and score, in one query."""
+    form_model = Lead.source_form.field.related_model
+    forms = dict(
+        (pk, (slug, name))
+        for pk, slug, name in form_model.objects.filter(
+            pk__in={lead.source_form_id for lead in leads}
+        ).values_list("pk", "slug", "name")
+    )
+    attributes = {}
+    for lead in leads:
+        slug, name = forms.get(lead.source_form_id, ("", ""))
+        values = routing_attributes(
+            lead.attributes, form=slug, campaign=lead.campaign, score=lead.score
+        )
+        values["form_name"] = name
+        attributes[lead.pk] = values
+    return attributes
+
+
+def catch_all_exists() -> bool:
+    """Whether an active queue takes every lead (no conditions), so none is left unmatched."""
+    return Queue.objects.filter(is_active=True, conditions=[]).exists()
+
+
+def unrouted_count() -> int:
+    """Qualified leads waiting to be routed: no queue took them yet, or none had room."""
+    return Lead.objects.filter(stage=Stage.QUALIFIED, route_due_at__isnull=False).count()

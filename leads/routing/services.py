@@ -16,7 +16,7 @@ from leads.events import event_reassigned, events_record, new_assigned
 from leads.lifecycle import OPEN_STAGES, IllegalMove, lead_move, lead_moved, leads_save
 from leads.models import Lead, LeadEvent, Stage
 from leads.routing.models import Assignment, Queue, QueueMember
-from leads.routing.selectors import REASSIGNABLE, active_reps
+from leads.routing.selectors import REASSIGNABLE, active_reps, routing_attributes_of
 from portal.errors import DomainError, PermissionDenied
 
 logger = logging.getLogger(__name__)
@@ -57,9 +57,10 @@ def leads_route(*, leads: Sequence[Lead]) -> list[Assignment]:
     locks.rows_locked(get_user_model(), reps)
     open_leads = _open_leads(_capped_reps(queues, members))
     now = timezone.now()
+    attributes = routing_attributes_of(leads)
     assignments, events, moved_queues, waiting = [], [], {}, []
     for lead in leads:
-        for queue in (q for q in queues if q.takes(lead.attributes)):
+        for queue in (q for q in queues if q.takes(attributes[lead.pk])):
             member = _next_member(queue, members.get(queue.pk, []), open_leads)
             if member is not None:
                 open_leads[member.rep_id] = open_leads.get(member.rep_id, 0) + 1
@@ -160,8 +161,7 @@ def _next_member(
 QUEUE_SETTINGS = (
     "name",
     "priority",
-    "match_attribute",
-    "match_values",
+    "conditions",
     "capacity_per_rep",
     "is_active",
     "manager",

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from leads.routing.forms import QueueForm
 from leads.routing.models import Queue, QueueMember
-from leads.routing.selectors import active_reps
+from leads.routing.selectors import active_reps, catch_all_exists, unrouted_count
 from leads.routing.services import queue_save
 from portal.accounts.decorators import permission_required_or_403
 from portal.pages import edit_page
@@ -20,7 +20,13 @@ def queue_list(request: HttpRequest) -> HttpResponse:
     queues = Queue.objects.prefetch_related(Prefetch("members", queryset=members))
     # Members routing passes over (an account deactivated, a role that no longer works leads).
     routable = set(active_reps().values_list("pk", flat=True))
-    return render(request, "routing/queue_list.html", {"queues": queues, "routable": routable})
+    context = {
+        "queues": queues,
+        "routable": routable,
+        "catch_all": catch_all_exists(),
+        "unmatched": unrouted_count(),
+    }
+    return render(request, "routing/queue_list.html", context)
 
 
 @permission_required_or_403("routing.add_queue")

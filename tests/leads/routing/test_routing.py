@@ -8,6 +8,7 @@ from portal.accounts.roles import Role
 from tests.factories import (
     LeadFactory,
     UserFactory,
+    one_of,
     queue_with_reps,
 )
 
@@ -54,7 +55,7 @@ def test_routing_assigns_records_and_moves_the_lead():
 
 def test_queue_rule_sends_the_lead_to_the_first_queue_that_takes_it():
     brazil_rep, world_rep = UserFactory.create_batch(2, role=Role.SALES_REP)
-    queue_with_reps(brazil_rep, priority=1, match_attribute="country", match_values=["Brazil"])
+    queue_with_reps(brazil_rep, priority=1, conditions=one_of("country", ["Brazil"]))
     queue_with_reps(world_rep, priority=2)
     assert lead_route(lead_id=qualified_lead(country="brazil").pk).rep == brazil_rep
     assert lead_route(lead_id=qualified_lead(country="Chile").pk).rep == world_rep
