@@ -1,10 +1,12 @@
 """The sales manager's queue page: what a queue takes, in which order, and who works it."""
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
-from leads.routing.models import Queue, shown_condition
+from leads.routing.models import Absence, Availability, Queue, shown_condition
 from leads.routing.selectors import MODEL_BACKEND, active_reps
 from leads.routing.services import QUEUE_SETTINGS
 from portal.countries import country_attributes, country_code
@@ -42,7 +44,9 @@ class QueueForm(forms.ModelForm):
         model = Queue
         fields = [name for name in QUEUE_SETTINGS if name != "conditions"]  # rows, below
         labels = {
+            "strategy": "How reps take turns",
             "capacity_per_rep": "Open leads per rep",
+            "daily_cap_per_rep": "Leads per rep per day",
             "is_active": "Active: this queue routes leads",
             "manager": "Sales manager of the queue",
             "remind_percent": "Remind the rep at (% of the time)",
@@ -74,8 +78,14 @@ class QueueForm(forms.ModelForm):
             .objects.filter(Q(pk__in=members.routable) | Q(pk__in=current))
             .order_by("first_name", "last_name", "username")
         )
-        for name in ("remind_percent", "max_reassignments"):
+        for name in ("remind_percent", "max_reassignments", "strategy"):
             self.fields[name].required = False
+        self.fields["strategy"].help_text = (
+            "Round robin: each in turn. Weighted: each rep gets their share (below). Least "
+            "loaded: whoever has fewest open leads, ties in turn. All skip reps who are away, "
+            "outside their hours, paused or at a cap."
+        )
+        self._add_weight_fields()
         # Whoever may give leads to other reps may be handed one: the sales managers.
         self.fields["manager"].queryset = (
             get_user_model()
@@ -84,6 +94,32 @@ class QueueForm(forms.ModelForm):
             )
             .order_by("first_name", "last_name", "username")
         )
+
+    def _add_weight_fields(self) -> None:
+        """A share per rep for weighted queues: 2 gets twice the leads of 1."""
+        weights = {}
+        if self.instance.pk:
+            weights = dict(self.instance.members.values_list("rep_id", "weight"))
+        for rep in self.fields["members"].queryset:
+            name = rep.get_full_name() or rep.username
+            self.fields[f"weight_{rep.pk}"] = forms.IntegerField(
+                required=False,
+                min_value=1,
+                max_value=100,
+                initial=weights.get(rep.pk, 1),
+                label=f"Share of {name}",
+                help_text="Weighted queues only: a whole number from 1 to 100.",
+            )
+
+    def weights(self) -> dict[int, int]:
+        return {
+            int(name.removeprefix("weight_")): value
+            for name, value in self.cleaned_data.items()
+            if name.startswith("weight_") and value
+        }
+
+    def clean_strategy(self) -> str:
+        return self.cleaned_data.get("strategy") or self.instance.strategy
 
     def clean_remind_percent(self) -> int:
         return self._or_as_it_is("remind_percent")
@@ -241,3 +277,78 @@ def value_text(value) -> str:
     if isinstance(value, list):
         return ", ".join(map(str, value))
     return str(value)
+
+
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+
+class AvailabilityForm(forms.ModelForm):
+    """When a rep takes leads, for every queue: their pause switch, days and hours."""
+
+    work_days = forms.TypedMultipleChoiceField(
+        choices=list(enumerate(WEEKDAYS)),
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Working days",
+        help_text="None ticked: every day.",
+    )
+
+    class Meta:
+        model = Availability
+        fields = ["paused", "time_zone", "work_days", "starts", "ends"]
+        labels = {
+            "paused": "Paused: give me no new leads",
+            "time_zone": "Time zone",
+            "starts": "Day starts at",
+            "ends": "Day ends at",
+        }
+        help_texts = {
+            "time_zone": "Where the rep works, e.g. Europe/Berlin or America/Sao_Paulo.",
+            "starts": "Blank, with the end blank too: all day.",
+        }
+        widgets = {
+            "starts": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "ends": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        }
+
+    def clean_time_zone(self) -> str:
+        name = self.cleaned_data["time_zone"].strip()
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise forms.ValidationError(
+                f"“{name}” is not a time zone; use a name such as Europe/Berlin."
+            ) from None
+        return name
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        starts, ends = cleaned.get("starts"), cleaned.get("ends")
+        if (starts is None) != (ends is None):
+            self.add_error("ends", "Give both the start and the end of the day, or neither.")
+        elif starts is not None and starts >= ends:
+            self.add_error("ends", "The day must end after it starts.")
+        return cleaned
+
+
+class AbsenceForm(forms.ModelForm):
+    class Meta:
+        model = Absence
+        fields = ["first_day", "last_day", "note"]
+        labels = {"first_day": "Away from", "last_day": "Back after", "note": "Note"}
+        help_texts = {
+            "first_day": "Out of office: both days included; no leads from any queue then.",
+            "note": "Optional, e.g. Holiday.",
+        }
+        widgets = {
+            "first_day": forms.DateInput(attrs={"type": "date"}),
+            "last_day": forms.DateInput(attrs={"type": "date"}),
+        }
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        first, last = cleaned.get("first_day"), cleaned.get("last_day")
+        if first and last and last < first:
+            self.add_error("last_day", "The last day away cannot come before the first.")
+        return cleaned

@@ -48,7 +48,14 @@ def test_routing_assigns_records_and_moves_the_lead():
     )
     assert moved.reason == "Queue Brazil took the lead."
     assert assigned.kind == LeadEvent.Kind.ASSIGNED
-    assert assigned.data == {"queue": queue.pk, "rep": rep.pk}
+    assert (assigned.data["queue"], assigned.data["rep"]) == (queue.pk, rep.pk)
+    assert assigned.data["why"] == {
+        "queue": "Brazil",
+        "strategy": "round_robin",
+        "passed_over": [],
+        "skipped": [],
+        "credited": False,
+    }
     assert assigned.reason == f"Round robin in queue Brazil assigned the lead to {rep}."
     assert moved.id < assigned.id
 
