@@ -109,7 +109,7 @@ def test_the_queue_page_shows_each_reps_load_and_the_pool_with_its_age(client):
     leads_route(leads=qualified())
     client.force_login(UserFactory(role=Role.SALES_MANAGER))
     html = client.get(reverse("routing:queue_list")).content.decode()
-    assert "Ana Lima<span class=\"text-body-secondary\">: 2 open" in html
+    assert 'Ana Lima<span class="text-body-secondary">: 2 open' in html
     assert "1 lead</a>, the oldest for" in html
     pool = client.get(reverse("routing:queue_pool", args=[queue.pk])).content.decode()
     assert "1 lead waiting" in pool
