@@ -30,7 +30,89 @@ class RepChoiceField(forms.ModelMultipleChoiceField):
         return f"{name} (no longer has a role that works leads: gets none)"
 
 
-class QueueForm(forms.ModelForm):
+class ConditionRows:
+    """A rule's conditions as rows of fields (attribute, operator, value, a blank passes):
+    one per condition, and two empty ones to add more."""
+
+    def add_condition_rows(self, conditions: list) -> None:
+        conditions = list(conditions)
+        rows = len(conditions) + CONDITION_ROWS_FREE
+        if self.is_bound:  # as many rows as were posted (a page may have had more)
+            start = self.add_prefix("condition_")
+            posted = {k[len(start) :].split("_")[0] for k in self.data if k.startswith(start)}
+            rows = max(rows, *(int(n) + 1 for n in posted if n.isdigit()), 0)
+        fields = {}
+        for i in range(rows):
+            condition = shown_condition(conditions[i]) if i < len(conditions) else {}
+            n = i + 1
+            fields[f"condition_{i}_attribute"] = forms.CharField(
+                required=False,
+                max_length=64,
+                label=f"Condition {n}: lead attribute",
+                initial=condition.get("attribute", ""),
+                help_text="A form or import field (e.g. country, company_size, industry), or "
+                "form, campaign, score. Leave blank to drop the condition."
+                if i == 0
+                else "",
+            )
+            fields[f"condition_{i}_operator"] = forms.ChoiceField(
+                required=False,
+                choices=OPERATOR_CHOICES,
+                label=f"Condition {n}: operator",
+                initial=condition.get("operator", "one_of"),
+            )
+            fields[f"condition_{i}_value"] = forms.CharField(
+                required=False,
+                label=f"Condition {n}: value",
+                initial=value_text(condition.get("value")),
+                help_text=VALUE_HELP if i == 0 else "",
+            )
+            fields[f"condition_{i}_blank_passes"] = forms.BooleanField(
+                required=False,
+                label=f"Condition {n}: a blank passes",
+                initial=bool(condition.get("blank_passes")),
+            )
+        self.condition_rows = rows
+        # The conditions come right after the priority, before capacity and reps.
+        order = list(self.fields)
+        at = order.index("priority") + 1 if "priority" in order else len(order)
+        self.fields.update(fields)
+        self.order_fields(order[:at] + list(fields) + order[at:])
+
+    def clean_condition_rows(self, cleaned: dict) -> list[dict]:
+        conditions = []
+        for i in range(self.condition_rows):
+            attribute = (cleaned.get(f"condition_{i}_attribute") or "").strip()
+            operator = cleaned.get(f"condition_{i}_operator") or "one_of"
+            text = cleaned.get(f"condition_{i}_value") or ""
+            if not attribute:
+                if text.strip():
+                    self.add_error(
+                        f"condition_{i}_attribute",
+                        "Name the lead attribute this condition reads, or clear its value.",
+                    )
+                continue
+            if operator not in engine.OPERATORS:
+                self.add_error(f"condition_{i}_operator", "Choose an operator from the list.")
+                continue
+            try:
+                value = condition_value(attribute, operator, text)
+            except ValueError as error:
+                self.add_error(f"condition_{i}_value", str(error))
+                continue
+            conditions.append(
+                {
+                    "attribute": attribute,
+                    "operator": operator,
+                    "value": value,
+                    "blank_passes": bool(cleaned.get(f"condition_{i}_blank_passes")),
+                }
+            )
+        cleaned["conditions"] = conditions
+        return conditions
+
+
+class QueueForm(ConditionRows, forms.ModelForm):
     members = RepChoiceField(
         queryset=None,
         required=False,
@@ -65,7 +147,7 @@ class QueueForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._add_condition_rows()
+        self.add_condition_rows(self.instance.conditions or [])
         current = [m.rep_id for m in self.instance.members.all()] if self.instance.pk else []
         self.initial["members"] = current
         # The reps who can be given leads, and the queue's members who no longer can (an
@@ -132,83 +214,9 @@ class QueueForm(forms.ModelForm):
         value = self.cleaned_data.get(name)
         return getattr(self.instance, name) if value is None else value
 
-    def _add_condition_rows(self) -> None:
-        """One row of fields per condition the queue has, and two empty ones to add more."""
-        conditions = list(self.instance.conditions or [])
-        rows = len(conditions) + CONDITION_ROWS_FREE
-        if self.is_bound:  # as many rows as were posted (a page may have had more)
-            posted = {k.split("_")[1] for k in self.data if k.startswith("condition_")}
-            rows = max(rows, *(int(n) + 1 for n in posted if n.isdigit()), 0)
-        fields = {}
-        for i in range(rows):
-            condition = shown_condition(conditions[i]) if i < len(conditions) else {}
-            n = i + 1
-            fields[f"condition_{i}_attribute"] = forms.CharField(
-                required=False,
-                max_length=64,
-                label=f"Condition {n}: lead attribute",
-                initial=condition.get("attribute", ""),
-                help_text="A form or import field (e.g. country, company_size, industry), or "
-                "form, campaign, score. Leave blank to drop the condition."
-                if i == 0
-                else "",
-            )
-            fields[f"condition_{i}_operator"] = forms.ChoiceField(
-                required=False,
-                choices=OPERATOR_CHOICES,
-                label=f"Condition {n}: operator",
-                initial=condition.get("operator", "one_of"),
-            )
-            fields[f"condition_{i}_value"] = forms.CharField(
-                required=False,
-                label=f"Condition {n}: value",
-                initial=value_text(condition.get("value")),
-                help_text=VALUE_HELP if i == 0 else "",
-            )
-            fields[f"condition_{i}_blank_passes"] = forms.BooleanField(
-                required=False,
-                label=f"Condition {n}: a blank passes",
-                initial=bool(condition.get("blank_passes")),
-            )
-        self.condition_rows = rows
-        # The conditions come right after the priority, before capacity and reps.
-        order = list(self.fields)
-        at = order.index("priority") + 1
-        self.fields.update(fields)
-        self.order_fields(order[:at] + list(fields) + order[at:])
-
     def clean(self) -> dict:
         cleaned = super().clean()
-        conditions = []
-        for i in range(self.condition_rows):
-            attribute = (cleaned.get(f"condition_{i}_attribute") or "").strip()
-            operator = cleaned.get(f"condition_{i}_operator") or "one_of"
-            text = cleaned.get(f"condition_{i}_value") or ""
-            if not attribute:
-                if text.strip():
-                    self.add_error(
-                        f"condition_{i}_attribute",
-                        "Name the lead attribute this condition reads, or clear its value.",
-                    )
-                continue
-            if operator not in engine.OPERATORS:
-                self.add_error(f"condition_{i}_operator", "Choose an operator from the list.")
-                continue
-            try:
-                value = condition_value(attribute, operator, text)
-            except ValueError as error:
-                self.add_error(f"condition_{i}_value", str(error))
-                continue
-            conditions.append(
-                {
-                    "attribute": attribute,
-                    "operator": operator,
-                    "value": value,
-                    "blank_passes": bool(cleaned.get(f"condition_{i}_blank_passes")),
-                }
-            )
-        cleaned["conditions"] = conditions
-        self.instance.conditions = conditions
+        self.instance.conditions = self.clean_condition_rows(cleaned)
         return cleaned
 
 
@@ -352,3 +360,80 @@ class AbsenceForm(forms.ModelForm):
         if first and last and last < first:
             self.add_error("last_day", "The last day away cannot come before the first.")
         return cleaned
+
+
+class SimulateForm(forms.Form):
+    lead = forms.IntegerField(
+        required=False,
+        min_value=1,
+        label="A lead (its number)",
+        help_text="The number in the lead's address, e.g. 1234 for /leads/1234/.",
+    )
+    attributes = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        label="Or type its attributes",
+        help_text="One per line, as attribute: value, e.g. country: BR, company_size: 500, "
+        "form: talk-to-sales, campaign: Spring, score: 80.",
+    )
+
+    def clean_attributes(self) -> dict:
+        values = {}
+        for n, line in enumerate(self.cleaned_data["attributes"].splitlines(), start=1):
+            if not line.strip():
+                continue
+            key, sep, value = line.partition(":")
+            if not sep:
+                key, sep, value = line.partition("=")
+            if not sep or not key.strip():
+                raise forms.ValidationError(
+                    f"Line {n} (“{line.strip()[:40]}”) is not attribute: value."
+                )
+            values[key.strip()] = value.strip()
+        return values
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if not self.errors and not cleaned.get("lead") and not cleaned.get("attributes"):
+            raise forms.ValidationError("Give a lead's number or type some attributes.")
+        return cleaned
+
+
+WHAT_IF_DAYS = [(7, "the last 7 days"), (30, "the last 30 days"), (90, "the last 90 days")]
+
+
+class WhatIfForm(ConditionRows, forms.Form):
+    queue = forms.ModelChoiceField(queryset=Queue.objects.all(), label="Queue to change")
+    priority = forms.IntegerField(
+        required=False, min_value=0, help_text="Blank: as it is. Lowest is tried first."
+    )
+    strategy = forms.ChoiceField(
+        required=False,
+        choices=[("", "As it is"), *Queue.Strategy.choices],
+        label="How reps take turns",
+    )
+    days = forms.TypedChoiceField(
+        choices=WHAT_IF_DAYS, coerce=int, initial=30, label="Replay the leads of"
+    )
+
+    def __init__(self, *args, queue: Queue | None = None, **kwargs):
+        """Unbound with `queue`: its rule as it is, to edit into a proposal."""
+        super().__init__(*args, **kwargs)
+        if queue is not None:
+            self.initial.update(queue=queue.pk, priority=queue.priority)
+        self.add_condition_rows(queue.conditions if queue is not None else [])
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        self.clean_condition_rows(cleaned)
+        return cleaned
+
+    def proposed(self) -> dict:
+        """The queue's fields as proposed: the conditions always, the rest when given."""
+        cleaned = self.cleaned_data
+        proposed = {"conditions": cleaned["conditions"]}
+        if cleaned.get("priority") is not None:
+            proposed["priority"] = cleaned["priority"]
+        if cleaned.get("strategy"):
+            proposed["strategy"] = cleaned["strategy"]
+        return proposed

@@ -10,8 +10,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
+from leads.models import Lead
 from leads.routing import strategies
-from leads.routing.forms import AbsenceForm, AvailabilityForm, QueueForm
+from leads.routing.forms import (
+    AbsenceForm,
+    AvailabilityForm,
+    QueueForm,
+    SimulateForm,
+    WhatIfForm,
+)
 from leads.routing.models import Absence, Queue, QueueMember
 from leads.routing.selectors import (
     active_reps,
@@ -31,6 +38,7 @@ from leads.routing.services import (
     may_set_availability,
     queue_save,
 )
+from leads.routing.simulator import lead_attributes, simulate, what_if
 from portal.accounts.decorators import permission_required_or_403
 from portal.pages import edit_page
 from portal.spreadsheets import SafeWriter
@@ -210,3 +218,46 @@ def queue_fairness(request: HttpRequest, pk: int) -> HttpResponse:
         "since": since,
     }
     return render(request, "routing/queue_fairness.html", context)
+
+
+@permission_required_or_403("routing.view_queue")
+def simulator(request: HttpRequest) -> HttpResponse:
+    """Try a lead, or typed attributes, against the queues as they are; and a proposed queue
+    edit against the last period's leads. Reads only (GET): nothing changes."""
+    context: dict = {"queues": Queue.objects.all()}
+    trying = "lead" in request.GET or "attributes" in request.GET
+    try_form = SimulateForm(request.GET if trying else None)
+    if trying and try_form.is_valid():
+        attributes = try_form.cleaned_data["attributes"]
+        lead_id = try_form.cleaned_data["lead"]
+        if lead_id:
+            lead = Lead.objects.filter(pk=lead_id).first()
+            if lead is None:
+                try_form.add_error("lead", f"No lead number {lead_id}.")
+            else:
+                attributes = {**lead_attributes(lead), **attributes}
+                context["lead"] = lead
+        if not try_form.errors:
+            context["attributes"] = attributes
+            context["outcome"] = simulate(attributes)
+    context["try_form"] = try_form
+    chosen = Queue.objects.filter(pk=_int(request.GET.get("w-queue"))).first()
+    if "w-days" in request.GET:
+        what_form = WhatIfForm(request.GET, prefix="w")
+        if what_form.is_valid():
+            since = timezone.now() - timedelta(days=what_form.cleaned_data["days"])
+            context["what_if"] = what_if(
+                queue=what_form.cleaned_data["queue"], proposed=what_form.proposed(), since=since
+            )
+    else:
+        what_form = WhatIfForm(prefix="w", queue=chosen)
+    context["what_form"] = what_form
+    bad = (try_form.is_bound and try_form.errors) or (what_form.is_bound and what_form.errors)
+    return render(request, "routing/simulator.html", context, status=400 if bad else 200)
+
+
+def _int(value) -> int:
+    try:
+        return int(value or 0)
+    except ValueError:
+        return 0

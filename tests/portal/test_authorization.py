@@ -76,6 +76,7 @@ GET = {
     "routing:queue_edit": statuses(LOGIN, 403, 403, 403, 403, 200),
     "routing:queue_pool": statuses(LOGIN, 403, 403, 403, 403, 200),
     "routing:queue_fairness": statuses(LOGIN, 403, 403, 403, 403, 200),
+    "routing:simulator": statuses(LOGIN, 403, 403, 403, 403, 200),
     "routing:rep_list": statuses(LOGIN, 403, 403, 403, 403, 200),
     # Each rep sets their own availability; the sales manager sets any rep's.
     "routing:my_availability": statuses(LOGIN, 200, 200, 403, 403, 200),
