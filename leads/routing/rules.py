@@ -80,6 +80,14 @@ class QueueRule:
             return True
         return all(self._compiled.flags(attributes))
 
+    def failed(self, attributes: Mapping[str, Any]) -> tuple[str, ...]:
+        """The conditions the lead fails, as the queue page says them; () when it takes it.
+        From the compiled flags alone, cheap enough to say for every queue passed over."""
+        if self._compiled is None:
+            return ()
+        flags = self._compiled.flags(attributes)
+        return tuple(rule.label for rule, ok in zip(self.rules, flags, strict=True) if not ok)
+
     def why_not(self, attributes: Mapping[str, Any]) -> str:
         """The engine's sentences for the conditions the lead fails; "" when it takes it."""
         verdict = engine.evaluate(attributes, self.rules, 0)

@@ -141,6 +141,7 @@ class Turns:
         self.queues = queues
         self.members = members
         self.now = now
+        self.rules = {queue.pk: queue.rule for queue in queues}  # compiled once per batch
         reps = {m.rep_id for ms in members.values() for m in ms}
         needs_open = {
             m.rep_id
@@ -179,15 +180,11 @@ class Turns:
         passed_over: list[dict] = []
         pool = None
         for queue in self.queues:
-            rule = queue.rule
-            if not rule.takes(attributes):
+            failed = self.rules[queue.pk].failed(attributes)
+            if failed:
                 if len(passed_over) < _PASSED_OVER_KEPT:
                     passed_over.append(
-                        {
-                            "queue": queue.name,
-                            "why": "conditions",
-                            "words": rule.why_not(attributes),
-                        }
+                        {"queue": queue.name, "why": "conditions", "failed": list(failed)}
                     )
                 continue
             chosen = strategies.pick(

@@ -169,10 +169,8 @@ def why_sentences(why: dict) -> list[str]:
     for passed in why.get("passed_over", []):
         name = passed.get("queue")
         if passed.get("why") == "conditions":
-            words = passed.get("words", "")
-            lines.append(
-                f"Passed over {name}: its conditions do not take the lead. {words}".strip()
-            )
+            failed = "; ".join(passed.get("failed", []))
+            lines.append(f"Passed over {name}: the lead fails its conditions ({failed}).")
         elif passed.get("why") == "no_members":
             lines.append(f"Passed over {name}: it has no reps who can be given leads.")
         else:

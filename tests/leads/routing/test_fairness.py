@@ -115,6 +115,6 @@ def test_the_lead_page_explains_why_this_rep(client):
     html = client.get(reverse("inbox:lead", args=[lead.pk])).content.decode()
     assert "Why this rep" in html
     assert "Passed over VIP: none of its reps could take it (Busy" in html
-    assert "Passed over Portugal: its conditions do not take the lead." in html
+    assert "Passed over Portugal: the lead fails its conditions (country is one of PT)" in html
     assert "Queue Everyone took the lead; its reps take turns by round robin." in html
     assert "Skipped in turn: Ana" in html and "paused" in html
