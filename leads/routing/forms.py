@@ -95,6 +95,8 @@ class ConditionRows:
             if operator not in engine.OPERATORS:
                 self.add_error(f"condition_{i}_operator", "Choose an operator from the list.")
                 continue
+            if operator == "one_of" and attribute in country_attributes():
+                operator = "country_in"  # the same test, and the page names the countries
             try:
                 value = condition_value(attribute, operator, text)
             except ValueError as error:

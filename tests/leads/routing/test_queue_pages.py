@@ -79,7 +79,7 @@ def test_a_manager_creates_a_queue_whose_reps_take_turns_in_the_order_listed(cli
     assert answer.status_code == 302
     queue = Queue.objects.get(name="Brazil")
     # countries are ISO codes, as leads keep them
-    assert queue.conditions == one_of("country", ["BR", "PT"])
+    assert queue.conditions == one_of("country", ["BR", "PT"], "country_in")
     assert list(queue.members.values_list("rep", "position")) == [(ana.pk, 0), (bruno.pk, 1)]
     lead = LeadFactory(stage=Stage.QUALIFIED, attributes={"country": "PT"})
     assert lead_route(lead_id=lead.pk).rep == ana
