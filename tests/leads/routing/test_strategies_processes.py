@@ -95,16 +95,19 @@ def test_eight_processes_route_mixed_strategies_each_lead_once_within_caps():
     waiting = Lead.objects.filter(stage=Stage.QUALIFIED)
     assert routed == len(per_lead)
     assert routed + waiting.count() == LEADS
-    # Only the capped queues leave leads waiting, in their pools, and only beyond the caps.
-    assert {lead.queue.name for lead in waiting.select_related("queue")} <= {"Q4", "Q7"}
-    assert waiting.count() == 2 * (LEADS // 10 - 5 * CAP)
+    # What the capped queues had no room for went on to the catch-all: nothing waits.
+    assert waiting.count() == 0
+    overflow = 2 * (LEADS // 10 - 5 * CAP)
 
     counts = defaultdict(Counter)
     for queue_id, rep_id in Assignment.objects.values_list("queue_id", "rep_id"):
         counts[queue_id][rep_id] += 1
     for queue in queues:
         got = [counts[queue.pk][m.rep_id] for m in queue.members.order_by("position")]
-        assert sum(got) == (5 * CAP if queue.capacity_per_rep else LEADS // 10), queue.name
+        expected_total = LEADS // 10 + (overflow if queue.name == "Q9" else 0)
+        if queue.capacity_per_rep:
+            expected_total = 5 * CAP
+        assert sum(got) == expected_total, queue.name
         if queue.capacity_per_rep:
             assert max(got) <= CAP, queue.name  # never past the cap
         elif queue.strategy == Queue.Strategy.WEIGHTED:
