@@ -6,7 +6,9 @@
 Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust), the `redis-server` binary and
 Python 3.11+. What one run does:
 1. Makes a new database `leadbridge_bench_pipeline` on the shared PostgreSQL (dropped at the
-   end) with the demo form and agreement and one queue of five reps without a cap, starts a
+   end) with the demo form and agreement and `--queues` queues (10: five reps each, 50 reps,
+   two conditions each, round robin / weighted / least loaded in turn, some capped; 1: one
+   queue of five reps without a cap, the layout before issue 21), starts a
    Redis of its own, gunicorn (5 sync workers, DEBUG=false), one handoff worker (prefork, 2
    processes: the production shape on two cores) and beat (the sweeper every 10 s).
 2. Backlog: with the worker stopped, posts `--backlog` qualifying submissions to the JSON API
@@ -74,6 +76,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="post from Python asyncio even when bench/poster.c can be compiled",
     )
     parser.add_argument(
+        "--queues", type=int, default=10, help="10: mixed strategies, 50 reps; 1: one queue"
+    )
+    parser.add_argument(
         "--settle-timeout", type=float, default=300, help="longest wait for the last assignment"
     )
     args = parser.parse_args(argv)
@@ -112,7 +117,7 @@ def run(args: argparse.Namespace, workdir: Path, cleanup: contextlib.ExitStack) 
     import django
 
     django.setup()
-    slug = rig.prepare_database()
+    slug = rig.prepare_database(queues=args.queues)
     path = f"/api/v1/forms/{slug}/submissions/"
     processes = rig.Processes(workdir, env, web_workers=args.web_workers)
     cleanup.callback(processes.stop_all)

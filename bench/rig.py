@@ -264,9 +264,10 @@ def wait_until(predicate, *, seconds: float, what: str, every: float = 0.1) -> N
 # The database, as the product's own code makes it.
 
 
-def prepare_database() -> str:
-    """Migrate, collect static files, and make the demo form, its agreement and one queue that
-    takes every lead with five reps and no cap (so routing never waits for room)."""
+def prepare_database(queues: int = 1) -> str:
+    """Migrate, collect static files, and make the demo form, its agreement and the queues:
+    one that takes every lead with five reps and no cap (so routing never waits for room), or
+    `queues` queues of five reps each with mixed strategies (`mixed_queues`)."""
     from django.contrib.auth.models import Group
     from django.core.management import call_command
 
@@ -278,6 +279,9 @@ def prepare_database() -> str:
     call_command("migrate", interactive=False, verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
     slug = make_form_and_agreement()
+    if queues > 1:
+        mixed_queues(queues)
+        return slug
     queue = Queue.objects.create(name="Everyone", priority=1)
     for position in range(5):
         # An address, as a real rep has: routing then queues their notification e-mails.
@@ -285,6 +289,44 @@ def prepare_database() -> str:
         rep.groups.add(Group.objects.get(name=Role.SALES_REP.value))
         QueueMember.objects.create(queue=queue, rep=rep, position=position)
     return slug
+
+
+STRATEGIES = ("round_robin", "weighted", "least_loaded")
+
+
+def mixed_queues(count: int, reps_per_queue: int = 5) -> None:
+    """`count` queues of `reps_per_queue` reps each (10 x 5: 50 reps), strategies in turn
+    (round robin, weighted 1..5, least loaded), and caps high enough that routing never
+    waits. Queue i < count - 1 takes the leads whose e-mail number ends in i, with a second
+    condition (country is Brazil, which every bench post is); the last is the catch-all."""
+    from django.contrib.auth.models import Group
+
+    from leads.routing.models import Queue, QueueMember
+    from portal.accounts.models import User
+    from portal.accounts.roles import Role
+
+    group = Group.objects.get(name=Role.SALES_REP.value)
+    for i in range(count):
+        conditions = []
+        if i < count - 1:
+            conditions = [
+                {"attribute": "email", "operator": "matches", "value": rf"-\d*{i}@"},
+                {"attribute": "country", "operator": "one_of", "value": ["BR", "Brazil"]},
+            ]
+        strategy = STRATEGIES[i % len(STRATEGIES)]
+        queue = Queue.objects.create(
+            name=f"Queue {i}",
+            priority=i + 1,
+            conditions=conditions,
+            strategy=strategy,
+            capacity_per_rep=100_000 if i % 2 else None,
+            daily_cap_per_rep=100_000 if i % 4 == 1 else None,
+        )
+        for position in range(reps_per_queue):
+            n = i * reps_per_queue + position
+            rep = User.objects.create(username=f"rep{n}", email=f"rep{n}@bench.example")
+            rep.groups.add(group)
+            QueueMember.objects.create(queue=queue, rep=rep, position=position, weight=position + 1)
 
 
 def api_body(email: str) -> bytes:

@@ -165,8 +165,13 @@ def new_stage_changed(
     )
 
 
-def new_assigned(*, lead: Lead, queue, rep, reason: str, at: datetime | None = None) -> LeadEvent:
+def new_assigned(
+    *, lead: Lead, queue, rep, reason: str, at: datetime | None = None, why: dict | None = None
+) -> LeadEvent:
+    """`why`: routing's explanation (the queue matched, those passed over, who was skipped)."""
     data = {"queue": queue.pk, "rep": rep.pk}
+    if why:
+        data["why"] = why
     return _new(lead, Kind.ASSIGNED, reason=reason, at=at, data=data)
 
 

@@ -120,6 +120,11 @@ class QueueFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Queue {n}")
 
 
+def one_of(attribute: str, values: list, operator: str = "one_of") -> list[dict]:
+    """A queue rule of one condition: `attribute` is one of `values`."""
+    return [{"attribute": attribute, "operator": operator, "value": values, "blank_passes": False}]
+
+
 def queue_with_reps(*reps: User, **queue_fields) -> Queue:
     queue = QueueFactory(**queue_fields)
     for position, rep in enumerate(reps):

@@ -32,6 +32,7 @@ from leads.models import (
     Stage,
     Submission,
 )
+from leads.routing.strategies import why_sentences
 from scoring.selectors import qualifying_reasons
 
 # A lead already contacted (or further) takes more contacts without changing stage.
@@ -316,6 +317,7 @@ class TimelineEntry:
     at: datetime
     text: str
     details: tuple[str, ...] = ()
+    why: tuple[str, ...] = ()  # routing's explanation of an assignment
 
 
 def lead_timeline(*, lead: Lead) -> list[TimelineEntry]:
@@ -363,6 +365,7 @@ def _entry(event: LeadEvent, users: dict[int, str]) -> TimelineEntry:
         at=event.at,
         text=event.reason,
         details=tuple(details),
+        why=tuple(why_sentences(data["why"])) if isinstance(data.get("why"), dict) else (),
     )
 
 

@@ -24,6 +24,7 @@ from leads.models import (
     RepeatSubmissionNotice,
     Stage,
 )
+from leads.routing.services import lead_rejected_as_invalid
 from portal.errors import DomainError, PermissionDenied
 
 NOTE_MAX_LENGTH = 2000
@@ -49,16 +50,21 @@ def lead_accept(*, lead: Lead, by) -> Lead:
 
 
 def lead_reject(*, lead: Lead, by, reason: RejectionReason, note: str = "") -> Lead:
-    return _reasoned_move(
-        lead,
-        by=by,
-        to=Stage.REJECTED,
-        choices=RejectionReason,
-        reason=reason,
-        note=note,
-        said="{by} rejected the lead: {reason}.",
-        first_action=True,
-    )
+    """A rejection as not a real person or a duplicate credits the rep back in the queue's
+    fairness ledger (docs/routing.md), in the same transaction."""
+    with transaction.atomic():
+        lead = _reasoned_move(
+            lead,
+            by=by,
+            to=Stage.REJECTED,
+            choices=RejectionReason,
+            reason=reason,
+            note=note,
+            said="{by} rejected the lead: {reason}.",
+            first_action=True,
+        )
+        lead_rejected_as_invalid(lead=lead, rep=by, reason=reason)
+    return lead
 
 
 def lead_contact(*, lead: Lead, by, channel: ContactChannel, note: str = "") -> Lead:

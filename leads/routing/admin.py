@@ -13,6 +13,6 @@ class QueueMemberInline(admin.TabularInline):
 
 @admin.register(Queue)
 class QueueAdmin(admin.ModelAdmin):
-    list_display = ["name", "priority", "match_attribute", "capacity_per_rep", "is_active"]
+    list_display = ["name", "priority", "capacity_per_rep", "is_active"]
     readonly_fields = ["last_position"]
     inlines = [QueueMemberInline]

@@ -29,7 +29,13 @@ from leads.events import events_record, new_reassigned, new_sla_breached, new_sl
 from leads.lifecycle import leads_save
 from leads.models import Lead, LeadEvent
 from leads.routing.models import Assignment, Queue
-from leads.routing.services import _capped_reps, _members_by_queue, _next_member, _open_leads
+from leads.routing.services import (
+    _capped_reps,
+    _members_by_queue,
+    _next_member,
+    _open_leads,
+    unavailable_reps,
+)
 
 _OWED = {clock.ACCEPT: "accept or reject it", clock.CONTACT: "contact it first"}
 
@@ -74,6 +80,7 @@ def leads_escalate(*, limit: int, now: datetime | None = None) -> int:
         reps = {m.rep_id for ms in members.values() for m in ms}
         locks.rows_locked(get_user_model(), reps)
         open_leads = _open_leads(_capped_reps(list(queues.values()), members))
+        away = unavailable_reps(reps, now=now)  # paused, out of office, outside their hours
         managers = _managers(queues.values())
         words = _words(leads)
         events: list[LeadEvent] = []
@@ -84,7 +91,11 @@ def leads_escalate(*, limit: int, now: datetime | None = None) -> int:
                 lead.queue = queue  # the clock reads its reminder share
             member = None
             if queue is not None and lead.escalations < queue.max_reassignments:
-                others = [m for m in members.get(queue.pk, []) if m.rep_id != lead.owner_id]
+                others = [
+                    m
+                    for m in members.get(queue.pk, [])
+                    if m.rep_id != lead.owner_id and m.rep_id not in away
+                ]
                 member = _next_member(queue, others, open_leads)
             if member is not None:
                 open_leads[member.rep_id] = open_leads.get(member.rep_id, 0) + 1

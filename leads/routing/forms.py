@@ -1,13 +1,16 @@
 """The sales manager's queue page: what a queue takes, in which order, and who works it."""
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
-from leads.routing.models import Queue
+from leads.routing.models import Absence, Availability, Queue, shown_condition
 from leads.routing.selectors import MODEL_BACKEND, active_reps
 from leads.routing.services import QUEUE_SETTINGS
-from portal.countries import country_attributes, country_code, country_names
+from portal.countries import country_attributes, country_code
+from scoring import engine
 
 
 class RepChoiceField(forms.ModelMultipleChoiceField):
@@ -27,12 +30,91 @@ class RepChoiceField(forms.ModelMultipleChoiceField):
         return f"{name} (no longer has a role that works leads: gets none)"
 
 
-class QueueForm(forms.ModelForm):
-    match_values = forms.CharField(
-        required=False,
-        label="Values it takes",
-        help_text="Comma-separated, compared without case, e.g. Brazil, Portugal.",
-    )
+class ConditionRows:
+    """A rule's conditions as rows of fields (attribute, operator, value, a blank passes):
+    one per condition, and two empty ones to add more."""
+
+    def add_condition_rows(self, conditions: list) -> None:
+        conditions = list(conditions)
+        rows = len(conditions) + CONDITION_ROWS_FREE
+        if self.is_bound:  # as many rows as were posted (a page may have had more)
+            start = self.add_prefix("condition_")
+            posted = {k[len(start) :].split("_")[0] for k in self.data if k.startswith(start)}
+            rows = max(rows, *(int(n) + 1 for n in posted if n.isdigit()), 0)
+        fields = {}
+        for i in range(rows):
+            condition = shown_condition(conditions[i]) if i < len(conditions) else {}
+            n = i + 1
+            fields[f"condition_{i}_attribute"] = forms.CharField(
+                required=False,
+                max_length=64,
+                label=f"Condition {n}: lead attribute",
+                initial=condition.get("attribute", ""),
+                help_text="A form or import field (e.g. country, company_size, industry), or "
+                "form, campaign, score. Leave blank to drop the condition."
+                if i == 0
+                else "",
+            )
+            fields[f"condition_{i}_operator"] = forms.ChoiceField(
+                required=False,
+                choices=OPERATOR_CHOICES,
+                label=f"Condition {n}: operator",
+                initial=condition.get("operator", "one_of"),
+            )
+            fields[f"condition_{i}_value"] = forms.CharField(
+                required=False,
+                label=f"Condition {n}: value",
+                initial=value_text(condition.get("value")),
+                help_text=VALUE_HELP if i == 0 else "",
+            )
+            fields[f"condition_{i}_blank_passes"] = forms.BooleanField(
+                required=False,
+                label=f"Condition {n}: a blank passes",
+                initial=bool(condition.get("blank_passes")),
+            )
+        self.condition_rows = rows
+        # The conditions come right after the priority, before capacity and reps.
+        order = list(self.fields)
+        at = order.index("priority") + 1 if "priority" in order else len(order)
+        self.fields.update(fields)
+        self.order_fields(order[:at] + list(fields) + order[at:])
+
+    def clean_condition_rows(self, cleaned: dict) -> list[dict]:
+        conditions = []
+        for i in range(self.condition_rows):
+            attribute = (cleaned.get(f"condition_{i}_attribute") or "").strip()
+            operator = cleaned.get(f"condition_{i}_operator") or "one_of"
+            text = cleaned.get(f"condition_{i}_value") or ""
+            if not attribute:
+                if text.strip():
+                    self.add_error(
+                        f"condition_{i}_attribute",
+                        "Name the lead attribute this condition reads, or clear its value.",
+                    )
+                continue
+            if operator not in engine.OPERATORS:
+                self.add_error(f"condition_{i}_operator", "Choose an operator from the list.")
+                continue
+            if operator == "one_of" and attribute in country_attributes():
+                operator = "country_in"  # the same test, and the page names the countries
+            try:
+                value = condition_value(attribute, operator, text)
+            except ValueError as error:
+                self.add_error(f"condition_{i}_value", str(error))
+                continue
+            conditions.append(
+                {
+                    "attribute": attribute,
+                    "operator": operator,
+                    "value": value,
+                    "blank_passes": bool(cleaned.get(f"condition_{i}_blank_passes")),
+                }
+            )
+        cleaned["conditions"] = conditions
+        return conditions
+
+
+class QueueForm(ConditionRows, forms.ModelForm):
     members = RepChoiceField(
         queryset=None,
         required=False,
@@ -44,19 +126,16 @@ class QueueForm(forms.ModelForm):
 
     class Meta:
         model = Queue
-        fields = QUEUE_SETTINGS
+        fields = [name for name in QUEUE_SETTINGS if name != "conditions"]  # rows, below
         labels = {
-            "match_attribute": "Lead attribute",
+            "strategy": "How reps take turns",
             "capacity_per_rep": "Open leads per rep",
+            "daily_cap_per_rep": "Leads per rep per day",
             "is_active": "Active: this queue routes leads",
             "manager": "Sales manager of the queue",
             "remind_percent": "Remind the rep at (% of the time)",
             "max_reassignments": "Reassignments before the manager takes it",
             "escalate_off_hours": "Escalate outside working hours too",
-        }
-        help_texts = {
-            "match_attribute": "The form field the rule reads, e.g. country; blank takes every "
-            "lead.",
         }
         error_messages = {
             "priority": {
@@ -70,11 +149,7 @@ class QueueForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # As the manager types them, also on a new queue (the model's [] would show as "[]").
-        values = self.instance.match_values
-        if self.instance.match_attribute in country_attributes():
-            values = country_names(values)
-        self.initial["match_values"] = ", ".join(map(str, values))
+        self.add_condition_rows(self.instance.conditions or [])
         current = [m.rep_id for m in self.instance.members.all()] if self.instance.pk else []
         self.initial["members"] = current
         # The reps who can be given leads, and the queue's members who no longer can (an
@@ -87,8 +162,14 @@ class QueueForm(forms.ModelForm):
             .objects.filter(Q(pk__in=members.routable) | Q(pk__in=current))
             .order_by("first_name", "last_name", "username")
         )
-        for name in ("remind_percent", "max_reassignments"):
+        for name in ("remind_percent", "max_reassignments", "strategy"):
             self.fields[name].required = False
+        self.fields["strategy"].help_text = (
+            "Round robin: each in turn. Weighted: each rep gets their share (below). Least "
+            "loaded: whoever has fewest open leads, ties in turn. All skip reps who are away, "
+            "outside their hours, paused or at a cap."
+        )
+        self._add_weight_fields()
         # Whoever may give leads to other reps may be handed one: the sales managers.
         self.fields["manager"].queryset = (
             get_user_model()
@@ -97,6 +178,32 @@ class QueueForm(forms.ModelForm):
             )
             .order_by("first_name", "last_name", "username")
         )
+
+    def _add_weight_fields(self) -> None:
+        """A share per rep for weighted queues: 2 gets twice the leads of 1."""
+        weights = {}
+        if self.instance.pk:
+            weights = dict(self.instance.members.values_list("rep_id", "weight"))
+        for rep in self.fields["members"].queryset:
+            name = rep.get_full_name() or rep.username
+            self.fields[f"weight_{rep.pk}"] = forms.IntegerField(
+                required=False,
+                min_value=1,
+                max_value=100,
+                initial=weights.get(rep.pk, 1),
+                label=f"Share of {name}",
+                help_text="Weighted queues only: a whole number from 1 to 100.",
+            )
+
+    def weights(self) -> dict[int, int]:
+        return {
+            int(name.removeprefix("weight_")): value
+            for name, value in self.cleaned_data.items()
+            if name.startswith("weight_") and value
+        }
+
+    def clean_strategy(self) -> str:
+        return self.cleaned_data.get("strategy") or self.instance.strategy
 
     def clean_remind_percent(self) -> int:
         return self._or_as_it_is("remind_percent")
@@ -109,29 +216,226 @@ class QueueForm(forms.ModelForm):
         value = self.cleaned_data.get(name)
         return getattr(self.instance, name) if value is None else value
 
-    def clean_match_values(self) -> list[str]:
-        return [
-            value.strip() for value in self.cleaned_data["match_values"].split(",") if value.strip()
-        ]
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        self.instance.conditions = self.clean_condition_rows(cleaned)
+        return cleaned
+
+
+CONDITION_ROWS_FREE = 2
+OPERATOR_CHOICES = [(name, words) for name, (_, words) in engine.OPERATORS.items()]
+VALUE_HELP = (
+    "A list separated by commas for “is one of” and the countries (names or ISO codes); a "
+    "number for “is at least/at most”; two numbers (lowest, highest) for “is between”; blank "
+    "for “is given”. The same operators, and the same blank rules, as the agreement's criteria."
+)
+_HINTS = {
+    engine.LIST: "a list, separated by commas",
+    engine.NUMBER: "a number",
+    engine.DAYS: "a number of days",
+    engine.RANGE: "two numbers, lowest first, e.g. 10, 50",
+    engine.TEXT: "a value",
+    engine.PATTERN: "a pattern",
+}
+
+
+def condition_value(attribute: str, operator: str, text: str):
+    """What a condition stores, read from what was typed for its operator; ValueError names
+    the problem. Countries are kept as ISO codes, as leads keep them."""
+    needs, words = engine.OPERATORS[operator]
+    text = text.strip()
+    if needs == engine.NOTHING:
+        if text:
+            raise ValueError(f"“{words}” takes no value: leave it blank.")
+        return None
+    if not text:
+        raise ValueError(f"“{words}” needs {_HINTS[needs]}.")
+    value: object = text
+    if needs == engine.LIST:
+        value = [item.strip() for item in text.replace("\n", ",").split(",") if item.strip()]
+        if operator == "country_in" or (operator == "one_of" and attribute in country_attributes()):
+            unknown = [item for item in value if not country_code(item)]
+            if unknown:
+                raise ValueError(
+                    f"Not a country: {', '.join(unknown)}. Write its name or ISO code, e.g. "
+                    "Brazil, United States, BR, US."
+                )
+            value = list(dict.fromkeys(map(country_code, value)))
+    elif needs in (engine.NUMBER, engine.DAYS):
+        value = _number(text, words, needs)
+    elif needs == engine.RANGE:
+        parts = [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]
+        if len(parts) != 2:
+            raise ValueError(f"“{words}” needs {_HINTS[needs]}.")
+        value = [_number(p, words, needs) for p in parts]
+    problem = engine.value_problem(operator, value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _number(text: str, words: str, needs: str) -> int | float:
+    amount = engine.number(text)
+    if amount is None or amount != amount or amount in (float("inf"), float("-inf")):
+        raise ValueError(f"“{text}” is not a number; “{words}” needs {_HINTS[needs]}.")
+    return int(amount) if float(amount).is_integer() else float(amount)
+
+
+def value_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return str(value)
+
+
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+
+class AvailabilityForm(forms.ModelForm):
+    """When a rep takes leads, for every queue: their pause switch, days and hours."""
+
+    work_days = forms.TypedMultipleChoiceField(
+        choices=list(enumerate(WEEKDAYS)),
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Working days",
+        help_text="None ticked: every day.",
+    )
+
+    class Meta:
+        model = Availability
+        fields = ["paused", "time_zone", "work_days", "starts", "ends"]
+        labels = {
+            "paused": "Paused: give me no new leads",
+            "time_zone": "Time zone",
+            "starts": "Day starts at",
+            "ends": "Day ends at",
+        }
+        help_texts = {
+            "time_zone": "Where the rep works, e.g. Europe/Berlin or America/Sao_Paulo.",
+            "starts": "Blank, with the end blank too: all day.",
+        }
+        widgets = {
+            "starts": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "ends": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        }
+
+    def clean_time_zone(self) -> str:
+        name = self.cleaned_data["time_zone"].strip()
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise forms.ValidationError(
+                f"“{name}” is not a time zone; use a name such as Europe/Berlin."
+            ) from None
+        return name
 
     def clean(self) -> dict:
         cleaned = super().clean()
-        attribute, values = cleaned.get("match_attribute"), cleaned.get("match_values")
-        if attribute in country_attributes() and values:
-            # Leads keep countries as ISO codes: so does the rule, whatever was typed.
-            unknown = [value for value in values if not country_code(value)]
-            if unknown:
-                self.add_error(
-                    "match_values",
-                    f"Not a country: {', '.join(unknown)}. Write its name or ISO code, e.g. "
-                    "Brazil, United States, BR, US.",
-                )
-            else:
-                cleaned["match_values"] = list(dict.fromkeys(map(country_code, values)))
-        if cleaned.get("match_attribute") and not cleaned.get("match_values"):
-            self.add_error(
-                "match_values",
-                "Name the values this queue takes, or leave the attribute blank to take every "
-                "lead.",
-            )
+        starts, ends = cleaned.get("starts"), cleaned.get("ends")
+        if (starts is None) != (ends is None):
+            self.add_error("ends", "Give both the start and the end of the day, or neither.")
+        elif starts is not None and starts >= ends:
+            self.add_error("ends", "The day must end after it starts.")
         return cleaned
+
+
+class AbsenceForm(forms.ModelForm):
+    class Meta:
+        model = Absence
+        fields = ["first_day", "last_day", "note"]
+        labels = {"first_day": "Away from", "last_day": "Back after", "note": "Note"}
+        help_texts = {
+            "first_day": "Out of office: both days included; no leads from any queue then.",
+            "note": "Optional, e.g. Holiday.",
+        }
+        widgets = {
+            "first_day": forms.DateInput(attrs={"type": "date"}),
+            "last_day": forms.DateInput(attrs={"type": "date"}),
+        }
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        first, last = cleaned.get("first_day"), cleaned.get("last_day")
+        if first and last and last < first:
+            self.add_error("last_day", "The last day away cannot come before the first.")
+        return cleaned
+
+
+class SimulateForm(forms.Form):
+    lead = forms.IntegerField(
+        required=False,
+        min_value=1,
+        label="A lead (its number)",
+        help_text="The number in the lead's address, e.g. 1234 for /leads/1234/.",
+    )
+    attributes = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        label="Or type its attributes",
+        help_text="One per line, as attribute: value, e.g. country: BR, company_size: 500, "
+        "form: talk-to-sales, campaign: Spring, score: 80.",
+    )
+
+    def clean_attributes(self) -> dict:
+        values = {}
+        for n, line in enumerate(self.cleaned_data["attributes"].splitlines(), start=1):
+            if not line.strip():
+                continue
+            key, sep, value = line.partition(":")
+            if not sep:
+                key, sep, value = line.partition("=")
+            if not sep or not key.strip():
+                raise forms.ValidationError(
+                    f"Line {n} (“{line.strip()[:40]}”) is not attribute: value."
+                )
+            values[key.strip()] = value.strip()
+        return values
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if not self.errors and not cleaned.get("lead") and not cleaned.get("attributes"):
+            raise forms.ValidationError("Give a lead's number or type some attributes.")
+        return cleaned
+
+
+WHAT_IF_DAYS = [(7, "the last 7 days"), (30, "the last 30 days"), (90, "the last 90 days")]
+
+
+class WhatIfForm(ConditionRows, forms.Form):
+    queue = forms.ModelChoiceField(queryset=Queue.objects.all(), label="Queue to change")
+    priority = forms.IntegerField(
+        required=False, min_value=0, help_text="Blank: as it is. Lowest is tried first."
+    )
+    strategy = forms.ChoiceField(
+        required=False,
+        choices=[("", "As it is"), *Queue.Strategy.choices],
+        label="How reps take turns",
+    )
+    days = forms.TypedChoiceField(
+        choices=WHAT_IF_DAYS, coerce=int, initial=30, label="Replay the leads of"
+    )
+
+    def __init__(self, *args, queue: Queue | None = None, **kwargs):
+        """Unbound with `queue`: its rule as it is, to edit into a proposal."""
+        super().__init__(*args, **kwargs)
+        if queue is not None:
+            self.initial.update(queue=queue.pk, priority=queue.priority)
+        self.add_condition_rows(queue.conditions if queue is not None else [])
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        self.clean_condition_rows(cleaned)
+        return cleaned
+
+    def proposed(self) -> dict:
+        """The queue's fields as proposed: the conditions always, the rest when given."""
+        cleaned = self.cleaned_data
+        proposed = {"conditions": cleaned["conditions"]}
+        if cleaned.get("priority") is not None:
+            proposed["priority"] = cleaned["priority"]
+        if cleaned.get("strategy"):
+            proposed["strategy"] = cleaned["strategy"]
+        return proposed

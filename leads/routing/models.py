@@ -1,30 +1,40 @@
 """Sales queues: which qualified leads each takes, its reps, and every assignment made."""
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
-from portal.countries import country_attributes, country_names
+from leads.routing.rules import QueueRule, condition_words, queue_rule
+from portal.countries import country_names
 
 
 class Queue(models.Model):
     class Strategy(models.TextChoices):
         ROUND_ROBIN = "round_robin", "Round robin"
+        WEIGHTED = "weighted", "Weighted (a share per rep)"
+        LEAST_LOADED = "least_loaded", "Least loaded (fewest open leads)"
 
     name = models.CharField(max_length=200, unique=True)
     priority = models.PositiveSmallIntegerField(
         default=100, help_text="Queues are tried in this order, lowest first."
     )
-    match_attribute = models.CharField(
-        max_length=64, blank=True, help_text="Lead attribute the rule reads; blank takes all."
+    conditions = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The rule: conditions on lead attributes that must all hold, judged by the "
+        "agreement's engine (leads/routing/rules.py); none takes every lead.",
     )
-    match_values = models.JSONField(default=list, blank=True)
     strategy = models.CharField(
         max_length=16, choices=Strategy.choices, default=Strategy.ROUND_ROBIN
     )
     capacity_per_rep = models.PositiveIntegerField(
         null=True, blank=True, help_text="Most open leads a rep may hold; blank is no limit."
+    )
+    daily_cap_per_rep = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Most leads a rep gets from this queue in a day; blank is no limit.",
     )
     last_position = models.IntegerField(
         default=-1, help_text="Round-robin cursor: position of the member assigned last."
@@ -62,18 +72,27 @@ class Queue(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def match_words(self) -> str:
-        """The values the rule takes, as the queue page shows them: countries by name."""
-        values = self.match_values
-        if self.match_attribute in country_attributes():
-            values = country_names(values)
-        return ", ".join(map(str, values))
+    @property
+    def rule(self) -> QueueRule:
+        return queue_rule(self.conditions)
+
+    @property
+    def is_catch_all(self) -> bool:
+        return not self.conditions
+
+    def rule_words(self) -> list[str]:
+        """Each condition as the queue page says it: countries by name."""
+        return [condition_words(shown_condition(c)) for c in self.conditions]
 
     def takes(self, attributes: dict) -> bool:
-        if not self.match_attribute:
-            return True
-        value = attributes.get(self.match_attribute)
-        return str(value).casefold() in {str(v).casefold() for v in self.match_values}
+        return self.rule.takes(attributes)
+
+
+def shown_condition(condition: dict) -> dict:
+    value = condition.get("value")
+    if condition.get("operator") == "country_in" and isinstance(value, list):
+        return {**condition, "value": country_names(value)}
+    return condition
 
 
 class QueueMember(models.Model):
@@ -83,6 +102,19 @@ class QueueMember(models.Model):
     )
     position = models.PositiveSmallIntegerField(default=0)
     is_active = models.BooleanField(default=True)
+    weight = models.PositiveSmallIntegerField(
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="The rep's share in a weighted queue: 2 gets twice the leads of 1.",
+    )
+    # Weighted turns (stride scheduling): the member with the lowest pass is next, and each
+    # lead adds 1/weight to it. A member who joins starts at the lowest pass of the others.
+    stride_pass = models.FloatField(default=0.0)
+    credits = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Leads owed to the rep (one per lead they rejected as invalid): the next "
+        "leads they can take go to them first, whatever the strategy.",
+    )
 
     class Meta:
         ordering = ["queue", "position"]
@@ -114,9 +146,74 @@ class Assignment(models.Model):
         related_name="+",
         help_text="The manager who reassigned the lead; blank when a queue assigned it.",
     )
+    # The fairness ledger counts a queue's assignments per rep; one the rep rejected as
+    # invalid (spam, not a real person, duplicate) is credited back and not counted.
+    credited = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-assigned_at"]
+        indexes = [
+            models.Index(
+                fields=["queue", "assigned_at"],
+                condition=models.Q(queue__isnull=False),
+                name="assignment_queue_day_idx",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.lead} to {self.rep}"
+
+
+class Availability(models.Model):
+    """When a rep takes leads, for every queue they are in: set once, by them or a manager.
+
+    Working hours are on the rep's days, between `starts` and `ends`, in `time_zone`; no days
+    ticked means every day, no hours means all day. Absences are `Absence` rows.
+    """
+
+    rep = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="availability"
+    )
+    paused = models.BooleanField(
+        default=False, help_text="Paused: no new leads until the switch is turned back."
+    )
+    time_zone = models.CharField(max_length=64, default=settings.TIME_ZONE)
+    work_days = models.JSONField(
+        default=list, blank=True, help_text="Weekdays 0 (Monday) to 6; none: every day."
+    )
+    starts = models.TimeField(null=True, blank=True)
+    ends = models.TimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"Availability of {self.rep}"
+
+
+class Absence(models.Model):
+    """A rep's out-of-office dates, both days included, in the rep's time zone."""
+
+    rep = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="absences"
+    )
+    first_day = models.DateField()
+    last_day = models.DateField()
+    note = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["first_day"]
+        indexes = [models.Index(fields=["rep", "last_day"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(last_day__gte=models.F("first_day")),
+                name="absence_ends_after_it_starts",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rep} away {self.first_day} to {self.last_day}"

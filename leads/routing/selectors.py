@@ -1,8 +1,16 @@
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import QuerySet
+from django.db.models import Count, Min, QuerySet
+from django.utils import timezone
 
 from leads.lifecycle import OPEN_STAGES
 from leads.models import Lead, Stage
+from leads.routing import strategies
+from leads.routing.models import Absence, Assignment, Availability, Queue
+from leads.routing.rules import routing_attributes
 
 # A manager may hand these to another rep; a rejected lead goes back to routed on the way.
 REASSIGNABLE = OPEN_STAGES | {Stage.REJECTED}
@@ -27,3 +35,212 @@ def active_reps() -> QuerySet:
 
 def may_reassign(*, user, lead: Lead) -> bool:
     return user.has_perm("leads.reassign_lead") and lead.stage in REASSIGNABLE
+
+
+def routing_attributes_of(leads) -> dict[int, dict]:
+    """What queue rules read of each lead (`rules.routing_attributes`), by lead id: its
+    attributes and its form (slug; its name as form_name), campaign and score, in one query."""
+    form_model = Lead.source_form.field.related_model
+    forms = dict(
+        (pk, (slug, name))
+        for pk, slug, name in form_model.objects.filter(
+            pk__in={lead.source_form_id for lead in leads}
+        ).values_list("pk", "slug", "name")
+    )
+    attributes = {}
+    for lead in leads:
+        slug, name = forms.get(lead.source_form_id, ("", ""))
+        values = routing_attributes(
+            lead.attributes, form=slug, campaign=lead.campaign, score=lead.score
+        )
+        values["form_name"] = name
+        attributes[lead.pk] = values
+    return attributes
+
+
+def catch_all_exists() -> bool:
+    """Whether an active queue takes every lead (no conditions), so none is left unmatched."""
+    return Queue.objects.filter(is_active=True, conditions=[]).exists()
+
+
+def unrouted_count() -> int:
+    """Qualified leads waiting to be routed: no queue took them yet, or none had room."""
+    return Lead.objects.filter(stage=Stage.QUALIFIED, route_due_at__isnull=False).count()
+
+
+def unavailable_reps(rep_ids, *, now) -> dict[int, str]:
+    """Why each rep who cannot take a lead now can't (paused, away, outside hours)."""
+    if not rep_ids:
+        return {}
+    settings_of = {a.rep_id: a for a in Availability.objects.filter(rep_id__in=list(rep_ids))}
+    # Absences of "today" anywhere on earth: the rep's own date is checked below.
+    near = Absence.objects.filter(
+        rep_id__in=list(rep_ids),
+        first_day__lte=(now + timedelta(days=1)).date(),
+        last_day__gte=(now - timedelta(days=1)).date(),
+    ).values_list("rep_id", "first_day", "last_day")
+    absences: dict[int, list] = {}
+    for rep_id, first, last in near:
+        absences.setdefault(rep_id, []).append((first, last))
+    why = {}
+    for rep_id in rep_ids:
+        a = settings_of.get(rep_id)
+        reason = strategies.unavailable(
+            now=now,
+            paused=bool(a and a.paused),
+            time_zone=a.time_zone if a else settings.TIME_ZONE,
+            work_days=a.work_days if a else (),
+            starts=a.starts if a else None,
+            ends=a.ends if a else None,
+            absences=absences.get(rep_id, ()),
+        )
+        if reason:
+            why[rep_id] = reason
+    return why
+
+
+@dataclass
+class RepNow:
+    rep: object
+    unavailable: str | None
+    open_leads: int
+    today: int
+    week: int
+
+    @property
+    def why_words(self) -> str:
+        return strategies.WHY_WORDS.get(self.unavailable or "", "")
+
+
+def reps_now(*, now) -> list[RepNow]:
+    """Each rep who can be given leads: available now or why not, open leads, and leads the
+    queues gave them today and this week (the fairness ledger's counts)."""
+    reps = list(active_reps())
+    ids = [rep.pk for rep in reps]
+    away = unavailable_reps(ids, now=now)
+    held = dict(
+        Lead.objects.filter(owner_id__in=ids, stage__in=OPEN_STAGES)
+        .values_list("owner_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    week = today - timedelta(days=today.weekday())
+    received = Assignment.objects.filter(
+        rep_id__in=ids, queue__isnull=False, credited=False, assigned_at__gte=week
+    ).values_list("rep_id", "assigned_at")
+    per_day: dict[int, int] = {}
+    per_week: dict[int, int] = {}
+    for rep_id, at in received:
+        per_week[rep_id] = per_week.get(rep_id, 0) + 1
+        if at >= today:
+            per_day[rep_id] = per_day.get(rep_id, 0) + 1
+    return [
+        RepNow(
+            rep,
+            away.get(rep.pk),
+            held.get(rep.pk, 0),
+            per_day.get(rep.pk, 0),
+            per_week.get(rep.pk, 0),
+        )
+        for rep in reps
+    ]
+
+
+def open_leads_by_rep() -> dict[int, int]:
+    """Each rep's open leads (their current load), by rep id."""
+    return dict(
+        Lead.objects.filter(owner__isnull=False, stage__in=OPEN_STAGES)
+        .values_list("owner_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+
+
+@dataclass
+class Pool:
+    waiting: int
+    oldest: object  # when the longest-waiting lead qualified
+
+    def age(self, now) -> timedelta:
+        return now - self.oldest
+
+
+def pools(*, now) -> dict[int, Pool]:
+    """Each queue's pool: qualified leads it took that no rep could, and since when."""
+    rows = (
+        Lead.objects.filter(stage=Stage.QUALIFIED, queue__isnull=False)
+        .values_list("queue_id")
+        .annotate(n=Count("pk"), oldest=Min("stage_changed_at"))
+        .order_by()
+    )
+    return {queue_id: Pool(n, oldest) for queue_id, n, oldest in rows}
+
+
+def pool_leads(*, queue) -> QuerySet:
+    """The leads waiting in a queue's pool, longest-waiting first."""
+    return Lead.objects.filter(stage=Stage.QUALIFIED, queue=queue).order_by("stage_changed_at")
+
+
+@dataclass
+class FairnessRow:
+    rep: object
+    member: bool  # still in the queue (the ledger keeps those who left)
+    weight: int
+    expected: float  # share, 0..1
+    received: int
+    credited: int
+    open_leads: int
+    credits: int
+    unavailable: str | None
+
+    def actual(self, total: int) -> float:
+        return self.received / total if total else 0.0
+
+
+def fairness(*, queue: Queue, since, now) -> tuple[list[FairnessRow], int]:
+    """The queue's fairness ledger since `since`: per rep, the share they should have had
+    (by weight in a weighted queue, equal otherwise, among the members now), the leads the
+    queue gave them (credited-back ones apart), their load now and what the turn owes them.
+    Read from the assignments, so editing the member list resets nobody. And the total."""
+    members = list(queue.members.select_related("rep").order_by("position"))
+    routable = set(active_reps().values_list("pk", flat=True))
+    counting = [m for m in members if m.is_active and m.rep_id in routable]
+    weights = {
+        m.rep_id: (m.weight if queue.strategy == Queue.Strategy.WEIGHTED else 1) for m in counting
+    }
+    total_weight = sum(weights.values())
+    ledger: dict[int, list[int]] = {}
+    rows = (
+        Assignment.objects.filter(queue=queue, assigned_at__gte=since)
+        .values_list("rep_id", "credited")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for rep_id, credited, n in rows:
+        ledger.setdefault(rep_id, [0, 0])[1 if credited else 0] += n
+    reps = {m.rep_id: m.rep for m in members}
+    gone = set(ledger) - set(reps)
+    reps.update({u.pk: u for u in get_user_model().objects.filter(pk__in=gone)})
+    held = open_leads_by_rep()
+    away = unavailable_reps(list(reps), now=now)
+    by_member = {m.rep_id: m for m in members}
+    result = []
+    for rep_id, rep in reps.items():
+        member = by_member.get(rep_id)
+        received, credited = ledger.get(rep_id, [0, 0])
+        result.append(
+            FairnessRow(
+                rep=rep,
+                member=member is not None,
+                weight=member.weight if member else 0,
+                expected=weights.get(rep_id, 0) / total_weight if total_weight else 0.0,
+                received=received,
+                credited=credited,
+                open_leads=held.get(rep_id, 0),
+                credits=member.credits if member else 0,
+                unavailable=away.get(rep_id),
+            )
+        )
+    total = sum(row.received for row in result)
+    return result, total

@@ -2,21 +2,29 @@
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, F
 from django.utils import timezone
 
 from leads import locks
 from leads.clock import CLOCK_FIELDS, clocks_start
 from leads.events import event_reassigned, events_record, new_assigned
 from leads.lifecycle import OPEN_STAGES, IllegalMove, lead_move, lead_moved, leads_save
-from leads.models import Lead, LeadEvent, Stage
-from leads.routing.models import Assignment, Queue, QueueMember
-from leads.routing.selectors import REASSIGNABLE, active_reps
+from leads.models import Lead, LeadEvent, RejectionReason, Stage
+from leads.routing import strategies
+from leads.routing.models import Absence, Assignment, Availability, Queue, QueueMember
+from leads.routing.selectors import (
+    REASSIGNABLE,
+    active_reps,
+    routing_attributes_of,
+    unavailable_reps,
+)
+from leads.signals import leads_qualified
 from portal.errors import DomainError, PermissionDenied
 
 logger = logging.getLogger(__name__)
@@ -55,22 +63,21 @@ def leads_route(*, leads: Sequence[Lead]) -> list[Assignment]:
     members = _members_by_queue({q.pk: q for q in queues})
     reps = {m.rep_id for ms in members.values() for m in ms}
     locks.rows_locked(get_user_model(), reps)
-    open_leads = _open_leads(_capped_reps(queues, members))
     now = timezone.now()
-    assignments, events, moved_queues, waiting = [], [], {}, []
+    turns = Turns(queues, members, now=now)
+    attributes = routing_attributes_of(leads)
+    assignments, events, waiting = [], [], []
     for lead in leads:
-        for queue in (q for q in queues if q.takes(lead.attributes)):
-            member = _next_member(queue, members.get(queue.pk, []), open_leads)
-            if member is not None:
-                open_leads[member.rep_id] = open_leads.get(member.rep_id, 0) + 1
-                queue.last_position = member.position
-                moved_queues[queue.pk] = queue
-                assignments.append(Assignment(lead=lead, queue=queue, rep=member.rep))
-                events.extend(_assigned(lead, queue, member.rep, at=now))
-                break
-        else:
+        decision = turns.route(attributes[lead.pk])
+        if decision.member is None:
             lead.route_due_at = now + ROUTE_RETRY
+            # A lead a queue took but no rep could waits in that queue's pool.
+            lead.queue = decision.pool
             waiting.append(lead)
+            continue
+        queue, member = decision.queue, decision.member
+        assignments.append(Assignment(lead=lead, queue=queue, rep=member.rep, assigned_at=now))
+        events.extend(_assigned(lead, queue, member.rep, at=now, why=decision.why))
     Assignment.objects.bulk_create(assignments)
     routed = [a.lead for a in assignments]
     clocks_start(routed, at=now)  # one read of the service levels for the batch
@@ -86,21 +93,21 @@ def leads_route(*, leads: Sequence[Lead]) -> list[Assignment]:
             *CLOCK_FIELDS,
         ],
     )
-    leads_save(waiting, ["route_due_at"])
-    for queue in moved_queues.values():
-        queue.save(update_fields=["last_position"])
+    leads_save(waiting, ["route_due_at", "queue"])
+    turns.save()
     events_record(events)
     if waiting:
         logger.warning(
-            "No queue has a rep with room for %d leads (%s); they wait.",
+            "No queue has a rep who can take %d leads (%s); they wait.",
             len(waiting),
             ", ".join(str(lead.pk) for lead in waiting[:10]),
         )
     return assignments
 
 
-def _assigned(lead: Lead, queue: Queue, rep, *, at) -> list[LeadEvent]:
+def _assigned(lead: Lead, queue: Queue, rep, *, at, why: dict) -> list[LeadEvent]:
     lead.owner, lead.queue, lead.route_due_at = rep, queue, None
+    strategy = Queue.Strategy(queue.strategy).label.split(" (")[0]
     return [
         lead_moved(lead=lead, to=Stage.ROUTED, reason=f"Queue {queue.name} took the lead.", at=at),
         new_assigned(
@@ -108,9 +115,142 @@ def _assigned(lead: Lead, queue: Queue, rep, *, at) -> list[LeadEvent]:
             queue=queue,
             rep=rep,
             at=at,
-            reason=f"Round robin in queue {queue.name} assigned the lead to {rep}.",
+            reason=f"{strategy} in queue {queue.name} assigned the lead to {rep}.",
+            why=why,
         ),
     ]
+
+
+@dataclass
+class Decision:
+    queue: Queue | None = None
+    member: QueueMember | None = None
+    pool: Queue | None = None  # the first queue that took the lead, when no rep could
+    why: dict = field(default_factory=dict)
+
+
+class Turns:
+    """The queues' turns for a batch, read once: who is available, at a cap, owed a lead.
+
+    `route(attributes)` decides one lead and counts it (open leads, the day's, the weighted
+    pass, a credit used), so a batch decides as if one by one; `save()` writes the cursors
+    and members that moved. Also the simulator's (which never saves).
+    """
+
+    def __init__(self, queues: list[Queue], members: dict[int, list[QueueMember]], *, now):
+        self.queues = queues
+        self.members = members
+        self.now = now
+        self.rules = {queue.pk: queue.rule for queue in queues}  # compiled once per batch
+        reps = {m.rep_id for ms in members.values() for m in ms}
+        needs_open = {
+            m.rep_id
+            for q in queues
+            if q.capacity_per_rep is not None or q.strategy == Queue.Strategy.LEAST_LOADED
+            for m in members.get(q.pk, [])
+        }
+        open_leads = _open_leads(needs_open)
+        today = _received_today([q.pk for q in queues if q.daily_cap_per_rep is not None], now=now)
+        away = unavailable_reps(reps, now=now)
+        self.state: dict[int, list[strategies.Member]] = {}
+        self.by_rep: dict[int, list[strategies.Member]] = {}
+        self.rows: dict[int, QueueMember] = {}
+        for queue in queues:
+            states = []
+            for m in members.get(queue.pk, []):
+                state = strategies.Member(
+                    rep_id=m.rep_id,
+                    position=m.position,
+                    name=m.rep.get_full_name() or m.rep.username,
+                    weight=m.weight,
+                    stride_pass=m.stride_pass,
+                    credits=m.credits,
+                    open_leads=open_leads.get(m.rep_id, 0),
+                    today=today.get((queue.pk, m.rep_id), 0),
+                    unavailable=away.get(m.rep_id),
+                )
+                states.append(state)
+                self.by_rep.setdefault(m.rep_id, []).append(state)
+                self.rows[id(state)] = m
+            self.state[queue.pk] = states
+        self.moved_queues: dict[int, Queue] = {}
+        self.moved_members: dict[int, QueueMember] = {}
+
+    def route(self, attributes: dict) -> Decision:
+        passed_over: list[dict] = []
+        pool = None
+        for queue in self.queues:
+            failed = self.rules[queue.pk].failed(attributes)
+            if failed:
+                if len(passed_over) < _PASSED_OVER_KEPT:
+                    passed_over.append(
+                        {"queue": queue.name, "why": "conditions", "failed": list(failed)}
+                    )
+                continue
+            chosen = strategies.pick(
+                queue.strategy,
+                self.state.get(queue.pk, []),
+                cursor=queue.last_position,
+                max_open=queue.capacity_per_rep,
+                max_per_day=queue.daily_cap_per_rep,
+            )
+            skipped = [{"rep": m.rep_id, "name": m.name, "why": why} for m, why in chosen.skipped]
+            if chosen.member is None:
+                pool = pool or queue
+                passed_over.append(
+                    {
+                        "queue": queue.name,
+                        "why": "no_rep" if skipped else "no_members",
+                        "skipped": skipped,
+                    }
+                )
+                continue
+            self._count(queue, chosen)
+            why = {
+                "queue": queue.name,
+                "strategy": queue.strategy,
+                "passed_over": passed_over,
+                "skipped": skipped,
+                "credited": chosen.credited,
+            }
+            return Decision(queue, self.rows[id(chosen.member)], None, why)
+        return Decision(None, None, pool, {"passed_over": passed_over})
+
+    def _count(self, queue: Queue, chosen: strategies.Pick) -> None:
+        member = chosen.member
+        strategies.take(member, chosen)
+        for other in self.by_rep[member.rep_id]:  # open leads are the rep's, in every queue
+            other.open_leads = member.open_leads
+        row = self.rows[id(member)]
+        row.stride_pass, row.credits = member.stride_pass, member.credits
+        self.moved_members[row.pk] = row
+        queue.last_position = member.position
+        self.moved_queues[queue.pk] = queue
+
+    def save(self) -> None:
+        for queue in self.moved_queues.values():
+            queue.save(update_fields=["last_position"])
+        QueueMember.objects.bulk_update(
+            list(self.moved_members.values()), ["stride_pass", "credits"]
+        )
+
+
+_PASSED_OVER_KEPT = 10  # higher queues an explanation names, at most
+
+
+def _received_today(queue_ids: list[int], *, now) -> dict[tuple[int, int], int]:
+    """Leads each rep got from each of these queues since midnight (the portal's time zone),
+    not counting those credited back."""
+    if not queue_ids:
+        return {}
+    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    rows = (
+        Assignment.objects.filter(queue_id__in=queue_ids, assigned_at__gte=midnight, credited=False)
+        .values_list("queue_id", "rep_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return {(q, r): n for q, r, n in rows}
 
 
 def _members_by_queue(queues: dict[int, Queue]) -> dict[int, list[QueueMember]]:
@@ -160,9 +300,10 @@ def _next_member(
 QUEUE_SETTINGS = (
     "name",
     "priority",
-    "match_attribute",
-    "match_values",
+    "conditions",
+    "strategy",
     "capacity_per_rep",
+    "daily_cap_per_rep",
     "is_active",
     "manager",
     "remind_percent",
@@ -171,11 +312,14 @@ QUEUE_SETTINGS = (
 )
 
 
-def queue_save(*, queue: Queue, reps: Sequence) -> Queue:
+def queue_save(*, queue: Queue, reps: Sequence, weights: dict[int, int] | None = None) -> Queue:
     """Save a queue's settings and who works it. Reps it keeps keep their place in the turn
-    (so the round-robin cursor still points where it did), new ones join at the end, and
-    those left out leave the queue; their leads stay theirs. The queue is locked as routing
+    (so the round-robin cursor still points where it did) and their weighted pass; new ones
+    join at the end, at the lowest pass of the others (so they do not get every lead until
+    they catch up), and those left out leave the queue; their leads stay theirs. `weights`:
+    each rep's share in a weighted queue (rep id: weight). The queue is locked as routing
     locks it, so a batch being routed sees it before or after, never half-saved."""
+    weights = weights or {}
     with transaction.atomic():
         if queue.pk:
             locks.rows_locked(Queue, [queue.pk])
@@ -186,14 +330,31 @@ def queue_save(*, queue: Queue, reps: Sequence) -> Queue:
         wanted = [rep.pk for rep in reps]
         members = QueueMember.objects.filter(queue=queue)
         members.exclude(rep__in=wanted).delete()
-        kept = dict(members.values_list("rep_id", "position"))
-        position = max(kept.values(), default=-1) + 1
-        joining = []
+        kept = {m.rep_id: m for m in members}
+        position = max((m.position for m in kept.values()), default=-1) + 1
+        start = min((m.stride_pass for m in kept.values()), default=0.0)
+        joining, changed = [], []
         for rep_id in wanted:
-            if rep_id not in kept:
-                joining.append(QueueMember(queue=queue, rep_id=rep_id, position=position))
-                position += 1
+            weight = weights.get(rep_id)
+            if rep_id in kept:
+                member = kept[rep_id]
+                if weight and weight != member.weight:
+                    member.weight = weight
+                    changed.append(member)
+                continue
+            joining.append(
+                QueueMember(
+                    queue=queue,
+                    rep_id=rep_id,
+                    position=position,
+                    weight=weight or 1,
+                    stride_pass=start,
+                )
+            )
+            position += 1
         QueueMember.objects.bulk_create(joining)
+        QueueMember.objects.bulk_update(changed, ["weight"])
+        pool_release()  # a new rep, a higher cap: waiting leads may have a taker now
     return queue
 
 
@@ -240,3 +401,100 @@ def lead_reassign(*, lead: Lead, to_rep, by, reason: str) -> Assignment:
             reason=f"{by} gave the lead from {from_rep or 'nobody'} to {to_rep}: {reason}",
         )
     return assignment
+
+
+# Availability: set once by the rep or their manager, read by every queue ------------------
+
+
+def may_set_availability(*, user, rep) -> bool:
+    """A rep sets their own; whoever manages the queues sets anyone's."""
+    if user.has_perm("routing.change_queue"):
+        return True
+    return user.pk == rep.pk and user.has_perm("leads.work_lead")
+
+
+def availability_of(rep) -> Availability:
+    """The rep's availability; an unsaved default (always available) when never set."""
+    try:
+        return rep.availability
+    except Availability.DoesNotExist:
+        return Availability(rep=rep)
+
+
+def availability_save(*, availability: Availability, by) -> Availability:
+    """Save a rep's pause switch, days and hours; leads waiting for a rep are tried again."""
+    if not may_set_availability(user=by, rep=availability.rep):
+        raise PermissionDenied(f"{by} may not set {availability.rep}'s availability.")
+    with transaction.atomic():
+        locks.rows_locked(get_user_model(), [availability.rep_id])  # as routing locks reps
+        availability.updated_by = by
+        availability.save()
+        pool_release()
+    return availability
+
+
+def absence_add(*, absence: Absence, by) -> Absence:
+    if not may_set_availability(user=by, rep=absence.rep):
+        raise PermissionDenied(f"{by} may not set {absence.rep}'s days away.")
+    with transaction.atomic():
+        locks.rows_locked(get_user_model(), [absence.rep_id])
+        absence.created_by = by
+        absence.save()
+    return absence
+
+
+def absence_remove(*, absence: Absence, by) -> None:
+    """The rep is back (or never left): leads waiting for a rep are tried again."""
+    if not may_set_availability(user=by, rep=absence.rep):
+        raise PermissionDenied(f"{by} may not change {absence.rep}'s days away.")
+    with transaction.atomic():
+        locks.rows_locked(get_user_model(), [absence.rep_id])
+        absence.delete()
+        pool_release()
+
+
+def pool_release() -> int:
+    """Leads waiting in the queues' pools are due for routing now, not at their next retry:
+    someone may have become available. The handoff routes them after the commit (the
+    `leads_qualified` signal wakes it); beat's sweep stands behind it. How many."""
+    now = timezone.now()
+    waiting = list(
+        Lead.objects.filter(stage=Stage.QUALIFIED, route_due_at__gt=now).values_list(
+            "pk", flat=True
+        )
+    )
+    if waiting:
+        Lead.objects.filter(pk__in=waiting, route_due_at__gt=now).update(route_due_at=now)
+        leads_qualified.send(sender=Queue, lead_ids=waiting)
+    return len(waiting)
+
+
+# Fairness: credit-back --------------------------------------------------------------------
+
+# A rep who rejects a lead for one of these got no real lead: the turn owes them one.
+INVALID_REASONS = frozenset({RejectionReason.NOT_A_PERSON, RejectionReason.DUPLICATE})
+
+
+def lead_rejected_as_invalid(*, lead: Lead, rep, reason: str) -> bool:
+    """Credit a rep back for a lead a queue gave them that was no real lead (not a real
+    person, spam, a duplicate): the assignment leaves their ledger and the queue's turn gives
+    them the next lead they can take. Inside the rejection's transaction (lead locked first,
+    then the queue, as routing locks them). Only the queue's own assignment to this rep is
+    credited: a manager's reassignment, or a lead the ladder took from another rep after a
+    breach, credits nobody else. Whether a credit was given."""
+    if reason not in INVALID_REASONS:
+        return False
+    assignment = (
+        Assignment.objects.filter(lead=lead, rep=rep, queue__isnull=False, credited=False)
+        .order_by("-assigned_at", "-pk")
+        .first()
+    )
+    if assignment is None:
+        return False
+    locks.rows_locked(Queue, [assignment.queue_id])
+    assignment.credited = True
+    assignment.save(update_fields=["credited"])
+    QueueMember.objects.filter(queue_id=assignment.queue_id, rep=rep).update(
+        credits=F("credits") + 1
+    )
+    return True

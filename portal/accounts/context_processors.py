@@ -17,6 +17,8 @@ def navigation(request) -> dict:
         items.append(("capture:import_list", "Imports"))
     if user.has_perm("routing.view_queue"):
         items.append(("routing:queue_list", "Queues"))
+    elif user.has_perm("leads.work_lead"):
+        items.append(("routing:my_availability", "My availability"))
     if user.has_perm("webhooks.view_endpoint"):
         items.append(("webhooks:list", "Webhooks"))
     items.append(("scoring:agreement", "Agreement"))  # every login reads what qualifies a lead

@@ -299,17 +299,20 @@ def _agreement(marketing_manager: User, sales_manager: User) -> Agreement:
 
 def _queues(users: dict[str, User]) -> None:
     plan = [
-        ("Brazil", 10, "country", ["BR"], ["rep.ana", "rep.bruno"]),
-        ("International", 20, "", [], ["rep.carla", "rep.dan"]),
+        ("Brazil", 10, [_one_of("country", ["BR"])], ["rep.ana", "rep.bruno"]),
+        ("International", 20, [], ["rep.carla", "rep.dan"]),
     ]
-    for name, priority, attribute, values, reps in plan:
+    for name, priority, conditions, reps in plan:
         queue, created = Queue.objects.get_or_create(
-            name=name,
-            defaults={"priority": priority, "match_attribute": attribute, "match_values": values},
+            name=name, defaults={"priority": priority, "conditions": conditions}
         )
         if created:
             for position, username in enumerate(reps):
                 QueueMember.objects.create(queue=queue, rep=users[username], position=position)
+
+
+def _one_of(attribute: str, values: list[str]) -> dict:
+    return {"attribute": attribute, "operator": "country_in", "value": values}
 
 
 def _demo_lead(rng: random.Random, form: Form, n: int, *, manager: User) -> None:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from leads.capture.imports.models import LeadImport
 from leads.capture.models import QuarantinedPost
 from leads.models import Stage
+from leads.routing.models import Absence
 from portal.accounts.roles import Role
 from portal.dashboard.services import review_freeze
 from portal.integrations.api.services import token_create
@@ -76,6 +77,15 @@ GET = {
     "routing:queue_list": statuses(LOGIN, 403, 403, 403, 403, 200),
     "routing:queue_new": statuses(LOGIN, 403, 403, 403, 403, 200),
     "routing:queue_edit": statuses(LOGIN, 403, 403, 403, 403, 200),
+    "routing:queue_pool": statuses(LOGIN, 403, 403, 403, 403, 200),
+    "routing:queue_fairness": statuses(LOGIN, 403, 403, 403, 403, 200),
+    "routing:simulator": statuses(LOGIN, 403, 403, 403, 403, 200),
+    "routing:rep_list": statuses(LOGIN, 403, 403, 403, 403, 200),
+    # Each rep sets their own availability; the sales manager sets any rep's.
+    "routing:my_availability": statuses(LOGIN, 200, 200, 403, 403, 200),
+    "routing:rep_availability": statuses(LOGIN, 403, 403, 403, 403, 200),
+    # REP's days away: REP and the sales manager may remove them; to anyone else, none such.
+    "routing:absence_delete": statuses(LOGIN, 200, 404, 403, 403, 200),
     # The form builder: marketing builds; a sales manager may look; a rep never sees it.
     "capture:form_new": statuses(LOGIN, 403, 403, 200, 200, 403),
     "capture:builder": statuses(LOGIN, 403, 403, 200, 200, 200),
@@ -214,8 +224,15 @@ def _url(name: str, form, lead) -> str:
         return reverse(name, kwargs={"pk": DeliveryFactory().pk})
     if name.startswith("webhooks:") and name not in ("webhooks:list", "webhooks:new"):
         return reverse(name, kwargs={"pk": EndpointFactory().pk})
-    if name == "routing:queue_edit":
+    if name in ("routing:queue_edit", "routing:queue_pool", "routing:queue_fairness"):
         return reverse(name, kwargs={"pk": QueueFactory().pk})
+    if name == "routing:rep_availability":
+        return reverse(name, kwargs={"pk": lead.owner_id})
+    if name == "routing:absence_delete":
+        absence = Absence.objects.create(
+            rep_id=lead.owner_id, first_day=timezone.localdate(), last_day=timezone.localdate()
+        )
+        return reverse(name, kwargs={"pk": absence.pk})
     if name == "dashboard_csv":
         return reverse(name, kwargs={"panel": "funnel"})
     if name in ("review", "review_csv"):

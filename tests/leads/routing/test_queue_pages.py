@@ -8,7 +8,7 @@ from leads.models import Stage
 from leads.routing.models import Queue, QueueMember
 from leads.routing.services import lead_route
 from portal.accounts.roles import Role
-from tests.factories import LeadFactory, UserFactory, queue_with_reps
+from tests.factories import LeadFactory, UserFactory, one_of, queue_with_reps
 
 pytestmark = pytest.mark.django_db
 
@@ -29,8 +29,6 @@ def posted(**fields):
     data = {
         "name": "Brazil",
         "priority": 10,
-        "match_attribute": "",
-        "match_values": "",
         "is_active": "on",
     }
     data.update(fields)
@@ -39,12 +37,13 @@ def posted(**fields):
 
 def test_the_list_shows_each_queue_its_rule_and_reps_in_turn(client, manager):
     ana, bruno = reps(2)
-    queue_with_reps(ana, bruno, name="Brazil", match_attribute="country", match_values=["Brazil"])
+    queue_with_reps(ana, bruno, name="Brazil", conditions=one_of("country", ["BR"], "country_in"))
     queue_with_reps(name="Empty")
     page = client.get(reverse("routing:queue_list"))
     html = page.content.decode()
     assert page.status_code == 200
-    assert "country: Brazil" in html
+    assert "country is one of Brazil" in html
+    assert "every lead (catch-all)" in html
     assert html.index(ana.get_full_name()) < html.index(bruno.get_full_name())
     assert "no reps: it takes no leads" in html
     assert ("routing:queue_list", "Queues") in page.context["nav"]
@@ -71,14 +70,16 @@ def test_a_manager_creates_a_queue_whose_reps_take_turns_in_the_order_listed(cli
     answer = client.post(
         reverse("routing:queue_new"),
         posted(
-            match_attribute="country",
-            match_values=" Brazil, Portugal ,",
+            condition_0_attribute="country",
+            condition_0_operator="one_of",
+            condition_0_value=" Brazil, Portugal ,",
             members=[bruno.pk, ana.pk],
         ),
     )
     assert answer.status_code == 302
     queue = Queue.objects.get(name="Brazil")
-    assert queue.match_values == ["BR", "PT"]  # countries are ISO codes, as leads keep them
+    # countries are ISO codes, as leads keep them
+    assert queue.conditions == one_of("country", ["BR", "PT"], "country_in")
     assert list(queue.members.values_list("rep", "position")) == [(ana.pk, 0), (bruno.pk, 1)]
     lead = LeadFactory(stage=Stage.QUALIFIED, attributes={"country": "PT"})
     assert lead_route(lead_id=lead.pk).rep == ana
@@ -87,17 +88,22 @@ def test_a_manager_creates_a_queue_whose_reps_take_turns_in_the_order_listed(cli
 def test_a_country_rule_takes_common_spellings_and_is_shown_by_name(client, manager):
     answer = client.post(
         reverse("routing:queue_new"),
-        posted(match_attribute="country", match_values="USA, United States, Brasil"),
+        posted(
+            condition_0_attribute="country",
+            condition_0_operator="country_in",
+            condition_0_value="USA, United States, Brasil",
+        ),
     )
     assert answer.status_code == 302
-    assert Queue.objects.get(name="Brazil").match_values == ["US", "BR"]
+    assert Queue.objects.get(name="Brazil").conditions[0]["value"] == ["US", "BR"]
     page = client.get(reverse("routing:queue_list")).content.decode()
-    assert "country: United States of America, Brazil" in page
+    assert "country is one of United States of America, Brazil" in page
 
 
 def test_a_country_rule_refuses_what_is_no_country(client, manager):
     answer = client.post(
-        reverse("routing:queue_new"), posted(match_attribute="country", match_values="Narnia")
+        reverse("routing:queue_new"),
+        posted(condition_0_attribute="country", condition_0_value="Narnia"),
     )
     assert answer.status_code == 400  # the form again, saying why
     assert "Not a country: Narnia" in answer.content.decode()
@@ -137,10 +143,12 @@ def test_saving_does_not_move_the_cursor_back_when_routing_moved_it_meanwhile(cl
 def test_the_edit_page_shows_what_is_set(client, manager):
     ana, bruno = reps(2)
     queue = queue_with_reps(
-        ana, name="Brazil", match_attribute="country", match_values=["Brazil", "Chile"]
+        ana, name="Brazil", conditions=one_of("country", ["BR", "CL"], "country_in")
     )
     bound = client.get(reverse("routing:queue_edit", args=[queue.pk])).context["bound"]
-    assert bound.initial["match_values"] == "Brazil, Chile"
+    assert bound["condition_0_value"].value() == "Brazil, Chile"
+    assert bound["condition_0_operator"].value() == "country_in"
+    assert bound["condition_1_attribute"].value() == ""  # room for another condition
     assert bound.initial["members"] == [ana.pk]
     assert set(bound.fields["members"].queryset) == {ana, bruno}  # a manager is no rep
 
@@ -148,7 +156,17 @@ def test_the_edit_page_shows_what_is_set(client, manager):
 @pytest.mark.parametrize(
     ("fields", "field", "message"),
     [
-        ({"match_attribute": "country"}, "match_values", "Name the values this queue takes"),
+        ({"condition_0_attribute": "country"}, "condition_0_value", "needs a list"),
+        (
+            {
+                "condition_0_attribute": "size",
+                "condition_0_operator": "at_least",
+                "condition_0_value": "lots",
+            },
+            "condition_0_value",
+            "“lots” is not a number",
+        ),
+        ({"condition_0_value": "BR"}, "condition_0_attribute", "Name the lead attribute"),
         ({"name": ""}, "name", "This field is required."),
         ({"capacity_per_rep": -1}, "capacity_per_rep", "greater than or equal to 0"),
     ],
@@ -181,7 +199,7 @@ def test_a_rep_left_out_leaves_the_queue_and_keeps_their_leads(client, manager):
 
 def test_a_new_queue_page_starts_with_no_values(client, manager):
     bound = client.get(reverse("routing:queue_new")).context["bound"]
-    assert bound["match_values"].value() == ""  # not "[]", which a save would keep as a value
+    assert bound["condition_0_value"].value() == ""  # not "[]", which a save would keep
     assert bound["is_active"].value() is True
 
 
@@ -224,7 +242,8 @@ def test_a_member_now_in_marketing_is_shown_as_getting_no_leads(client, manager)
     page = client.get(reverse("routing:queue_edit", args=[queue.pk])).content.decode()
     assert f"{bruno.get_full_name()} (no longer has a role that works leads: gets none)" in page
     listed = client.get(reverse("routing:queue_list")).content.decode()
-    assert f"{ana.get_full_name()}, {bruno.get_full_name()} (no longer works leads)" in listed
+    assert f"{bruno.get_full_name()} (no longer works leads)" in listed
+    assert listed.index(ana.get_full_name()) < listed.index(bruno.get_full_name())
 
 
 @pytest.mark.parametrize("priority", ["-1", "-50"])

@@ -8,6 +8,7 @@ from portal.accounts.roles import Role
 from tests.factories import (
     LeadFactory,
     UserFactory,
+    one_of,
     queue_with_reps,
 )
 
@@ -47,14 +48,21 @@ def test_routing_assigns_records_and_moves_the_lead():
     )
     assert moved.reason == "Queue Brazil took the lead."
     assert assigned.kind == LeadEvent.Kind.ASSIGNED
-    assert assigned.data == {"queue": queue.pk, "rep": rep.pk}
+    assert (assigned.data["queue"], assigned.data["rep"]) == (queue.pk, rep.pk)
+    assert assigned.data["why"] == {
+        "queue": "Brazil",
+        "strategy": "round_robin",
+        "passed_over": [],
+        "skipped": [],
+        "credited": False,
+    }
     assert assigned.reason == f"Round robin in queue Brazil assigned the lead to {rep}."
     assert moved.id < assigned.id
 
 
 def test_queue_rule_sends_the_lead_to_the_first_queue_that_takes_it():
     brazil_rep, world_rep = UserFactory.create_batch(2, role=Role.SALES_REP)
-    queue_with_reps(brazil_rep, priority=1, match_attribute="country", match_values=["Brazil"])
+    queue_with_reps(brazil_rep, priority=1, conditions=one_of("country", ["Brazil"]))
     queue_with_reps(world_rep, priority=2)
     assert lead_route(lead_id=qualified_lead(country="brazil").pk).rep == brazil_rep
     assert lead_route(lead_id=qualified_lead(country="Chile").pk).rep == world_rep

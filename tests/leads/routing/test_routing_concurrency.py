@@ -11,7 +11,7 @@ from leads.models import Lead, Stage
 from leads.routing.models import Assignment
 from leads.routing.services import lead_route
 from portal.accounts.roles import Role
-from tests.factories import LeadFactory, UserFactory, queue_with_reps
+from tests.factories import LeadFactory, UserFactory, one_of, queue_with_reps
 
 pytestmark = [
     pytest.mark.postgres,
@@ -71,12 +71,8 @@ def test_a_rep_in_two_queues_never_gets_more_than_their_capacity():
     # own lock let both through (19 of 25 trials before the reps were locked too).
     for trial in range(10):
         rep = UserFactory(role=Role.SALES_REP)
-        queue_with_reps(
-            rep, match_attribute="trial", match_values=[f"{trial}a"], capacity_per_rep=1
-        )
-        queue_with_reps(
-            rep, match_attribute="trial", match_values=[f"{trial}b"], capacity_per_rep=1
-        )
+        queue_with_reps(rep, conditions=one_of("trial", [f"{trial}a"]), capacity_per_rep=1)
+        queue_with_reps(rep, conditions=one_of("trial", [f"{trial}b"]), capacity_per_rep=1)
         leads = [
             LeadFactory(stage=Stage.QUALIFIED, attributes={"trial": f"{trial}{side}"})
             for side in "ab"

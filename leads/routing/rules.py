@@ -1,0 +1,118 @@
+"""A queue's rule: conditions on lead attributes, judged by the agreement's engine.
+
+One engine decides what a lead is (agreement criteria) and where it goes (queue rules): the
+same operators, the same reading of numbers, lists and countries, the same blank semantics
+(a blank fails a condition unless the condition lets a blank pass). A queue's conditions are
+stored as plain dicts (`{"attribute", "operator", "value", "blank_passes"}`) and turned into
+the engine's mandatory criteria with no points and a threshold of 0, so a queue takes a lead
+exactly when an agreement with those criteria would qualify it. No conditions: a catch-all.
+
+Plain Python apart from the engine (which imports nothing of ours).
+"""
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from scoring import engine
+
+# Routing also reads these columns of the lead, under these names (an attribute a form or an
+# import sent under the same name gives way to them).
+LEAD_COLUMNS = ("form", "form_name", "campaign", "score")
+
+
+def condition_rules(conditions: Sequence[Mapping[str, Any]]) -> tuple[engine.Rule, ...]:
+    return tuple(
+        engine.Rule(
+            id=i,
+            kind=engine.MANDATORY,
+            attribute=str(c.get("attribute", "")),
+            operator=str(c.get("operator", "")),
+            value=c.get("value"),
+            points=0,
+            label=condition_words(c),
+            blank_passes=bool(c.get("blank_passes")),
+        )
+        for i, c in enumerate(conditions)
+    )
+
+
+def condition_words(condition: Mapping[str, Any]) -> str:
+    """“country is one of BR, PT”: a condition as the queue page and the explanations say it."""
+    operator = str(condition.get("operator", ""))
+    words = engine.OPERATORS.get(operator, (None, operator))[1]
+    value = condition.get("value")
+    shown = ", ".join(map(str, value)) if isinstance(value, list | tuple) else value
+    subject = str(condition.get("attribute", "")).replace("_", " ")
+    # "country is one of" already names a country attribute: not "country country is...".
+    text = words if words.startswith(subject + " ") else f"{subject} {words}"
+    if shown not in (None, ""):
+        text += f" {shown}"
+    if condition.get("blank_passes"):
+        text += " (or blank)"
+    return text
+
+
+def _frozen(conditions: Sequence[Mapping[str, Any]]) -> tuple:
+    return tuple(
+        (
+            str(c.get("attribute", "")),
+            str(c.get("operator", "")),
+            repr(c.get("value")),
+            bool(c.get("blank_passes")),
+        )
+        for c in conditions
+    )
+
+
+class QueueRule:
+    """A queue's conditions compiled once: `rule.takes(attributes)`, `rule.why_not(...)`."""
+
+    def __init__(self, conditions: Sequence[Mapping[str, Any]]):
+        self.rules = condition_rules(conditions)
+        self._compiled = engine.compile_agreement(self.rules, 0) if self.rules else None
+
+    @property
+    def catch_all(self) -> bool:
+        return not self.rules
+
+    def takes(self, attributes: Mapping[str, Any]) -> bool:
+        if self._compiled is None:
+            return True
+        return all(self._compiled.flags(attributes))
+
+    def failed(self, attributes: Mapping[str, Any]) -> tuple[str, ...]:
+        """The conditions the lead fails, as the queue page says them; () when it takes it.
+        From the compiled flags alone, cheap enough to say for every queue passed over."""
+        if self._compiled is None:
+            return ()
+        flags = self._compiled.flags(attributes)
+        return tuple(rule.label for rule, ok in zip(self.rules, flags, strict=True) if not ok)
+
+    def why_not(self, attributes: Mapping[str, Any]) -> str:
+        """The engine's sentences for the conditions the lead fails; "" when it takes it."""
+        verdict = engine.evaluate(attributes, self.rules, 0)
+        return " ".join(o.reason for o in verdict.outcomes if not o.passed)
+
+
+_CACHE: dict[tuple, QueueRule] = {}
+
+
+def queue_rule(conditions: Sequence[Mapping[str, Any]]) -> QueueRule:
+    """The compiled rule of these conditions, compiled once per distinct set."""
+    conditions = conditions or ()
+    key = _frozen(conditions)
+    rule = _CACHE.get(key)
+    if rule is None:
+        if len(_CACHE) > 512:
+            _CACHE.clear()
+        rule = _CACHE[key] = QueueRule(conditions)
+    return rule
+
+
+def routing_attributes(
+    attributes: Mapping[str, Any], *, form: str = "", campaign: str = "", score: Any = None
+) -> dict[str, Any]:
+    """What a queue rule reads of a lead: its attributes and the lead's own columns."""
+    values = dict(attributes) if isinstance(attributes, Mapping) else {}
+    values.update(form=form, campaign=campaign, score=score)
+    return values

@@ -1,0 +1,47 @@
+"""routing 0004: each one-attribute queue rule becomes one condition of the engine's, and a
+queue takes the same leads after it as before."""
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from leads.routing.rules import QueueRule
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+def migrate(targets):
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(targets)
+    return executor.loader.project_state(targets).apps
+
+
+def test_one_attribute_rules_become_conditions_and_back():
+    apps = migrate([("routing", "0003_escalation_ladder")])
+    queues = apps.get_model("routing", "Queue").objects
+    brazil = queues.create(name="Brazil", match_attribute="country", match_values=["BR", "PT"])
+    trial = queues.create(name="Trial", match_attribute="plan", match_values=["Trial"])
+    rest = queues.create(name="Rest", priority=999)
+    try:
+        apps = migrate([("routing", "0004_queue_conditions")])
+        queues = apps.get_model("routing", "Queue").objects
+        assert queues.get(pk=brazil.pk).conditions == [
+            {
+                "attribute": "country",
+                "operator": "country_in",
+                "value": ["BR", "PT"],
+                "blank_passes": False,
+            }
+        ]
+        plan = queues.get(pk=trial.pk).conditions
+        assert plan[0]["operator"] == "one_of"
+        assert QueueRule(plan).takes({"plan": "trial"})  # without case, as before
+        assert not QueueRule(plan).takes({"plan": ""})
+        assert queues.get(pk=rest.pk).conditions == []
+        apps = migrate([("routing", "0003_escalation_ladder")])
+        queues = apps.get_model("routing", "Queue").objects
+        assert queues.get(pk=brazil.pk).match_values == ["BR", "PT"]
+        assert queues.get(pk=trial.pk).match_attribute == "plan"
+    finally:
+        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
