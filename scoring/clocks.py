@@ -43,7 +43,7 @@ def clocks_recount_batch(*, after: int, size: int) -> int | None:
             .order_by("pk")
         )
         clocks_recount(leads)
-        leads_save(leads, ["due_at", "remind_at"])
+        leads_save(leads, ["due_at", "remind_at", "due_soon_at", "accept_due_at", "contact_due_at"])
     return ids[-1]
 
 

@@ -19,7 +19,7 @@ its queue escalates outside working hours too (`Queue.escalate_off_hours`).
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -30,6 +30,7 @@ from leads.lifecycle import leads_save
 from leads.models import Lead, LeadEvent
 from leads.routing.models import Assignment, Queue
 from leads.routing.services import _capped_reps, _members_by_queue, _next_member, _open_leads
+from portal.sql import columns_sql, copy_rows
 
 _OWED = {clock.ACCEPT: "accept or reject it", clock.CONTACT: "contact it first"}
 
@@ -100,7 +101,7 @@ def leads_escalate(*, limit: int, now: datetime | None = None) -> int:
                 data = {"ladder": True, "escalation": lead.escalations + 1}
                 data["to_manager"] = member is None
                 events.append(_reassigned(lead, to, then, queue, data, now))
-                assignments.append(Assignment(lead=lead, queue=queue, rep=to, assigned_at=now))
+                assignments.append((lead.pk, queue.pk, to.pk, now))
                 lead.owner = to
             if member is None:
                 clock_stop(lead)
@@ -110,12 +111,27 @@ def leads_escalate(*, limit: int, now: datetime | None = None) -> int:
         clocks_start(passed_on, at=now, restart=True)  # the next rep gets the whole step's time
         for lead in passed_on:
             lead.escalations = escalations[lead.pk]
-        Assignment.objects.bulk_create(assignments)
+        _assignments_record(assignments)
         leads_save(leads, ["owner", "updated_at", *CLOCK_FIELDS])
         for queue in moved_queues.values():
             queue.save(update_fields=["last_position"])
         events_record(events)
     return len(leads)
+
+
+_ASSIGNMENT_COLUMNS = ("lead_id", "queue_id", "rep_id", "assigned_at")
+COPY_ASSIGNMENTS = f"COPY {columns_sql(Assignment, _ASSIGNMENT_COLUMNS)} FROM STDIN"
+
+
+def _assignments_record(rows: list[tuple]) -> None:
+    """The ladder's assignments, plain rows: by COPY on PostgreSQL (`bulk_create` made and
+    compiled a model per row: a thirteenth of the step's time, py-spy)."""
+    if connection.vendor == "postgresql":
+        copy_rows(COPY_ASSIGNMENTS, rows)
+        return
+    Assignment.objects.bulk_create(
+        Assignment(**dict(zip(_ASSIGNMENT_COLUMNS, row, strict=True))) for row in rows
+    )
 
 
 def _claimed(due, limit: int) -> list[Lead]:
