@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from leads.clock import clocks_start
 from leads.inbox.selectors import (
     DUE_SOON,
     NEEDS_ACTION,
@@ -19,7 +20,6 @@ from leads.inbox.selectors import (
     inbox,
     time_left_words,
 )
-from leads.clock import clocks_start
 from leads.models import Stage
 from leads.routing.escalation import leads_remind
 from portal.accounts.roles import Role
