@@ -38,6 +38,8 @@ class Levels:
     add: Callable[[datetime, int], datetime]  # working minutes after an instant
     is_open: Callable[[datetime], bool]  # whether an instant is within working hours
     time_zone: str  # the sales team's, in which people read the times
+    # The same service levels in other working hours (a queue's own), or None.
+    in_hours: Callable[..., "Levels"] | None = None
 
     def words(self, moment: datetime) -> str:
         """As the sales team's clocks show it: "Mon Nov 30, 13:00 CET"."""
@@ -69,7 +71,7 @@ def clocks_start(leads: Iterable[Lead], *, at: datetime, restart: bool = False) 
             lead.escalations = 0
             _step_met(lead, at)
         step = STEPS.get(lead.stage)
-        found = levels.get(lead.source_form_id) if step else None
+        found = _in_queue_hours(lead, levels.get(lead.source_form_id)) if step else None
         if found is None:
             clock_stop(lead)
             continue
@@ -105,7 +107,7 @@ def clocks_recount(leads: Iterable[Lead]) -> None:
     leads = [lead for lead in leads if lead.due_step and lead.due_from]
     levels = service_levels({lead.source_form_id for lead in leads}) if leads else {}
     for lead in leads:
-        found = levels.get(lead.source_form_id)
+        found = _in_queue_hours(lead, levels.get(lead.source_form_id))
         if found is not None:
             _count(lead, found, remind=lead.remind_at is not None)
             if not lead.escalations:  # the step's first clock: its agreed time changed
@@ -125,6 +127,16 @@ def _count(lead: Lead, levels: Levels, *, remind: bool = True) -> None:
     percent = remind_percent(lead)
     lead.due_soon_at = levels.add(lead.due_from, minutes * percent // 100) if percent else None
     lead.remind_at = lead.due_soon_at if remind else None
+
+
+def _in_queue_hours(lead: Lead, levels: Levels | None) -> Levels | None:
+    """The agreement's service levels in the working hours of the lead's queue, when it sets
+    its own (routing's setting, read by name)."""
+    queue = lead.queue if lead.queue_id else None
+    hours = queue.own_hours() if queue is not None and hasattr(queue, "own_hours") else None
+    if levels is None or hours is None or levels.in_hours is None:
+        return levels
+    return levels.in_hours(*hours)
 
 
 def remind_percent(lead: Lead) -> int | None:

@@ -141,16 +141,29 @@ def _claimed(due, limit: int) -> list[Lead]:
 
 
 def _may_fire(now: datetime) -> Q | None:
-    """Which leads the ladder may act on now: those whose agreement's working hours are on,
-    and those of queues that escalate at any hour. None: nothing may fire."""
+    """Which leads the ladder may act on now: those of queues that escalate at any hour; of
+    queues with their own working hours, while those are on; of the others, while the
+    working hours of the agreement judging their form are on. None: nothing may fire."""
     levels = clock.service_levels(None)
     closed = {form_id for form_id, found in levels.items() if not found.is_open(now)}
-    if not closed:
+    queues = Queue.objects.filter(Q(escalate_off_hours=True) | ~Q(time_zone=""))
+    anytime, own_open, own_closed = [], [], []
+    for queue in queues.only("escalate_off_hours", *_HOURS):
+        hours = queue.own_hours()
+        if queue.escalate_off_hours:
+            anytime.append(queue.pk)
+        elif hours is not None and levels:
+            some = next(iter(levels.values()))
+            (own_open if some.in_hours(*hours).is_open(now) else own_closed).append(queue.pk)
+    if not closed and not own_closed:
         return Q()
-    anytime = list(Queue.objects.filter(escalate_off_hours=True).values_list("pk", flat=True))
-    if len(closed) == len(levels) and not anytime:
+    if len(closed) == len(levels) and not anytime and not own_open:
         return None
-    return ~Q(source_form_id__in=closed) | Q(queue_id__in=anytime)
+    by_form = ~Q(source_form_id__in=closed) & ~Q(queue_id__in=own_open + own_closed)
+    return by_form | Q(queue_id__in=anytime + own_open)
+
+
+_HOURS = ("business_days", "business_opens", "business_closes", "time_zone")
 
 
 def _words(leads: list[Lead]):

@@ -1,5 +1,7 @@
 """The sales manager's queue page: what a queue takes, in which order, and who works it."""
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q
@@ -8,6 +10,9 @@ from leads.routing.models import Queue
 from leads.routing.selectors import MODEL_BACKEND, active_reps
 from leads.routing.services import QUEUE_SETTINGS
 from portal.countries import country_attributes, country_code, country_names
+
+WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+HOURS = ("business_days", "business_opens", "business_closes", "time_zone")
 
 
 class RepChoiceField(forms.ModelMultipleChoiceField):
@@ -33,6 +38,25 @@ class QueueForm(forms.ModelForm):
         label="Values it takes",
         help_text="Comma-separated, compared without case, e.g. Brazil, Portugal.",
     )
+    business_days = forms.TypedMultipleChoiceField(
+        label="The queue's working days",
+        choices=list(enumerate(WEEKDAY_NAMES)),
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Leave the days, hours and time zone blank to count the agreement's working "
+        "hours.",
+    )
+    business_opens = forms.TimeField(
+        label="Opens at",
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+    )
+    business_closes = forms.TimeField(
+        label="Closes at",
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+    )
     members = RepChoiceField(
         queryset=None,
         required=False,
@@ -53,6 +77,7 @@ class QueueForm(forms.ModelForm):
             "remind_percent": "Remind the rep at (% of the time)",
             "max_reassignments": "Reassignments before the manager takes it",
             "escalate_off_hours": "Escalate outside working hours too",
+            "time_zone": "The queue's time zone",
         }
         help_texts = {
             "match_attribute": "The form field the rule reads, e.g. country; blank takes every "
@@ -128,6 +153,7 @@ class QueueForm(forms.ModelForm):
                 )
             else:
                 cleaned["match_values"] = list(dict.fromkeys(map(country_code, values)))
+        self._clean_hours(cleaned)
         if cleaned.get("match_attribute") and not cleaned.get("match_values"):
             self.add_error(
                 "match_values",
@@ -135,3 +161,46 @@ class QueueForm(forms.ModelForm):
                 "lead.",
             )
         return cleaned
+
+    def _clean_hours(self, cleaned: dict) -> None:
+        """All of the queue's own hours, or none (the agreement's)."""
+        zone = (cleaned.get("time_zone") or "").strip()
+        days, opens, closes = (cleaned.get(n) for n in HOURS[:3])
+        if not zone:
+            if days or opens or closes:
+                self.add_error(
+                    "time_zone",
+                    "Give the time zone of the queue's working hours, or clear the days and "
+                    "hours to count the agreement's.",
+                )
+            cleaned.update(business_days=[], business_opens=None, business_closes=None)
+            return
+        if not is_time_zone(zone):
+            self.add_error(
+                "time_zone", f"“{zone}” is not a time zone; use a name such as Europe/Berlin."
+            )
+            return
+        cleaned["time_zone"] = zone
+        if not days:
+            self.add_error("business_days", "Choose at least one working day.")
+        if opens is None:
+            self.add_error("business_opens", "Say when the queue's working day opens.")
+        if closes is None:
+            self.add_error("business_closes", "Say when the queue's working day closes.")
+        if opens is not None and closes is not None and opens >= closes:
+            self.add_error(
+                "business_closes", "The working day must open before it closes (the same day)."
+            )
+        cleaned["business_days"] = sorted(days or [])
+
+
+def is_time_zone(name: str) -> bool:
+    """A name the time-zone database knows (scoring's rule, a sibling this app may not import:
+    tests/leads/routing keeps the two in step)."""
+    if name not in available_timezones():
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True

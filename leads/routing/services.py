@@ -17,6 +17,7 @@ from leads.lifecycle import OPEN_STAGES, IllegalMove, lead_move, lead_moved, lea
 from leads.models import Lead, LeadEvent, Stage
 from leads.routing.models import Assignment, Queue, QueueMember
 from leads.routing.selectors import REASSIGNABLE, active_reps
+from leads.signals import queue_clocks_changed
 from portal.errors import DomainError, PermissionDenied
 
 logger = logging.getLogger(__name__)
@@ -168,7 +169,13 @@ QUEUE_SETTINGS = (
     "remind_percent",
     "max_reassignments",
     "escalate_off_hours",
+    "business_days",
+    "business_opens",
+    "business_closes",
+    "time_zone",
 )
+# A change of these counts the queue's running clocks again (scoring's recount, on commit).
+CLOCK_SETTINGS = ("remind_percent", *QUEUE_SETTINGS[-4:])
 
 
 def queue_save(*, queue: Queue, reps: Sequence) -> Queue:
@@ -178,9 +185,12 @@ def queue_save(*, queue: Queue, reps: Sequence) -> Queue:
     locks it, so a batch being routed sees it before or after, never half-saved."""
     with transaction.atomic():
         if queue.pk:
-            locks.rows_locked(Queue, [queue.pk])
+            before = locks.rows_locked(Queue, [queue.pk])[0]
             # Not the round-robin cursor: routing may have moved it since the page was read.
             queue.save(update_fields=QUEUE_SETTINGS)
+            changed = [n for n in CLOCK_SETTINGS if getattr(before, n) != getattr(queue, n)]
+            if changed:
+                queue_clocks_changed.send(sender=Queue, queue_id=queue.pk)
         else:
             queue.save()
         wanted = [rep.pk for rep in reps]
