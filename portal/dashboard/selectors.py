@@ -506,7 +506,7 @@ def overdue_by_queue_and_rep(*, filters: Filters, now: datetime) -> list[dict]:
 # Service-level compliance: each step a lead owed (accept or reject it; contact it first)
 # keeps its agreed due time, the rep who held the lead then and when the step was done
 # (`Lead.accept_due_at`, `accept_rep`, `accept_met_at`, ... set by `leads.clock`).
-COMPLIANCE_STEPS = (("accept", "Accept or reject"), ("contact", "First contact"))
+COMPLIANCE_STEPS = (("accept", "Accept/reject"), ("contact", "First contact"))
 
 
 def _step_counts(step: str, now: datetime) -> dict:

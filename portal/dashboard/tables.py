@@ -141,7 +141,7 @@ def overdue_table(filters: Filters) -> Table:
 def _compliance_table(key: str, title: str, label: str, rows: list[dict]) -> Table:
     columns = [label]
     for _, step in selectors.COMPLIANCE_STEPS:
-        columns += [f"{step}: due", f"{step}: in time", f"{step}: late", f"{step}: in time (%)"]
+        columns += [f"{step} due", f"{step} in time", f"{step} late", f"{step} in time (%)"]
     return Table(
         key,
         title,
