@@ -46,7 +46,7 @@ def leads_remind(*, limit: int, now: datetime | None = None) -> int:
         leads = _claimed(due.order_by("remind_at"), limit)
         if leads:
             _commit_without_waiting_for_the_disk()
-        words = _words(leads)
+        words = _words(leads, Queue.objects.in_bulk({lead.queue_id for lead in leads}))
         events = []
         for lead in leads:
             reason = (
@@ -79,7 +79,7 @@ def leads_escalate(*, limit: int, now: datetime | None = None) -> int:
         locks.rows_locked(get_user_model(), reps)
         open_leads = _open_leads(_capped_reps(list(queues.values()), members))
         managers = _managers(queues.values())
-        words = _words(leads)
+        words = _words(leads, queues)
         events: list[LeadEvent] = []
         assignments, passed_on, moved_queues = [], [], {}
         for lead in leads:
@@ -181,11 +181,16 @@ def _may_fire(now: datetime) -> Q | None:
 _HOURS = ("business_days", "business_opens", "business_closes", "time_zone")
 
 
-def _words(leads: list[Lead]):
+def _words(leads: list[Lead], queues: dict[int, Queue]):
+    """Times as the people who work the lead read them: in its queue's time zone when the
+    queue sets its own hours, else the agreement's."""
     levels = clock.service_levels({lead.source_form_id for lead in leads}) if leads else {}
 
     def words(lead: Lead, moment: datetime) -> str:
         found = levels.get(lead.source_form_id)
+        own = queues[lead.queue_id].own_hours() if lead.queue_id in queues else None
+        if found is not None and own is not None and found.in_hours is not None:
+            found = found.in_hours(*own)
         return found.words(moment) if found else f"{moment:%a %b %d, %H:%M} UTC"
 
     return words

@@ -177,3 +177,11 @@ def test_the_lead_page_gives_the_due_time_in_the_queues_hours(client, berlin):
     page = client.get(lead.get_absolute_url()).content.decode()
     assert ">Mon Nov 30, 12:00 EST</time>" in page
     assert "120 minutes of working time: Mon to Fri, 09:00 to 17:00 (America/New_York)" in page
+
+
+def test_a_reminder_gives_the_due_time_in_the_queues_time_zone(berlin):
+    lead, _ = routed(at(2026, 11, 30, 16, 0), **NY_HOURS)  # due 12:00 New York
+    with time_machine.travel(at(2026, 11, 30, 11, 0, zone=NEW_YORK), tick=False):
+        assert leads_remind(limit=10) == 1
+    reminder = LeadEvent.objects.get(lead=lead, kind=LeadEvent.Kind.SLA_REMINDER)
+    assert "by Mon Nov 30, 12:00 EST" in reminder.reason
