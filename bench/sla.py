@@ -13,7 +13,9 @@ time, the rest due tomorrow and later. Then it times
 2. the step with nothing due: `leads_escalate` and `leads_remind` (median of 20; target
    < 20 ms), and prints the EXPLAIN (ANALYZE, BUFFERS) of its claim, which reads the partial
    index `lead_due_idx` only.
-Every figure is printed with the load average: the machine may be shared.
+Every figure is printed with the load average: the machine may be shared. It runs with
+DEBUG on (the default) so that it can print where the due run's time went, statement by
+statement; DEBUG's own cost is a few percent.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(args) -> int:
     from django.core.management import call_command
-    from django.db import connection
+    from django.db import connection, reset_queries
 
     call_command("migrate", interactive=False, verbosity=0)
     queue_id, form_id = _world()
@@ -74,11 +76,13 @@ def run(args) -> int:
     from leads.models import LeadEvent
     from leads.routing.escalation import leads_escalate, leads_remind
 
-    started = time.perf_counter()
+    reset_queries()
+    started, cpu = time.perf_counter(), time.process_time()
     acted = 0
     while (found := leads_escalate(limit=args.batch)) > 0:
         acted += found
-    due_s = time.perf_counter() - started
+    due_s, cpu_s = time.perf_counter() - started, time.process_time() - cpu
+    statements = _by_statement(connection.queries)
     breaches = LeadEvent.objects.filter(kind=LeadEvent.Kind.SLA_BREACHED).count()
     moved = LeadEvent.objects.filter(kind=LeadEvent.Kind.REASSIGNED).count()
     print(
@@ -86,6 +90,15 @@ def run(args) -> int:
         f"({acted / due_s:,.0f}/s; {breaches:,} breaches, {moved:,} reassignments; "
         f"batch {args.batch}); target < {TARGET_DUE_S:.0f} s; {load()}"
     )
+    waited = sum(seconds for seconds, _, _ in statements)
+    print(
+        f"  due      this process's CPU {cpu_s:.2f} s; waiting on PostgreSQL {waited:.2f} s "
+        "(its statements, COMMIT included)"
+    )
+
+    print("  where the due run's time went, by statement (PostgreSQL's share; the rest is Python):")
+    for seconds, count, head in statements[:6]:
+        print(f"    {seconds:6.2f} s  {count:3d} x  {head}")
 
     idle = []
     for _ in range(20):
@@ -166,6 +179,17 @@ def _store_leads(connection, count: int, due: int, queue_id: int, form_id: int) 
             },
         )
         cursor.execute(f"VACUUM ANALYZE {table}")
+
+
+def _by_statement(queries: list[dict]) -> list[tuple[float, int, str]]:
+    """Time per kind of statement (its first words), longest first: DEBUG records each."""
+    totals: dict[str, list] = {}
+    for query in queries:
+        head = " ".join(query["sql"].split()[:4])[:70]
+        total = totals.setdefault(head, [0.0, 0])
+        total[0] += float(query["time"])
+        total[1] += 1
+    return sorted(((t, n, head) for head, (t, n) in totals.items()), reverse=True)
 
 
 def _explain(connection, batch: int) -> list[str]:

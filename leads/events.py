@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from leads.audience import events_heard
 from leads.models import Lead, LeadEvent
-from portal.sql import columns_sql, copy_escaped, copy_text, values_execute
+from portal.sql import columns_sql, copy_escaped, copy_rows, copy_text
 
 Kind = LeadEvent.Kind
 
@@ -82,22 +82,19 @@ _COLUMNS = (
     "reason_code",
     "data",
 )
-INSERT_EVENTS = f"INSERT INTO {columns_sql(LeadEvent, _COLUMNS)} VALUES %s"  # noqa: S608 - our names
 COPY_EVENTS = f"COPY {columns_sql(LeadEvent, _COLUMNS)} FROM STDIN"
 
 
 def _inserted(rows: list[tuple]) -> None:
-    """One INSERT of plain rows in `_COLUMNS` order. On PostgreSQL without model instances
-    (`bulk_create` built and compiled one per event: a tenth of a batch's time)."""
+    """Plain rows in `_COLUMNS` order, in that order. On PostgreSQL by COPY, without model
+    instances (`bulk_create` built and compiled one per event: a tenth of a batch's time)."""
     if not rows:
         return
     if connection.vendor != "postgresql":
         events = (LeadEvent(**dict(zip(_COLUMNS, row, strict=True))) for row in rows)
         LeadEvent.objects.bulk_create(events)
         return
-    from psycopg2.extras import Json
-
-    values_execute(INSERT_EVENTS, [(*row[:-1], Json(row[-1])) for row in rows])
+    copy_rows(COPY_EVENTS, rows)
 
 
 def event_submission_received(*, lead: Lead, submission, created: bool) -> LeadEvent:

@@ -107,6 +107,33 @@ class Lead(models.Model):
     due_from = models.DateTimeField(null=True, blank=True, editable=False)
     remind_at = models.DateTimeField(null=True, blank=True, editable=False)
     escalations = models.PositiveSmallIntegerField(default=0, db_default=0, editable=False)
+    # Amber in the inbox from here: the reminder's moment (the queue's share of the step's
+    # time), kept after the reminder is sent; empty when the queue never reminds.
+    due_soon_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Service-level compliance, per step (leads/clock.py): due under the agreement's time from
+    # entering the step, the rep who held the lead then, and when the step was done.
+    accept_due_at = models.DateTimeField(null=True, blank=True, editable=False)
+    accept_met_at = models.DateTimeField(null=True, blank=True, editable=False)
+    accept_rep = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        editable=False,
+        db_index=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    contact_due_at = models.DateTimeField(null=True, blank=True, editable=False)
+    contact_met_at = models.DateTimeField(null=True, blank=True, editable=False)
+    contact_rep = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        editable=False,
+        db_index=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     route_due_at = models.DateTimeField(
         null=True,
         blank=True,

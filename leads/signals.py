@@ -10,3 +10,7 @@ submission_stored = Signal(use_caching=True)
 # Leads became qualified outside the handoff's scoring (a re-scoring), a batch at a time: sent
 # once per batch, with `lead_ids`, so that routing follows without waiting for beat.
 leads_qualified = Signal()
+
+# A queue's working hours or reminder share changed: its running clocks are counted again
+# (scoring's recount, on commit). Sent with `queue_id`.
+queue_clocks_changed = Signal()

@@ -9,10 +9,12 @@ around it.
 """
 
 import io
+import json
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, connections, transaction
@@ -126,6 +128,29 @@ def copy_text(sql: str, text: str) -> None:
                 cursor.cursor.copy_expert(sql, io.StringIO(text))
         else:
             cursor.cursor.copy_expert(sql, io.StringIO(text))
+
+
+def copy_rows(sql: str, rows: Iterable[Sequence]) -> None:
+    """`COPY ... FROM STDIN` of plain tuples, each value written in COPY's text format by its
+    Python type (None, str, bool, int, datetime, dict/list as JSON). Quoting each row for an
+    INSERT with psycopg2's `mogrify` was a fifth of the escalation step's time (py-spy)."""
+    text = "".join("\t".join(map(_copy_value, row)) + "\n" for row in rows)
+    if text:
+        copy_text(sql, text)
+
+
+def _copy_value(value) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, str):
+        return copy_escaped(value)
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, dict | list):
+        return copy_escaped(json.dumps(value))
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
 
 
 def copy_escaped(text: str) -> str:

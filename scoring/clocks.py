@@ -25,15 +25,14 @@ from scoring.rescore import _rescored
 from scoring.selectors import agreements_by_form
 
 
-def clocks_recount_batch(*, after: int, size: int) -> int | None:
-    """Count again the running clocks of the next `size` leads after id `after`; the last id
-    done, or None when there were none left."""
+def clocks_recount_batch(*, after: int, size: int, queue_id: int | None = None) -> int | None:
+    """Count again the running clocks of the next `size` leads after id `after` (of one
+    queue, or all); the last id done, or None when there were none left."""
+    running = Lead.objects.filter(due_at__isnull=False, pk__gt=after)
+    if queue_id is not None:
+        running = running.filter(queue_id=queue_id)
     with transaction.atomic():
-        ids = list(
-            Lead.objects.filter(due_at__isnull=False, pk__gt=after)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:size]
-        )
+        ids = list(running.order_by("pk").values_list("pk", flat=True)[:size])
         if not ids:
             return None
         leads = list(
@@ -43,7 +42,7 @@ def clocks_recount_batch(*, after: int, size: int) -> int | None:
             .order_by("pk")
         )
         clocks_recount(leads)
-        leads_save(leads, ["due_at", "remind_at"])
+        leads_save(leads, ["due_at", "remind_at", "due_soon_at", "accept_due_at", "contact_due_at"])
     return ids[-1]
 
 

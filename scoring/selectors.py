@@ -4,7 +4,7 @@ and which active version judges which form."""
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
+from functools import lru_cache, partial
 
 from django.apps import apps
 from django.db.models import QuerySet
@@ -222,6 +222,10 @@ def lead_due_times(*, lead: Lead, agreement: Agreement | None) -> list[Due]:
     if agreement is None or not lead.due_step or lead.due_at is None:
         return []
     hours = agreement.business_hours()
+    queue = lead.queue if lead.queue_id else None
+    own = queue.own_hours() if queue is not None else None
+    if own is not None:  # the queue's own working hours (routing's setting)
+        hours = BusinessHours(*own)
     if lead.due_step == ACCEPT:
         what, within = "Accept or reject by", f"{agreement.accept_within_minutes} minutes"
     else:
@@ -242,15 +246,25 @@ def service_levels_by_form(form_ids: Iterable[int] | None) -> dict[int, Levels]:
 
 
 def _levels(agreement: Agreement) -> Levels:
-    hours = agreement.business_hours()
+    minutes = {
+        ACCEPT: agreement.accept_within_minutes,
+        CONTACT: agreement.contact_within_hours * 60,
+    }
+    return _levels_in(tuple(sorted(minutes.items())), agreement.business_hours())
+
+
+@lru_cache(maxsize=256)
+def _levels_in(minutes: tuple, hours: BusinessHours) -> Levels:
+    """Service levels (`minutes`: step, working minutes) counted in `hours`; one per pair, so
+    a batch's leads of one queue share it."""
     return Levels(
-        minutes={
-            ACCEPT: agreement.accept_within_minutes,
-            CONTACT: agreement.contact_within_hours * 60,
-        },
+        minutes=dict(minutes),
         add=partial(_after, hours=hours),
         is_open=partial(is_business_time, hours=hours),
         time_zone=hours.time_zone,
+        in_hours=lambda days, opens, closes, zone: _levels_in(
+            minutes, BusinessHours(frozenset(days), opens, closes, zone)
+        ),
     )
 
 

@@ -47,20 +47,29 @@ def rescore_open_leads(run_id: int) -> None:
 CLOCK_BATCH = 2000
 
 
-def _publish_recount(after: int) -> None:
+def recount_after_queue_change(sender, queue_id: int, **kwargs) -> None:
+    """A queue's working hours or reminder share changed (sent in the transaction that
+    saved it): its running clocks are counted again once that commits."""
+    transaction.on_commit(lambda: _publish_recount(0, queue_id))
+
+
+def _publish_recount(after: int, queue_id: int | None = None) -> None:
     try:
-        recount_clocks.apply_async((after,), retry=False)
+        recount_clocks.apply_async((after, queue_id), retry=False)
     except BrokerError as error:
         logger.warning("Could not queue the clocks' recount after lead %s: %s", after, error)
 
 
 @shared_task(name="scoring.recount_clocks", **BULK, **RETRY)
-def recount_clocks(after: int = 0) -> None:
-    """Every running clock counted again from where it started, under the service levels of
-    the versions active now, a batch after lead `after` at a time."""
+def recount_clocks(after: int = 0, queue_id: int | None = None) -> None:
+    """Every running clock (of one queue, or all) counted again from where it started, under
+    the service levels active now in its queue's working hours, a batch after lead `after`
+    at a time."""
     until = time.monotonic() + BUDGET_SECONDS
-    while (last := clocks_recount_batch(after=after, size=CLOCK_BATCH)) is not None:
+    while (
+        last := clocks_recount_batch(after=after, size=CLOCK_BATCH, queue_id=queue_id)
+    ) is not None:
         after = last
         if time.monotonic() > until:
-            _publish_recount(after)
+            _publish_recount(after, queue_id)
             return

@@ -84,23 +84,21 @@ TABS = {
 # The state of a lead's service-level clock (`due_at`), now.
 OVERDUE, DUE_SOON, ON_TIME = "overdue", "due_soon", "on_time"
 DUE_STATES = {OVERDUE: "Overdue", DUE_SOON: "Due soon", ON_TIME: "On time"}
-# A clock is "due soon" (amber) once less than half of the step's time is left (the reminder
-# share's default, until a queue's escalation ladder says its own): "less left than already
-# gone" compares two durations, which every database does without multiplying them.
+# A clock is "due soon" (amber) from the moment its queue's escalation ladder reminds the rep
+# (`Lead.due_soon_at`: the queue's reminder share of the step's working time), whether or not
+# the reminder has gone yet; a queue that never reminds shows no amber.
 
 
 def with_due_state(leads: QuerySet[Lead], *, now: datetime) -> QuerySet[Lead]:
-    """Each lead's `due_state`: overdue, due soon, on time, or "" (no clock runs).
-
-    The step's time runs from the move into the stage (`stage_changed_at`) to `due_at`."""
+    """Each lead's `due_state`: overdue, due soon, on time, or "" (no clock runs), and
+    its `time_left` to the due time."""
     at = Value(now, output_field=DateTimeField())
     return leads.annotate(
-        time_gone=ExpressionWrapper(at - F("stage_changed_at"), output_field=DurationField()),
         time_left=ExpressionWrapper(F("due_at") - at, output_field=DurationField()),
         due_state=Case(
             When(due_at__isnull=True, then=Value("")),
             When(due_at__lte=now, then=Value(OVERDUE)),
-            When(time_left__lt=F("time_gone"), then=Value(DUE_SOON)),
+            When(due_soon_at__lte=now, then=Value(DUE_SOON)),
             default=Value(ON_TIME),
             output_field=CharField(),
         ),

@@ -282,13 +282,15 @@ def _lead_page(
     qualification = lead.qualifications.current().select_related("agreement").first()
     earlier = lead.qualifications.superseded().select_related("agreement")
     judge = qualification.agreement if qualification else None
+    # The clock counts the service levels of the version judging the form now (leads/clock.py).
+    judging = agreement_judging(form_id=lead.source_form_id)
     context = {
         "lead": lead,
         "details": _labelled_attributes(lead),
         "problems": lead_field_problems(lead=lead),
         "qualification": qualification,
-        "due_times": lead_due_times(lead=lead, agreement=judge),
-        "unjudged": not qualification and not agreement_judging(form_id=lead.source_form_id),
+        "due_times": lead_due_times(lead=lead, agreement=judging or judge),
+        "unjudged": not qualification and not judging,
         "results": qualification.results.select_related("criterion") if qualification else [],
         "earlier": earlier.prefetch_related("results__criterion"),
         "timeline": lead_timeline(lead=lead),

@@ -1,6 +1,6 @@
 """The sales manager's queue page: what a queue takes, in which order, and who works it."""
 
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -11,6 +11,9 @@ from leads.routing.selectors import MODEL_BACKEND, active_reps
 from leads.routing.services import QUEUE_SETTINGS
 from portal.countries import country_attributes, country_code
 from scoring import engine
+
+WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+HOURS = ("business_days", "business_opens", "business_closes", "time_zone")
 
 
 class RepChoiceField(forms.ModelMultipleChoiceField):
@@ -115,6 +118,25 @@ class ConditionRows:
 
 
 class QueueForm(ConditionRows, forms.ModelForm):
+    business_days = forms.TypedMultipleChoiceField(
+        label="The queue's working days",
+        choices=list(enumerate(WEEKDAY_NAMES)),
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Leave the days, hours and time zone blank to count the agreement's working "
+        "hours.",
+    )
+    business_opens = forms.TimeField(
+        label="Opens at",
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+    )
+    business_closes = forms.TimeField(
+        label="Closes at",
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+    )
     members = RepChoiceField(
         queryset=None,
         required=False,
@@ -136,6 +158,7 @@ class QueueForm(ConditionRows, forms.ModelForm):
             "remind_percent": "Remind the rep at (% of the time)",
             "max_reassignments": "Reassignments before the manager takes it",
             "escalate_off_hours": "Escalate outside working hours too",
+            "time_zone": "The queue's time zone",
         }
         error_messages = {
             "priority": {
@@ -219,7 +242,39 @@ class QueueForm(ConditionRows, forms.ModelForm):
     def clean(self) -> dict:
         cleaned = super().clean()
         self.instance.conditions = self.clean_condition_rows(cleaned)
+        self._clean_hours(cleaned)
         return cleaned
+
+    def _clean_hours(self, cleaned: dict) -> None:
+        """All of the queue's own hours, or none (the agreement's)."""
+        zone = (cleaned.get("time_zone") or "").strip()
+        days, opens, closes = (cleaned.get(n) for n in HOURS[:3])
+        if not zone:
+            if days or opens or closes:
+                self.add_error(
+                    "time_zone",
+                    "Give the time zone of the queue's working hours, or clear the days and "
+                    "hours to count the agreement's.",
+                )
+            cleaned.update(business_days=[], business_opens=None, business_closes=None)
+            return
+        if not is_time_zone(zone):
+            self.add_error(
+                "time_zone", f"“{zone}” is not a time zone; use a name such as Europe/Berlin."
+            )
+            return
+        cleaned["time_zone"] = zone
+        if not days:
+            self.add_error("business_days", "Choose at least one working day.")
+        if opens is None:
+            self.add_error("business_opens", "Say when the queue's working day opens.")
+        if closes is None:
+            self.add_error("business_closes", "Say when the queue's working day closes.")
+        if opens is not None and closes is not None and opens >= closes:
+            self.add_error(
+                "business_closes", "The working day must open before it closes (the same day)."
+            )
+        cleaned["business_days"] = sorted(days or [])
 
 
 CONDITION_ROWS_FREE = 2
@@ -439,3 +494,15 @@ class WhatIfForm(ConditionRows, forms.Form):
         if cleaned.get("strategy"):
             proposed["strategy"] = cleaned["strategy"]
         return proposed
+
+
+def is_time_zone(name: str) -> bool:
+    """A name the time-zone database knows (scoring's rule, a sibling this app may not import:
+    tests/leads/routing keeps the two in step)."""
+    if name not in available_timezones():
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True

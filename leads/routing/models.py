@@ -65,6 +65,19 @@ class Queue(models.Model):
         default=False,
         help_text="Remind and escalate outside working hours too (a team that works then).",
     )
+    # The queue's own working hours: its due times count these, and its ladder fires within
+    # them. Blank time zone: the agreement's hours (the default).
+    business_days = models.JSONField(
+        default=list, blank=True, help_text="Working days, 0 = Monday … 6 = Sunday."
+    )
+    business_opens = models.TimeField(null=True, blank=True)
+    business_closes = models.TimeField(null=True, blank=True)
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="The queue's time zone, e.g. America/Sao_Paulo; blank: the agreement's "
+        "working hours and time zone.",
+    )
 
     class Meta:
         ordering = ["priority", "name"]
@@ -83,6 +96,17 @@ class Queue(models.Model):
     def rule_words(self) -> list[str]:
         """Each condition as the queue page says it: countries by name."""
         return [condition_words(shown_condition(c)) for c in self.conditions]
+
+    def own_hours(self) -> tuple[frozenset[int], object, object, str] | None:
+        """(working days, opens, closes, time zone) when the queue sets its own; else None."""
+        if not self.time_zone:
+            return None
+        return (
+            frozenset(self.business_days),
+            self.business_opens,
+            self.business_closes,
+            self.time_zone,
+        )
 
     def takes(self, attributes: dict) -> bool:
         return self.rule.takes(attributes)

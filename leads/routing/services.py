@@ -24,7 +24,7 @@ from leads.routing.selectors import (
     routing_attributes_of,
     unavailable_reps,
 )
-from leads.signals import leads_qualified
+from leads.signals import leads_qualified, queue_clocks_changed
 from portal.errors import DomainError, PermissionDenied
 
 logger = logging.getLogger(__name__)
@@ -309,7 +309,13 @@ QUEUE_SETTINGS = (
     "remind_percent",
     "max_reassignments",
     "escalate_off_hours",
+    "business_days",
+    "business_opens",
+    "business_closes",
+    "time_zone",
 )
+# A change of these counts the queue's running clocks again (scoring's recount, on commit).
+CLOCK_SETTINGS = ("remind_percent", *QUEUE_SETTINGS[-4:])
 
 
 def queue_save(*, queue: Queue, reps: Sequence, weights: dict[int, int] | None = None) -> Queue:
@@ -322,9 +328,12 @@ def queue_save(*, queue: Queue, reps: Sequence, weights: dict[int, int] | None =
     weights = weights or {}
     with transaction.atomic():
         if queue.pk:
-            locks.rows_locked(Queue, [queue.pk])
+            before = locks.rows_locked(Queue, [queue.pk])[0]
             # Not the round-robin cursor: routing may have moved it since the page was read.
             queue.save(update_fields=QUEUE_SETTINGS)
+            changed = [n for n in CLOCK_SETTINGS if getattr(before, n) != getattr(queue, n)]
+            if changed:
+                queue_clocks_changed.send(sender=Queue, queue_id=queue.pk)
         else:
             queue.save()
         wanted = [rep.pk for rep in reps]

@@ -36,11 +36,12 @@ def _scale(values: list[float], room: float) -> float:
     return room / top if top else 0
 
 
-def horizontal_bars(rows: list[tuple[str, float | None]]) -> Chart:
-    """One bar per row, the label left of it and the value at its end."""
+def horizontal_bars(rows: list[tuple[str, float | None]], *, top: float | None = None) -> Chart:
+    """One bar per row, the label left of it and the value at its end; `top` is a full
+    bar's value (shares: 100), else the largest value."""
     values = [value or 0 for _, value in rows]
     room = WIDTH - LABEL_WIDTH - 60
-    scale = _scale(values, room)
+    scale = room / top if top else _scale(values, room)
     bars = []
     for i, ((label, _), value) in enumerate(zip(rows, values, strict=True)):
         y = GAP + i * (BAR + GAP)

@@ -503,6 +503,80 @@ def overdue_by_queue_and_rep(*, filters: Filters, now: datetime) -> list[dict]:
     ]
 
 
+# Service-level compliance: each step a lead owed (accept or reject it; contact it first)
+# keeps its agreed due time, the rep who held the lead then and when the step was done
+# (`Lead.accept_due_at`, `accept_rep`, `accept_met_at`, ... set by `leads.clock`).
+COMPLIANCE_STEPS = (("accept", "Accept/reject"), ("contact", "First contact"))
+
+
+def _step_counts(step: str, now: datetime) -> dict:
+    """Steps that fell due or were done by `now` (a step still running and not yet due is
+    not judged), and those done by their agreed due time."""
+    due, met = f"{step}_due_at", f"{step}_met_at"
+    judged = Q(**{f"{due}__isnull": False}) & (
+        Q(**{f"{met}__isnull": False}) | Q(**{f"{due}__lte": now})
+    )
+    in_time = Q(**{f"{met}__isnull": False, f"{met}__lte": F(due)})
+    return {
+        f"{step}_due": Count("pk", filter=judged),
+        f"{step}_in_time": Count("pk", filter=in_time),
+    }
+
+
+def _compliance_row(key: str, counted: dict) -> dict:
+    row = {"key": key}
+    for step, _ in COMPLIANCE_STEPS:
+        due, in_time = counted.get(f"{step}_due", 0), counted.get(f"{step}_in_time", 0)
+        row.update(
+            {
+                f"{step}_due": due,
+                f"{step}_in_time": in_time,
+                f"{step}_late": due - in_time,
+                f"{step}_share": _share(in_time, due),
+            }
+        )
+    return row
+
+
+def compliance_by_queue(*, filters: Filters, now: datetime) -> list[dict]:
+    """Per queue: steps that fell due (or were done), done within the agreed time, late, and
+    the share in time, for accepting (or rejecting) and for first contact. One query."""
+    counts = {}
+    for step, _ in COMPLIANCE_STEPS:
+        counts.update(_step_counts(step, now))
+    rows = (
+        leads_for(filters)
+        .filter(Q(accept_due_at__isnull=False) | Q(contact_due_at__isnull=False))
+        .values("queue__name")
+        .annotate(**counts)
+        .order_by("queue__name")
+    )
+    return [_compliance_row(row["queue__name"] or "(no queue)", row) for row in rows]
+
+
+def compliance_by_rep(*, filters: Filters, now: datetime) -> list[dict]:
+    """Per rep: the same, each step counted against the rep who held the lead when it
+    started (a breach stays against them after the ladder passes the lead on). One query a
+    step."""
+    found: dict[int, dict] = {}
+    names: dict[int, str] = {}
+    for step, _ in COMPLIANCE_STEPS:
+        rep = f"{step}_rep"
+        rows = (
+            leads_for(filters)
+            .filter(**{f"{rep}__isnull": False})
+            .values(rep, f"{rep}__username", f"{rep}__first_name", f"{rep}__last_name")
+            .annotate(**_step_counts(step, now))
+        )
+        for row in rows:
+            names[row[rep]] = _name(row, rep)
+            found.setdefault(row[rep], {}).update(row)
+    return sorted(
+        (_compliance_row(names[pk], counted) for pk, counted in found.items()),
+        key=lambda row: row["key"].lower(),
+    )
+
+
 def leads_listed_for(*, user) -> QuerySet[Lead]:
     """The leads a person may see in a list: all for those who see all leads, their own for
     a rep (the inbox's rule, `leads.inbox.selectors.leads_visible_to`, a sibling this app may

@@ -138,6 +138,40 @@ def overdue_table(filters: Filters) -> Table:
     )
 
 
+def _compliance_table(key: str, title: str, label: str, rows: list[dict]) -> Table:
+    columns = [label]
+    for _, step in selectors.COMPLIANCE_STEPS:
+        columns += [f"{step} due", f"{step} in time", f"{step} late", f"{step} in time (%)"]
+    return Table(
+        key,
+        title,
+        columns,
+        [
+            [
+                row["key"],
+                *(
+                    row[f"{step}_{what}"]
+                    for step, _ in selectors.COMPLIANCE_STEPS
+                    for what in ("due", "in_time", "late", "share")
+                ),
+            ]
+            for row in rows
+        ],
+        note="A step counts once its agreed time has passed or it was done; in time: done by "
+        "the due time the agreement gave it on entering the step, in working hours.",
+    )
+
+
+def compliance_queue_table(filters: Filters) -> Table:
+    rows = selectors.compliance_by_queue(filters=filters, now=timezone.now())
+    return _compliance_table("compliance-queue", "Service levels met, by queue", "Queue", rows)
+
+
+def compliance_rep_table(filters: Filters) -> Table:
+    rows = selectors.compliance_by_rep(filters=filters, now=timezone.now())
+    return _compliance_table("compliance-rep", "Service levels met, by rep", "Rep", rows)
+
+
 def team_table(filters: Filters) -> Table:
     return Table(
         "team",
@@ -192,6 +226,8 @@ PANELS: dict[str, Callable[[Filters], Table]] = {
         for dimension in selectors.DIMENSIONS
     },
     "overdue": overdue_table,
+    "compliance-queue": compliance_queue_table,
+    "compliance-rep": compliance_rep_table,
     "team": team_table,
     "scores": scores_table,
 }
@@ -209,6 +245,8 @@ def all_tables(filters: Filters) -> dict[str, Table]:
         speed_weekly_table(filters, speed),
         *(quality_table(filters, dimension) for dimension in selectors.DIMENSIONS),
         overdue_table(filters),
+        compliance_queue_table(filters),
+        compliance_rep_table(filters),
         team_table(filters),
         scores_table(filters),
     ]

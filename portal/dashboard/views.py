@@ -61,6 +61,9 @@ def _charts(tables: dict) -> dict:
         "scores": charts.columns(
             [(f"v{row[0]}: {row[1]}", row[2] + row[3]) for row in tables["scores"].rows]
         ),
+        "compliance": charts.horizontal_bars(
+            [(row[0], row[4]) for row in tables["compliance-queue"].rows], top=100
+        ),
         "weekly": charts.line([(f"{row[0]:%d %b}", row[2]) for row in tables["speed-weekly"].rows]),
     }
 

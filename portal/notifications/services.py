@@ -26,7 +26,7 @@ from portal.notifications.models import (
     NotificationPreference,
 )
 from portal.notifications.tasks import queue_emails
-from portal.sql import columns_sql, values_execute
+from portal.sql import columns_sql, copy_rows
 
 
 @dataclass(frozen=True)
@@ -115,14 +115,14 @@ _COLUMNS = (
     "delivery",
     "email_due_at",
 )
-INSERT_NOTIFICATIONS = f"INSERT INTO {columns_sql(Notification, _COLUMNS)} VALUES %s"  # noqa: S608 - our names
+COPY_NOTIFICATIONS = f"COPY {columns_sql(Notification, _COLUMNS)} FROM STDIN"
 
 
 def _inserted(rows: list[tuple]) -> None:
     if not rows:
         return
     if connection.vendor == "postgresql":
-        values_execute(INSERT_NOTIFICATIONS, rows)
+        copy_rows(COPY_NOTIFICATIONS, rows)
         return
     Notification.objects.bulk_create(
         Notification(**dict(zip(_COLUMNS, row, strict=True))) for row in rows

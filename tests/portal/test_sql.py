@@ -1,10 +1,15 @@
-"""The bulk statements' column lists come from the models."""
+"""The bulk statements: column lists from the models, values written by COPY unchanged."""
+
+import datetime
 
 import pytest
 from django.core.exceptions import FieldDoesNotExist
+from django.utils import timezone
 
+from leads.events import events_record, new_reassigned
 from leads.models import LeadEvent
-from portal.sql import columns_sql
+from portal.sql import _copy_value, columns_sql
+from tests.factories import LeadFactory, UserFactory
 
 
 def test_columns_are_the_models_by_name_or_attname():
@@ -16,3 +21,41 @@ def test_columns_are_the_models_by_name_or_attname():
 def test_a_name_the_model_has_not_fails_at_once():
     with pytest.raises(FieldDoesNotExist):
         columns_sql(LeadEvent, ["lead_id", "happened_at"])
+
+
+AWKWARD = "tab\there, new\nline, CR\r, back\\slash, \\N, quote ' and \" and ü 🙂"
+
+
+@pytest.mark.django_db
+def test_events_written_in_bulk_keep_every_value_as_it_was():
+    """PostgreSQL by COPY, elsewhere `bulk_create`: what a lead sent comes back unchanged."""
+    lead = LeadFactory()
+    data = {"note": AWKWARD, "n": 3, "flag": True, "none": None, "list": [1, "\t"]}
+    events_record(
+        [
+            new_reassigned(
+                lead=lead,
+                from_rep_id=None,
+                to_rep_id=UserFactory().pk,
+                reason=AWKWARD,
+                at=timezone.now(),
+                data=data,
+            )
+        ]
+    )
+    event = LeadEvent.objects.get(lead=lead)
+    assert event.reason == AWKWARD
+    assert event.data["note"] == AWKWARD
+    assert event.data["list"] == [1, "\t"]
+    assert event.data["none"] is None and event.data["flag"] is True
+    assert event.actor_id is None
+
+
+def test_copy_writes_each_python_type_in_copys_text_format():
+    moment = datetime.datetime(2026, 12, 6, 16, 0, tzinfo=datetime.UTC)
+    assert _copy_value(None) == "\\N"
+    assert _copy_value(True) == "t"
+    assert _copy_value(7) == "7"
+    assert _copy_value(moment) == "2026-12-06T16:00:00+00:00"
+    assert _copy_value("a\tb\\") == "a\\tb\\\\"
+    assert _copy_value({"a": "\n"}) == '{"a": "\\\\n"}'

@@ -1,14 +1,16 @@
 """The inbox's "Needs action": open leads by due time, each row saying what is due and why the
 lead qualified; the other tabs, the filters and their counts; a fixed number of queries."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from leads.clock import clocks_start
 from leads.inbox.selectors import (
     DUE_SOON,
     NEEDS_ACTION,
@@ -19,6 +21,7 @@ from leads.inbox.selectors import (
     time_left_words,
 )
 from leads.models import Stage
+from leads.routing.escalation import leads_remind
 from portal.accounts.roles import Role
 from tests.factories import (
     AgreementFactory,
@@ -44,13 +47,16 @@ def now():
 
 
 def clocked(rep, now, *, started_min_ago, due_in_min, stage=Stage.ROUTED, **fields):
-    """A lead of `rep` whose step began `started_min_ago` and falls due `due_in_min` from now."""
+    """A lead of `rep` whose step began `started_min_ago` and falls due `due_in_min` from now,
+    reminded (amber) half-way, the queues' default share."""
+    started, due = now - timedelta(minutes=started_min_ago), now + timedelta(minutes=due_in_min)
     return LeadFactory(
         owner=rep,
         stage=stage,
-        stage_changed_at=now - timedelta(minutes=started_min_ago),
+        stage_changed_at=started,
         due_step="accept" if stage == Stage.ROUTED else "contact",
-        due_at=now + timedelta(minutes=due_in_min),
+        due_at=due,
+        due_soon_at=fields.pop("due_soon_at", started + (due - started) / 2),
         **fields,
     )
 
@@ -102,19 +108,49 @@ def test_done_sent_back_and_nurtured_leads_have_tabs_of_their_own(rep, now, tab,
 
 
 @pytest.mark.parametrize(
-    ("started_min_ago", "due_in_min", "state"),
+    ("percent", "minutes", "state"),
     [
-        (60, 61, ON_TIME),  # more than half of the step's time left
-        (60, 59, DUE_SOON),  # less than half left: amber
-        (60, 0, OVERDUE),  # due now
-        (60, -1, OVERDUE),
+        (80, 47, ON_TIME),  # 47 of the step's 60 working minutes gone: under its 80 %
+        (80, 48, DUE_SOON),  # the queue's reminder share reached: amber
+        (25, 16, DUE_SOON),  # another queue, another share
+        (0, 59, ON_TIME),  # a queue that never reminds shows no amber
+        (80, 60, OVERDUE),  # due now
     ],
 )
-def test_a_clock_is_due_soon_under_half_its_time_and_overdue_once_due(
-    rep, now, started_min_ago, due_in_min, state
+def test_a_clock_is_due_soon_from_its_queues_reminder_share_and_overdue_once_due(
+    rep, percent, minutes, state
 ):
-    clocked(rep, now, started_min_ago=started_min_ago, due_in_min=due_in_min)
-    assert inbox(user=rep, filters=InboxFilters(), now=now).leads.get().due_state == state
+    AgreementFactory(accept_within_minutes=60, **EVERY_HOUR)
+    queue = QueueFactory(remind_percent=percent)
+    start = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    with time_machine.travel(start, tick=False):
+        lead = routed_to(rep, queue)
+    with time_machine.travel(start + timedelta(minutes=minutes), tick=False):
+        assert _due_state(rep) == state
+        if state == DUE_SOON:  # the ladder's reminder goes, and the lead stays amber
+            assert leads_remind(limit=10) == 1
+            lead.refresh_from_db()
+            assert lead.remind_at is None
+            assert _due_state(rep) == DUE_SOON
+
+
+def _due_state(rep) -> str:
+    return inbox(user=rep, filters=InboxFilters(), now=timezone.now()).leads.get().due_state
+
+
+EVERY_HOUR = {
+    "business_days": list(range(7)),
+    "business_opens": time(0),
+    "business_closes": time(23, 59),
+}
+
+
+def routed_to(rep, queue):
+    """A lead routed to `rep` through `queue` now, its clock started."""
+    lead = LeadFactory(owner=rep, queue=queue, stage=Stage.ROUTED, company="clocked")
+    clocks_start([lead], at=timezone.now())
+    lead.save()
+    return lead
 
 
 def test_time_left_reads_as_words():

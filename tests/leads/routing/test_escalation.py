@@ -209,3 +209,53 @@ def test_the_due_time_shown_is_the_stored_one():
 
     [due] = lead_due_times(lead=lead, agreement=agreement)
     assert due.local_words == "Wed Dec 2, 15:00 CET"
+
+
+# What each step keeps for the dashboard's service-level compliance.
+
+
+def test_each_step_keeps_its_agreed_due_time_its_rep_and_when_it_was_done():
+    berlin_agreement(accept_within_minutes=240, contact_within_hours=2)
+    lead, reps, _ = routed(at(2026, 11, 27, 18, 30))  # Friday evening: due Monday 13:00
+    assert (lead.accept_due_at, lead.accept_rep, lead.accept_met_at) == (
+        at(2026, 11, 30, 13, 0),
+        reps[0],
+        None,
+    )
+    with time_machine.travel(at(2026, 11, 30, 12, 0), tick=False):
+        lead_accept(lead=lead, by=reps[0])
+    lead.refresh_from_db()
+
+    assert lead.accept_met_at == at(2026, 11, 30, 12, 0)  # in time
+    assert lead.accept_due_at == at(2026, 11, 30, 13, 0)
+    assert (lead.contact_due_at, lead.contact_rep, lead.contact_met_at) == (
+        at(2026, 11, 30, 14, 0),
+        reps[0],
+        None,
+    )
+
+
+def test_a_breached_step_stays_against_its_first_rep_and_its_first_due_time():
+    berlin_agreement(accept_within_minutes=60)
+    lead, reps, _ = routed(at(2026, 11, 30, 9, 0))
+    run_ladder(at(2026, 11, 30, 10, 0))  # breach: to the next rep, with a new clock
+    lead.refresh_from_db()
+    assert lead.owner == reps[1] and lead.due_at == at(2026, 11, 30, 11, 0)
+
+    with time_machine.travel(at(2026, 11, 30, 10, 30), tick=False):
+        lead_accept(lead=lead, by=reps[1])
+    lead.refresh_from_db()
+
+    assert (lead.accept_due_at, lead.accept_rep) == (at(2026, 11, 30, 10, 0), reps[0])
+    assert lead.accept_met_at == at(2026, 11, 30, 10, 30)  # after the agreed time: late
+
+
+def test_a_step_the_ladder_hands_to_the_manager_is_never_done_by_the_clock_stopping():
+    berlin_agreement(accept_within_minutes=60)
+    manager = UserFactory(role=Role.SALES_MANAGER)
+    lead, reps, _ = routed(at(2026, 11, 30, 9, 0), manager=manager, max_reassignments=0)
+    run_ladder(at(2026, 11, 30, 10, 0))
+    lead.refresh_from_db()
+
+    assert lead.owner == manager and lead.due_step == ""
+    assert lead.accept_met_at is None and lead.accept_rep == reps[0]
