@@ -8,6 +8,8 @@ How far a lead went is read from its stage-change events. A stage an event recor
 every stage before it on the way to a win (`PROVES`): a lead rejected by a rep was routed and
 qualified; an outcome imported from history (won, lost, rejected, written by
 `lead_record_outcome` with no events before it) counts as having passed the stages before it.
+What the events prove is read from `LeadFacts` (one row per lead, kept by triggers from the
+events: `portal.dashboard.facts`), so a panel reads one row per lead, not six events.
 """
 
 import math
@@ -18,27 +20,19 @@ from itertools import pairwise
 from django.db import connection
 from django.db.models import (
     Aggregate,
-    Case,
     Count,
-    Exists,
     F,
     FloatField,
     Func,
-    IntegerField,
-    Max,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
     TextField,
     Value,
-    When,
 )
-from django.db.models.fields.json import KT
-from django.db.models.functions import Coalesce, NullIf, TruncWeek
+from django.db.models.functions import Coalesce, TruncWeek
 
 from leads.lifecycle import OPEN_STAGES
-from leads.models import Lead, LeadEvent, LostReason, RejectionReason, Stage, Submission
+from leads.models import Lead, LeadEvent, LostReason, RejectionReason, Stage
 from scoring.models import CriterionResult, Qualification
 
 STAGE_CHANGED = LeadEvent.Kind.STAGE_CHANGED
@@ -95,19 +89,9 @@ class Filters:
 
 def lead_source():
     """A lead's source: its first submission's UTM source, else what an import stored in its
-    attributes (`utm_source`, `origin` or `source`, in that order); "" when none says."""
-    first_utm = Subquery(
-        Submission.objects.filter(lead=OuterRef("pk"))
-        .order_by("received_at", "pk")
-        .annotate(utm_source=KT("utm__utm_source"))
-        .values("utm_source")[:1],
-        output_field=TextField(),
-    )
-    said = [NullIf(first_utm, Value(""), output_field=TextField())] + [
-        NullIf(KT(f"attributes__{key}"), Value(""), output_field=TextField())
-        for key in ("utm_source", "origin", "source")
-    ]
-    return Coalesce(*said, Value(""), output_field=TextField())
+    attributes (`utm_source`, `origin` or `source`, in that order); "" when none says. Kept
+    in `LeadFacts.source` by the triggers (`portal.dashboard.facts`)."""
+    return Coalesce(F("facts__source"), Value(""), output_field=TextField())
 
 
 def leads_for(filters: Filters) -> QuerySet[Lead]:
@@ -125,26 +109,13 @@ def leads_for(filters: Filters) -> QuerySet[Lead]:
     if filters.rep:
         leads = leads.filter(owner_id=filters.rep)
     if filters.source:
-        leads = leads.annotate(source=lead_source()).filter(source=filters.source)
+        leads = leads.filter(facts__source=filters.source)
     return leads
 
 
 def _furthest():
     """The furthest main stage (0 = captured only) a lead's stage events prove."""
-    proved = (
-        LeadEvent.objects.filter(lead=OuterRef("pk"), kind=STAGE_CHANGED, to_stage__in=PROVES)
-        .values("lead")
-        .annotate(
-            rank=Max(
-                Case(
-                    *(When(to_stage=stage, then=Value(rank)) for stage, rank in PROVES.items()),
-                    output_field=IntegerField(),
-                )
-            )
-        )
-        .values("rank")
-    )
-    return Coalesce(Subquery(proved, output_field=IntegerField()), Value(0))
+    return Coalesce(F("facts__furthest"), Value(0))
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -156,22 +127,15 @@ def funnel(*, filters: Filters) -> dict:
     the side exits (leads that ever went there, by reason). Three queries."""
     leads = leads_for(filters)
     captured = leads.count()
-    # One pass over the leads' stage events: a lead reached stage N when one of its events
-    # proves N or later; it left by an exit when one of its events went there.
-    events = LeadEvent.objects.filter(
-        lead__in=leads.values("pk"), kind=STAGE_CHANGED, to_stage__in=[*PROVES, *SIDE_EXITS]
-    ).order_by()
-    proving = {
-        rank: [stage for stage, proved in PROVES.items() if proved >= rank]
-        for rank in range(1, len(MAIN_STAGES) + 1)
-    }
-    counts = events.aggregate(
+    # One pass over the leads' facts: a lead reached stage N when its events prove N or
+    # later; it left by an exit when one of its events went there.
+    counts = leads.aggregate(
         **{
-            f"reached_{rank}": Count("lead_id", distinct=True, filter=Q(to_stage__in=stages))
-            for rank, stages in proving.items()
+            f"reached_{rank}": Count("pk", filter=Q(facts__furthest__gte=rank))
+            for rank in range(1, len(MAIN_STAGES) + 1)
         },
         **{
-            f"exit_{stage}": Count("lead_id", distinct=True, filter=Q(to_stage=stage))
+            f"exit_{stage}": Count("pk", filter=Q(**{f"facts__{stage}": True}))
             for stage in SIDE_EXITS
         },
     )
@@ -184,9 +148,13 @@ def funnel(*, filters: Filters) -> dict:
     stages[0]["conversion"] = None
 
     totals = {stage: counts[f"exit_{stage}"] for stage in SIDE_EXITS}
-    exits = events.filter(to_stage__in=SIDE_EXITS)
     reasons = (
-        exits.filter(to_stage__in=REASON_LABELS)
+        LeadEvent.objects.filter(
+            lead__in=leads.filter(Q(facts__rejected=True) | Q(facts__lost=True)).values("pk"),
+            kind=STAGE_CHANGED,
+            to_stage__in=REASON_LABELS,
+        )
+        .order_by()
         .values_list("to_stage", "reason_code")
         .annotate(n=Count("lead_id", distinct=True))
     )
@@ -250,12 +218,6 @@ def percentile(values: list[float], fraction: float) -> float | None:
     return values[low] + (values[high] - values[low]) * (position - low)
 
 
-def _first_event_at(condition: Q):
-    return Subquery(
-        LeadEvent.objects.filter(condition, lead=OuterRef("pk")).order_by("at").values("at")[:1]
-    )
-
-
 SPEED_MEASURES = [
     ("first_action", "Submission → first rep action"),
     ("first_contact", "Submission → first contact"),
@@ -265,11 +227,10 @@ SPEED_MEASURES = [
 
 
 def _with_timings(leads: QuerySet[Lead]) -> QuerySet[Lead]:
-    routed = _first_event_at(Q(kind=STAGE_CHANGED, to_stage=Stage.ROUTED))
-    contacted = _first_event_at(
-        Q(kind=LeadEvent.Kind.CONTACT_LOGGED) | Q(kind=STAGE_CHANGED, to_stage=Stage.CONTACTED)
-    )
-    return leads.annotate(routed_at=routed, contacted_at=contacted).annotate(
+    # First routed, first contact (a contact logged or a move to contacted): LeadFacts.
+    return leads.annotate(
+        routed_at=F("facts__routed_at"), contacted_at=F("facts__contacted_at")
+    ).annotate(
         first_action=Seconds(F("first_action_at"), F("created_at")),
         first_contact=Seconds(F("contacted_at"), F("created_at")),
         routing=Seconds(F("routed_at"), F("created_at")),
@@ -361,7 +322,7 @@ def _weekly(timed: QuerySet[Lead]) -> list[dict]:
 DIMENSIONS = {
     "form": ("Form", "source_form__name"),
     "campaign": ("Campaign", "campaign"),
-    "source": ("Source", None),  # lead_source()
+    "source": ("Source", "facts__source"),  # lead_source()
 }
 
 
@@ -370,12 +331,8 @@ def quality_by(*, filters: Filters, dimension: str) -> list[dict]:
     rates, the most frequent rejection reason and the criteria failed most. Three queries."""
     leads = leads_for(filters)
     _, field = DIMENSIONS[dimension]
-    key = F(field) if field else lead_source()
-    rejected = LeadEvent.objects.filter(
-        lead=OuterRef("pk"), kind=STAGE_CHANGED, to_stage=Stage.REJECTED
-    )
     rows = (
-        leads.annotate(key=key, rank=_furthest(), rejected=Exists(rejected))
+        leads.annotate(key=F(field), rank=_furthest(), rejected=F("facts__rejected"))
         .values("key")
         .annotate(
             volume=Count("pk"),
@@ -387,8 +344,8 @@ def quality_by(*, filters: Filters, dimension: str) -> list[dict]:
         )
         .order_by("-volume", "key")
     )
-    top_reasons = _top_rejection_reasons(leads, key)
-    failing = _criteria_failed_most(leads, key)
+    top_reasons = _top_rejection_reasons(leads, field)
+    failing = _criteria_failed_most(leads, field)
     return [
         {
             "key": row["key"] or "(none)",
@@ -407,12 +364,7 @@ def quality_by(*, filters: Filters, dimension: str) -> list[dict]:
     ]
 
 
-def _key_of(leads: QuerySet[Lead], key, lead_ref: str):
-    """The group key (`key`) of the lead `lead_ref` names, as a subquery."""
-    return Subquery(leads.filter(pk=OuterRef(lead_ref)).annotate(k=key).values("k"))
-
-
-def _criteria_failed_most(leads: QuerySet[Lead], key, top: int = 3) -> dict[str, str]:
+def _criteria_failed_most(leads: QuerySet[Lead], field: str, top: int = 3) -> dict[str, str]:
     """Per group, the criteria the most leads failed in their judgements in force."""
     counted = (
         CriterionResult.objects.filter(
@@ -420,7 +372,7 @@ def _criteria_failed_most(leads: QuerySet[Lead], key, top: int = 3) -> dict[str,
             qualification__superseded_at__isnull=True,
             passed=False,
         )
-        .annotate(key=_key_of(leads, key, "qualification__lead_id"))
+        .annotate(key=F(f"qualification__lead__{field}"))
         .values_list("key", "criterion__label")
         .annotate(n=Count("qualification__lead_id", distinct=True))
         .order_by()
@@ -434,13 +386,15 @@ def _criteria_failed_most(leads: QuerySet[Lead], key, top: int = 3) -> dict[str,
     }
 
 
-def _top_rejection_reasons(leads: QuerySet[Lead], key) -> dict[str, str]:
+def _top_rejection_reasons(leads: QuerySet[Lead], field: str) -> dict[str, str]:
     labels = REASON_LABELS[Stage.REJECTED]
     counted = (
         LeadEvent.objects.filter(
-            lead__in=leads.values("pk"), kind=STAGE_CHANGED, to_stage=Stage.REJECTED
+            lead__in=leads.filter(facts__rejected=True).values("pk"),
+            kind=STAGE_CHANGED,
+            to_stage=Stage.REJECTED,
         )
-        .annotate(key=_key_of(leads, key, "lead_id"))
+        .annotate(key=F(f"lead__{field}"))
         .values_list("key", "reason_code")
         .annotate(n=Count("lead_id", distinct=True))
         .order_by()

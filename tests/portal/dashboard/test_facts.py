@@ -1,0 +1,78 @@
+"""The roll-up `LeadFacts`: what the triggers keep, event by event, equals a recount of the
+events from scratch (`facts_rebuild`), and a lead's facts say what its history proves."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from leads.models import Lead, LeadEvent, Stage
+from portal.dashboard.facts import facts_rebuild
+from portal.dashboard.models import LeadFacts
+from tests.factories import LeadFactory
+from tests.portal.dashboard.helpers import WAY, event, lead_imported_as, lead_through, submitted
+
+pytestmark = pytest.mark.django_db
+
+R, A = Stage.ROUTED, Stage.ACCEPTED
+FIELDS = [
+    "lead_id",
+    "furthest",
+    "disqualified",
+    "rejected",
+    "recycled",
+    "lost",
+    "routed_at",
+    "contacted_at",
+    "source",
+]
+
+
+def _rows() -> list[tuple]:
+    return list(LeadFacts.objects.order_by("lead_id").values_list(*FIELDS))
+
+
+@pytest.fixture
+def histories():
+    now = timezone.now()
+    won = lead_through(*WAY)
+    rejected = lead_through(Stage.QUALIFIED, R, Stage.REJECTED, R, A, reason_code="no_budget")
+    event(rejected, at=now + timedelta(hours=2), kind=LeadEvent.Kind.CONTACT_LOGGED)
+    event(rejected, at=now + timedelta(hours=1), kind=LeadEvent.Kind.CONTACT_LOGGED)
+    lead_through(Stage.DISQUALIFIED, Stage.QUALIFIED)
+    lead_through(Stage.QUALIFIED, R, A, Stage.RECYCLED)
+    imported = lead_imported_as(Stage.LOST, reason_code="price", attributes={"origin": "paid"})
+    submitted(won, utm_source="google", at=won.created_at + timedelta(days=1))
+    submitted(won, utm_source="bing", at=won.created_at)  # the first one says
+    late = LeadFactory(attributes={"source": "fair"})
+    with transaction.atomic():
+        Lead.objects.filter(pk=late.pk).update(attributes={"utm_source": "partner"})
+    event(late, at=now, to_stage=Stage.ROUTED)
+    event(late, at=now - timedelta(minutes=5), to_stage=Stage.ROUTED)
+    return {"won": won, "rejected": rejected, "imported": imported, "late": late}
+
+
+def test_the_triggers_keep_what_a_recount_of_the_events_finds(histories):
+    kept = _rows()
+    assert len(kept) == Lead.objects.count()
+    facts_rebuild()
+    assert _rows() == kept
+
+
+def test_a_leads_facts_say_how_far_it_went_its_exits_first_times_and_source(histories):
+    facts = {name: LeadFacts.objects.get(lead=lead) for name, lead in histories.items()}
+    assert (facts["won"].furthest, facts["won"].source) == (6, "bing")
+    rejected = facts["rejected"]
+    assert (rejected.furthest, rejected.rejected, rejected.lost) == (3, True, False)
+    first_contact = LeadEvent.objects.filter(
+        lead=histories["rejected"], kind=LeadEvent.Kind.CONTACT_LOGGED
+    ).order_by("at")[0]
+    assert rejected.contacted_at == first_contact.at
+    imported = facts["imported"]
+    assert (imported.furthest, imported.lost, imported.source) == (5, True, "paid")
+    late = facts["late"]
+    assert late.source == "partner"  # the attributes changed after the lead was written
+    assert late.routed_at == min(
+        LeadEvent.objects.filter(lead=histories["late"], to_stage=R).values_list("at", flat=True)
+    )
