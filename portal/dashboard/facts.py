@@ -20,13 +20,25 @@ RANK = (
     "WHEN 'lost' THEN 5 WHEN 'won' THEN 6 ELSE 0 END"
 )
 EXITS = ("disqualified", "rejected", "recycled", "lost")
-COLUMNS = (
-    "lead_id, furthest, disqualified, rejected, recycled, lost, routed_at, contacted_at, source"
-)
+# The lead's own columns, copied: (facts column, lead column).
+OWN = [
+    ("created_at", "created_at"),
+    ("form_id", "source_form_id"),
+    ("campaign", "campaign"),
+    ("queue_id", "queue_id"),
+    ("owner_id", "owner_id"),
+    ("stage", "stage"),
+    ("first_action_at", "first_action_at"),
+]
+PROVED = ["furthest", *EXITS, "routed_at", "contacted_at"]
+COLUMNS = ", ".join(["lead_id", *(f for f, _ in OWN), "source", *PROVED])
+# A lead update the facts must follow (any other leaves them as they are).
+WATCHED = [column for _, column in OWN] + ["attributes"]
 
 
 def _source(vendor: str, lead: str) -> str:
-    """The lead's source (selectors.lead_source) for the lead row aliased `lead`."""
+    """The lead's source for the lead row aliased `lead`: its first submission's UTM
+    source, else the `utm_source`, `origin` or `source` an import stored in its attributes."""
     if vendor == "postgresql":
         first = (
             "(SELECT s.utm ->> 'utm_source' FROM leads_submission s WHERE s.lead_id = {l}.id "
@@ -45,33 +57,63 @@ def _source(vendor: str, lead: str) -> str:
     return "COALESCE(" + ", ".join(f"NULLIF(CAST({s} AS TEXT), '')" for s in said) + ", '')"
 
 
-def _event_values(new: str = "NEW") -> str:
-    stage = f"{new}.kind = 'stage_changed'"
-    flags = ", ".join(f"({stage} AND {new}.to_stage = '{exit_}')" for exit_ in EXITS)
-    contact = f"({new}.kind = 'contact_logged' OR ({stage} AND {new}.to_stage = 'contacted'))"
+def _own(vendor: str, lead_id: str) -> str:
+    """INSERT or refresh the lead's own columns and source (what it proved kept)."""
+    own = ", ".join(f"l.{column}" for _, column in OWN)
+    false = "false" if vendor == "postgresql" else "0"
+    refreshed = ", ".join(f"{f} = excluded.{f}" for f in [*(f for f, _ in OWN), "source"])
     return (
-        f"{new}.lead_id, CASE WHEN {stage} THEN {RANK.format(to=f'{new}.to_stage')} ELSE 0 END, "
-        f"{flags}, CASE WHEN {stage} AND {new}.to_stage = 'routed' THEN {new}.at END, "
-        f"CASE WHEN {contact} THEN {new}.at END, ''"
+        f"INSERT INTO dashboard_leadfacts ({COLUMNS}) "
+        f"SELECT l.id, {own}, {_source(vendor, 'l')}, 0, {false}, {false}, {false}, {false}, "
+        f"NULL, NULL FROM leads_lead l WHERE l.id = {lead_id} "
+        f"ON CONFLICT (lead_id) DO UPDATE SET {refreshed}"
     )
 
 
+def _proved_update(vendor: str) -> str:
+    """What one new event (NEW) proves, added to its lead's row."""
+    stage = "NEW.kind = 'stage_changed'"
+    rank = f"CASE WHEN {stage} THEN {RANK.format(to='NEW.to_stage')} ELSE 0 END"
+    routed = f"CASE WHEN {stage} AND NEW.to_stage = 'routed' THEN NEW.at END"
+    contact = (
+        f"CASE WHEN NEW.kind = 'contact_logged' OR ({stage} AND NEW.to_stage = 'contacted') "
+        "THEN NEW.at END"
+    )
+    flags = ", ".join(f"{f} = {f} OR ({stage} AND NEW.to_stage = '{f}')" for f in EXITS)
+    if vendor == "postgresql":
+        furthest = f"furthest = greatest(furthest, {rank})"
+        times = f"routed_at = least(routed_at, {routed}), "
+        times += f"contacted_at = least(contacted_at, {contact})"
+    else:
+
+        def earliest(column: str, value: str) -> str:
+            return (
+                f"{column} = CASE WHEN {column} IS NULL THEN {value} WHEN {value} IS NULL "
+                f"THEN {column} ELSE min({column}, {value}) END"
+            )
+
+        furthest = f"furthest = max(furthest, {rank})"
+        times = f"{earliest('routed_at', routed)}, {earliest('contacted_at', contact)}"
+    return (
+        f"UPDATE dashboard_leadfacts SET {furthest}, {flags}, {times} WHERE lead_id = NEW.lead_id"
+    )
+
+
+def _changed(old: str = "OLD", new: str = "NEW", differ: str = "IS DISTINCT FROM") -> str:
+    return " OR ".join(f"{old}.{c} {differ} {new}.{c}" for c in WATCHED)
+
+
 def _postgresql_install() -> list[str]:
-    keep = ", ".join(f"{f} = f.{f} OR EXCLUDED.{f}" for f in EXITS)
     return [
         f"""
         CREATE FUNCTION dashboard_leadfacts_event() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            INSERT INTO dashboard_leadfacts AS f ({COLUMNS}) VALUES ({_event_values()})
-            ON CONFLICT (lead_id) DO UPDATE SET
-                furthest = greatest(f.furthest, EXCLUDED.furthest), {keep},
-                routed_at = least(f.routed_at, EXCLUDED.routed_at),
-                contacted_at = least(f.contacted_at, EXCLUDED.contacted_at);
+            {_proved_update("postgresql")};
             RETURN NULL;
         END $$
         """,
         f"""
-        CREATE FUNCTION dashboard_leadfacts_source() RETURNS trigger LANGUAGE plpgsql AS $$
+        CREATE FUNCTION dashboard_leadfacts_lead() RETURNS trigger LANGUAGE plpgsql AS $$
         DECLARE
             lead bigint;
         BEGIN
@@ -80,11 +122,7 @@ def _postgresql_install() -> list[str]:
             ELSE
                 lead := NEW.lead_id;
             END IF;
-            INSERT INTO dashboard_leadfacts AS f ({COLUMNS})
-            SELECT l.id, 0, false, false, false, false, NULL, NULL, {_source("postgresql", "l")}
-            FROM leads_lead l
-            WHERE l.id = lead
-            ON CONFLICT (lead_id) DO UPDATE SET source = EXCLUDED.source;
+            {_own("postgresql", "lead")};
             RETURN NULL;
         END $$
         """,
@@ -93,60 +131,34 @@ def _postgresql_install() -> list[str]:
         "WHEN (NEW.kind IN ('stage_changed', 'contact_logged')) "
         "EXECUTE FUNCTION dashboard_leadfacts_event()",
         "CREATE TRIGGER dashboard_leadfacts_lead AFTER INSERT ON leads_lead FOR EACH ROW "
-        "EXECUTE FUNCTION dashboard_leadfacts_source()",
-        "CREATE TRIGGER dashboard_leadfacts_attributes AFTER UPDATE OF attributes ON leads_lead "
-        "FOR EACH ROW WHEN (OLD.attributes IS DISTINCT FROM NEW.attributes) "
-        "EXECUTE FUNCTION dashboard_leadfacts_source()",
+        "EXECUTE FUNCTION dashboard_leadfacts_lead()",
+        f"CREATE TRIGGER dashboard_leadfacts_change AFTER UPDATE OF {', '.join(WATCHED)} "
+        f"ON leads_lead FOR EACH ROW WHEN ({_changed()}) "
+        "EXECUTE FUNCTION dashboard_leadfacts_lead()",
         "CREATE TRIGGER dashboard_leadfacts_submission AFTER INSERT ON leads_submission "
-        "FOR EACH ROW EXECUTE FUNCTION dashboard_leadfacts_source()",
+        "FOR EACH ROW EXECUTE FUNCTION dashboard_leadfacts_lead()",
     ]
 
 
 def _sqlite_install() -> list[str]:
-    keep = ", ".join(f"{f} = {f} OR excluded.{f}" for f in EXITS)
-
-    def earliest(column: str) -> str:
-        return (
-            f"{column} = CASE WHEN {column} IS NULL THEN excluded.{column} "
-            f"WHEN excluded.{column} IS NULL THEN {column} "
-            f"ELSE min({column}, excluded.{column}) END"
-        )
-
-    def source_trigger(name: str, when: str, lead_id: str) -> str:
-        return f"""
-        CREATE TRIGGER {name} {when} BEGIN
-            INSERT INTO dashboard_leadfacts ({COLUMNS})
-            SELECT l.id, 0, 0, 0, 0, 0, NULL, NULL, {_source("sqlite", "l")}
-            FROM leads_lead l WHERE l.id = {lead_id}
-            ON CONFLICT (lead_id) DO UPDATE SET source = excluded.source;
-        END
-        """
-
     return [
-        f"""
-        CREATE TRIGGER dashboard_leadfacts_event AFTER INSERT ON leads_leadevent
-        WHEN NEW.kind IN ('stage_changed', 'contact_logged') BEGIN
-            INSERT INTO dashboard_leadfacts ({COLUMNS}) VALUES ({_event_values()})
-            ON CONFLICT (lead_id) DO UPDATE SET furthest = max(furthest, excluded.furthest),
-                {keep}, {earliest("routed_at")}, {earliest("contacted_at")};
-        END
-        """,
-        source_trigger("dashboard_leadfacts_lead", "AFTER INSERT ON leads_lead", "NEW.id"),
-        source_trigger(
-            "dashboard_leadfacts_attributes",
-            "AFTER UPDATE OF attributes ON leads_lead WHEN OLD.attributes IS NOT NEW.attributes",
-            "NEW.id",
-        ),
-        source_trigger(
-            "dashboard_leadfacts_submission", "AFTER INSERT ON leads_submission", "NEW.lead_id"
-        ),
+        "CREATE TRIGGER dashboard_leadfacts_event AFTER INSERT ON leads_leadevent "
+        "WHEN NEW.kind IN ('stage_changed', 'contact_logged') "
+        f"BEGIN {_proved_update('sqlite')}; END",
+        "CREATE TRIGGER dashboard_leadfacts_lead AFTER INSERT ON leads_lead "
+        f"BEGIN {_own('sqlite', 'NEW.id')}; END",
+        f"CREATE TRIGGER dashboard_leadfacts_change AFTER UPDATE OF {', '.join(WATCHED)} "
+        f"ON leads_lead WHEN {_changed(differ='IS NOT')} "
+        f"BEGIN {_own('sqlite', 'NEW.id')}; END",
+        "CREATE TRIGGER dashboard_leadfacts_submission AFTER INSERT ON leads_submission "
+        f"BEGIN {_own('sqlite', 'NEW.lead_id')}; END",
     ]
 
 
 TRIGGERS = [
     ("dashboard_leadfacts_event", "leads_leadevent"),
     ("dashboard_leadfacts_lead", "leads_lead"),
-    ("dashboard_leadfacts_attributes", "leads_lead"),
+    ("dashboard_leadfacts_change", "leads_lead"),
     ("dashboard_leadfacts_submission", "leads_submission"),
 ]
 
@@ -165,21 +177,22 @@ def facts_uninstall(schema_editor) -> None:
         schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}{on}")
     if vendor == "postgresql":
         schema_editor.execute("DROP FUNCTION IF EXISTS dashboard_leadfacts_event()")
-        schema_editor.execute("DROP FUNCTION IF EXISTS dashboard_leadfacts_source()")
+        schema_editor.execute("DROP FUNCTION IF EXISTS dashboard_leadfacts_lead()")
 
 
 def rebuild_sql(vendor: str) -> str:
-    """Every lead's facts recounted from its events: one statement."""
+    """Every lead's facts recounted from the lead and its events: one statement."""
     stage = "e.kind = 'stage_changed'"
     flags = ", ".join(
         f"max(CASE WHEN {stage} AND e.to_stage = '{f}' THEN 1 ELSE 0 END) AS {f}" for f in EXITS
     )
     contact = f"(e.kind = 'contact_logged' OR ({stage} AND e.to_stage = 'contacted'))"
     read = ", ".join(f"COALESCE(e.{f}, 0) = 1" for f in EXITS)
+    own = ", ".join(f"l.{column}" for _, column in OWN)
     return f"""
         INSERT INTO dashboard_leadfacts ({COLUMNS})
-        SELECT l.id, COALESCE(e.furthest, 0), {read}, e.routed_at, e.contacted_at,
-            {_source(vendor, "l")}
+        SELECT l.id, {own}, {_source(vendor, "l")}, COALESCE(e.furthest, 0), {read},
+            e.routed_at, e.contacted_at
         FROM leads_lead l LEFT JOIN (
             SELECT e.lead_id,
                 max(CASE WHEN {stage} THEN {RANK.format(to="e.to_stage")} ELSE 0 END) AS furthest,

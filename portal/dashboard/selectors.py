@@ -1,15 +1,16 @@
 """Every figure of the shared dashboard, read with aggregate queries.
 
 One `Filters` value selects the leads (by the lead's own date: an imported lead keeps the
-date its file gave it); each panel is one selector over `leads_for(filters)`, returning plain
+date its file gave it); each panel is one selector over `facts_for(filters)`, returning plain
 rows that the page, its charts and the CSV export all show unchanged.
 
 How far a lead went is read from its stage-change events. A stage an event records proves
 every stage before it on the way to a win (`PROVES`): a lead rejected by a rep was routed and
 qualified; an outcome imported from history (won, lost, rejected, written by
 `lead_record_outcome` with no events before it) counts as having passed the stages before it.
-What the events prove is read from `LeadFacts` (one row per lead, kept by triggers from the
-events: `portal.dashboard.facts`), so a panel reads one row per lead, not six events.
+What the events prove, and the lead's own columns the filters read, come from `LeadFacts`
+(one narrow row per lead, kept by triggers: `portal.dashboard.facts`), so a panel reads one
+row per lead, not the lead and its six events.
 """
 
 import math
@@ -26,13 +27,12 @@ from django.db.models import (
     Func,
     Q,
     QuerySet,
-    TextField,
-    Value,
 )
-from django.db.models.functions import Coalesce, TruncWeek
+from django.db.models.functions import TruncWeek
 
 from leads.lifecycle import OPEN_STAGES
 from leads.models import Lead, LeadEvent, LostReason, RejectionReason, Stage
+from portal.dashboard.models import LeadFacts
 from scoring.models import CriterionResult, Qualification
 
 STAGE_CHANGED = LeadEvent.Kind.STAGE_CHANGED
@@ -87,14 +87,28 @@ class Filters:
     rep: int | None = None
 
 
-def lead_source():
-    """A lead's source: its first submission's UTM source, else what an import stored in its
-    attributes (`utm_source`, `origin` or `source`, in that order); "" when none says. Kept
-    in `LeadFacts.source` by the triggers (`portal.dashboard.facts`)."""
-    return Coalesce(F("facts__source"), Value(""), output_field=TextField())
+def facts_for(filters: Filters) -> QuerySet[LeadFacts]:
+    """The facts of the leads the filters select (one narrow row per lead, `LeadFacts`)."""
+    facts = LeadFacts.objects.order_by()
+    if filters.since:
+        facts = facts.filter(created_at__gte=filters.since)
+    if filters.until:
+        facts = facts.filter(created_at__lt=filters.until)
+    if filters.form:
+        facts = facts.filter(form_id=filters.form)
+    if filters.campaign:
+        facts = facts.filter(campaign=filters.campaign)
+    if filters.queue:
+        facts = facts.filter(queue_id=filters.queue)
+    if filters.rep:
+        facts = facts.filter(owner_id=filters.rep)
+    if filters.source:
+        facts = facts.filter(source=filters.source)
+    return facts
 
 
 def leads_for(filters: Filters) -> QuerySet[Lead]:
+    """The leads themselves (for lists of leads and what only the lead row has: due times)."""
     leads = Lead.objects.order_by()
     if filters.since:
         leads = leads.filter(created_at__gte=filters.since)
@@ -113,32 +127,25 @@ def leads_for(filters: Filters) -> QuerySet[Lead]:
     return leads
 
 
-def _furthest():
-    """The furthest main stage (0 = captured only) a lead's stage events prove."""
-    return Coalesce(F("facts__furthest"), Value(0))
-
-
 def _share(part: int, whole: int) -> float | None:
     return round(100 * part / whole, 1) if whole else None
 
 
 def funnel(*, filters: Filters) -> dict:
     """Leads that reached or passed each stage, the conversion from the stage before, and
-    the side exits (leads that ever went there, by reason). Three queries."""
-    leads = leads_for(filters)
-    captured = leads.count()
+    the side exits (leads that ever went there, by reason). Two queries."""
+    facts = facts_for(filters)
     # One pass over the leads' facts: a lead reached stage N when its events prove N or
     # later; it left by an exit when one of its events went there.
-    counts = leads.aggregate(
+    counts = facts.aggregate(
+        captured=Count("pk"),
         **{
-            f"reached_{rank}": Count("pk", filter=Q(facts__furthest__gte=rank))
+            f"reached_{rank}": Count("pk", filter=Q(furthest__gte=rank))
             for rank in range(1, len(MAIN_STAGES) + 1)
         },
-        **{
-            f"exit_{stage}": Count("pk", filter=Q(**{f"facts__{stage}": True}))
-            for stage in SIDE_EXITS
-        },
+        **{f"exit_{stage}": Count("pk", filter=Q(**{stage: True})) for stage in SIDE_EXITS},
     )
+    captured = counts["captured"]
     stages = [{"stage": Stage.CAPTURED, "label": "Captured", "reached": captured}]
     for rank, stage in enumerate(MAIN_STAGES, start=1):
         reached = counts[f"reached_{rank}"]
@@ -150,7 +157,7 @@ def funnel(*, filters: Filters) -> dict:
     totals = {stage: counts[f"exit_{stage}"] for stage in SIDE_EXITS}
     reasons = (
         LeadEvent.objects.filter(
-            lead__in=leads.filter(Q(facts__rejected=True) | Q(facts__lost=True)).values("pk"),
+            lead_id__in=facts.filter(Q(rejected=True) | Q(lost=True)).values("lead_id"),
             kind=STAGE_CHANGED,
             to_stage__in=REASON_LABELS,
         )
@@ -226,11 +233,9 @@ SPEED_MEASURES = [
 ]
 
 
-def _with_timings(leads: QuerySet[Lead]) -> QuerySet[Lead]:
-    # First routed, first contact (a contact logged or a move to contacted): LeadFacts.
-    return leads.annotate(
-        routed_at=F("facts__routed_at"), contacted_at=F("facts__contacted_at")
-    ).annotate(
+def _with_timings(facts: QuerySet[LeadFacts]) -> QuerySet[LeadFacts]:
+    # First routed, first contact (a contact logged or a move to contacted): kept in the facts.
+    return facts.annotate(
         first_action=Seconds(F("first_action_at"), F("created_at")),
         first_contact=Seconds(F("contacted_at"), F("created_at")),
         routing=Seconds(F("routed_at"), F("created_at")),
@@ -238,7 +243,7 @@ def _with_timings(leads: QuerySet[Lead]) -> QuerySet[Lead]:
     )
 
 
-def _percentiles(leads: QuerySet[Lead], names: list[str]) -> dict[str, float | None]:
+def _percentiles(leads: QuerySet, names: list[str]) -> dict[str, float | None]:
     """Count, median and p90 of each timing: one query."""
     if connection.vendor == "postgresql":
         aggregates = {}
@@ -260,7 +265,7 @@ def _percentiles(leads: QuerySet[Lead], names: list[str]) -> dict[str, float | N
 
 def speed_to_lead(*, filters: Filters) -> dict:
     """Median and p90 of each timing, its distribution and its weekly trend (three queries)."""
-    timed = _with_timings(leads_for(filters))
+    timed = _with_timings(facts_for(filters))
     names = [name for name, _ in SPEED_MEASURES]
     figures = _percentiles(timed, names)
     measures = [
@@ -289,7 +294,7 @@ def speed_to_lead(*, filters: Filters) -> dict:
     return {"measures": measures, "distribution": distribution, "weekly": _weekly(timed)}
 
 
-def _weekly(timed: QuerySet[Lead]) -> list[dict]:
+def _weekly(timed: QuerySet[LeadFacts]) -> list[dict]:
     """Per week of submission: leads acted on, median and p90 to first action."""
     acted = timed.filter(first_action_at__isnull=False).annotate(week=TruncWeek("created_at"))
     if connection.vendor == "postgresql":
@@ -320,32 +325,32 @@ def _weekly(timed: QuerySet[Lead]) -> list[dict]:
 # Lead quality by source.
 
 DIMENSIONS = {
-    "form": ("Form", "source_form__name"),
+    "form": ("Form", "form__name"),
     "campaign": ("Campaign", "campaign"),
-    "source": ("Source", "facts__source"),  # lead_source()
+    "source": ("Source", "source"),
 }
 
 
 def quality_by(*, filters: Filters, dimension: str) -> list[dict]:
     """Per form, campaign or source: volume, qualification, acceptance, rejection and win
     rates, the most frequent rejection reason and the criteria failed most. Three queries."""
-    leads = leads_for(filters)
+    facts = facts_for(filters)
     _, field = DIMENSIONS[dimension]
     rows = (
-        leads.annotate(key=F(field), rank=_furthest(), rejected=F("facts__rejected"))
+        facts.annotate(key=F(field))
         .values("key")
         .annotate(
             volume=Count("pk"),
-            qualified=Count("pk", filter=Q(rank__gte=1)),
-            routed=Count("pk", filter=Q(rank__gte=2)),
-            accepted=Count("pk", filter=Q(rank__gte=3)),
+            qualified=Count("pk", filter=Q(furthest__gte=1)),
+            routed=Count("pk", filter=Q(furthest__gte=2)),
+            accepted=Count("pk", filter=Q(furthest__gte=3)),
             rejected_leads=Count("pk", filter=Q(rejected=True)),
-            won=Count("pk", filter=Q(rank__gte=6)),
+            won=Count("pk", filter=Q(furthest__gte=6)),
         )
         .order_by("-volume", "key")
     )
-    top_reasons = _top_rejection_reasons(leads, field)
-    failing = _criteria_failed_most(leads, field)
+    top_reasons = _top_rejection_reasons(facts, field)
+    failing = _criteria_failed_most(facts, field)
     return [
         {
             "key": row["key"] or "(none)",
@@ -364,15 +369,15 @@ def quality_by(*, filters: Filters, dimension: str) -> list[dict]:
     ]
 
 
-def _criteria_failed_most(leads: QuerySet[Lead], field: str, top: int = 3) -> dict[str, str]:
+def _criteria_failed_most(facts: QuerySet[LeadFacts], field: str, top: int = 3) -> dict[str, str]:
     """Per group, the criteria the most leads failed in their judgements in force."""
     counted = (
         CriterionResult.objects.filter(
-            qualification__lead__in=leads.values("pk"),
+            qualification__lead_id__in=facts.values("lead_id"),
             qualification__superseded_at__isnull=True,
             passed=False,
         )
-        .annotate(key=F(f"qualification__lead__{field}"))
+        .annotate(key=F(f"qualification__lead__facts__{field}"))
         .values_list("key", "criterion__label")
         .annotate(n=Count("qualification__lead_id", distinct=True))
         .order_by()
@@ -386,15 +391,15 @@ def _criteria_failed_most(leads: QuerySet[Lead], field: str, top: int = 3) -> di
     }
 
 
-def _top_rejection_reasons(leads: QuerySet[Lead], field: str) -> dict[str, str]:
+def _top_rejection_reasons(facts: QuerySet[LeadFacts], field: str) -> dict[str, str]:
     labels = REASON_LABELS[Stage.REJECTED]
     counted = (
         LeadEvent.objects.filter(
-            lead__in=leads.filter(facts__rejected=True).values("pk"),
+            lead_id__in=facts.filter(rejected=True).values("lead_id"),
             kind=STAGE_CHANGED,
             to_stage=Stage.REJECTED,
         )
-        .annotate(key=F(f"lead__{field}"))
+        .annotate(key=F(f"lead__facts__{field}"))
         .values_list("key", "reason_code")
         .annotate(n=Count("lead_id", distinct=True))
         .order_by()
@@ -489,19 +494,18 @@ def _name(row: dict, prefix: str) -> str:
 def team(*, filters: Filters) -> list[dict]:
     """Per rep (the lead's owner now): open leads, leads routed to them, accepted, won, win
     rate (won ÷ accepted) and the rep's time from routed to first action. Two queries."""
-    leads = leads_for(filters).filter(owner__isnull=False)
+    facts = facts_for(filters).filter(owner__isnull=False)
     counted = (
-        leads.annotate(rank=_furthest())
-        .values("owner", "owner__username", "owner__first_name", "owner__last_name")
+        facts.values("owner", "owner__username", "owner__first_name", "owner__last_name")
         .annotate(
             open=Count("pk", filter=Q(stage__in=OPEN_STAGES)),
-            routed=Count("pk", filter=Q(rank__gte=2)),
-            accepted=Count("pk", filter=Q(rank__gte=3)),
-            won=Count("pk", filter=Q(rank__gte=6)),
+            routed=Count("pk", filter=Q(furthest__gte=2)),
+            accepted=Count("pk", filter=Q(furthest__gte=3)),
+            won=Count("pk", filter=Q(furthest__gte=6)),
         )
         .order_by("owner__first_name", "owner__last_name", "owner__username")
     )
-    timed = _with_timings(leads)
+    timed = _with_timings(facts)
     times = _grouped_percentiles(timed, "owner", "rep")
     return [
         {
@@ -525,7 +529,7 @@ def score_distribution(*, filters: Filters) -> list[dict]:
     verdict. One query."""
     rows = (
         Qualification.objects.current()
-        .filter(lead__in=leads_for(filters).values("pk"))
+        .filter(lead_id__in=facts_for(filters).values("lead_id"))
         .values("agreement__version", "score")
         .annotate(
             judged_qualified=Count("pk", filter=Q(qualified=True)),
