@@ -18,6 +18,13 @@ pytestmark = pytest.mark.django_db
 R, A = Stage.ROUTED, Stage.ACCEPTED
 FIELDS = [
     "lead_id",
+    "created_at",
+    "form_id",
+    "campaign",
+    "queue_id",
+    "owner_id",
+    "stage",
+    "first_action_at",
     "furthest",
     "disqualified",
     "rejected",
@@ -50,7 +57,17 @@ def histories():
         Lead.objects.filter(pk=late.pk).update(attributes={"utm_source": "partner"})
     event(late, at=now, to_stage=Stage.ROUTED)
     event(late, at=now - timedelta(minutes=5), to_stage=Stage.ROUTED)
-    return {"won": won, "rejected": rejected, "imported": imported, "late": late}
+    moved = LeadFactory(campaign="Spring")
+    Lead.objects.filter(pk=moved.pk).update(
+        campaign="Autumn", created_at=now - timedelta(days=400), first_action_at=now
+    )
+    return {
+        "won": won,
+        "rejected": rejected,
+        "imported": imported,
+        "late": late,
+        "moved": moved,
+    }
 
 
 def test_the_triggers_keep_what_a_recount_of_the_events_finds(histories):
@@ -76,3 +93,20 @@ def test_a_leads_facts_say_how_far_it_went_its_exits_first_times_and_source(hist
     assert late.routed_at == min(
         LeadEvent.objects.filter(lead=histories["late"], to_stage=R).values_list("at", flat=True)
     )
+
+
+def test_the_facts_follow_the_leads_own_columns(histories):
+    for lead in Lead.objects.all():
+        facts = LeadFacts.objects.get(lead=lead)
+        assert (facts.created_at, facts.campaign, facts.stage, facts.owner_id) == (
+            lead.created_at,
+            lead.campaign,
+            lead.stage,
+            lead.owner_id,
+        )
+        assert (facts.first_action_at, facts.queue_id, facts.form_id) == (
+            lead.first_action_at,
+            lead.queue_id,
+            lead.source_form_id,
+        )
+    assert LeadFacts.objects.get(lead=histories["moved"]).campaign == "Autumn"
