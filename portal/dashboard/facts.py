@@ -30,7 +30,8 @@ OWN = [
     ("stage", "stage"),
     ("first_action_at", "first_action_at"),
 ]
-PROVED = ["furthest", *EXITS, "routed_at", "contacted_at"]
+PROVED = ["furthest", *EXITS, "routed_at", "contacted_at", "rejected_reasons", "lost_reasons"]
+REASONED = {"rejected_reasons": "rejected", "lost_reasons": "lost"}
 COLUMNS = ", ".join(["lead_id", *(f for f, _ in OWN), "source", *PROVED])
 # A lead update the facts must follow (any other leaves them as they are).
 WATCHED = [column for _, column in OWN] + ["attributes"]
@@ -65,7 +66,7 @@ def _own(vendor: str, lead_id: str) -> str:
     return (
         f"INSERT INTO dashboard_leadfacts ({COLUMNS}) "
         f"SELECT l.id, {own}, {_source(vendor, 'l')}, 0, {false}, {false}, {false}, {false}, "
-        f"NULL, NULL FROM leads_lead l WHERE l.id = {lead_id} "
+        f"NULL, NULL, ',', ',' FROM leads_lead l WHERE l.id = {lead_id} "
         f"ON CONFLICT (lead_id) DO UPDATE SET {refreshed}"
     )
 
@@ -80,6 +81,18 @@ def _proved_update(vendor: str) -> str:
         "THEN NEW.at END"
     )
     flags = ", ".join(f"{f} = {f} OR ({stage} AND NEW.to_stage = '{f}')" for f in EXITS)
+    found = (
+        "position({code} in {column}) = 0"
+        if vendor == "postgresql"
+        else "instr({column}, {code}) = 0"
+    )
+    code = "',' || NEW.reason_code || ','"
+    flags += "".join(
+        f", {column} = CASE WHEN {stage} AND NEW.to_stage = '{to}' AND "
+        f"{found.format(code=code, column=column)} THEN {column} || NEW.reason_code || ',' "
+        f"ELSE {column} END"
+        for column, to in REASONED.items()
+    )
     if vendor == "postgresql":
         furthest = f"furthest = greatest(furthest, {rank})"
         times = f"routed_at = least(routed_at, {routed}), "
@@ -189,16 +202,24 @@ def rebuild_sql(vendor: str) -> str:
     contact = f"(e.kind = 'contact_logged' OR ({stage} AND e.to_stage = 'contacted'))"
     read = ", ".join(f"COALESCE(e.{f}, 0) = 1" for f in EXITS)
     own = ", ".join(f"l.{column}" for _, column in OWN)
+    concat = (
+        "string_agg(DISTINCT {x}, ',')" if vendor == "postgresql" else "group_concat(DISTINCT {x})"
+    )
+    went = "CASE WHEN e.kind = 'stage_changed' AND e.to_stage = '{to}' THEN e.reason_code END"
+    codes = "".join(
+        f", {concat.format(x=went.format(to=to))} AS {column}" for column, to in REASONED.items()
+    )
+    reasons = ", ".join(f"',' || COALESCE(e.{column} || ',', '')" for column in REASONED)
     return f"""
         INSERT INTO dashboard_leadfacts ({COLUMNS})
         SELECT l.id, {own}, {_source(vendor, "l")}, COALESCE(e.furthest, 0), {read},
-            e.routed_at, e.contacted_at
+            e.routed_at, e.contacted_at, {reasons}
         FROM leads_lead l LEFT JOIN (
             SELECT e.lead_id,
                 max(CASE WHEN {stage} THEN {RANK.format(to="e.to_stage")} ELSE 0 END) AS furthest,
                 {flags},
                 min(CASE WHEN {stage} AND e.to_stage = 'routed' THEN e.at END) AS routed_at,
-                min(CASE WHEN {contact} THEN e.at END) AS contacted_at
+                min(CASE WHEN {contact} THEN e.at END) AS contacted_at{codes}
             FROM leads_leadevent e WHERE e.kind IN ('stage_changed', 'contact_logged')
             GROUP BY e.lead_id
         ) e ON e.lead_id = l.id

@@ -94,6 +94,10 @@ class LeadFacts(models.Model):
     rejected = models.BooleanField(default=False)
     recycled = models.BooleanField(default=False)
     lost = models.BooleanField(default=False)
+    # The reason codes of its moves to rejected and to lost, each between commas
+    # (",no_budget,": "" is a move without a reason, ",,"); "," when none.
+    rejected_reasons = models.CharField(max_length=500, default=",")
+    lost_reasons = models.CharField(max_length=500, default=",")
     routed_at = models.DateTimeField(null=True, help_text="First routed.")
     contacted_at = models.DateTimeField(null=True, help_text="First contact.")
 

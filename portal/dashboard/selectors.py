@@ -33,7 +33,7 @@ from django.db.models.functions import TruncWeek
 from leads.lifecycle import OPEN_STAGES
 from leads.models import Lead, LeadEvent, LostReason, RejectionReason, Stage
 from portal.dashboard.models import LeadFacts
-from scoring.models import CriterionResult, Qualification
+from scoring.models import Criterion, CriterionResult, Qualification
 
 STAGE_CHANGED = LeadEvent.Kind.STAGE_CHANGED
 
@@ -62,6 +62,24 @@ REASON_LABELS = {
     Stage.REJECTED: dict(RejectionReason.choices),
     Stage.LOST: dict(LostReason.choices),
 }
+# Every reason code a move there may carry ("" = none given), and the facts column keeping
+# the codes of a lead's moves there.
+REASON_CODES = {stage: ["", *labels] for stage, labels in REASON_LABELS.items()}
+REASON_COLUMNS = {Stage.REJECTED: "rejected_reasons", Stage.LOST: "lost_reasons"}
+
+
+def _went_for(stage: str, code: str) -> Q:
+    """Facts of leads that moved to `stage` (rejected, lost) with reason `code`."""
+    return Q(**{f"{REASON_COLUMNS[stage]}__contains": f",{code},"})
+
+
+def _reason_counts(stage: str) -> dict:
+    return {
+        f"{stage}__{code}": Count("pk", filter=_went_for(stage, code))
+        for code in REASON_CODES[stage]
+    }
+
+
 # Speed-to-lead distribution buckets, in seconds: [start, end).
 BUCKETS = [
     ("under 5 min", 0, 5 * 60),
@@ -133,7 +151,7 @@ def _share(part: int, whole: int) -> float | None:
 
 def funnel(*, filters: Filters) -> dict:
     """Leads that reached or passed each stage, the conversion from the stage before, and
-    the side exits (leads that ever went there, by reason). Two queries."""
+    the side exits (leads that ever went there, by reason). One query."""
     facts = facts_for(filters)
     # One pass over the leads' facts: a lead reached stage N when its events prove N or
     # later; it left by an exit when one of its events went there.
@@ -144,6 +162,8 @@ def funnel(*, filters: Filters) -> dict:
             for rank in range(1, len(MAIN_STAGES) + 1)
         },
         **{f"exit_{stage}": Count("pk", filter=Q(**{stage: True})) for stage in SIDE_EXITS},
+        **_reason_counts(Stage.REJECTED),
+        **_reason_counts(Stage.LOST),
     )
     captured = counts["captured"]
     stages = [{"stage": Stage.CAPTURED, "label": "Captured", "reached": captured}]
@@ -155,16 +175,12 @@ def funnel(*, filters: Filters) -> dict:
     stages[0]["conversion"] = None
 
     totals = {stage: counts[f"exit_{stage}"] for stage in SIDE_EXITS}
-    reasons = (
-        LeadEvent.objects.filter(
-            lead_id__in=facts.filter(Q(rejected=True) | Q(lost=True)).values("lead_id"),
-            kind=STAGE_CHANGED,
-            to_stage__in=REASON_LABELS,
-        )
-        .order_by()
-        .values_list("to_stage", "reason_code")
-        .annotate(n=Count("lead_id", distinct=True))
-    )
+    reasons = [
+        (stage, code, counts[f"{stage}__{code}"])
+        for stage, codes in REASON_CODES.items()
+        for code in codes
+        if counts[f"{stage}__{code}"]
+    ]
     by_reason: dict[str, list[dict]] = {stage: [] for stage in REASON_LABELS}
     for stage, code, n in sorted(reasons, key=lambda r: (r[0], -r[2], r[1])):
         label = REASON_LABELS[stage].get(code, "No reason given")
@@ -346,10 +362,10 @@ def quality_by(*, filters: Filters, dimension: str) -> list[dict]:
             accepted=Count("pk", filter=Q(furthest__gte=3)),
             rejected_leads=Count("pk", filter=Q(rejected=True)),
             won=Count("pk", filter=Q(furthest__gte=6)),
+            **_reason_counts(Stage.REJECTED),
         )
         .order_by("-volume", "key")
     )
-    top_reasons = _top_rejection_reasons(facts, field)
     failing = _criteria_failed_most(facts, field)
     return [
         {
@@ -360,7 +376,7 @@ def quality_by(*, filters: Filters, dimension: str) -> list[dict]:
             "accepted": row["accepted"],
             "acceptance_rate": _share(row["accepted"], row["routed"]),
             "rejected": row["rejected_leads"],
-            "top_rejection": top_reasons.get(row["key"], ""),
+            "top_rejection": _top_rejection(row),
             "won": row["won"],
             "win_rate": _share(row["won"], row["qualified"]),
             "failed_most": failing.get(row["key"], ""),
@@ -371,45 +387,42 @@ def quality_by(*, filters: Filters, dimension: str) -> list[dict]:
 
 def _criteria_failed_most(facts: QuerySet[LeadFacts], field: str, top: int = 3) -> dict[str, str]:
     """Per group, the criteria the most leads failed in their judgements in force."""
-    counted = (
-        CriterionResult.objects.filter(
-            qualification__lead_id__in=facts.values("lead_id"),
-            qualification__superseded_at__isnull=True,
-            passed=False,
-        )
-        .annotate(key=F(f"qualification__lead__facts__{field}"))
-        .values_list("key", "criterion__label")
-        .annotate(n=Count("qualification__lead_id", distinct=True))
-        .order_by()
+    window, params = facts.annotate(key=F(field)).values("lead_id", "key").query.sql_with_params()
+    # Joined from the period's facts straight to the judgements: through the ORM the path
+    # is result -> judgement -> lead -> facts, one more join per result than needed.
+    sql = (
+        f"SELECT w.key, r.criterion_id, COUNT(DISTINCT q.lead_id) FROM ({window}) w "  # noqa: S608
+        f"JOIN {Qualification._meta.db_table} q ON q.lead_id = w.lead_id "
+        f"JOIN {CriterionResult._meta.db_table} r ON r.qualification_id = q.id "
+        "WHERE q.superseded_at IS NULL AND r.passed = %s GROUP BY w.key, r.criterion_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, False])
+        counted = cursor.fetchall()
+    labels = dict(
+        Criterion.objects.filter(pk__in={row[1] for row in counted}).values_list("pk", "label")
     )
     groups: dict[str, list[tuple[int, str]]] = {}
-    for group, label, n in counted:
-        groups.setdefault(group, []).append((-n, label))
+    for group, criterion, n in counted:
+        groups.setdefault(group, []).append((-n, labels.get(criterion, "")))
     return {
         group: "; ".join(f"{label} ({-n})" for n, label in sorted(found)[:top])
         for group, found in groups.items()
     }
 
 
-def _top_rejection_reasons(facts: QuerySet[LeadFacts], field: str) -> dict[str, str]:
+def _top_rejection(row: dict) -> str:
+    """The rejection reason most of the group's leads were rejected for ("" if none was)."""
     labels = REASON_LABELS[Stage.REJECTED]
-    counted = (
-        LeadEvent.objects.filter(
-            lead_id__in=facts.filter(rejected=True).values("lead_id"),
-            kind=STAGE_CHANGED,
-            to_stage=Stage.REJECTED,
-        )
-        .annotate(key=F(f"lead__facts__{field}"))
-        .values_list("key", "reason_code")
-        .annotate(n=Count("lead_id", distinct=True))
-        .order_by()
-    )
-    best: dict[str, tuple[int, str]] = {}
-    for group, code, n in counted:
-        label = labels.get(code, "No reason given")
-        if group not in best or (-n, label) < (-best[group][0], best[group][1]):
-            best[group] = (n, label)
-    return {group: f"{label} ({n})" for group, (n, label) in best.items()}
+    found = [
+        (-row[f"{Stage.REJECTED}__{code}"], labels.get(code, "No reason given"))
+        for code in REASON_CODES[Stage.REJECTED]
+        if row[f"{Stage.REJECTED}__{code}"]
+    ]
+    if not found:
+        return ""
+    n, label = min(found)
+    return f"{label} ({-n})"
 
 
 def _grouped_percentiles(rows: QuerySet, group: str, value: str) -> dict:

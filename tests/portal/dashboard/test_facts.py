@@ -7,6 +7,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from leads.lifecycle import lead_move
 from leads.models import Lead, LeadEvent, Stage
 from portal.dashboard.facts import facts_rebuild
 from portal.dashboard.models import LeadFacts
@@ -33,18 +34,32 @@ FIELDS = [
     "routed_at",
     "contacted_at",
     "source",
+    "rejected_reasons",
+    "lost_reasons",
 ]
 
 
+def _codes(kept: str) -> tuple[str, ...]:
+    """The reason codes between commas, in order (the triggers keep them as they came)."""
+    return tuple(sorted(kept.split(",")[1:-1]))
+
+
 def _rows() -> list[tuple]:
-    return list(LeadFacts.objects.order_by("lead_id").values_list(*FIELDS))
+    rows = LeadFacts.objects.order_by("lead_id").values_list(*FIELDS)
+    return [(*row[:-2], _codes(row[-2]), _codes(row[-1])) for row in rows]
 
 
 @pytest.fixture
 def histories():
     now = timezone.now()
     won = lead_through(*WAY)
-    rejected = lead_through(Stage.QUALIFIED, R, Stage.REJECTED, R, A, reason_code="no_budget")
+    rejected = lead_through(Stage.QUALIFIED, R, Stage.REJECTED, R, reason_code="no_budget")
+    with transaction.atomic():
+        lead_move(lead=rejected, to=Stage.REJECTED, reason="Again.", reason_code="duplicate")
+        lead_move(lead=rejected, to=R, reason="Back.")
+        lead_move(lead=rejected, to=Stage.REJECTED, reason="Once more.")
+        lead_move(lead=rejected, to=R, reason="Back.")
+        lead_move(lead=rejected, to=A, reason="Taken.")
     event(rejected, at=now + timedelta(hours=2), kind=LeadEvent.Kind.CONTACT_LOGGED)
     event(rejected, at=now + timedelta(hours=1), kind=LeadEvent.Kind.CONTACT_LOGGED)
     lead_through(Stage.DISQUALIFIED, Stage.QUALIFIED)
@@ -82,6 +97,8 @@ def test_a_leads_facts_say_how_far_it_went_its_exits_first_times_and_source(hist
     assert (facts["won"].furthest, facts["won"].source) == (6, "bing")
     rejected = facts["rejected"]
     assert (rejected.furthest, rejected.rejected, rejected.lost) == (3, True, False)
+    assert rejected.rejected_reasons == ",no_budget,duplicate,,"
+    assert _codes(facts["imported"].lost_reasons) == ("price",)
     first_contact = LeadEvent.objects.filter(
         lead=histories["rejected"], kind=LeadEvent.Kind.CONTACT_LOGGED
     ).order_by("at")[0]
