@@ -126,6 +126,13 @@ def _postgresql_install() -> list[str]:
         END $$
         """,
         f"""
+        CREATE FUNCTION dashboard_leadfacts_recount() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            {_recount_one("postgresql", "NEW.lead_id")};
+            RETURN NULL;
+        END $$
+        """,
+        f"""
         CREATE FUNCTION dashboard_leadfacts_lead() RETURNS trigger LANGUAGE plpgsql AS $$
         DECLARE
             lead bigint;
@@ -143,6 +150,8 @@ def _postgresql_install() -> list[str]:
         "CREATE TRIGGER dashboard_leadfacts_event AFTER INSERT ON leads_leadevent FOR EACH ROW "
         "WHEN (NEW.kind IN ('stage_changed', 'contact_logged')) "
         "EXECUTE FUNCTION dashboard_leadfacts_event()",
+        "CREATE TRIGGER dashboard_leadfacts_event_changed AFTER UPDATE ON leads_leadevent "
+        "FOR EACH ROW EXECUTE FUNCTION dashboard_leadfacts_recount()",
         "CREATE TRIGGER dashboard_leadfacts_lead AFTER INSERT ON leads_lead FOR EACH ROW "
         "EXECUTE FUNCTION dashboard_leadfacts_lead()",
         f"CREATE TRIGGER dashboard_leadfacts_change AFTER UPDATE OF {', '.join(WATCHED)} "
@@ -158,6 +167,8 @@ def _sqlite_install() -> list[str]:
         "CREATE TRIGGER dashboard_leadfacts_event AFTER INSERT ON leads_leadevent "
         "WHEN NEW.kind IN ('stage_changed', 'contact_logged') "
         f"BEGIN {_proved_update('sqlite')}; END",
+        "CREATE TRIGGER dashboard_leadfacts_event_changed AFTER UPDATE ON leads_leadevent "
+        f"BEGIN {_recount_one('sqlite', 'NEW.lead_id')}; END",
         "CREATE TRIGGER dashboard_leadfacts_lead AFTER INSERT ON leads_lead "
         f"BEGIN {_own('sqlite', 'NEW.id')}; END",
         f"CREATE TRIGGER dashboard_leadfacts_change AFTER UPDATE OF {', '.join(WATCHED)} "
@@ -170,6 +181,7 @@ def _sqlite_install() -> list[str]:
 
 TRIGGERS = [
     ("dashboard_leadfacts_event", "leads_leadevent"),
+    ("dashboard_leadfacts_event_changed", "leads_leadevent"),
     ("dashboard_leadfacts_lead", "leads_lead"),
     ("dashboard_leadfacts_change", "leads_lead"),
     ("dashboard_leadfacts_submission", "leads_submission"),
@@ -191,17 +203,16 @@ def facts_uninstall(schema_editor) -> None:
     if vendor == "postgresql":
         schema_editor.execute("DROP FUNCTION IF EXISTS dashboard_leadfacts_event()")
         schema_editor.execute("DROP FUNCTION IF EXISTS dashboard_leadfacts_lead()")
+        schema_editor.execute("DROP FUNCTION IF EXISTS dashboard_leadfacts_recount()")
 
 
-def rebuild_sql(vendor: str) -> str:
-    """Every lead's facts recounted from the lead and its events: one statement."""
+def _events_counted(vendor: str) -> tuple[str, str]:
+    """(aggregates over a lead's events `e`, what each facts column PROVED reads of them)."""
     stage = "e.kind = 'stage_changed'"
     flags = ", ".join(
         f"max(CASE WHEN {stage} AND e.to_stage = '{f}' THEN 1 ELSE 0 END) AS {f}" for f in EXITS
     )
     contact = f"(e.kind = 'contact_logged' OR ({stage} AND e.to_stage = 'contacted'))"
-    read = ", ".join(f"COALESCE(e.{f}, 0) = 1" for f in EXITS)
-    own = ", ".join(f"l.{column}" for _, column in OWN)
     concat = (
         "string_agg(DISTINCT {x}, ',')" if vendor == "postgresql" else "group_concat(DISTINCT {x})"
     )
@@ -209,17 +220,38 @@ def rebuild_sql(vendor: str) -> str:
     codes = "".join(
         f", {concat.format(x=went.format(to=to))} AS {column}" for column, to in REASONED.items()
     )
+    counted = (
+        f"max(CASE WHEN {stage} THEN {RANK.format(to='e.to_stage')} ELSE 0 END) AS furthest, "
+        f"{flags}, "
+        f"min(CASE WHEN {stage} AND e.to_stage = 'routed' THEN e.at END) AS routed_at, "
+        f"min(CASE WHEN {contact} THEN e.at END) AS contacted_at{codes}"
+    )
+    read = ", ".join(f"COALESCE(e.{f}, 0) = 1" for f in EXITS)
     reasons = ", ".join(f"',' || COALESCE(e.{column} || ',', '')" for column in REASONED)
+    return counted, f"COALESCE(e.furthest, 0), {read}, e.routed_at, e.contacted_at, {reasons}"
+
+
+def _recount_one(vendor: str, lead_id: str) -> str:
+    """One lead's proved columns recounted from its events (after an event was changed: the
+    demo backdates its events)."""
+    counted, read = _events_counted(vendor)
+    return (
+        f"UPDATE dashboard_leadfacts SET ({', '.join(PROVED)}) = (SELECT {read} FROM ("
+        f"SELECT {counted} FROM leads_leadevent e WHERE e.lead_id = {lead_id} "
+        "AND e.kind IN ('stage_changed', 'contact_logged')) e) "
+        f"WHERE lead_id = {lead_id}"
+    )
+
+
+def rebuild_sql(vendor: str) -> str:
+    """Every lead's facts recounted from the lead and its events: one statement."""
+    counted, read = _events_counted(vendor)
+    own = ", ".join(f"l.{column}" for _, column in OWN)
     return f"""
         INSERT INTO dashboard_leadfacts ({COLUMNS})
-        SELECT l.id, {own}, {_source(vendor, "l")}, COALESCE(e.furthest, 0), {read},
-            e.routed_at, e.contacted_at, {reasons}
+        SELECT l.id, {own}, {_source(vendor, "l")}, {read}
         FROM leads_lead l LEFT JOIN (
-            SELECT e.lead_id,
-                max(CASE WHEN {stage} THEN {RANK.format(to="e.to_stage")} ELSE 0 END) AS furthest,
-                {flags},
-                min(CASE WHEN {stage} AND e.to_stage = 'routed' THEN e.at END) AS routed_at,
-                min(CASE WHEN {contact} THEN e.at END) AS contacted_at{codes}
+            SELECT e.lead_id, {counted}
             FROM leads_leadevent e WHERE e.kind IN ('stage_changed', 'contact_logged')
             GROUP BY e.lead_id
         ) e ON e.lead_id = l.id

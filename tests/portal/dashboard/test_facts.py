@@ -127,3 +127,15 @@ def test_the_facts_follow_the_leads_own_columns(histories):
             lead.source_form_id,
         )
     assert LeadFacts.objects.get(lead=histories["moved"]).campaign == "Autumn"
+
+
+def test_an_event_rewritten_afterwards_is_recounted(histories):
+    """The demo backdates its events (`portal.demo.services._backdate`): the facts follow."""
+    won = histories["won"]
+    earlier = timezone.now() - timedelta(days=30)
+    routed = LeadEvent.objects.get(lead=won, to_stage=R)
+    LeadEvent.objects.filter(pk=routed.pk).update(at=earlier)
+    assert LeadFacts.objects.get(lead=won).routed_at == earlier
+    kept = _rows()
+    facts_rebuild()
+    assert _rows() == kept
