@@ -1,13 +1,16 @@
 """Every figure of the shared dashboard, read with aggregate queries.
 
 One `Filters` value selects the leads (by the lead's own date: an imported lead keeps the
-date its file gave it); each panel is one selector over `leads_for(filters)`, returning plain
+date its file gave it); each panel is one selector over `facts_for(filters)`, returning plain
 rows that the page, its charts and the CSV export all show unchanged.
 
 How far a lead went is read from its stage-change events. A stage an event records proves
 every stage before it on the way to a win (`PROVES`): a lead rejected by a rep was routed and
 qualified; an outcome imported from history (won, lost, rejected, written by
 `lead_record_outcome` with no events before it) counts as having passed the stages before it.
+What the events prove, and the lead's own columns the filters read, come from `LeadFacts`
+(one narrow row per lead, kept by triggers: `portal.dashboard.facts`), so a panel reads one
+row per lead, not the lead and its six events.
 """
 
 import math
@@ -18,28 +21,19 @@ from itertools import pairwise
 from django.db import connection
 from django.db.models import (
     Aggregate,
-    Case,
     Count,
-    Exists,
     F,
     FloatField,
     Func,
-    IntegerField,
-    Max,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
-    TextField,
-    Value,
-    When,
 )
-from django.db.models.fields.json import KT
-from django.db.models.functions import Coalesce, NullIf, TruncWeek
+from django.db.models.functions import TruncWeek
 
 from leads.lifecycle import OPEN_STAGES
-from leads.models import Lead, LeadEvent, LostReason, RejectionReason, Stage, Submission
-from scoring.models import CriterionResult, Qualification
+from leads.models import Lead, LeadEvent, LostReason, RejectionReason, Stage
+from portal.dashboard.models import LeadFacts
+from scoring.models import Criterion, CriterionResult, Qualification
 
 STAGE_CHANGED = LeadEvent.Kind.STAGE_CHANGED
 
@@ -68,6 +62,24 @@ REASON_LABELS = {
     Stage.REJECTED: dict(RejectionReason.choices),
     Stage.LOST: dict(LostReason.choices),
 }
+# Every reason code a move there may carry ("" = none given), and the facts column keeping
+# the codes of a lead's moves there.
+REASON_CODES = {stage: ["", *labels] for stage, labels in REASON_LABELS.items()}
+REASON_COLUMNS = {Stage.REJECTED: "rejected_reasons", Stage.LOST: "lost_reasons"}
+
+
+def _went_for(stage: str, code: str) -> Q:
+    """Facts of leads that moved to `stage` (rejected, lost) with reason `code`."""
+    return Q(**{f"{REASON_COLUMNS[stage]}__contains": f",{code},"})
+
+
+def _reason_counts(stage: str) -> dict:
+    return {
+        f"{stage}__{code}": Count("pk", filter=_went_for(stage, code))
+        for code in REASON_CODES[stage]
+    }
+
+
 # Speed-to-lead distribution buckets, in seconds: [start, end).
 BUCKETS = [
     ("under 5 min", 0, 5 * 60),
@@ -93,24 +105,28 @@ class Filters:
     rep: int | None = None
 
 
-def lead_source():
-    """A lead's source: its first submission's UTM source, else what an import stored in its
-    attributes (`utm_source`, `origin` or `source`, in that order); "" when none says."""
-    first_utm = Subquery(
-        Submission.objects.filter(lead=OuterRef("pk"))
-        .order_by("received_at", "pk")
-        .annotate(utm_source=KT("utm__utm_source"))
-        .values("utm_source")[:1],
-        output_field=TextField(),
-    )
-    said = [NullIf(first_utm, Value(""), output_field=TextField())] + [
-        NullIf(KT(f"attributes__{key}"), Value(""), output_field=TextField())
-        for key in ("utm_source", "origin", "source")
-    ]
-    return Coalesce(*said, Value(""), output_field=TextField())
+def facts_for(filters: Filters) -> QuerySet[LeadFacts]:
+    """The facts of the leads the filters select (one narrow row per lead, `LeadFacts`)."""
+    facts = LeadFacts.objects.order_by()
+    if filters.since:
+        facts = facts.filter(created_at__gte=filters.since)
+    if filters.until:
+        facts = facts.filter(created_at__lt=filters.until)
+    if filters.form:
+        facts = facts.filter(form_id=filters.form)
+    if filters.campaign:
+        facts = facts.filter(campaign=filters.campaign)
+    if filters.queue:
+        facts = facts.filter(queue_id=filters.queue)
+    if filters.rep:
+        facts = facts.filter(owner_id=filters.rep)
+    if filters.source:
+        facts = facts.filter(source=filters.source)
+    return facts
 
 
 def leads_for(filters: Filters) -> QuerySet[Lead]:
+    """The leads themselves (for lists of leads and what only the lead row has: due times)."""
     leads = Lead.objects.order_by()
     if filters.since:
         leads = leads.filter(created_at__gte=filters.since)
@@ -125,26 +141,8 @@ def leads_for(filters: Filters) -> QuerySet[Lead]:
     if filters.rep:
         leads = leads.filter(owner_id=filters.rep)
     if filters.source:
-        leads = leads.annotate(source=lead_source()).filter(source=filters.source)
+        leads = leads.filter(facts__source=filters.source)
     return leads
-
-
-def _furthest():
-    """The furthest main stage (0 = captured only) a lead's stage events prove."""
-    proved = (
-        LeadEvent.objects.filter(lead=OuterRef("pk"), kind=STAGE_CHANGED, to_stage__in=PROVES)
-        .values("lead")
-        .annotate(
-            rank=Max(
-                Case(
-                    *(When(to_stage=stage, then=Value(rank)) for stage, rank in PROVES.items()),
-                    output_field=IntegerField(),
-                )
-            )
-        )
-        .values("rank")
-    )
-    return Coalesce(Subquery(proved, output_field=IntegerField()), Value(0))
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -153,28 +151,21 @@ def _share(part: int, whole: int) -> float | None:
 
 def funnel(*, filters: Filters) -> dict:
     """Leads that reached or passed each stage, the conversion from the stage before, and
-    the side exits (leads that ever went there, by reason). Three queries."""
-    leads = leads_for(filters)
-    captured = leads.count()
-    # One pass over the leads' stage events: a lead reached stage N when one of its events
-    # proves N or later; it left by an exit when one of its events went there.
-    events = LeadEvent.objects.filter(
-        lead__in=leads.values("pk"), kind=STAGE_CHANGED, to_stage__in=[*PROVES, *SIDE_EXITS]
-    ).order_by()
-    proving = {
-        rank: [stage for stage, proved in PROVES.items() if proved >= rank]
-        for rank in range(1, len(MAIN_STAGES) + 1)
-    }
-    counts = events.aggregate(
+    the side exits (leads that ever went there, by reason). One query."""
+    facts = facts_for(filters)
+    # One pass over the leads' facts: a lead reached stage N when its events prove N or
+    # later; it left by an exit when one of its events went there.
+    counts = facts.aggregate(
+        captured=Count("pk"),
         **{
-            f"reached_{rank}": Count("lead_id", distinct=True, filter=Q(to_stage__in=stages))
-            for rank, stages in proving.items()
+            f"reached_{rank}": Count("pk", filter=Q(furthest__gte=rank))
+            for rank in range(1, len(MAIN_STAGES) + 1)
         },
-        **{
-            f"exit_{stage}": Count("lead_id", distinct=True, filter=Q(to_stage=stage))
-            for stage in SIDE_EXITS
-        },
+        **{f"exit_{stage}": Count("pk", filter=Q(**{stage: True})) for stage in SIDE_EXITS},
+        **_reason_counts(Stage.REJECTED),
+        **_reason_counts(Stage.LOST),
     )
+    captured = counts["captured"]
     stages = [{"stage": Stage.CAPTURED, "label": "Captured", "reached": captured}]
     for rank, stage in enumerate(MAIN_STAGES, start=1):
         reached = counts[f"reached_{rank}"]
@@ -184,12 +175,12 @@ def funnel(*, filters: Filters) -> dict:
     stages[0]["conversion"] = None
 
     totals = {stage: counts[f"exit_{stage}"] for stage in SIDE_EXITS}
-    exits = events.filter(to_stage__in=SIDE_EXITS)
-    reasons = (
-        exits.filter(to_stage__in=REASON_LABELS)
-        .values_list("to_stage", "reason_code")
-        .annotate(n=Count("lead_id", distinct=True))
-    )
+    reasons = [
+        (stage, code, counts[f"{stage}__{code}"])
+        for stage, codes in REASON_CODES.items()
+        for code in codes
+        if counts[f"{stage}__{code}"]
+    ]
     by_reason: dict[str, list[dict]] = {stage: [] for stage in REASON_LABELS}
     for stage, code, n in sorted(reasons, key=lambda r: (r[0], -r[2], r[1])):
         label = REASON_LABELS[stage].get(code, "No reason given")
@@ -250,12 +241,6 @@ def percentile(values: list[float], fraction: float) -> float | None:
     return values[low] + (values[high] - values[low]) * (position - low)
 
 
-def _first_event_at(condition: Q):
-    return Subquery(
-        LeadEvent.objects.filter(condition, lead=OuterRef("pk")).order_by("at").values("at")[:1]
-    )
-
-
 SPEED_MEASURES = [
     ("first_action", "Submission → first rep action"),
     ("first_contact", "Submission → first contact"),
@@ -264,12 +249,9 @@ SPEED_MEASURES = [
 ]
 
 
-def _with_timings(leads: QuerySet[Lead]) -> QuerySet[Lead]:
-    routed = _first_event_at(Q(kind=STAGE_CHANGED, to_stage=Stage.ROUTED))
-    contacted = _first_event_at(
-        Q(kind=LeadEvent.Kind.CONTACT_LOGGED) | Q(kind=STAGE_CHANGED, to_stage=Stage.CONTACTED)
-    )
-    return leads.annotate(routed_at=routed, contacted_at=contacted).annotate(
+def _with_timings(facts: QuerySet[LeadFacts]) -> QuerySet[LeadFacts]:
+    # First routed, first contact (a contact logged or a move to contacted): kept in the facts.
+    return facts.annotate(
         first_action=Seconds(F("first_action_at"), F("created_at")),
         first_contact=Seconds(F("contacted_at"), F("created_at")),
         routing=Seconds(F("routed_at"), F("created_at")),
@@ -277,7 +259,7 @@ def _with_timings(leads: QuerySet[Lead]) -> QuerySet[Lead]:
     )
 
 
-def _percentiles(leads: QuerySet[Lead], names: list[str]) -> dict[str, float | None]:
+def _percentiles(leads: QuerySet, names: list[str]) -> dict[str, float | None]:
     """Count, median and p90 of each timing: one query."""
     if connection.vendor == "postgresql":
         aggregates = {}
@@ -299,7 +281,7 @@ def _percentiles(leads: QuerySet[Lead], names: list[str]) -> dict[str, float | N
 
 def speed_to_lead(*, filters: Filters) -> dict:
     """Median and p90 of each timing, its distribution and its weekly trend (three queries)."""
-    timed = _with_timings(leads_for(filters))
+    timed = _with_timings(facts_for(filters))
     names = [name for name, _ in SPEED_MEASURES]
     figures = _percentiles(timed, names)
     measures = [
@@ -328,7 +310,7 @@ def speed_to_lead(*, filters: Filters) -> dict:
     return {"measures": measures, "distribution": distribution, "weekly": _weekly(timed)}
 
 
-def _weekly(timed: QuerySet[Lead]) -> list[dict]:
+def _weekly(timed: QuerySet[LeadFacts]) -> list[dict]:
     """Per week of submission: leads acted on, median and p90 to first action."""
     acted = timed.filter(first_action_at__isnull=False).annotate(week=TruncWeek("created_at"))
     if connection.vendor == "postgresql":
@@ -359,36 +341,32 @@ def _weekly(timed: QuerySet[Lead]) -> list[dict]:
 # Lead quality by source.
 
 DIMENSIONS = {
-    "form": ("Form", "source_form__name"),
+    "form": ("Form", "form__name"),
     "campaign": ("Campaign", "campaign"),
-    "source": ("Source", None),  # lead_source()
+    "source": ("Source", "source"),
 }
 
 
 def quality_by(*, filters: Filters, dimension: str) -> list[dict]:
     """Per form, campaign or source: volume, qualification, acceptance, rejection and win
     rates, the most frequent rejection reason and the criteria failed most. Three queries."""
-    leads = leads_for(filters)
+    facts = facts_for(filters)
     _, field = DIMENSIONS[dimension]
-    key = F(field) if field else lead_source()
-    rejected = LeadEvent.objects.filter(
-        lead=OuterRef("pk"), kind=STAGE_CHANGED, to_stage=Stage.REJECTED
-    )
     rows = (
-        leads.annotate(key=key, rank=_furthest(), rejected=Exists(rejected))
+        facts.annotate(key=F(field))
         .values("key")
         .annotate(
             volume=Count("pk"),
-            qualified=Count("pk", filter=Q(rank__gte=1)),
-            routed=Count("pk", filter=Q(rank__gte=2)),
-            accepted=Count("pk", filter=Q(rank__gte=3)),
+            qualified=Count("pk", filter=Q(furthest__gte=1)),
+            routed=Count("pk", filter=Q(furthest__gte=2)),
+            accepted=Count("pk", filter=Q(furthest__gte=3)),
             rejected_leads=Count("pk", filter=Q(rejected=True)),
-            won=Count("pk", filter=Q(rank__gte=6)),
+            won=Count("pk", filter=Q(furthest__gte=6)),
+            **_reason_counts(Stage.REJECTED),
         )
         .order_by("-volume", "key")
     )
-    top_reasons = _top_rejection_reasons(leads, key)
-    failing = _criteria_failed_most(leads, key)
+    failing = _criteria_failed_most(facts, field)
     return [
         {
             "key": row["key"] or "(none)",
@@ -398,7 +376,7 @@ def quality_by(*, filters: Filters, dimension: str) -> list[dict]:
             "accepted": row["accepted"],
             "acceptance_rate": _share(row["accepted"], row["routed"]),
             "rejected": row["rejected_leads"],
-            "top_rejection": top_reasons.get(row["key"], ""),
+            "top_rejection": _top_rejection(row),
             "won": row["won"],
             "win_rate": _share(row["won"], row["qualified"]),
             "failed_most": failing.get(row["key"], ""),
@@ -407,50 +385,44 @@ def quality_by(*, filters: Filters, dimension: str) -> list[dict]:
     ]
 
 
-def _key_of(leads: QuerySet[Lead], key, lead_ref: str):
-    """The group key (`key`) of the lead `lead_ref` names, as a subquery."""
-    return Subquery(leads.filter(pk=OuterRef(lead_ref)).annotate(k=key).values("k"))
-
-
-def _criteria_failed_most(leads: QuerySet[Lead], key, top: int = 3) -> dict[str, str]:
+def _criteria_failed_most(facts: QuerySet[LeadFacts], field: str, top: int = 3) -> dict[str, str]:
     """Per group, the criteria the most leads failed in their judgements in force."""
-    counted = (
-        CriterionResult.objects.filter(
-            qualification__lead__in=leads.values("pk"),
-            qualification__superseded_at__isnull=True,
-            passed=False,
-        )
-        .annotate(key=_key_of(leads, key, "qualification__lead_id"))
-        .values_list("key", "criterion__label")
-        .annotate(n=Count("qualification__lead_id", distinct=True))
-        .order_by()
+    window, params = facts.annotate(key=F(field)).values("lead_id", "key").query.sql_with_params()
+    # Joined from the period's facts straight to the judgements: through the ORM the path
+    # is result -> judgement -> lead -> facts, one more join per result than needed.
+    sql = (
+        f"SELECT w.key, r.criterion_id, COUNT(DISTINCT q.lead_id) FROM ({window}) w "  # noqa: S608
+        f"JOIN {Qualification._meta.db_table} q ON q.lead_id = w.lead_id "
+        f"JOIN {CriterionResult._meta.db_table} r ON r.qualification_id = q.id "
+        "WHERE q.superseded_at IS NULL AND r.passed = %s GROUP BY w.key, r.criterion_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, False])
+        counted = cursor.fetchall()
+    labels = dict(
+        Criterion.objects.filter(pk__in={row[1] for row in counted}).values_list("pk", "label")
     )
     groups: dict[str, list[tuple[int, str]]] = {}
-    for group, label, n in counted:
-        groups.setdefault(group, []).append((-n, label))
+    for group, criterion, n in counted:
+        groups.setdefault(group, []).append((-n, labels.get(criterion, "")))
     return {
         group: "; ".join(f"{label} ({-n})" for n, label in sorted(found)[:top])
         for group, found in groups.items()
     }
 
 
-def _top_rejection_reasons(leads: QuerySet[Lead], key) -> dict[str, str]:
+def _top_rejection(row: dict) -> str:
+    """The rejection reason most of the group's leads were rejected for ("" if none was)."""
     labels = REASON_LABELS[Stage.REJECTED]
-    counted = (
-        LeadEvent.objects.filter(
-            lead__in=leads.values("pk"), kind=STAGE_CHANGED, to_stage=Stage.REJECTED
-        )
-        .annotate(key=_key_of(leads, key, "lead_id"))
-        .values_list("key", "reason_code")
-        .annotate(n=Count("lead_id", distinct=True))
-        .order_by()
-    )
-    best: dict[str, tuple[int, str]] = {}
-    for group, code, n in counted:
-        label = labels.get(code, "No reason given")
-        if group not in best or (-n, label) < (-best[group][0], best[group][1]):
-            best[group] = (n, label)
-    return {group: f"{label} ({n})" for group, (n, label) in best.items()}
+    found = [
+        (-row[f"{Stage.REJECTED}__{code}"], labels.get(code, "No reason given"))
+        for code in REASON_CODES[Stage.REJECTED]
+        if row[f"{Stage.REJECTED}__{code}"]
+    ]
+    if not found:
+        return ""
+    n, label = min(found)
+    return f"{label} ({-n})"
 
 
 def _grouped_percentiles(rows: QuerySet, group: str, value: str) -> dict:
@@ -609,19 +581,18 @@ def _name(row: dict, prefix: str) -> str:
 def team(*, filters: Filters) -> list[dict]:
     """Per rep (the lead's owner now): open leads, leads routed to them, accepted, won, win
     rate (won ÷ accepted) and the rep's time from routed to first action. Two queries."""
-    leads = leads_for(filters).filter(owner__isnull=False)
+    facts = facts_for(filters).filter(owner__isnull=False)
     counted = (
-        leads.annotate(rank=_furthest())
-        .values("owner", "owner__username", "owner__first_name", "owner__last_name")
+        facts.values("owner", "owner__username", "owner__first_name", "owner__last_name")
         .annotate(
             open=Count("pk", filter=Q(stage__in=OPEN_STAGES)),
-            routed=Count("pk", filter=Q(rank__gte=2)),
-            accepted=Count("pk", filter=Q(rank__gte=3)),
-            won=Count("pk", filter=Q(rank__gte=6)),
+            routed=Count("pk", filter=Q(furthest__gte=2)),
+            accepted=Count("pk", filter=Q(furthest__gte=3)),
+            won=Count("pk", filter=Q(furthest__gte=6)),
         )
         .order_by("owner__first_name", "owner__last_name", "owner__username")
     )
-    timed = _with_timings(leads)
+    timed = _with_timings(facts)
     times = _grouped_percentiles(timed, "owner", "rep")
     return [
         {
@@ -645,7 +616,7 @@ def score_distribution(*, filters: Filters) -> list[dict]:
     verdict. One query."""
     rows = (
         Qualification.objects.current()
-        .filter(lead__in=leads_for(filters).values("pk"))
+        .filter(lead_id__in=facts_for(filters).values("lead_id"))
         .values("agreement__version", "score")
         .annotate(
             judged_qualified=Count("pk", filter=Q(qualified=True)),

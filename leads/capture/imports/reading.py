@@ -50,14 +50,26 @@ csv.field_size_limit(max(csv.field_size_limit(), MAX_FILE_BYTES))
 
 YES = {"yes", "y", "true", "t", "1", "x", "on", "sim", "s", "ja", "oui", "si"}
 NO = {"no", "n", "false", "f", "0", "off", "nao", "não", "nein", "non"}
+# What files really write in an outcome column: a "Converted" 1/0 (or yes/no, true/false)
+# is won or not; "not converted" and the like are lost: the lead was worked and did not buy.
 OUTCOMES = {
     "won": Stage.WON,
     "converted": Stage.WON,
     "closed won": Stage.WON,
+    **dict.fromkeys(("1", "yes", "y", "true", "t"), Stage.WON),
     "lost": Stage.LOST,
     "closed lost": Stage.LOST,
+    **dict.fromkeys(("not", "not converted", "unconverted", "no conversion"), Stage.LOST),
+    **dict.fromkeys(("0", "no", "n", "false", "f"), Stage.LOST),
     "rejected": Stage.REJECTED,
 }
+
+
+def parse_outcome(text: str) -> str | None:
+    """The outcome a cell names (won, lost or rejected), None when it names none."""
+    return OUTCOMES.get(" ".join(text.replace("_", " ").replace("-", " ").split()).casefold())
+
+
 DATE_FORMATS = ("%Y/%m/%d", "%Y/%m/%d %H:%M", "%Y/%m/%d %H:%M:%S")
 
 
@@ -452,9 +464,15 @@ class RowReader:
             row.outcome_reason = value
             return
         if rule.to == "outcome":
-            outcome = OUTCOMES.get(value.casefold())
+            outcome = parse_outcome(value)
             if outcome is None:
-                row.errors.append(RowError(label, f'"{value}" is not won, lost or rejected.'))
+                row.errors.append(
+                    RowError(
+                        label,
+                        f'"{value}" is not won, lost or rejected '
+                        "(nor 1/0, yes/no, true/false, converted/not converted).",
+                    )
+                )
             else:
                 row.outcome = outcome
             return
@@ -484,9 +502,11 @@ class RowReader:
 
     def _check_history(self, row: ParsedRow) -> None:
         if row.outcome and row.outcome_at is None:
-            row.outcome_at = row.created_at
-            if row.outcome_at is None:
-                row.errors.append(RowError("Outcome date", "An outcome needs its date."))
+            # No outcome date (a "Converted" 1/0 column has none): the lead's own date, the
+            # file's or, without one, the import's.
+            row.outcome_at = row.created_at or self.now
+            whose = "the lead's own date" if row.created_at else "today, the lead's date"
+            row.warnings.append(RowError("Outcome date", f"None in the file: dated {whose}."))
         if row.outcome_at and not row.outcome:
             row.errors.append(RowError("Outcome", "A date without an outcome (won, lost...)."))
         if row.created_at and row.outcome_at and row.outcome_at < row.created_at:

@@ -570,3 +570,57 @@ def test_the_task_fails_an_import_whose_file_cannot_be_read_with_the_reason(form
     lead_import.refresh_from_db()
     assert lead_import.status == LeadImport.Status.FAILED
     assert lead_import.failure.startswith("Line 3 of the file cannot be read")
+
+
+@pytest.mark.parametrize(
+    ("text", "outcome"),
+    [
+        ("1", Stage.WON),
+        ("Yes", Stage.WON),
+        ("TRUE", Stage.WON),
+        ("Converted", Stage.WON),
+        ("won", Stage.WON),
+        ("0", Stage.LOST),
+        ("no", Stage.LOST),
+        ("False", Stage.LOST),
+        ("not converted", Stage.LOST),
+        ("Not", Stage.LOST),
+        ("Lost", Stage.LOST),
+        ("rejected", Stage.REJECTED),
+        ("maybe", None),
+    ],
+)
+def test_outcomes_in_the_values_files_really_have(text, outcome):
+    from leads.capture.imports.reading import parse_outcome
+
+    assert parse_outcome(text) == outcome
+
+
+def test_an_outcome_without_a_date_takes_the_leads_own_date_and_the_preview_says_so(form):
+    content = (
+        "Email,Company,Created,Converted\n"
+        "ana@acme.example,Acme,2019-03-04,1\n"
+        "bo@acme.example,Acme,2019-05-06,0\n"
+        "cy@acme.example,Acme,,1\n"
+    )
+    lead_import = import_create(
+        form=form, source="course", file_name="history.csv", content=content, by=UserFactory()
+    )
+    import_map(
+        lead_import=lead_import,
+        mapping={
+            "columns": {
+                "Email": {"to": "field:email"},
+                "Company": {"to": "field:company"},
+                "Created": {"to": "created_at", "format": ["%Y-%m-%d"]},
+                "Converted": {"to": "outcome"},
+            }
+        },
+        time_zone="UTC",
+    )
+    ana, bo, cy = preview(lead_import=lead_import)
+    assert (ana.outcome, ana.outcome_at) == (Stage.WON, datetime(2019, 3, 4, tzinfo=UTC))
+    assert (bo.outcome, bo.outcome_at) == (Stage.LOST, datetime(2019, 5, 6, tzinfo=UTC))
+    assert ana.errors == bo.errors == cy.errors == []
+    assert "the lead's own date" in ana.warnings[0].reason
+    assert cy.outcome == Stage.WON and "today" in cy.warnings[0].reason

@@ -87,6 +87,6 @@ def test_an_empty_view_has_zeros_and_no_conversion():
     assert all(row["leads"] == 0 for row in result["exits"])
 
 
-def test_the_funnel_is_three_queries_however_many_leads(django_assert_num_queries, histories):
-    with django_assert_num_queries(3):
+def test_the_funnel_is_one_query_however_many_leads(django_assert_num_queries, histories):
+    with django_assert_num_queries(1):
         funnel(filters=Filters())

@@ -88,7 +88,7 @@ def test_a_superseded_judgement_does_not_count_as_a_failure():
     assert row["failed_most"] == ""
 
 
-def test_quality_is_three_queries(django_assert_num_queries):
+def test_quality_is_at_most_three_queries(django_assert_max_num_queries):
     lead_through(Stage.QUALIFIED, R, Stage.REJECTED, reason_code="no_budget")
-    with django_assert_num_queries(3):
+    with django_assert_max_num_queries(3):
         quality_by(filters=Filters(), dimension="source")
