@@ -1,9 +1,10 @@
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Case, Count, Q, QuerySet, Sum, When
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -85,7 +86,17 @@ def forget_published_forms(**kwargs) -> None:
 
 def allowed_origins_for_route(*, slug: str | None = None, guid=None) -> list[str]:
     """The embedding origins of the form a URL names by slug or GUID; none if no such form."""
-    forms = Form.objects.filter(slug=slug) if slug else Form.objects.filter(guid=guid)
+    if slug:
+        forms = Form.objects.filter(slug=slug)
+    else:
+        try:
+            guid = uuid.UUID(str(guid))
+        except ValueError:
+            return []
+        # Our GUID first, then the HubSpot form GUID set on a form (the HubSpot endpoints).
+        forms = Form.objects.filter(Q(guid=guid) | Q(hubspot_form_guid=guid)).order_by(
+            Case(When(guid=guid, then=0), default=1)
+        )
     return forms.values_list("allowed_origins", flat=True).first() or []
 
 

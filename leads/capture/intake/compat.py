@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from django import forms
 from django.core.exceptions import RequestDataTooBig
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -477,6 +477,77 @@ def _hubspot_error(status: int, message: str, errors: list[dict[str, str]]) -> J
     logger.info("HubSpot-compatible post refused (%s): %s %s", correlation_id, status, errors)
     body = {"status": "error", "message": message, "correlationId": correlation_id}
     return JsonResponse({**body, "errors": errors}, status=status)
+
+
+# HubSpot Forms API v2 (legacy) ----------------------------------------------------------------
+
+
+@csrf_exempt
+@require_POST
+def hubspot_v2_submit(request: HttpRequest, portal_id: str, guid: str) -> HttpResponse:
+    """POST /uploads/form/v2/<portalId>/<formGuid>, HubSpot's legacy form post: form-encoded
+    fields by property name, and `hs_context` (JSON: pageUrl, pageName, hutk, ipAddress,
+    redirectUrl). Answers as HubSpot did: 204, or 302 to `redirectUrl`; 404 for no such form.
+
+    HubSpot's v2 took what it was sent, so this keeps a post the form refuses (as Web-to-Lead
+    does): the values as sent, each problem recorded on the submission.
+    """
+    form_guid = _guid(guid)
+    try:
+        if form_guid is None:
+            count_unknown(request)
+            raise Http404
+        form = post_form(
+            request,
+            lambda _: published_form_for_hubspot(portal_id=portal_id, guid=form_guid),
+            None,
+        )
+        posted = _posted_fields(request)
+    except Http404:
+        return HttpResponse("Form not found.", status=404, content_type="text/plain")
+    except RateLimited as error:
+        response = HttpResponse(error.message, status=error.status, content_type="text/plain")
+        response["Retry-After"] = str(error.retry_after_seconds)
+        return response
+    except DomainError as error:
+        return HttpResponse(error.message, status=error.status, content_type="text/plain")
+    fields, signals = spam_signals(posted.fields)
+    sent = _payload(fields)
+    context, context_problems = _hs_context(sent.pop("hs_context", None))
+    known, aliases = submission_form_class(form.current_version).base_fields, form.aliases
+    payload = {aliased_name(name, known, aliases): value for name, value in sent.items()}
+    if "hs_context" in posted.fields:
+        payload["hs_context"] = context if context is not None else posted.fields["hs_context"]
+    payload, cleaned, problems = kept_with_problems(bind(form, payload))
+    page_url = (context or {}).get("pageUrl")
+    page_url = page_url if isinstance(page_url, str) else ""
+    store(
+        form,
+        intake="hubspot_v2",
+        payload=payload,
+        cleaned=lead_names(payload, cleaned),
+        provenance=request_provenance(request, page_url=page_url, utm=_utm_of(page_url)),
+        signals=signals,
+        problems=context_problems + problems,
+    )
+    redirect_url = (context or {}).get("redirectUrl")
+    if not isinstance(redirect_url, str) or not redirect_url:
+        return HttpResponse(status=204)
+    return HttpResponseRedirect(_return_to(form, redirect_url))
+
+
+def _hs_context(raw: Any) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """hs_context as the object it should be, or None and the problem (the text is kept)."""
+    if raw in (None, ""):
+        return None, []
+    try:
+        context = json.loads(raw) if isinstance(raw, str) else None
+    except ValueError:
+        context = None
+    if isinstance(context, dict):
+        return context, []
+    message = "Not a JSON object; kept as sent, without its page and redirect."
+    return None, [field_problem("hs_context", "invalid", message, _raw(raw))]
 
 
 # Salesforce Web-to-Lead -----------------------------------------------------------------------

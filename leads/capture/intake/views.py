@@ -93,11 +93,14 @@ def _form_response(
     status: int = 200,
     token: str | None = None,
 ) -> HttpResponse:
+    # In an iframe, frame.js names the host page in the URL; the post carries it (and the UTM).
+    page_url = request.GET.get("page_url") or utm.get("page_url") or ""
     utm = {key: request.GET.get(key, utm.get(key, "")) for key in UTM_KEYS}
     context = {
         "form": form,
         "bound": bound,
         "utm": utm,
+        "page_url": page_url[:2000] if isinstance(page_url, str) else "",
         "error": error,
         # Shown again after field errors, the page keeps the time it was first shown.
         "spam": {"honeypot": HONEYPOT_FIELD, "token_field": RENDERED_FIELD},
