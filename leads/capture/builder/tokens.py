@@ -17,6 +17,7 @@ from django.db import connection
 from django.utils import timezone
 
 from leads.capture.models import Form, HubSpotAccountToken
+from leads.capture.selectors import forget_published_forms
 
 # Account tokens carry a prefix (as HubSpot's "pat-" private app tokens do): one is told from a
 # form's token without a query, and a leaked one is recognisable in a log or a repository.
@@ -37,24 +38,24 @@ def hubspot_token_issue(*, form: Form) -> str:
     Form.objects.filter(pk=form.pk).update(
         hubspot_token_hash=form.hubspot_token_hash, updated_at=form.updated_at
     )
+    forget_published_forms()  # an update() sends no post_save: forget them here
     return token
 
 
-def hubspot_token_matches(*, form_id: int, token: str) -> bool:
-    """Whether `token` opens the secure endpoint of this form: its own token, or an account
-    token not revoked.
+def hubspot_token_matches(*, form: Form, token: str) -> bool:
+    """Whether `token` opens the secure endpoint of this (published, remembered) form: its
+    own token, or an account token not revoked.
 
-    Read from the database on every post, so a replaced or revoked token stops working at
-    once in every process; as plain statements, since the ORM's queryset for it was a third
-    of a secure post's CPU (py-spy)."""
+    The form's token hash is the one the remembered form carries (selectors.py), so a post
+    costs no query for it: py-spy put that SELECT at a third of a secure post's time. A new
+    token forgets the remembered forms in the process that made it; another process takes
+    the new one, and stops taking the old, within PUBLISHED_FORM_SECONDS (2 s), as it sees an
+    unpublish. An account token is read on every post, so a revoked one stops at once."""
     if not token:
         return False
     if token.startswith(ACCOUNT_TOKEN_PREFIX):
         return _account_token_matches(token)
-    with connection.cursor() as cursor:
-        cursor.execute(_TOKEN_HASH_SQL, [form_id])
-        row = cursor.fetchone()
-    stored = row[0] if row else ""
+    stored = form.hubspot_token_hash
     return bool(stored) and hmac.compare_digest(stored, token_hash(token))
 
 
@@ -97,10 +98,6 @@ def hubspot_account_token_revoke(*, account_token: HubSpotAccountToken, by) -> b
     return bool(revoked)
 
 
-_TOKEN_HASH_SQL = (
-    f"SELECT {Form._meta.get_field('hubspot_token_hash').column} FROM {Form._meta.db_table} "  # noqa: S608 - names from the model, the id bound
-    f"WHERE {Form._meta.pk.column} = %s"
-)
 _ACCOUNT_TOKEN_SQL = (
     f"SELECT id, last_used_at FROM {HubSpotAccountToken._meta.db_table} "  # noqa: S608 - names from the model, the hash bound
     "WHERE token_hash = %s AND revoked_at IS NULL"

@@ -144,7 +144,7 @@ def hubspot_secure_submit(request: HttpRequest, portal_id: str, guid: str) -> Ht
         form = published_form_for_hubspot(portal_id=portal_id, guid=form_guid)
     except Http404:
         form = None
-    if form is None or not hubspot_token_matches(form_id=form.pk, token=_bearer_token(request)):
+    if form is None or not hubspot_token_matches(form=form, token=_bearer_token(request)):
         try:
             count_unknown(request)  # guessing GUIDs or tokens counts against the IP
         except RateLimited as error:
