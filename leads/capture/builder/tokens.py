@@ -1,8 +1,9 @@
 """Bearer tokens for the HubSpot-compatible secure endpoint: one per form, or one for the
 whole account (a private-app style token a marketing manager makes), all kept hashed.
 
-Per form rather than per portal: the form's GUID already names it in the URL, a leaked
-token opens one form only, and a marketer replaces it from that form's page. Only the
+A form's token: the form's GUID already names it in the URL, a leaked token opens one form
+only, and a marketer replaces it from that form's page. An account token opens every form,
+for a server relaying many forms' posts (as HubSpot's private app tokens do). Only the
 SHA-256 of the token is stored: a token is 256 random bits, so a slow password hash would
 add nothing but time to every post; the token itself is shown once, when it is made.
 """

@@ -2,8 +2,11 @@
 
 Both read the vendor's request, turn it into the form's own fields, and go through the same
 form class (validation and payload caps), Idempotency-Key and `lead_capture` as our own
-intakes. They answer in the vendor's shape: HubSpot's Forms API v3 JSON, and Salesforce
-Web-to-Lead's redirect to `retURL`. Bad input is a 4xx in that shape, never a 5xx.
+intakes. They answer in the vendor's shape: HubSpot's Forms API v3 JSON, HubSpot's legacy v2
+204/302, and Salesforce Web-to-Lead's 200 page that sends the browser on to `retURL`. A form
+is named by its GUID or by the vendor's own ids set on it (HubSpot's portal id and form GUID,
+Salesforce's org id), and posted names are read through its aliases (leads/capture/aliases.py).
+Bad input is a 4xx in that shape, never a 5xx.
 """
 
 import dataclasses
