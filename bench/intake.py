@@ -223,7 +223,7 @@ def hubspot_body() -> str:
     return json.dumps(body, separators=(",", ":"))
 
 
-# Web-to-Lead's names for the demo form's fields (leads/capture/intake/compat.py SALESFORCE_FIELDS).
+# Web-to-Lead's names for the demo form's fields (the preset aliases, leads/capture/aliases.py).
 WEB_TO_LEAD_NAMES = {"company_size": "employees", "job_title": "title"}
 
 

@@ -380,7 +380,7 @@ LEADBRIDGE_PUBLISHED_FORM_SECONDS = env.float("PUBLISHED_FORM_SECONDS", default=
 # CORS only on the intake routes, and there only for the origins the form lists: no origin is
 # allowed globally; leads.capture.builder.embedding answers django-cors-headers'
 # check_request_enabled.
-CORS_URLS_REGEX = r"^/(api/v1/forms/|submissions/v3/integration/submit/)"
+CORS_URLS_REGEX = r"^/(api/v1/forms/|submissions/v3/integration/submit/|uploads/form/v2/)"
 CORS_ALLOWED_ORIGINS: list[str] = []
 CORS_ALLOW_METHODS = ("GET", "POST", "OPTIONS")
 CORS_ALLOW_HEADERS = ("accept", "content-type", "idempotency-key")

@@ -17,6 +17,12 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from leads.capture.aliases import preset_aliases
+
+# A Salesforce org id as Web-to-Lead's `oid` carries it: 00D and 12 more (15), maybe 3 more
+# (the 18-character form); the form keeps the 15 characters that name the org.
+SALESFORCE_ORG_ID = re.compile(r"^00D[0-9A-Za-z]{12}(?:[0-9A-Za-z]{3})?$")
+
 # An accent colour goes into a style rule: only #rrggbb, so nothing else can ride along.
 ACCENT_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -79,6 +85,30 @@ class Form(models.Model):
         editable=False,
         help_text="The form's id for the HubSpot and Salesforce compatible endpoints.",
     )
+    hubspot_portal_id = models.CharField(
+        max_length=20,
+        blank=True,
+        validators=[RegexValidator(r"^[0-9]+$", "A HubSpot portal id is digits only.")],
+        help_text="The HubSpot account (portal) id the site posts to, e.g. 62515.",
+    )
+    hubspot_form_guid = models.UUIDField(
+        null=True,
+        blank=True,
+        help_text="The HubSpot form GUID the site posts to; LeadBridge's own id works too.",
+    )
+    salesforce_org_id = models.CharField(
+        max_length=18,
+        blank=True,
+        validators=[
+            RegexValidator(SALESFORCE_ORG_ID, "A Salesforce org id is 00D and 12 or 15 more.")
+        ],
+        help_text="The Salesforce org id (oid=00D...) the site's Web-to-Lead form posts.",
+    )
+    field_aliases = models.JSONField(
+        default=preset_aliases,
+        blank=True,
+        help_text="Names a site posts under (HubSpot's, Salesforce's), and the key each fills.",
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     current_version = models.ForeignKey(
         "FormVersion",
@@ -96,12 +126,30 @@ class Form(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            # A site names one form by them, so no two forms may share them.
+            models.UniqueConstraint(
+                fields=["hubspot_form_guid"],
+                condition=models.Q(hubspot_form_guid__isnull=False),
+                name="form_unique_hubspot_form_guid",
+            ),
+            models.UniqueConstraint(
+                fields=["salesforce_org_id"],
+                condition=~models.Q(salesforce_org_id=""),
+                name="form_unique_salesforce_org_id",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
 
     def get_absolute_url(self) -> str:
         return reverse("capture:form", kwargs={"slug": self.slug})
+
+    @property
+    def aliases(self) -> dict[str, str]:
+        aliases = self.field_aliases
+        return aliases if isinstance(aliases, dict) else {}
 
     @property
     def is_published(self) -> bool:
@@ -152,6 +200,35 @@ class Form(models.Model):
     def draft_specs(self) -> list[dict[str, Any]]:
         """The draft fields as a version would freeze them."""
         return [field.spec(phone_region=self.phone_region) for field in self.fields.all()]
+
+
+class HubSpotAccountToken(models.Model):
+    """A private-app style token for the HubSpot secure endpoint: any form of the account.
+
+    Made and revoked by a marketing manager; only its SHA-256 is kept (tokens.py)."""
+
+    name = models.CharField(max_length=100, help_text="Who uses it, e.g. the website's server.")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        permissions = [("manage_hubspot_tokens", "Can make and revoke HubSpot account tokens")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
 
 
 class FormField(models.Model):
@@ -356,6 +433,7 @@ __all__ = [
     "FormDailyViews",
     "FormField",
     "FormVersion",
+    "HubSpotAccountToken",
     "ImportRow",
     "LeadImport",
     "QuarantinedPost",

@@ -1,9 +1,11 @@
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Case, Count, Q, QuerySet, Sum, When
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from leads.capture.models import (
@@ -35,6 +37,30 @@ def published_form_by_guid(*, guid) -> Form:
     return _remembered(("guid", guid), lambda: get_object_or_404(_published(), guid=guid))
 
 
+def published_form_for_hubspot(*, portal_id: str, guid) -> Form:
+    """The published form a HubSpot URL names: by our GUID (any portal id), or by the HubSpot
+    form GUID set on the form (with its portal id, when one is set); else a 404."""
+    form = _remembered(("hubspot", guid), lambda: _by_either_guid(guid))
+    if form.guid != guid and form.hubspot_portal_id and form.hubspot_portal_id != portal_id:
+        raise Http404("No form with this HubSpot portal id and form GUID.")
+    return form
+
+
+def _by_either_guid(guid) -> Form:
+    found = list(_published().filter(Q(guid=guid) | Q(hubspot_form_guid=guid))[:2])
+    if not found:
+        raise Http404("No published form with this GUID.")
+    return next((form for form in found if form.guid == guid), found[0])
+
+
+def published_form_by_org_id(*, org_id: str) -> Form:
+    """The published form with this Salesforce org id (15 or 18 characters); else a 404."""
+    org_id = org_id[:15]
+    return _remembered(
+        ("org", org_id), lambda: get_object_or_404(_published(), salesforce_org_id=org_id)
+    )
+
+
 # Each web process remembers the published forms it served for PUBLISHED_FORM_SECONDS: the
 # lookup (a join and the version's fields as JSON) was a quarter of an intake post's CPU. A
 # save of any form or version in this process forgets them all (`forget_published_forms`);
@@ -60,7 +86,17 @@ def forget_published_forms(**kwargs) -> None:
 
 def allowed_origins_for_route(*, slug: str | None = None, guid=None) -> list[str]:
     """The embedding origins of the form a URL names by slug or GUID; none if no such form."""
-    forms = Form.objects.filter(slug=slug) if slug else Form.objects.filter(guid=guid)
+    if slug:
+        forms = Form.objects.filter(slug=slug)
+    else:
+        try:
+            guid = uuid.UUID(str(guid))
+        except ValueError:
+            return []
+        # Our GUID first, then the HubSpot form GUID set on a form (the HubSpot endpoints).
+        forms = Form.objects.filter(Q(guid=guid) | Q(hubspot_form_guid=guid)).order_by(
+            Case(When(guid=guid, then=0), default=1)
+        )
     return forms.values_list("allowed_origins", flat=True).first() or []
 
 

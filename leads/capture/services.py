@@ -1,4 +1,5 @@
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -31,6 +32,8 @@ class Provenance:
     idempotency_key: str = ""
     ip_address: str | None = None
     user_agent: str = ""
+    # When the caller says the visitor sent it (HubSpot's submittedAt, within bounds); else now.
+    submitted_at: datetime | None = None
 
 
 def normalise_email(email: str, *, fold_plus: bool | None = None) -> str:
@@ -147,6 +150,7 @@ def _capture(
         ip_address=provenance.ip_address,
         user_agent=provenance.user_agent,
         problems=problems,
+        **({"received_at": provenance.submitted_at} if provenance.submitted_at else {}),
     )
     if not provenance.idempotency_key:
         _store(submission, lead)  # a new lead is one statement, a transaction of its own
@@ -432,6 +436,10 @@ FORM_SETTINGS = (
     "logo_url",
     "accent_color",
     "stop_phrases",
+    "hubspot_portal_id",
+    "hubspot_form_guid",
+    "salesforce_org_id",
+    "field_aliases",
 )
 FIELD_SETTINGS = (
     "key",

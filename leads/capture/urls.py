@@ -1,5 +1,6 @@
 from django.urls import path
 
+from leads.capture.builder import account_tokens
 from leads.capture.builder import views as builder
 from leads.capture.imports import exports
 from leads.capture.imports import views as import_views
@@ -29,6 +30,11 @@ urlpatterns = [
         compat.hubspot_secure_submit,
         name="hubspot_secure_submit",
     ),
+    path(
+        "uploads/form/v2/<str:portal_id>/<str:guid>",
+        compat.hubspot_v2_submit,
+        name="hubspot_v2_submit",
+    ),
     path("servlet/servlet.WebToLead", compat.web_to_lead, name="web_to_lead_servlet"),
     path("web-to-lead/", compat.web_to_lead, name="web_to_lead"),
     # The marketers' pages.
@@ -38,6 +44,12 @@ urlpatterns = [
     path("forms/<int:pk>/settings/", builder.form_edit, name="form_edit"),
     path("forms/<int:pk>/preview/", builder.form_preview, name="form_preview"),
     path("forms/<int:pk>/hubspot-token/", builder.hubspot_token, name="hubspot_token"),
+    path("forms/hubspot-tokens/", account_tokens.account_tokens, name="account_tokens"),
+    path(
+        "forms/hubspot-tokens/<int:pk>/revoke/",
+        account_tokens.account_token_revoke,
+        name="account_token_revoke",
+    ),
     path("forms/submissions/export/", exports.submissions_export, name="submissions_export"),
     path("forms/<int:pk>/fields/new/", builder.field_new, name="field_new"),
     path("forms/<int:pk>/fields/<int:field_pk>/", builder.field_edit, name="field_edit"),

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from leads.capture.builder.views import FRAME_SCRIPT, IFRAME_SNIPPET
 from leads.capture.intake.spam import HONEYPOT_FIELD
 from leads.capture.models import QuarantinedPost
 from leads.models import Submission
@@ -47,9 +48,14 @@ def site_factory(tmp_path: Path, live_server) -> Iterator:
             f'<script src="{portal}/static/capture/embed.js" '
             f'data-leadbridge-api="{portal}" async></script>'
         )
+        # The builder's own iframe snippet, as a marketer pastes it.
+        iframe = IFRAME_SNIPPET.format(
+            url=f"{portal}/f/{slug}/",
+            name="form",
+            frame_script=f"{portal}/static/{FRAME_SCRIPT}",
+        )
         (root / "frame.html").write_text(
-            f"<!doctype html><title>{name} frame</title><h1>{name} site, iframe</h1>"
-            f'<iframe src="{portal}/f/{slug}/" title="form" width="800" height="700"></iframe>'
+            f"<!doctype html><title>{name} frame</title><h1>{name} site, iframe</h1>{iframe}"
         )
         handler = functools.partial(QuietHandler, directory=str(root))
         server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -144,14 +150,18 @@ def test_an_unlisted_site_can_neither_show_nor_post_the_form(page: Page, snap, s
 
 def test_the_iframe_shows_on_a_listed_site_and_is_refused_on_another(page: Page, snap, sites):
     form, listed, unlisted = sites
-    page.goto(f"{listed}/frame.html")
+    page.goto(f"{listed}/frame.html?utm_source=newsletter&utm_campaign=spring")
     framed = page.frame_locator("iframe")
     expect(framed.get_by_role("heading", name="Talk to sales")).to_be_visible()
     framed.get_by_label("Work e-mail").fill("bruno@acme.example")
     framed.get_by_role("button", name="Send").click()
     expect(framed.get_by_text(form.thank_you_message)).to_be_visible()
     snap("iframe-listed-sent")
-    assert Submission.objects.get().lead.email == "bruno@acme.example"
+    submission = Submission.objects.get()
+    assert submission.lead.email == "bruno@acme.example"
+    # The host page and its UTM tags, not LeadBridge's own page (frame.js).
+    assert submission.page_url == f"{listed}/frame.html?utm_source=newsletter&utm_campaign=spring"
+    assert submission.utm == {"utm_source": "newsletter", "utm_campaign": "spring"}
 
     refusals = []
     page.on("console", lambda message: refusals.append(message.text))
@@ -178,7 +188,7 @@ def test_a_marketer_lists_a_site_and_copies_the_snippets(page: Page, snap, sites
     snippet = page.locator("#embed-snippet")
     expect(snippet).to_have_value(re.compile(rf'data-leadbridge-form="{form.slug}"'))
     expect(page.locator("#iframe-snippet")).to_have_value(
-        re.compile(rf'<iframe src="{live_server.url}/f/{form.slug}/"')
+        re.compile(rf'<iframe data-leadbridge-src="{live_server.url}/f/{form.slug}/"')
     )
     page.locator("#embed").get_by_role("button", name="Copy").first.click()
     expect(page.locator("#embed").get_by_role("button", name="Copied")).to_be_visible()

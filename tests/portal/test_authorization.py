@@ -11,6 +11,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from leads.capture.builder.tokens import hubspot_account_token_issue
 from leads.capture.imports.models import LeadImport
 from leads.capture.models import QuarantinedPost
 from leads.models import Stage
@@ -113,6 +114,10 @@ GET = {
     "capture:hubspot_submit": statuses(405, 405, 405, 405, 405, 405),
     # Without the form's bearer token, nothing at all (also a GET): 401 in HubSpot's shape.
     "capture:hubspot_secure_submit": statuses(401, 401, 401, 401, 401, 401),
+    "capture:hubspot_v2_submit": statuses(405, 405, 405, 405, 405, 405),
+    # Account-wide HubSpot tokens: the marketing manager's (and an admin's) alone.
+    "capture:account_tokens": statuses(LOGIN, 403, 403, 403, 200, 403),
+    "capture:account_token_revoke": statuses(LOGIN, 403, 403, 403, 200, 403),
     "capture:web_to_lead": statuses(405, 405, 405, 405, 405, 405),
     "capture:web_to_lead_servlet": statuses(405, 405, 405, 405, 405, 405),
     # The spam quarantine (a held post): marketing reviews and decides; sales never sees it.
@@ -202,8 +207,15 @@ def _url(name: str, form, lead) -> str:
         "capture:api_form_definition",
     ):
         return reverse(name, kwargs={"slug": form.slug})
-    if name in ("capture:hubspot_submit", "capture:hubspot_secure_submit"):
+    if name in (
+        "capture:hubspot_submit",
+        "capture:hubspot_secure_submit",
+        "capture:hubspot_v2_submit",
+    ):
         return reverse(name, kwargs={"portal_id": "123", "guid": form.guid})
+    if name == "capture:account_token_revoke":
+        account_token, _token = hubspot_account_token_issue(name="Website", by=None)
+        return reverse(name, kwargs={"pk": account_token.pk})
     if name in ("capture:web_to_lead", "capture:web_to_lead_servlet", "capture:submissions_export"):
         return reverse(name)
     if name.startswith("capture:quarantine_") and name != "capture:quarantine_list":
@@ -249,6 +261,7 @@ def _url(name: str, form, lead) -> str:
         "capture:quarantine_list",
         "capture:import_list",
         "capture:import_new",
+        "capture:account_tokens",
     ):
         return reverse(name, kwargs={"pk": form.pk})
     return reverse(name)

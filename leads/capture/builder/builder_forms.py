@@ -6,6 +6,7 @@ from django import forms
 from django.conf import settings
 from django_countries import countries
 
+from leads.capture.aliases import aliases_as_text, aliases_from_text
 from leads.capture.builder.fields import SPAM_FIELDS
 from leads.capture.models import Form, FormField
 from leads.capture.services import FORM_SETTINGS
@@ -36,6 +37,9 @@ class FormSettingsForm(forms.ModelForm):
             "intro": "Introduction",
             "redirect_url": "Redirect URL",
             "allowed_origins": "Sites that may embed it",
+            "hubspot_portal_id": "HubSpot portal id",
+            "hubspot_form_guid": "HubSpot form GUID",
+            "salesforce_org_id": "Salesforce org id",
         }
         help_texts = {"slug": "Letters, digits and hyphens: the public page is /f/this-address/."}
         widgets = {
@@ -69,6 +73,19 @@ class FormSettingsForm(forms.ModelForm):
     def clean_accent_color(self) -> str:
         return self.cleaned_data["accent_color"].lower()
 
+    def clean_salesforce_org_id(self) -> str:
+        # The first 15 characters name the org; the 18-character form only adds a checksum.
+        return self.cleaned_data["salesforce_org_id"].strip()[:15]
+
+    def clean_hubspot_form_guid(self):
+        guid = self.cleaned_data["hubspot_form_guid"]
+        taken = Form.objects.filter(guid=guid).exclude(pk=self.instance.pk).exists()
+        if guid and taken:
+            raise forms.ValidationError(
+                "This is another form's LeadBridge id.", code="unique", params={}
+            )
+        return guid
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["allowed_origins"] = OriginsField(
@@ -79,6 +96,17 @@ class FormSettingsForm(forms.ModelForm):
                 "may show the form in an iframe or post it from their pages."
             ),
         )
+        self.fields["field_aliases"] = AliasesField(
+            required=False,
+            label="Field aliases",
+            help_text=(
+                "One a line, as posted name = form key, e.g. firstname = first_name: a HubSpot "
+                "or Salesforce site posting that name fills that field. A name the form has "
+                "is never renamed. first_name, last_name and company fill the lead's name "
+                "and company even when the form does not ask for them."
+            ),
+        )
+        self.initial["field_aliases"] = aliases_as_text(self.instance.aliases)
         self.fields["stop_phrases"] = LinesField(
             required=False,
             label="Stop phrases",
@@ -100,6 +128,21 @@ class LinesField(forms.CharField):
     def to_python(self, value) -> list[str]:
         lines = (line.strip() for line in (super().to_python(value) or "").splitlines())
         return list(dict.fromkeys(line for line in lines if line))
+
+
+class AliasesField(forms.CharField):
+    """The form's aliases, one a line as `posted name = form key`."""
+
+    widget = forms.Textarea(attrs={"rows": 8, "spellcheck": "false"})
+
+    def prepare_value(self, value):
+        return aliases_as_text(value) if isinstance(value, dict) else value
+
+    def to_python(self, value) -> dict[str, str]:
+        aliases, problems = aliases_from_text(super().to_python(value) or "")
+        if problems:
+            raise forms.ValidationError(problems, code="invalid_alias")
+        return aliases
 
 
 class OriginsField(LinesField):

@@ -18,7 +18,12 @@ from leads.capture.models import Form
 from leads.capture.selectors import allowed_origins_for_route
 
 CORS_ROUTES = frozenset(
-    {"capture:api_form_definition", "capture:api_submission_create", "capture:hubspot_submit"}
+    {
+        "capture:api_form_definition",
+        "capture:api_submission_create",
+        "capture:hubspot_submit",
+        "capture:hubspot_v2_submit",
+    }
 )
 
 

@@ -44,10 +44,15 @@ EMBED_SNIPPET = (
     '<div data-leadbridge-form="{slug}"></div>\n'
     '<script src="{script}" data-leadbridge-api="{api}" async></script>'
 )
+# No src: frame.js sets it with the host page's address and UTM tags, so the frame loads once
+# (a second load would count a second view); without JavaScript, the link opens the form.
 IFRAME_SNIPPET = (
-    '<iframe src="{url}" title="{name}" width="100%" height="760" '
-    'style="border:0" loading="lazy"></iframe>'
+    '<iframe data-leadbridge-src="{url}" title="{name}" width="100%" height="760" '
+    'style="border:0" loading="lazy"></iframe>\n'
+    '<noscript><a href="{url}">{name}</a></noscript>\n'
+    '<script src="{frame_script}" async></script>'
 )
+FRAME_SCRIPT = "capture/frame.js"
 VIEW = "capture.view_form"
 CHANGE = "capture.change_form"
 
@@ -114,16 +119,25 @@ def form_detail(request: HttpRequest, pk: int) -> HttpResponse:
     # WhiteNoise serves the original beside each hashed copy.
     script = request.build_absolute_uri(settings.STATIC_URL.rstrip("/") + "/" + EMBED_SCRIPT)
     api = request.build_absolute_uri("/").rstrip("/")
+    # The URLs as the site already has them, when the marketer set HubSpot's ids on the form.
+    hubspot = {
+        "portal_id": form.hubspot_portal_id or "0",
+        "guid": form.hubspot_form_guid or form.guid,
+    }
     context = {
         "form": form,
         "embed_snippet": EMBED_SNIPPET.format(slug=form.slug, script=script, api=api),
-        "iframe_snippet": IFRAME_SNIPPET.format(url=hosted, name=escape(form.name)),
-        "hubspot_url": request.build_absolute_uri(
-            reverse("capture:hubspot_submit", kwargs={"portal_id": "0", "guid": form.guid})
+        "iframe_snippet": IFRAME_SNIPPET.format(
+            url=hosted,
+            name=escape(form.name),
+            frame_script=request.build_absolute_uri(
+                settings.STATIC_URL.rstrip("/") + "/" + FRAME_SCRIPT
+            ),
         ),
-        "hubspot_secure_url": request.build_absolute_uri(
-            reverse("capture:hubspot_secure_submit", kwargs={"portal_id": "0", "guid": form.guid})
-        ),
+        **{
+            f"{name}_url": request.build_absolute_uri(reverse(f"capture:{name}", kwargs=hubspot))
+            for name in ("hubspot_submit", "hubspot_secure_submit", "hubspot_v2_submit")
+        },
         "web_to_lead_url": request.build_absolute_uri(reverse("capture:web_to_lead_servlet"))
         + "?encoding=UTF-8",
         "fields": list(form.fields.all()),

@@ -2,24 +2,34 @@
 
 Both read the vendor's request, turn it into the form's own fields, and go through the same
 form class (validation and payload caps), Idempotency-Key and `lead_capture` as our own
-intakes. They answer in the vendor's shape: HubSpot's Forms API v3 JSON, and Salesforce
-Web-to-Lead's redirect to `retURL`. Bad input is a 4xx in that shape, never a 5xx.
+intakes. They answer in the vendor's shape: HubSpot's Forms API v3 JSON, HubSpot's legacy v2
+204/302, and Salesforce Web-to-Lead's 200 page that sends the browser on to `retURL`. A form
+is named by its GUID or by the vendor's own ids set on it (HubSpot's portal id and form GUID,
+Salesforce's org id), and posted names are read through its aliases (leads/capture/aliases.py).
+Bad input is a 4xx in that shape, never a 5xx.
 """
 
+import dataclasses
 import io
 import json
 import logging
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from ipaddress import ip_address
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from django import forms
 from django.core.exceptions import RequestDataTooBig
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from leads.capture.aliases import accepts, aliased_name, lead_names
 from leads.capture.builder.forms import (
     NOT_UTF8,
     SubmissionForm,
@@ -33,7 +43,6 @@ from leads.capture.intake.api import IntakeJSONParser, NotUTF8, has_escaped_byte
 from leads.capture.intake.decoding import WINDOWS_1252, Posted, charset_of
 from leads.capture.intake.pipeline import (
     bind,
-    by_guid,
     count_unknown,
     post_form,
     spam_signals,
@@ -48,8 +57,12 @@ from leads.capture.intake.views import (
     rate_limited_page,
     request_provenance,
 )
-from leads.capture.models import Form, FormField, FormVersion
-from leads.capture.selectors import published_form_by_guid
+from leads.capture.models import SALESFORCE_ORG_ID, Form, FormField, FormVersion
+from leads.capture.selectors import (
+    published_form_by_guid,
+    published_form_by_org_id,
+    published_form_for_hubspot,
+)
 from portal.errors import (
     ALL_FIELDS,
     DomainError,
@@ -63,6 +76,10 @@ logger = logging.getLogger(__name__)
 # HubSpot ------------------------------------------------------------------------------------
 
 MAX_HUBSPOT_FIELDS = 1000  # HubSpot's own limit on `fields`
+# submittedAt (a relay's time of the visitor's post) is taken within these bounds; outside
+# them the post is kept at our time, and the problem recorded on the submission.
+SUBMITTED_AT_SKEW = timedelta(minutes=5)
+SUBMITTED_AT_MAX_AGE = timedelta(days=30)
 UNKNOWN_PROPERTY = "Not a field of the form; kept as sent (the secure endpoint takes any property)."
 NUMERIC = {FormField.Kind.NUMBER, FormField.Kind.DECIMAL}
 # Our field error codes as HubSpot's errorTypes; any other refusal of a field's value is
@@ -88,12 +105,15 @@ class HubSpotRefusal(Exception):
 def hubspot_submit(request: HttpRequest, portal_id: str, guid: str) -> HttpResponse:
     """POST /submissions/v3/integration/submit/<portalId>/<formGuid>, as HubSpot answers it.
 
-    Any portalId is taken: the form's GUID alone names the form.
+    The GUID is the form's own (any portalId), or the HubSpot form GUID set on the form (with
+    its portal id, when the form has one): a site changes only the host.
     """
     form_guid = _guid(guid)
     if form_guid is None:
         return _hubspot_no_such_form(request, guid)
-    return _hubspot_answer(request, form_guid)
+    return _hubspot_answer(
+        request, form_guid, lambda: published_form_for_hubspot(portal_id=portal_id, guid=form_guid)
+    )
 
 
 def _guid(value: str) -> uuid.UUID | None:
@@ -117,18 +137,23 @@ def _hubspot_no_such_form(request: HttpRequest, guid: str) -> JsonResponse:
 @csrf_exempt
 def hubspot_secure_submit(request: HttpRequest, portal_id: str, guid: str) -> HttpResponse:
     """POST /submissions/v3/integration/secure/submit/<portalId>/<formGuid>, with a bearer
-    token: the form's own (made on its page). Server to server, so no CORS here; a missing or
-    wrong token is a 401 in HubSpot's shape before anything else is read."""
+    token: the form's own (made on its page) or an account token (the marketing manager's
+    page). Server to server, so no CORS here; a missing or wrong token, or a form we do not
+    have, is a 401 in HubSpot's shape before the body is read."""
     form_guid = _guid(guid)
     if form_guid is None:
         return _hubspot_no_such_form(request, guid)
-    if not hubspot_token_matches(guid=form_guid, token=_bearer_token(request)):
+    try:
+        form = published_form_for_hubspot(portal_id=portal_id, guid=form_guid)
+    except Http404:
+        form = None
+    if form is None or not hubspot_token_matches(form=form, token=_bearer_token(request)):
         try:
             count_unknown(request)  # guessing GUIDs or tokens counts against the IP
         except RateLimited as error:
             return _hubspot_rate_limited(error)
         return _hubspot_unauthorized(request)
-    return _hubspot_answer(request, form_guid, secure=True)
+    return _hubspot_answer(request, form_guid, lambda: form, secure=True)
 
 
 def _bearer_token(request: HttpRequest) -> str:
@@ -152,9 +177,11 @@ def _hubspot_unauthorized(request: HttpRequest) -> JsonResponse:
     return response
 
 
-def _hubspot_answer(request: HttpRequest, guid: uuid.UUID, *, secure: bool = False) -> HttpResponse:
+def _hubspot_answer(
+    request: HttpRequest, guid: uuid.UUID, find: Callable[[], Form], *, secure: bool = False
+) -> HttpResponse:
     try:
-        return _hubspot_submit(request, guid, secure=secure)
+        return _hubspot_submit(request, find, secure=secure)
     except HubSpotRefusal as refusal:
         return _hubspot_error(refusal.status, refusal.message, refusal.errors)
     except Http404:
@@ -175,19 +202,30 @@ def _hubspot_rate_limited(error: RateLimited) -> JsonResponse:
     return response
 
 
-def _hubspot_submit(request: HttpRequest, guid: uuid.UUID, *, secure: bool) -> HttpResponse:
-    """`secure`: behind the form's token, where HubSpot takes properties the form does not
-    have; they are kept as sent and recorded on the submission as unknown properties."""
+def _hubspot_submit(
+    request: HttpRequest, find: Callable[[], Form], *, secure: bool
+) -> HttpResponse:
+    """`secure`: behind a valid token (a trusted relay), where HubSpot takes properties the
+    form does not have (kept as sent, recorded on the submission as unknown properties),
+    `submittedAt` and `context.ipAddress` (the visitor's, counted and stored as theirs)."""
     if request.method != "POST":
         message = "Send the submission with POST."
         errors = [{"message": message, "errorType": "METHOD_NOT_ALLOWED"}]
         raise HubSpotRefusal(405, message, errors)
-    form = post_form(request, by_guid, guid)  # 404, 429: _hubspot_answer
-    body = _hubspot_body(request)
+    if secure:
+        body = _hubspot_body(request)
+        relayed = _relayed(body)
+        form = post_form(request, lambda _: find(), None, ip=relayed.ip)  # 429: _hubspot_answer
+    else:
+        form = post_form(request, lambda _: find(), None)  # 404, 429: _hubspot_answer
+        body = _hubspot_body(request)
+        relayed = Relayed()
     body, signals = _hubspot_signals(body)
     version = form.current_version
     form_class = submission_form_class(version)  # its fields shape HubSpot's list of values
-    values, payload, unknown = _hubspot_values(body, form_class, version, keep_unknown=secure)
+    values, payload, unknown = _hubspot_values(
+        body, form_class, version, aliases=form.aliases, keep_unknown=secure
+    )
     bound = bind(form, values, payload=payload, uncounted=unknown)
     if not bound.is_valid():
         raise HubSpotRefusal(400, "The request is not valid", _hubspot_errors(bound, version))
@@ -197,17 +235,71 @@ def _hubspot_submit(request: HttpRequest, guid: uuid.UUID, *, secure: bool) -> H
         form,
         intake="hubspot",
         payload=payload,
-        cleaned=bound.cleaned_data,
-        provenance=request_provenance(request, page_url=page_url, utm=_utm_of(page_url)),
+        cleaned=lead_names(payload, bound.cleaned_data),
+        provenance=request_provenance(
+            request,
+            page_url=page_url,
+            utm=_utm_of(page_url),
+            ip=relayed.ip,
+            submitted_at=relayed.submitted_at,
+        ),
         signals=signals,
         problems=[
-            field_problem(name, "unknown_property", UNKNOWN_PROPERTY, _raw(payload[name]))
-            for name in unknown
+            *(
+                field_problem(name, "unknown_property", UNKNOWN_PROPERTY, _raw(payload[name]))
+                for name in unknown
+            ),
+            *relayed.problems,
         ],
     )
     if form.redirect_url:
         return JsonResponse({"redirectUri": form.redirect_url})
     return JsonResponse({"inlineMessage": form.thank_you_message})
+
+
+@dataclass(frozen=True)
+class Relayed:
+    """What a trusted relay (a valid token) says of the visitor's post, and its problems."""
+
+    ip: str | None = None
+    submitted_at: datetime | None = None
+    problems: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+
+def _relayed(body: dict[str, Any]) -> Relayed:
+    context = body.get("context")
+    ip, problems = None, []
+    raw_ip = context.get("ipAddress") if isinstance(context, dict) else None
+    if raw_ip not in (None, ""):
+        try:
+            ip = str(ip_address(str(raw_ip).strip()))
+        except ValueError:
+            message = "Not an IP address; the relay's own address was stored."
+            problems.append(field_problem("context.ipAddress", "invalid", message, _raw(raw_ip)))
+    submitted_at, problem = _submitted_at(body.get("submittedAt"))
+    return Relayed(ip=ip, submitted_at=submitted_at, problems=problems + problem)
+
+
+def _submitted_at(raw: Any) -> tuple[datetime | None, list[dict[str, Any]]]:
+    """HubSpot's submittedAt (milliseconds since 1970) when within bounds; else None and why."""
+    if raw in (None, ""):
+        return None, []
+    now = timezone.now()
+    try:
+        if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+            raise TypeError
+        moment = datetime.fromtimestamp(int(raw) / 1000, tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        code, message = "invalid", "Not a time in milliseconds since 1970; our time was used."
+    else:
+        if moment > now + SUBMITTED_AT_SKEW:
+            code, message = "in_future", "In the future; our time was used."
+        elif moment < now - SUBMITTED_AT_MAX_AGE:
+            days = SUBMITTED_AT_MAX_AGE.days
+            code, message = "too_old", f"More than {days} days ago; our time was used."
+        else:
+            return moment, []
+    return None, [field_problem("submittedAt", code, message, _raw(raw))]
 
 
 def _hubspot_body(request: HttpRequest) -> dict[str, Any]:
@@ -258,10 +350,14 @@ def _hubspot_values(
     form_class: type[SubmissionForm],
     version: FormVersion,
     *,
+    aliases: dict[str, str] | None = None,
     keep_unknown: bool = False,
 ) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
     """The values for the form, the payload to store (the fields by name, and the rest), and
-    the names of fields the form does not have, when they are kept (`keep_unknown`)."""
+    the names of fields the form does not have, when they are kept (`keep_unknown`). A name
+    the form does not have is read through the form's `aliases` (HubSpot's `firstname` is
+    our `first_name`); one naming the lead's name or company is taken even when the form does
+    not ask for it."""
     fields = body.get("fields")
     if not isinstance(fields, list) or not all(
         isinstance(item, dict) and isinstance(item.get("name"), str) for item in fields
@@ -273,7 +369,16 @@ def _hubspot_values(
         errors = [{"message": message, "errorType": "MAX_NUMBER_OF_SUBMITTED_VALUES_EXCEEDED"}]
         raise HubSpotRefusal(400, message, errors)
     known = form_class.base_fields
-    unknown = list(dict.fromkeys(item["name"] for item in fields if item["name"] not in known))
+    aliases = aliases or {}
+    fields = [
+        {**item, "name": aliased_name(item["name"], known, aliases)}
+        if item["name"] not in known
+        else item
+        for item in fields
+    ]
+    unknown = list(
+        dict.fromkeys(item["name"] for item in fields if not accepts(item["name"], known))
+    )
     if unknown and not keep_unknown:
         errors = [
             {
@@ -377,27 +482,78 @@ def _hubspot_error(status: int, message: str, errors: list[dict[str, str]]) -> J
     return JsonResponse({**body, "errors": errors}, status=status)
 
 
+# HubSpot Forms API v2 (legacy) ----------------------------------------------------------------
+
+
+@csrf_exempt
+@require_POST
+def hubspot_v2_submit(request: HttpRequest, portal_id: str, guid: str) -> HttpResponse:
+    """POST /uploads/form/v2/<portalId>/<formGuid>, HubSpot's legacy form post: form-encoded
+    fields by property name, and `hs_context` (JSON: pageUrl, pageName, hutk, ipAddress,
+    redirectUrl). Answers as HubSpot did: 204, or 302 to `redirectUrl`; 404 for no such form.
+
+    HubSpot's v2 took what it was sent, so this keeps a post the form refuses (as Web-to-Lead
+    does): the values as sent, each problem recorded on the submission.
+    """
+    form_guid = _guid(guid)
+    try:
+        if form_guid is None:
+            count_unknown(request)
+            raise Http404
+        form = post_form(
+            request,
+            lambda _: published_form_for_hubspot(portal_id=portal_id, guid=form_guid),
+            None,
+        )
+        posted = _posted_fields(request)
+    except Http404:
+        return HttpResponse("Form not found.", status=404, content_type="text/plain")
+    except RateLimited as error:
+        response = HttpResponse(error.message, status=error.status, content_type="text/plain")
+        response["Retry-After"] = str(error.retry_after_seconds)
+        return response
+    except DomainError as error:
+        return HttpResponse(error.message, status=error.status, content_type="text/plain")
+    fields, signals = spam_signals(posted.fields)
+    sent = _payload(fields)
+    context, context_problems = _hs_context(sent.pop("hs_context", None))
+    known, aliases = submission_form_class(form.current_version).base_fields, form.aliases
+    payload = {aliased_name(name, known, aliases): value for name, value in sent.items()}
+    if "hs_context" in posted.fields:
+        payload["hs_context"] = context if context is not None else posted.fields["hs_context"]
+    payload, cleaned, problems = kept_with_problems(bind(form, payload))
+    page_url = (context or {}).get("pageUrl")
+    page_url = page_url if isinstance(page_url, str) else ""
+    store(
+        form,
+        intake="hubspot_v2",
+        payload=payload,
+        cleaned=lead_names(payload, cleaned),
+        provenance=request_provenance(request, page_url=page_url, utm=_utm_of(page_url)),
+        signals=signals,
+        problems=context_problems + problems,
+    )
+    redirect_url = (context or {}).get("redirectUrl")
+    if not isinstance(redirect_url, str) or not redirect_url:
+        return HttpResponse(status=204)
+    return HttpResponseRedirect(_return_to(form, redirect_url))
+
+
+def _hs_context(raw: Any) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """hs_context as the object it should be, or None and the problem (the text is kept)."""
+    if raw in (None, ""):
+        return None, []
+    try:
+        context = json.loads(raw) if isinstance(raw, str) else None
+    except ValueError:
+        context = None
+    if isinstance(context, dict):
+        return context, []
+    message = "Not a JSON object; kept as sent, without its page and redirect."
+    return None, [field_problem("hs_context", "invalid", message, _raw(raw))]
+
+
 # Salesforce Web-to-Lead -----------------------------------------------------------------------
-
-# Web-to-Lead's field names, and the form keys (lead attributes) they fill.
-SALESFORCE_FIELDS = {
-    "first_name": "first_name",
-    "last_name": "last_name",
-    "email": "email",
-    "company": "company",
-    "title": "job_title",
-    "phone": "phone",
-    "city": "city",
-    "state": "state",
-    "zip": "zip",
-    "country": "country",
-    "description": "description",
-    "lead_source": "lead_source",
-    "industry": "industry",
-    "employees": "company_size",
-    "Campaign_ID": "campaign_id",
-}
-
 
 # What Salesforce itself requires of a Web-to-Lead post; anything else it stores as sent.
 SALESFORCE_REQUIRED = ("last_name", "company")
@@ -406,8 +562,9 @@ SALESFORCE_REQUIRED = ("last_name", "company")
 @csrf_exempt
 @require_POST
 def web_to_lead(request: HttpRequest) -> HttpResponse:
-    """A Salesforce Web-to-Lead post: `oid` is the form's GUID; answers Salesforce's 200 page
-    that sends the browser on to `retURL`.
+    """A Salesforce Web-to-Lead post: `oid` (or `orgId` in the query) is the Salesforce org id
+    set on the form, or the form's GUID; answers Salesforce's 200 page that sends the browser
+    on to `retURL`. Field names are read through the form's aliases (`title` is `job_title`).
 
     Kept whenever Salesforce would keep it (house rule 11): a field the form refuses (an
     e-mail that is not one, a local phone number, "50-100" employees, more fields than the form
@@ -418,17 +575,23 @@ def web_to_lead(request: HttpRequest) -> HttpResponse:
     charset = charset_of(declared)
     posted = _posted_fields(request, charset=charset, fallback=WINDOWS_1252)
     try:
-        form = post_form(request, _form_by_oid, posted.fields.get("oid", ""))
+        oid = posted.fields.get("oid") or request.GET.get("orgId", "")
+        form = post_form(request, _form_by_oid, oid)
     except RateLimited as error:
         return rate_limited_page(request, error.form, error)
     fields, signals = spam_signals(posted.fields)
-    payload = {SALESFORCE_FIELDS.get(name, name): value for name, value in _payload(fields).items()}
+    known, aliases = submission_form_class(form.current_version).base_fields, form.aliases
+    payload = {
+        aliased_name(name, known, aliases): value for name, value in _payload(fields).items()
+    }
     missing = [name for name in SALESFORCE_REQUIRED if not _given(payload.get(name))]
     if missing:
         context = {"form": form, "missing": [_salesforce_label(form, name) for name in missing]}
         return render(request, "capture/web_to_lead_error.html", context, status=400)
     payload, cleaned, problems = kept_with_problems(bind(form, payload))
-    problems = _encoding_problems(declared, charset, posted) + problems
+    cleaned = lead_names(payload, cleaned)
+    renamed = {name: aliased_name(name, known, aliases) for name in posted.fields}
+    problems = _encoding_problems(declared, charset, posted, renamed) + problems
     utm = {"utm_campaign": payload.get("campaign_id", ""), "utm_source": payload.get("lead_source")}
     store(
         form,
@@ -459,24 +622,31 @@ def _salesforce_label(form: Form, key: str) -> str:
     return labels.get(key) or key.replace("_", " ").capitalize()
 
 
-def _encoding_problems(declared: str, charset: str | None, posted: Posted) -> list[dict]:
+def _encoding_problems(
+    declared: str, charset: str | None, posted: Posted, renamed: dict[str, str]
+) -> list[dict]:
     problems = []
     if declared and charset is None:
         message = f"encoding={declared[:40]} is not a charset we know; read as UTF-8."
         problems.append(field_problem("encoding", "unsupported_charset", message, declared[:200]))
     for misread in posted.fallen_back:
         message = f"Not valid {posted.charset.upper()} text; read as windows-1252."
-        name = SALESFORCE_FIELDS.get(misread.name, misread.name)
+        name = renamed.get(misread.name, misread.name)
         problems.append(field_problem(name, "invalid_encoding", message, misread.raw))
     return problems
 
 
 def _form_by_oid(oid: str) -> Form:
+    """The form a Salesforce org id names (set on the form), or our own GUID."""
+    if SALESFORCE_ORG_ID.match(oid):
+        return published_form_by_org_id(org_id=oid)
     try:
         guid = uuid.UUID(oid)
     except ValueError as exc:
         raise DomainError(
-            "oid must be the form id (its GUID, shown on the form's page).", field="oid"
+            "oid must be the Salesforce org id set on the form (00D...) or the form's id "
+            "(its GUID, shown on the form's page).",
+            field="oid",
         ) from exc
     return published_form_by_guid(guid=guid)
 
@@ -488,7 +658,3 @@ def _return_to(form: Form, ret_url: str) -> str:
     if ret_url:
         logger.warning("Web-to-Lead retURL %r is not on a site form %s lists", ret_url, form.pk)
     return after_post_url(form)
-
-
-def _salesforce_names() -> dict[str, str]:
-    return {key: name for name, key in SALESFORCE_FIELDS.items()}

@@ -32,12 +32,15 @@ from leads.models import Submission
 from portal.errors import DomainError, RateLimited
 
 
-def post_form(request: HttpRequest, lookup: Callable[[Any], Form], key: Any) -> Form:
+def post_form(
+    request: HttpRequest, lookup: Callable[[Any], Form], key: Any, *, ip: str | None = None
+) -> Form:
     """The published form `lookup(key)` finds (`by_slug`, `by_guid`, or the entry point's
     own), with the post counted against its limits.
 
     Raises the lookup's Http404 or DomainError once a made-up id is counted against the IP,
-    and RateLimited (with `form`) when the post is over a limit.
+    and RateLimited (with `form`) when the post is over a limit. `ip`: the visitor's address
+    as a trusted relay names it (the secure HubSpot endpoint), counted instead of the peer's.
     """
     try:
         form = lookup(key)
@@ -45,7 +48,7 @@ def post_form(request: HttpRequest, lookup: Callable[[Any], Form], key: Any) -> 
         count_unknown(request)
         raise
     try:
-        check_rate_limit(request, form)
+        check_rate_limit(request, form, ip=ip)
     except RateLimited as error:
         error.form = form
         raise

@@ -290,18 +290,19 @@ _limiter = Limiter()
 os.register_at_fork(after_in_child=_limiter.after_fork)
 
 
-def check_rate_limit(request: HttpRequest, form: Form | None) -> None:
+def check_rate_limit(request: HttpRequest, form: Form | None, *, ip: str | None = None) -> None:
     """Raise RateLimited (429, Retry-After) when this IP or this form is over its limit.
 
     `form` None: the post names no form we have (an unknown slug, GUID or `oid`); it counts
     against its IP all the same, so a flood of made-up ids meets the per-IP limit too.
+    `ip`: the visitor's address as a trusted relay names it, instead of the connection's.
     """
     if not settings.RATE_LIMIT_REDIS_URL:
         return
     limits = []
     if form is not None:
         limits.append(Limit("form", str(form.pk), settings.RATE_LIMIT_PER_FORM_PER_MINUTE))
-    ip = client_ip(request)
+    ip = ip or client_ip(request)
     if ip:
         limits.insert(0, Limit("ip", ip, settings.RATE_LIMIT_PER_IP_PER_MINUTE))
     retry_after = _over_limit([limit for limit in limits if limit.per_minute > 0])

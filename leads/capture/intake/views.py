@@ -1,5 +1,6 @@
 import functools
 from collections.abc import Mapping
+from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import (
@@ -92,11 +93,14 @@ def _form_response(
     status: int = 200,
     token: str | None = None,
 ) -> HttpResponse:
+    # In an iframe, frame.js names the host page in the URL; the post carries it (and the UTM).
+    page_url = request.GET.get("page_url") or utm.get("page_url") or ""
     utm = {key: request.GET.get(key, utm.get(key, "")) for key in UTM_KEYS}
     context = {
         "form": form,
         "bound": bound,
         "utm": utm,
+        "page_url": page_url[:2000] if isinstance(page_url, str) else "",
         "error": error,
         # Shown again after field errors, the page keeps the time it was first shown.
         "spam": {"honeypot": HONEYPOT_FIELD, "token_field": RENDERED_FIELD},
@@ -162,14 +166,23 @@ def _provenance(request: HttpRequest, posted: QueryDict) -> Provenance:
     )
 
 
-def request_provenance(request: HttpRequest, *, page_url: str, utm: Mapping) -> Provenance:
-    """Where a post came from, from the request and the caller's own page and UTM tags."""
+def request_provenance(
+    request: HttpRequest,
+    *,
+    page_url: str,
+    utm: Mapping,
+    ip: str | None = None,
+    submitted_at: datetime | None = None,
+) -> Provenance:
+    """Where a post came from, from the request and the caller's own page and UTM tags; `ip`
+    and `submitted_at` as a trusted relay names them."""
     return Provenance(
         page_url=str(page_url)[:2000],
         utm={key: str(utm[key])[:200] for key in UTM_KEYS if utm.get(key)},
         idempotency_key=idempotency_key(request),
-        ip_address=client_ip(request),
+        ip_address=ip or client_ip(request),
         user_agent=_header(request, "User-Agent")[:500],
+        submitted_at=submitted_at,
     )
 
 

@@ -152,7 +152,8 @@ def test_the_forms_page_shows_both_snippets_and_the_compatible_endpoints(client,
     page = unescape(client.get(reverse("capture:builder", args=[form.pk])).content.decode())
     assert f'data-leadbridge-form="{form.slug}"' in page
     assert "/static/capture/embed.js" in page
-    assert f'<iframe src="http://testserver/f/{form.slug}/"' in page
+    assert f'<iframe data-leadbridge-src="http://testserver/f/{form.slug}/"' in page
+    assert '<script src="http://testserver/static/capture/frame.js" async>' in page
     assert f"/submissions/v3/integration/submit/0/{form.guid}" in page
     assert "/servlet/servlet.WebToLead?encoding=UTF-8" in page
     assert LISTED in page

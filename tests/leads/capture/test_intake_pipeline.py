@@ -18,9 +18,9 @@ def steps(monkeypatch):
     seen = {"counted": [], "stored": []}
     check, capture = pipeline.check_rate_limit, pipeline.intake_capture
 
-    def counted(request, form):
+    def counted(request, form, ip=None):
         seen["counted"].append(form)
-        return check(request, form)
+        return check(request, form, ip=ip)
 
     def stored(**kwargs):
         seen["stored"].append(kwargs)

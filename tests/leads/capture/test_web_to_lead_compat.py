@@ -132,11 +132,16 @@ def test_fields_the_form_refuses_are_kept_raw_with_their_problems(client, form):
     assert submission.lead.attributes["company_size"] == "many"
 
 
-@pytest.mark.parametrize("oid", ["", "00D000000000001"])
-def test_an_oid_that_is_not_a_form_id_is_400(client, form, oid):
+@pytest.mark.parametrize("oid", ["", "00E000000000001", "not-a-guid"])
+def test_an_oid_that_is_neither_an_org_id_nor_a_form_id_is_400(client, form, oid):
     response = client.post(SERVLET, {"oid": oid, "email": "a@acme.example"})
     assert response.status_code == 400
-    assert "oid must be the form id" in response.content.decode()
+    assert "oid must be the Salesforce org id set on the form" in response.content.decode()
+
+
+def test_an_org_id_no_form_has_is_404(client, form):
+    response = client.post(SERVLET, {"oid": "00D000000000001", "last_name": "A", "company": "B"})
+    assert response.status_code == 404
 
 
 def test_an_unknown_or_unpublished_form_is_404(client, form):
