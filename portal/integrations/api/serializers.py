@@ -189,7 +189,7 @@ class QueueMemberSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = QueueMember
-        fields = ["rep", "position", "is_active"]
+        fields = ["rep", "position", "is_active", "weight"]
 
 
 class QueueSerializer(serializers.ModelSerializer):
@@ -201,17 +201,32 @@ class QueueSerializer(serializers.ModelSerializer):
             "id",
             "name",
             "priority",
-            "match_attribute",
-            "match_values",
+            "conditions",
             "strategy",
             "capacity_per_rep",
+            "daily_cap_per_rep",
             "is_active",
             "manager",
             "remind_percent",
             "max_reassignments",
             "escalate_off_hours",
+            "business_days",
+            "business_opens",
+            "business_closes",
+            "time_zone",
             "members",
         ]
+
+
+class QueueConditionSerializer(serializers.Serializer):
+    """One condition of a queue's rule: the agreement's operators and blank rules."""
+
+    attribute = serializers.CharField(help_text="A lead attribute, e.g. country, company_size.")
+    operator = serializers.CharField(help_text="An operator of the agreement's criteria.")
+    value = serializers.JSONField(
+        required=False, allow_null=True, help_text="A list, a number, two numbers or null."
+    )
+    blank_passes = serializers.BooleanField(required=False, default=False)
 
 
 class ApiTokenSerializer(serializers.ModelSerializer):

@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter
@@ -22,12 +22,12 @@ from leads.capture.services import FORM_SETTINGS, form_create, form_update
 from leads.inbox.actions import ACTIONS, Action
 from leads.inbox.selectors import leads_visible_to
 from leads.models import Lead, LeadEvent, Stage, Submission
-from leads.routing.forms import QueueForm
+from leads.routing.forms import QueueForm, value_text
 from leads.routing.models import Queue, QueueMember
 from leads.routing.services import QUEUE_SETTINGS, queue_save
 from portal.dashboard.forms import DashboardFilterForm, filters_from
 from portal.dashboard.selectors import funnel, score_distribution, speed_to_lead, team
-from portal.errors import PermissionDenied
+from portal.errors import InvalidFields, PermissionDenied
 from portal.integrations.api import serializers as s
 from portal.integrations.api.authentication import ApiTokenAuthentication
 from portal.integrations.api.forms_io import cleaned_or_refused, form_data, serializer_for
@@ -365,7 +365,20 @@ def _valid(serializer_class, request) -> dict:
 # Queues
 
 
-QUEUE_REQUEST = serializer_for(QueueForm, "QueueSettings")
+QUEUE_REQUEST = type(
+    "QueueSettings",
+    (serializer_for(QueueForm, "QueueFormFields"),),
+    {
+        "conditions": s.QueueConditionSerializer(
+            many=True, required=False, help_text="All must hold; none: the queue takes every lead."
+        ),
+        "weights": serializers.DictField(
+            child=serializers.IntegerField(min_value=1, max_value=100),
+            required=False,
+            help_text="Weighted queues: each rep's share, by rep id.",
+        ),
+    },
+)
 
 
 @extend_schema_view(
@@ -422,12 +435,48 @@ class QueueViewSet(
 
     def _saved(self, queue: Queue, current: dict) -> Queue:
         data = {**current, **form_data(self.request.data)}
-        if isinstance(data.get("match_values"), list):  # the form reads them comma-separated
-            data["match_values"] = ", ".join(map(str, data["match_values"]))
+        data.update(_condition_rows(data.pop("conditions", None) or []))
+        weights = data.pop("weights", None) or {}
+        if not isinstance(weights, dict):
+            raise InvalidFields({"weights": [{"message": _WEIGHTS, "code": "invalid"}]})
+        data.update({f"weight_{rep}": weight for rep, weight in weights.items()})
         bound = QueueForm(data, instance=queue)
-        cleaned = cleaned_or_refused(bound)
-        saved = queue_save(queue=bound.save(commit=False), reps=cleaned["members"])
+        try:
+            cleaned = cleaned_or_refused(bound)
+        except InvalidFields as refused:
+            raise InvalidFields(_as_condition_errors(refused.errors)) from None
+        saved = queue_save(
+            queue=bound.save(commit=False), reps=cleaned["members"], weights=bound.weights()
+        )
         return self.get_queryset().get(pk=saved.pk)
+
+
+_CONDITIONS = "A list of conditions, each {attribute, operator, value, blank_passes}."
+_WEIGHTS = "An object of each rep's share by rep id, e.g. {\"12\": 2}."
+
+
+def _condition_rows(conditions) -> dict:
+    """The queue page's condition rows from the API's list of conditions."""
+    if not isinstance(conditions, list) or not all(isinstance(c, dict) for c in conditions):
+        raise InvalidFields({"conditions": [{"message": _CONDITIONS, "code": "invalid"}]})
+    rows = {}
+    for i, condition in enumerate(conditions):
+        rows[f"condition_{i}_attribute"] = str(condition.get("attribute") or "")
+        rows[f"condition_{i}_operator"] = str(condition.get("operator") or "one_of")
+        rows[f"condition_{i}_value"] = value_text(condition.get("value"))
+        rows[f"condition_{i}_blank_passes"] = bool(condition.get("blank_passes"))
+    return rows
+
+
+def _as_condition_errors(errors: dict) -> dict:
+    """The page's row fields (condition_0_value) as the API names them (conditions[0].value)."""
+    named = {}
+    for field, problems in errors.items():
+        row, _, part = field.removeprefix("condition_").partition("_")
+        if field.startswith("condition_") and row.isdigit():
+            field = f"conditions[{row}].{part}"
+        named[field] = problems
+    return named
 
 
 # The dashboard
