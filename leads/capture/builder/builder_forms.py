@@ -139,6 +139,8 @@ class AliasesField(forms.CharField):
         return aliases_as_text(value) if isinstance(value, dict) else value
 
     def to_python(self, value) -> dict[str, str]:
+        if isinstance(value, dict):  # as the API (JSON) and the model hold them
+            value = aliases_as_text(value)
         aliases, problems = aliases_from_text(super().to_python(value) or "")
         if problems:
             raise forms.ValidationError(problems, code="invalid_alias")

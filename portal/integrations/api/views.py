@@ -452,7 +452,7 @@ class QueueViewSet(
 
 
 _CONDITIONS = "A list of conditions, each {attribute, operator, value, blank_passes}."
-_WEIGHTS = "An object of each rep's share by rep id, e.g. {\"12\": 2}."
+_WEIGHTS = 'An object of each rep\'s share by rep id, e.g. {"12": 2}.'
 
 
 def _condition_rows(conditions) -> dict:
