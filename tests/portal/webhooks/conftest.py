@@ -9,6 +9,11 @@ from ipaddress import ip_network
 import pytest
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        """A sender that gave up (its time-out) has closed the connection: not news."""
+
+
 class Receiver:
     """Records every post; answers `status` (503 while "down"), after `delay` seconds."""
 
@@ -41,7 +46,7 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.server = _QuietServer(("127.0.0.1", port), Handler)
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/hooks"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

@@ -11,7 +11,12 @@ from portal.integrations.webhooks.models import Delivery, DeliveryAttempt
 from portal.integrations.webhooks.sending import delivery_attempt
 from tests.factories import DeliveryFactory, EndpointFactory
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    # serialized_rollback: the flush after a transactional test empties the roles and content
+    # types the migrations made; later tests that restore them would find them twice.
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 WORKERS = 8
 
