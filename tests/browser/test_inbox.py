@@ -28,6 +28,7 @@ AMBER = "rgb(255, 193, 7)"  # Bootstrap's warning
 def owned(ana: User, name: str, *, started_min_ago: int, due_in_min: int, stage=Stage.ROUTED):
     first, last = name.split()
     now = timezone.now()
+    started, due = now - timedelta(minutes=started_min_ago), now + timedelta(minutes=due_in_min)
     lead = LeadFactory(
         owner=ana,
         stage=stage,
@@ -37,9 +38,10 @@ def owned(ana: User, name: str, *, started_min_ago: int, due_in_min: int, stage=
         company="Prisma Ltda",
         score=30,
         campaign="Spring webinar",
-        stage_changed_at=now - timedelta(minutes=started_min_ago),
+        stage_changed_at=started,
         due_step="accept" if stage == Stage.ROUTED else "contact",
-        due_at=now + timedelta(minutes=due_in_min),
+        due_at=due,
+        due_soon_at=started + (due - started) / 2,  # reminded half-way, the queues' default
     )
     agreement = Agreement.objects.exclude(activated_at=None).first()  # the demo's
     judged(lead, agreement, {c: c.points for c in agreement.criteria.all()[:3]})
