@@ -29,7 +29,7 @@ CHECKS = [
 
 
 @pytest.fixture
-def served(live_server, transactional_db) -> tuple[str, str]:
+def served(live_server, django_db_serialized_rollback, transactional_db) -> tuple[str, str]:
     """A live server with a few leads of every kind, and a sales manager's token."""
     manager = UserFactory(role=Role.SALES_MANAGER)
     rep = UserFactory(role=Role.SALES_REP)
