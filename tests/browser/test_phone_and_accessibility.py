@@ -47,6 +47,11 @@ def _pages_of(page: Page) -> list[str]:
             link = first.get_attribute("href")
             if not any(part in link for part in NOT_PAGES):
                 found.append(link)
+    # The HubSpot account tokens, linked from the forms list for the marketing manager.
+    page.goto("/forms/")
+    tokens = page.locator("#account-tokens-link")
+    if tokens.count():
+        found.append(tokens.get_attribute("href"))
     # Pages every login reaches from the bell and the user menu, not from the main menu.
     found += ["/notifications/", "/notifications/settings/", "/dashboard/reviews/"]
     return list(dict.fromkeys(found))
