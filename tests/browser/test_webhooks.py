@@ -11,7 +11,7 @@ from standardwebhooks import Webhook
 
 from portal.demo.services import demo_seed
 from tests.browser.session import log_in
-from tests.portal.webhooks.conftest import Receiver
+from tests.portal.integrations.webhooks.conftest import Receiver
 
 pytestmark = [
     pytest.mark.browser,

@@ -10,6 +10,8 @@ from django.utils import timezone
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 BEFORE = [
+    # Forms as they were then too: a later column (field aliases) has no default in the table.
+    ("capture", "0012_quarantined_post_problems"),
     ("leads", "0009_owner_and_queue_indexes_only_when_set"),
     ("scoring", "0010_criterion_results_checked_by_their_writer"),
     ("routing", "0001_initial"),
