@@ -20,10 +20,12 @@ def uninstall(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('capture', '0012_quarantined_post_problems'),
+        # After every migration of the tables its triggers read: SQLite remakes a table to
+        # alter it, and a trigger naming a table mid-remake stops the migration.
+        ('capture', '0014_marketing_managers_hubspot_tokens'),
         ('dashboard', '0001_handoff_review'),
-        ('leads', '0014_lead_event_flagged'),
-        ('routing', '0003_escalation_ladder'),
+        ('leads', '0015_service_level_steps_and_due_soon'),
+        ('routing', '0006_queue_working_hours'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
