@@ -12,10 +12,12 @@ from django.conf import settings
 from django.core import mail
 from django.test import override_settings
 
+from portal.accounts.roles import Role
 from portal.notifications import emails
 from portal.notifications.models import Delivery, Kind, Notification
 from portal.notifications.services import Notice, notices_send, preferences_set
 from portal.notifications.tasks import send_digests, send_emails, sweep_emails
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -128,3 +130,42 @@ def test_a_claimed_email_is_not_sent_twice_while_its_sender_works(rep):
     with time_machine.travel(NOW + emails.EMAIL_LEASE + datetime.timedelta(minutes=2), tick=False):
         sweep_emails()
     assert len(mail.outbox) == 1
+
+
+def test_a_batch_telling_many_users_queues_one_message_and_each_gets_their_email(
+    django_capture_on_commit_callbacks,
+):
+    users = [UserFactory(role=Role.SALES_REP, email=f"rep{i}@leadbridge.example") for i in range(3)]
+    notices = [
+        Notice(recipient_id=u.pk, kind=Kind.LEAD_ASSIGNED, title="A lead", url="/leads/1/")
+        for u in users
+    ]
+    wrapped = mock.patch.object(send_emails, "apply_async", wraps=send_emails.apply_async)
+    with wrapped as sent, django_capture_on_commit_callbacks(execute=True):
+        notices_send(notices)
+
+    assert sent.call_count == 1
+    assert sorted(message.to[0] for message in mail.outbox) == sorted(u.email for u in users)
+
+
+def test_one_failing_recipient_does_not_stop_the_others_and_the_retry_sends_only_theirs(rep):
+    other = UserFactory(role=Role.SALES_REP, email="other@leadbridge.example")
+    tell(rep)
+    tell(other)
+    real = emails.emails_send
+
+    def failing_for_rep(*, recipient_id):
+        if recipient_id == rep.pk:
+            raise SMTPServerDisconnected("gone")
+        return real(recipient_id=recipient_id)
+
+    failing = mock.patch.object(emails, "emails_send", side_effect=failing_for_rep)
+    with failing, pytest.raises(SMTPServerDisconnected):
+        send_emails.run([rep.pk, other.pk])
+    assert [message.to for message in mail.outbox] == [["other@leadbridge.example"]]
+
+    send_emails([rep.pk, other.pk])  # the retry
+    assert sorted(message.to[0] for message in mail.outbox) == [
+        "other@leadbridge.example",
+        "rep@leadbridge.example",
+    ]
