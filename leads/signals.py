@@ -12,5 +12,5 @@ submission_stored = Signal(use_caching=True)
 leads_qualified = Signal()
 
 # A queue's working hours or reminder share changed: its running clocks are counted again
-# (scoring's recount, on commit). Sent with `queue_id`.
+# (scoring's recount, with its progress row). Sent with `queue_id` and `queue_name`.
 queue_clocks_changed = Signal()

@@ -333,7 +333,7 @@ def queue_save(*, queue: Queue, reps: Sequence, weights: dict[int, int] | None =
             queue.save(update_fields=QUEUE_SETTINGS)
             changed = [n for n in CLOCK_SETTINGS if getattr(before, n) != getattr(queue, n)]
             if changed:
-                queue_clocks_changed.send(sender=Queue, queue_id=queue.pk)
+                queue_clocks_changed.send(sender=Queue, queue_id=queue.pk, queue_name=queue.name)
         else:
             queue.save()
         wanted = [rep.pk for rep in reps]

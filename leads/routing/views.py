@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from leads.models import Lead
 from leads.routing import strategies
@@ -31,6 +32,7 @@ from leads.routing.selectors import (
     unrouted_count,
 )
 from leads.routing.services import (
+    CLOCK_SETTINGS,
     absence_add,
     absence_remove,
     availability_of,
@@ -77,7 +79,7 @@ def queue_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _edit(request: HttpRequest, queue: Queue, *, title: str) -> HttpResponse:
-    bound = QueueForm(request.POST or None, instance=queue)
+    bound, existed = QueueForm(request.POST or None, instance=queue), queue.pk is not None
     if request.method == "POST" and bound.is_valid():
         queue = queue_save(
             queue=bound.save(commit=False),
@@ -85,6 +87,15 @@ def _edit(request: HttpRequest, queue: Queue, *, title: str) -> HttpResponse:
             weights=bound.weights(),
         )
         messages.success(request, f"Saved the queue {queue.name}.")
+        if existed and set(bound.changed_data) & set(CLOCK_SETTINGS):
+            messages.info(
+                request,
+                format_html(
+                    'The due times of its open leads are being counted again: <a href="{}">'
+                    "see the progress</a>.",
+                    reverse("scoring:agreement") + "#clocks",
+                ),
+            )
         return redirect("routing:queue_list")
     listed = reverse("routing:queue_list")
     return edit_page(
