@@ -34,6 +34,7 @@ from leads.routing.services import (
     _members_by_queue,
     _next_member,
     _open_leads,
+    _received_today,
     unavailable_reps,
 )
 from portal.sql import columns_sql, copy_rows
@@ -84,6 +85,8 @@ def leads_escalate(*, limit: int, now: datetime | None = None) -> int:
         reps = {m.rep_id for ms in members.values() for m in ms}
         locks.rows_locked(get_user_model(), reps)
         open_leads = _open_leads(_capped_reps(list(queues.values()), members))
+        capped_daily = [q.pk for q in queues.values() if q.daily_cap_per_rep is not None]
+        today = _received_today(capped_daily, now=now)
         away = unavailable_reps(reps, now=now)  # paused, out of office, outside their hours
         managers = _managers(queues.values())
         words = _words(leads, queues)
@@ -98,11 +101,14 @@ def leads_escalate(*, limit: int, now: datetime | None = None) -> int:
                 others = [
                     m
                     for m in members.get(queue.pk, [])
-                    if m.rep_id != lead.owner_id and m.rep_id not in away
+                    if m.rep_id != lead.owner_id
+                    and m.rep_id not in away
+                    and _room_today(queue, m.rep_id, today)
                 ]
                 member = _next_member(queue, others, open_leads)
             if member is not None:
                 open_leads[member.rep_id] = open_leads.get(member.rep_id, 0) + 1
+                today[(queue.pk, member.rep_id)] = today.get((queue.pk, member.rep_id), 0) + 1
                 queue.last_position = member.position
                 moved_queues[queue.pk] = queue
                 to, then = member.rep, _to_next_rep(lead, queue, member.rep)
@@ -126,11 +132,26 @@ def leads_escalate(*, limit: int, now: datetime | None = None) -> int:
         for lead in passed_on:
             lead.escalations = escalations[lead.pk]
         _assignments_record(assignments)
-        leads_save(leads, ["owner", "updated_at", *CLOCK_FIELDS])
+        leads_save(leads, _ESCALATED)
         for queue in moved_queues.values():
             queue.save(update_fields=["last_position"])
         events_record(events)
     return len(leads)
+
+
+# What a breach changes on a lead: its owner and its running clock. The step's record for
+# the dashboard (`accept_*`, `contact_*`) stays, as a reassignment keeps it (leads.clock).
+_ESCALATED = [
+    "owner",
+    "updated_at",
+    *(name for name in CLOCK_FIELDS if not name.startswith(("accept_", "contact_"))),
+]
+
+
+def _room_today(queue: Queue, rep_id: int, today: dict[tuple[int, int], int]) -> bool:
+    """Below the queue's daily cap (routing's rule: the ladder's assignments count too)."""
+    cap = queue.daily_cap_per_rep
+    return cap is None or today.get((queue.pk, rep_id), 0) < cap
 
 
 _ASSIGNMENT_COLUMNS = ("lead_id", "queue_id", "rep_id", "assigned_at", "credited")
