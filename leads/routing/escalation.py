@@ -45,6 +45,8 @@ _OWED = {clock.ACCEPT: "accept or reject it", clock.CONTACT: "contact it first"}
 def leads_remind(*, limit: int, now: datetime | None = None) -> int:
     """Remind the reps of up to `limit` leads whose reminder is due; how many were found."""
     now = now or timezone.now()
+    if not _any_due(Lead.objects.filter(remind_at__lte=now)):
+        return 0
     with transaction.atomic():
         may_fire = _may_fire(now)
         if may_fire is None:
@@ -71,6 +73,8 @@ def leads_escalate(*, limit: int, now: datetime | None = None) -> int:
     """Record the breach of up to `limit` leads past their due time and pass each on (next rep,
     or the manager); how many were found."""
     now = now or timezone.now()
+    if not _any_due(Lead.objects.filter(due_at__lte=now)):
+        return 0
     with transaction.atomic():
         may_fire = _may_fire(now)
         if may_fire is None:
@@ -167,6 +171,13 @@ def _assignments_record(rows: list[tuple]) -> None:
     Assignment.objects.bulk_create(
         Assignment(**dict(zip(_ASSIGNMENT_COLUMNS, row, strict=True))) for row in rows
     )
+
+
+def _any_due(due) -> bool:
+    """Whether anything is due at all, from the partial index alone: with nothing due (the
+    beat's usual case) the step is this one query, not the working hours' reads, a
+    transaction and a locking claim (51 ms median at load 10 before, bench/sla.py)."""
+    return due.exists()
 
 
 def _commit_without_waiting_for_the_disk() -> None:
