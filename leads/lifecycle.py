@@ -15,6 +15,7 @@ from django.utils import timezone
 from leads.clock import CLOCK_FIELDS, clocks_start
 from leads.events import event_save, events_record, new_stage_changed
 from leads.models import Lead, LeadEvent, Stage
+from leads.signals import reps_freed
 from portal.errors import Conflict
 from portal.sql import instances_save, values_execute
 
@@ -78,11 +79,25 @@ def lead_move(
 ) -> LeadEvent:
     """Move a locked `lead` to `to` and record why. `extra_fields` are saved in the same UPDATE;
     so is the service-level clock, which the move starts or stops (`leads.clock`)."""
+    freed = _freed([lead], to)
     event = lead_moved(lead=lead, to=to, by=by, reason=reason, reason_code=reason_code, data=data)
     clocks_start([lead], at=lead.stage_changed_at)
     fields = dict.fromkeys(["stage", "stage_changed_at", "updated_at", *CLOCK_FIELDS])
     lead.save(update_fields=[*fields, *(f for f in extra_fields if f not in fields)])
+    _say_freed(freed)
     return event_save(event)
+
+
+def _freed(leads: Iterable[Lead], to: str) -> set[int]:
+    """The reps whose open load these leads leave by moving to `to`."""
+    if to in OPEN_STAGES:
+        return set()
+    return {lead.owner_id for lead in leads if lead.owner_id and lead.stage in OPEN_STAGES}
+
+
+def _say_freed(rep_ids: set[int]) -> None:
+    if rep_ids:
+        reps_freed.send(sender=Lead, rep_ids=sorted(rep_ids))
 
 
 def lead_moved(
@@ -250,6 +265,7 @@ def leads_move(
         if not can_move(lead.stage, to):
             raise IllegalMove(lead, to)
     now = timezone.now()
+    freed = _freed(leads, to)
     events = [
         lead_moved(lead=lead, to=to, by=by, reason=reasons[lead.pk], at=now) for lead in leads
     ]
@@ -257,4 +273,5 @@ def leads_move(
     fields = dict.fromkeys(["stage", "stage_changed_at", "updated_at", *CLOCK_FIELDS])
     leads_save(leads, [*fields, *(f for f in extra_fields if f not in fields)])
     events_record(events)
+    _say_freed(freed)
     return events

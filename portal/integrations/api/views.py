@@ -377,6 +377,16 @@ QUEUE_REQUEST = type(
             required=False,
             help_text="Weighted queues: each rep's share, by rep id.",
         ),
+        "open_caps": serializers.DictField(
+            child=serializers.IntegerField(min_value=0, allow_null=True),
+            required=False,
+            help_text="Each rep's own cap of open leads, by rep id; null: the queue's.",
+        ),
+        "daily_caps": serializers.DictField(
+            child=serializers.IntegerField(min_value=0, allow_null=True),
+            required=False,
+            help_text="Each rep's own cap of leads a day, by rep id; null: the queue's.",
+        ),
     },
 )
 
@@ -431,28 +441,39 @@ class QueueViewSet(
         current = {name: getattr(queue, name) for name in QUEUE_SETTINGS}
         current["manager"] = queue.manager_id
         current["members"] = [member.rep_id for member in queue.members.all()]
+        for member in queue.members.all():  # a rep's own caps stay unless sent
+            current[f"open_cap_{member.rep_id}"] = member.open_cap
+            current[f"daily_cap_{member.rep_id}"] = member.daily_cap
         return Response(s.QueueSerializer(self._saved(queue, current)).data)
 
     def _saved(self, queue: Queue, current: dict) -> Queue:
         data = {**current, **form_data(self.request.data)}
         data.update(_condition_rows(data.pop("conditions", None) or []))
-        weights = data.pop("weights", None) or {}
-        if not isinstance(weights, dict):
-            raise InvalidFields({"weights": [{"message": _WEIGHTS, "code": "invalid"}]})
-        data.update({f"weight_{rep}": weight for rep, weight in weights.items()})
+        for name, field in (
+            ("weights", "weight"),
+            ("open_caps", "open_cap"),
+            ("daily_caps", "daily_cap"),
+        ):
+            by_rep = data.pop(name, None) or {}
+            if not isinstance(by_rep, dict):
+                raise InvalidFields({name: [{"message": _BY_REP, "code": "invalid"}]})
+            data.update({f"{field}_{rep}": value for rep, value in by_rep.items()})
         bound = QueueForm(data, instance=queue)
         try:
             cleaned = cleaned_or_refused(bound)
         except InvalidFields as refused:
             raise InvalidFields(_as_condition_errors(refused.errors)) from None
         saved = queue_save(
-            queue=bound.save(commit=False), reps=cleaned["members"], weights=bound.weights()
+            queue=bound.save(commit=False),
+            reps=cleaned["members"],
+            weights=bound.weights(),
+            caps=bound.member_caps(),
         )
         return self.get_queryset().get(pk=saved.pk)
 
 
 _CONDITIONS = "A list of conditions, each {attribute, operator, value, blank_passes}."
-_WEIGHTS = 'An object of each rep\'s share by rep id, e.g. {"12": 2}.'
+_BY_REP = 'An object of a value for each rep, by rep id, e.g. {"12": 2}.'
 
 
 def _condition_rows(conditions) -> dict:
