@@ -196,7 +196,9 @@ class SubmissionViewSet(ReadViewSet):
 
 
 class LeadFilter(filters.FilterSet):
-    stage = filters.MultipleChoiceFilter(choices=Stage.choices)
+    # distinct=False: no join here to repeat a lead, and DISTINCT made PostgreSQL sort every
+    # lead of the stage (36 ms at 1,000,000 leads) instead of reading the first 51 by id.
+    stage = filters.MultipleChoiceFilter(choices=Stage.choices, distinct=False)
     created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     changed_after = filters.IsoDateTimeFilter(field_name="stage_changed_at", lookup_expr="gte")
@@ -290,7 +292,7 @@ MOVE_VIEWS = {name: lead_move_view(move) for name, move in ACTIONS.items()}
 
 
 class LeadEventFilter(filters.FilterSet):
-    kind = filters.MultipleChoiceFilter(choices=LeadEvent.Kind.choices)
+    kind = filters.MultipleChoiceFilter(choices=LeadEvent.Kind.choices, distinct=False)
 
     class Meta:
         model = LeadEvent

@@ -148,3 +148,18 @@ def test_the_email_filter_finds_a_lead_as_capture_keeps_its_address():
         )
     assert [row["id"] for row in response.json()["results"]] == [lead.pk]
     assert "UPPER(" not in " ".join(q["sql"] for q in queries), "the unique index finds it"
+
+
+@pytest.mark.parametrize(
+    ("name", "query"), [("api:lead-list", "stage"), ("api:event-list", "kind")]
+)
+def test_a_choice_filter_reads_the_first_rows_without_distinct(name, query):
+    manager = UserFactory(role=Role.SALES_MANAGER)
+    headers = {"Authorization": f"Bearer {token_create(user=manager, name='t')[1]}"}
+    _rows(2, UserFactory(role=Role.SALES_REP))
+    value = Stage.ROUTED if query == "stage" else "note"
+    with CaptureQueriesContext(connection) as queries:
+        response = Client().get(reverse(name), {query: [value]}, headers=headers)
+    assert response.status_code == 200
+    assert response.json()["results"]
+    assert "DISTINCT" not in " ".join(q["sql"] for q in queries).upper()
