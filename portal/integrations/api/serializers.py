@@ -180,7 +180,7 @@ class QueueMemberSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = QueueMember
-        fields = ["rep", "position", "is_active", "weight"]
+        fields = ["rep", "position", "is_active", "weight", "open_cap", "daily_cap"]
 
 
 class QueueConditionSerializer(serializers.Serializer):

@@ -401,7 +401,8 @@ def _valid(serializer_class, request) -> dict:
 # Queues
 
 
-# The queue page's inputs, with its condition rows and rep weights as the API takes them.
+# The queue page's inputs, with its condition rows and each rep's weight and own caps as the
+# API takes them.
 _QUEUE_DECLARED = {
     "conditions": s.QueueConditionSerializer(
         many=True, required=False, help_text="All must hold; none: the queue takes every lead."
@@ -410,6 +411,16 @@ _QUEUE_DECLARED = {
         child=serializers.IntegerField(min_value=1, max_value=100),
         required=False,
         help_text="Weighted queues: each rep's share, by rep id.",
+    ),
+    "open_caps": serializers.DictField(
+        child=serializers.IntegerField(min_value=0, allow_null=True),
+        required=False,
+        help_text="Each rep's own cap of open leads, by rep id; null: the queue's.",
+    ),
+    "daily_caps": serializers.DictField(
+        child=serializers.IntegerField(min_value=0, allow_null=True),
+        required=False,
+        help_text="Each rep's own cap of leads a day, by rep id; null: the queue's.",
     ),
 }
 # QueueForm makes these optional when it is made: left out, they stay as they are.
@@ -451,24 +462,35 @@ class QueueViewSet(WriteViewSet):
             current = _settings_with(queue, QUEUE_SETTINGS, {})
             current["manager"] = queue.manager_id
             current["members"] = [member.rep_id for member in queue.members.all()]
+            for member in queue.members.all():  # a rep's own caps stay unless sent
+                current[f"open_cap_{member.rep_id}"] = member.open_cap
+                current[f"daily_cap_{member.rep_id}"] = member.daily_cap
         data = {**current, **data}
         data.update(_condition_rows(data.pop("conditions", None) or []))
-        weights = data.pop("weights", None) or {}
-        if not isinstance(weights, dict):
-            raise InvalidFields({"weights": [{"message": _WEIGHTS, "code": "invalid"}]})
-        data.update({f"weight_{rep}": weight for rep, weight in weights.items()})
+        for name, field in (
+            ("weights", "weight"),
+            ("open_caps", "open_cap"),
+            ("daily_caps", "daily_cap"),
+        ):
+            by_rep = data.pop(name, None) or {}
+            if not isinstance(by_rep, dict):
+                raise InvalidFields({name: [{"message": _BY_REP, "code": "invalid"}]})
+            data.update({f"{field}_{rep}": value for rep, value in by_rep.items()})
         bound = QueueForm(data, instance=queue)
         try:
             cleaned = cleaned_or_refused(bound)
         except InvalidFields as refused:
             raise InvalidFields(_as_condition_errors(refused.errors)) from None
         return queue_save(
-            queue=bound.save(commit=False), reps=cleaned["members"], weights=bound.weights()
+            queue=bound.save(commit=False),
+            reps=cleaned["members"],
+            weights=bound.weights(),
+            caps=bound.member_caps(),
         )
 
 
 _CONDITIONS = "A list of conditions, each {attribute, operator, value, blank_passes}."
-_WEIGHTS = 'An object of each rep\'s share by rep id, e.g. {"12": 2}.'
+_BY_REP = 'An object of a value for each rep, by rep id, e.g. {"12": 2}.'
 
 
 def _condition_rows(conditions) -> dict:
