@@ -28,13 +28,14 @@ from leads.clock import CLOCK_FIELDS, clock_stop, clocks_start
 from leads.events import events_record, new_reassigned, new_sla_breached, new_sla_reminder
 from leads.lifecycle import leads_save
 from leads.models import Lead, LeadEvent
-from leads.routing.models import Assignment, Queue
+from leads.routing.models import Assignment, Queue, QueueMember
+from leads.routing.selectors import received_today
 from leads.routing.services import (
     _capped_reps,
     _members_by_queue,
     _next_member,
     _open_leads,
-    _received_today,
+    release_after_commit,
     unavailable_reps,
 )
 from portal.sql import columns_sql, copy_rows
@@ -89,13 +90,17 @@ def leads_escalate(*, limit: int, now: datetime | None = None) -> int:
         reps = {m.rep_id for ms in members.values() for m in ms}
         locks.rows_locked(get_user_model(), reps)
         open_leads = _open_leads(_capped_reps(list(queues.values()), members))
-        capped_daily = [q.pk for q in queues.values() if q.daily_cap_per_rep is not None]
-        today = _received_today(capped_daily, now=now)
+        capped_daily = [
+            q.pk
+            for q in queues.values()
+            if any(m.max_per_day(q) is not None for m in members.get(q.pk, []))
+        ]
+        today = received_today(capped_daily, now=now)
         away = unavailable_reps(reps, now=now)  # paused, out of office, outside their hours
         managers = _managers(queues.values())
         words = _words(leads, queues)
         events: list[LeadEvent] = []
-        assignments, passed_on, moved_queues = [], [], {}
+        assignments, passed_on, moved_queues, freed = [], [], {}, set()
         for lead in leads:
             queue = queues.get(lead.queue_id)
             if queue is not None:
@@ -107,7 +112,7 @@ def leads_escalate(*, limit: int, now: datetime | None = None) -> int:
                     for m in members.get(queue.pk, [])
                     if m.rep_id != lead.owner_id
                     and m.rep_id not in away
-                    and _room_today(queue, m.rep_id, today)
+                    and _room_today(queue, m, today)
                 ]
                 member = _next_member(queue, others, open_leads)
             if member is not None:
@@ -126,6 +131,8 @@ def leads_escalate(*, limit: int, now: datetime | None = None) -> int:
                 data["to_manager"] = member is None
                 events.append(_reassigned(lead, to, then, queue, data, now))
                 assignments.append((lead.pk, queue.pk, to.pk, now, False))
+                if lead.owner_id:
+                    freed.add(lead.owner_id)
                 lead.owner = to
             if member is None:
                 clock_stop(lead)
@@ -140,6 +147,8 @@ def leads_escalate(*, limit: int, now: datetime | None = None) -> int:
         for queue in moved_queues.values():
             queue.save(update_fields=["last_position"])
         events_record(events)
+        if freed:  # the reps who missed hold one lead fewer: a pooled lead may be theirs
+            release_after_commit(rep_ids=freed)
     return len(leads)
 
 
@@ -152,10 +161,11 @@ _ESCALATED = [
 ]
 
 
-def _room_today(queue: Queue, rep_id: int, today: dict[tuple[int, int], int]) -> bool:
-    """Below the queue's daily cap (routing's rule: the ladder's assignments count too)."""
-    cap = queue.daily_cap_per_rep
-    return cap is None or today.get((queue.pk, rep_id), 0) < cap
+def _room_today(queue: Queue, member: QueueMember, today: dict[tuple[int, int], int]) -> bool:
+    """Below the member's cap of leads a day, their own or the queue's (routing's rule: the
+    ladder's assignments count too)."""
+    cap = member.max_per_day(queue)
+    return cap is None or today.get((queue.pk, member.rep_id), 0) < cap
 
 
 _ASSIGNMENT_COLUMNS = ("lead_id", "queue_id", "rep_id", "assigned_at", "credited")
