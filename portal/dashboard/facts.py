@@ -186,18 +186,19 @@ def _postgresql_judged() -> list[str]:
     for name, table, when, columns in JUDGED_TRIGGERS:
         if table == "scoring_criterionresult":
             leads = (
-                "SELECT DISTINCT q.lead_id FROM changed c JOIN scoring_qualification q "
-                "ON q.id = c.qualification_id WHERE NOT c.passed"
+                "SELECT q.lead_id FROM scoring_qualification q WHERE q.id IN "
+                "(SELECT qualification_id FROM changed WHERE NOT passed)"
             )
         else:
-            leads = "SELECT DISTINCT lead_id FROM changed"
-        sets = ", ".join(_judged("postgresql", column, "c.lead_id") for column in columns)
+            leads = "SELECT lead_id FROM changed"
+        # `= ANY(ARRAY(...))`: the planner takes the array for a few ids and probes the
+        # facts' key for each. Joined to the transition table (24,000 results a batch, no
+        # statistics) it read all 1,000,000 facts rows instead: 2.5 s a batch, measured.
         sql += [
             f"""
             CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
-                UPDATE dashboard_leadfacts SET {sets} FROM ({leads}) c
-                WHERE dashboard_leadfacts.lead_id = c.lead_id;
+                {_rejudge("postgresql", columns, f"ANY(ARRAY({leads}))")};
                 RETURN NULL;
             END $$
             """,
@@ -413,9 +414,18 @@ def facts_rebuild(using_connection=None) -> int:
     number of leads."""
     conn = using_connection or connection
     with conn.cursor() as cursor:
-        cursor.execute("DELETE FROM dashboard_leadfacts")
+        if conn.vendor != "postgresql":
+            cursor.execute("DELETE FROM dashboard_leadfacts")
+            cursor.execute(rebuild_sql(conn.vendor))
+            return cursor.rowcount
+        # TRUNCATE leaves no million dead rows behind (the pages refilled to fillfactor); it
+        # refuses a table with foreign-key checks still deferred in this transaction.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("TRUNCATE dashboard_leadfacts")
         cursor.execute(rebuild_sql(conn.vendor))
-        return cursor.rowcount
+        found = cursor.rowcount
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        return found
 
 
 def _ready(conn) -> bool:

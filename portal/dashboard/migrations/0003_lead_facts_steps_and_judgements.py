@@ -3,10 +3,18 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+def room_to_update(apps, schema_editor):
+    """A quarter of each page kept free: a lead's facts are updated a dozen times in its
+    first hour, and an update that finds room on its page (and changes no indexed column) is
+    HOT, writing no index entry."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("ALTER TABLE dashboard_leadfacts SET (fillfactor = 75)")
+
+
 class Migration(migrations.Migration):
     """The lead's service-level steps and what its judgements in force say, kept in its
     facts (the triggers and the recount follow after `migrate`:
-    portal.dashboard.facts.after_migrate), and an index per filter."""
+    portal.dashboard.facts.after_migrate), and room on each page to update."""
 
     dependencies = [
         ("dashboard", "0002_lead_facts"),
@@ -58,18 +66,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name="leadfacts",
-            index=models.Index(fields=["form", "created_at"], name="leadfacts_form_idx"),
+            index=models.Index(fields=["campaign"], name="leadfacts_campaign_idx"),
         ),
-        migrations.AddIndex(
-            model_name="leadfacts",
-            index=models.Index(fields=["campaign", "created_at"], name="leadfacts_campaign_idx"),
-        ),
-        migrations.AddIndex(
-            model_name="leadfacts",
-            index=models.Index(fields=["source", "created_at"], name="leadfacts_source_idx"),
-        ),
-        migrations.AddIndex(
-            model_name="leadfacts",
-            index=models.Index(fields=["queue", "created_at"], name="leadfacts_queue_idx"),
-        ),
+        migrations.RunPython(room_to_update, migrations.RunPython.noop),
     ]
