@@ -34,6 +34,7 @@ from leads.routing.services import (
     _members_by_queue,
     _next_member,
     _open_leads,
+    release_after_commit,
     unavailable_reps,
 )
 from portal.sql import columns_sql, copy_rows
@@ -88,7 +89,7 @@ def leads_escalate(*, limit: int, now: datetime | None = None) -> int:
         managers = _managers(queues.values())
         words = _words(leads, queues)
         events: list[LeadEvent] = []
-        assignments, passed_on, moved_queues = [], [], {}
+        assignments, passed_on, moved_queues, freed = [], [], {}, set()
         for lead in leads:
             queue = queues.get(lead.queue_id)
             if queue is not None:
@@ -116,6 +117,8 @@ def leads_escalate(*, limit: int, now: datetime | None = None) -> int:
                 data["to_manager"] = member is None
                 events.append(_reassigned(lead, to, then, queue, data, now))
                 assignments.append((lead.pk, queue.pk, to.pk, now, False))
+                if lead.owner_id:
+                    freed.add(lead.owner_id)
                 lead.owner = to
             if member is None:
                 clock_stop(lead)
@@ -130,6 +133,8 @@ def leads_escalate(*, limit: int, now: datetime | None = None) -> int:
         for queue in moved_queues.values():
             queue.save(update_fields=["last_position"])
         events_record(events)
+        if freed:  # the reps who missed hold one lead fewer: a pooled lead may be theirs
+            release_after_commit(rep_ids=freed)
     return len(leads)
 
 

@@ -27,6 +27,7 @@ from leads.routing.selectors import (
     open_leads_by_rep,
     pool_leads,
     pools,
+    received_today,
     reps_now,
     unrouted_count,
 )
@@ -40,7 +41,6 @@ from leads.routing.services import (
 )
 from leads.routing.simulator import lead_attributes, simulate, what_if
 from portal.accounts.decorators import permission_required_or_403
-from portal.pages import edit_page
 from portal.spreadsheets import SafeWriter
 
 
@@ -83,13 +83,21 @@ def _edit(request: HttpRequest, queue: Queue, *, title: str) -> HttpResponse:
             queue=bound.save(commit=False),
             reps=bound.cleaned_data["members"],
             weights=bound.weights(),
+            caps=bound.member_caps(),
         )
         messages.success(request, f"Saved the queue {queue.name}.")
         return redirect("routing:queue_list")
     listed = reverse("routing:queue_list")
-    return edit_page(
-        request, bound, title=title, back=listed, parent_url=listed, parent_label="Queues"
-    )
+    # Each rep's load beside their caps: open leads now, leads from this queue today.
+    held = open_leads_by_rep()
+    today = received_today([queue.pk], now=timezone.now()) if queue.pk else {}
+    members = bound.member_rows()
+    for row in members:
+        row["open"] = held.get(row["rep"].pk, 0)
+        row["today"] = today.get((queue.pk, row["rep"].pk), 0)
+    context = {"bound": bound, "members": members, "title": title, "back": listed}
+    status = 400 if bound.is_bound and bound.errors else 200
+    return render(request, "routing/queue_edit.html", context, status=status)
 
 
 # Availability ---------------------------------------------------------------------------

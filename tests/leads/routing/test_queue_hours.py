@@ -117,7 +117,8 @@ def test_a_manager_sets_the_queues_hours_and_its_running_clocks_are_counted_agai
         django_capture_on_commit_callbacks(execute=True) as recounts,
     ):
         response = client.post(edit, data)
-    assert len(recounts) == 1  # the recount of the queue's clocks, queued once it committed
+    # The recount of the queue's clocks and the release of its pool, queued once it committed.
+    assert len(recounts) == 2
     assert response.status_code == 302
     queue.refresh_from_db()
     assert queue.own_hours() == (
@@ -159,7 +160,7 @@ def test_bad_hours_are_refused_naming_the_field(client, fields, field, words):
     data.update(fields)
     response = client.post(reverse("routing:queue_new"), data)
     assert response.status_code == 400
-    assert words in " ".join(response.context["form"].errors[field])
+    assert words in " ".join(response.context["bound"].errors[field])
     assert not Queue.objects.exists()
 
 
