@@ -76,15 +76,20 @@ def _source(vendor: str, lead: str) -> str:
     return "COALESCE(" + ", ".join(f"NULLIF(CAST({s} AS TEXT), '')" for s in said) + ", '')"
 
 
+def _unproved(vendor: str) -> str:
+    """A new facts row's PROVED and JUDGED columns: nothing proved or judged yet."""
+    false = "false" if vendor == "postgresql" else "0"
+    return f"0, {false}, {false}, {false}, {false}, NULL, NULL, ',', ',', '', ''"
+
+
 def _own(vendor: str, lead_id: str) -> str:
     """INSERT or refresh the lead's own columns and source (what it proved kept)."""
     own = ", ".join(f"l.{column}" for _, column in OWN)
-    false = "false" if vendor == "postgresql" else "0"
     refreshed = ", ".join(f"{f} = excluded.{f}" for f in [*(f for f, _ in OWN), "source"])
     return (
         f"INSERT INTO dashboard_leadfacts ({COLUMNS}) "
-        f"SELECT l.id, {own}, {_source(vendor, 'l')}, 0, {false}, {false}, {false}, {false}, "
-        f"NULL, NULL, ',', ',', '', '' FROM leads_lead l WHERE l.id = {lead_id} "
+        f"SELECT l.id, {own}, {_source(vendor, 'l')}, {_unproved(vendor)} "
+        f"FROM leads_lead l WHERE l.id = {lead_id} "
         f"ON CONFLICT (lead_id) DO UPDATE SET {refreshed}"
     )
 
@@ -271,8 +276,8 @@ def _leads_changed() -> str:
     refreshed = ", ".join(f"{f} = excluded.{f}" for f in [*(f for f, _ in OWN), "source"])
     return (
         f"INSERT INTO dashboard_leadfacts ({COLUMNS}) "
-        f"SELECT l.id, {own}, {_source('postgresql', 'l')}, 0, false, false, false, false, "
-        f"NULL, NULL, ',', ',' FROM after l JOIN before o ON o.id = l.id "
+        f"SELECT l.id, {own}, {_source('postgresql', 'l')}, {_unproved('postgresql')} "
+        f"FROM after l JOIN before o ON o.id = l.id "
         f"WHERE {_changed('o', 'l')} "
         f"ON CONFLICT (lead_id) DO UPDATE SET {refreshed}"
     )
