@@ -6,9 +6,9 @@ how often reps flagged it ("this should not have qualified", scoring.flags) in t
 outcome (won, lost, rejected) dated in the window (scoring.history states the rates and says
 which decisions were imported). The window is any period: the last N days, or dates as far
 back as the history goes, so a team that imported its history can tune its first agreement
-before any rep has worked a lead. Every decided lead is judged again, in memory, by the version shown, whatever
-version judged it then: a criterion's passed and failed sides are the leads it would pass
-and fail today.
+before any rep has worked a lead. Every decided lead is judged again, in memory, by the
+version shown, whatever version judged it then: a criterion's passed and failed sides are
+the leads it would pass and fail today.
 
 Two rules, stated on the page:
 - TRUST: a side with fewer than 30 decided leads gets a plain note that its rates are too
@@ -31,7 +31,7 @@ from django.utils import timezone
 from leads.models import Lead, LeadEvent, Stage
 from scoring import engine, explain
 from scoring.flags import flag_counts
-from scoring.history import period_words, History, Outcomes, histories
+from scoring.history import History, Outcomes, histories, period_words
 from scoring.judging import Judge, form_placeholders
 from scoring.models import Agreement
 
@@ -85,6 +85,7 @@ class Effectiveness:
     @property
     def period(self) -> str:
         return period_words(self.days, self.since, self.until)
+
     imported: int = 0  # decided leads whose outcome was imported, not a rep's decision
 
 

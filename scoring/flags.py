@@ -101,8 +101,9 @@ LATEST_PER_GROUP = 10
 def flags_by_criterion(
     *, since: datetime | None = None, until: datetime | None = None
 ) -> list[FlagGroup]:
-    """Every flag between `since` and `until` (either open), grouped by version and criterion, the most flagged first;
-    each group with its count and its latest flags. Three queries, however many flags."""
+    """Every flag between `since` and `until` (either open), grouped by version and
+    criterion, the most flagged first; each group with its count and its latest flags. Three
+    queries, however many flags."""
     flags = QualificationFlag.objects.all()
     if since is not None:
         flags = flags.filter(created_at__gte=since)
@@ -145,9 +146,10 @@ class FlagCounts:
 def flag_counts(
     *, agreement: Agreement, since: datetime | None, until: datetime | None = None
 ) -> FlagCounts:
-    """The flags between `since` and `until` (either open) on the criteria of `agreement`'s scope, counted by the rule
-    they say (attribute, operator, value): a criterion copied into a newer version keeps the
-    flags its earlier self had. One query, plus one for "none fits"."""
+    """The flags between `since` and `until` (either open) on the criteria of `agreement`'s
+    scope, counted by the rule they say (attribute, operator, value): a criterion copied into
+    a newer version keeps the flags its earlier self had. One query, plus one for "none
+    fits"."""
     flags = QualificationFlag.objects.filter(agreement__scope_id=agreement.scope_id)
     if since is not None:
         flags = flags.filter(created_at__gte=since)

@@ -34,7 +34,6 @@ class History:
     stage: str = ""
     imported: bool = False  # its decision came from an import, not a rep
 
-
     @property
     def decided(self) -> bool:
         return self.accepted or self.rejected_for is not None

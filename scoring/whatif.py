@@ -1,5 +1,6 @@
-"""The what-if: how the leads of the last N days (or of any dates, years back) come out under a draft or proposal, against
-the version it is compared with (by default the active one).
+"""The what-if: how the leads of the last N days (or of any dates, years back) come out
+under a draft or proposal, against the version it is compared with (by default the active
+one).
 
 The leads are those of the forms the draft would judge (its scope), not every form's.
 How many qualify under each; which criteria fail the most leads under each; and for the
@@ -31,7 +32,7 @@ from django.utils import timezone
 
 from portal.sql import rows_read_ahead
 from scoring import engine, explain
-from scoring.history import period_words, Outcomes, histories
+from scoring.history import Outcomes, histories, period_words
 from scoring.judging import Judge, Panel, form_placeholders
 from scoring.models import Agreement
 from scoring.selectors import attribute_keys, leads_in_scope

@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
         # alter it, and a trigger naming a table mid-remake stops the migration.
         ('capture', '0014_marketing_managers_hubspot_tokens'),
         ('dashboard', '0001_handoff_review'),
-        ('leads', '0015_service_level_steps_and_due_soon'),
+        ('leads', '0016_submission_intake'),
         ('routing', '0006_queue_working_hours'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
