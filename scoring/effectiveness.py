@@ -81,12 +81,11 @@ class Effectiveness:
     none_fits: int = 0  # flags saying no criterion fits, in the window
     trust: int = TRUST
     until: datetime | None = None  # None: up to now
+    imported: int = 0  # decided leads whose outcome was imported, not a rep's decision
 
     @property
     def period(self) -> str:
         return period_words(self.days, self.since, self.until)
-
-    imported: int = 0  # decided leads whose outcome was imported, not a rep's decision
 
 
 def decisions(*, since: datetime | None, until: datetime | None) -> Q:

@@ -129,5 +129,7 @@ class ReviewScheduleForm(forms.Form):
     )
     at = forms.TimeField(
         label="Time",
-        widget=forms.TimeInput(attrs={"type": "time", "class": "form-control form-control-sm"}),
+        widget=forms.TimeInput(
+            format="%H:%M", attrs={"type": "time", "class": "form-control form-control-sm"}
+        ),
     )

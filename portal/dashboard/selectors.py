@@ -604,11 +604,15 @@ def fair_shares(*, filters: Filters) -> list[dict]:
     assignments, their weight's part in a weighted queue, an equal part otherwise, among the
     queue's active members now (leads.routing.selectors.fairness, over every queue). Three
     queries: the ledger, the members, the names."""
+    assignments = Assignment.objects.filter(
+        queue__isnull=False, lead_id__in=facts_for(filters).values("lead_id")
+    )
+    if filters.since:
+        # Implied (a lead is assigned after it came, an imported one too), and it lets the
+        # ledger's (queue, assigned_at) index skip the assignments of older leads.
+        assignments = assignments.filter(assigned_at__gte=filters.since)
     counted = (
-        Assignment.objects.filter(
-            queue__isnull=False, lead_id__in=facts_for(filters).values("lead_id")
-        )
-        .values("queue", "queue__strategy", "rep", "credited")
+        assignments.values("queue", "queue__strategy", "rep", "credited")
         .annotate(n=Count("pk"))
         .order_by()
     )

@@ -9,7 +9,13 @@ from django.utils import timezone
 from portal.accounts.decorators import permission_required_or_403
 from portal.accounts.roles import role_grants
 from portal.dashboard import charts
-from portal.dashboard.forms import PERIODS, DashboardFilterForm, ReviewScheduleForm, filters_from
+from portal.dashboard.forms import (
+    DEFAULT_PERIOD,
+    PERIODS,
+    DashboardFilterForm,
+    ReviewScheduleForm,
+    filters_from,
+)
 from portal.dashboard.models import HandoffReview
 from portal.dashboard.selectors import leads_listed_for, overdue_leads, review_schedule
 from portal.dashboard.services import (
@@ -53,7 +59,7 @@ def dashboard(request: HttpRequest, *, printable: bool = False) -> HttpResponse:
 def _described(form: DashboardFilterForm) -> list[tuple[str, str]]:
     """The filters in words, for paper: the period, then each filter given."""
     data = form.cleaned_data if form.is_valid() else {}
-    period = data.get("period") or "90"
+    period = data.get("period") or DEFAULT_PERIOD
     if period == "custom":
         start, end = data.get("start"), data.get("end")
         words = f"{start or 'the first lead'} to {end or 'today'}"
@@ -82,20 +88,23 @@ def _presets(request: HttpRequest, form: DashboardFilterForm) -> list[tuple[str,
 
 
 def _charts(tables: dict) -> dict:
-    exits = [row for row in tables["exits"].rows if row[1] == "All"]
+    """Each chart from its table's rows (a review frozen before a panel existed: no bars)."""
+
+    def rows(key: str) -> list:
+        return tables[key].rows if key in tables else []
+
+    exits = [row for row in rows("exits") if row[1] == "All"]
     return {
-        "funnel": charts.horizontal_bars([(row[0], row[1]) for row in tables["funnel"].rows]),
+        "funnel": charts.horizontal_bars([(row[0], row[1]) for row in rows("funnel")]),
         "exits": charts.horizontal_bars([(row[0], row[2]) for row in exits]),
-        "distribution": charts.columns(
-            [(row[0], row[1]) for row in tables["speed-distribution"].rows]
-        ),
+        "distribution": charts.columns([(row[0], row[1]) for row in rows("speed-distribution")]),
         "scores": charts.columns(
-            [(f"v{row[0]}: {row[1]}", row[2] + row[3]) for row in tables["scores"].rows]
+            [(f"v{row[0]}: {row[1]}", row[2] + row[3]) for row in rows("scores")]
         ),
         "compliance": charts.horizontal_bars(
-            [(row[0], row[4]) for row in tables["compliance-queue"].rows], top=100
+            [(row[0], row[4]) for row in rows("compliance-queue")], top=100
         ),
-        "weekly": charts.line([(_week(row[0]), row[2]) for row in tables["speed-weekly"].rows]),
+        "weekly": charts.line([(_week(row[0]), row[2]) for row in rows("speed-weekly")]),
     }
 
 

@@ -76,6 +76,6 @@ def test_the_team_section_shows_fair_share_and_its_csv_says_the_same(ledger, cli
     assert "Ana A,5,0,4.3,0.7,115.4" in csv.content.decode()
 
 
-def test_fair_share_is_two_queries_however_many_assignments(ledger, django_assert_num_queries):
+def test_fair_share_is_three_queries_however_many_assignments(ledger, django_assert_num_queries):
     with django_assert_num_queries(3):  # the ledger, the members, the names
         fair_shares(filters=Filters())

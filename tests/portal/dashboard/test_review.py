@@ -255,3 +255,14 @@ def test_a_rep_reads_the_review_without_the_propose_button(agreement_side, clien
     html = client.get(review.get_absolute_url()).content.decode()
     assert 'data-panel="effectiveness"' in html
     assert "Propose a change" not in html
+
+
+def test_a_review_frozen_before_the_newer_panels_still_opens(client):
+    review = review_freeze()
+    older = [panel for panel in review.panels if panel["key"] in ("funnel", "exits", "speed")]
+    HandoffReview.objects.filter(pk=review.pk).update(panels=older)
+    client.force_login(UserFactory(role=Role.MARKETER))
+    response = client.get(review.get_absolute_url())
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'data-panel="funnel"' in html and 'data-panel="fair-share"' not in html
