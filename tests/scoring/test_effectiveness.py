@@ -167,5 +167,5 @@ def test_imported_outcomes_count_as_decisions_years_back_and_say_so(client):
     client.force_login(UserFactory(role=Role.SALES_MANAGER))
     page = client.get(reverse("scoring:agreement"), {"start": four_years_ago}).content.decode()
     assert "70 leads decided since " in page
-    assert "(70 imported outcomes, the rest reps&#x27; decisions)" in page
+    assert "(70 imported outcomes, the rest reps' decisions)" in page
     assert "40 (40 imported) · 100 % · 100 %" in page

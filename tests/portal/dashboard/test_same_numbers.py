@@ -46,7 +46,7 @@ def _histories(until):
     and out of it: a lead at 00:30 local the day after `until`, one 15 days before `until`.
     Hand count of the period: captured 6; qualified 5 (all but the 23:30 one); routed 5;
     accepted 4 (backwards, won, imported won and lost); contacted, opportunity 3; won 2.
-    Side exits: rejected 2 (wrong territory 1, duplicate 1), lost 1 (no budget 1)."""
+    Side exits: rejected 2 (wrong territory 1, duplicate 1), lost 1 (price 1)."""
     day = until - timedelta(days=3)
     lead_through(
         Stage.QUALIFIED,
@@ -61,7 +61,7 @@ def _histories(until):
     today = timezone.localdate()
     for outcome, code in (
         (Stage.WON, ""),
-        (Stage.LOST, "no_budget"),
+        (Stage.LOST, "price"),
         (Stage.REJECTED, "duplicate"),
     ):
         lead_imported_as(outcome, reason_code=code, days_ago=(today - day).days)
@@ -117,7 +117,7 @@ def test_page_csv_and_review_agree_on_every_panel_with_the_hand_count(client):
     exits = {(row[0], row[1]): row[2] for row in cells["exits"]}
     assert exits[("Rejected", "All")] == "2"
     assert exits[("Rejected", "Wrong territory")] == exits[("Rejected", "Duplicate")] == "1"
-    assert exits[("Lost", "No budget")] == "1"
+    assert exits[("Lost", "Price")] == "1"
     (ads,) = [row for row in cells["quality-source"] if row[0] == "ads"]
     assert ads[1:3] == ["1", "1"]
 
