@@ -306,6 +306,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"comma-separated, in this order: {','.join(TARGET_NAMES)} (all); the baseline "
         "is always measured, every ratio is to it",
     )
+    parser.add_argument(
+        "--webhook-receiver-delay",
+        type=float,
+        metavar="SECONDS",
+        help="register a webhook endpoint for every event kind whose receiver answers after "
+        "this long (10: issue 22's slow receiver), with a bulk worker sending to it",
+    )
     args = parser.parse_args(argv)
     if (
         min(args.connections, args.duration, args.workers, args.threads, args.rounds) < 1
@@ -347,6 +354,13 @@ def run(args: argparse.Namespace, wrk: str, workdir: Path, cleanup: contextlib.E
 
     django.setup()
     form, token = form_and_token(prepare_database())
+    if args.webhook_receiver_delay is not None:
+        from bench import webhooks
+
+        os.environ.update(webhooks.RECEIVER_ENV)
+        delay, env = args.webhook_receiver_delay, dict(os.environ)
+        said = webhooks.slow_receiver(delay, env, workdir, cleanup)
+        print(f"webhooks: {said}", flush=True)
     targets = [target for target in make_targets(form, token) if target.name in args.targets]
     # One server per setting of the defences, both up for the whole run: each target is
     # measured with the defences on and then off, back to back, so a neighbour's load

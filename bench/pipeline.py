@@ -44,7 +44,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import rig  # noqa: E402
+from bench import rig, webhooks  # noqa: E402
 from bench.intake import (  # noqa: E402
     POSTGRES_SERVER,
     BenchError,
@@ -81,6 +81,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--settle-timeout", type=float, default=300, help="longest wait for the last assignment"
     )
+    parser.add_argument(
+        "--webhook-receiver-delay",
+        type=float,
+        metavar="SECONDS",
+        help="register a webhook endpoint for every event kind whose receiver answers after "
+        "this long (10: issue 22's slow receiver), with a bulk worker sending to it",
+    )
     args = parser.parse_args(argv)
     args.ladder = [float(x) for x in args.ladder.split(",") if x.strip()]
     return args
@@ -110,6 +117,8 @@ def run(args: argparse.Namespace, workdir: Path, cleanup: contextlib.ExitStack) 
     cleanup.callback(redis.stop)
     database_url = f"{POSTGRES_SERVER}/{DATABASE_NAME}"
     env = rig.product_environment(workdir, database_url, redis.url, SWEEP_EVERY_SECONDS=10)
+    if args.webhook_receiver_delay is not None:
+        env.update(webhooks.RECEIVER_ENV)
     os.environ.update(env)
     recreate_database(POSTGRES_SERVER, DATABASE_NAME)
     cleanup.callback(drop_database, POSTGRES_SERVER, DATABASE_NAME)
@@ -118,6 +127,9 @@ def run(args: argparse.Namespace, workdir: Path, cleanup: contextlib.ExitStack) 
 
     django.setup()
     slug = rig.prepare_database(queues=args.queues)
+    if args.webhook_receiver_delay is not None:
+        said = webhooks.slow_receiver(args.webhook_receiver_delay, env, workdir, cleanup)
+        rig.say(f"webhooks: {said}")
     path = f"/api/v1/forms/{slug}/submissions/"
     processes = rig.Processes(workdir, env, web_workers=args.web_workers)
     cleanup.callback(processes.stop_all)

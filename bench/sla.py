@@ -1,6 +1,6 @@
 """The escalation step over many open leads: acting on 10,000 due leads, and nothing due.
 
-    .venv/bin/python bench/sla.py [--leads 1000000] [--due 10000] [--batch 2000]
+    .venv/bin/python bench/sla.py [--leads 1000000] [--due 10000] [--batch 2000] [--profile]
 
 Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust). Makes a scratch database
 `leadbridge_bench_sla` (dropped at the end) with the demo form and agreement (working hours
@@ -21,7 +21,9 @@ statement; DEBUG's own cost is a few percent.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import statistics
 import sys
 import time
@@ -42,6 +44,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--leads", type=int, default=1_000_000)
     parser.add_argument("--due", type=int, default=10_000)
     parser.add_argument("--batch", type=int, default=2000)
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="run the due step under cProfile and print its 25 costliest functions (slower)",
+    )
     args = parser.parse_args(argv)
     os.environ.update(
         DATABASE_URL=f"{POSTGRES_SERVER}/{DATABASE_NAME}",
@@ -54,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
         import django
 
         django.setup()
+        from portal.celery import freeze_what_the_worker_loaded
+
+        freeze_what_the_worker_loaded()  # as a worker process does at start
         return run(args)
     finally:
         from django.db import connections
@@ -77,11 +87,18 @@ def run(args) -> int:
     from leads.routing.escalation import leads_escalate, leads_remind
 
     reset_queries()
+    profiler = cProfile.Profile() if args.profile else None
     started, cpu = time.perf_counter(), time.process_time()
     acted = 0
+    if profiler:
+        profiler.enable()
     while (found := leads_escalate(limit=args.batch)) > 0:
         acted += found
+    if profiler:
+        profiler.disable()
     due_s, cpu_s = time.perf_counter() - started, time.process_time() - cpu
+    if profiler:
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
     statements = _by_statement(connection.queries)
     breaches = LeadEvent.objects.filter(kind=LeadEvent.Kind.SLA_BREACHED).count()
     moved = LeadEvent.objects.filter(kind=LeadEvent.Kind.REASSIGNED).count()
@@ -91,6 +108,7 @@ def run(args) -> int:
         f"batch {args.batch}); target < {TARGET_DUE_S:.0f} s; {load()}"
     )
     waited = sum(seconds for seconds, _, _ in statements)
+    _print_writes(acted, len(connection.queries), args.batch)
     print(
         f"  due      this process's CPU {cpu_s:.2f} s; waiting on PostgreSQL {waited:.2f} s "
         "(its statements, COMMIT included)"
@@ -115,6 +133,29 @@ def run(args) -> int:
         print(f"    {line}")
     ok = acted == args.due and due_s < TARGET_DUE_S and statistics.median(idle) < TARGET_IDLE_MS
     return 0 if ok else 1
+
+
+def _print_writes(acted: int, round_trips: int, batch: int) -> None:
+    """What the due run wrote, per due lead, and its round trips per batch."""
+    from leads.models import LeadEvent
+    from leads.routing.models import Assignment
+    from portal.integrations.webhooks.models import Delivery
+    from portal.notifications.models import Notification
+
+    if not acted:
+        return
+    batches = -(-acted // batch) + 1  # and the last call, which finds none
+    rows = {
+        "lead events": LeadEvent.objects.exclude(kind=LeadEvent.Kind.STAGE_CHANGED).count(),
+        "notifications": Notification.objects.count(),
+        "assignments": Assignment.objects.count(),
+        "webhook deliveries": Delivery.objects.count(),
+    }
+    words = ", ".join(f"{n / acted:.2f} {name}" for name, n in rows.items())
+    print(
+        f"  due      per due lead: 1 lead row updated, {words}; "
+        f"{round_trips / batches:.1f} statements per batch ({round_trips} in {batches})"
+    )
 
 
 def _world() -> tuple[int, int]:

@@ -20,6 +20,8 @@ import asyncio
 import contextlib
 import json
 import multiprocessing
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -41,6 +43,14 @@ from bench.intake import (  # noqa: E402
 
 DATABASE_NAME = "leadbridge_bench_webhooks"
 BATCH = 250
+# A receiver on this machine: plain http to a loopback address, which production refuses.
+# Notification e-mails go to a queue no one reads, as they do in the intake and pipeline
+# benches without a bulk worker: the bulk worker started here sends webhooks only.
+RECEIVER_ENV = {
+    "WEBHOOKS_ALLOW_HTTP": "true",
+    "WEBHOOKS_ALLOWED_NETWORKS": "127.0.0.0/8",
+    "CELERY_NOTIFY_QUEUE": "bench-unread",
+}
 
 
 def parse_args(argv):
@@ -50,6 +60,11 @@ def parse_args(argv):
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--receiver-delay", type=float, default=0.0)
     parser.add_argument("--timeout", type=float, default=300, help="seconds to wait for all")
+    parser.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="record the worker with py-spy into FILE (collapsed stacks, --format raw)",
+    )
     return parser.parse_args(argv)
 
 
@@ -120,29 +135,86 @@ def main(argv=None) -> int:
         return 2
 
 
-def run(args, workdir: Path, cleanup: contextlib.ExitStack) -> int:
-    import os
+def start_receiver(delay: float, cleanup: contextlib.ExitStack) -> int:
+    """The receiver in a process of its own; its port."""
+    port = free_port()
+    ready = multiprocessing.Event()
+    receiver = multiprocessing.Process(target=receive, args=(port, delay, ready), daemon=True)
+    receiver.start()
+    cleanup.callback(receiver.kill)
+    if not ready.wait(10):
+        raise BenchError("the webhook receiver did not start")
+    return port
 
+
+def start_sender(
+    env: dict,
+    workdir: Path,
+    cleanup: contextlib.ExitStack,
+    *,
+    pool: str = "threads",
+    concurrency: int = 16,
+    profile: str | None = None,
+) -> subprocess.Popen:
+    """A Celery worker on the bulk queue (where webhooks are sent), logging into `workdir`."""
+    command = [
+        *(sys.executable, "-m", "celery", "-A", "portal", "worker"),
+        *("--pool", pool, "--concurrency", str(concurrency)),
+        *("--queues", "bulk", "--without-gossip", "--without-mingle"),
+        *("--loglevel", "WARNING", "--prefetch-multiplier", "4"),
+    ]
+    if profile:
+        spy = str(Path(sys.executable).with_name("py-spy"))
+        spy_options = ["--subprocesses", "-r", "200", "-f", "raw", "-o", profile]
+        command = [spy, "record", *spy_options, "--", *command]
+    with (workdir / "sender.log").open("a") as log:
+        worker = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+
+    def stop():
+        # The whole session: py-spy writes its file on ^C, and Celery shuts down on either.
+        os.killpg(worker.pid, signal.SIGINT if profile else signal.SIGTERM)
+        try:
+            worker.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(worker.pid, signal.SIGKILL)  # a prefork worker's children, if left
+
+    cleanup.callback(stop)
+    return worker
+
+
+def slow_receiver(delay: float, env: dict, workdir: Path, cleanup: contextlib.ExitStack) -> str:
+    """For the intake and pipeline benches (`--webhook-receiver-delay`): a receiver answering
+    after `delay` s, an endpoint subscribed to every event kind pointing at it (in the database
+    Django is set up on), and a worker on the bulk queue sending to it. Says what it made."""
+    from portal.integrations.webhooks.event_types import EVENT_TYPES
+    from portal.integrations.webhooks.models import Endpoint
+
+    port = start_receiver(delay, cleanup)
+    Endpoint.objects.create(
+        name="bench receiver", url=f"http://{rig.HOST}:{port}/hooks", kinds=list(EVENT_TYPES)
+    )
+    start_sender({**env, **RECEIVER_ENV}, workdir, cleanup, pool="prefork", concurrency=2)
+    return (
+        f"a webhook endpoint for every event kind, its receiver answering after {delay:g} s, "
+        "a bulk worker (prefork x2) sending to it"
+    )
+
+
+def run(args, workdir: Path, cleanup: contextlib.ExitStack) -> int:
     redis = rig.OwnRedis()
     redis.start()
     cleanup.callback(redis.stop)
-    port = free_port()
-    ready = multiprocessing.Event()
-    receiver = multiprocessing.Process(
-        target=receive, args=(port, args.receiver_delay, ready), daemon=True
-    )
-    receiver.start()
-    cleanup.callback(receiver.kill)
-    ready.wait(10)
+    port = start_receiver(args.receiver_delay, cleanup)
 
     database_url = f"{POSTGRES_SERVER}/{DATABASE_NAME}"
     env = rig.product_environment(
-        workdir,
-        database_url,
-        redis.url,
-        WEBHOOKS_ALLOW_HTTP="true",
-        WEBHOOKS_ALLOWED_NETWORKS="127.0.0.0/8",
-        SWEEP_EVERY_SECONDS=10,
+        workdir, database_url, redis.url, SWEEP_EVERY_SECONDS=10, **RECEIVER_ENV
     )
     os.environ.update(env)
     recreate_database(POSTGRES_SERVER, DATABASE_NAME)
@@ -159,21 +231,14 @@ def run(args, workdir: Path, cleanup: contextlib.ExitStack) -> int:
 
     call_command("migrate", interactive=False, verbosity=0)
     Endpoint.objects.create(name="bench", url=f"http://{rig.HOST}:{port}/hooks", kinds=["lead.won"])
-    with (workdir / "worker.log").open("a") as log:
-        worker = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "celery", "-A", "portal", "worker"),
-                *("--pool", args.pool, "--concurrency", str(args.concurrency)),
-                *("--queues", "bulk", "--without-gossip", "--without-mingle"),
-                *("--loglevel", "WARNING", "--prefetch-multiplier", "4"),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    cleanup.callback(lambda: (worker.terminate(), worker.wait(20)))
+    start_sender(
+        env,
+        workdir,
+        cleanup,
+        pool=args.pool,
+        concurrency=args.concurrency,
+        profile=args.profile,
+    )
     time.sleep(3)  # the worker connects
     rig.say(
         f"webhooks bench: {args.events} events, worker --pool {args.pool} "

@@ -15,8 +15,9 @@ from django.utils import timezone
 from leads.clock import CLOCK_FIELDS, clocks_start
 from leads.events import event_save, events_record, new_stage_changed
 from leads.models import Lead, LeadEvent, Stage
+from leads.signals import reps_freed
 from portal.errors import Conflict
-from portal.sql import values_execute
+from portal.sql import instances_save, values_execute
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     Stage.CAPTURED: frozenset({Stage.QUALIFIED, Stage.DISQUALIFIED}),
@@ -78,11 +79,25 @@ def lead_move(
 ) -> LeadEvent:
     """Move a locked `lead` to `to` and record why. `extra_fields` are saved in the same UPDATE;
     so is the service-level clock, which the move starts or stops (`leads.clock`)."""
+    freed = _freed([lead], to)
     event = lead_moved(lead=lead, to=to, by=by, reason=reason, reason_code=reason_code, data=data)
     clocks_start([lead], at=lead.stage_changed_at)
     fields = dict.fromkeys(["stage", "stage_changed_at", "updated_at", *CLOCK_FIELDS])
     lead.save(update_fields=[*fields, *(f for f in extra_fields if f not in fields)])
+    _say_freed(freed)
     return event_save(event)
+
+
+def _freed(leads: Iterable[Lead], to: str) -> set[int]:
+    """The reps whose open load these leads leave by moving to `to`."""
+    if to in OPEN_STAGES:
+        return set()
+    return {lead.owner_id for lead in leads if lead.owner_id and lead.stage in OPEN_STAGES}
+
+
+def _say_freed(rep_ids: set[int]) -> None:
+    if rep_ids:
+        reps_freed.send(sender=Lead, rep_ids=sorted(rep_ids))
 
 
 def lead_moved(
@@ -123,7 +138,8 @@ def lead_moved(
 
 def leads_save(leads: Iterable[Lead], fields: Sequence[str]) -> None:
     """Save `fields` of many leads with one statement: on PostgreSQL an `UPDATE ... FROM
-    (VALUES ...)`, elsewhere one UPDATE per distinct set of values.
+    (VALUES ...)` (`portal.sql.instances_save`), elsewhere one UPDATE per distinct set of
+    values.
 
     `bulk_update`'s one CASE per row and field cost more CPU than the whole batch's judging;
     grouping by values made one UPDATE per distinct score (dozens per re-scoring chunk).
@@ -131,10 +147,10 @@ def leads_save(leads: Iterable[Lead], fields: Sequence[str]) -> None:
     leads = list({lead.pk: lead for lead in leads}.values())
     if not leads:
         return
-    columns = [Lead._meta.get_field(name) for name in fields]
     if connection.vendor == "postgresql":
-        _saved_from_values(leads, columns)
+        instances_save(leads, fields)
         return
+    columns = [Lead._meta.get_field(name) for name in fields]
     groups: dict[tuple, list[int]] = defaultdict(list)
     for lead in leads:
         groups[tuple(getattr(lead, column.attname) for column in columns)].append(lead.pk)
@@ -162,28 +178,6 @@ def leads_scores_save(scores: dict[int, int], *, at: datetime) -> None:
         groups[score].append(pk)
     for score, pks in groups.items():
         Lead.objects.filter(pk__in=pks).update(score=score, updated_at=at)
-
-
-def _saved_from_values(leads: list[Lead], columns: list) -> None:
-    # Column names and types come from the model; every value is quoted by psycopg2.
-    names = ", ".join(["id", *(column.column for column in columns)])
-    sets = ", ".join(f"{column.column} = v.{column.column}" for column in columns)
-    casts = ["%s::bigint", *(f"%s::{column.cast_db_type(connection)}" for column in columns)]
-    values_execute(
-        f"UPDATE {Lead._meta.db_table} AS l SET {sets} "  # noqa: S608
-        f"FROM (VALUES %s) AS v({names}) WHERE l.id = v.id",
-        [
-            (
-                lead.pk,
-                *(
-                    column.get_db_prep_save(getattr(lead, column.attname), connection)
-                    for column in columns
-                ),
-            )
-            for lead in leads
-        ],
-        template=f"({', '.join(casts)})",
-    )
 
 
 # An import tells what became of a lead before LeadBridge knew it. It records the outcome
@@ -271,6 +265,7 @@ def leads_move(
         if not can_move(lead.stage, to):
             raise IllegalMove(lead, to)
     now = timezone.now()
+    freed = _freed(leads, to)
     events = [
         lead_moved(lead=lead, to=to, by=by, reason=reasons[lead.pk], at=now) for lead in leads
     ]
@@ -278,4 +273,5 @@ def leads_move(
     fields = dict.fromkeys(["stage", "stage_changed_at", "updated_at", *CLOCK_FIELDS])
     leads_save(leads, [*fields, *(f for f in extra_fields if f not in fields)])
     events_record(events)
+    _say_freed(freed)
     return events

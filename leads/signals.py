@@ -12,5 +12,9 @@ submission_stored = Signal(use_caching=True)
 leads_qualified = Signal()
 
 # A queue's working hours or reminder share changed: its running clocks are counted again
-# (scoring's recount, on commit). Sent with `queue_id`.
+# (scoring's recount, with its progress row). Sent with `queue_id` and `queue_name`.
 queue_clocks_changed = Signal()
+
+# Leads left the open stages of the reps who held them (won, lost, rejected, nurtured): those
+# reps may have room for a lead waiting in a queue's pool. Sent with `rep_ids`.
+reps_freed = Signal()

@@ -1,9 +1,16 @@
+import gc
 import logging
 import os
 import time
 
 from celery import Celery
-from celery.signals import beat_init, task_postrun, task_prerun, worker_init
+from celery.signals import (
+    beat_init,
+    task_postrun,
+    task_prerun,
+    worker_init,
+    worker_process_init,
+)
 from django.db import DatabaseError, close_old_connections
 
 from portal import kombu_fix
@@ -43,6 +50,17 @@ def wait_for_the_broker(sender, **kwargs) -> None:
     options.pop("max_retries", None)
     conf.broker_transport_options = {**options, **WAITING_FOR_REDIS}
     conf.broker_connection_timeout = CONNECT_TIMEOUT
+
+
+@worker_init.connect
+@worker_process_init.connect
+def freeze_what_the_worker_loaded(**kwargs) -> None:
+    """What Django and the apps made at start-up is never garbage: moved out of the cycle
+    collector's reach (`gc.freeze`, again in each pool process), a full collection walks only
+    what the tasks made since. Without it the collector took a third of the escalation step's
+    CPU (bench/sla.py: 2.49 s of the process's CPU for 10,000 due leads, 1.61 s without it),
+    its batches' thousands of objects setting off full sweeps of the whole heap."""
+    gc.freeze()
 
 
 @task_prerun.connect

@@ -398,10 +398,10 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "portal.error_handlers.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    # The REST API's own views (portal/integrations/api) set their throttle; this is its rate
-    # per token, per signed-in user or per address. DRF keeps the counts in the default cache.
-    "DEFAULT_THROTTLE_RATES": {"api": env("API_RATE", default="600/minute")},
 }
+# The REST API's rate per token, per signed-in user or per address ("600/minute"), counted by
+# the intake's limiter in Redis (RATE_LIMIT_REDIS_URL), shared by every web process.
+API_RATE = env("API_RATE", default="600/minute")
 
 # The REST API's OpenAPI schema (/api/schema/), read in Swagger UI (/api/docs/) and ReDoc
 # (/api/redoc/), both served from our static files (drf-spectacular-sidecar), not a CDN.

@@ -14,11 +14,12 @@ import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
+from functools import partial
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, connections, transaction
-from django.db.models import DateTimeField
+from django.db.models import DateTimeField, JSONField
 from django.db.models.sql.constants import MULTI
 
 
@@ -118,6 +119,72 @@ def values_execute(
         values = b",".join(raw.mogrify(template, row) for row in rows).decode()
         cursor.execute(f"{head}{values}{tail}")  # no parameters: already quoted by psycopg2
         return cursor.fetchall() if fetch else []
+
+
+def instances_save(instances: Sequence, fields: Sequence[str]) -> None:
+    """`save(update_fields=fields)` of many instances of one model in one statement: on
+    PostgreSQL an `UPDATE ... FROM (VALUES ...)` (`bulk_update` writes a CASE per row and
+    field, which cost more CPU than the batch's judging), elsewhere `bulk_update`."""
+    instances = list({instance.pk: instance for instance in instances}.values())
+    if not instances:
+        return
+    model = type(instances[0])
+    if connection.vendor != "postgresql":
+        model._default_manager.bulk_update(instances, fields)
+        return
+    meta = model._meta
+    columns = [meta.pk, *(meta.get_field(name) for name in fields)]
+    names = ", ".join(column.column for column in columns)
+    sets = ", ".join(f"{column.column} = v.{column.column}" for column in columns[1:])
+    casts = ", ".join(f"%s::{column.cast_db_type(connection)}" for column in columns)
+    prepared = [(column.attname, _preparer(column)) for column in columns]
+    # Column names and types come from the model; every value is quoted by psycopg2.
+    values_execute(
+        f"UPDATE {meta.db_table} AS t SET {sets} "  # noqa: S608 - the model's names
+        f"FROM (VALUES %s) AS v({names}) WHERE t.{meta.pk.column} = v.{meta.pk.column}",
+        [
+            tuple(prepare(getattr(instance, name)) for name, prepare in prepared)
+            for instance in instances
+        ],
+        template=f"({casts})",
+    )
+
+
+def _preparer(column) -> Callable:
+    """The field's `get_db_prep_save`, but None, whole numbers, text, dates and aware times in
+    a plain column as they are: Django returns them unchanged on PostgreSQL, and its checks
+    cost 4.7 µs a value (a tenth of routing's lead writes and 38 µs of a lead's clock columns
+    in the escalation step, py-spy). A JSON column, a naive time Django warns about or a
+    decimal it rounds goes through it."""
+    if isinstance(column, JSONField):
+        return partial(_field_prepared, column)
+
+    def prepare(value):
+        if value is None or (
+            isinstance(value, int | str | date)
+            and (not isinstance(value, datetime) or value.utcoffset() is not None)
+        ):
+            return value
+        return column.get_db_prep_save(value, connection)
+
+    return prepare
+
+
+def _field_prepared(column, value):
+    return column.get_db_prep_save(value, connection)
+
+
+def next_ids(model, count: int) -> list[int]:
+    """`count` ids from the sequence of `model`'s primary key, for rows written by COPY."""
+    if not count:
+        return []
+    meta = model._meta
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [meta.db_table, meta.pk.column, count],
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def copy_text(sql: str, text: str) -> None:

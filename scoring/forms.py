@@ -63,10 +63,27 @@ class TermsForm(forms.Form):
         widget=forms.TextInput(attrs={"list": "time-zones", "autocomplete": "off"}),
     )
 
+    holidays = forms.CharField(
+        label="Days off (holidays)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Dates with no working hours, as YYYY-MM-DD, one a line or separated by "
+        "commas, e.g. 2026-12-24, 2026-12-25. Service levels do not count them.",
+    )
+
     @classmethod
     def of(cls, agreement: Agreement, data=None) -> "TermsForm":
         initial = {name: getattr(agreement, name) for name in cls.base_fields}
+        initial["holidays"] = "\n".join(agreement.holidays)
         return cls(data, initial=initial, prefix="terms")
+
+    def clean_holidays(self) -> list:
+        days, bad = service_levels.holidays_read(self.cleaned_data["holidays"])
+        if bad:
+            raise forms.ValidationError(
+                f"“{bad[0]}” is not a date; write each day off as YYYY-MM-DD, e.g. 2026-12-25."
+            )
+        return sorted(days)
 
     def clean_time_zone(self) -> str:
         name = self.cleaned_data["time_zone"].strip()

@@ -135,6 +135,11 @@ class Agreement(models.Model):
         default="UTC",
         help_text="The sales team's time zone: service levels count its working hours.",
     )
+    holidays = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Days off (YYYY-MM-DD, local dates): no working hours on them.",
+    )
     scope = models.ForeignKey(
         AgreementScope, default=main_scope_id, on_delete=models.PROTECT, related_name="versions"
     )
@@ -255,6 +260,7 @@ class Agreement(models.Model):
             self.business_opens,
             self.business_closes,
             self.time_zone,
+            frozenset(datetime.date.fromisoformat(day) for day in self.holidays),
         )
 
     def rules(self) -> list[engine.Rule]:

@@ -57,7 +57,8 @@ def rescore_run_create(*, agreement: Agreement) -> RescoreRun:
 
 
 def rescore_latest(*, agreement: Agreement) -> RescoreRun | None:
-    return RescoreRun.objects.filter(agreement=agreement).select_related("agreement").first()
+    runs = RescoreRun.objects.filter(kind=RescoreRun.Kind.LEADS, agreement=agreement)
+    return runs.select_related("agreement").first()
 
 
 def rescore_chunk(*, run_id: int, size: int = CHUNK) -> bool:

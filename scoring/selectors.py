@@ -225,7 +225,7 @@ def lead_due_times(*, lead: Lead, agreement: Agreement | None) -> list[Due]:
     queue = lead.queue if lead.queue_id else None
     own = queue.own_hours() if queue is not None else None
     if own is not None:  # the queue's own working hours (routing's setting)
-        hours = BusinessHours(*own)
+        hours = BusinessHours(*own, hours.holidays)  # the agreement's days off still hold
     if lead.due_step == ACCEPT:
         what, within = "Accept or reject by", f"{agreement.accept_within_minutes} minutes"
     else:
@@ -262,13 +262,17 @@ def _levels_in(minutes: tuple, hours: BusinessHours) -> Levels:
         add=partial(_after, hours=hours),
         is_open=partial(is_business_time, hours=hours),
         time_zone=hours.time_zone,
+        # A queue's own hours keep the agreement's days off.
         in_hours=lambda days, opens, closes, zone: _levels_in(
-            minutes, BusinessHours(frozenset(days), opens, closes, zone)
+            minutes, BusinessHours(frozenset(days), opens, closes, zone, hours.holidays)
         ),
     )
 
 
+@lru_cache(maxsize=4096)
 def _after(start: datetime, minutes: int, *, hours: BusinessHours) -> datetime:
+    """Remembered: a batch that starts many clocks at one instant (the ladder's restarts, a
+    routing batch) counts each distinct due time once, not once per lead."""
     return add_business_minutes(start, minutes, hours)
 
 

@@ -22,12 +22,14 @@ _MAX_GAP_DAYS = 15
 
 @dataclass(frozen=True)
 class BusinessHours:
-    """Working days (0 = Monday … 6 = Sunday), from `opens` to `closes` in `time_zone`."""
+    """Working days (0 = Monday … 6 = Sunday), from `opens` to `closes` in `time_zone`, but
+    for the `holidays` (local dates: no working hours that day)."""
 
     weekdays: frozenset[int]
     opens: time
     closes: time
     time_zone: str
+    holidays: frozenset[date] = frozenset()
 
     def __post_init__(self):
         problem = business_hours_problem(self.weekdays, self.opens, self.closes, self.time_zone)
@@ -40,7 +42,7 @@ class BusinessHours:
 
     def window(self, day: date) -> tuple[datetime, datetime] | None:
         """The working hours of one local day as two UTC instants, or None on a day off."""
-        if day.weekday() not in self.weekdays:
+        if day.weekday() not in self.weekdays or day in self.holidays:
             return None
         zone = self.zone
         opens = datetime.combine(day, self.opens, tzinfo=zone).astimezone(UTC)
@@ -49,7 +51,23 @@ class BusinessHours:
 
     def describe(self) -> str:
         days = _days_words(self.weekdays)
-        return f"{days}, {self.opens:%H:%M} to {self.closes:%H:%M} ({self.time_zone})"
+        words = f"{days}, {self.opens:%H:%M} to {self.closes:%H:%M} ({self.time_zone})"
+        if self.holidays:
+            days_off = ", ".join(f"{day:%a %d %b %Y}" for day in sorted(self.holidays))
+            words += f"; closed on {days_off}"
+        return words
+
+
+def holidays_read(text: str) -> tuple[frozenset[date], list[str]]:
+    """Dates written as YYYY-MM-DD, one a line or separated by commas: the dates, and the
+    words that are not dates."""
+    found, bad = set(), []
+    for word in text.replace(",", "\n").split():
+        try:
+            found.add(date.fromisoformat(word.strip()))
+        except ValueError:
+            bad.append(word.strip())
+    return frozenset(found), bad
 
 
 def business_hours_problem(
@@ -107,7 +125,7 @@ def add_business_minutes(start: datetime, minutes: int, hours: BusinessHours) ->
         day += timedelta(days=1)
         if window is None or window[1] <= at:
             days_off += 1
-            if days_off > _MAX_GAP_DAYS:  # cannot happen with a valid week; never loop forever
+            if days_off > _MAX_GAP_DAYS + len(hours.holidays):  # never loop forever
                 raise ValueError(f"No working hours found in {hours.describe()}.")
             continue
         days_off = 0

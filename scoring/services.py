@@ -1,7 +1,7 @@
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import date, datetime, time
 from functools import lru_cache
 from http import HTTPStatus
 
@@ -404,10 +404,11 @@ def agreement_terms_set(
     business_opens: time | None = None,
     business_closes: time | None = None,
     time_zone: str | None = None,
+    holidays: list[date] | None = None,
 ) -> Agreement:
     """A draft's summary, threshold and service levels, and the working hours they count in.
 
-    Working hours left out (None) stay as they are.
+    Working hours and days off left out (None) stay as they are.
     """
     _require_drafter(by)
     for field, amount, unit in [
@@ -444,7 +445,9 @@ def agreement_terms_set(
         agreement.contact_within_hours = contact_within_hours
         for name, value in hours.items():
             setattr(agreement, name, value)
-        agreement.save(update_fields=[*TERMS, *BUSINESS_HOURS])
+        if holidays is not None:
+            agreement.holidays = [day.isoformat() for day in sorted(set(holidays))]
+        agreement.save(update_fields=[*TERMS, *BUSINESS_HOURS, "holidays"])
     return agreement
 
 

@@ -11,7 +11,7 @@ from django.db import transaction
 from kombu.exceptions import OperationalError as BrokerError
 
 from portal.task_options import BULK, RETRY
-from scoring.clocks import clocks_recount_batch
+from scoring.clocks import clocks_recount_batch, clocks_recount_run_create
 from scoring.models import Agreement
 from scoring.rescore import rescore_chunks, rescore_run_create
 
@@ -23,11 +23,12 @@ BUDGET_SECONDS = max(5, settings.CELERY_TASK_SOFT_TIME_LIMIT // 3)
 
 
 def rescore_after_activation(*, agreement: Agreement) -> None:
-    """Called in the transaction that activates `agreement`: its progress row now, the
-    re-scoring once that commits."""
+    """Called in the transaction that activates `agreement`: the progress rows of its
+    re-scoring and of the clocks' recount now, the work once that commits."""
     run = rescore_run_create(agreement=agreement)
+    recount = clocks_recount_run_create(why=f"v{agreement.version} became active")
     transaction.on_commit(lambda: _publish(run.pk))
-    transaction.on_commit(lambda: _publish_recount(0))
+    transaction.on_commit(lambda: _publish_recount(recount.pk))
 
 
 def _publish(run_id: int) -> None:
@@ -47,29 +48,28 @@ def rescore_open_leads(run_id: int) -> None:
 CLOCK_BATCH = 2000
 
 
-def recount_after_queue_change(sender, queue_id: int, **kwargs) -> None:
+def recount_after_queue_change(sender, queue_id: int, queue_name: str = "", **kwargs) -> None:
     """A queue's working hours or reminder share changed (sent in the transaction that
-    saved it): its running clocks are counted again once that commits."""
-    transaction.on_commit(lambda: _publish_recount(0, queue_id))
+    saved it): the progress row of its clocks' recount now, the recount once that commits."""
+    why = f"the working hours or reminder share of queue {queue_name or queue_id} changed"
+    recount = clocks_recount_run_create(why=why, queue_id=queue_id)
+    transaction.on_commit(lambda: _publish_recount(recount.pk))
 
 
-def _publish_recount(after: int, queue_id: int | None = None) -> None:
+def _publish_recount(run_id: int) -> None:
     try:
-        recount_clocks.apply_async((after, queue_id), retry=False)
+        recount_clocks.apply_async((run_id,), retry=False)
     except BrokerError as error:
-        logger.warning("Could not queue the clocks' recount after lead %s: %s", after, error)
+        logger.warning("Could not queue the clocks' recount run %s: %s", run_id, error)
 
 
 @shared_task(name="scoring.recount_clocks", **BULK, **RETRY)
-def recount_clocks(after: int = 0, queue_id: int | None = None) -> None:
-    """Every running clock (of one queue, or all) counted again from where it started, under
-    the service levels active now in its queue's working hours, a batch after lead `after`
-    at a time."""
+def recount_clocks(run_id: int) -> None:
+    """The run's running clocks counted again from where they started, under the service
+    levels active now in their queue's working hours, a batch at a time; the sequel queued
+    once the budget is spent."""
     until = time.monotonic() + BUDGET_SECONDS
-    while (
-        last := clocks_recount_batch(after=after, size=CLOCK_BATCH, queue_id=queue_id)
-    ) is not None:
-        after = last
+    while clocks_recount_batch(run_id=run_id, size=CLOCK_BATCH):
         if time.monotonic() > until:
-            _publish_recount(after, queue_id)
+            _publish_recount(run_id)
             return

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from portal.accounts.decorators import permission_required_or_403
 from portal.errors import DomainError, PermissionDenied
 from scoring import effectiveness, explain, forms, service_levels, whatif
+from scoring.clocks import clocks_recount_latest
 from scoring.flags import flags_by_criterion
 from scoring.models import Agreement, Criterion, ProposedAgreementChange
 from scoring.progress import RescoreRun
@@ -121,6 +122,7 @@ def agreement_page(request: HttpRequest) -> HttpResponse:
         "scopes": scope_lines(),
         "unjudged": forms_without_agreement(),
         "rescore": rescore_latest(agreement=newest) if newest else None,
+        "clocks": clocks_recount_latest(),
         "effectiveness": (
             effectiveness.effectiveness(
                 agreement=newest, **_period(request, effectiveness.DEFAULT_DAYS)
@@ -146,16 +148,19 @@ def flags_page(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def rescore_progress(request: HttpRequest, pk: int) -> JsonResponse:
-    """How far a re-scoring is, for the agreement page's progress bar to poll."""
-    run = get_object_or_404(RescoreRun, pk=pk)
+    """How far a bulk run is (a re-scoring, the clocks counted again), for its progress bar
+    to poll."""
+    run = get_object_or_404(RescoreRun.objects.select_related("agreement"), pk=pk)
     return JsonResponse(
         {
-            "version": run.agreement.version,
+            "kind": run.kind,
+            "version": run.agreement.version if run.agreement else None,
             "total": run.total,
             "done": run.done,
             "qualified": run.qualified,
             "percent": run.percent,
             "finished": run.finished_at is not None,
+            "words": run.words,
         }
     )
 

@@ -20,7 +20,10 @@ def _answers(host: str, port: int) -> bool:
 if "DATABASE_URL" not in os.environ and _answers("127.0.0.1", 5432):
     os.environ["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/leadbridge"
 if "CELERY_BROKER_URL" not in os.environ and _answers("127.0.0.1", 6379):
-    os.environ["CELERY_BROKER_URL"] = "redis://127.0.0.1:6379/15"
+    # Under pytest-xdist each process gets a Redis database of its own (gw0 15, gw1 14, …),
+    # so a real worker started by one test never takes another process's messages.
+    _worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    os.environ["CELERY_BROKER_URL"] = f"redis://127.0.0.1:6379/{15 - _worker % 8}"
 
 from portal.settings import *  # noqa: E402, F403
 

@@ -113,6 +113,7 @@ class InboxFilters:
     form: int | None = None
     due: str = ""
     search: str = ""
+    owner: int | None = None  # for those who see every lead: whose (a manager's own list)
 
     @classmethod
     def read(cls, params) -> "InboxFilters":
@@ -131,6 +132,7 @@ class InboxFilters:
             form=_number(params.get("form")),
             due=due if due in DUE_STATES else "",
             search=params.get("q", "").strip()[:200],
+            owner=_number(params.get("owner")),
         )
 
 
@@ -186,6 +188,7 @@ def inbox(*, user, filters: InboxFilters, now: datetime) -> Inbox:
         "queue": Q(queue_id=filters.queue) if filters.queue else Q(),
         "form": Q(source_form_id=filters.form) if filters.form else Q(),
         "due": Q(due_state=filters.due) if filters.due else Q(),
+        "owner": Q(owner_id=filters.owner) if filters.owner else Q(),
     }
 
     def but(name: str) -> QuerySet[Lead]:
@@ -236,6 +239,8 @@ def inbox(*, user, filters: InboxFilters, now: datetime) -> Inbox:
             [(value, label, due_counts.get(value, 0)) for value, label in DUE_STATES.items()],
         ),
     ]
+    if user.has_perm("leads.view_all_leads"):
+        facets.append(_owners(but("owner"), user, filters.owner))
     return Inbox(
         filters=filters,
         leads=with_unseen_repeats(leads),
@@ -243,6 +248,24 @@ def inbox(*, user, filters: InboxFilters, now: datetime) -> Inbox:
         new=counted["new"],
         facets=facets,
     )
+
+
+def _owners(leads: QuerySet[Lead], user, chosen: int | None) -> Facet:
+    """Whose leads, for those who see everyone's: "Mine" first (what the escalation ladder
+    handed to a manager is on their own list), then each owner by name."""
+    rows = (
+        leads.order_by()
+        .values_list("owner_id", "owner__first_name", "owner__last_name", "owner__username")
+        .annotate(n=Count("pk"))
+    )
+    mine, others = [(str(user.pk), "Mine", 0)], []
+    for pk, first, last, username, n in rows:
+        if pk == user.pk:
+            mine = [(str(pk), "Mine", n)]
+        elif pk is not None:
+            others.append((str(pk), f"{first} {last}".strip() or username, n))
+    choices = mine + sorted(others, key=lambda choice: choice[1])
+    return Facet("owner", "Owner", "Anyone's", str(chosen or ""), choices)
 
 
 def _searched(leads: QuerySet[Lead], search: str) -> QuerySet[Lead]:

@@ -126,6 +126,7 @@ def _query(filters: InboxFilters) -> str:
         "queue": filters.queue or "",
         "form": filters.form or "",
         "due": filters.due,
+        "owner": filters.owner or "",
         "q": filters.search,
     }
     return urlencode({key: value for key, value in params.items() if value})

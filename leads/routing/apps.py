@@ -7,3 +7,9 @@ class RoutingConfig(AppConfig):
     name = "leads.routing"
     label = "routing"
     verbose_name = "Routing"
+
+    def ready(self) -> None:
+        from leads.routing import tasks
+        from leads.signals import reps_freed
+
+        reps_freed.connect(tasks.after_reps_freed, dispatch_uid="routing.after_reps_freed")

@@ -12,6 +12,8 @@ from leads.routing.services import QUEUE_SETTINGS
 from portal.countries import country_attributes, country_code
 from scoring import engine
 
+MEMBER_FIELDS = ("weight", "open_cap", "daily_cap")  # per rep: weight_12, open_cap_12...
+MEMBER_NUMBER = forms.NumberInput(attrs={"class": "form-control form-control-sm"})
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 HOURS = ("business_days", "business_opens", "business_closes", "time_zone")
 
@@ -180,6 +182,7 @@ class QueueForm(ConditionRows, forms.ModelForm):
         # them in the queue for when they are back, unless the manager unticks them.
         members = self.fields["members"]
         members.routable = set(active_reps().values_list("pk", flat=True))
+        members.widget.attrs["class"] = "form-check-input"  # a box on each row of the table
         members.queryset = (
             get_user_model()
             .objects.filter(Q(pk__in=members.routable) | Q(pk__in=current))
@@ -192,7 +195,7 @@ class QueueForm(ConditionRows, forms.ModelForm):
             "loaded: whoever has fewest open leads, ties in turn. All skip reps who are away, "
             "outside their hours, paused or at a cap."
         )
-        self._add_weight_fields()
+        self._add_member_fields()
         # Whoever may give leads to other reps may be handed one: the sales managers.
         self.fields["manager"].queryset = (
             get_user_model()
@@ -202,27 +205,71 @@ class QueueForm(ConditionRows, forms.ModelForm):
             .order_by("first_name", "last_name", "username")
         )
 
-    def _add_weight_fields(self) -> None:
-        """A share per rep for weighted queues: 2 gets twice the leads of 1."""
-        weights = {}
+    def _add_member_fields(self) -> None:
+        """A row per rep: their share in a weighted queue (2 gets twice the leads of 1) and
+        their own caps (blank: the queue's). Named by rep id, so the API posts the same."""
+        members = {}
         if self.instance.pk:
-            weights = dict(self.instance.members.values_list("rep_id", "weight"))
+            members = {m.rep_id: m for m in self.instance.members.all()}
         for rep in self.fields["members"].queryset:
             name = rep.get_full_name() or rep.username
+            member = members.get(rep.pk)
             self.fields[f"weight_{rep.pk}"] = forms.IntegerField(
                 required=False,
                 min_value=1,
                 max_value=100,
-                initial=weights.get(rep.pk, 1),
+                initial=member.weight if member else 1,
                 label=f"Share of {name}",
+                widget=MEMBER_NUMBER,
                 help_text="Weighted queues only: a whole number from 1 to 100.",
             )
+            self.fields[f"open_cap_{rep.pk}"] = forms.IntegerField(
+                required=False,
+                min_value=0,
+                initial=member.open_cap if member else None,
+                label=f"Open leads {name} may hold",
+                widget=MEMBER_NUMBER,
+                help_text="Blank: the queue's open leads per rep.",
+            )
+            self.fields[f"daily_cap_{rep.pk}"] = forms.IntegerField(
+                required=False,
+                min_value=0,
+                initial=member.daily_cap if member else None,
+                label=f"Leads a day for {name}",
+                widget=MEMBER_NUMBER,
+                help_text="Blank: the queue's leads per rep per day.",
+            )
+
+    def member_rows(self) -> list[dict]:
+        """The members table of the queue page: each rep, their box and their fields."""
+        boxes = {str(box.data["value"]): box for box in self["members"]}
+        return [
+            {
+                "rep": rep,
+                "box": boxes[str(rep.pk)],
+                "fields": [self[f"{name}_{rep.pk}"] for name in MEMBER_FIELDS],
+            }
+            for rep in self.fields["members"].queryset
+        ]
+
+    def queue_fields(self) -> list:
+        """The queue's own fields, above the members table."""
+        return [field for field in self if field.name != "members" and not _per_rep(field.name)]
 
     def weights(self) -> dict[int, int]:
+        return self._by_rep("weight_", keep=bool)
+
+    def member_caps(self) -> dict[int, tuple[int | None, int | None]]:
+        """Each rep's own caps (open leads, leads a day); None: the queue's."""
+        open_caps = self._by_rep("open_cap_")
+        daily_caps = self._by_rep("daily_cap_")
+        return {rep: (open_caps[rep], daily_caps.get(rep)) for rep in open_caps}
+
+    def _by_rep(self, prefix: str, keep=lambda value: True) -> dict:
         return {
-            int(name.removeprefix("weight_")): value
+            int(name.removeprefix(prefix)): value
             for name, value in self.cleaned_data.items()
-            if name.startswith("weight_") and value
+            if name.startswith(prefix) and _per_rep(name) and keep(value)
         }
 
     def clean_strategy(self) -> str:
@@ -275,6 +322,12 @@ class QueueForm(ConditionRows, forms.ModelForm):
                 "business_closes", "The working day must open before it closes (the same day)."
             )
         cleaned["business_days"] = sorted(days or [])
+
+
+def _per_rep(name: str) -> bool:
+    """A member field (weight_12, open_cap_12), not the queue's own (daily_cap_per_rep)."""
+    field, _, rep = name.rpartition("_")
+    return field in MEMBER_FIELDS and rep.isdigit()
 
 
 CONDITION_ROWS_FREE = 2

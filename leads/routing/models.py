@@ -134,6 +134,17 @@ class QueueMember(models.Model):
     # Weighted turns (stride scheduling): the member with the lowest pass is next, and each
     # lead adds 1/weight to it. A member who joins starts at the lowest pass of the others.
     stride_pass = models.FloatField(default=0.0)
+    # The rep's own caps in this queue, when the sales manager sets them: blank, the queue's.
+    open_cap = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Most open leads this rep may hold; blank: the queue's cap.",
+    )
+    daily_cap = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Most leads this rep gets from this queue in a day; blank: the queue's cap.",
+    )
     credits = models.PositiveSmallIntegerField(
         default=0,
         help_text="Leads owed to the rep (one per lead they rejected as invalid): the next "
@@ -151,6 +162,13 @@ class QueueMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rep} in {self.queue}"
+
+    def max_open(self, queue: Queue) -> int | None:
+        """The open leads this member may hold: their own cap, else the queue's."""
+        return self.open_cap if self.open_cap is not None else queue.capacity_per_rep
+
+    def max_per_day(self, queue: Queue) -> int | None:
+        return self.daily_cap if self.daily_cap is not None else queue.daily_cap_per_rep
 
 
 class Assignment(models.Model):

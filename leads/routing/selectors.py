@@ -72,30 +72,39 @@ def unavailable_reps(rep_ids, *, now) -> dict[int, str]:
     """Why each rep who cannot take a lead now can't (paused, away, outside hours)."""
     if not rep_ids:
         return {}
-    settings_of = {a.rep_id: a for a in Availability.objects.filter(rep_id__in=list(rep_ids))}
-    # Absences of "today" anywhere on earth: the rep's own date is checked below.
+    why = availability_calendar(rep_ids, since=now, until=now)
+    return {rep_id: reason for rep_id in rep_ids if (reason := why(rep_id, now))}
+
+
+def availability_calendar(rep_ids, *, since, until, paused: bool = True):
+    """Why each of these reps could not take a lead at a moment between `since` and `until`
+    (`why(rep_id, moment)`: AWAY, OFF_HOURS, PAUSED or None), read in two queries: their
+    days away then, and their working days and hours. The pause switch is a state of now,
+    not a history: `paused=False` leaves it out (a replay of past leads)."""
+    rep_ids = list(rep_ids)
+    settings_of = {a.rep_id: a for a in Availability.objects.filter(rep_id__in=rep_ids)}
+    # Absences of those days anywhere on earth: the rep's own date is checked by `unavailable`.
     near = Absence.objects.filter(
-        rep_id__in=list(rep_ids),
-        first_day__lte=(now + timedelta(days=1)).date(),
-        last_day__gte=(now - timedelta(days=1)).date(),
+        rep_id__in=rep_ids,
+        first_day__lte=(until + timedelta(days=1)).date(),
+        last_day__gte=(since - timedelta(days=1)).date(),
     ).values_list("rep_id", "first_day", "last_day")
     absences: dict[int, list] = {}
     for rep_id, first, last in near:
         absences.setdefault(rep_id, []).append((first, last))
-    why = {}
-    for rep_id in rep_ids:
+
+    def why(rep_id: int, moment) -> str | None:
         a = settings_of.get(rep_id)
-        reason = strategies.unavailable(
-            now=now,
-            paused=bool(a and a.paused),
+        return strategies.unavailable(
+            now=moment,
+            paused=paused and bool(a and a.paused),
             time_zone=a.time_zone if a else settings.TIME_ZONE,
             work_days=a.work_days if a else (),
             starts=a.starts if a else None,
             ends=a.ends if a else None,
             absences=absences.get(rep_id, ()),
         )
-        if reason:
-            why[rep_id] = reason
+
     return why
 
 
@@ -145,6 +154,21 @@ def reps_now(*, now) -> list[RepNow]:
         )
         for rep in reps
     ]
+
+
+def received_today(queue_ids: list[int], *, now) -> dict[tuple[int, int], int]:
+    """Leads each rep got from each of these queues since midnight (the portal's time zone),
+    not counting those credited back: what the caps of leads a day count."""
+    if not queue_ids:
+        return {}
+    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    rows = (
+        Assignment.objects.filter(queue_id__in=queue_ids, assigned_at__gte=midnight, credited=False)
+        .values_list("queue_id", "rep_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return {(q, r): n for q, r, n in rows}
 
 
 def open_leads_by_rep() -> dict[int, int]:

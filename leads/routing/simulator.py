@@ -4,18 +4,22 @@ turns are counted in memory, as a batch counts them before it writes).
 
 The decisions are routing's own (`services.Turns`, the strategies and the engine), read from
 the queues, members and availability as they are now; a "what if" replays the period's leads
-in order through the queues as they are and as proposed, from the same starting turns, so
-the two differ only by the edit.
+in the order they were routed, each at its own time (who was away or outside their hours
+then), through the queues as they are and as proposed, from the same starting turns, so the
+two differ only by the edit.
 """
 
 import copy
+import heapq
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.utils import timezone
 
+from leads.lifecycle import OPEN_STAGES
 from leads.models import Lead
 from leads.routing.models import Assignment, Queue
-from leads.routing.selectors import routing_attributes_of
+from leads.routing.selectors import availability_calendar, routing_attributes_of
 from leads.routing.services import Turns, _members_by_queue
 from leads.routing.strategies import why_sentences
 
@@ -65,9 +69,10 @@ class WhatIf:
 
 
 def what_if(*, queue: Queue, proposed: dict, since, now=None, limit: int = 5000) -> WhatIf:
-    """Replay the leads queues assigned since `since` (at most `limit`, oldest first) through
-    the queues as they are and with `queue`'s fields changed to `proposed` (conditions,
-    priority, strategy, caps, is_active); how many would go to another queue or rep."""
+    """Replay the leads queues assigned since `since` (at most `limit`, in the order they
+    were routed) through the queues as they are and with `queue`'s fields changed to
+    `proposed` (conditions, priority, strategy, caps, is_active), each lead at the time it
+    was routed (`Replay`); how many would go to another queue or rep."""
     now = now or timezone.now()
     current = _active_queues()
     edited = copy.copy(queue)
@@ -75,20 +80,29 @@ def what_if(*, queue: Queue, proposed: dict, since, now=None, limit: int = 5000)
         setattr(edited, name, value)
     others = [q for q in current if q.pk != queue.pk]
     proposal = others + ([edited] if edited.is_active else [])
-    lead_ids = list(
+    routed_at: dict[int, object] = {}
+    assigned = (
         Assignment.objects.filter(queue__isnull=False, assigned_at__gte=since, assigned_by=None)
         .order_by("assigned_at", "pk")
-        .values_list("lead_id", flat=True)
-        .distinct()[:limit]
+        .values_list("lead_id", "assigned_at")
     )
-    leads = list(Lead.objects.filter(pk__in=lead_ids).order_by("created_at", "pk"))
+    for lead_id, at in assigned.iterator():
+        routed_at.setdefault(lead_id, at)  # a lead's first routing in the period
+        if len(routed_at) == limit:
+            break
+    leads = sorted(
+        Lead.objects.filter(pk__in=list(routed_at)), key=lambda lead: (routed_at[lead.pk], lead.pk)
+    )
     attributes = routing_attributes_of(leads)
-    as_is = _turns([copy.copy(q) for q in current], now)
-    as_proposed = _turns([copy.copy(q) for q in proposal], now)
+    as_is, as_proposed = (_turns([copy.copy(q) for q in qs], now) for qs in (current, proposal))
+    reps = set(as_is.by_rep) | set(as_proposed.by_rep)
+    why = _one_moment(availability_calendar(reps, since=since, until=now, paused=False))
+    as_is, as_proposed = Replay(as_is, why), Replay(as_proposed, why)
     result = WhatIf(leads=len(leads))
     for lead in leads:
-        before = as_is.route(attributes[lead.pk])
-        after = as_proposed.route(attributes[lead.pk])
+        at, held_until = routed_at[lead.pk], _held_until(lead)
+        before = as_is.route(attributes[lead.pk], at=at, held_until=held_until)
+        after = as_proposed.route(attributes[lead.pk], at=at, held_until=held_until)
         key_before = (_name(before.queue), _rep(before))
         key_after = (_name(after.queue), _rep(after))
         if key_before != key_after:
@@ -99,6 +113,67 @@ def what_if(*, queue: Queue, proposed: dict, since, now=None, limit: int = 5000)
         for index, rep in ((0, key_before[1]), (1, key_after[1])):
             result.reps.setdefault(rep, [0, 0])[index] += 1
     return result
+
+
+class Replay:
+    """The queues' turns replayed through past leads, each at the moment it was routed: who
+    was away or outside their working hours then (their days away and hours as stored; the
+    pause switch is a state of now, so a replay leaves it out), the leads a day counted per
+    day of the replay, and the open leads those the replay gave each rep that were still
+    open then (a lead counts from its routing until it left the open stages as it really
+    did). The turns (cursors, passes, credits) start as they are now, the same for both
+    sides of a what-if, so the two differ only by the edit."""
+
+    def __init__(self, turns: Turns, why: Callable):
+        """`why(rep_id, moment)`: why the rep could not take a lead then (the calendar)."""
+        self.turns, self.why = turns, why
+        self.day = None
+        self.closing: list[tuple] = []  # (when a replayed lead left the open stages, rep id)
+        for states in turns.by_rep.values():
+            for state in states:
+                state.open_leads = state.today = 0
+
+    def route(self, attributes: dict, *, at, held_until):
+        self._move_to(at)
+        decision = self.turns.route(attributes)
+        if decision.member is not None and held_until is not None:
+            heapq.heappush(self.closing, (held_until, decision.member.rep_id))
+        return decision
+
+    def _move_to(self, at) -> None:
+        day = timezone.localdate(at)
+        fresh_day, self.day = day != self.day, day
+        while self.closing and self.closing[0][0] <= at:
+            _, rep_id = heapq.heappop(self.closing)
+            for state in self.turns.by_rep[rep_id]:
+                state.open_leads -= 1
+        for rep_id, states in self.turns.by_rep.items():
+            why = self.why(rep_id, at)
+            for state in states:
+                state.unavailable = why
+                if fresh_day:
+                    state.today = 0
+
+
+def _one_moment(why: Callable) -> Callable:
+    """`why`, remembered for the last moment asked: both sides of a what-if ask it of the
+    same reps at the same moment, lead after lead."""
+    memo: dict = {}
+
+    def at(rep_id: int, moment):
+        if memo.get("moment") != moment:
+            memo.clear()
+            memo["moment"] = moment
+        if rep_id not in memo:
+            memo[rep_id] = why(rep_id, moment)
+        return memo[rep_id]
+
+    return at
+
+
+def _held_until(lead: Lead):
+    """When the lead left the open stages (its last change of stage), None: it is open."""
+    return None if lead.stage in OPEN_STAGES else lead.stage_changed_at
 
 
 def _name(queue: Queue | None) -> str:

@@ -41,6 +41,9 @@ class Member:
     open_leads: int = 0
     today: int = 0  # leads received from this queue today
     unavailable: str | None = None  # AWAY / OFF_HOURS / PAUSED / INACTIVE, or None
+    # The member's own caps in this queue; None: the queue's (`pick`'s max_open, max_per_day).
+    own_max_open: int | None = None
+    own_max_per_day: int | None = None
 
 
 @dataclass(slots=True)
@@ -61,6 +64,10 @@ def in_turn(members: Sequence[Member], cursor: int) -> list[Member]:
 def why_not(member: Member, *, max_open: int | None, max_per_day: int | None) -> str | None:
     if member.unavailable:
         return member.unavailable
+    if member.own_max_open is not None:
+        max_open = member.own_max_open
+    if member.own_max_per_day is not None:
+        max_per_day = member.own_max_per_day
     if max_open is not None and member.open_leads >= max_open:
         return AT_CAP
     if max_per_day is not None and member.today >= max_per_day:
@@ -89,7 +96,7 @@ def pick(
         return Pick(None, skipped)
     owed = [m for m in able if m.credits > 0]
     if owed:
-        return Pick(owed[0], skipped, credited=True)
+        return Pick(owed[0], passed_over(strategy, turn, skipped, owed[0]), credited=True)
     if strategy == WEIGHTED:
         # min() keeps the first of equals: ties go by turn.
         chosen = min(able, key=lambda m: m.stride_pass)
@@ -97,7 +104,31 @@ def pick(
         chosen = min(able, key=lambda m: m.open_leads)
     else:
         chosen = able[0]
-    return Pick(chosen, skipped)
+    return Pick(chosen, passed_over(strategy, turn, skipped, chosen))
+
+
+def passed_over(
+    strategy: str, turn: list[Member], skipped: list[tuple[Member, str]], chosen: Member
+) -> list[tuple[Member, str]]:
+    """Of the members who could not take the lead, those in line before `chosen`: who would
+    have had it had they been able. The line is `pick`'s: members owed a credit first, in
+    turn; then the lowest pass (weighted), the fewest open leads (least loaded) or nobody
+    (round robin) first; ties in turn."""
+    if not skipped:
+        return skipped
+    place = {id(m): i for i, m in enumerate(turn)}
+
+    def line(m: Member) -> tuple:
+        if m.credits > 0:
+            return (0, 0.0, place[id(m)])
+        if strategy == WEIGHTED:
+            return (1, m.stride_pass, place[id(m)])
+        if strategy == LEAST_LOADED:
+            return (1, m.open_leads, place[id(m)])
+        return (1, 0.0, place[id(m)])
+
+    ahead = line(chosen)
+    return [(m, why) for m, why in skipped if line(m) < ahead]
 
 
 def take(member: Member, pick: Pick) -> None:

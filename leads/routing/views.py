@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from leads.models import Lead
 from leads.routing import strategies
@@ -27,10 +28,12 @@ from leads.routing.selectors import (
     open_leads_by_rep,
     pool_leads,
     pools,
+    received_today,
     reps_now,
     unrouted_count,
 )
 from leads.routing.services import (
+    CLOCK_SETTINGS,
     absence_add,
     absence_remove,
     availability_of,
@@ -40,7 +43,6 @@ from leads.routing.services import (
 )
 from leads.routing.simulator import lead_attributes, simulate, what_if
 from portal.accounts.decorators import permission_required_or_403
-from portal.pages import edit_page
 from portal.spreadsheets import SafeWriter
 
 
@@ -77,19 +79,36 @@ def queue_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _edit(request: HttpRequest, queue: Queue, *, title: str) -> HttpResponse:
-    bound = QueueForm(request.POST or None, instance=queue)
+    bound, existed = QueueForm(request.POST or None, instance=queue), queue.pk is not None
     if request.method == "POST" and bound.is_valid():
         queue = queue_save(
             queue=bound.save(commit=False),
             reps=bound.cleaned_data["members"],
             weights=bound.weights(),
+            caps=bound.member_caps(),
         )
         messages.success(request, f"Saved the queue {queue.name}.")
+        if existed and set(bound.changed_data) & set(CLOCK_SETTINGS):
+            messages.info(
+                request,
+                format_html(
+                    'The due times of its open leads are being counted again: <a href="{}">'
+                    "see the progress</a>.",
+                    reverse("scoring:agreement") + "#clocks",
+                ),
+            )
         return redirect("routing:queue_list")
     listed = reverse("routing:queue_list")
-    return edit_page(
-        request, bound, title=title, back=listed, parent_url=listed, parent_label="Queues"
-    )
+    # Each rep's load beside their caps: open leads now, leads from this queue today.
+    held = open_leads_by_rep()
+    today = received_today([queue.pk], now=timezone.now()) if queue.pk else {}
+    members = bound.member_rows()
+    for row in members:
+        row["open"] = held.get(row["rep"].pk, 0)
+        row["today"] = today.get((queue.pk, row["rep"].pk), 0)
+    context = {"bound": bound, "members": members, "title": title, "back": listed}
+    status = 400 if bound.is_bound and bound.errors else 200
+    return render(request, "routing/queue_edit.html", context, status=status)
 
 
 # Availability ---------------------------------------------------------------------------

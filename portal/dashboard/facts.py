@@ -5,7 +5,9 @@ whichever code wrote the event (the lifecycle's services, the routing's batch IN
 import's COPY, a test's factory). A consumer that followed the events' ids would miss an
 event committed after a later id (house rules), and a Python hook would be skipped by any
 bulk write. Each trigger does constant work per row: a stage event raises `furthest`, sets an
-exit flag or keeps the earliest time; a lead or submission written recomputes the source.
+exit flag or keeps the earliest time; a lead or submission written recomputes the source. On
+PostgreSQL the triggers on new events and on lead updates run once per statement over its
+transition tables (the handoff writes a batch's leads and events with one statement each).
 
 `facts_rebuild()` recounts every row from the events in one set-based statement (the
 migration's backfill, and the raw computation a test compares the triggers' rows with).
@@ -116,12 +118,72 @@ def _changed(old: str = "OLD", new: str = "NEW", differ: str = "IS DISTINCT FROM
     return " OR ".join(f"{old}.{c} {differ} {new}.{c}" for c in WATCHED)
 
 
+def _events_proved() -> str:
+    """PostgreSQL: what the events one statement wrote (its transition table `added`) prove,
+    added to their leads' rows in one UPDATE: `_proved_update` once per statement, not once
+    per event (the handoff writes its batch's events with one COPY)."""
+    stage = "e.kind = 'stage_changed'"
+    contact = f"e.kind = 'contact_logged' OR ({stage} AND e.to_stage = 'contacted')"
+    proved = ", ".join(
+        [
+            f"max(CASE WHEN {stage} THEN {RANK.format(to='e.to_stage')} ELSE 0 END) AS furthest",
+            *(f"bool_or({stage} AND e.to_stage = '{f}') AS {f}" for f in EXITS),
+            f"min(e.at) FILTER (WHERE {stage} AND e.to_stage = 'routed') AS routed_at",
+            f"min(e.at) FILTER (WHERE {contact}) AS contacted_at",
+            *(
+                f"array_agg(DISTINCT e.reason_code) FILTER (WHERE {stage} AND e.to_stage = '{to}')"
+                f" AS {column}"
+                for column, to in REASONED.items()
+            ),
+        ]
+    )
+    sets = ", ".join(
+        [
+            "furthest = greatest(f.furthest, e.furthest)",
+            *(f"{flag} = f.{flag} OR e.{flag}" for flag in EXITS),
+            "routed_at = least(f.routed_at, e.routed_at)",
+            "contacted_at = least(f.contacted_at, e.contacted_at)",
+            *(
+                f"{column} = f.{column} || COALESCE((SELECT string_agg(c || ',', '') "
+                f"FROM unnest(e.{column}) c WHERE position(',' || c || ',' in f.{column}) = 0), '')"
+                for column in REASONED
+            ),
+        ]
+    )
+    return (
+        f"UPDATE dashboard_leadfacts f SET {sets} FROM (SELECT e.lead_id, {proved} FROM added e "
+        "WHERE e.kind IN ('stage_changed', 'contact_logged') GROUP BY e.lead_id) e "
+        "WHERE f.lead_id = e.lead_id"
+    )
+
+
+def _leads_changed() -> str:
+    """PostgreSQL: `_own` for every lead one UPDATE statement changed in a watched column
+    (transition tables `before` and `after`), in one INSERT ... ON CONFLICT per statement."""
+    own = ", ".join(f"l.{column}" for _, column in OWN)
+    refreshed = ", ".join(f"{f} = excluded.{f}" for f in [*(f for f, _ in OWN), "source"])
+    return (
+        f"INSERT INTO dashboard_leadfacts ({COLUMNS}) "
+        f"SELECT l.id, {own}, {_source('postgresql', 'l')}, 0, false, false, false, false, "
+        f"NULL, NULL, ',', ',' FROM after l JOIN before o ON o.id = l.id "
+        f"WHERE {_changed('o', 'l')} "
+        f"ON CONFLICT (lead_id) DO UPDATE SET {refreshed}"
+    )
+
+
 def _postgresql_install() -> list[str]:
     return [
         f"""
-        CREATE FUNCTION dashboard_leadfacts_event() RETURNS trigger LANGUAGE plpgsql AS $$
+        CREATE FUNCTION dashboard_leadfacts_events() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            {_proved_update("postgresql")};
+            {_events_proved()};
+            RETURN NULL;
+        END $$
+        """,
+        f"""
+        CREATE FUNCTION dashboard_leadfacts_leads() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            {_leads_changed()};
             RETURN NULL;
         END $$
         """,
@@ -146,17 +208,20 @@ def _postgresql_install() -> list[str]:
             RETURN NULL;
         END $$
         """,
-        # Notes (a re-scoring COPYs one per lead) and the others prove nothing here.
-        "CREATE TRIGGER dashboard_leadfacts_event AFTER INSERT ON leads_leadevent FOR EACH ROW "
-        "WHEN (NEW.kind IN ('stage_changed', 'contact_logged')) "
-        "EXECUTE FUNCTION dashboard_leadfacts_event()",
+        # Once per statement: the handoff's batches write hundreds of events and leads with
+        # one statement each, and a row trigger cost a plan's run per row.
+        "CREATE TRIGGER dashboard_leadfacts_event AFTER INSERT ON leads_leadevent "
+        "REFERENCING NEW TABLE AS added FOR EACH STATEMENT "
+        "EXECUTE FUNCTION dashboard_leadfacts_events()",
         "CREATE TRIGGER dashboard_leadfacts_event_changed AFTER UPDATE ON leads_leadevent "
         "FOR EACH ROW EXECUTE FUNCTION dashboard_leadfacts_recount()",
         "CREATE TRIGGER dashboard_leadfacts_lead AFTER INSERT ON leads_lead FOR EACH ROW "
         "EXECUTE FUNCTION dashboard_leadfacts_lead()",
-        f"CREATE TRIGGER dashboard_leadfacts_change AFTER UPDATE OF {', '.join(WATCHED)} "
-        f"ON leads_lead FOR EACH ROW WHEN ({_changed()}) "
-        "EXECUTE FUNCTION dashboard_leadfacts_lead()",
+        # A trigger with transition tables takes no column list: every UPDATE statement on
+        # leads runs it, and it writes only the leads whose watched columns changed.
+        "CREATE TRIGGER dashboard_leadfacts_change AFTER UPDATE ON leads_lead "
+        "REFERENCING OLD TABLE AS before NEW TABLE AS after FOR EACH STATEMENT "
+        "EXECUTE FUNCTION dashboard_leadfacts_leads()",
         "CREATE TRIGGER dashboard_leadfacts_submission AFTER INSERT ON leads_submission "
         "FOR EACH ROW EXECUTE FUNCTION dashboard_leadfacts_lead()",
     ]
@@ -202,6 +267,8 @@ def facts_uninstall(schema_editor) -> None:
         schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}{on}")
     if vendor == "postgresql":
         schema_editor.execute("DROP FUNCTION IF EXISTS dashboard_leadfacts_event()")
+        schema_editor.execute("DROP FUNCTION IF EXISTS dashboard_leadfacts_events()")
+        schema_editor.execute("DROP FUNCTION IF EXISTS dashboard_leadfacts_leads()")
         schema_editor.execute("DROP FUNCTION IF EXISTS dashboard_leadfacts_lead()")
         schema_editor.execute("DROP FUNCTION IF EXISTS dashboard_leadfacts_recount()")
 

@@ -39,6 +39,7 @@ from leads.routing.services import lead_reassign, lead_route
 from portal.accounts.models import User
 from portal.accounts.roles import Role
 from portal.celery import app as celery_app
+from portal.integrations.webhooks.models import Endpoint
 from scoring.models import Agreement, Criterion, Qualification
 from scoring.services import agreement_propose, agreement_sign, submission_qualify
 
@@ -193,6 +194,7 @@ def _seed(rng: random.Random, leads: int) -> DemoSummary:
     form = _form(users["marketer"])
     _agreement(users["marketing.manager"], users["sales.manager"])
     _queues(users)
+    _webhook_endpoint(users["sales.manager"])
     for n in range(leads):
         _demo_lead(rng, form, n, manager=users["sales.manager"])
     return DemoSummary(users=len(users), leads=Lead.objects.count())
@@ -309,6 +311,27 @@ def _queues(users: dict[str, User]) -> None:
         if created:
             for position, username in enumerate(reps):
                 QueueMember.objects.create(queue=queue, rep=users[username], position=position)
+
+
+DEMO_WEBHOOK_URL = "https://crm.example.com/leadbridge/webhooks"
+
+
+def _webhook_endpoint(manager: User) -> None:
+    """An endpoint for the webhooks page to show, switched off: its address is an example
+    (docs/webhooks.md), so nothing leaves the demo until a visitor points it at a receiver
+    and switches it on. Written straight: `endpoint_create` resolves the name, and the demo
+    runs offline."""
+    Endpoint.objects.get_or_create(
+        name="CRM (example)",
+        defaults={
+            "url": DEMO_WEBHOOK_URL,
+            "kinds": ["lead.qualified", "lead.accepted", "lead.rejected", "lead.won", "lead.lost"],
+            "is_active": False,
+            "disabled_reason": "Demo: an example address. Point it at your receiver, then "
+            "switch it on.",
+            "created_by": manager,
+        },
+    )
 
 
 def _one_of(attribute: str, values: list[str]) -> dict:

@@ -8,9 +8,9 @@ one INSERT, whatever its size.
 """
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -29,9 +29,9 @@ from portal.notifications.tasks import queue_emails
 from portal.sql import columns_sql, copy_rows
 
 
-@dataclass(frozen=True)
-class Notice:
-    """One thing to tell one user: what and where, in words the sender chose."""
+class Notice(NamedTuple):
+    """One thing to tell one user: what and where, in words the sender chose. A tuple: the
+    ladder makes four per due lead (a frozen dataclass's `__init__` cost three times more)."""
 
     recipient_id: int
     kind: str
@@ -59,13 +59,14 @@ def notices_send(notices: Iterable[Notice], *, at: datetime | None = None) -> in
         return 0
     now = at or timezone.now()
     reachable = _recipients({notice.recipient_id for notice in unique})
+    due_by = {delivery: email_due_at(delivery, now) for delivery in Delivery.values}
     rows = []
     for notice in unique:
         if notice.recipient_id not in reachable:
             continue
         email, chosen = reachable[notice.recipient_id]
         delivery = chosen.get(notice.kind, DEFAULT_DELIVERY[notice.kind]) if email else Delivery.OFF
-        due = email_due_at(delivery, now)
+        due = due_by[delivery]
         rows.append(
             (
                 notice.recipient_id,

@@ -18,6 +18,30 @@
       menu.classList.toggle("show", open);
     });
   }
+  // On a desktop the account's links fold into a menu behind the user's name (Escape or a
+  // click elsewhere closes it); on a phone they are listed in the main menu.
+  var account = document.querySelector("[data-lb-account]");
+  if (account) {
+    var panel = document.getElementById(account.getAttribute("aria-controls"));
+    var setOpen = function (open) {
+      account.setAttribute("aria-expanded", String(open));
+      panel.classList.toggle("show", open);
+    };
+    panel.classList.add("lb-dropdown");
+    account.hidden = false;
+    account.addEventListener("click", function () {
+      setOpen(account.getAttribute("aria-expanded") !== "true");
+    });
+    document.addEventListener("click", function (event) {
+      if (!account.contains(event.target) && !panel.contains(event.target)) setOpen(false);
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && panel.classList.contains("show")) {
+        setOpen(false);
+        account.focus();
+      }
+    });
+  }
   // Tables marked lb-stack become one card per row on a phone (leadbridge.css); each cell
   // shows its column's heading, taken from the table's header when the page did not set one.
   document.querySelectorAll("table.lb-stack").forEach(function (table) {

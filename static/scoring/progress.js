@@ -1,31 +1,36 @@
-// The agreement page's re-scoring bar: polls its progress every 2 s until it is done.
-// Without JavaScript the page shows the progress as of its loading, and a Refresh link.
+// The progress bars of bulk runs (re-scoring, clocks counted again): each polls its run every
+// 2 s until it is done. Without JavaScript a page shows the progress as of its loading, and a
+// Refresh link. Loaded once per bar: the first copy does them all.
 (function () {
-  const bar = document.getElementById("rescore-progress");
-  if (!bar || !bar.dataset.running) return;
-  const inner = bar.querySelector(".progress-bar");
-  const words = document.getElementById("rescore-words");
-  async function poll() {
-    let run;
-    try {
-      const response = await fetch(bar.dataset.url, { headers: { Accept: "application/json" } });
-      if (!response.ok) return setTimeout(poll, 5000);
-      run = await response.json();
-    } catch (error) {
-      return setTimeout(poll, 5000);
+  if (window.leadbridgeRunProgress) return;
+  window.leadbridgeRunProgress = true;
+  function follow(bar) {
+    const inner = bar.querySelector(".progress-bar");
+    const words = document.getElementById(bar.dataset.words);
+    async function poll() {
+      let run;
+      try {
+        const response = await fetch(bar.dataset.url, { headers: { Accept: "application/json" } });
+        if (!response.ok) return setTimeout(poll, 5000);
+        run = await response.json();
+      } catch (error) {
+        return setTimeout(poll, 5000);
+      }
+      bar.setAttribute("aria-valuenow", run.percent);
+      inner.style.width = run.percent + "%";
+      inner.textContent = run.percent + " %";
+      words.textContent = run.words;
+      if (run.finished) {
+        inner.classList.remove("progress-bar-striped", "progress-bar-animated");
+      } else {
+        setTimeout(poll, 2000);
+      }
     }
-    bar.setAttribute("aria-valuenow", run.percent);
-    inner.style.width = run.percent + "%";
-    inner.textContent = run.percent + " %";
-    if (run.finished) {
-      inner.classList.remove("progress-bar-striped", "progress-bar-animated");
-      words.textContent = "Done: " + run.done + " of " + run.total +
-        " disqualified leads judged again; " + run.qualified + " now qualify and go to routing.";
-    } else {
-      words.textContent = run.done + " of " + run.total +
-        " disqualified leads judged again so far; " + run.qualified + " now qualify.";
-      setTimeout(poll, 2000);
-    }
+    setTimeout(poll, 2000);
   }
-  setTimeout(poll, 2000);
+  function start() {
+    document.querySelectorAll(".js-run-progress[data-running]").forEach(follow);
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
 })();

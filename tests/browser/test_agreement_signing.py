@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 from leads.models import Lead, Stage
 from portal.demo.services import demo_seed
 from scoring.models import Agreement
-from tests.browser.session import log_in
+from tests.browser.session import log_in, log_out
 
 pytestmark = [
     pytest.mark.browser,
@@ -132,11 +132,6 @@ def test_both_managers_sign_a_new_version_and_the_next_lead_is_judged_by_it(page
     expect(qualification).to_contain_text("company size is 15, below 20")
     expect(page.locator(".timeline > li").last).to_contain_text("(agreement v2)")
     snap("lead-judged-by-agreement-v2")
-
-
-def log_out(page: Page) -> None:
-    page.get_by_role("button", name="Log out").click()
-    expect(page).to_have_url(re.compile(r"/login/$"))
 
 
 def send(page: Page, button: str) -> int:

@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 from leads.models import Stage
 from portal.accounts.models import User
 from portal.demo.services import demo_seed
-from tests.browser.session import log_in
+from tests.browser.session import log_in, open_account_menu
 from tests.factories import LeadFactory
 
 pytestmark = [
@@ -27,6 +27,7 @@ def test_a_rep_makes_a_token_uses_it_and_revokes_it(page: Page, snap, csp_violat
     LeadFactory(stage=Stage.ROUTED, owner=User.objects.get(username="rep.bruno"))
 
     log_in(page, "rep.ana")
+    open_account_menu(page)
     page.get_by_role("link", name="Profile and API tokens").click()
     expect(page.get_by_role("heading", name="Your profile")).to_be_visible()
     expect(page.locator("#no-tokens")).to_contain_text("no API tokens yet")

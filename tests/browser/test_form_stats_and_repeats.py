@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 from leads.models import Lead, Stage
 from portal.demo.services import demo_seed
-from tests.browser.session import log_in
+from tests.browser.session import log_in, log_out
 
 pytestmark = [
     pytest.mark.browser,
@@ -45,7 +45,7 @@ def test_rep_sees_the_brief_and_the_repeat_and_the_form_counts_it(page: Page, sn
     page.get_by_label("Accent colour").fill("#7b1fa2")
     page.get_by_role("button", name="Save").click()
     expect(page.locator("#brand-accent")).to_contain_text("#7b1fa2")
-    log_out(page)
+    _log_out(page)
 
     page.goto(FORM_URL)
     expect(page.locator("#form-logo")).to_be_visible()
@@ -79,7 +79,7 @@ def test_rep_sees_the_brief_and_the_repeat_and_the_form_counts_it(page: Page, sn
     expect(page.locator("#repeat-notice")).to_have_count(0)
     page.get_by_role("link", name="My inbox").first.click()
     expect(page.locator(".submitted-again")).to_have_count(0)
-    log_out(page)
+    _log_out(page)
 
     log_in(page, "marketer")
     page.goto("/forms/")
@@ -107,9 +107,9 @@ def stat(page: Page, name: str):
     return page.locator(f'[data-stat="{name}"]')
 
 
-def log_out(page: Page) -> None:
+def _log_out(page: Page) -> None:
     page.goto("/leads/")
-    page.get_by_role("button", name="Log out").click()
+    log_out(page)
 
 
 def _png(size: int = 48) -> bytes:

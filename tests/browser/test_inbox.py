@@ -12,6 +12,8 @@ from playwright.sync_api import Page, expect
 from leads.models import Lead, Stage
 from portal.accounts.models import User
 from portal.demo.services import demo_seed
+from portal.notifications.models import Kind
+from portal.notifications.services import Notice, notices_send
 from scoring.models import Agreement
 from tests.browser.session import log_in
 from tests.factories import LeadFactory, judged
@@ -92,12 +94,19 @@ def test_the_rep_sees_the_overdue_lead_red_at_the_top_and_accepts_it_by_keyboard
     expect(page).to_have_title("(1) My inbox · LeadBridge")
     snap("inbox-accepted-by-keyboard")
 
-    # A new assignment arrives while the page is open: its row and the title's count, no reload.
+    # A new assignment arrives while the page is open: its row, the title's count and the
+    # bell's, no reload.
     page.evaluate("window.lbNotReloaded = true")
+    expect(page.locator("#bell-count")).to_have_count(0)
     arrived = owned(ana, "Rui Rocha", started_min_ago=0, due_in_min=30)
+    notices_send(  # as routing's assignment tells the rep (leads.audience)
+        [Notice(recipient_id=ana.pk, kind=Kind.LEAD_ASSIGNED, title=f"{arrived} was assigned")]
+    )
     expect(row(page, arrived)).to_have_count(1, timeout=8000)
     expect(page).to_have_title("(2) My inbox · LeadBridge")
+    expect(page.locator("#bell-count")).to_have_text("1 unread")
     assert page.evaluate("window.lbNotReloaded") is True
+    snap("inbox-new-assignment-and-bell-without-reload")
 
     # k then o: up the list and open the lead.
     page.keyboard.press("j")

@@ -13,7 +13,7 @@ from leads.routing.models import Assignment, QueueMember
 from leads.routing.services import lead_route
 from portal.accounts.models import User
 from portal.demo.services import demo_seed
-from tests.browser.session import log_in
+from tests.browser.session import log_in, log_out
 from tests.factories import LeadFactory
 
 pytestmark = [
@@ -238,11 +238,6 @@ def test_every_arrow_is_taken_on_the_lead_page_by_whoever_may_take_it(page: Page
     expect(stage(page)).to_have_text("Accepted")
     snap("arrows-re-routed-lead-accepted-by-bruno")
     assert page.goto(won.get_absolute_url()).status == 404
-
-
-def log_out(page: Page) -> None:
-    page.get_by_role("button", name="Log out").click()
-    expect(page).to_have_url(re.compile(r"/login/$"))
 
 
 def open_lead(page: Page, lead: Lead) -> None:

@@ -54,7 +54,7 @@ def test_a_rep_sees_the_bell_count_reads_the_list_and_marks_all_read(page: Page,
     expect(bell).to_be_visible()
     expect(page.get_by_role("link", name="Notification preferences")).to_be_hidden()
     snap("notifications-phone")
-    page.get_by_role("button", name="Menu").click()
+    page.get_by_role("button", name="Menu", exact=True).click()
     page.get_by_role("link", name="Notification preferences").click()
     expect(page.get_by_role("heading", name="Notification preferences")).to_be_visible()
     row = page.get_by_role("row", name="A lead was reassigned to you")

@@ -76,7 +76,7 @@ def test_every_page_of_every_role_fits_a_phone_and_passes_axe(page: Page, snap):
             name = urlsplit(path).path.strip("/").replace("/", "-") or "home"
             if username in ("rep.ana", "marketer") or name == "dashboard":
                 snap(f"phone-{username}-{name}")
-        menu = page.get_by_role("button", name="Menu")
+        menu = page.get_by_role("button", name="Menu", exact=True)
         expect(menu).to_be_visible()
         expect(page.get_by_role("button", name="Log out")).to_be_hidden()
         menu.click()
@@ -88,12 +88,23 @@ def test_every_page_of_every_role_fits_a_phone_and_passes_axe(page: Page, snap):
     assert not problems, "\n".join(problems)
 
 
-def test_the_menu_is_a_row_of_links_on_a_desktop(page: Page):
+def test_the_menu_is_a_row_of_links_on_a_desktop(page: Page, snap):
     demo_seed(leads=2)
     log_in(page, "marketing.manager")
-    expect(page.get_by_role("button", name="Menu")).to_be_hidden()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    expect(page.get_by_role("button", name="Menu", exact=True)).to_be_hidden()
+    # One row: the account's links are in a menu behind the user's name, not beside it.
+    bar = page.get_by_role("navigation", name="Main").bounding_box()
+    assert bar["height"] < 70, bar
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    account = page.get_by_role("button", name="Account menu, Mark Manning")
+    expect(page.get_by_role("button", name="Log out")).to_be_hidden()
+    account.click()
+    expect(account).to_have_attribute("aria-expanded", "true")
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    snap("desktop-account-menu-open")
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("button", name="Log out")).to_be_hidden()
+    expect(account).to_be_focused()
 
 
 def test_a_refused_public_post_moves_focus_to_the_list_of_what_to_correct(page: Page):

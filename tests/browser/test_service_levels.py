@@ -74,3 +74,43 @@ def test_a_manager_sets_a_queues_hours_and_reads_the_service_levels_met(
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     section.screenshot(path=artifacts / "service-levels-phone.png")
     expect(page).to_have_url(re.compile(r"period=all"))
+
+
+def test_a_manager_watches_the_due_times_counted_again_after_changing_a_queues_hours(
+    page: Page, snap
+):
+    from scoring.clocks import clocks_recount_batch, clocks_recount_run_create
+    from scoring.tasks import recount_clocks
+
+    demo_seed(leads=40)
+    queue = Queue.objects.order_by("priority", "name").first()
+    log_in(page, "sales.manager")
+    page.goto(f"/queues/{queue.pk}/")
+    page.get_by_label("Opens at").fill("07:00")
+    page.get_by_label("Closes at").fill("15:00")
+    page.get_by_label("The queue's time zone").fill("Europe/Lisbon")
+    for day in ("Mon", "Tue", "Wed", "Thu", "Fri"):
+        page.get_by_label(day, exact=True).check()
+    page.get_by_role("button", name="Save").click()
+    told = page.get_by_text("The due times of its open leads are being counted again")
+    expect(told).to_be_visible()
+    page.get_by_role("link", name="see the progress").click()
+    bar = page.locator("#clocks-progress")
+    expect(bar).to_have_attribute("aria-valuenow", "100")
+    expect(page.locator("#clocks-heading")).to_contain_text(f"queue {queue.name} changed")
+    snap("clocks-recount-done")
+
+    # A recount under way: the bar moves without a reload (polled), to the end.
+    run = clocks_recount_run_create(why="a test of the progress bar")
+    assert run.total > 1
+    clocks_recount_batch(run_id=run.pk, size=1)
+    page.goto("/agreement/")
+    expect(bar).to_have_attribute("data-running", "1")
+    expect(page.locator("#clocks-words")).to_contain_text(f"1 of {run.total} open leads")
+    snap("clocks-recount-running")
+    recount_clocks(run.pk)
+    expect(bar).to_have_attribute("aria-valuenow", "100", timeout=10_000)
+    expect(page.locator("#clocks-words")).to_contain_text(
+        f"Done: the due times of {run.total} open leads counted again."
+    )
+    snap("clocks-recount-polled")

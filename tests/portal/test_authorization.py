@@ -543,7 +543,7 @@ def test_a_rep_cannot_be_named_the_queues_manager(world, client):
     )
 
     assert answer.status_code == 400
-    assert "manager" in answer.context["form"].errors
+    assert "manager" in answer.context["bound"].errors
 
 
 # The webhook acts that change something (posted): the two managers alone; nothing changes

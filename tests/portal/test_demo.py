@@ -6,6 +6,7 @@ from leads.models import ContactChannel, Lead, LeadEvent, LostReason, Stage
 from leads.routing.models import Assignment
 from portal.accounts.models import User
 from portal.demo.services import DEMO_USERS
+from portal.integrations.webhooks.models import Endpoint
 from scoring.models import Agreement
 
 pytestmark = pytest.mark.django_db
@@ -27,6 +28,16 @@ def test_seed_demo_builds_a_working_quarter(capsys):
     assert LeadEvent.objects.filter(actor__isnull=False).exists()
     output = capsys.readouterr().out
     assert "rep.ana" in output and "leadbridge-demo" in output
+
+
+def test_the_demo_shows_a_webhook_endpoint_that_sends_nothing(capsys):
+    call_command("seed_demo", leads=5)
+    (endpoint,) = Endpoint.objects.all()
+    assert not endpoint.is_active, "an example address: nothing leaves the demo"
+    assert endpoint.url.startswith("https://crm.example.com/")
+    assert not endpoint.deliveries.exists()
+    call_command("seed_demo", leads=0)
+    assert Endpoint.objects.count() == 1
 
 
 def test_demo_leads_are_worked_through_every_arrow(capsys):

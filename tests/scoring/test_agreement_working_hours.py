@@ -74,9 +74,25 @@ def test_the_editor_saves_working_hours_and_the_version_page_shows_them(client, 
     assert "First contact within (hours)" in editor
 
 
+def test_the_editor_saves_days_off_and_the_version_page_shows_them(client, draft):
+    logged_in(client, Role.SALES_MANAGER)
+    edit = reverse("scoring:edit", kwargs={"version": draft.version})
+
+    days_off = "2026-12-25, 2026-12-24\n2027-01-01"
+    assert client.post(edit, terms(holidays=days_off)).status_code == 302
+
+    draft.refresh_from_db()
+    assert draft.holidays == ["2026-12-24", "2026-12-25", "2027-01-01"]
+    assert datetime.date(2026, 12, 25) in draft.business_hours().holidays
+    page = text(client.get(draft.get_absolute_url()))
+    assert "closed on Thu 24 Dec 2026, Fri 25 Dec 2026, Fri 01 Jan 2027" in page
+    assert "2026-12-24\n2026-12-25\n2027-01-01" in client.get(edit).content.decode()
+
+
 @pytest.mark.parametrize(
     ("change", "field", "message"),
     [
+        ({"holidays": "2026-12-25, Christmas"}, "holidays", "“Christmas” is not a date"),
         ({"time_zone": "Europe/Atlantis"}, "time_zone", "is not a time zone"),
         ({"business_closes": "08:00"}, "business_closes", "must close after it opens"),
         ({"business_days": []}, "business_days", "at least one working day"),

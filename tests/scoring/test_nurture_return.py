@@ -49,6 +49,21 @@ def test_the_return_day_is_the_sales_teams_not_utcs(berlin):
     assert leads_back_from_nurture(limit=10, now=utc(2026, 11, 30, 23, 30)) == 1  # 00:30 Berlin
 
 
+def test_the_return_day_is_that_of_the_queues_own_time_zone_when_it_sets_one(berlin):
+    lead = recycled("ana@acme.example", 80)
+    queue = queue_with_reps(
+        UserFactory(role=Role.SALES_REP),
+        business_days=[0, 1, 2, 3, 4],
+        business_opens=datetime.time(9),
+        business_closes=datetime.time(17),
+        time_zone="America/New_York",
+    )
+    Lead.objects.filter(pk=lead.pk).update(queue=queue)
+
+    assert leads_back_from_nurture(limit=10, now=utc(2026, 12, 1, 4, 30)) == 0  # 23:30 New York
+    assert leads_back_from_nurture(limit=10, now=utc(2026, 12, 1, 5, 30)) == 1  # 00:30 New York
+
+
 def test_a_lead_that_qualifies_comes_back_and_is_routed(berlin):
     rep = UserFactory(role=Role.SALES_REP)
     queue_with_reps(rep)

@@ -246,12 +246,15 @@ def test_the_agreement_page_shows_the_progress_and_polls_it(
     assert "Done: 2 of 2 disqualified leads judged again; 1 now qualifies" in page
     progress = client.get(reverse("scoring:rescore_progress", kwargs={"pk": run.pk})).json()
     assert progress == {
+        "kind": "leads",
         "version": 2,
         "total": 2,
         "done": 2,
         "qualified": 1,
         "percent": 100,
         "finished": True,
+        "words": "Done: 2 of 2 disqualified leads judged again; 1 now qualifies and goes to "
+        "routing.",
     }
 
 

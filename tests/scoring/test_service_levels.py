@@ -1,6 +1,6 @@
 """Business time: plain Python, no database."""
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -34,6 +34,23 @@ def test_the_rest_carries_over_to_the_next_working_day():
     start = datetime(2026, 11, 26, 16, 0, tzinfo=BERLIN)  # Thursday, an hour before closing
     due = add_business_minutes(start, 120, OFFICE)
     assert due == datetime(2026, 11, 27, 10, 0, tzinfo=BERLIN)
+
+
+def test_a_holiday_counts_no_working_time():
+    christmas = OFFICE.__class__(
+        OFFICE.weekdays,
+        OFFICE.opens,
+        OFFICE.closes,
+        OFFICE.time_zone,
+        frozenset({date(2026, 12, 24), date(2026, 12, 25)}),
+    )
+    start = datetime(2026, 12, 23, 16, 0, tzinfo=BERLIN)  # Wednesday, an hour before closing
+    # Thursday and Friday off, then the weekend: the second hour is on Monday.
+    assert add_business_minutes(start, 120, christmas) == datetime(
+        2026, 12, 28, 10, 0, tzinfo=BERLIN
+    )
+    assert not is_business_time(datetime(2026, 12, 24, 11, 0, tzinfo=BERLIN), christmas)
+    assert "closed on Thu 24 Dec 2026, Fri 25 Dec 2026" in christmas.describe()
 
 
 def test_a_start_in_another_zone_is_read_as_the_same_instant():

@@ -32,22 +32,42 @@ def form_data(data) -> dict:
 
 
 @cache
-def serializer_for(form_class: type[forms.Form], name: str) -> type[serializers.Serializer]:
-    """A serializer describing `form_class`'s fields for the schema (named `name`)."""
-    attrs = {field_name: _described(field) for field_name, field in form_class.base_fields.items()}
+def serializer_for(
+    form_class: type[forms.Form],
+    name: str,
+    *,
+    partial: bool = False,
+    optional: tuple[str, ...] = (),
+    **declared: serializers.Field,
+) -> type[serializers.Serializer]:
+    """A serializer describing `form_class`'s fields for the schema (named `name`).
+
+    `partial`: every field may be left out (a PATCH: what the body does not say stays).
+    `optional`: fields the form makes optional when it is made (its `__init__`), which its
+    class does not say. `declared`: fields described here instead, or added (what the API
+    takes in another shape than the page's inputs, or values the form fills in per object).
+    """
+    attrs = {}
+    for field_name, field in form_class.base_fields.items():
+        if field_name in declared:
+            continue
+        required = field.required and not partial and field_name not in optional
+        attrs[field_name] = _described(field, required=required)
+    attrs.update(declared)
     return type(name, (serializers.Serializer,), attrs)
 
 
-def _described(field: forms.Field) -> serializers.Field:
-    common = {"required": field.required, "help_text": str(field.help_text or field.label or "")}
+def _described(field: forms.Field, *, required: bool) -> serializers.Field:
+    common = {"required": required, "help_text": str(field.help_text or field.label or "")}
     if isinstance(field, forms.ModelMultipleChoiceField):
         return serializers.ListField(child=serializers.IntegerField(), **common)
     if isinstance(field, forms.ModelChoiceField):
         return serializers.IntegerField(allow_null=not field.required, **common)
     if isinstance(field, forms.ChoiceField):
-        choices = [value for value, _ in field.choices if value != ""]
-        if not choices:  # filled in per object (a lead's criteria): any of its ids
-            return serializers.CharField(**common)
+        # With their labels: the same set as a model field's is then one enum in the schema.
+        choices = [(value, str(label)) for value, label in field.choices if value != ""]
+        if not choices:  # filled in per object (a lead's criteria): `declared` says what
+            raise TypeError(f"Describe the choices filled in per object: {field.label}")
         return serializers.ChoiceField(choices=choices, allow_blank=not field.required, **common)
     if isinstance(field, forms.BooleanField):
         return serializers.BooleanField(required=False, help_text=common["help_text"])

@@ -4,8 +4,20 @@
 from django.db.models import QuerySet
 
 from leads.inbox.selectors import leads_visible_to
-from leads.models import LeadEvent, Submission
+from leads.models import Lead, LeadEvent, Submission
 from portal.integrations.api.models import ApiToken
+
+# The owner as the API shows them (UserRefSerializer: id, username, full name).
+_OWNER_COLUMNS = ("owner__id", "owner__username", "owner__first_name", "owner__last_name")
+
+
+def leads_for_api(*, user, fields: list[str]) -> QuerySet[Lead]:
+    """The leads `user` may see, reading only `fields` of each (the ones the API shows) and
+    its owner's name: not the queue's or the form's rows (their ids are on the lead), nor the
+    lead's own bookkeeping columns. At a page of 50 that is most of the list's time in Python
+    (building model instances), however fast the query is."""
+    leads = leads_visible_to(user=user).select_related(None).select_related("owner")
+    return leads.only(*fields, *_OWNER_COLUMNS)
 
 
 def tokens_of(*, user) -> QuerySet[ApiToken]:

@@ -4,8 +4,10 @@ portal's own forms and services (forms_io.py, views.py), never through `save()` 
 from rest_framework import serializers
 
 from leads.capture.models import Form, FormVersion
-from leads.models import Lead, LeadEvent, Submission
+from leads.capture.services import FORM_SETTINGS
+from leads.models import Lead, LeadEvent, Stage, Submission
 from leads.routing.models import Queue, QueueMember
+from leads.routing.services import QUEUE_SETTINGS
 from portal.integrations.api.models import ApiToken
 from scoring.models import Agreement, Criterion
 
@@ -43,22 +45,11 @@ class FormSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Form
+        # What the builder's settings page edits (and the API's writes take), as it grows.
         fields = [
             "id",
-            "name",
-            "slug",
+            *FORM_SETTINGS,
             "status",
-            "campaign",
-            "campaign_brief",
-            "intro",
-            "thank_you_message",
-            "redirect_url",
-            "consent_text",
-            "phone_region",
-            "allowed_origins",
-            "logo_url",
-            "accent_color",
-            "stop_phrases",
             "guid",
             "current_version",
             "created_at",
@@ -189,33 +180,7 @@ class QueueMemberSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = QueueMember
-        fields = ["rep", "position", "is_active", "weight"]
-
-
-class QueueSerializer(serializers.ModelSerializer):
-    members = QueueMemberSerializer(many=True, read_only=True)
-
-    class Meta:
-        model = Queue
-        fields = [
-            "id",
-            "name",
-            "priority",
-            "conditions",
-            "strategy",
-            "capacity_per_rep",
-            "daily_cap_per_rep",
-            "is_active",
-            "manager",
-            "remind_percent",
-            "max_reassignments",
-            "escalate_off_hours",
-            "business_days",
-            "business_opens",
-            "business_closes",
-            "time_zone",
-            "members",
-        ]
+        fields = ["rep", "position", "is_active", "weight", "open_cap", "daily_cap"]
 
 
 class QueueConditionSerializer(serializers.Serializer):
@@ -227,6 +192,16 @@ class QueueConditionSerializer(serializers.Serializer):
         required=False, allow_null=True, help_text="A list, a number, two numbers or null."
     )
     blank_passes = serializers.BooleanField(required=False, default=False)
+
+
+class QueueSerializer(serializers.ModelSerializer):
+    conditions = QueueConditionSerializer(many=True, read_only=True)
+    members = QueueMemberSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Queue
+        # What the queue page edits (and the API's writes take), as it grows.
+        fields = ["id", *QUEUE_SETTINGS, "members"]
 
 
 class ApiTokenSerializer(serializers.ModelSerializer):
@@ -252,8 +227,84 @@ class SendBackSerializer(serializers.Serializer):
     comment = serializers.CharField(max_length=2000)
 
 
+# The dashboard's panels, as portal/dashboard/selectors.py gives them.
+
+
+class FunnelStageSerializer(serializers.Serializer):
+    stage = serializers.ChoiceField(choices=Stage.choices)
+    label = serializers.CharField()
+    reached = serializers.IntegerField(help_text="Leads that reached this stage or passed it.")
+    conversion = serializers.FloatField(
+        allow_null=True, help_text="% of the stage before; null for the first or when it had none."
+    )
+
+
+class ExitReasonSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    label = serializers.CharField()
+    leads = serializers.IntegerField()
+
+
+class FunnelExitSerializer(serializers.Serializer):
+    stage = serializers.ChoiceField(choices=Stage.choices)
+    label = serializers.CharField()
+    leads = serializers.IntegerField(help_text="Leads that ever went there.")
+    reasons = ExitReasonSerializer(many=True)
+
+
+class FunnelSerializer(serializers.Serializer):
+    captured = serializers.IntegerField()
+    stages = FunnelStageSerializer(many=True)
+    exits = FunnelExitSerializer(many=True, help_text="Side exits: rejected, lost, recycled…")
+
+
+class SpeedMeasureSerializer(serializers.Serializer):
+    measure = serializers.CharField(help_text="first_action, first_contact, routing or rep.")
+    label = serializers.CharField()
+    leads = serializers.IntegerField(help_text="Leads with this timing.")
+    median = serializers.FloatField(allow_null=True, help_text="Seconds.")
+    p90 = serializers.FloatField(allow_null=True, help_text="Seconds.")
+
+
+class SpeedBucketSerializer(serializers.Serializer):
+    bucket = serializers.CharField()
+    leads = serializers.IntegerField()
+
+
+class SpeedWeekSerializer(serializers.Serializer):
+    week = serializers.DateField(help_text="The Monday of the week of submission.")
+    leads = serializers.IntegerField()
+    median = serializers.FloatField(allow_null=True, help_text="Seconds to first action.")
+    p90 = serializers.FloatField(allow_null=True, help_text="Seconds to first action.")
+
+
+class SpeedToLeadSerializer(serializers.Serializer):
+    measures = SpeedMeasureSerializer(many=True)
+    distribution = SpeedBucketSerializer(many=True, help_text="Time to first action.")
+    weekly = SpeedWeekSerializer(many=True)
+
+
+class TeamRowSerializer(serializers.Serializer):
+    rep = serializers.CharField()
+    open = serializers.IntegerField()
+    routed = serializers.IntegerField()
+    accepted = serializers.IntegerField()
+    won = serializers.IntegerField()
+    win_rate = serializers.FloatField(allow_null=True, help_text="% won of accepted.")
+    rep_median = serializers.FloatField(
+        allow_null=True, help_text="Seconds from routed to the rep's first action."
+    )
+
+
+class ScoreRowSerializer(serializers.Serializer):
+    version = serializers.IntegerField(help_text="The agreement version that judged them.")
+    score = serializers.IntegerField()
+    qualified = serializers.IntegerField()
+    not_qualified = serializers.IntegerField()
+
+
 class DashboardSerializer(serializers.Serializer):
-    funnel = serializers.DictField(help_text="Stages reached, conversion, side exits.")
-    speed_to_lead = serializers.DictField(help_text="Median and p90 timings, distribution.")
-    team = serializers.ListField(child=serializers.DictField(), help_text="Per rep.")
-    scores = serializers.ListField(child=serializers.DictField(), help_text="Per version.")
+    funnel = FunnelSerializer()
+    speed_to_lead = SpeedToLeadSerializer()
+    team = TeamRowSerializer(many=True, help_text="Per rep.")
+    scores = ScoreRowSerializer(many=True, help_text="Per version and score.")

@@ -10,7 +10,7 @@ import httpx
 from django.conf import settings
 from standardwebhooks import Webhook
 
-from portal.integrations.webhooks.guard import Refused, target_for
+from portal.integrations.webhooks.guard import Refused, Target, target_for
 
 EXCERPT = 1000
 USER_AGENT = "LeadBridge-Webhooks/1"
@@ -40,16 +40,27 @@ def signed_headers(*, secret: str, msg_id: str, body: str, at: datetime | None =
     }
 
 
-def send(*, url: str, secret: str, msg_id: str, payload: dict) -> Outcome:
+def resolved(url: str) -> Target | Refused:
+    """Where `url` may be sent now (the guard's check, after DNS), or why not."""
+    try:
+        return target_for(url)
+    except Refused as error:
+        return error
+
+
+def send(
+    *, url: str, secret: str, msg_id: str, payload: dict, target: Target | Refused | None = None
+) -> Outcome:
+    """One attempt. `target`: the URL as the guard resolved it for a batch to one endpoint
+    (a second or so ago), else resolved now."""
     started = time.monotonic()
 
     def took() -> int:
         return int((time.monotonic() - started) * 1000)
 
-    try:
-        target = target_for(url)
-    except Refused as error:
-        return Outcome(False, None, error.message[:300], "", took())
+    target = resolved(url) if target is None else target
+    if isinstance(target, Refused):
+        return Outcome(False, None, target.message[:300], "", took())
     body = body_of(payload)
     headers = signed_headers(secret=secret, msg_id=msg_id, body=body)
     default_port = 443 if target.scheme == "https" else 80

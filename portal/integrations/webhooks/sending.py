@@ -39,34 +39,41 @@ def _lease() -> timedelta:
 
 
 def deliveries_claim(*, ids: Sequence[int], now: datetime) -> list[Delivery]:
-    """Take the next attempt of those of `ids` that are due, in one UPDATE; the ones this
+    """Take the next attempt of those of `ids` that are due, in one transaction; the ones this
     caller got (someone else's, or not due, are left). A test message goes even to a
-    switched-off endpoint (the button is how one checks it)."""
-    sendable = list(
-        Delivery.objects.filter(pk__in=ids)
-        .filter(Q(endpoint__is_active=True) | Q(kind=TEST.kind))
-        .values_list("pk", flat=True)
-    )
-    if not sendable:
-        return []
+    switched-off endpoint (the button is how one checks it).
+
+    The rows are locked with SKIP LOCKED, so a claim never waits for another one over the
+    same rows: it takes those no one holds. A row another claim has just taken fails the
+    WHERE again when PostgreSQL re-reads it under the lock (`next_attempt_at` has moved on),
+    so two claims never both win it."""
     token = uuid.uuid4().hex
-    # Every condition on the row itself, and the ids as a plain list: PostgreSQL re-checks
-    # the WHERE on a row a concurrent claim has just changed, but not a subquery's (a join
-    # written as `id IN (SELECT ...)` let two claims both win).
-    Delivery.objects.filter(
-        pk__in=sendable, status=Delivery.Status.PENDING, next_attempt_at__lte=now
-    ).update(claim=token, next_attempt_at=now + _lease(), attempts=F("attempts") + 1)
+    with transaction.atomic():
+        sendable = list(
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(pk__in=ids, status=Delivery.Status.PENDING, next_attempt_at__lte=now)
+            .filter(Q(endpoint__is_active=True) | Q(kind=TEST.kind))
+            .values_list("pk", flat=True)
+        )
+        if not sendable:
+            return []
+        Delivery.objects.filter(pk__in=sendable).update(
+            claim=token, next_attempt_at=now + _lease(), attempts=F("attempts") + 1
+        )
     return list(Delivery.objects.filter(pk__in=sendable, claim=token).select_related("endpoint"))
 
 
 def deliveries_attempt(*, ids: Sequence[int]) -> list[DeliveryAttempt]:
     """One attempt of each of `ids` this caller claims: sent side by side, logged, and the
     next one scheduled, in one transaction for the lot. The HTTP requests are made outside
-    any transaction, so a slow receiver holds no lock."""
+    any transaction, so a slow receiver holds no lock. Each endpoint's address is resolved
+    and checked once for the batch."""
     now = timezone.now()
     claimed = deliveries_claim(ids=ids, now=now)
     if not claimed:
         return []
+    targets = {d.endpoint_id: d.endpoint.url for d in claimed}
+    targets = {pk: sender.resolved(url) for pk, url in targets.items()}
 
     def one(delivery: Delivery) -> sender.Outcome:
         endpoint = delivery.endpoint
@@ -75,6 +82,7 @@ def deliveries_attempt(*, ids: Sequence[int]) -> list[DeliveryAttempt]:
             secret=endpoint.secret,
             msg_id=delivery.msg_id,
             payload=delivery.payload,
+            target=targets[endpoint.pk],
         )
 
     if len(claimed) == 1:

@@ -156,7 +156,17 @@ def endpoint_test(*, endpoint: Endpoint, by) -> Delivery:
 
 
 def delivery_redeliver(*, delivery: Delivery) -> None:
-    """Send again by hand, with the same `webhook-id`, whatever became of it before."""
+    """Send again by hand, with the same `webhook-id`, whatever became of it before. Not to a
+    switched-off endpoint (as Stripe's dashboard): nothing would go, so it says so; switching
+    it on sends what is pending. A test message goes anyway, as the test button's do."""
+    endpoint = delivery.endpoint
+    if not endpoint.is_active and delivery.kind != TEST.kind:
+        raise DomainError(
+            f"{endpoint.name} is switched off, so nothing is sent to it. Switch it on first: "
+            "its pending deliveries are sent then, and this one can be sent again.",
+            code="endpoint_off",
+            status=409,
+        )
     Delivery.objects.filter(pk=delivery.pk).update(
         status=Delivery.Status.PENDING, next_attempt_at=timezone.now(), delivered_at=None
     )

@@ -181,9 +181,15 @@ def endpoint_new_secret(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required_or_403(CHANGE)
 @require_POST
 def delivery_send_again(request: HttpRequest, pk: int) -> HttpResponse:
-    delivery = get_object_or_404(Delivery, pk=pk)
-    delivery_redeliver(delivery=delivery)
-    messages.success(request, f"Delivery {delivery.pk} is sent again, with the same webhook-id.")
+    delivery = get_object_or_404(Delivery.objects.select_related("endpoint"), pk=pk)
+    try:
+        delivery_redeliver(delivery=delivery)
+    except DomainError as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.success(
+            request, f"Delivery {delivery.pk} is sent again, with the same webhook-id."
+        )
     return redirect(
         reverse("webhooks:endpoint", kwargs={"pk": delivery.endpoint_id}) + f"#delivery-{pk}"
     )

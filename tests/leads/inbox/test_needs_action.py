@@ -195,6 +195,22 @@ def test_filters_by_stage_queue_form_and_due_state_each_with_counts(rep, now):
     assert facets(form=demo.pk, due=ON_TIME, queue=south.pk)[0] != []
 
 
+def test_a_manager_filters_their_own_list_and_each_reps_with_counts(rep, now):
+    manager = UserFactory(role=Role.SALES_MANAGER, first_name="Mia", last_name="Manager")
+    clocked(rep, now, started_min_ago=60, due_in_min=-1)
+    clocked(rep, now, started_min_ago=60, due_in_min=10)
+    clocked(manager, now, started_min_ago=60, due_in_min=-5, company="handed")  # by the ladder
+
+    box = inbox(user=manager, filters=InboxFilters(), now=now)
+    [owners] = [facet for facet in box.facets if facet.name == "owner"]
+    assert owners.choices[0] == (str(manager.pk), "Mine", 1)
+    assert (str(rep.pk), 2) in [(value, n) for value, _label, n in owners.choices]
+    mine = inbox(user=manager, filters=InboxFilters.read({"owner": str(manager.pk)}), now=now)
+    assert names(mine) == ["handed"]
+    # A rep's inbox is their own already: no such filter.
+    assert "owner" not in [f.name for f in inbox(user=rep, filters=InboxFilters(), now=now).facets]
+
+
 def test_filters_read_from_the_query_string_ignore_what_they_do_not_know():
     filters = InboxFilters.read(
         {"tab": "nope", "stage": "flying", "queue": "x", "form": "7", "due": "late", "q": " a "}
@@ -283,6 +299,23 @@ def test_polling_gets_the_rows_and_the_title_alone(client, rep, now):
     assert "<html" not in html and "inbox-filters" not in html
     assert f'data-lead="{lead.pk}"' in html
     assert 'hx-trigger="every 20s"' in html and 'hx-get="/leads/?tab=needs_action"' in html
+
+
+def test_polling_brings_the_bells_count_out_of_band(client, rep, now):
+    from portal.notifications.models import Kind
+    from portal.notifications.services import Notice, notices_send
+
+    client.force_login(rep)
+    polled = {"tab": NEEDS_ACTION}
+    html = client.get(reverse("inbox:list"), polled, HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="bell" href="/notifications/" hx-swap-oob="true"' in html
+    assert 'id="bell-count"' not in html
+    notices_send([Notice(recipient_id=rep.pk, kind=Kind.LEAD_ASSIGNED, title="A lead")])
+
+    html = client.get(reverse("inbox:list"), polled, HTTP_HX_REQUEST="true").content.decode()
+    assert '<span class="badge rounded-pill text-bg-danger" id="bell-count">1<' in html
+    page = client.get(reverse("inbox:list")).content.decode()
+    assert page.count('id="bell"') == 1 and "hx-swap-oob" not in page  # drawn once, in place
 
 
 def test_the_page_works_without_javascript_and_loads_no_inline_script(client, rep, now):

@@ -76,6 +76,24 @@ def test_the_clock_follows_the_teams_time_zone_across_a_daylight_saving_change()
     assert lead.due_at.astimezone(datetime.UTC).hour == 20  # EST, was EDT (19) on Friday
 
 
+def test_the_clock_skips_the_agreements_holidays():
+    berlin_agreement(accept_within_minutes=240, holidays=["2026-12-24", "2026-12-25"])
+    lead, _, _ = routed(at(2026, 12, 23, 16, 0))  # Wednesday: 1 h, then Monday 28th
+    assert lead.due_at == at(2026, 12, 28, 12, 0)
+
+
+def test_a_queues_own_hours_keep_the_agreements_holidays():
+    berlin_agreement(accept_within_minutes=240, holidays=["2026-12-24", "2026-12-25"])
+    ny, _, _ = routed(
+        at(2026, 12, 23, 16, 0, zone=NEW_YORK),
+        business_days=[0, 1, 2, 3, 4],
+        business_opens=datetime.time(9),
+        business_closes=datetime.time(17),
+        time_zone="America/New_York",
+    )
+    assert ny.due_at == at(2026, 12, 28, 12, 0, zone=NEW_YORK)
+
+
 def test_accepting_starts_the_contact_clock_and_contacting_stops_it():
     berlin_agreement(contact_within_hours=2)
     lead, reps, _ = routed(at(2026, 11, 30, 10, 0))
@@ -121,6 +139,20 @@ def test_at_the_breach_the_next_rep_in_turn_gets_the_lead_and_the_whole_time_aga
     assert lead.due_at == at(2026, 11, 30, 11, 0) and lead.escalations == 1
     queue.refresh_from_db()
     assert queue.last_position == 1  # the reassignment was rep 1's turn; rep 0 keeps theirs
+
+
+def test_the_next_rep_in_turn_must_have_room_today_under_the_queues_daily_cap():
+    berlin_agreement(accept_within_minutes=60)
+    lead, reps, queue = routed(at(2026, 11, 30, 9, 0), daily_cap_per_rep=1)
+    # Rep 1, next in turn, already had their one lead of the day from this queue.
+    Assignment.objects.create(
+        lead=LeadFactory(), queue=queue, rep=reps[1], assigned_at=lead.due_from
+    )
+
+    run_ladder(at(2026, 11, 30, 10, 0))
+
+    lead.refresh_from_db()
+    assert lead.owner == reps[2]
 
 
 def test_after_the_queues_reassignments_the_manager_takes_the_lead_and_the_clock_stops():
@@ -172,7 +204,7 @@ def test_nothing_fires_outside_working_hours_unless_the_queue_says_so():
 
 
 def test_a_new_agreements_service_levels_count_the_running_clocks_again():
-    from scoring.clocks import clocks_recount_batch
+    from scoring.clocks import clocks_recount_batch, clocks_recount_run_create
 
     old = berlin_agreement(accept_within_minutes=240)
     lead, _, _ = routed(at(2026, 11, 30, 9, 0))
@@ -181,7 +213,10 @@ def test_a_new_agreements_service_levels_count_the_running_clocks_again():
     old.save(update_fields=["retired_at"])
     berlin_agreement(accept_within_minutes=60)
 
-    assert clocks_recount_batch(after=0, size=10) == lead.pk
+    run = clocks_recount_run_create(why="a new version")
+    assert clocks_recount_batch(run_id=run.pk, size=10) is True
+    run.refresh_from_db()
+    assert (run.done, run.total, run.cursor, run.finished_at) == (1, 1, lead.pk, None)
     lead.refresh_from_db()
     assert lead.due_at == at(2026, 11, 30, 10, 0) and lead.remind_at == at(2026, 11, 30, 9, 30)
 

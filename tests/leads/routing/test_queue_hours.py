@@ -15,6 +15,7 @@ from leads.routing.forms import is_time_zone
 from leads.routing.models import Queue
 from leads.routing.services import lead_route
 from portal.accounts.roles import Role
+from scoring.progress import RescoreRun
 from scoring.service_levels import is_time_zone as scorings_is_time_zone
 from tests.factories import AgreementFactory, LeadFactory, UserFactory, queue_with_reps
 
@@ -117,8 +118,16 @@ def test_a_manager_sets_the_queues_hours_and_its_running_clocks_are_counted_agai
         django_capture_on_commit_callbacks(execute=True) as recounts,
     ):
         response = client.post(edit, data)
-    assert len(recounts) == 1  # the recount of the queue's clocks, queued once it committed
+    # The recount of the queue's clocks and the release of its pool, queued once it committed.
+    assert len(recounts) == 2
     assert response.status_code == 302
+    # Watched as a re-scoring is: its progress row, and the way to it from the queue list.
+    run = RescoreRun.objects.get(kind=RescoreRun.Kind.CLOCKS, queue_id=queue.pk)
+    assert (run.total, run.done) == (1, 1) and run.finished_at is not None
+    assert queue.name in run.why
+    listed = client.get(response.url).content.decode()
+    assert "The due times of its open leads are being counted again" in listed
+    assert f'<a href="{reverse("scoring:agreement")}#clocks">see the progress</a>' in listed
     queue.refresh_from_db()
     assert queue.own_hours() == (
         frozenset(range(5)),
@@ -159,7 +168,7 @@ def test_bad_hours_are_refused_naming_the_field(client, fields, field, words):
     data.update(fields)
     response = client.post(reverse("routing:queue_new"), data)
     assert response.status_code == 400
-    assert words in " ".join(response.context["form"].errors[field])
+    assert words in " ".join(response.context["bound"].errors[field])
     assert not Queue.objects.exists()
 
 

@@ -1,11 +1,15 @@
 """The routing simulator: where a lead would go and why, changing nothing; and a what-if."""
 
+import datetime
+
 import pytest
+import time_machine
 from django.urls import reverse
 
-from leads.models import Stage
-from leads.routing.models import Assignment, Availability, Queue, QueueMember
+from leads.models import Lead, Stage
+from leads.routing.models import Absence, Assignment, Availability, Queue, QueueMember
 from leads.routing.services import leads_route
+from leads.routing.simulator import what_if
 from portal.accounts.roles import Role
 from tests.factories import LeadFactory, UserFactory, one_of, queue_with_reps
 
@@ -87,3 +91,44 @@ def test_what_if_replays_the_periods_leads_through_a_proposed_rule(client, manag
     assert "1 of 4 leads would go elsewhere" in answer.content.decode()
     assert Queue.objects.get(pk=brazil.pk).conditions[0]["value"] == ["BR"]  # unchanged
     assert QueueMember.objects.get(rep=ana).stride_pass == 2  # as the real routing left it
+
+
+def test_what_if_replays_each_lead_at_the_time_it_was_routed():
+    ana = UserFactory(role=Role.SALES_REP, first_name="Ana", last_name="Lima")
+    bruno = UserFactory(role=Role.SALES_REP, first_name="Bruno", last_name="Reis")
+    carla = UserFactory(role=Role.SALES_REP, first_name="Carla", last_name="Dias")
+    team = queue_with_reps(ana, bruno, carla, name="Team")
+    now = datetime.datetime(2026, 12, 8, 11, 0, tzinfo=datetime.UTC)
+    then = now - datetime.timedelta(days=7)
+    Absence.objects.create(rep=ana, first_day=then.date(), last_day=then.date())
+    with time_machine.travel(then, tick=False):
+        leads_route(leads=[LeadFactory(stage=Stage.QUALIFIED) for _ in range(4)])
+    Availability.objects.create(rep=carla, paused=True)  # today: no history of pauses
+
+    with time_machine.travel(now, tick=False):
+        result = what_if(queue=team, proposed={}, since=now - datetime.timedelta(days=30))
+
+    # Ana was away then, whatever she is now; Carla's pause of today is left out.
+    assert result.reps == {"Bruno Reis": [2, 2], "Carla Dias": [2, 2]}
+    assert result.moved == 0
+
+
+def test_what_if_caps_count_the_replayed_leads_still_open_at_each_ones_time():
+    ana = UserFactory(role=Role.SALES_REP, first_name="Ana", last_name="Lima")
+    bruno = UserFactory(role=Role.SALES_REP, first_name="Bruno", last_name="Reis")
+    team = queue_with_reps(ana, bruno, name="Team", capacity_per_rep=1)
+    start = datetime.datetime(2026, 12, 1, 10, 0, tzinfo=datetime.UTC)
+    for hour in range(4):  # each lead closed within the hour: nobody is ever at the cap
+        with time_machine.travel(start + datetime.timedelta(hours=hour), tick=False):
+            (assignment,) = leads_route(leads=[LeadFactory(stage=Stage.QUALIFIED)])
+        Lead.objects.filter(pk=assignment.lead_id).update(
+            stage=Stage.LOST,
+            stage_changed_at=start + datetime.timedelta(hours=hour, minutes=30),
+        )
+
+    with time_machine.travel(start + datetime.timedelta(days=1), tick=False):
+        result = what_if(
+            queue=team, proposed={"capacity_per_rep": 1}, since=start - datetime.timedelta(1)
+        )
+
+    assert result.reps == {"Ana Lima": [2, 2], "Bruno Reis": [2, 2]}  # none waits

@@ -86,6 +86,110 @@ def test_a_rep_owed_a_credit_gets_the_next_lead_whatever_the_strategy():
     assert deal(strategies.ROUND_ROBIN, members, 3) == [2, 1, 2]
 
 
+def test_a_members_own_caps_replace_the_queues_for_them_alone():
+    members = [
+        Member(rep_id=1, position=0, open_leads=4, own_max_open=5),  # room under their own
+        Member(rep_id=2, position=1, open_leads=1, own_max_open=1),  # full under their own
+        Member(rep_id=3, position=2, today=1, own_max_per_day=1),
+        Member(rep_id=4, position=3, open_leads=2),  # the queue's cap: full
+    ]
+    assert strategies.why_not(members[0], max_open=2, max_per_day=None) is None
+    assert strategies.why_not(members[1], max_open=2, max_per_day=None) == strategies.AT_CAP
+    assert strategies.why_not(members[2], max_open=2, max_per_day=9) == strategies.DAY_CAP
+    assert strategies.why_not(members[3], max_open=2, max_per_day=None) == strategies.AT_CAP
+    assert deal(strategies.ROUND_ROBIN, members, 3, max_open=2) == [1, None, None]
+
+
+def skipped_ids(strategy, members, cursor=-1):
+    chosen = strategies.pick(strategy, members, cursor=cursor)
+    return chosen.member.rep_id, [(m.rep_id, why) for m, why in chosen.skipped]
+
+
+def test_round_robin_lists_only_the_reps_passed_over_before_the_one_chosen():
+    members = [
+        Member(rep_id=1, position=0, unavailable=strategies.PAUSED),
+        Member(rep_id=2, position=1, unavailable=strategies.AWAY),
+        Member(rep_id=3, position=2),
+        Member(rep_id=4, position=3, unavailable=strategies.OFF_HOURS),  # after the turn
+    ]
+    assert skipped_ids(strategies.ROUND_ROBIN, members, cursor=0) == (3, [(2, strategies.AWAY)])
+    assert skipped_ids(strategies.ROUND_ROBIN, members, cursor=2) == (
+        3,
+        [(4, strategies.OFF_HOURS), (1, strategies.PAUSED), (2, strategies.AWAY)],
+    )
+
+
+def test_weighted_and_least_loaded_list_only_who_was_in_line_before_the_one_chosen():
+    weighted = [
+        Member(rep_id=1, position=0, stride_pass=0.5, unavailable=strategies.AWAY),  # in line
+        Member(rep_id=2, position=1, stride_pass=1.0),
+        Member(rep_id=3, position=2, stride_pass=2.0, unavailable=strategies.PAUSED),  # behind
+    ]
+    assert skipped_ids(strategies.WEIGHTED, weighted) == (2, [(1, strategies.AWAY)])
+    loaded = [
+        Member(rep_id=1, position=0, open_leads=5, unavailable=strategies.AWAY),  # behind
+        Member(rep_id=2, position=1, open_leads=2),
+        Member(rep_id=3, position=2, open_leads=0, unavailable=strategies.OFF_HOURS),  # in line
+    ]
+    assert skipped_ids(strategies.LEAST_LOADED, loaded) == (2, [(3, strategies.OFF_HOURS)])
+
+
+def test_a_credit_jumps_the_line_so_nobody_behind_it_was_passed_over():
+    members = [
+        Member(rep_id=1, position=0, unavailable=strategies.PAUSED),
+        Member(rep_id=2, position=1, credits=1, unavailable=strategies.AWAY),  # owed, away
+        Member(rep_id=3, position=2, credits=1),
+    ]
+    chosen = strategies.pick(strategies.ROUND_ROBIN, members, cursor=-1)
+    assert chosen.credited and chosen.member.rep_id == 3
+    assert [(m.rep_id, why) for m, why in chosen.skipped] == [(2, strategies.AWAY)]
+
+
+member_states = st.builds(
+    lambda weight, stride, open_leads, credits, why: (weight, stride, open_leads, credits, why),
+    st.integers(1, 5),
+    st.sampled_from([0.0, 0.5, 1.0, 1.5]),
+    st.integers(0, 4),
+    st.sampled_from([0, 0, 0, 1]),
+    st.sampled_from([None, None, strategies.AWAY, strategies.PAUSED, strategies.AT_CAP]),
+)
+
+
+@given(
+    st.sampled_from([strategies.ROUND_ROBIN, strategies.WEIGHTED, strategies.LEAST_LOADED]),
+    st.lists(member_states, min_size=1, max_size=7),
+    st.integers(-1, 6),
+)
+def test_the_skipped_are_exactly_the_unable_who_would_have_had_the_lead_in_their_place(
+    strategy, states, cursor
+):
+    members = [
+        Member(
+            rep_id=i, position=i, weight=w, stride_pass=p, open_leads=o, credits=c, unavailable=u
+        )
+        for i, (w, p, o, c, u) in enumerate(states)
+    ]
+    chosen = strategies.pick(strategy, members, cursor=cursor)
+    skipped = [m.rep_id for m, _ in chosen.skipped]
+    assert len(skipped) == len(set(skipped))  # nobody twice
+    if chosen.member is None:
+        assert sorted(skipped) == [m.rep_id for m in members if m.unavailable]
+        return
+    for m, _ in chosen.skipped:
+        # Made able, each skipped rep would have had this lead instead.
+        able = [Member(**{**_fields(x), "unavailable": None}) if x is m else x for x in members]
+        instead = strategies.pick(strategy, able, cursor=cursor)
+        assert instead.member.rep_id == m.rep_id
+    for m in members:
+        if m.unavailable and m.rep_id not in skipped:
+            able = [Member(**{**_fields(x), "unavailable": None}) if x is m else x for x in members]
+            assert strategies.pick(strategy, able, cursor=cursor).member.rep_id != m.rep_id
+
+
+def _fields(member: Member) -> dict:
+    return {name: getattr(member, name) for name in Member.__slots__}
+
+
 @pytest.mark.parametrize(
     ("settings", "absences", "expected"),
     [

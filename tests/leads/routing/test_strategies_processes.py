@@ -1,8 +1,7 @@
-"""Mixed strategies under real processes on PostgreSQL: 8 workers route the leads of 10
+"""Mixed strategies under real processes on PostgreSQL: 8 workers route 5,000 leads of 10
 queues and 50 reps at once, as the handoff's workers do (claim with SKIP LOCKED, route the
-batch). Each lead is assigned once, no cap is passed, round-robin counts stay within 1.
-
-The suite routes 1,000 leads; ROUTING_PROCESS_LEADS=5000 runs the issue's full size.
+batch). Each lead is assigned once, no cap (a queue's or a rep's own) is passed, round-robin
+counts stay within 1. ROUTING_PROCESS_LEADS sets another size (a multiple of 10).
 """
 
 import multiprocessing
@@ -17,7 +16,7 @@ from leads.models import Lead, Stage
 from leads.routing.models import Assignment, Queue, QueueMember
 from leads.routing.services import leads_route
 from portal.accounts.roles import Role
-from tests.factories import LeadFactory, UserFactory, one_of, queue_with_reps
+from tests.factories import FormFactory, LeadFactory, UserFactory, one_of, queue_with_reps
 
 pytestmark = [
     pytest.mark.postgres,
@@ -26,9 +25,11 @@ pytestmark = [
 ]
 
 WORKERS = 8
-LEADS = int(os.environ.get("ROUTING_PROCESS_LEADS", "1000"))
+LEADS = int(os.environ.get("ROUTING_PROCESS_LEADS", "5000"))
 STRATEGIES = [Queue.Strategy.ROUND_ROBIN, Queue.Strategy.WEIGHTED, Queue.Strategy.LEAST_LOADED]
 CAP = 3  # open leads per rep in the capped queues
+# Reps' own caps (position in the queue: open leads, leads a day) in the capped queues.
+OWN_CAPS = {4: {0: (5, None), 1: (None, 2)}, 7: {0: (1, None), 3: (6, 4)}}
 
 
 def worker(start) -> None:
@@ -75,9 +76,18 @@ def test_eight_processes_route_mixed_strategies_each_lead_once_within_caps():
             for weight, member in enumerate(queue.members.order_by("position"), start=1):
                 member.weight = weight
                 member.save(update_fields=["weight"])
+        for position, (open_cap, daily_cap) in OWN_CAPS.get(i, {}).items():
+            QueueMember.objects.filter(queue=queue, position=position).update(
+                open_cap=open_cap, daily_cap=daily_cap
+            )
         queues.append(queue)
-    for n in range(LEADS):
-        LeadFactory(stage=Stage.QUALIFIED, attributes={"bucket": str(n % 10)})
+    form = FormFactory()
+    Lead.objects.bulk_create(
+        LeadFactory.build(
+            source_form=form, stage=Stage.QUALIFIED, attributes={"bucket": str(n % 10)}
+        )
+        for n in range(LEADS)
+    )
     connections.close_all()
 
     context = multiprocessing.get_context("fork")
@@ -97,19 +107,31 @@ def test_eight_processes_route_mixed_strategies_each_lead_once_within_caps():
     assert routed + waiting.count() == LEADS
     # What the capped queues had no room for went on to the catch-all: nothing waits.
     assert waiting.count() == 0
-    overflow = 2 * (LEADS // 10 - 5 * CAP)
+
+    def room(member):  # nobody closes a lead, so a rep takes up to the lower of their caps
+        return min(
+            c
+            for c in (member.max_open(member.queue), member.max_per_day(member.queue))
+            if c is not None
+        )
+
+    capped = [q for q in queues if q.capacity_per_rep]
+    capacity = {q.pk: sum(room(m) for m in q.members.all()) for q in capped}
+    overflow = sum(LEADS // 10 - capacity[q.pk] for q in capped)
 
     counts = defaultdict(Counter)
     for queue_id, rep_id in Assignment.objects.values_list("queue_id", "rep_id"):
         counts[queue_id][rep_id] += 1
     for queue in queues:
-        got = [counts[queue.pk][m.rep_id] for m in queue.members.order_by("position")]
+        members = list(queue.members.select_related("queue").order_by("position"))
+        got = [counts[queue.pk][m.rep_id] for m in members]
         expected_total = LEADS // 10 + (overflow if queue.name == "Q9" else 0)
         if queue.capacity_per_rep:
-            expected_total = 5 * CAP
+            expected_total = capacity[queue.pk]
         assert sum(got) == expected_total, queue.name
         if queue.capacity_per_rep:
-            assert max(got) <= CAP, queue.name  # never past the cap
+            # Never past a cap: each rep got exactly their room, their own caps or the queue's.
+            assert got == [room(m) for m in members], (queue.name, got)
         elif queue.strategy == Queue.Strategy.WEIGHTED:
             total = sum(got)
             expected = [total * w / 15 for w in range(1, 6)]

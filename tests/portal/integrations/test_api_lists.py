@@ -119,3 +119,47 @@ def test_the_dashboard_answers_the_pages_figures_and_names_a_bad_filter():
     assert {"measures", "distribution", "weekly"} <= set(body["speed_to_lead"])
     response = client.get(reverse("api:dashboard"), {"period": "fortnight"}, headers=headers)
     assert "period" in assert_error_json(response, 400, "invalid")
+
+
+def test_the_leads_list_reads_the_shown_columns_and_the_owner_only():
+    manager = UserFactory(role=Role.SALES_MANAGER)
+    headers = {"Authorization": f"Bearer {token_create(user=manager, name='t')[1]}"}
+    _rows(2, UserFactory(role=Role.SALES_REP))
+    client = Client()
+    client.get(reverse("api:lead-list"), headers=headers)  # the token's first use
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("api:lead-list"), headers=headers)
+    assert response.status_code == 200
+    (listed,) = [q["sql"] for q in queries if 'FROM "leads_lead"' in q["sql"]]
+    assert "capture_form" not in listed and "routing_queue" not in listed
+    assert "remind_at" not in listed, "only the columns the API shows"
+    assert "COUNT(" not in " ".join(q["sql"] for q in queries).upper()
+    assert response.json()["results"][0]["owner"]["username"]
+
+
+def test_the_email_filter_finds_a_lead_as_capture_keeps_its_address():
+    manager = UserFactory(role=Role.SALES_MANAGER)
+    headers = {"Authorization": f"Bearer {token_create(user=manager, name='t')[1]}"}
+    lead = LeadFactory(email="ana@acme.example")
+    LeadFactory(email="bea@acme.example")
+    with CaptureQueriesContext(connection) as queries:
+        response = Client().get(
+            reverse("api:lead-list"), {"email": " Ana@ACME.example "}, headers=headers
+        )
+    assert [row["id"] for row in response.json()["results"]] == [lead.pk]
+    assert "UPPER(" not in " ".join(q["sql"] for q in queries), "the unique index finds it"
+
+
+@pytest.mark.parametrize(
+    ("name", "query"), [("api:lead-list", "stage"), ("api:event-list", "kind")]
+)
+def test_a_choice_filter_reads_the_first_rows_without_distinct(name, query):
+    manager = UserFactory(role=Role.SALES_MANAGER)
+    headers = {"Authorization": f"Bearer {token_create(user=manager, name='t')[1]}"}
+    _rows(2, UserFactory(role=Role.SALES_REP))
+    value = Stage.ROUTED if query == "stage" else "note"
+    with CaptureQueriesContext(connection) as queries:
+        response = Client().get(reverse(name), {query: [value]}, headers=headers)
+    assert response.status_code == 200
+    assert response.json()["results"]
+    assert "DISTINCT" not in " ".join(q["sql"] for q in queries).upper()

@@ -82,3 +82,23 @@ def test_a_bad_condition_is_a_400_naming_it(world):
     assert "conditions[0].value" in response.content.decode()
     assert "Narnia" in response.content.decode()
     assert not Queue.objects.filter(name="Odd").exists()
+
+
+def test_a_reps_own_caps_are_set_shown_and_kept_by_a_patch_that_does_not_send_them(world):
+    rep = world.users[REP]
+    body = {"name": "Capped", "priority": 4, "members": [rep.pk], "open_caps": {str(rep.pk): 4}}
+    created = _post(world, body)
+    assert created.status_code == 201, created.content[:500]
+    assert created.json()["members"][0]["open_cap"] == 4
+    queue = Queue.objects.get(name="Capped")
+    url = reverse("api:queue-detail", kwargs={"pk": queue.pk})
+
+    patched = _post(world, {"daily_caps": {str(rep.pk): 9}}, url, method="patch")
+
+    assert patched.status_code == 200, patched.content[:500]
+    assert (
+        patched.json()["members"][0]["open_cap"],
+        patched.json()["members"][0]["daily_cap"],
+    ) == (4, 9)
+    cleared = _post(world, {"open_caps": {str(rep.pk): None}}, url, method="patch")
+    assert cleared.json()["members"][0]["open_cap"] is None

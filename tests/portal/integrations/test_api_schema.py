@@ -63,3 +63,55 @@ def test_the_readers_load_only_our_own_scripts_under_the_csp(name):
             assert finders.find(path.split(settings.STATIC_URL, 1)[1]), src  # shipped, ours
         else:
             assert Client().get(src).status_code == 200, src  # Swagger UI's settings script
+
+
+def _schema() -> dict:
+    return Client().get(reverse("schema"), headers={"Accept": "application/json"}).json()
+
+
+def _loose_objects(node, where: str = ""):
+    """Every `type: object` that says neither its properties nor what its values are."""
+    if isinstance(node, dict):
+        if node.get("type") == "object" and not node.get("properties"):
+            values = node.get("additionalProperties")
+            if not isinstance(values, dict) or not values:
+                yield where
+        for key, child in node.items():
+            yield from _loose_objects(child, f"{where}/{key}")
+    elif isinstance(node, list):
+        for n, child in enumerate(node):
+            yield from _loose_objects(child, f"{where}/{n}")
+
+
+def test_every_object_in_the_schema_says_what_it_holds():
+    assert list(_loose_objects(_schema())) == []
+
+
+def _body(schema: dict, path: str, method: str) -> dict:
+    ref = schema["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]
+    return schema["components"]["schemas"][ref["$ref"].rsplit("/", 1)[1]]
+
+
+def test_a_queue_is_made_with_its_reminder_left_out_and_patched_with_anything_left_out():
+    schema = _schema()
+    made = _body(schema, "/api/v1/queues/", "post")
+    assert "name" in made["required"]
+    assert not {"remind_percent", "max_reassignments", "strategy"} & set(made["required"])
+    assert "required" not in _body(schema, "/api/v1/queues/{id}/", "patch")
+    assert "required" not in _body(schema, "/api/v1/builder/forms/{id}/", "patch")
+
+
+def test_a_flag_names_a_criterion_by_id_or_none():
+    criterion = _body(_schema(), "/api/v1/leads/{id}/flag/", "post")["properties"]["criterion"]
+    assert criterion["type"] == "string"
+    assert re.fullmatch(criterion["pattern"], "12") and re.fullmatch(criterion["pattern"], "none")
+    assert not re.fullmatch(criterion["pattern"], "twelve")
+
+
+def test_the_resources_show_every_setting_the_pages_edit():
+    schemas = _schema()["components"]["schemas"]
+    from leads.capture.services import FORM_SETTINGS
+    from leads.routing.services import QUEUE_SETTINGS
+
+    assert set(FORM_SETTINGS) <= set(schemas["Form"]["properties"])
+    assert set(QUEUE_SETTINGS) <= set(schemas["Queue"]["properties"])

@@ -6,15 +6,15 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from leads.capture.intake import ratelimit
 from portal.accounts.roles import Role
 from portal.integrations.api.models import ApiToken
 from portal.integrations.api.services import token_authenticate, token_create, token_revoke
-from portal.integrations.api.throttling import ApiRateThrottle
+from tests.conftest import needs_redis_server
 from tests.error_shape import assert_error_json
 from tests.factories import UserFactory
 
@@ -107,16 +107,18 @@ def test_the_last_use_is_recorded_at_most_once_a_minute():
         assert ApiToken.objects.get().last_used_at == start + timedelta(minutes=2)
 
 
-def test_too_many_requests_is_a_429_with_retry_after(monkeypatch):
-    monkeypatch.setattr(ApiRateThrottle, "THROTTLE_RATES", {"api": "3/minute"})
-    cache.clear()
+@needs_redis_server
+def test_too_many_requests_is_a_429_with_retry_after(own_redis, settings):
+    settings.RATE_LIMIT_REDIS_URL = own_redis.url
+    settings.API_RATE = "3/minute"
+    ratelimit.reset()
     _token, raw = token_create(user=UserFactory(role=Role.SALES_REP), name="CRM")
     client = Client()
     answers = [client.get(reverse("api:lead-list"), headers=_bearer(raw)) for _ in range(4)]
     assert [answer.status_code for answer in answers] == [200, 200, 200, 429]
     assert_error_json(answers[-1], 429, "rate_limited")
     assert 0 < int(answers[-1]["Retry-After"]) <= 60
-    cache.clear()
+    ratelimit.reset()
 
 
 # The profile page

@@ -2,9 +2,10 @@
 of them send each attempt, on PostgreSQL with real threads and their own connections."""
 
 import threading
+import time
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from portal.integrations.webhooks.models import Delivery, DeliveryAttempt
@@ -81,3 +82,34 @@ def test_workers_claiming_the_same_batch_send_each_delivery_once(receiver):
     assert sorted(attempt.delivery_id for attempt in sent) == sorted(ids)
     assert DeliveryAttempt.objects.count() == len(ids) == len(receiver.received)
     assert set(Delivery.objects.values_list("status", flat=True)) == {"delivered"}
+
+
+def test_a_claim_takes_the_rows_no_one_holds_without_waiting_for_the_others(receiver):
+    from portal.integrations.webhooks.sending import deliveries_claim
+
+    endpoint = EndpointFactory(kinds=["lead.won"], url=receiver.url)
+    now = timezone.now()
+    held, free = (DeliveryFactory(endpoint=endpoint, next_attempt_at=now) for _ in range(2))
+    locked, release = threading.Event(), threading.Event()
+
+    def holder():  # another claim, in the middle of its transaction
+        try:
+            with transaction.atomic():
+                list(Delivery.objects.select_for_update().filter(pk=held.pk))
+                locked.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    assert locked.wait(5)
+    try:
+        started = time.monotonic()
+        claimed = deliveries_claim(ids=[held.pk, free.pk], now=timezone.now())
+        waited = time.monotonic() - started
+    finally:
+        release.set()
+        thread.join(timeout=20)
+    assert [delivery.pk for delivery in claimed] == [free.pk]
+    assert waited < 2

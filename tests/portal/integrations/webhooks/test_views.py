@@ -4,8 +4,8 @@ import pytest
 from django.urls import reverse
 
 from portal.accounts.roles import Role
-from portal.integrations.webhooks.models import Endpoint
-from tests.factories import EndpointFactory, UserFactory
+from portal.integrations.webhooks.models import Delivery, Endpoint
+from tests.factories import DeliveryFactory, EndpointFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -64,3 +64,28 @@ def test_the_deliveries_download_as_csv(manager):
     lines = b"".join(response.streaming_content).decode().splitlines()
     assert lines[0].startswith("delivery,webhook_id,event")
     assert "msg_abc,lead.won" in lines[1]
+
+
+def test_send_again_to_a_switched_off_endpoint_says_so_and_changes_nothing(manager):
+    endpoint = EndpointFactory(is_active=False, disabled_reason="Switched off by ann.")
+    delivery = DeliveryFactory(
+        endpoint=endpoint, status=Delivery.Status.FAILED, next_attempt_at=None
+    )
+
+    response = manager.post(reverse("webhooks:redeliver", kwargs={"pk": delivery.pk}), follow=True)
+
+    said = [str(message) for message in response.context["messages"]]
+    assert any("is switched off" in message and "Switch it on" in message for message in said)
+    assert not any("is sent again" in message for message in said)
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.next_attempt_at) == (Delivery.Status.FAILED, None)
+
+
+def test_send_again_to_a_live_endpoint_queues_it_again(manager):
+    delivery = DeliveryFactory(status=Delivery.Status.FAILED, next_attempt_at=None)
+
+    response = manager.post(reverse("webhooks:redeliver", kwargs={"pk": delivery.pk}), follow=True)
+
+    assert any("is sent again" in str(m) for m in response.context["messages"])
+    delivery.refresh_from_db()
+    assert delivery.status == Delivery.Status.PENDING

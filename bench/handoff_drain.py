@@ -1,0 +1,166 @@
+"""CPU per lead of the handoff's scoring and routing, in one process, less load-sensitive
+than bench/pipeline.py's throughput (compare two trees under the same load):
+
+    .venv/bin/python bench/handoff_drain.py [--tree DIR] [--leads 3000] [--batch 250]
+        [--own-pg --statements 25] [--py-spy out.txt] [--no-facts]
+
+`--tree`: the checkout whose code runs (default: this one; `git archive REV | tar -x -C DIR`
+for another revision). `--own-pg`: a throwaway cluster with pg_stat_statements (track=all),
+whose top statements `--statements` prints. `--py-spy`: py-spy's raw stacks of the drain.
+
+Makes a database with bench/rig's layout (--queues 10: 50 reps, mixed strategies), posts
+--leads submissions through the JSON API in-process (Django's test client), then drains them
+with the handoff's own `_score_batch` / `_route_batch` in this process, and prints this
+process's CPU and its PostgreSQL backend's CPU per lead, for each phase.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+p = argparse.ArgumentParser()
+p.add_argument("--tree", default=str(Path(__file__).resolve().parent.parent))
+p.add_argument("--leads", type=int, default=3000)
+p.add_argument("--batch", type=int, default=250)
+p.add_argument("--queues", type=int, default=10)
+p.add_argument("--server", default="postgres://postgres@127.0.0.1:5432")
+p.add_argument("--own-pg", action="store_true", help="a cluster with pg_stat_statements")
+p.add_argument("--statements", type=int, default=0)
+p.add_argument("--py-spy", default="")
+p.add_argument("--name", default="leadbridge_scratch_pipeline")
+p.add_argument("--no-facts", action="store_true", help="facts triggers off (worker's share)")
+p.add_argument("--rounds", type=int, default=1, help="post and drain this many times")
+args = p.parse_args()
+
+tree = Path(args.tree).resolve()
+sys.path.insert(0, str(tree))
+os.chdir(tree)
+
+from bench import rig  # noqa: E402
+from bench.intake import drop_database, recreate_database  # noqa: E402
+
+pg = None
+server = args.server
+if args.own_pg:
+
+    class StatsPostgres(rig.OwnPostgres):
+        def _options(self) -> str:
+            return (
+                f"'-p {self.port} -k /tmp -c listen_addresses={rig.HOST} "
+                "-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all'"
+            )
+
+    pg = StatsPostgres()
+    pg.init()
+    server = pg.server
+
+workdir = Path(tempfile.mkdtemp(prefix="scratch-handoff-"))
+env = rig.product_environment(
+    workdir,
+    f"{server}/{args.name}",
+    "redis://127.0.0.1:6379/4",
+    defences=False,
+    HANDOFF_BATCH=args.batch,
+)
+os.environ.update(env)
+recreate_database(server, args.name)
+try:
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test import Client
+
+    slug = rig.prepare_database(queues=args.queues) if args.queues > 1 else rig.prepare_database()
+    if args.own_pg:
+        with connection.cursor() as c:
+            c.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+    path = f"/api/v1/forms/{slug}/submissions/"
+    client = Client(HTTP_HOST=rig.HOST)
+
+    from leads.handoff import tasks
+
+    def backend_ticks() -> int:
+        with connection.cursor() as c:
+            c.execute("SELECT pg_backend_pid()")
+            (pid,) = c.fetchone()
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+
+    ticks = os.sysconf("SC_CLK_TCK")
+    totals = {"score": [0.0, 0, 0.0, 0], "route": [0.0, 0, 0.0, 0]}  # cpu, pg ticks, wall, n
+    spy = None
+    for round_ in range(args.rounds):
+        t0 = time.monotonic()
+        for n in range(args.leads):
+            body = rig.api_body(f"r{round_}-{n}@{rig.EMAIL_DOMAIN}")
+            answer = client.post(path, body, content_type="application/json")
+            assert answer.status_code == 201, answer.content[:300]
+        print(f"round {round_}: posted {args.leads} in {time.monotonic() - t0:.1f} s", flush=True)
+        if args.no_facts and round_ == args.rounds - 1:
+            with connection.cursor() as c:
+                for trigger, table in [
+                    ("dashboard_leadfacts_event", "leads_leadevent"),
+                    ("dashboard_leadfacts_change", "leads_lead"),
+                ]:
+                    c.execute(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}")
+        if args.own_pg and round_ == args.rounds - 1:
+            with connection.cursor() as c:
+                c.execute("SELECT pg_stat_statements_reset()")
+        if args.py_spy and round_ == args.rounds - 1:
+            spy = subprocess.Popen(
+                ["py-spy", "record", "--pid", str(os.getpid()), "--rate", "200",
+                 "--format", "raw", "-o", args.py_spy, "--nonblocking"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            time.sleep(1.5)
+        while True:
+            done = 0
+            for phase, step in (("score", tasks._score_batch), ("route", tasks._route_batch)):
+                c0, g0, w0 = time.process_time(), backend_ticks(), time.monotonic()
+                n = step()
+                total = totals[phase]
+                total[0] += time.process_time() - c0
+                total[1] += backend_ticks() - g0
+                total[2] += time.monotonic() - w0
+                total[3] += n
+                done += n
+            if not done:
+                break
+    if spy is not None:
+        spy.send_signal(2)
+        spy.wait(timeout=60)
+    for phase, (cpu, g, wall, n) in totals.items():
+        print(
+            f"{phase}: {n} leads; python {1000 * cpu / max(n, 1):.3f} ms/lead, "
+            f"postgres {1000 * g / ticks / max(n, 1):.3f} ms/lead, "
+            f"wall {1000 * wall / max(n, 1):.3f} ms/lead; load {os.getloadavg()[0]:.2f}",
+            flush=True,
+        )
+    with connection.cursor() as c:
+        c.execute("SELECT count(*), count(DISTINCT lead_id) FROM routing_assignment")
+        print("assignments, leads:", c.fetchone())
+    if args.own_pg and args.statements:
+        with connection.cursor() as c:
+            c.execute(
+                "SELECT calls, rows, round(total_exec_time::numeric, 1), "
+                "round((total_exec_time / greatest(calls, 1))::numeric, 3), "
+                "left(regexp_replace(query, '\\s+', ' ', 'g'), 230) FROM pg_stat_statements "
+                "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+                "ORDER BY total_exec_time DESC LIMIT %s",
+                [args.statements],
+            )
+            print("calls | rows | total ms | ms/call | query")
+            for row in c.fetchall():
+                print(" | ".join(map(str, row)))
+finally:
+    from django.db import connections
+
+    connections.close_all()
+    drop_database(server, args.name)
+    if pg is not None:
+        pg.destroy()
