@@ -1,7 +1,7 @@
 """The shared dashboard over 1,000,000 leads: every panel timed warm, and the whole page.
 
     .venv/bin/python bench/dashboard.py [--leads 1000000] [--runs 10] [--keep] [--reuse]
-        [--explain PANEL]
+        [--only PANEL,...] [--explain PANEL] [--write-cost ROUNDS]
 
 Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust). Makes a scratch database
 `leadbridge_bench_dashboard` (dropped at the end unless `--keep`; `--reuse` times a kept one
@@ -20,7 +20,9 @@ ORM per row):
   (routing in seconds, the rep in minutes to days);
 - one judgement in force per judged lead, with three criterion results each (one or two
   failed);
-- open clocks (`due_at`) on routed and accepted leads, a few thousand overdue.
+- open clocks (`due_at`) on routed and accepted leads, a few thousand overdue; the service
+  levels' steps (accept within 4 hours of routing, contact within a day of accepting, met
+  when done, each by its rep).
 
 The facts' triggers are off while it stores (one statement per table), and `facts_rebuild`
 (the migration's backfill) recounts the roll-up afterwards, timed. Then, after VACUUM
@@ -29,13 +31,17 @@ ANALYZE, it times every panel of `portal.dashboard.tables.PANELS` warm
 and with each one filter (form, campaign, source, queue, rep), and the whole page
 (`/dashboard/` through Django's test client, as the sales manager) the same way. Targets:
 p95 < 300 ms per panel, the page < 1 s. `--explain PANEL` prints EXPLAIN (ANALYZE, BUFFERS)
-of each query that panel makes with the default window. Every figure is printed with the
-load average: the machine may be shared.
+of each query that panel makes with the default window. `--write-cost ROUNDS` times instead
+what the facts' triggers cost the handoff's writes: a batch of 2,000 new leads written as the
+handoff writes them (leads, submissions, events, lead updates, judgements and their results by
+COPY, a re-judging), with every trigger, without the judgements' ones and with none, in turn,
+each rolled back. Every figure is printed with the load average: the machine may be shared.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import statistics
 import sys
@@ -64,6 +70,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reuse", action="store_true", help="time a kept database")
     parser.add_argument("--explain", default="", help="EXPLAIN ANALYZE this panel's queries")
     parser.add_argument("--only", default="", help="time only these panels (comma-separated)")
+    parser.add_argument(
+        "--write-cost",
+        type=int,
+        default=0,
+        metavar="ROUNDS",
+        help="time the handoff's writes with and without the facts' triggers, then stop",
+    )
     args = parser.parse_args(argv)
     os.environ.update(
         DATABASE_URL=f"{POSTGRES_SERVER}/{DATABASE_NAME}",
@@ -110,6 +123,9 @@ def run(args) -> int:
     if args.explain:
         _explain(args.explain)
         return 0
+    if args.write_cost:
+        _write_cost(args.write_cost)
+        return 0
     return _time_all(args)
 
 
@@ -137,16 +153,32 @@ def _filter_sets():
     }
 
 
-def _timed(call, runs: int) -> tuple[float, float]:
+def _cpu_ms() -> float:
+    """CPU used so far by this process and its PostgreSQL backend (ms): what a panel costs
+    whatever else the machine is doing, where wall times grow with the load."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    fields = Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    return 1000 * (ticks / os.sysconf("SC_CLK_TCK") + time.process_time())
+
+
+def _timed(call, runs: int) -> tuple[float, float, float]:
+    """(median, p95, CPU a run) in ms."""
     call()  # warm
     times = []
+    cpu = _cpu_ms()
     for _ in range(runs):
         started = time.perf_counter()
         call()
         times.append((time.perf_counter() - started) * 1000)
+    cpu = (_cpu_ms() - cpu) / runs
     times.sort()
     p95 = statistics.quantiles(times, n=20, method="inclusive")[18] if runs > 1 else times[0]
-    return statistics.median(times), p95
+    return statistics.median(times), p95, cpu
 
 
 def _time_all(args) -> int:
@@ -161,12 +193,13 @@ def _time_all(args) -> int:
     worst = {}
     for name, filters in _filter_sets().items():
         for panel in panels:
-            median, p95 = _timed(lambda p=panel, f=filters: PANELS[p](f), args.runs)
+            median, p95, cpu = _timed(lambda p=panel, f=filters: PANELS[p](f), args.runs)
             worst[panel] = max(worst.get(panel, 0), p95)
             flag = "" if p95 < TARGET_PANEL_MS else "  OVER"
             ok &= p95 < TARGET_PANEL_MS
             print(
-                f"  {name:8} {panel:20} median {median:7.1f} ms  p95 {p95:7.1f} ms{flag}  {load()}",
+                f"  {name:8} {panel:20} median {median:7.1f} ms  p95 {p95:7.1f} ms  "
+                f"CPU {cpu:6.1f} ms{flag}  {load()}",
                 flush=True,
             )
     setup_test_environment()
@@ -186,10 +219,13 @@ def _time_all(args) -> int:
             response = client.get(f"/dashboard/?{query}")
             assert response.status_code == 200, response.status_code
 
-        median, p95 = _timed(page, max(3, args.runs // 2))
+        median, p95, cpu = _timed(page, max(3, args.runs // 2))
         ok &= p95 < TARGET_PAGE_MS
         flag = "" if p95 < TARGET_PAGE_MS else "  OVER"
-        print(f"  page {name:8} median {median:7.1f} ms  p95 {p95:7.1f} ms{flag}  {load()}")
+        print(
+            f"  page {name:8} median {median:7.1f} ms  p95 {p95:7.1f} ms  CPU {cpu:6.1f} ms"
+            f"{flag}  {load()}"
+        )
     print("  worst p95 per panel: " + ", ".join(f"{k} {v:.0f}" for k, v in worst.items()))
     return 0 if ok else 1
 
@@ -210,6 +246,141 @@ def _explain(panel: str) -> None:
             cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {query['sql']}")
             for (line,) in cursor.fetchall():
                 print(f"    {line}")
+
+
+# What the triggers cost the writes.
+
+WRITE_BATCH = 2000
+
+
+def _handoff_writes(cursor, criteria: list[int], agreement: int) -> dict[str, float]:
+    """The handoff's writes for WRITE_BATCH new leads, set-based as its batches make them
+    (each statement timed, ms): the leads and submissions, qualified and routed (lead rows
+    updated, events), judged (COPY of the judgements and twelve results each, as
+    `verdicts_store`), then re-judged (superseded, new ones COPYed), accepted and contacted."""
+    from scoring.verdict_rows import COPY_QUALIFICATIONS, COPY_RESULTS, NEXT_IDS
+
+    times: dict[str, float] = {}
+
+    def timed(name: str, sql: str, params=None, copy: str = "") -> None:
+        started = time.perf_counter()
+        if copy:
+            cursor.cursor.copy_expert(sql, io.StringIO(copy))
+        else:
+            cursor.execute(sql, params)
+        times[name] = times.get(name, 0) + (time.perf_counter() - started) * 1000
+
+    cursor.execute("SELECT max(id) FROM leads_lead")
+    first = cursor.fetchone()[0] + 1
+    ids = f"generate_series({first}, {first + WRITE_BATCH - 1})"
+    timed(
+        "lead",
+        "INSERT INTO leads_lead (id, email, first_name, last_name, company, attributes, stage, "
+        "score, source_form_id, campaign, created_at, updated_at, stage_changed_at, due_step, "
+        "escalations) SELECT i, 'w' || i || '@acme.example', 'A', 'B', 'C', '{}', 'captured', "
+        "0, (SELECT min(id) FROM capture_form), 'Campaign 1', now(), now(), now(), '', 0 "
+        f"FROM {ids} AS i",
+    )
+    timed(
+        "submission",
+        "INSERT INTO leads_submission (form_id, lead_id, payload, received_at, page_url, utm, "
+        "consent, idempotency_key, user_agent, problems, for_reps) "
+        "SELECT l.source_form_id, l.id, '{}', now(), '', '{\"utm_source\": \"google\"}', "
+        f"true, '', '', '{{}}', true FROM leads_lead l WHERE l.id >= {first}",
+    )
+    cursor.execute(NEXT_IDS, [WRITE_BATCH])
+    qualification_ids = [row[0] for row in cursor.fetchall()]
+    cursor.execute(f"SELECT id, lead_id FROM leads_submission WHERE lead_id >= {first}")
+    submissions = cursor.fetchall()
+    now = "2026-12-06T12:00:00+00:00"
+
+    def judge(ids: list[int]) -> None:
+        qualifications = "".join(
+            f"{q}\t{lead}\t{s}\t{agreement}\tt\t40\tbench\t{now}\n"
+            for q, (s, lead) in zip(ids, submissions, strict=True)
+        )
+        results = "".join(
+            f"{q}\t{criteria[n % len(criteria)]}\t{'f' if n == 0 else 't'}\t5\tbench\n"
+            for q in ids
+            for n in range(12)
+        )
+        timed("judgement", COPY_QUALIFICATIONS, copy=qualifications)
+        timed("results", COPY_RESULTS, copy=results)
+
+    judge(qualification_ids)
+
+    def moved(to: str, kind: str = "stage_changed") -> None:
+        timed(
+            "event",
+            "INSERT INTO leads_leadevent (lead_id, kind, at, from_stage, to_stage, reason, "
+            f"reason_code, data) SELECT i, '{kind}', now(), '', '{to}', '', '', '{{}}' "
+            f"FROM {ids} AS i",
+        )
+
+    moved("qualified")
+    timed("lead update", f"UPDATE leads_lead SET stage = 'qualified' WHERE id >= {first}")
+    moved("routed")
+    timed(
+        "lead update",
+        "UPDATE leads_lead SET stage = 'routed', owner_id = (SELECT min(id) FROM accounts_user), "
+        f"queue_id = (SELECT min(id) FROM routing_queue) WHERE id >= {first}",
+    )
+    timed(
+        "supersede",
+        "UPDATE scoring_qualification SET superseded_at = now() WHERE id = ANY(%s)",
+        [qualification_ids],
+    )
+    cursor.execute(NEXT_IDS, [WRITE_BATCH])
+    judge([row[0] for row in cursor.fetchall()])
+    moved("accepted")
+    timed(
+        "lead update",
+        f"UPDATE leads_lead SET stage = 'accepted', first_action_at = now() WHERE id >= {first}",
+    )
+    moved("", kind="contact_logged")
+    moved("contacted")
+    timed("lead update", f"UPDATE leads_lead SET stage = 'contacted' WHERE id >= {first}")
+    return times
+
+
+def _write_cost(rounds: int) -> None:
+    """Each round writes a batch with every trigger, with the facts' triggers but those on
+    the judgements, and with none, each in a transaction rolled back, in turn."""
+    from django.db import connection, transaction
+
+    from portal.dashboard.facts import JUDGED_TRIGGERS, WATCHED_TABLES
+    from scoring.models import Agreement
+
+    agreement = Agreement.objects.active()
+    criteria = list(agreement.criteria.values_list("pk", flat=True))
+    judged = [(name, table) for name, table, _, _ in JUDGED_TRIGGERS]
+    setups = {
+        "no facts triggers": [f"ALTER TABLE {t} DISABLE TRIGGER USER" for t in WATCHED_TABLES],
+        "without the judgements' (main)": [
+            f"ALTER TABLE {table} DISABLE TRIGGER {name}" for name, table in judged
+        ],
+        "every facts trigger (this branch)": [],
+    }
+    found: dict[str, list[float]] = {name: [] for name in setups}
+    parts: dict[str, dict[str, list[float]]] = {name: {} for name in setups}
+    for _ in range(rounds):
+        for name, setup in setups.items():
+            with transaction.atomic(), connection.cursor() as cursor:
+                for sql in setup:
+                    cursor.execute(sql)
+                times = _handoff_writes(cursor, criteria, agreement.pk)
+                transaction.set_rollback(True)
+            found[name].append(sum(times.values()))
+            for part, ms in times.items():
+                parts[name].setdefault(part, []).append(ms)
+            say(f"  {name:34} {sum(times.values()):8.1f} ms for {WRITE_BATCH} leads; {load()}")
+    for name, totals in found.items():
+        median = statistics.median(totals)
+        each = ", ".join(f"{p} {statistics.median(ms):.0f}" for p, ms in parts[name].items())
+        print(
+            f"  {name:34} median {median:8.1f} ms a batch, {1000 * median / WRITE_BATCH:6.1f} "
+            f"µs a lead ({each})"
+        )
 
 
 # Storing.
@@ -261,9 +432,11 @@ def _array(values) -> str:
 
 
 def _store(connection, count: int) -> None:
+    from portal.dashboard.facts import WATCHED_TABLES
+
     world = _world()
     reps = world["reps"]
-    tables = ["leads_lead", "leads_submission", "leads_leadevent"]
+    tables = WATCHED_TABLES
     with connection.cursor() as cursor:
         # The facts' triggers work row by row; a store of a million leads in one statement
         # is recounted once at the end instead (facts_rebuild, timed), as the migration does.
@@ -323,7 +496,9 @@ def _store(connection, count: int) -> None:
             f"""
             INSERT INTO leads_lead (id, email, first_name, last_name, company, attributes, stage,
                 score, source_form_id, campaign, owner_id, queue_id, created_at, updated_at,
-                stage_changed_at, first_action_at, due_step, due_from, due_at, escalations)
+                stage_changed_at, first_action_at, due_step, due_from, due_at, escalations,
+                accept_due_at, accept_met_at, accept_rep_id, contact_due_at, contact_met_at,
+                contact_rep_id)
             SELECT i, 'lead-' || i || '@acme.example', 'Ana', 'Souza', 'Acme ' || (i % 5000),
                 CASE WHEN imported THEN jsonb_build_object('origin',
                     ({_array(ORIGINS)})[1 + i % {len(ORIGINS)}]) ELSE '{{}}'::jsonb END,
@@ -338,7 +513,19 @@ def _store(connection, count: int) -> None:
                 CASE WHEN path IN (1, 3) THEN created_at END,
                 CASE WHEN path IN (1, 3) THEN greatest(created_at + interval '1 day',
                     now() - interval '2 days' + (i % 1000) * interval '1 hour') END,
-                0
+                0,
+                -- The service-level steps (leads.clock): accept within 4 hours of routing,
+                -- contact within a day of accepting; met when done, by the rep then.
+                CASE WHEN path > 0 AND NOT imported
+                     THEN created_at + (routed_s + 4 * 3600) * interval '1 second' END,
+                CASE WHEN path > 1 AND NOT imported
+                     THEN created_at + action_s * interval '1 second' END,
+                CASE WHEN path > 0 AND NOT imported THEN r.rep_id END,
+                CASE WHEN path > 2 AND NOT imported
+                     THEN created_at + (action_s + 86400) * interval '1 second' END,
+                CASE WHEN path > 3 AND NOT imported
+                     THEN created_at + contact_s * interval '1 second' END,
+                CASE WHEN path > 2 AND NOT imported THEN r.rep_id END
             FROM bench_dice JOIN bench_reps r ON r.slot = rep_slot
             """
         )

@@ -7,10 +7,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from leads.capture.models import Form
-from leads.models import Lead
 from leads.routing.models import Queue
 from portal.accounts.models import User
-from portal.dashboard.selectors import WEEKDAYS, Filters
+from portal.dashboard.selectors import WEEKDAYS, Filters, campaigns
 
 PERIODS = {
     "7": ("Last 7 days", 7),
@@ -50,13 +49,7 @@ class DashboardFilterForm(forms.Form):
             data = data.copy()
             data["period"] = DEFAULT_PERIOD  # so the select shows the period counted
         super().__init__(data, *args, **kwargs)
-        campaigns = (
-            Lead.objects.exclude(campaign="")
-            .order_by("campaign")
-            .values_list("campaign", flat=True)
-            .distinct()
-        )
-        self.fields["campaign"].choices = [("", "Any"), *((c, c) for c in campaigns)]
+        self.fields["campaign"].choices = [("", "Any"), *((c, c) for c in campaigns())]
         for bound in self.fields.values():
             widget = bound.widget
             widget.attrs["class"] = (

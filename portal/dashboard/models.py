@@ -44,12 +44,14 @@ class HandoffReview(models.Model):
 
 
 class LeadFacts(models.Model):
-    """One row per lead, what the dashboard counts, kept by database triggers (migration
-    `0002_lead_facts`, `portal.dashboard.facts`) in the same statement that writes the lead,
-    its submission or its event: the lead's own columns the filters and groups read, what its
-    events prove (how far it went, which side exits it took, when it was first routed and
-    first contacted) and its source. A panel reads these narrow rows, not the lead and its
-    six events (at a million leads, six million rows).
+    """One row per lead, what the dashboard counts, kept by database triggers
+    (`portal.dashboard.facts`, installed after every `migrate`) in the same statement that
+    writes the lead, its submission, its event or its judgement: the lead's own columns the
+    filters and groups read (and its service levels' steps), what its events prove (how far
+    it went, which side exits it took, when it was first routed and first contacted), its
+    source, and what its judgements in force say (score, verdict, agreement, failed
+    criteria). A panel reads these narrow rows, not the lead, its six events and its
+    judgements (at a million leads, six million events and twelve million criterion results).
 
     Never written by Python: `facts_rebuild` recounts every row from the leads and their
     events, and a test keeps the two equal."""
@@ -81,6 +83,26 @@ class LeadFacts(models.Model):
     )
     stage = models.CharField(max_length=16)
     first_action_at = models.DateTimeField(null=True)
+    accept_due_at = models.DateTimeField(null=True)
+    accept_met_at = models.DateTimeField(null=True)
+    accept_rep = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    contact_due_at = models.DateTimeField(null=True)
+    contact_met_at = models.DateTimeField(null=True)
+    contact_rep = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
     source = models.TextField(
         blank=True,
         help_text="The first submission's utm_source, else the attributes' utm_source, "
@@ -100,11 +122,27 @@ class LeadFacts(models.Model):
     lost_reasons = models.CharField(max_length=500, default=",")
     routed_at = models.DateTimeField(null=True, help_text="First routed.")
     contacted_at = models.DateTimeField(null=True, help_text="First contact.")
+    # What its judgements in force say (`scoring.Qualification`, one per submission).
+    judgements = models.TextField(
+        blank=True,
+        default="",
+        help_text="Each judgement in force as agreement id:score:1 (qualified) or 0, "
+        "comma-separated.",
+    )
+    failed_criteria = models.TextField(
+        blank=True,
+        default="",
+        help_text="The ids of the criteria any judgement in force failed, comma-separated.",
+    )
 
     class Meta:
         indexes = [
             models.Index(fields=["created_at"], name="leadfacts_created_idx"),
             models.Index(fields=["owner", "created_at"], name="leadfacts_owner_idx"),
+            # For the campaigns offered (selectors.campaigns). No index a filter: a filtered
+            # panel reads the period's rows as the unfiltered one does, and each index more
+            # is written on every facts update that is not HOT (docs/performance.md).
+            models.Index(fields=["campaign"], name="leadfacts_campaign_idx"),
         ]
 
     def __str__(self) -> str:

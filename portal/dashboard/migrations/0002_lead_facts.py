@@ -4,17 +4,16 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-from portal.dashboard.facts import facts_install, facts_uninstall, rebuild_sql
+from portal.dashboard.facts import facts_uninstall
 
 
 def install(apps, schema_editor):
-    """The triggers that keep the facts, then every lead's facts counted from its events."""
-    facts_install(schema_editor)
-    schema_editor.execute(rebuild_sql(schema_editor.connection.vendor))
+    """Nothing: the triggers that keep the facts are installed, and the facts counted, after
+    every `migrate` (`facts.after_migrate`), so later migrations never meet them half-made."""
 
 
 def uninstall(apps, schema_editor):
-    facts_uninstall(schema_editor)
+    facts_uninstall(schema_editor.connection)
 
 
 class Migration(migrations.Migration):
@@ -24,7 +23,7 @@ class Migration(migrations.Migration):
         # alter it, and a trigger naming a table mid-remake stops the migration.
         ('capture', '0014_marketing_managers_hubspot_tokens'),
         ('dashboard', '0001_handoff_review'),
-        ('leads', '0016_submission_intake'),
+        ('leads', '0015_service_level_steps_and_due_soon'),
         ('routing', '0006_queue_working_hours'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -6,7 +6,7 @@ from django.utils import timezone
 from leads.models import Lead, Stage
 from portal.accounts.roles import Role
 from portal.dashboard.forms import DashboardFilterForm, filters_from
-from portal.dashboard.selectors import Filters, leads_for
+from portal.dashboard.selectors import Filters, campaigns, leads_for
 from tests.factories import FormFactory, LeadFactory, QueueFactory, UserFactory
 from tests.portal.dashboard.helpers import lead_imported_as, submitted
 
@@ -87,3 +87,10 @@ def test_without_a_period_the_select_shows_the_default_it_counts(client):
     client.force_login(UserFactory(role=Role.MARKETER))
     form = client.get("/dashboard/").context["form"]
     assert form["period"].value() == "90"
+
+
+def test_the_campaigns_offered_are_those_of_the_leads_in_order(django_assert_num_queries):
+    for campaign in ("Spring", "", "Autumn", "Spring", "Winter"):
+        LeadFactory(campaign=campaign)
+    with django_assert_num_queries(1):
+        assert campaigns() == ["Autumn", "Spring", "Winter"]

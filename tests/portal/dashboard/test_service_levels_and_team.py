@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -15,7 +16,7 @@ from portal.dashboard.selectors import (
     team,
 )
 from scoring.models import Qualification
-from tests.factories import AgreementFactory, LeadFactory, QueueFactory, UserFactory
+from tests.factories import AgreementFactory, LeadFactory, QueueFactory, UserFactory, judged
 from tests.portal.dashboard.helpers import WAY, lead_through, submitted
 
 pytestmark = pytest.mark.django_db
@@ -123,3 +124,18 @@ def test_scores_are_counted_per_version_score_and_verdict():
         {"version": v1.version, "score": 10, "qualified": 0, "not_qualified": 2},
         {"version": v1.version, "score": 30, "qualified": 2, "not_qualified": 0},
     ]
+
+
+def test_the_team_and_the_scores_take_two_queries_however_many_reps(
+    reps, django_assert_num_queries
+):
+    agreements = [AgreementFactory(), AgreementFactory()]
+    for rep, agreement in zip(reps, agreements, strict=True):
+        lead = lead_through(Stage.QUALIFIED, Stage.ROUTED, Stage.ACCEPTED, owner=rep)
+        judged(lead, agreement, {})
+    # The figures per owner, their names (SQLite reads the rep's timings again: one more).
+    with django_assert_num_queries(2 if connection.vendor == "postgresql" else 3):
+        team(filters=Filters())
+    # The judgements listed in the facts, the versions of their agreements.
+    with django_assert_num_queries(2):
+        score_distribution(filters=Filters())

@@ -2,6 +2,7 @@ import statistics
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from leads.models import Lead, LeadEvent, Stage
@@ -95,8 +96,10 @@ def test_weekly_trend_groups_by_the_week_of_submission():
     assert a.pk and b.pk
 
 
-def test_speed_to_lead_is_three_queries(django_assert_num_queries):
+def test_speed_to_lead_is_two_queries(django_assert_num_queries):
+    """One for the percentiles and the distribution, one for the weekly trend (SQLite, the
+    demo, reads the timings to work out the percentiles in Python: one more)."""
     for acted in (5, 50):
         _lead(routed_after=1, acted_after=acted)
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(2 if connection.vendor == "postgresql" else 3):
         speed_to_lead(filters=Filters())

@@ -31,7 +31,7 @@ def unschedule(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("dashboard", "0002_lead_facts"),
+        ("dashboard", "0003_lead_facts_steps_and_judgements"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
