@@ -740,7 +740,7 @@ def score_distribution(*, filters: Filters) -> list[dict]:
 
 # The handoff review's schedule.
 
-# Beat's entry (django_celery_beat; migration dashboard/0003 makes it).
+# Beat's entry (django_celery_beat; migration dashboard/0004 makes it).
 REVIEW_SCHEDULE_NAME = "handoff-review"
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 

@@ -29,7 +29,7 @@ SIDES = {
 NOTES_MAX_LENGTH = 10_000
 # Who is told a review is ready: both managers and the marketers.
 TOLD = (Role.SALES_MANAGER, Role.MARKETING_MANAGER, Role.MARKETER)
-# Beat's entry (django_celery_beat, made by migration dashboard/0003): the managers' weekday
+# Beat's entry (django_celery_beat, made by migration dashboard/0004): the managers' weekday
 # and time; the task freezes on every other run (`review_due`).
 SCHEDULE_TASK = "dashboard.freeze_review"
 # Who may set the day and time: either side's manager.
