@@ -224,6 +224,16 @@ class Submission(models.Model):
         blank=True,
         help_text="What was wrong with fields kept as sent: [{field, code, message, raw}].",
     )
+    FROM_A_VIEW = "page"  # the intake of the hosted page and the embed: a view came before it
+    intake = models.CharField(
+        max_length=16,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The entry point that took it: page (the hosted page or the embed), api, "
+        "hubspot, hubspot_v2, web_to_lead, import; blank if stored before this was kept, or "
+        "written straight by the demo and tests.",
+    )
     for_reps = models.BooleanField(
         default=True,
         db_default=True,

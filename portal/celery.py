@@ -22,7 +22,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 app = Celery("leadbridge")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(
-    ["leads.capture.imports", "leads.routing", "scoring", "portal.notifications"]
+    [
+        "leads.capture.imports",
+        "leads.routing",
+        "scoring",
+        "portal.notifications",
+        "portal.dashboard",
+    ]
 )
 kombu_fix.install()  # a worker survives losing Redis with a message unacknowledged (issue 18)
 

@@ -23,6 +23,7 @@ urlpatterns = [
         "password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"
     ),
     path("dashboard/", dashboard, name="dashboard"),
+    path("dashboard/print/", dashboard, {"printable": True}, name="dashboard_print"),
     path("dashboard/<slug:panel>.csv", dashboard_csv, name="dashboard_csv"),
     path("dashboard/reviews/", review_list, name="review_list"),
     path("dashboard/reviews/<int:pk>/", review, name="review"),

@@ -2,10 +2,13 @@
 that passed it and with those that failed it, over the leads decided in the last N days, and
 how often reps flagged it ("this should not have qualified", scoring.flags) in those days.
 
-"Decided" means a rep accepted or rejected the lead in the window (scoring.history states
-the rates). Every decided lead is judged again, in memory, by the version shown, whatever
-version judged it then: a criterion's passed and failed sides are the leads it would pass
-and fail today.
+"Decided" means a rep accepted or rejected the lead in the window, or an import recorded its
+outcome (won, lost, rejected) dated in the window (scoring.history states the rates and says
+which decisions were imported). The window is any period: the last N days, or dates as far
+back as the history goes, so a team that imported its history can tune its first agreement
+before any rep has worked a lead. Every decided lead is judged again, in memory, by the
+version shown, whatever version judged it then: a criterion's passed and failed sides are
+the leads it would pass and fail today.
 
 Two rules, stated on the page:
 - TRUST: a side with fewer than 30 decided leads gets a plain note that its rates are too
@@ -22,12 +25,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.db.models import Q
 from django.utils import timezone
 
 from leads.models import Lead, LeadEvent, Stage
 from scoring import engine, explain
 from scoring.flags import flag_counts
-from scoring.history import History, Outcomes, histories
+from scoring.history import History, Outcomes, histories, period_words
 from scoring.judging import Judge, form_placeholders
 from scoring.models import Agreement
 
@@ -69,21 +73,49 @@ class Suggestion:
 @dataclass
 class Effectiveness:
     agreement: Agreement
-    days: int
-    since: datetime
+    days: int | None  # the last N days; None for dates given (`since`, `until`)
+    since: datetime | None  # None: from the first lead
     decided: int
     criteria: list[CriterionEffect]
     suggestion: Suggestion | None
     none_fits: int = 0  # flags saying no criterion fits, in the window
     trust: int = TRUST
+    until: datetime | None = None  # None: up to now
+    imported: int = 0  # decided leads whose outcome was imported, not a rep's decision
+
+    @property
+    def period(self) -> str:
+        return period_words(self.days, self.since, self.until)
+
+
+def decisions(*, since: datetime | None, until: datetime | None) -> Q:
+    """The stage events that decide a lead, in the period: a rep's accept or reject, or an
+    outcome imported from history (won, lost, rejected), dated when it happened."""
+    window = Q(kind=LeadEvent.Kind.STAGE_CHANGED) & (
+        Q(to_stage__in=(Stage.ACCEPTED, Stage.REJECTED))
+        | Q(to_stage__in=(Stage.WON, Stage.LOST), data__historic=True)
+    )
+    if since is not None:
+        window &= Q(at__gte=since)
+    if until is not None:
+        window &= Q(at__lt=until)
+    return window
 
 
 def effectiveness(
-    *, agreement: Agreement, days: int = DEFAULT_DAYS, now: datetime | None = None
+    *,
+    agreement: Agreement,
+    days: int | None = DEFAULT_DAYS,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    now: datetime | None = None,
 ) -> Effectiveness:
-    since = (now or timezone.now()) - timedelta(days=days)
+    """Over the leads decided in the last `days` days, or, with `days` None, between `since`
+    and `until` (either open)."""
+    if days is not None:
+        since, until = (now or timezone.now()) - timedelta(days=days), None
     judge = Judge(agreement)
-    flags = flag_counts(agreement=agreement, since=since)
+    flags = flag_counts(agreement=agreement, since=since, until=until)
     effects = [
         CriterionEffect(
             label=rule.label,
@@ -96,15 +128,14 @@ def effectiveness(
     ]
     decided_ids = sorted(
         set(
-            LeadEvent.objects.filter(
-                kind=LeadEvent.Kind.STAGE_CHANGED,
-                to_stage__in=(Stage.ACCEPTED, Stage.REJECTED),
-                at__gte=since,
-            ).values_list("lead_id", flat=True)
+            LeadEvent.objects.filter(decisions(since=since, until=until)).values_list(
+                "lead_id", flat=True
+            )
         )
     )
     blanks = form_placeholders() if decided_ids else {}
     scored: list[tuple[int, History]] = []  # (score, history) of leads passing every mandatory
+    imported = 0
     for start in range(0, len(decided_ids), _CHUNK):
         rows = list(
             Lead.objects.filter(pk__in=decided_ids[start : start + _CHUNK]).values_list(
@@ -116,6 +147,7 @@ def effectiveness(
             history = found.get(pk)
             if history is None or not history.decided:
                 continue
+            imported += history.imported
             verdict = judge.compiled(blanks.get(form_id, frozenset()))(
                 attributes, submitted_at=created_at, now=created_at
             )
@@ -132,6 +164,8 @@ def effectiveness(
         criteria=effects,
         suggestion=suggested_threshold(scored, agreement.threshold),
         none_fits=flags.none_fits,
+        until=until,
+        imported=imported,
     )
 
 

@@ -98,12 +98,17 @@ class FlagGroup:
 LATEST_PER_GROUP = 10
 
 
-def flags_by_criterion(*, since: datetime | None = None) -> list[FlagGroup]:
-    """Every flag since `since`, grouped by version and criterion, the most flagged first;
-    each group with its count and its latest flags. Three queries, however many flags."""
+def flags_by_criterion(
+    *, since: datetime | None = None, until: datetime | None = None
+) -> list[FlagGroup]:
+    """Every flag between `since` and `until` (either open), grouped by version and
+    criterion, the most flagged first; each group with its count and its latest flags. Three
+    queries, however many flags."""
     flags = QualificationFlag.objects.all()
     if since is not None:
         flags = flags.filter(created_at__gte=since)
+    if until is not None:
+        flags = flags.filter(created_at__lt=until)
     counts = flags.values_list("agreement_id", "criterion_id").annotate(n=Count("pk"))
     groups = {(agreement_id, criterion_id): count for agreement_id, criterion_id, count in counts}
     if not groups:
@@ -138,13 +143,18 @@ class FlagCounts:
         return self.by_rule[_rule_key(rule.attribute, rule.operator, rule.value)]
 
 
-def flag_counts(*, agreement: Agreement, since: datetime) -> FlagCounts:
-    """The flags since `since` on the criteria of `agreement`'s scope, counted by the rule
-    they say (attribute, operator, value): a criterion copied into a newer version keeps the
-    flags its earlier self had. One query, plus one for "none fits"."""
-    flags = QualificationFlag.objects.filter(
-        created_at__gte=since, agreement__scope_id=agreement.scope_id
-    )
+def flag_counts(
+    *, agreement: Agreement, since: datetime | None, until: datetime | None = None
+) -> FlagCounts:
+    """The flags between `since` and `until` (either open) on the criteria of `agreement`'s
+    scope, counted by the rule they say (attribute, operator, value): a criterion copied into
+    a newer version keeps the flags its earlier self had. One query, plus one for "none
+    fits"."""
+    flags = QualificationFlag.objects.filter(agreement__scope_id=agreement.scope_id)
+    if since is not None:
+        flags = flags.filter(created_at__gte=since)
+    if until is not None:
+        flags = flags.filter(created_at__lt=until)
     rows = (
         flags.filter(criterion__isnull=False)
         .values_list("criterion__attribute", "criterion__operator", "criterion__value")

@@ -7,11 +7,19 @@ The rates, as the pages state them:
 - acceptance = accepted ÷ (accepted + rejected), among leads a rep decided on;
 - win rate = won ÷ accepted.
 A lead rejected and later accepted by another rep counts as accepted.
+
+An outcome imported from history (won, lost or rejected, `lead_record_outcome`: a stage
+event marked `historic`, dated when it happened) is a decision too: won or lost means sales
+accepted it, rejected means rejected. Each group says how many of its decisions were
+imported and how many were the reps' own.
 """
 
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.utils import timezone
 
 from leads.models import LeadEvent, RejectionReason, Stage
 
@@ -24,10 +32,25 @@ class History:
     accepted: bool = False
     rejected_for: str | None = None  # the last rejection reason, if rejected
     stage: str = ""
+    imported: bool = False  # its decision came from an import, not a rep
 
     @property
     def decided(self) -> bool:
         return self.accepted or self.rejected_for is not None
+
+
+def period_words(days: int | None, since: datetime | None, until: datetime | None) -> str:
+    """The period after a verb: "in the last 90 days", "since 3 Jan 2019", "from 3 Jan 2019
+    to 2 Jan 2020", "at any time"."""
+    if days is not None:
+        return f"in the last {days} days"
+    last = until and timezone.localtime(until - timedelta(microseconds=1))
+    first = since and timezone.localtime(since)
+    if first and last:
+        return f"from {first:%-d %b %Y} to {last:%-d %b %Y}"
+    if first:
+        return f"since {first:%-d %b %Y}"
+    return f"up to {last:%-d %b %Y}" if last else "at any time"
 
 
 def rate(part: int, whole: int) -> float | None:
@@ -44,6 +67,7 @@ class Outcomes:
     rejected: int = 0  # rejected, never accepted
     won: int = 0
     lost: int = 0
+    imported: int = 0  # decided leads whose outcome was imported, not a rep's decision
     reasons: Counter = field(default_factory=Counter)
 
     def add(self, history: History | None) -> None:
@@ -51,6 +75,8 @@ class Outcomes:
         if history is None:
             return
         self.reached_sales += history.routed or history.decided
+        if history.decided and history.imported:
+            self.imported += 1
         if history.accepted:
             self.accepted += 1
         elif history.rejected_for is not None:
@@ -62,6 +88,11 @@ class Outcomes:
     @property
     def decided(self) -> int:
         return self.accepted + self.rejected
+
+    @property
+    def by_reps(self) -> int:
+        """Decided leads whose decision a rep made."""
+        return self.decided - self.imported
 
     @property
     def acceptance(self) -> float | None:
@@ -81,7 +112,9 @@ class Outcomes:
         ]
 
 
-_SALES_STAGES = (Stage.ROUTED, Stage.ACCEPTED, Stage.REJECTED)
+# Won and lost prove an acceptance (only an accepted lead goes on to them): an imported
+# outcome has no accepted event before it.
+_SALES_STAGES = (Stage.ROUTED, Stage.ACCEPTED, Stage.REJECTED, Stage.WON, Stage.LOST)
 
 
 def histories(leads: Iterable[tuple[int, str]]) -> dict[int, History]:
@@ -97,16 +130,18 @@ def histories(leads: Iterable[tuple[int, str]]) -> dict[int, History]:
                 to_stage__in=_SALES_STAGES,
             )
             .order_by("lead_id", "id")
-            .values_list("lead_id", "to_stage", "reason_code")
+            .values_list("lead_id", "to_stage", "reason_code", "data__historic")
         )
-        for lead_id, to_stage, reason_code in events.iterator(chunk_size=_CHUNK):
+        for lead_id, to_stage, reason_code, historic in events.iterator(chunk_size=_CHUNK):
             history = found.get(lead_id)
             if history is None:
                 history = found[lead_id] = History(stage=chunk[lead_id])
             if to_stage == Stage.ROUTED:
                 history.routed = True
-            elif to_stage == Stage.ACCEPTED:
-                history.accepted = True
-            else:
+                continue
+            if to_stage == Stage.REJECTED:
                 history.rejected_for = reason_code
+            else:
+                history.accepted = True
+            history.imported = bool(historic)
     return found

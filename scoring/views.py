@@ -6,7 +6,7 @@ with the reason and the status the service gave (403 or 409), never a 500.
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -125,13 +125,13 @@ def agreement_page(request: HttpRequest) -> HttpResponse:
         "clocks": clocks_recount_latest(),
         "effectiveness": (
             effectiveness.effectiveness(
-                agreement=newest,
-                days=_days(request, whatif.DAY_CHOICES, effectiveness.DEFAULT_DAYS),
+                agreement=newest, **_period(request, effectiveness.DEFAULT_DAYS)
             )
             if newest
             else None
         ),
         "effectiveness_days": whatif.DAY_CHOICES,
+        "period": _period_asked(request),
     }
     return render(request, "scoring/agreement.html", context)
 
@@ -201,6 +201,38 @@ def _days(request: HttpRequest, choices, default: int) -> int:
     return int(days) if days.isdigit() and int(days) in choices else default
 
 
+def _period_asked(request: HttpRequest) -> dict[str, str]:
+    """The period as asked, for the forms to show it again."""
+    return {name: request.GET.get(name, "")[:10] for name in ("days", "start", "end")}
+
+
+def _period(request: HttpRequest, default: int) -> dict:
+    """The effectiveness' and the what-if's period: ?start=&end= (dates, the end included,
+    either open) as far back as the history goes; else ?days=N of the choices, or
+    ?days=all; else the last `default` days."""
+    start, end = (_date(request.GET.get(name, "")) for name in ("start", "end"))
+    if start or end:
+        return {
+            "days": None,
+            "since": local_midnight(start) if start else None,
+            "until": local_midnight(end + timedelta(days=1)) if end else None,
+        }
+    if request.GET.get("days") == "all":
+        return {"days": None, "since": None, "until": None}
+    return {"days": _days(request, whatif.DAY_CHOICES, default)}
+
+
+def _date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def local_midnight(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
 def _whatif_context(request: HttpRequest, agreement: Agreement, may_draft: bool) -> dict:
     """A draft or proposal, to the two managers: the recent leads under it and the active one."""
     if not may_draft or agreement.status not in ("draft", "proposed"):
@@ -208,10 +240,15 @@ def _whatif_context(request: HttpRequest, agreement: Agreement, may_draft: bool)
     result = whatif.whatif(
         proposal=agreement,
         against=scope_active(scope_id=agreement.scope_id),  # the version it would replace
-        days=_days(request, whatif.DAY_CHOICES, whatif.DEFAULT_DAYS),
+        **_period(request, whatif.DEFAULT_DAYS),
     )
     counts = [result.proposal] + ([result.against] if result.against else [])
-    return {"whatif": result, "whatif_counts": counts, "whatif_days": whatif.DAY_CHOICES}
+    return {
+        "whatif": result,
+        "whatif_counts": counts,
+        "whatif_days": whatif.DAY_CHOICES,
+        "period": _period_asked(request),
+    }
 
 
 def _compared_with(request: HttpRequest, agreement: Agreement) -> Agreement | None:

@@ -1,5 +1,6 @@
-"""The what-if: how the leads of the last N days come out under a draft or proposal, against
-the version it is compared with (by default the active one).
+"""The what-if: how the leads of the last N days (or of any dates, years back) come out
+under a draft or proposal, against the version it is compared with (by default the active
+one).
 
 The leads are those of the forms the draft would judge (its scope), not every form's.
 How many qualify under each; which criteria fail the most leads under each; and for the
@@ -31,7 +32,7 @@ from django.utils import timezone
 
 from portal.sql import rows_read_ahead
 from scoring import engine, explain
-from scoring.history import Outcomes, histories
+from scoring.history import Outcomes, histories, period_words
 from scoring.judging import Judge, Panel, form_placeholders
 from scoring.models import Agreement
 from scoring.selectors import attribute_keys, leads_in_scope
@@ -70,8 +71,8 @@ class Count:
 
 @dataclass
 class WhatIf:
-    days: int
-    since: datetime
+    days: int | None  # the last N days; None for dates given (`since`, `until`)
+    since: datetime | None  # None: from the first lead
     leads: int
     forms: str  # the forms whose leads were judged, in words
     proposal: Count
@@ -79,6 +80,11 @@ class WhatIf:
     gained: Outcomes  # qualify under the proposal, not under the version compared with
     dropped: Outcomes  # the reverse
     seconds: float
+    until: datetime | None = None  # None: up to now
+
+    @property
+    def period(self) -> str:
+        return period_words(self.days, self.since, self.until)
 
     @property
     def changed(self) -> int:
@@ -89,15 +95,23 @@ def whatif(
     *,
     proposal: Agreement,
     against: Agreement | None,
-    days: int = DEFAULT_DAYS,
+    days: int | None = DEFAULT_DAYS,
+    since: datetime | None = None,
+    until: datetime | None = None,
     now: datetime | None = None,
 ) -> WhatIf:
-    """The leads of `proposal`'s forms created in the last `days` days, judged by `proposal`
-    and by `against`."""
+    """The leads of `proposal`'s forms created in the last `days` days (with `days` None:
+    between `since` and `until`, either open; an imported lead keeps its own date), judged by
+    `proposal` and by `against`."""
     started = time.perf_counter()
-    since = (now or timezone.now()) - timedelta(days=days)
+    if days is not None:
+        since, until = (now or timezone.now()) - timedelta(days=days), None
     panel = Panel([Judge(proposal)] + ([Judge(against)] if against is not None else []))
-    leads = leads_in_scope(agreement=proposal).filter(created_at__gte=since)
+    leads = leads_in_scope(agreement=proposal)
+    if since is not None:
+        leads = leads.filter(created_at__gte=since)
+    if until is not None:
+        leads = leads.filter(created_at__lt=until)
     seen: dict[tuple, list] = {}  # flags → [leads, gained or dropped or None]
     changers: list[list[tuple[int, str]]] = [[], []]  # gained, dropped
     functions: dict[int, Callable] = {}
@@ -133,6 +147,7 @@ def whatif(
         gained=groups[0],
         dropped=groups[1],
         seconds=time.perf_counter() - started,
+        until=until,
     )
 
 

@@ -199,12 +199,13 @@ class FormStats:
     qualified: int
     accepted: int
     won: int
+    from_views: int = 0  # submissions posted from the hosted page or the embed
 
     @property
     def conversion_rate(self) -> float | None:
-        """Submissions per view, 0..1 (a form posted to by API can pass 1); None before any
-        view."""
-        return self.submissions / self.views if self.views else None
+        """Posts from the hosted page or the embed per view, 0..1: an API post, an import or
+        a seeded submission had no view and is not counted. None before any view."""
+        return self.from_views / self.views if self.views else None
 
     @property
     def conversion_percent(self) -> str:
@@ -217,7 +218,9 @@ def form_stats(*, form: Form) -> FormStats:
     again) reached each stage. Three aggregate queries, however many leads there are."""
     views = FormDailyViews.objects.filter(form=form).aggregate(total=Sum("views"))["total"]
     sent = Submission.objects.filter(form=form).aggregate(
-        submissions=Count("pk"), leads=Count("lead", distinct=True)
+        submissions=Count("pk"),
+        leads=Count("lead", distinct=True),
+        from_views=Count("pk", filter=Q(intake=Submission.FROM_A_VIEW)),
     )
     # A stage counts once it was reached, also by a lead that has moved on since (a won lead
     # was accepted); the stage-change events are the record of that.
@@ -238,6 +241,7 @@ def form_stats(*, form: Form) -> FormStats:
         qualified=reached.get(Stage.QUALIFIED, 0),
         accepted=reached.get(Stage.ACCEPTED, 0),
         won=reached.get(Stage.WON, 0),
+        from_views=sent["from_views"],
     )
 
 

@@ -34,6 +34,9 @@ class Provenance:
     user_agent: str = ""
     # When the caller says the visitor sent it (HubSpot's submittedAt, within bounds); else now.
     submitted_at: datetime | None = None
+    # The entry point that took it (Submission.INTAKES): "page" for the hosted page and the
+    # embed (the only posts a view of the form precedes), "api", "hubspot", ...
+    intake: str = ""
 
 
 def normalise_email(email: str, *, fold_plus: bool | None = None) -> str:
@@ -149,6 +152,7 @@ def _capture(
         idempotency_key=provenance.idempotency_key,
         ip_address=provenance.ip_address,
         user_agent=provenance.user_agent,
+        intake=provenance.intake,
         problems=problems,
         **({"received_at": provenance.submitted_at} if provenance.submitted_at else {}),
     )
@@ -282,6 +286,7 @@ def _insert_new_lead(submission: Submission, lead: _LeadSent) -> bool:
                 submission.user_agent,
                 submission_received_reason(submission, created=True),
                 problems,
+                submission.intake,
             ),
         )
         row = cursor.fetchone()
@@ -306,7 +311,7 @@ def _new_lead_sql() -> str:
     now, email, first_name, last_name, company, attributes = "$1", "$2", "$3", "$4", "$5", "$6"
     form, campaign, version, payload, page_url, utm = "$7", "$8", "$9", "$10", "$11", "$12"
     consent, key, ip_address, user_agent, reason = "$13", "$14", "$15", "$16", "$17"
-    problems = "$18"
+    problems, intake = "$18", "$19"
     lead_table, lead_values = insert_sql(
         Lead,
         {
@@ -338,6 +343,7 @@ def _new_lead_sql() -> str:
             "user_agent": user_agent,
             "qualify_due_at": now,
             "problems": problems,
+            "intake": intake,
         },
     )
     event_table, event_values = insert_sql(
@@ -362,7 +368,7 @@ def _new_lead_sql() -> str:
     )
 
 
-_NEW_LEAD = Prepared("leadbridge_new_lead", _new_lead_sql, arity=18)
+_NEW_LEAD = Prepared("leadbridge_new_lead", _new_lead_sql, arity=19)
 
 
 def _insert_new_lead_one_by_one(submission: Submission, lead: _LeadSent) -> bool:

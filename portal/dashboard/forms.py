@@ -9,7 +9,7 @@ from django.utils import timezone
 from leads.capture.models import Form
 from leads.routing.models import Queue
 from portal.accounts.models import User
-from portal.dashboard.selectors import Filters, campaigns
+from portal.dashboard.selectors import WEEKDAYS, Filters, campaigns
 
 PERIODS = {
     "7": ("Last 7 days", 7),
@@ -109,3 +109,20 @@ def local_midnight(day: date | None) -> datetime | None:
     if day is None:
         return None
     return timezone.make_aware(datetime.combine(day, time.min))
+
+
+class ReviewScheduleForm(forms.Form):
+    """The day and time of the handoff review (every other week), in TIME_ZONE."""
+
+    weekday = forms.TypedChoiceField(
+        coerce=int,
+        choices=[(number, name) for number, name in enumerate(WEEKDAYS)],
+        label="Day",
+        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+    )
+    at = forms.TimeField(
+        label="Time",
+        widget=forms.TimeInput(
+            format="%H:%M", attrs={"type": "time", "class": "form-control form-control-sm"}
+        ),
+    )

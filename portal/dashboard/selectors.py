@@ -15,7 +15,7 @@ row per lead, not the lead and its six events.
 
 import math
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, time
 from itertools import pairwise
 
 from django.db import connection
@@ -30,9 +30,11 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import TruncWeek
+from django_celery_beat.models import PeriodicTask
 
 from leads.lifecycle import OPEN_STAGES
 from leads.models import Lead, LeadEvent, LostReason, RejectionReason, Stage
+from leads.routing.models import Assignment, Queue, QueueMember
 from portal.accounts.models import User
 from portal.dashboard.models import LeadFacts
 from scoring.models import Agreement, Criterion
@@ -109,22 +111,7 @@ class Filters:
 
 def facts_for(filters: Filters) -> QuerySet[LeadFacts]:
     """The facts of the leads the filters select (one narrow row per lead, `LeadFacts`)."""
-    facts = LeadFacts.objects.order_by()
-    if filters.since:
-        facts = facts.filter(created_at__gte=filters.since)
-    if filters.until:
-        facts = facts.filter(created_at__lt=filters.until)
-    if filters.form:
-        facts = facts.filter(form_id=filters.form)
-    if filters.campaign:
-        facts = facts.filter(campaign=filters.campaign)
-    if filters.queue:
-        facts = facts.filter(queue_id=filters.queue)
-    if filters.rep:
-        facts = facts.filter(owner_id=filters.rep)
-    if filters.source:
-        facts = facts.filter(source=filters.source)
-    return facts
+    return _filtered(LeadFacts.objects.order_by(), filters, form="form_id", source="source")
 
 
 def campaigns() -> list[str]:
@@ -147,22 +134,24 @@ def campaigns() -> list[str]:
 
 def leads_for(filters: Filters) -> QuerySet[Lead]:
     """The leads themselves (for lists of leads and what only the lead row has: due times)."""
-    leads = Lead.objects.order_by()
-    if filters.since:
-        leads = leads.filter(created_at__gte=filters.since)
-    if filters.until:
-        leads = leads.filter(created_at__lt=filters.until)
-    if filters.form:
-        leads = leads.filter(source_form_id=filters.form)
-    if filters.campaign:
-        leads = leads.filter(campaign=filters.campaign)
-    if filters.queue:
-        leads = leads.filter(queue_id=filters.queue)
-    if filters.rep:
-        leads = leads.filter(owner_id=filters.rep)
-    if filters.source:
-        leads = leads.filter(facts__source=filters.source)
-    return leads
+    return _filtered(
+        Lead.objects.order_by(), filters, form="source_form_id", source="facts__source"
+    )
+
+
+def _filtered(rows: QuerySet, filters: Filters, *, form: str, source: str) -> QuerySet:
+    """`rows` (leads or their facts) narrowed by every filter given; `form` and `source` name
+    the fields those two read, the others are named alike on both."""
+    wanted = {
+        "created_at__gte": filters.since,
+        "created_at__lt": filters.until,
+        form: filters.form,
+        "campaign": filters.campaign,
+        "queue_id": filters.queue,
+        "owner_id": filters.rep,
+        source: filters.source,
+    }
+    return rows.filter(**{lookup: value for lookup, value in wanted.items() if value})
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -661,6 +650,69 @@ def team(*, filters: Filters) -> list[dict]:
     return rows
 
 
+def fair_shares(*, filters: Filters) -> list[dict]:
+    """Per rep: the leads in view that queues assigned to them (credited-back ones apart, as
+    the routing's fairness ledger counts them) against their fair share: of each queue's
+    assignments, their weight's part in a weighted queue, an equal part otherwise, among the
+    queue's active members now (leads.routing.selectors.fairness, over every queue). Three
+    queries: the ledger, the members, the names."""
+    assignments = Assignment.objects.filter(
+        queue__isnull=False, lead_id__in=facts_for(filters).values("lead_id")
+    )
+    if filters.since:
+        # Implied (a lead is assigned after it came, an imported one too), and it lets the
+        # ledger's (queue, assigned_at) index skip the assignments of older leads.
+        assignments = assignments.filter(assigned_at__gte=filters.since)
+    counted = (
+        assignments.values("queue", "queue__strategy", "rep", "credited")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    received: dict[int, int] = {}
+    credited: dict[int, int] = {}
+    per_queue: dict[int, int] = {}
+    weighted: set[int] = set()
+    for row in counted:
+        if row["queue__strategy"] == Queue.Strategy.WEIGHTED:
+            weighted.add(row["queue"])
+        if row["credited"]:
+            credited[row["rep"]] = credited.get(row["rep"], 0) + row["n"]
+            continue
+        received[row["rep"]] = received.get(row["rep"], 0) + row["n"]
+        per_queue[row["queue"]] = per_queue.get(row["queue"], 0) + row["n"]
+    members = QueueMember.objects.filter(
+        queue_id__in=per_queue, is_active=True, rep__is_active=True
+    ).values_list("queue_id", "rep_id", "weight")
+    weights: dict[int, dict[int, int]] = {}
+    for queue_id, rep_id, weight in members:
+        weights.setdefault(queue_id, {})[rep_id] = weight if queue_id in weighted else 1
+    expected: dict[int, float] = {}
+    for queue_id, total in per_queue.items():
+        shares = weights.get(queue_id, {})
+        whole = sum(shares.values())
+        for rep_id, weight in shares.items():
+            expected[rep_id] = expected.get(rep_id, 0.0) + total * weight / whole
+    reps = set(received) | set(credited) | set(expected)
+    names = {
+        row["pk"]: _name({f"rep__{k}": v for k, v in row.items()}, "rep")
+        for row in User.objects.filter(pk__in=reps).values(
+            "pk", "username", "first_name", "last_name"
+        )
+    }
+    rows = [
+        {
+            "rep": names.get(pk, ""),
+            "assigned": received.get(pk, 0),
+            "credited": credited.get(pk, 0),
+            "fair_share": round(expected.get(pk, 0.0), 1),
+            "difference": round(received.get(pk, 0) - expected.get(pk, 0.0), 1),
+            "of_fair_share": _share(received.get(pk, 0), expected.get(pk, 0.0)),
+        }
+        for pk in reps
+    ]
+    return sorted(rows, key=lambda row: row["rep"].lower())
+
+
 # Scores.
 
 
@@ -684,3 +736,43 @@ def score_distribution(*, filters: Filters) -> list[dict]:
         )
         row["qualified" if qualified else "not_qualified"] += n
     return sorted(rows.values(), key=lambda row: (-(row["version"] or 0), row["score"]))
+
+
+# The handoff review's schedule.
+
+# Beat's entry (django_celery_beat; migration dashboard/0004 makes it).
+REVIEW_SCHEDULE_NAME = "handoff-review"
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+
+@dataclass(frozen=True)
+class ReviewSchedule:
+    weekday: int  # 0 Monday ... 6 Sunday
+    at: time
+    zone: str
+    enabled: bool
+
+    @property
+    def words(self) -> str:
+        return f"{WEEKDAYS[self.weekday]}s at {self.at:%H:%M} ({self.zone})"
+
+
+def review_schedule() -> ReviewSchedule | None:
+    """The weekday and time beat runs the review (every other run makes one), or None if
+    its entry is gone or is not a weekly time."""
+    entry = (
+        PeriodicTask.objects.filter(name=REVIEW_SCHEDULE_NAME, crontab__isnull=False)
+        .select_related("crontab")
+        .first()
+    )
+    if entry is None:
+        return None
+    cron = entry.crontab
+    if not (cron.day_of_week.isdigit() and cron.hour.isdigit() and cron.minute.isdigit()):
+        return None
+    return ReviewSchedule(
+        weekday=(int(cron.day_of_week) - 1) % 7,
+        at=time(int(cron.hour), int(cron.minute)),
+        zone=str(cron.timezone),
+        enabled=entry.enabled,
+    )

@@ -8,6 +8,9 @@ from django.utils import timezone
 
 from portal.dashboard import selectors
 from portal.dashboard.selectors import Filters
+from scoring.effectiveness import Effectiveness, effectiveness
+from scoring.flags import flags_by_criterion
+from scoring.selectors import agreement_versions, agreements_active
 
 
 @dataclass
@@ -201,6 +204,36 @@ def team_table(filters: Filters) -> Table:
     )
 
 
+def fair_share_table(filters: Filters) -> Table:
+    return Table(
+        "fair-share",
+        "Assignments against fair share",
+        [
+            "Rep",
+            "Assigned by queues",
+            "Credited back",
+            "Fair share (leads)",
+            "Assigned minus fair share",
+            "Assigned ÷ fair share (%)",
+        ],
+        [
+            [
+                row["rep"],
+                row["assigned"],
+                row["credited"],
+                row["fair_share"],
+                row["difference"],
+                row["of_fair_share"],
+            ]
+            for row in selectors.fair_shares(filters=filters)
+        ],
+        note="The leads in view that queues assigned to each rep (a manager's reassignment "
+        "aside; credited back: rejected as not a real person or a duplicate, not counted) "
+        "against their share of each queue: by weight in a weighted queue, equal otherwise, "
+        "among the queue's active members now.",
+    )
+
+
 def scores_table(filters: Filters) -> Table:
     return Table(
         "scores",
@@ -229,6 +262,7 @@ PANELS: dict[str, Callable[[Filters], Table]] = {
     "compliance-queue": compliance_queue_table,
     "compliance-rep": compliance_rep_table,
     "team": team_table,
+    "fair-share": fair_share_table,
     "scores": scores_table,
 }
 
@@ -248,6 +282,157 @@ def all_tables(filters: Filters) -> dict[str, Table]:
         compliance_queue_table(filters),
         compliance_rep_table(filters),
         team_table(filters),
+        fair_share_table(filters),
         scores_table(filters),
     ]
     return {table.key: table for table in tables}
+
+
+# What only the handoff review shows beside the dashboard's panels: the agreement's side of the
+# meeting, for the review's period (the other filters do not apply). Their CSV is the same
+# rows, live (`/dashboard/<panel>.csv`) and frozen.
+
+
+def _percent(fraction: float | None) -> float | None:
+    return None if fraction is None else round(100 * fraction, 1)
+
+
+def flags_table(filters: Filters) -> Table:
+    groups = flags_by_criterion(since=filters.since, until=filters.until)
+    return Table(
+        "flags",
+        "Reps' “should not have qualified”, by criterion",
+        ["Agreement version", "Criterion", "Flags"],
+        [[group.agreement.version, group.label, group.count] for group in groups],
+        note="Flags made in the period, on the criterion the rep pointed at (None fits: the "
+        "agreement lacks the rule).",
+    )
+
+
+def _effects(filters: Filters) -> list[Effectiveness]:
+    return [
+        effectiveness(agreement=agreement, days=None, since=filters.since, until=filters.until)
+        for agreement in agreements_active()
+    ]
+
+
+def effectiveness_table(filters: Filters, effects: list[Effectiveness] | None = None) -> Table:
+    effects = _effects(filters) if effects is None else effects
+    columns = ["Agreement version", "Criterion", "Points"]
+    for side in ("Passed", "Failed"):
+        columns += [
+            f"{side}: decided",
+            f"{side}: of them imported",
+            f"{side}: acceptance (%)",
+            f"{side}: win rate (%)",
+        ]
+    rows = []
+    for found in effects:
+        for effect in found.criteria:
+            row = [
+                found.agreement.version,
+                effect.label,
+                "mandatory" if effect.mandatory else effect.points,
+            ]
+            for side in (effect.passed, effect.failed):
+                row += [
+                    side.decided,
+                    side.imported,
+                    _percent(side.acceptance),
+                    _percent(side.win_rate),
+                ]
+            rows.append([*row, effect.flags])
+    return Table(
+        "effectiveness",
+        "Criterion effectiveness",
+        [*columns, "Flags"],
+        rows,
+        note="Leads decided in the period (a rep accepted or rejected them, or an import "
+        "recorded their outcome: imported, counted apart), judged again by the active version. "
+        "Acceptance: accepted ÷ decided; win rate: won ÷ accepted. A side with fewer than "
+        "30 decided leads is too few to trust.",
+    )
+
+
+DIRECTIONS = {"raise": "Raise it", "lower": "Lower it", "keep": "Keep it"}
+
+
+def threshold_table(filters: Filters, effects: list[Effectiveness] | None = None) -> Table:
+    effects = _effects(filters) if effects is None else effects
+    rows = []
+    for found in effects:
+        advice = found.suggestion
+        rows.append(
+            [
+                found.agreement.version,
+                found.agreement.threshold,
+                advice.threshold if advice else None,
+                DIRECTIONS[advice.direction] if advice else "Too few decided leads",
+                advice.net_now if advice else None,
+                advice.net if advice else None,
+                found.decided,
+                found.imported,
+            ]
+        )
+    return Table(
+        "threshold",
+        "Threshold advice",
+        [
+            "Agreement version",
+            "Threshold now",
+            "Suggested threshold",
+            "Advice",
+            "Accepted minus rejected kept now",
+            "… at the suggested threshold",
+            "Decided leads",
+            "Of them imported",
+        ],
+        rows,
+        note="Among the decided leads passing every mandatory criterion, the threshold that "
+        "keeps the most accepted minus rejected leads; offered with at least 30 of them.",
+    )
+
+
+def proposals_table(filters: Filters) -> Table:
+    waiting = agreement_versions().filter(
+        proposed_at__isnull=False, activated_at__isnull=True, retired_at__isnull=True
+    )
+    rows = [
+        [
+            agreement.version,
+            str(agreement.scope),
+            str(agreement.proposed_by or ""),
+            timezone.localtime(agreement.proposed_at).date(),
+            "signed" if agreement.signed_for("marketing") else "waiting",
+            "signed" if agreement.signed_for("sales") else "waiting",
+        ]
+        for agreement in waiting.select_related("scope", "proposed_by")
+    ]
+    return Table(
+        "proposals",
+        "Agreement proposals waiting",
+        ["Agreement version", "Scope", "Proposed by", "Proposed on", "Marketing", "Sales"],
+        rows,
+        note="Proposed versions not yet signed by both managers, as they stood then.",
+    )
+
+
+# The review's own panels by key (their CSV, live, for any period).
+REVIEW_PANELS: dict[str, Callable[[Filters], Table]] = {
+    "flags": flags_table,
+    "effectiveness": effectiveness_table,
+    "threshold": threshold_table,
+    "proposals": proposals_table,
+}
+
+
+def review_tables(filters: Filters) -> dict[str, Table]:
+    """What a handoff review freezes: every dashboard panel and the review's own."""
+    effects = _effects(filters)
+    extra = [
+        flags_table(filters),
+        effectiveness_table(filters, effects),
+        threshold_table(filters, effects),
+        proposals_table(filters),
+    ]
+    return {**all_tables(filters), **{table.key: table for table in extra}}

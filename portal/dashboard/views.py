@@ -1,4 +1,7 @@
+from datetime import date
+
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -6,17 +9,32 @@ from django.utils import timezone
 from portal.accounts.decorators import permission_required_or_403
 from portal.accounts.roles import role_grants
 from portal.dashboard import charts
-from portal.dashboard.forms import PERIODS, DashboardFilterForm, filters_from
+from portal.dashboard.forms import (
+    DEFAULT_PERIOD,
+    PERIODS,
+    DashboardFilterForm,
+    ReviewScheduleForm,
+    filters_from,
+)
 from portal.dashboard.models import HandoffReview
-from portal.dashboard.selectors import leads_listed_for, overdue_leads
-from portal.dashboard.services import SIDES, review_notes_save
-from portal.dashboard.tables import PANELS, all_tables
+from portal.dashboard.selectors import leads_listed_for, overdue_leads, review_schedule
+from portal.dashboard.services import (
+    SCHEDULERS,
+    SIDES,
+    review_notes_save,
+    review_schedule_set,
+)
+from portal.dashboard.tables import PANELS, REVIEW_PANELS, Table, all_tables
 from portal.errors import DomainError
 from portal.spreadsheets import SafeWriter
+from scoring.selectors import agreements_active
+from scoring.services import DRAFT
 
 
 @permission_required_or_403("leads.view_dashboard")
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: HttpRequest, *, printable: bool = False) -> HttpResponse:
+    """The dashboard; `printable`: the same panels on a page made for paper (no navigation,
+    no filters form, the filters said in words)."""
     form = DashboardFilterForm(request.GET)
     filters = filters_from(form)
     tables = all_tables(filters)
@@ -32,7 +50,26 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         ),
         "now": timezone.now(),
     }
-    return render(request, "dashboard/dashboard.html", context)
+    if printable:
+        context["described"] = _described(form)
+    template = "dashboard/print.html" if printable else "dashboard/dashboard.html"
+    return render(request, template, context)
+
+
+def _described(form: DashboardFilterForm) -> list[tuple[str, str]]:
+    """The filters in words, for paper: the period, then each filter given."""
+    data = form.cleaned_data if form.is_valid() else {}
+    period = data.get("period") or DEFAULT_PERIOD
+    if period == "custom":
+        start, end = data.get("start"), data.get("end")
+        words = f"{start or 'the first lead'} to {end or 'today'}"
+    else:
+        words = PERIODS[period][0]
+    described = [("Period", words)]
+    for name in ("form", "campaign", "source", "queue", "rep"):
+        if data.get(name):
+            described.append((form.fields[name].label or name.title(), str(data[name])))
+    return described
 
 
 def _presets(request: HttpRequest, form: DashboardFilterForm) -> list[tuple[str, str, bool]]:
@@ -51,29 +88,38 @@ def _presets(request: HttpRequest, form: DashboardFilterForm) -> list[tuple[str,
 
 
 def _charts(tables: dict) -> dict:
-    exits = [row for row in tables["exits"].rows if row[1] == "All"]
+    """Each chart from its table's rows (a review frozen before a panel existed: no bars)."""
+
+    def rows(key: str) -> list:
+        return tables[key].rows if key in tables else []
+
+    exits = [row for row in rows("exits") if row[1] == "All"]
     return {
-        "funnel": charts.horizontal_bars([(row[0], row[1]) for row in tables["funnel"].rows]),
+        "funnel": charts.horizontal_bars([(row[0], row[1]) for row in rows("funnel")]),
         "exits": charts.horizontal_bars([(row[0], row[2]) for row in exits]),
-        "distribution": charts.columns(
-            [(row[0], row[1]) for row in tables["speed-distribution"].rows]
-        ),
+        "distribution": charts.columns([(row[0], row[1]) for row in rows("speed-distribution")]),
         "scores": charts.columns(
-            [(f"v{row[0]}: {row[1]}", row[2] + row[3]) for row in tables["scores"].rows]
+            [(f"v{row[0]}: {row[1]}", row[2] + row[3]) for row in rows("scores")]
         ),
         "compliance": charts.horizontal_bars(
-            [(row[0], row[4]) for row in tables["compliance-queue"].rows], top=100
+            [(row[0], row[4]) for row in rows("compliance-queue")], top=100
         ),
-        "weekly": charts.line([(f"{row[0]:%d %b}", row[2]) for row in tables["speed-weekly"].rows]),
+        "weekly": charts.line([(_week(row[0]), row[2]) for row in rows("speed-weekly")]),
     }
+
+
+def _week(day: date | str) -> str:
+    """A week's first day as the chart labels it (a frozen review keeps it as text)."""
+    return f"{date.fromisoformat(day) if isinstance(day, str) else day:%d %b}"
 
 
 @permission_required_or_403("leads.view_dashboard")
 def dashboard_csv(request: HttpRequest, panel: str) -> HttpResponse:
     """One panel as CSV, for the same filters as the page (its query string)."""
-    if panel not in PANELS:
+    panels = {**PANELS, **REVIEW_PANELS}
+    if panel not in panels:
         raise Http404(f"No panel called {panel}.")
-    table = PANELS[panel](filters_from(DashboardFilterForm(request.GET)))
+    table = panels[panel](filters_from(DashboardFilterForm(request.GET)))
     stamp = timezone.localdate().isoformat()
     return _csv(f"dashboard-{panel}-{stamp}", table.columns, table.rows)
 
@@ -90,8 +136,30 @@ def _csv(name: str, columns: list, rows: list) -> HttpResponse:
 
 @permission_required_or_403("leads.view_dashboard")
 def review_list(request: HttpRequest) -> HttpResponse:
-    reviews = HandoffReview.objects.defer("panels")
-    return render(request, "dashboard/review_list.html", {"reviews": reviews})
+    """Every review, and the day and time of the next (either manager sets them here)."""
+    schedule = review_schedule()
+    may_schedule = any(role_grants(request.user, permission) for permission in SCHEDULERS)
+    status = 200
+    form = None
+    if may_schedule:
+        initial = {"weekday": schedule.weekday, "at": schedule.at} if schedule else {}
+        form = ReviewScheduleForm(request.POST or None, initial=initial)
+    if request.method == "POST":
+        if form is None:
+            raise PermissionDenied(
+                "Only the sales or the marketing manager sets the review's time."
+            )
+        if form.is_valid():
+            review_schedule_set(**form.cleaned_data, by=request.user)
+            messages.success(request, f"The handoff review is now on {review_schedule().words}.")
+            return redirect("review_list")
+        status = 400
+    context = {
+        "reviews": HandoffReview.objects.defer("panels"),
+        "schedule": schedule,
+        "form": form,
+    }
+    return render(request, "dashboard/review_list.html", context, status=status)
 
 
 @permission_required_or_403("leads.view_dashboard")
@@ -110,10 +178,12 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, f"The {side} notes are saved.")
             return redirect(found)
-    panels = {panel["key"].replace("-", "_"): panel for panel in found.panels}
+    tables = {panel["key"]: Table(**panel) for panel in found.panels}
     context = {
         "review": found,
-        "tables": panels,
+        "tables": {key.replace("-", "_"): table for key, table in tables.items()},
+        "charts": _charts(tables),
+        "proposable": agreements_active() if request.user.has_perm(DRAFT) else [],
         "error": error,
         "notes": [
             ("marketing", "Marketing's notes", found.marketing_notes),

@@ -21,6 +21,7 @@ class Kind(models.TextChoices):
     AGREEMENT_ACTIVE = "agreement_active", "An agreement became active"
     IMPORT_FINISHED = "import_finished", "An import you started finished"
     WEBHOOK_DISABLED = "webhook_disabled", "A webhook endpoint kept failing and was switched off"
+    HANDOFF_REVIEW = "handoff_review", "The two-weekly handoff review is ready"
 
 
 class Delivery(models.TextChoices):
@@ -42,6 +43,7 @@ DEFAULT_DELIVERY: dict[str, str] = {
     Kind.AGREEMENT_ACTIVE: Delivery.DIGEST,
     Kind.IMPORT_FINISHED: Delivery.IMMEDIATE,
     Kind.WEBHOOK_DISABLED: Delivery.IMMEDIATE,
+    Kind.HANDOFF_REVIEW: Delivery.IMMEDIATE,
 }
 
 

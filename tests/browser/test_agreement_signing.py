@@ -72,7 +72,7 @@ def test_both_managers_sign_a_new_version_and_the_next_lead_is_judged_by_it(page
     snap("agreement-v2-diff-for-the-sales-manager")
     # ... and, before signing, how the last 90 days of leads would have come out under it.
     whatif = page.locator("#whatif")
-    expect(whatif).to_contain_text("What if it were active: the last 90 days of leads")
+    expect(whatif).to_contain_text("What if it were active: the leads in the last 90 days")
     expect(whatif).to_contain_text("from every form no other active version lists")
     expect(whatif.locator('#whatif-counts tr[data-version="2"]')).to_be_visible()
     expect(whatif.locator('#whatif-counts tr[data-version="1"]')).to_be_visible()

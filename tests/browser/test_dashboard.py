@@ -84,6 +84,10 @@ def test_a_marketing_manager_notes_a_review_that_fits_a_phone_and_passes_axe(pag
     expect(page.get_by_role("status")).to_have_text("The marketing notes are saved.")
     expect(page.locator(".review-notes")).to_have_text("Webinar leads fail the size rule.")
     expect(page.get_by_label("Edit the sales notes")).to_have_count(0)
+    # The agreement's side of the meeting, frozen with it, and a draft one click away.
+    for panel in ("flags", "effectiveness", "threshold", "proposals"):
+        expect(page.locator(f'table[data-panel="{panel}"]')).to_have_count(1)
+    expect(page.locator('table[data-panel="funnel"]')).to_be_visible()
     snap("review-desktop")
 
     page.set_viewport_size(PHONE)
@@ -95,3 +99,22 @@ def test_a_marketing_manager_notes_a_review_that_fits_a_phone_and_passes_axe(pag
     ]
     assert not serious
     snap("review-phone")
+
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.get_by_role("button", name=re.compile(r"Propose a change to v\d+")).first.click()
+    expect(page).to_have_url(re.compile(r"/agreement/v\d+/edit/$"))
+    snap("review-propose-a-change-draft")
+
+
+def test_the_printable_view_shows_every_panel_and_the_filters_on_paper(page: Page, snap, artifacts):
+    demo_seed(leads=30)
+    log_in(page, "marketer")
+    page.goto("/dashboard/?period=all")
+    on_screen = _funnel_on_page(page)
+    page.get_by_role("link", name="Printable view").click()
+    expect(page.locator("#print-filters")).to_contain_text("Period: All time")
+    expect(page.get_by_role("navigation", name="Main")).to_have_count(0)
+    assert _funnel_on_page(page) == on_screen
+    page.emulate_media(media="print")
+    snap("dashboard-print")
+    page.pdf(path=artifacts / "dashboard-print.pdf", format="A4")

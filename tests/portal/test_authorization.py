@@ -62,6 +62,7 @@ GET = {
     # The shared dashboard: the same team-wide numbers for every login, reps too (issue 20).
     "dashboard": statuses(LOGIN, 200, 200, 200, 200, 200),
     "dashboard_csv": statuses(LOGIN, 200, 200, 200, 200, 200),
+    "dashboard_print": statuses(LOGIN, 200, 200, 200, 200, 200),
     # The handoff review: read by every login; each side's manager writes its notes.
     "review_list": statuses(LOGIN, 200, 200, 200, 200, 200),
     "review": statuses(LOGIN, 200, 200, 200, 200, 200),

@@ -130,7 +130,42 @@ def test_the_agreement_page_shows_each_criterion_and_the_suggestion(active, clie
     client.force_login(UserFactory(role=Role.SALES_REP))
     page = client.get(reverse("scoring:agreement")).content.decode()
     assert 'id="effectiveness"' in page
-    assert "63 leads accepted or rejected since" in page
+    assert "63 leads decided in the last 90 days" in page
     assert "60 · 58 % · 29 %" in page  # company size, passed: 35/60 accepted, 10/35 won
     assert "Too few to trust: failed by fewer than 30 decided leads." in page
     assert "Suggested: <strong>10 points</strong> instead of 0." in page
+
+
+def test_imported_outcomes_count_as_decisions_years_back_and_say_so(client):
+    """No rep has worked a lead: 40 leads of 100 people imported as won from three years ago,
+    and 30 of 10 people imported as rejected (no budget). Company size at least 50 passes the
+    40 (all accepted: won) and fails the 30 (all rejected)."""
+    from tests.portal.dashboard.helpers import lead_imported_as
+
+    agreement = AgreementFactory()
+    form = FormFactory()
+    for _ in range(40):
+        lead_imported_as(
+            Stage.WON, days_ago=3 * 365, source_form=form, attributes={"company_size": "100"}
+        )
+    for _ in range(30):
+        lead_imported_as(
+            Stage.REJECTED,
+            reason_code="no_budget",
+            days_ago=3 * 365,
+            source_form=form,
+            attributes={"company_size": "10"},
+        )
+    assert effectiveness(agreement=agreement).decided == 0  # not in the last 90 days
+    result = effectiveness(agreement=agreement, days=None)
+    assert (result.decided, result.imported) == (70, 70)
+    (size,) = result.criteria
+    assert (size.passed.decided, size.passed.accepted, size.passed.won) == (40, 40, 40)
+    assert (size.passed.imported, size.passed.by_reps) == (40, 0)
+    assert (size.failed.decided, size.failed.rejected, size.failed.imported) == (30, 30, 30)
+    four_years_ago = (timezone.localdate() - timedelta(days=4 * 365)).isoformat()
+    client.force_login(UserFactory(role=Role.SALES_MANAGER))
+    page = client.get(reverse("scoring:agreement"), {"start": four_years_ago}).content.decode()
+    assert "70 leads decided since " in page
+    assert "(70 imported outcomes, the rest reps' decisions)" in page
+    assert "40 (40 imported) · 100 % · 100 %" in page

@@ -150,7 +150,7 @@ def test_both_managers_see_the_whatif_on_the_proposal_page(fixture, client):
         page = client.get(reverse("scoring:version", kwargs={"version": proposal.version}))
         section = page.content.decode()
         assert 'id="whatif"' in section
-        assert "7 leads since" in section
+        assert "7 leads in the last 90 days" in section
         assert "1 would qualify" in section
         assert "2 would no longer qualify" in section
         assert "Rejected for: wrong territory (1)" in section
@@ -160,8 +160,8 @@ def test_the_days_are_chosen_from_the_list(fixture, client):
     _active, proposal = fixture
     client.force_login(UserFactory(role=Role.SALES_MANAGER))
     url = reverse("scoring:version", kwargs={"version": proposal.version})
-    assert "8 leads since" in client.get(url, {"days": 180}).content.decode()
-    assert "7 leads since" in client.get(url, {"days": 7000}).content.decode()
+    assert "8 leads in the last 180 days" in client.get(url, {"days": 180}).content.decode()
+    assert "7 leads in the last 90 days" in client.get(url, {"days": 7000}).content.decode()
 
 
 def test_a_marketer_reads_the_proposal_without_the_whatif(fixture, client):
@@ -332,3 +332,17 @@ def test_the_whatif_refuses_what_json_loads_refuses(text):
 
     with pytest.raises(json.JSONDecodeError):
         whatif_module._loads(text)
+
+
+def test_the_whatif_takes_any_dates_years_back(fixture, client):
+    active, proposal = fixture
+    old = LeadFactory(source_form=Lead.objects.first().source_form, attributes={})
+    Lead.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=3 * 365))
+    years_ago = (timezone.localdate() - timedelta(days=4 * 365)).isoformat()
+    two_years_ago = (timezone.localdate() - timedelta(days=2 * 365)).isoformat()
+    assert whatif(proposal=proposal, against=active, days=None).leads == 9  # all time
+    client.force_login(UserFactory(role=Role.SALES_MANAGER))
+    url = reverse("scoring:version", kwargs={"version": proposal.version})
+    page = client.get(url, {"start": years_ago, "end": two_years_ago}).content.decode()
+    assert "1 lead from " in page
+    assert client.get(url, {"days": "all"}).context["whatif"].leads == 9

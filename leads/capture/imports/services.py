@@ -327,6 +327,7 @@ def _import_row(lead_import: LeadImport, row: ParsedRow) -> tuple[str, Lead]:
         idempotency_key=key,
         problems=row.problems,
         user_agent=f"CSV import {lead_import.pk}: {lead_import.file_name}"[:500],
+        intake="import",
         for_reps=lead_import.route_open_leads,
     )
     event_lead_imported(

@@ -6,6 +6,7 @@ updated and handed off on commit.
 """
 
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from django.db import transaction
@@ -85,6 +86,7 @@ def quarantine_release(*, post: QuarantinedPost, by, why: str) -> Submission:
                 idempotency_key=post.idempotency_key,
                 ip_address=post.ip_address,
                 user_agent=post.user_agent,
+                intake=post.intake,
             ),
             problems=post.problems,
         )
@@ -146,6 +148,6 @@ def intake_capture(
         version=version,
         payload=payload,
         cleaned=cleaned,
-        provenance=provenance,
+        provenance=replace(provenance, intake=intake),
         problems=problems,
     )

@@ -12,7 +12,7 @@ from leads.capture.intake.counters import form_viewed
 from leads.capture.models import FormDailyViews
 from leads.capture.selectors import form_stats
 from leads.lifecycle import lead_move
-from leads.models import Lead, Stage
+from leads.models import Lead, Stage, Submission
 from portal.accounts.roles import Role
 from tests.factories import FormFactory, UserFactory
 
@@ -75,6 +75,30 @@ def test_stats_count_views_submissions_and_the_stages_reached(known):
     assert (stats.qualified, stats.accepted, stats.won) == (3, 2, 1)
     assert stats.conversion_rate == pytest.approx(5 / 8)
     assert stats.conversion_percent == "62.5 %"
+
+
+def test_api_posts_imports_and_seeded_submissions_have_no_view_and_do_not_convert(known, client):
+    """24 more submissions that no view preceded (the demo's seeds, an API client, a CSV
+    import): conversion stays 5 page posts ÷ 8 views, not 29 ÷ 8."""
+    url = reverse("capture:api_submission_create", kwargs={"slug": known.slug})
+    for i in range(4):
+        response = client.post(
+            url, {"email": f"api{i}@acme.example"}, content_type="application/json"
+        )
+        assert response.status_code in (200, 201, 202), response.content
+    seeded = [
+        Submission(form=known, lead=Lead.objects.get(email="ana@acme.example"), payload={})
+        for _ in range(20)
+    ]
+    Submission.objects.bulk_create(seeded)
+    stats = form_stats(form=known)
+    assert (stats.views, stats.submissions, stats.from_views) == (8, 29, 5)
+    assert stats.conversion_percent == "62.5 %"
+    assert set(Submission.objects.filter(form=known).values_list("intake", flat=True)) == {
+        "page",
+        "api",
+        "",
+    }
 
 
 def test_stats_are_read_in_three_queries_however_many_leads(known):

@@ -94,3 +94,40 @@ def test_the_page_reads_as_many_queries_for_many_leads_as_for_few(client):
     with CaptureQueriesContext(connection) as many:
         client.get(reverse("dashboard"), {"period": "all"})
     assert len(many) == len(few)
+
+
+def test_the_printable_view_has_every_panel_the_filters_in_words_and_no_navigation(client):
+    _some_leads()
+    client.force_login(UserFactory(role=Role.SALES_REP))
+    params = {"period": "30", "source": "ads"}
+    page = client.get(reverse("dashboard"), params)
+    printed = client.get(reverse("dashboard_print"), params)
+    assert printed.status_code == 200
+    html = printed.content.decode()
+    assert 'aria-label="Main"' not in html and 'id="dashboard-filters"' not in html
+    assert "<strong>Period:</strong> Last 30 days · <strong>Source:</strong> ads" in html
+    for key, table in page.context["tables"].items():
+        assert f'data-panel="{table.key}"' in html, key
+        assert printed.context["tables"][key].rows == table.rows, key
+    assert f'href="{reverse("dashboard_print")}?period=30&amp;source=ads"' in page.content.decode()
+
+
+def test_the_stylesheet_prints_panels_whole_and_without_the_navigation():
+    from django.contrib.staticfiles import finders
+
+    with open(finders.find("css/leadbridge.css"), encoding="utf-8") as stylesheet:
+        css = stylesheet.read()
+    printing = css.split("@media print", 1)[1]
+    assert "break-inside: avoid" in printing and "header" in printing
+
+
+def test_the_dashboard_and_the_review_include_the_same_panel_templates(client):
+    from portal.dashboard.services import review_freeze
+
+    _some_leads()
+    client.force_login(UserFactory(role=Role.SALES_MANAGER))
+    live = {t.name for t in client.get(reverse("dashboard")).templates}
+    frozen = {t.name for t in client.get(review_freeze().get_absolute_url()).templates}
+    panels = {name for name in live if name.startswith("dashboard/_panels_")}
+    assert len(panels) == 5
+    assert panels <= frozen
