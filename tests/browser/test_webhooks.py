@@ -10,6 +10,7 @@ from playwright.sync_api import Page, expect
 from standardwebhooks import Webhook
 
 from portal.demo.services import demo_seed
+from portal.integrations.webhooks.models import Endpoint
 from tests.browser.session import log_in
 from tests.portal.integrations.webhooks.conftest import Receiver
 
@@ -34,6 +35,11 @@ def test_a_manager_registers_an_endpoint_tests_it_and_reads_the_log(
     demo_seed(leads=0)
     log_in(page, "sales.manager")
     page.get_by_role("link", name="Webhooks").click()
+    # The demo's example endpoint, switched off until someone points it at a receiver.
+    expect(page.locator("#endpoints")).to_contain_text("CRM (example)")
+    snap("webhooks-demo-example")
+    Endpoint.objects.all().delete()
+    page.reload()
     expect(page.locator("#no-endpoints")).to_be_visible()
     snap("webhooks-empty")
 
