@@ -3,9 +3,9 @@ scoring 0011, routing 0002): leads, criteria (also of signed versions) and queue
 converted by one mapping, so a lead and a criterion that named one country still meet."""
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
+
+from tests.migrations import migrate
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -21,13 +21,6 @@ AFTER = [
     ("scoring", "0011_countries_as_iso_codes"),
     ("routing", "0002_countries_as_iso_codes"),
 ]
-
-
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
 
 
 def test_stored_country_names_become_codes_and_the_rest_stays():
@@ -88,4 +81,4 @@ def test_stored_country_names_become_codes_and_the_rest_stays():
             "US",
         ]
     finally:
-        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+        migrate()

@@ -1,20 +1,13 @@
 """Agreements made when first contact was agreed in minutes read it in hours after."""
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.migrations import migrate
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 MINUTES = [("scoring", "0007_rescore_run_progress")]
 HOURS = [("scoring", "0008_agreement_first_contact_in_hours")]
-
-
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
 
 
 def test_first_contact_minutes_become_whole_hours_rounded_up_and_back():
@@ -44,4 +37,4 @@ def test_first_contact_minutes_become_whole_hours_rounded_up_and_back():
             60,
         ]
     finally:
-        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+        migrate()

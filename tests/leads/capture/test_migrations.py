@@ -1,20 +1,13 @@
 """Forms published before versions existed serve their fields as version 1, their posts too."""
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.migrations import migrate
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 BEFORE = [("capture", "0001_initial"), ("leads", "0002_initial")]
 AFTER = [("capture", "0003_remove_form_is_published"), ("leads", "0003_submission_form_version")]
-
-
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
 
 
 def test_published_forms_become_version_one_with_their_submissions():
@@ -43,7 +36,7 @@ def test_published_forms_become_version_one_with_their_submissions():
         assert (draft.status, draft.current_version) == ("draft", None)
         assert Submission.objects.get().form_version_id == live.current_version_id
     finally:
-        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+        migrate()
 
 
 def test_forms_made_before_embedding_get_a_guid_each_and_no_embedding_sites():
@@ -59,4 +52,4 @@ def test_forms_made_before_embedding_get_a_guid_each_and_no_embedding_sites():
         assert None not in guids
         assert list(Form.objects.values_list("allowed_origins", flat=True)) == [[], [], []]
     finally:
-        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+        migrate()

@@ -2,19 +2,11 @@
 queue takes the same leads after it as before."""
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from leads.routing.rules import QueueRule
+from tests.migrations import migrate
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
 
 
 def test_one_attribute_rules_become_conditions_and_back():
@@ -44,4 +36,4 @@ def test_one_attribute_rules_become_conditions_and_back():
         assert queues.get(pk=brazil.pk).match_values == ["BR", "PT"]
         assert queues.get(pk=trial.pk).match_attribute == "plan"
     finally:
-        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+        migrate()
