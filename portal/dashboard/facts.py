@@ -94,8 +94,9 @@ def _own(vendor: str, lead_id: str) -> str:
     )
 
 
-def _proved_update(vendor: str) -> str:
-    """What one new event (NEW) proves, added to its lead's row."""
+def _proved_update() -> str:
+    """SQLite: what one new event (NEW) proves, added to its lead's row (PostgreSQL counts a
+    statement's events at once: `_events_proved`)."""
     stage = "NEW.kind = 'stage_changed'"
     rank = f"CASE WHEN {stage} THEN {RANK.format(to='NEW.to_stage')} ELSE 0 END"
     routed = f"CASE WHEN {stage} AND NEW.to_stage = 'routed' THEN NEW.at END"
@@ -104,32 +105,22 @@ def _proved_update(vendor: str) -> str:
         "THEN NEW.at END"
     )
     flags = ", ".join(f"{f} = {f} OR ({stage} AND NEW.to_stage = '{f}')" for f in EXITS)
-    found = (
-        "position({code} in {column}) = 0"
-        if vendor == "postgresql"
-        else "instr({column}, {code}) = 0"
-    )
     code = "',' || NEW.reason_code || ','"
     flags += "".join(
         f", {column} = CASE WHEN {stage} AND NEW.to_stage = '{to}' AND "
-        f"{found.format(code=code, column=column)} THEN {column} || NEW.reason_code || ',' "
+        f"instr({column}, {code}) = 0 THEN {column} || NEW.reason_code || ',' "
         f"ELSE {column} END"
         for column, to in REASONED.items()
     )
-    if vendor == "postgresql":
-        furthest = f"furthest = greatest(furthest, {rank})"
-        times = f"routed_at = least(routed_at, {routed}), "
-        times += f"contacted_at = least(contacted_at, {contact})"
-    else:
 
-        def earliest(column: str, value: str) -> str:
-            return (
-                f"{column} = CASE WHEN {column} IS NULL THEN {value} WHEN {value} IS NULL "
-                f"THEN {column} ELSE min({column}, {value}) END"
-            )
+    def earliest(column: str, value: str) -> str:
+        return (
+            f"{column} = CASE WHEN {column} IS NULL THEN {value} WHEN {value} IS NULL "
+            f"THEN {column} ELSE min({column}, {value}) END"
+        )
 
-        furthest = f"furthest = max(furthest, {rank})"
-        times = f"{earliest('routed_at', routed)}, {earliest('contacted_at', contact)}"
+    furthest = f"furthest = max(furthest, {rank})"
+    times = f"{earliest('routed_at', routed)}, {earliest('contacted_at', contact)}"
     return (
         f"UPDATE dashboard_leadfacts SET {furthest}, {flags}, {times} WHERE lead_id = NEW.lead_id"
     )
@@ -232,7 +223,7 @@ def _sqlite_judged() -> list[str]:
 
 def _events_proved() -> str:
     """PostgreSQL: what the events one statement wrote (its transition table `added`) prove,
-    added to their leads' rows in one UPDATE: `_proved_update` once per statement, not once
+    added to their leads' rows in one UPDATE: what SQLite's `_proved_update` does once
     per event (the handoff writes its batch's events with one COPY)."""
     stage = "e.kind = 'stage_changed'"
     contact = f"e.kind = 'contact_logged' OR ({stage} AND e.to_stage = 'contacted')"
@@ -344,7 +335,7 @@ def _sqlite_install() -> list[str]:
     return [
         "CREATE TRIGGER dashboard_leadfacts_event AFTER INSERT ON leads_leadevent "
         "WHEN NEW.kind IN ('stage_changed', 'contact_logged') "
-        f"BEGIN {_proved_update('sqlite')}; END",
+        f"BEGIN {_proved_update()}; END",
         "CREATE TRIGGER dashboard_leadfacts_event_changed AFTER UPDATE ON leads_leadevent "
         f"BEGIN {_recount_one('sqlite', 'NEW.lead_id')}; END",
         "CREATE TRIGGER dashboard_leadfacts_lead AFTER INSERT ON leads_lead "
