@@ -22,8 +22,10 @@ if "DATABASE_URL" not in os.environ and _answers("127.0.0.1", 5432):
 if "CELERY_BROKER_URL" not in os.environ and _answers("127.0.0.1", 6379):
     # Under pytest-xdist each process gets a Redis database of its own (gw0 15, gw1 14, …),
     # so a real worker started by one test never takes another process's messages.
+    # TEST_REDIS_DB_TOP moves that block down, for two checkouts' suites at once on one Redis.
     _worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
-    os.environ["CELERY_BROKER_URL"] = f"redis://127.0.0.1:6379/{15 - _worker % 8}"
+    _top = int(os.environ.get("TEST_REDIS_DB_TOP", "15"))
+    os.environ["CELERY_BROKER_URL"] = f"redis://127.0.0.1:6379/{(_top - _worker) % 16}"
 
 from portal.settings import *  # noqa: E402, F403
 
