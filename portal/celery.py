@@ -12,6 +12,7 @@ from celery.signals import (
     worker_process_init,
 )
 from django.db import DatabaseError, close_old_connections
+from django.urls import get_resolver
 
 from portal import kombu_fix
 
@@ -59,7 +60,13 @@ def freeze_what_the_worker_loaded(**kwargs) -> None:
     collector's reach (`gc.freeze`, again in each pool process), a full collection walks only
     what the tasks made since. Without it the collector took a third of the escalation step's
     CPU (bench/sla.py: 2.49 s of the process's CPU for 10,000 due leads, 1.61 s without it),
-    its batches' thousands of objects setting off full sweeps of the whole heap."""
+    its batches' thousands of objects setting off full sweeps of the whole heap.
+
+    The URL patterns are loaded first: a task that links to a page (a notification's lead
+    address) otherwise imported every view module on its first `reverse`, 0.6 s of CPU in
+    the first escalation batch (a quarter of its Python, py-spy, bench/sla.py), and those
+    modules' objects were left to the collector."""
+    get_resolver().reverse_dict  # noqa: B018 - imports the URL modules and builds the index
     gc.freeze()
 
 

@@ -317,6 +317,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "handoff.escalate",
         "schedule": env.int("ESCALATE_EVERY_SECONDS", default=60),
     },
+    # Re-scorings and clocks' recounts whose message was lost (scoring/resume.py).
+    "scoring-resume-runs": {
+        "task": "scoring.resume_stalled_runs",
+        "schedule": env.int("SWEEP_EVERY_SECONDS", default=60),
+    },
     "handoff-nurture-return": {
         "task": "handoff.nurture_return",
         "schedule": env.int("NURTURE_EVERY_SECONDS", default=900),
@@ -361,6 +366,14 @@ WEBHOOKS_SEND_THREADS = env.int("WEBHOOKS_SEND_THREADS", default=16)
 # again after HANDOFF_RETRY_SECONDS.
 LEADBRIDGE_HANDOFF_BATCH = env.int("HANDOFF_BATCH", default=250)
 LEADBRIDGE_HANDOFF_RETRY_SECONDS = env.int("HANDOFF_RETRY_SECONDS", default=60)
+# A re-scoring or clocks' recount that has not moved for RUN_RESUME_AFTER_SECONDS is sent
+# again by beat's sweeper (longer than a task's time limit and the broker's visibility
+# timeout, so a message merely waiting or redelivered is not taken for lost); one sent again
+# RUN_RESUME_ATTEMPTS times without moving stops, marked failed with the reason.
+LEADBRIDGE_RUN_RESUME_AFTER_SECONDS = env.int(
+    "RUN_RESUME_AFTER_SECONDS", default=max(300, CELERY_TASK_TIME_LIMIT * 3)
+)
+LEADBRIDGE_RUN_RESUME_ATTEMPTS = env.int("RUN_RESUME_ATTEMPTS", default=3)
 # The escalation step claims this many due leads per transaction (routing/escalation.py).
 LEADBRIDGE_ESCALATION_BATCH = env.int("ESCALATION_BATCH", default=2000)
 # A worker process starts `hand_off` runs at most this often, so a steady stream is taken in

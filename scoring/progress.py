@@ -42,6 +42,20 @@ class RescoreRun(models.Model):
     started_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The sweeper's (scoring.resume): a run with no progress for a while is sent again, and
+    # after a few sends that moved nothing it stops, unfinished, with the reason.
+    resumed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the sweeper last sent it again."
+    )
+    resumes = models.PositiveSmallIntegerField(
+        default=0, help_text="Times it was sent again since it last moved."
+    )
+    error = models.CharField(
+        max_length=300, blank=True, help_text="What its last task raised, if it raised."
+    )
+    failure = models.CharField(
+        max_length=400, blank=True, help_text="Why it stopped unfinished (then finished_at)."
+    )
 
     class Meta:
         ordering = ["-started_at", "-pk"]
@@ -51,6 +65,8 @@ class RescoreRun(models.Model):
 
     @property
     def percent(self) -> int:
+        if self.failure:
+            return min(99, self.done * 100 // self.total) if self.total else 0
         if self.finished_at is not None or not self.total:
             return 100
         return min(99, self.done * 100 // self.total)
@@ -70,6 +86,8 @@ class RescoreRun(models.Model):
     def words(self) -> str:
         """Where it stands, in a sentence (the page, and the progress it polls)."""
         done = min(self.done, self.total) if self.finished_at is None else self.done
+        if self.failure:
+            return f"Stopped at {done} of {self.total}: {self.failure}"
         if self.kind == self.Kind.CLOCKS:
             if self.finished_at is not None:
                 return f"Done: the due times of {done} open lead{_s(done)} counted again."
@@ -84,6 +102,14 @@ class RescoreRun(models.Model):
             f"{done} of {self.total} disqualified leads judged again so far; "
             f"{self.qualified} now qualify."
         )
+
+    @property
+    def resumed_words(self) -> str:
+        """The sweeper's mark on the page: "" if it never had to send the run again."""
+        if self.resumed_at is None:
+            return ""
+        at = timezone.localtime(self.resumed_at)
+        return f"Resumed at {at:%d %b %Y, %H:%M} after it stopped moving."
 
 
 def _s(count: int) -> str:

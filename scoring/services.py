@@ -390,6 +390,8 @@ def _draft_locked(agreement: Agreement) -> Agreement:
 
 TERMS = ("summary", "threshold", "accept_within_minutes", "contact_within_hours")
 BUSINESS_HOURS = ("business_days", "business_opens", "business_closes", "time_zone")
+# What the agreement page edits on a draft, as it grows (the API's resource shows them all).
+AGREEMENT_SETTINGS = (*TERMS, *BUSINESS_HOURS, "holidays")
 
 
 def agreement_terms_set(
@@ -447,7 +449,7 @@ def agreement_terms_set(
             setattr(agreement, name, value)
         if holidays is not None:
             agreement.holidays = [day.isoformat() for day in sorted(set(holidays))]
-        agreement.save(update_fields=[*TERMS, *BUSINESS_HOURS, "holidays"])
+        agreement.save(update_fields=list(AGREEMENT_SETTINGS))
     return agreement
 
 

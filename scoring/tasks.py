@@ -4,16 +4,19 @@ that never delays a new lead."""
 
 import logging
 import time
+from contextlib import contextmanager
 
 from celery import shared_task
 from django.conf import settings
-from django.db import transaction
+from django.db import OperationalError, transaction
 from kombu.exceptions import OperationalError as BrokerError
 
-from portal.task_options import BULK, RETRY
+from portal.task_options import BULK, HANDOFF, RETRY
 from scoring.clocks import clocks_recount_batch, clocks_recount_run_create
 from scoring.models import Agreement
+from scoring.progress import RescoreRun
 from scoring.rescore import rescore_chunks, rescore_run_create
+from scoring.resume import run_error_record, runs_resume_claim
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +43,9 @@ def _publish(run_id: int) -> None:
 
 @shared_task(name="scoring.rescore_open_leads", **BULK, **RETRY)
 def rescore_open_leads(run_id: int) -> None:
-    if rescore_chunks(run_id=run_id, until=time.monotonic() + BUDGET_SECONDS):
+    with _errors_kept(run_id):
+        more = rescore_chunks(run_id=run_id, until=time.monotonic() + BUDGET_SECONDS)
+    if more:
         _publish(run_id)
 
 
@@ -69,7 +74,35 @@ def recount_clocks(run_id: int) -> None:
     levels active now in their queue's working hours, a batch at a time; the sequel queued
     once the budget is spent."""
     until = time.monotonic() + BUDGET_SECONDS
-    while clocks_recount_batch(run_id=run_id, size=CLOCK_BATCH):
-        if time.monotonic() > until:
-            _publish_recount(run_id)
-            return
+    more = True
+    with _errors_kept(run_id):
+        while more and time.monotonic() <= until:
+            more = clocks_recount_batch(run_id=run_id, size=CLOCK_BATCH)
+    if more:
+        _publish_recount(run_id)
+
+
+# Beat's sweeper for runs whose message was lost (scoring/resume.py). On the handoff's queue,
+# like the handoff's own sweep: one small query a minute, and a bulk worker that is down
+# shows as a run given up with the reason instead of a bar that never ends.
+@shared_task(name="scoring.resume_stalled_runs", **HANDOFF, **RETRY)
+def resume_stalled_runs() -> None:
+    for run in runs_resume_claim():
+        logger.info("Run %s (%s) did not move: sent again.", run.run_id, run.kind)
+        if run.kind == RescoreRun.Kind.CLOCKS:
+            _publish_recount(run.run_id)
+        else:
+            _publish(run.run_id)
+
+
+@contextmanager
+def _errors_kept(run_id: int):
+    """A run's task that raises keeps what it raised on the run, for the sweeper's reason
+    should the run be given up; a lost database is retried and says nothing."""
+    try:
+        yield
+    except OperationalError:
+        raise
+    except Exception as error:
+        run_error_record(run_id=run_id, error=error)
+        raise

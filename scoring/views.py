@@ -160,7 +160,9 @@ def rescore_progress(request: HttpRequest, pk: int) -> JsonResponse:
             "qualified": run.qualified,
             "percent": run.percent,
             "finished": run.finished_at is not None,
+            "failed": bool(run.failure),
             "words": run.words,
+            "resumed": run.resumed_words,
         }
     )
 

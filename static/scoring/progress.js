@@ -20,8 +20,14 @@
       inner.style.width = run.percent + "%";
       inner.textContent = run.percent + " %";
       words.textContent = run.words;
+      const resumed = document.getElementById(bar.dataset.resumed);
+      if (resumed && run.resumed) {
+        resumed.textContent = run.resumed;
+        resumed.classList.remove("d-none");
+      }
       if (run.finished) {
         inner.classList.remove("progress-bar-striped", "progress-bar-animated");
+        if (run.failed) inner.classList.add("bg-danger");
       } else {
         setTimeout(poll, 2000);
       }

@@ -49,3 +49,18 @@ def test_a_worker_process_notes_a_queue_at_most_every_heartbeat_seconds(
 def test_a_task_run_in_process_is_no_sign_of_a_worker(task):
     task("handoff@web-1", eager=True)
     assert not WorkerHeartbeat.objects.exists()
+
+
+def test_a_worker_loads_the_url_patterns_before_it_freezes_what_it_loaded():
+    """A task's first `reverse` must not import every view module (0.6 s of the first
+    escalation batch): the worker builds the URL index at start, then freezes it."""
+    import gc
+
+    from django.urls import clear_url_caches, get_resolver
+
+    clear_url_caches()
+    try:
+        portal_celery.freeze_what_the_worker_loaded()
+        assert get_resolver()._populated
+    finally:
+        gc.unfreeze()

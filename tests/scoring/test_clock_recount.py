@@ -98,7 +98,9 @@ def test_the_agreement_page_shows_the_recounts_progress_and_polls_it(three_route
         "qualified": 0,
         "percent": 33,
         "finished": False,
+        "failed": False,
         "words": "1 of 3 open leads' due times counted again so far.",
+        "resumed": "",
     }
 
 

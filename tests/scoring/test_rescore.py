@@ -253,8 +253,10 @@ def test_the_agreement_page_shows_the_progress_and_polls_it(
         "qualified": 1,
         "percent": 100,
         "finished": True,
+        "failed": False,
         "words": "Done: 2 of 2 disqualified leads judged again; 1 now qualifies and goes to "
         "routing.",
+        "resumed": "",
     }
 
 

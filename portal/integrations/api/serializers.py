@@ -10,6 +10,7 @@ from leads.routing.models import Queue, QueueMember
 from leads.routing.services import QUEUE_SETTINGS
 from portal.integrations.api.models import ApiToken
 from scoring.models import Agreement, Criterion
+from scoring.services import AGREEMENT_SETTINGS
 
 
 class FieldProblemSerializer(serializers.Serializer):
@@ -149,6 +150,12 @@ class AgreementSerializer(serializers.ModelSerializer):
     # format (an RFC 3339 time with an offset) is not.
     business_opens = serializers.CharField(read_only=True, help_text="HH:MM:SS, in time_zone.")
     business_closes = serializers.CharField(read_only=True, help_text="HH:MM:SS, in time_zone.")
+    holidays = serializers.ListField(
+        child=serializers.DateField(),
+        read_only=True,
+        help_text="Days off, local dates in time_zone, oldest first: service levels do not "
+        "count them.",
+    )
 
     class Meta:
         model = Agreement
@@ -156,14 +163,7 @@ class AgreementSerializer(serializers.ModelSerializer):
             "version",
             "status",
             "scope",
-            "summary",
-            "threshold",
-            "accept_within_minutes",
-            "contact_within_hours",
-            "business_days",
-            "business_opens",
-            "business_closes",
-            "time_zone",
+            *AGREEMENT_SETTINGS,
             "form_ids",
             "created_at",
             "proposed_at",

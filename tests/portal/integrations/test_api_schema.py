@@ -112,6 +112,15 @@ def test_the_resources_show_every_setting_the_pages_edit():
     schemas = _schema()["components"]["schemas"]
     from leads.capture.services import FORM_SETTINGS
     from leads.routing.services import QUEUE_SETTINGS
+    from scoring.services import AGREEMENT_SETTINGS
 
     assert set(FORM_SETTINGS) <= set(schemas["Form"]["properties"])
     assert set(QUEUE_SETTINGS) <= set(schemas["Queue"]["properties"])
+    assert set(AGREEMENT_SETTINGS) <= set(schemas["Agreement"]["properties"])
+
+
+def test_an_agreements_days_off_are_a_list_of_dates():
+    holidays = _schema()["components"]["schemas"]["Agreement"]["properties"]["holidays"]
+    assert holidays["type"] == "array" and holidays["readOnly"] is True
+    assert holidays["items"] == {"type": "string", "format": "date"}
+    assert "time_zone" in holidays["description"]
