@@ -233,8 +233,8 @@ def fair_share_table(filters: Filters) -> Table:
         ],
         note="The leads in view that queues assigned to each rep (a manager's reassignment "
         "aside; credited back: rejected as not a real person or a duplicate, not counted) "
-        "against their share of each queue: by weight in a weighted queue, equal otherwise, "
-        "among the queue's active members now.",
+        "against their share of each queue: each day, by weight in a weighted queue, equal "
+        "otherwise, among that day's members who were not away.",
     )
 
 
