@@ -296,8 +296,9 @@ def fair_shares_by_day(ledger: list[dict]) -> dict[tuple[int, int], float]:
     weighted queue, equally otherwise. A member now with no spell recorded (made before the
     history was kept, or outside `queue_save`) counts as one since always; a member now who
     is switched off, or whose account no longer takes leads, counts from none of their open
-    spells. A day none of its members counted shares among its members then. Three queries:
-    the spells, the members now, the absences."""
+    spells. A day all its members were away is shared among them all; a rep whose weight
+    changed that day counts at the later one. Three queries: the spells, the members now, the
+    absences."""
     days: dict[tuple[int, date], int] = {}
     weighted: set[int] = set()
     for row in ledger:
