@@ -646,7 +646,7 @@ def run(args: argparse.Namespace, workdir: Path, cleanup: contextlib.ExitStack) 
     cleanup.callback(processes.stop_all)
     for name in ("gunicorn", "worker", "beat"):
         processes.start(name)
-    processes.wait_serving()
+    processes.wait_serving(seconds=120)  # a machine shared with others' work starts slowly
 
     traffic = Traffic(processes.port, targets, args.timeout)
     readings: list[tuple[float, str, float]] = []
