@@ -18,7 +18,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, time
 from itertools import pairwise
 
-from django.contrib.postgres.fields import ArrayField
 from django.db import connection
 from django.db.models import (
     Aggregate,
@@ -244,21 +243,6 @@ class PercentileCont(Aggregate):
         super().__init__(expression, fraction=float(fraction), **extra)
 
 
-class Percentiles(Aggregate):
-    """PostgreSQL's continuous percentiles at several fractions over one sort (a list)."""
-
-    function = "percentile_cont"
-    template = "%(function)s(ARRAY%(fractions)s::float8[]) WITHIN GROUP (ORDER BY %(expressions)s)"
-
-    def __init__(self, expression, fractions: tuple[float, ...], **extra):
-        super().__init__(
-            expression,
-            fractions=repr([float(f) for f in fractions]),
-            output_field=ArrayField(FloatField()),
-            **extra,
-        )
-
-
 def percentile(values: list[float], fraction: float) -> float | None:
     """percentile_cont in Python, for SQLite (the demo): the same interpolation."""
     values = sorted(v for v in values if v is not None)
@@ -291,15 +275,12 @@ def _percentiles(leads: QuerySet, names: list[str], **also: Aggregate) -> dict:
     """Count, median and p90 of each timing, and the `also` aggregates: one query on
     PostgreSQL (two on SQLite)."""
     if connection.vendor == "postgresql":
-        # Median and p90 of a timing from one sort of it (two percentile_cont, two sorts).
         aggregates = {}
         for name in names:
             aggregates[f"{name}_n"] = Count(name)
-            aggregates[f"{name}_p"] = Percentiles(F(name), (0.5, 0.9))
-        result = leads.aggregate(**aggregates, **also)
-        for name in names:
-            result[f"{name}_p50"], result[f"{name}_p90"] = result.pop(f"{name}_p") or (None, None)
-        return result
+            aggregates[f"{name}_p50"] = PercentileCont(F(name), 0.5)
+            aggregates[f"{name}_p90"] = PercentileCont(F(name), 0.9)
+        return leads.aggregate(**aggregates, **also)
     # SQLite (the demo) has no percentile_cont: the timings come back as numbers.
     columns = list(zip(*leads.values_list(*names), strict=True)) or [[] for _ in names]
     result = leads.aggregate(**also) if also else {}
@@ -347,14 +328,14 @@ def _weekly(timed: QuerySet[LeadFacts]) -> list[dict]:
     if connection.vendor == "postgresql":
         rows = (
             acted.values("week")
-            .annotate(leads=Count("pk"), p=Percentiles(F("first_action"), (0.5, 0.9)))
+            .annotate(
+                leads=Count("pk"),
+                median=PercentileCont(F("first_action"), 0.5),
+                p90=PercentileCont(F("first_action"), 0.9),
+            )
             .order_by("week")
         )
-        return [
-            {"week": row["week"].date(), "leads": row["leads"], "median": median, "p90": p90}
-            for row in rows
-            for median, p90 in [row["p"]]
-        ]
+        return [{**row, "week": row["week"].date()} for row in rows]
     weeks: dict = {}
     for week, seconds in acted.values_list("week", "first_action"):
         weeks.setdefault(week, []).append(seconds)
