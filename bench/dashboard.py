@@ -29,7 +29,9 @@ The facts' triggers are off while it stores (one statement per table), and `fact
 ANALYZE, it times every panel of `portal.dashboard.tables.PANELS` warm
 (one untimed run first, then `--runs` runs; median and p95) with the default window (90 days)
 and with each one filter (form, campaign, source, queue, rep), and the whole page
-(`/dashboard/` through Django's test client, as the sales manager) the same way. Targets:
+(`/dashboard/` through Django's test client, as the sales manager) the same way, twice:
+its figures computed (the kept copy dropped before each request: the first visit after
+`DASHBOARD_FIGURES_SECONDS`, or a Refresh) and kept (every other visit). Targets:
 p95 < 300 ms per panel, the page < 1 s. `--explain PANEL` prints EXPLAIN (ANALYZE, BUFFERS)
 of each query that panel makes with the default window. `--write-cost ROUNDS` times instead
 what the facts' triggers cost the handoff's writes: a batch of 2,000 new leads written as the
@@ -182,6 +184,7 @@ def _timed(call, runs: int) -> tuple[float, float, float]:
 
 
 def _time_all(args) -> int:
+    from django.core.cache import cache
     from django.test import Client
     from django.test.utils import setup_test_environment
 
@@ -215,17 +218,22 @@ def _time_all(args) -> int:
         if args.only:
             break
 
-        def page(query=query):
-            response = client.get(f"/dashboard/?{query}")
-            assert response.status_code == 200, response.status_code
+        for kept in (False, True):
 
-        median, p95, cpu = _timed(page, max(3, args.runs // 2))
-        ok &= p95 < TARGET_PAGE_MS
-        flag = "" if p95 < TARGET_PAGE_MS else "  OVER"
-        print(
-            f"  page {name:8} median {median:7.1f} ms  p95 {p95:7.1f} ms  CPU {cpu:6.1f} ms"
-            f"{flag}  {load()}"
-        )
+            def page(query=query, kept=kept):
+                if not kept:
+                    cache.clear()  # every panel computed, as the first visit of a minute
+                response = client.get(f"/dashboard/?{query}")
+                assert response.status_code == 200, response.status_code
+
+            median, p95, cpu = _timed(page, max(3, args.runs // 2))
+            ok &= p95 < TARGET_PAGE_MS
+            flag = "" if p95 < TARGET_PAGE_MS else "  OVER"
+            how = "kept" if kept else "computed"
+            print(
+                f"  page {name:8} {how:8} median {median:7.1f} ms  p95 {p95:7.1f} ms  "
+                f"CPU {cpu:6.1f} ms{flag}  {load()}"
+            )
     print("  worst p95 per panel: " + ", ".join(f"{k} {v:.0f}" for k, v in worst.items()))
     return 0 if ok else 1
 

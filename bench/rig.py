@@ -211,7 +211,7 @@ class Processes:
     def log_tail(self, name: str) -> str:
         return tail(self.workdir / f"{name}.log")
 
-    def wait_serving(self) -> None:
+    def wait_serving(self, seconds: float = 30) -> None:
         def answers() -> bool:
             if self.running["gunicorn"].poll() is not None:
                 raise BenchError(f"gunicorn exited:\n{self.log_tail('gunicorn')}")
@@ -221,7 +221,7 @@ class Processes:
                 return b" 200 " in conn.recv(64)
             return False
 
-        wait_until(answers, seconds=30, what="gunicorn")
+        wait_until(answers, seconds=seconds, what="gunicorn")
 
 
 def product_environment(

@@ -627,7 +627,11 @@ def run(args: argparse.Namespace, workdir: Path, cleanup: contextlib.ExitStack) 
     redis = rig.OwnRedis()
     redis.start()
     cleanup.callback(redis.stop)
-    env = rig.product_environment(workdir, f"{POSTGRES_SERVER}/{DATABASE_NAME}", redis.url)
+    # The dashboard's kept figures in Redis, shared by the web workers, as in production.
+    cache_url = redis.url.rsplit("/", 1)[0] + "/1"
+    env = rig.product_environment(
+        workdir, f"{POSTGRES_SERVER}/{DATABASE_NAME}", redis.url, CACHE_URL=cache_url
+    )
     os.environ.update(env)
     recreate_database(POSTGRES_SERVER, DATABASE_NAME)
     cleanup.callback(drop_database, POSTGRES_SERVER, DATABASE_NAME)
@@ -642,7 +646,7 @@ def run(args: argparse.Namespace, workdir: Path, cleanup: contextlib.ExitStack) 
     cleanup.callback(processes.stop_all)
     for name in ("gunicorn", "worker", "beat"):
         processes.start(name)
-    processes.wait_serving()
+    processes.wait_serving(seconds=120)  # a machine shared with others' work starts slowly
 
     traffic = Traffic(processes.port, targets, args.timeout)
     readings: list[tuple[float, str, float]] = []

@@ -140,6 +140,12 @@ LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env("TIME_ZONE", default="UTC")
+# The dashboard's figures (every panel for one set of filters) are computed once and kept
+# this long in the cache below, for every viewer; the page's Refresh recomputes them.
+DASHBOARD_FIGURES_SECONDS = env.int("DASHBOARD_FIGURES_SECONDS", default=60)
+# Local memory is per process; in production a Redis (e.g. redis://host:6379/1), so every web
+# process shares one copy of the dashboard's figures.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 # How often an open inbox asks for new assignments (htmx polling), in seconds.
 INBOX_POLL_SECONDS = env.int("INBOX_POLL_SECONDS", default=20)
 USE_I18N = True

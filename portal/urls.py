@@ -6,7 +6,14 @@ from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
 from portal.accounts.views import healthz, home
-from portal.dashboard.views import dashboard, dashboard_csv, review, review_csv, review_list
+from portal.dashboard.views import (
+    dashboard,
+    dashboard_csv,
+    dashboard_refresh,
+    review,
+    review_csv,
+    review_list,
+)
 from portal.integrations.api.urls import profile_urlpatterns, schema_urlpatterns
 
 urlpatterns = [
@@ -24,6 +31,7 @@ urlpatterns = [
     ),
     path("dashboard/", dashboard, name="dashboard"),
     path("dashboard/print/", dashboard, {"printable": True}, name="dashboard_print"),
+    path("dashboard/refresh/", dashboard_refresh, name="dashboard_refresh"),
     path("dashboard/<slug:panel>.csv", dashboard_csv, name="dashboard_csv"),
     path("dashboard/reviews/", review_list, name="review_list"),
     path("dashboard/reviews/<int:pk>/", review, name="review"),

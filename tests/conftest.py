@@ -130,3 +130,14 @@ def _forget_published_forms():
     forget_published_forms()
     yield
     forget_published_forms()
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """The local-memory cache lives as long as the process: figures the dashboard kept in one
+    test (a rolled-back database) must not be shown to the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -171,6 +171,34 @@ class QueueMember(models.Model):
         return self.daily_cap if self.daily_cap is not None else queue.daily_cap_per_rep
 
 
+class Membership(models.Model):
+    """A spell of a rep in a queue at one weight: who was a member when, so a queue's fair
+    share over a period counts the members of each day, not those of today. Written by
+    `queue_save`; a change of weight ends one spell and starts another."""
+
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="memberships")
+    rep = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="queue_spells"
+    )
+    weight = models.PositiveSmallIntegerField(default=1)
+    started_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["queue", "started_at"]
+        indexes = [models.Index(fields=["queue", "started_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["queue", "rep"],
+                condition=models.Q(ended_at__isnull=True),
+                name="membership_one_open_spell",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rep} in {self.queue} from {self.started_at}"
+
+
 class Assignment(models.Model):
     lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="assignments")
     queue = models.ForeignKey(

@@ -1,15 +1,16 @@
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Min, QuerySet
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from leads.lifecycle import OPEN_STAGES
 from leads.models import Lead, Stage
 from leads.routing import strategies
-from leads.routing.models import Absence, Assignment, Availability, Queue
+from leads.routing.models import Absence, Assignment, Availability, Membership, Queue, QueueMember
 from leads.routing.rules import routing_attributes
 
 # A manager may hand these to another rep; a rejected lead goes back to routed on the way.
@@ -222,9 +223,18 @@ class FairnessRow:
         return self.received / total if total else 0.0
 
 
+def _expected(rep_id: int, owed: dict, counted: int, weights: dict, total_weight: int) -> float:
+    """The share of the queue's leads since `since` the rep should have had: by the members
+    of each day when it gave leads, else (none given yet) by the members now."""
+    if counted:
+        return owed.get(rep_id, 0.0) / counted
+    return weights.get(rep_id, 0) / total_weight if total_weight else 0.0
+
+
 def fairness(*, queue: Queue, since, now) -> tuple[list[FairnessRow], int]:
     """The queue's fairness ledger since `since`: per rep, the share they should have had
-    (by weight in a weighted queue, equal otherwise, among the members now), the leads the
+    (by weight in a weighted queue, equal otherwise, among the members of each day it gave
+    leads: `fair_shares_by_day`), the leads the
     queue gave them (credited-back ones apart), their load now and what the turn owes them.
     Read from the assignments, so editing the member list resets nobody. And the total."""
     members = list(queue.members.select_related("rep").order_by("position"))
@@ -234,17 +244,14 @@ def fairness(*, queue: Queue, since, now) -> tuple[list[FairnessRow], int]:
         m.rep_id: (m.weight if queue.strategy == Queue.Strategy.WEIGHTED else 1) for m in counting
     }
     total_weight = sum(weights.values())
+    by_day = ledger_by_day(Assignment.objects.filter(queue=queue, assigned_at__gte=since))
     ledger: dict[int, list[int]] = {}
-    rows = (
-        Assignment.objects.filter(queue=queue, assigned_at__gte=since)
-        .values_list("rep_id", "credited")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    for rep_id, credited, n in rows:
-        ledger.setdefault(rep_id, [0, 0])[1 if credited else 0] += n
+    for row in by_day:
+        ledger.setdefault(row["rep"], [0, 0])[1 if row["credited"] else 0] += row["n"]
+    owed = {rep_id: share for (_, rep_id), share in fair_shares_by_day(by_day).items()}
+    counted = sum(received for received, _ in ledger.values())
     reps = {m.rep_id: m.rep for m in members}
-    gone = set(ledger) - set(reps)
+    gone = (set(ledger) | set(owed)) - set(reps)
     reps.update({u.pk: u for u in get_user_model().objects.filter(pk__in=gone)})
     held = open_leads_by_rep()
     away = unavailable_reps(list(reps), now=now)
@@ -258,7 +265,7 @@ def fairness(*, queue: Queue, since, now) -> tuple[list[FairnessRow], int]:
                 rep=rep,
                 member=member is not None,
                 weight=member.weight if member else 0,
-                expected=weights.get(rep_id, 0) / total_weight if total_weight else 0.0,
+                expected=_expected(rep_id, owed, counted, weights, total_weight),
                 received=received,
                 credited=credited,
                 open_leads=held.get(rep_id, 0),
@@ -268,3 +275,90 @@ def fairness(*, queue: Queue, since, now) -> tuple[list[FairnessRow], int]:
         )
     total = sum(row.received for row in result)
     return result, total
+
+
+def ledger_by_day(assignments: QuerySet[Assignment]) -> list[dict]:
+    """The fairness ledger of these assignments (those with a queue): per queue, its
+    strategy, rep, credited or not and local day (TIME_ZONE), how many. One query."""
+    return list(
+        assignments.filter(queue__isnull=False)
+        .annotate(day=TruncDate("assigned_at"))
+        .values("queue", "queue__strategy", "rep", "credited", "day")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+
+
+def fair_shares_by_day(ledger: list[dict]) -> dict[tuple[int, int], float]:
+    """{(queue id, rep id): leads they should have had} of a `ledger_by_day`: each day's
+    counted leads of a queue (credited-back ones apart) shared among those who were its
+    members that day (`Membership`) and not away all of it (`Absence`), by weight in a
+    weighted queue, equally otherwise. A member now with no spell recorded (made before the
+    history was kept, or outside `queue_save`) counts as one since always; a member now who
+    is switched off, or whose account no longer takes leads, counts from none of their open
+    spells. A day all its members were away is shared among them all; a rep whose weight
+    changed that day counts at the later one. Three queries: the spells, the members now, the
+    absences."""
+    days: dict[tuple[int, date], int] = {}
+    weighted: set[int] = set()
+    for row in ledger:
+        if row["queue__strategy"] == Queue.Strategy.WEIGHTED:
+            weighted.add(row["queue"])
+        if not row["credited"]:
+            key = (row["queue"], row["day"])
+            days[key] = days.get(key, 0) + row["n"]
+    if not days:
+        return {}
+    queues = {queue for queue, _ in days}
+    zone = timezone.get_current_timezone()
+    first, last = min(day for _, day in days), max(day for _, day in days)
+    since = datetime.combine(first, time(), zone)
+    until = datetime.combine(last + timedelta(days=1), time(), zone)
+    # Every spell of these queues (a few rows a membership change): those of the period, and
+    # which members have any.
+    spells: dict[int, list[tuple[int, int, datetime, datetime | None]]] = {}
+    recorded: set[tuple[int, int]] = set()
+    for queue_id, rep_id, weight, started, ended in Membership.objects.filter(
+        queue_id__in=queues
+    ).values_list("queue_id", "rep_id", "weight", "started_at", "ended_at"):
+        recorded.add((queue_id, rep_id))
+        if started < until and (ended is None or ended > since):
+            spells.setdefault(queue_id, []).append((rep_id, weight, started, ended))
+    counting = {
+        (queue_id, rep_id): weight
+        for queue_id, rep_id, weight in QueueMember.objects.filter(
+            queue_id__in=queues, is_active=True, rep__in=active_reps().values("pk")
+        ).values_list("queue_id", "rep_id", "weight")
+    }
+    for (queue_id, rep_id), weight in counting.items():
+        if (queue_id, rep_id) not in recorded:
+            spells.setdefault(queue_id, []).append((rep_id, weight, since, None))
+    reps = {rep_id for found in spells.values() for rep_id, *_ in found}
+    away: dict[int, list[tuple[date, date]]] = {}
+    for rep_id, first_day, last_day in Absence.objects.filter(
+        rep_id__in=reps, first_day__lte=last, last_day__gte=first
+    ).values_list("rep_id", "first_day", "last_day"):
+        away.setdefault(rep_id, []).append((first_day, last_day))
+
+    expected: dict[tuple[int, int], float] = {}
+    for (queue_id, day), total in days.items():
+        opens = datetime.combine(day, time(), zone)
+        closes = datetime.combine(day + timedelta(days=1), time(), zone)
+        members: dict[int, int] = {}
+        for rep_id, weight, started, ended in spells.get(queue_id, []):
+            if started >= closes or (ended is not None and ended <= opens):
+                continue
+            if ended is None and (queue_id, rep_id) not in counting:
+                continue  # switched off now: as the routing passes them over
+            members[rep_id] = weight if queue_id in weighted else 1
+        present = {
+            rep_id: weight
+            for rep_id, weight in members.items()
+            if not any(a <= day <= b for a, b in away.get(rep_id, []))
+        }
+        shares = present or members
+        whole = sum(shares.values())
+        for rep_id, weight in shares.items():
+            key = (queue_id, rep_id)
+            expected[key] = expected.get(key, 0.0) + total * weight / whole
+    return expected

@@ -19,7 +19,14 @@ from leads.events import event_reassigned, events_record, new_assigned
 from leads.lifecycle import OPEN_STAGES, IllegalMove, lead_move, lead_moved, leads_save
 from leads.models import Lead, LeadEvent, RejectionReason, Stage
 from leads.routing import strategies
-from leads.routing.models import Absence, Assignment, Availability, Queue, QueueMember
+from leads.routing.models import (
+    Absence,
+    Assignment,
+    Availability,
+    Membership,
+    Queue,
+    QueueMember,
+)
 from leads.routing.selectors import (
     REASSIGNABLE,
     active_reps,
@@ -358,8 +365,14 @@ def queue_save(
             queue.save()
         wanted = [rep.pk for rep in reps]
         members = QueueMember.objects.filter(queue=queue)
+        leaving = list(members.exclude(rep__in=wanted).values_list("rep_id", flat=True))
         members.exclude(rep__in=wanted).delete()
         kept = {m.rep_id: m for m in members}
+        spells_now = dict(
+            Membership.objects.filter(queue=queue, ended_at__isnull=True).values_list(
+                "rep_id", "weight"
+            )
+        )
         position = max((m.position for m in kept.values()), default=-1) + 1
         start = min((m.stride_pass for m in kept.values()), default=0.0)
         joining, changed = [], []
@@ -378,8 +391,24 @@ def queue_save(
                 changed.append(member)
         QueueMember.objects.bulk_create(joining)
         QueueMember.objects.bulk_update(changed, ["weight", "open_cap", "daily_cap"])
+        reweighted = [m for m in changed if m.weight != spells_now.get(m.rep_id, m.weight)]
+        _spells_record(queue, ends=[*leaving, *(m.rep_id for m in reweighted)],
+                       starts=[*joining, *reweighted])  # fmt: skip
         release_after_commit(queue_ids=[queue.pk])
     return queue
+
+
+def _spells_record(queue: Queue, *, ends: Sequence[int], starts: Sequence[QueueMember]) -> None:
+    """The membership history (`Membership`): the spells of `ends` (rep ids) end now, and
+    `starts` begin one at their weight. The fair share of a period reads it."""
+    now = timezone.now()
+    if ends:
+        Membership.objects.filter(queue=queue, rep_id__in=ends, ended_at__isnull=True).update(
+            ended_at=now
+        )
+    Membership.objects.bulk_create(
+        Membership(queue=queue, rep_id=m.rep_id, weight=m.weight, started_at=now) for m in starts
+    )
 
 
 def lead_reassign(*, lead: Lead, to_rep, by, reason: str) -> Assignment:

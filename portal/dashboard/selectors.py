@@ -34,7 +34,8 @@ from django_celery_beat.models import PeriodicTask
 
 from leads.lifecycle import OPEN_STAGES
 from leads.models import Lead, LeadEvent, LostReason, RejectionReason, Stage
-from leads.routing.models import Assignment, Queue, QueueMember
+from leads.routing.models import Assignment
+from leads.routing.selectors import fair_shares_by_day, ledger_by_day
 from portal.accounts.models import User
 from portal.dashboard.models import LeadFacts
 from scoring.models import Agreement, Criterion
@@ -652,46 +653,25 @@ def team(*, filters: Filters) -> list[dict]:
 
 def fair_shares(*, filters: Filters) -> list[dict]:
     """Per rep: the leads in view that queues assigned to them (credited-back ones apart, as
-    the routing's fairness ledger counts them) against their fair share: of each queue's
-    assignments, their weight's part in a weighted queue, an equal part otherwise, among the
-    queue's active members now (leads.routing.selectors.fairness, over every queue). Three
-    queries: the ledger, the members, the names."""
-    assignments = Assignment.objects.filter(
-        queue__isnull=False, lead_id__in=facts_for(filters).values("lead_id")
-    )
+    the routing's fairness ledger counts them) against their fair share: each day, of each
+    queue's assignments, their weight's part in a weighted queue, an equal part otherwise,
+    among those who were the queue's members that day and not away
+    (leads.routing.selectors.fair_shares_by_day). Five queries: the ledger by day, the
+    members' spells, the members now, the absences, the names."""
+    assignments = Assignment.objects.filter(lead_id__in=facts_for(filters).values("lead_id"))
     if filters.since:
         # Implied (a lead is assigned after it came, an imported one too), and it lets the
         # ledger's (queue, assigned_at) index skip the assignments of older leads.
         assignments = assignments.filter(assigned_at__gte=filters.since)
-    counted = (
-        assignments.values("queue", "queue__strategy", "rep", "credited")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
+    ledger = ledger_by_day(assignments)
     received: dict[int, int] = {}
     credited: dict[int, int] = {}
-    per_queue: dict[int, int] = {}
-    weighted: set[int] = set()
-    for row in counted:
-        if row["queue__strategy"] == Queue.Strategy.WEIGHTED:
-            weighted.add(row["queue"])
-        if row["credited"]:
-            credited[row["rep"]] = credited.get(row["rep"], 0) + row["n"]
-            continue
-        received[row["rep"]] = received.get(row["rep"], 0) + row["n"]
-        per_queue[row["queue"]] = per_queue.get(row["queue"], 0) + row["n"]
-    members = QueueMember.objects.filter(
-        queue_id__in=per_queue, is_active=True, rep__is_active=True
-    ).values_list("queue_id", "rep_id", "weight")
-    weights: dict[int, dict[int, int]] = {}
-    for queue_id, rep_id, weight in members:
-        weights.setdefault(queue_id, {})[rep_id] = weight if queue_id in weighted else 1
+    for row in ledger:
+        counted = credited if row["credited"] else received
+        counted[row["rep"]] = counted.get(row["rep"], 0) + row["n"]
     expected: dict[int, float] = {}
-    for queue_id, total in per_queue.items():
-        shares = weights.get(queue_id, {})
-        whole = sum(shares.values())
-        for rep_id, weight in shares.items():
-            expected[rep_id] = expected.get(rep_id, 0.0) + total * weight / whole
+    for (_, rep_id), share in fair_shares_by_day(ledger).items():
+        expected[rep_id] = expected.get(rep_id, 0.0) + share
     reps = set(received) | set(credited) | set(expected)
     names = {
         row["pk"]: _name({f"rep__{k}": v for k, v in row.items()}, "rep")

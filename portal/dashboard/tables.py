@@ -1,9 +1,13 @@
 """The dashboard's panels as tables: the page, its charts and the CSV export read these rows,
 so the three show the same numbers."""
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
+from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 
 from portal.dashboard import selectors
@@ -229,8 +233,8 @@ def fair_share_table(filters: Filters) -> Table:
         ],
         note="The leads in view that queues assigned to each rep (a manager's reassignment "
         "aside; credited back: rejected as not a real person or a duplicate, not counted) "
-        "against their share of each queue: by weight in a weighted queue, equal otherwise, "
-        "among the queue's active members now.",
+        "against their share of each queue: each day, by weight in a weighted queue, equal "
+        "otherwise, among that day's members who were not away.",
     )
 
 
@@ -286,6 +290,38 @@ def all_tables(filters: Filters) -> dict[str, Table]:
         scores_table(filters),
     ]
     return {table.key: table for table in tables}
+
+
+@dataclass
+class Figures:
+    """Every panel for one set of filters, and when they were computed."""
+
+    tables: dict[str, Table]
+    at: datetime
+
+
+# Bump when a panel's rows change shape, so no process reads a copy an older release kept.
+FIGURES_VERSION = 1
+
+
+def _figures_key(filters: Filters) -> str:
+    digest = hashlib.sha256(repr(filters).encode()).hexdigest()[:32]
+    return f"dashboard:figures:{FIGURES_VERSION}:{digest}"
+
+
+def figures_kept(filters: Filters, *, fresh: bool = False) -> Figures:
+    """Every panel for `filters`, as computed at most `DASHBOARD_FIGURES_SECONDS` ago (kept in
+    the cache, for every viewer: the page, its CSV exports and its printable view read the
+    same copy, so they agree); `fresh`: computed now, and kept from now. A page's cost so no
+    longer grows with the leads in its window, only the first request's in each period."""
+    key = _figures_key(filters)
+    if not fresh:
+        kept = cache.get(key)
+        if kept is not None:
+            return kept
+    figures = Figures(all_tables(filters), timezone.now())
+    cache.set(key, figures, settings.DASHBOARD_FIGURES_SECONDS)
+    return figures
 
 
 # What only the handoff review shows beside the dashboard's panels: the agreement's side of the

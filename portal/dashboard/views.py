@@ -1,10 +1,13 @@
 from datetime import date
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from portal.accounts.decorators import permission_required_or_403
 from portal.accounts.roles import role_grants
@@ -24,7 +27,7 @@ from portal.dashboard.services import (
     review_notes_save,
     review_schedule_set,
 )
-from portal.dashboard.tables import PANELS, REVIEW_PANELS, Table, all_tables
+from portal.dashboard.tables import PANELS, REVIEW_PANELS, Table, figures_kept
 from portal.errors import DomainError
 from portal.spreadsheets import SafeWriter
 from scoring.selectors import agreements_active
@@ -37,12 +40,15 @@ def dashboard(request: HttpRequest, *, printable: bool = False) -> HttpResponse:
     no filters form, the filters said in words)."""
     form = DashboardFilterForm(request.GET)
     filters = filters_from(form)
-    tables = all_tables(filters)
+    figures = figures_kept(filters)
+    tables = figures.tables
     context = {
         "form": form,
         "filters": filters,
         "tables": {key.replace("-", "_"): table for key, table in tables.items()},
         "charts": _charts(tables),
+        "figures_at": figures.at,
+        "figures_seconds": settings.DASHBOARD_FIGURES_SECONDS,
         "query": request.GET.urlencode(),
         "presets": _presets(request, form),
         "overdue": overdue_leads(
@@ -54,6 +60,16 @@ def dashboard(request: HttpRequest, *, printable: bool = False) -> HttpResponse:
         context["described"] = _described(form)
     template = "dashboard/print.html" if printable else "dashboard/dashboard.html"
     return render(request, template, context)
+
+
+@permission_required_or_403("leads.view_dashboard")
+@require_POST
+def dashboard_refresh(request: HttpRequest) -> HttpResponse:
+    """Compute the figures for these filters (the query string) again, for everyone, and
+    show them."""
+    figures_kept(filters_from(DashboardFilterForm(request.GET)), fresh=True)
+    query = request.GET.urlencode()
+    return redirect(reverse("dashboard") + (f"?{query}" if query else ""))
 
 
 def _described(form: DashboardFilterForm) -> list[tuple[str, str]]:
@@ -115,11 +131,15 @@ def _week(day: date | str) -> str:
 
 @permission_required_or_403("leads.view_dashboard")
 def dashboard_csv(request: HttpRequest, panel: str) -> HttpResponse:
-    """One panel as CSV, for the same filters as the page (its query string)."""
-    panels = {**PANELS, **REVIEW_PANELS}
-    if panel not in panels:
+    """One panel as CSV, for the same filters as the page (its query string): the page's
+    kept figures, so the two agree; the review's own panels, computed now."""
+    if panel not in PANELS and panel not in REVIEW_PANELS:
         raise Http404(f"No panel called {panel}.")
-    table = panels[panel](filters_from(DashboardFilterForm(request.GET)))
+    filters = filters_from(DashboardFilterForm(request.GET))
+    if panel in PANELS:
+        table = figures_kept(filters).tables[panel]
+    else:
+        table = REVIEW_PANELS[panel](filters)
     stamp = timezone.localdate().isoformat()
     return _csv(f"dashboard-{panel}-{stamp}", table.columns, table.rows)
 

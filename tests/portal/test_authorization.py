@@ -63,6 +63,8 @@ GET = {
     "dashboard": statuses(LOGIN, 200, 200, 200, 200, 200),
     "dashboard_csv": statuses(LOGIN, 200, 200, 200, 200, 200),
     "dashboard_print": statuses(LOGIN, 200, 200, 200, 200, 200),
+    # Recomputes the figures for everyone: a POST (the page's Refresh button).
+    "dashboard_refresh": statuses(LOGIN, 405, 405, 405, 405, 405),
     # The handoff review: read by every login; each side's manager writes its notes.
     "review_list": statuses(LOGIN, 200, 200, 200, 200, 200),
     "review": statuses(LOGIN, 200, 200, 200, 200, 200),

@@ -10,7 +10,7 @@ from django.urls import reverse
 from leads.inbox.services import lead_reject
 from leads.models import RejectionReason, Stage
 from leads.routing.escalation import leads_escalate
-from leads.routing.models import Assignment, Availability, QueueMember
+from leads.routing.models import Assignment, Availability, Queue, QueueMember
 from leads.routing.selectors import fairness
 from leads.routing.services import lead_route, leads_route, queue_save
 from portal.accounts.roles import Role
@@ -118,3 +118,19 @@ def test_the_lead_page_explains_why_this_rep(client):
     assert "Passed over Portugal: the lead fails its conditions (country is one of PT)" in html
     assert "Queue Everyone took the lead; its reps take turns by round robin." in html
     assert "Skipped in turn: Ana" in html and "paused" in html
+
+
+def test_the_fairness_page_shares_each_day_among_that_days_members():
+    """Ana alone gets 3 leads; then Bruno joins and each gets 1: Ana's share 4 of 5 (80 %),
+    Bruno's 1 of 5 (20 %), not half each as the members now would give."""
+    ana, bruno = UserFactory.create_batch(2, role=Role.SALES_REP)
+    start = datetime.datetime(2026, 11, 2, 12, tzinfo=datetime.UTC)
+    with time_machine.travel(start, tick=False):
+        queue = queue_save(queue=Queue(name="Inbound"), reps=[ana])
+        leads_route(leads=qualified(3))
+    with time_machine.travel(start + datetime.timedelta(days=2), tick=False):
+        queue_save(queue=queue, reps=[ana, bruno])
+        leads_route(leads=qualified(2))
+    rows, total = fairness(queue=queue, since=LONG_AGO, now=start)
+    shares = {row.rep: (row.received, round(row.expected, 2)) for row in rows}
+    assert total == 5 and shares == {ana: (4, 0.8), bruno: (1, 0.2)}

@@ -1,12 +1,14 @@
 """The team panel's assignments against fair share, against a ledger counted by hand."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
-from leads.routing.models import Assignment, Queue, QueueMember
+from leads.routing.models import Absence, Assignment, Queue, QueueMember
+from leads.routing.services import queue_save
 from portal.accounts.roles import Role
 from portal.dashboard.selectors import Filters, fair_shares
 from tests.factories import LeadFactory, QueueFactory, UserFactory
@@ -77,5 +79,95 @@ def test_the_team_section_shows_fair_share_and_its_csv_says_the_same(ledger, cli
 
 
 def test_fair_share_is_three_queries_however_many_assignments(ledger, django_assert_num_queries):
-    with django_assert_num_queries(3):  # the ledger, the members, the names
+    with django_assert_num_queries(5):  # the ledger, spells, members now, absences, names
         fair_shares(filters=Filters())
+
+
+# Fair share by the members of each day: a rep who joins or leaves, or is away, mid-period.
+
+NOON = datetime.combine(timezone.localdate(), time(12), tzinfo=UTC)
+
+
+def given(queue, rep, n, *, days_ago):
+    at = NOON - timedelta(days=days_ago)
+    for _ in range(n):
+        lead = LeadFactory(created_at=at - timedelta(minutes=5))
+        Assignment.objects.create(lead=lead, queue=queue, rep=rep, assigned_at=at)
+
+
+def _shares():
+    rows = fair_shares(filters=Filters(since=NOON - timedelta(days=30)))
+    return {r["rep"]: (r["assigned"], r["fair_share"], r["of_fair_share"]) for r in rows}
+
+
+@pytest.fixture
+def reps():
+    return [
+        UserFactory(first_name=name, last_name="R", role=Role.SALES_REP)
+        for name in ("Ana", "Bo", "Cy")
+    ]
+
+
+def test_a_rep_who_joined_mid_period_has_no_share_of_the_days_before(reps):
+    """Ana alone for days 10-6 ago: 4 leads, all her share. Bo joins 5 days ago; days 4-1
+    ago: 2 each, shared equally. Ana's share 4 + 2 = 6, Bo's 2: both got their share (with
+    today's members only: 4 each, Ana +2 over, Bo at 50 %)."""
+    ana, bo, _ = reps
+    with time_machine.travel(NOON - timedelta(days=11), tick=False):
+        queue = queue_save(queue=Queue(name="Inbound"), reps=[ana])
+    given(queue, ana, 4, days_ago=8)
+    with time_machine.travel(NOON - timedelta(days=5), tick=False):
+        queue_save(queue=queue, reps=[ana, bo])
+    given(queue, ana, 2, days_ago=3)
+    given(queue, bo, 2, days_ago=2)
+    assert _shares() == {"Ana R": (6, 6.0, 100.0), "Bo R": (2, 2.0, 100.0)}
+
+
+def test_a_rep_who_left_keeps_the_share_of_the_days_they_were_in(reps):
+    """Ana, Bo and Cy for days 10-6 ago: 6 leads, 2 each. Cy leaves 5 days ago; then Ana and
+    Bo share 4. Cy's share 2 (she had 2); Ana's and Bo's 2 + 2 = 4 each."""
+    ana, bo, cy = reps
+    with time_machine.travel(NOON - timedelta(days=11), tick=False):
+        queue = queue_save(queue=Queue(name="Inbound"), reps=[ana, bo, cy])
+    for rep in reps:
+        given(queue, rep, 2, days_ago=7)
+    with time_machine.travel(NOON - timedelta(days=5), tick=False):
+        queue_save(queue=queue, reps=[ana, bo])
+    given(queue, ana, 2, days_ago=2)
+    given(queue, bo, 2, days_ago=2)
+    assert _shares() == {
+        "Ana R": (4, 4.0, 100.0),
+        "Bo R": (4, 4.0, 100.0),
+        "Cy R": (2, 2.0, 100.0),
+    }
+
+
+def test_a_day_a_member_is_away_is_shared_by_the_others(reps):
+    """Ana and Bo; Bo away 3 days ago, when Ana got 3 leads: hers alone. 2 days ago each got
+    1. Ana's share 3 + 1 = 4, Bo's 1."""
+    ana, bo, _ = reps
+    with time_machine.travel(NOON - timedelta(days=11), tick=False):
+        queue = queue_save(queue=Queue(name="Inbound"), reps=[ana, bo])
+    away = timezone.localdate() - timedelta(days=3)
+    Absence.objects.create(rep=bo, first_day=away, last_day=away)
+    given(queue, ana, 3, days_ago=3)
+    given(queue, ana, 1, days_ago=2)
+    given(queue, bo, 1, days_ago=2)
+    assert _shares() == {"Ana R": (4, 4.0, 100.0), "Bo R": (1, 1.0, 100.0)}
+
+
+def test_a_weight_changed_mid_period_counts_from_that_day(reps):
+    """Weighted: Ana 1, Bo 1 for days 10-6 ago (4 leads: 2 each); Bo's weight 3 from 5 days
+    ago (4 leads: Ana 1, Bo 3). Ana's share 3, Bo's 5."""
+    ana, bo, _ = reps
+    with time_machine.travel(NOON - timedelta(days=11), tick=False):
+        queue = queue_save(
+            queue=Queue(name="Inbound", strategy=Queue.Strategy.WEIGHTED), reps=[ana, bo]
+        )
+    given(queue, ana, 2, days_ago=8)
+    given(queue, bo, 2, days_ago=8)
+    with time_machine.travel(NOON - timedelta(days=5), tick=False):
+        queue_save(queue=queue, reps=[ana, bo], weights={bo.pk: 3})
+    given(queue, ana, 1, days_ago=2)
+    given(queue, bo, 3, days_ago=2)
+    assert _shares() == {"Ana R": (3, 3.0, 100.0), "Bo R": (5, 5.0, 100.0)}
