@@ -588,7 +588,7 @@ class _Release:
 
     def __call__(self) -> None:
         self.done = True
-        # By name: the task's module imports this one (it calls `pools_release`).
+        # By name: the task's module (the handoff's) imports this one.
         release_pools = current_app.tasks[RELEASE_TASK]
         try:
             release_pools.apply_async((sorted(self.queue_ids), sorted(self.rep_ids)), retry=False)
@@ -596,7 +596,7 @@ class _Release:
             logger.warning("Could not queue a pool release; the sweep will route them: %s", error)
 
 
-RELEASE_TASK = "routing.release_pools"  # leads/routing/tasks.py
+RELEASE_TASK = "routing.release_pools"  # leads/handoff/tasks.py
 RELEASE_BATCH = settings.LEADBRIDGE_HANDOFF_BATCH
 
 
