@@ -58,11 +58,14 @@ if args.own_pg:
     pg.init()
     server = pg.server
 
+# A redis-server of our own: the shared one belongs to the suites (TEST_REDIS_DB_TOP).
+redis = rig.OwnRedis()
+redis.start()
 workdir = Path(tempfile.mkdtemp(prefix="scratch-handoff-"))
 env = rig.product_environment(
     workdir,
     f"{server}/{args.name}",
-    "redis://127.0.0.1:6379/4",
+    redis.url,
     defences=False,
     HANDOFF_BATCH=args.batch,
 )
@@ -164,3 +167,4 @@ finally:
     drop_database(server, args.name)
     if pg is not None:
         pg.destroy()
+    redis.stop()

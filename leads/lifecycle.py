@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from leads.clock import CLOCK_FIELDS, clocks_start
-from leads.events import event_save, events_record, new_stage_changed
+from leads.events import BatchEvent, event_save, events_record, new_stage_changed
 from leads.models import Lead, LeadEvent, Stage
 from leads.signals import reps_freed
 from portal.errors import Conflict
@@ -109,12 +109,13 @@ def lead_moved(
     reason_code: str = "",
     data: dict | None = None,
     at: datetime | None = None,
-) -> LeadEvent:
+) -> BatchEvent:
     """The same move on a locked lead in memory, for a batch that writes many leads at once.
 
-    Returns the stage-change event unsaved; the caller starts the leads' clocks
-    (`leads.clock.clocks_start`, one read for the batch), saves the leads (`leads_save`, with
-    `CLOCK_FIELDS`) and the events (`events_record`) in the transaction that locked them.
+    Returns the stage-change event unsaved, a row (`event_save` writes one alone); the
+    caller starts the leads' clocks (`leads.clock.clocks_start`, one read for the batch),
+    saves the leads (`leads_save`, with `CLOCK_FIELDS`) and the events (`events_record`) in
+    the transaction that locked them.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("A lead moves inside the transaction that locks it.")
@@ -222,7 +223,7 @@ def lead_record_outcome(
     return event_save(event)
 
 
-def leads_keep_from_reps(*, leads: list[Lead], reason: str, data: dict) -> list[LeadEvent]:
+def leads_keep_from_reps(*, leads: list[Lead], reason: str, data: dict) -> list[BatchEvent]:
     """Qualified leads (locked) that an import said not to hand to reps go to nurture
     (recycled) instead of a queue, each with its stage event, in the caller's transaction.
 
@@ -257,7 +258,7 @@ def leads_move(
     reasons: dict[int, str],
     by=None,
     extra_fields: tuple[str, ...] = (),
-) -> list[LeadEvent]:
+) -> list[BatchEvent]:
     """`lead_move` for many locked leads at once (a re-scoring), in the caller's transaction:
     a few UPDATEs (`leads_save`) and one INSERT of the events. All or nothing: one lead that
     cannot make the move refuses the whole batch."""

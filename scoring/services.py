@@ -10,9 +10,9 @@ from django.db.models import Max, prefetch_related_objects
 from django.utils import timezone
 
 from leads import locks
-from leads.events import events_record
+from leads.events import BatchEvent, events_record
 from leads.lifecycle import can_move, lead_moved, leads_save
-from leads.models import Lead, LeadEvent, Stage, Submission
+from leads.models import Lead, Stage, Submission
 from portal.accounts.roles import role_grants, role_holders
 from portal.countries import country_code
 from portal.errors import Conflict, DomainError, InvalidFields, PermissionDenied
@@ -779,7 +779,7 @@ def _answered_keys(submission: Submission, blanks: frozenset[str]) -> frozenset[
 
 def _moved_by_verdict(
     lead: Lead, verdict: engine.Verdict, summary: str, agreement: Agreement, *, at: datetime
-) -> LeadEvent | None:
+) -> BatchEvent | None:
     """The stage the verdict takes the lead to, in memory; the stage event, if it moved."""
     reason = f"{summary} (agreement v{agreement.version})"
     if verdict.qualified and can_move(lead.stage, Stage.QUALIFIED):

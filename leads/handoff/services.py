@@ -75,7 +75,7 @@ def leads_not_for_reps(*, leads: list[Lead]) -> list[Lead]:
     index that holds only such submissions, so a batch of live leads pays almost nothing; a
     second only when the batch has such leads."""
     marked = set(
-        Submission.objects.filter(lead__in=leads, for_reps=False)
+        Submission.objects.filter(lead_id__in=[lead.pk for lead in leads], for_reps=False)
         .order_by()
         .values_list("lead_id", flat=True)
     )

@@ -34,7 +34,7 @@ from django.db import OperationalError, transaction
 from leads.handoff import services
 from leads.handoff.outbox import message_waiting, publish, wake_on_commit
 from leads.routing.escalation import leads_escalate, leads_remind
-from leads.routing.services import leads_route
+from leads.routing.services import RELEASE_TASK, leads_route, pools_release
 from portal.task_options import BULK, HANDOFF, RETRY
 from scoring.clocks import leads_back_from_nurture
 from scoring.models import Agreement
@@ -76,6 +76,24 @@ def hand_off() -> None:
     """Score, then route, whatever is due, a batch at a time, until nothing is."""
     if not (hand_off.request.called_directly or hand_off.request.is_eager):
         _keep_pace()
+    _drain()
+
+
+# On the handoff queue: on the bulk one an import or a re-scoring could hold a rep's room
+# for minutes. The outbox sends no `hand_off` while any message waits in the handoff queue
+# (`message_waiting`), so every task there drains what is due when it runs.
+@shared_task(name=RELEASE_TASK, **HANDOFF, **RETRY)
+def release_pools(queue_ids: list[int], rep_ids: list[int]) -> None:
+    """Route the leads waiting in the pools these queues or reps may take from (a release
+    that finds them routed or claimed by another does nothing: `pools_release`), then
+    whatever else is due."""
+    pools_release(queue_ids=queue_ids, rep_ids=rep_ids)
+    _drain()
+
+
+def _drain() -> None:
+    """Score, then route, a batch at a time, until nothing is due or the budget is spent
+    (a new message takes the rest)."""
     stop_at = time.monotonic() + BUDGET_SECONDS
     helped = False
     try:
@@ -142,8 +160,8 @@ def _route_batch() -> int:
 ESCALATION_BATCH = settings.LEADBRIDGE_ESCALATION_BATCH
 
 
-# On the bulk queue: the outbox's "a message already waits" holds only while the handoff
-# queue carries nothing but `hand_off` (tests/leads/handoff/test_outbox.py).
+# On the bulk queue: the outbox's "a message already waits" holds only while every task on
+# the handoff queue drains what is due (tests/leads/handoff/test_outbox.py).
 @shared_task(name="handoff.escalate", **BULK, **RETRY)
 def escalate() -> None:
     """The ladder of every due clock: breaches, then reminders, a batch at a time, until

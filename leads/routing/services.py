@@ -1,5 +1,6 @@
 """Who gets a qualified lead: the first queue that takes it, the next rep in turn with room."""
 
+import functools
 import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from leads import locks
 from leads.clock import CLOCK_FIELDS, clocks_start
 from leads.events import event_reassigned, events_record, new_assigned
 from leads.lifecycle import OPEN_STAGES, IllegalMove, lead_move, lead_moved, leads_save
-from leads.models import Lead, LeadEvent, RejectionReason, Stage
+from leads.models import Lead, RejectionReason, Stage
 from leads.routing import strategies
 from leads.routing.models import (
     Absence,
@@ -29,6 +30,7 @@ from leads.routing.models import (
 )
 from leads.routing.selectors import (
     REASSIGNABLE,
+    active_rep_ids,
     active_reps,
     received_today,
     routing_attributes_of,
@@ -36,7 +38,7 @@ from leads.routing.selectors import (
 )
 from leads.signals import queue_clocks_changed
 from portal.errors import DomainError, PermissionDenied
-from portal.sql import columns_sql, copy_rows, instances_save, next_ids
+from portal.sql import columns_sql, copy_rows, instances_save, next_ids, rows_save
 
 logger = logging.getLogger(__name__)
 
@@ -71,13 +73,12 @@ def leads_route(*, leads: Sequence[Lead]) -> list[Assignment]:
         locks.rows_locked(Queue, Queue.objects.filter(is_active=True).values_list("pk", flat=True)),
         key=lambda q: (q.priority, q.name),
     )
-    members = _members_by_queue({q.pk: q for q in queues})
-    reps = {m.rep_id for ms in members.values() for m in ms}
-    locks.ids_locked(get_user_model(), reps)
+    members = member_rows([q.pk for q in queues])
+    locks.ids_locked(get_user_model(), {m.rep_id for ms in members.values() for m in ms})
     now = timezone.now()
     turns = Turns(queues, members, now=now)
     attributes = routing_attributes_of(leads)
-    assignments, events, waiting = [], [], []
+    routed, chosen, events, waiting = [], [], [], []
     for lead in leads:
         decision = turns.route(attributes[lead.pk])
         if decision.member is None:
@@ -86,11 +87,10 @@ def leads_route(*, leads: Sequence[Lead]) -> list[Assignment]:
             lead.queue = decision.pool
             waiting.append(lead)
             continue
-        queue, member = decision.queue, decision.member
-        assignments.append(Assignment(lead=lead, queue=queue, rep=member.rep, assigned_at=now))
-        events.extend(_assigned(lead, queue, member.rep, at=now, why=decision.why))
-    _assignments_store(assignments)
-    routed = [a.lead for a in assignments]
+        routed.append(lead)
+        chosen.append(decision)
+        events.extend(_assigned(lead, decision, at=now))
+    assignments = _assignments_store(routed, chosen, at=now)
     clocks_start(routed, at=now)  # one read of the service levels for the batch
     leads_save(
         routed,
@@ -120,43 +120,120 @@ _ASSIGNMENT_COLUMNS = ("id", "lead_id", "queue_id", "rep_id", "assigned_at", "cr
 COPY_ASSIGNMENTS = f"COPY {columns_sql(Assignment, _ASSIGNMENT_COLUMNS)} FROM STDIN"
 
 
-def _assignments_store(assignments: list[Assignment]) -> None:
-    """On PostgreSQL one COPY, the ids taken from the sequence first (`bulk_create` compiled
-    every row: a seventh of routing's time, py-spy); elsewhere `bulk_create`."""
+def _assignments_store(leads: list[Lead], decisions: list["Decision"], *, at) -> list[Assignment]:
+    """The batch's assignments, on PostgreSQL one COPY of plain rows, the ids taken from the
+    sequence first (`bulk_create` compiled every row: a seventh of routing's time, py-spy);
+    elsewhere `bulk_create`. Returned as instances built from ids (the rep and queue are
+    read if asked for: the handoff never does)."""
+    rows = [
+        (lead.pk, d.queue.pk, d.member.rep_id) for lead, d in zip(leads, decisions, strict=True)
+    ]
     if connection.vendor != "postgresql":
-        Assignment.objects.bulk_create(assignments)
-        return
-    for assignment, pk in zip(assignments, next_ids(Assignment, len(assignments)), strict=True):
-        assignment.pk = pk
+        return Assignment.objects.bulk_create(
+            Assignment(lead_id=lead, queue_id=queue, rep_id=rep, assigned_at=at)
+            for lead, queue, rep in rows
+        )
+    ids = next_ids(Assignment, len(rows))
+    copy_rows(COPY_ASSIGNMENTS, [(pk, *row, at, False) for pk, row in zip(ids, rows, strict=True)])
+    assignments = []
+    for pk, (lead_id, queue_id, rep_id) in zip(ids, rows, strict=True):
+        assignment = Assignment(
+            id=pk, lead_id=lead_id, queue_id=queue_id, rep_id=rep_id, assigned_at=at
+        )
         assignment._state.adding = False
-    copy_rows(
-        COPY_ASSIGNMENTS,
-        [tuple(getattr(a, column) for column in _ASSIGNMENT_COLUMNS) for a in assignments],
-    )
+        assignments.append(assignment)
+    return assignments
 
 
-def _assigned(lead: Lead, queue: Queue, rep, *, at, why: dict) -> list[LeadEvent]:
-    lead.owner, lead.queue, lead.route_due_at = rep, queue, None
-    strategy = Queue.Strategy(queue.strategy).label.split(" (")[0]
+def _assigned(lead: Lead, decision: "Decision", *, at) -> list:
+    """The lead moved to its rep, in memory, and its two events (the move, the assignment)."""
+    queue, member = decision.queue, decision.member
+    lead.owner_id, lead.queue, lead.route_due_at = member.rep_id, queue, None
+    strategy = _STRATEGY_NAMES[queue.strategy]
     return [
         lead_moved(lead=lead, to=Stage.ROUTED, reason=f"Queue {queue.name} took the lead.", at=at),
         new_assigned(
             lead=lead,
-            queue=queue,
-            rep=rep,
+            queue_id=queue.pk,
+            rep_id=member.rep_id,
             at=at,
-            reason=f"{strategy} in queue {queue.name} assigned the lead to {rep}.",
-            why=why,
+            reason=f"{strategy} in queue {queue.name} assigned the lead to {member.name}.",
+            why=decision.why,
         ),
     ]
 
 
-@dataclass
+_STRATEGY_NAMES = {value: label.split(" (")[0] for value, label in Queue.Strategy.choices}
+
+
+@dataclass(slots=True)
 class Decision:
     queue: Queue | None = None
-    member: QueueMember | None = None
+    member: strategies.Member | None = None  # its `name` is the rep's, as `str(rep)` says it
     pool: Queue | None = None  # the first queue that took the lead, when no rep could
     why: dict = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class MemberRow:
+    """A queue member as routing reads it: values, no model (`member_rows`)."""
+
+    pk: int
+    queue_id: int
+    rep_id: int
+    position: int
+    weight: int
+    stride_pass: float
+    credits: int
+    open_cap: int | None
+    daily_cap: int | None
+    name: str  # the rep's, as `str(rep)` says it
+
+    def max_open(self, queue: Queue) -> int | None:
+        return self.open_cap if self.open_cap is not None else queue.capacity_per_rep
+
+    def max_per_day(self, queue: Queue) -> int | None:
+        return self.daily_cap if self.daily_cap is not None else queue.daily_cap_per_rep
+
+
+def member_rows(queue_ids: list[int]) -> dict[int, list[MemberRow]]:
+    """The members of these queues routing may give leads to, by queue, in turn order, read
+    as values. Who may be given a lead is one rule (`active_reps`): a member whose account
+    was deactivated, or whose role no longer works leads, stays in the queue but is passed
+    over. One statement, built once per process: a model per member and rep, and Django
+    building the rule's subqueries again (7 ms of CPU), were a fourteenth of a routing
+    batch (py-spy)."""
+    with connection.cursor() as cursor:
+        cursor.execute(*_member_rows_sql(queue_ids))
+        rows = cursor.fetchall()
+    members: dict[int, list[MemberRow]] = {}
+    for *values, first, last, username in rows:
+        name = f"{first} {last}".strip() or username  # `User.__str__`
+        members.setdefault(values[1], []).append(MemberRow(*values, name))
+    return members
+
+
+@functools.cache
+def _member_rows_statement() -> tuple[str, tuple]:
+    """The members' SELECT with the `active_reps` rule compiled in (its SQL names the
+    permissions by codename, so it holds for the life of the process)."""
+    rule, rule_params = active_rep_ids().query.sql_with_params()
+    member, user = QueueMember._meta, get_user_model()._meta
+    names = "id, queue_id, rep_id, position, weight, stride_pass, credits, open_cap, daily_cap"
+    columns = ", ".join(f"m.{member.get_field(n).column}" for n in names.split(", "))
+    return (
+        f"SELECT {columns}, u.first_name, u.last_name, u.username "  # noqa: S608 - our names
+        f"FROM {member.db_table} m JOIN {user.db_table} u ON u.id = m.rep_id "
+        f"WHERE m.is_active AND m.queue_id IN ({{queues}}) AND m.rep_id IN ({rule}) "
+        "ORDER BY m.queue_id, m.position",
+        tuple(rule_params),
+    )
+
+
+def _member_rows_sql(queue_ids: list[int]) -> tuple[str, list]:
+    sql, rule_params = _member_rows_statement()
+    queues = ", ".join(["%s"] * len(queue_ids)) or "NULL"
+    return sql.replace("{queues}", queues), [*queue_ids, *rule_params]
 
 
 class Turns:
@@ -167,9 +244,8 @@ class Turns:
     and members that moved. Also the simulator's (which never saves).
     """
 
-    def __init__(self, queues: list[Queue], members: dict[int, list[QueueMember]], *, now):
+    def __init__(self, queues: list[Queue], members: dict[int, list[MemberRow]], *, now):
         self.queues = queues
-        self.members = members
         self.now = now
         self.rules = {queue.pk: queue.rule for queue in queues}  # compiled once per batch
         reps = {m.rep_id for ms in members.values() for m in ms}
@@ -187,14 +263,14 @@ class Turns:
         away = unavailable_reps(reps, now=now)
         self.state: dict[int, list[strategies.Member]] = {}
         self.by_rep: dict[int, list[strategies.Member]] = {}
-        self.rows: dict[int, QueueMember] = {}
+        self.member_ids: dict[int, int] = {}  # id(state): its QueueMember's pk
         for queue in queues:
             states = []
             for m in members.get(queue.pk, []):
                 state = strategies.Member(
                     rep_id=m.rep_id,
                     position=m.position,
-                    name=m.rep.get_full_name() or m.rep.username,
+                    name=m.name,
                     weight=m.weight,
                     stride_pass=m.stride_pass,
                     credits=m.credits,
@@ -206,10 +282,10 @@ class Turns:
                 )
                 states.append(state)
                 self.by_rep.setdefault(m.rep_id, []).append(state)
-                self.rows[id(state)] = m
+                self.member_ids[id(state)] = m.pk
             self.state[queue.pk] = states
         self.moved_queues: dict[int, Queue] = {}
-        self.moved_members: dict[int, QueueMember] = {}
+        self.moved_members: dict[int, strategies.Member] = {}  # QueueMember pk: its state
 
     def route(self, attributes: dict) -> Decision:
         passed_over: list[dict] = []
@@ -248,7 +324,7 @@ class Turns:
                 "skipped": skipped,
                 "credited": chosen.credited,
             }
-            return Decision(queue, self.rows[id(chosen.member)], None, why)
+            return Decision(queue, chosen.member, None, why)
         return Decision(None, None, pool, {"passed_over": passed_over})
 
     def _count(self, queue: Queue, chosen: strategies.Pick) -> None:
@@ -256,9 +332,7 @@ class Turns:
         strategies.take(member, chosen)
         for other in self.by_rep[member.rep_id]:  # open leads are the rep's, in every queue
             other.open_leads = member.open_leads
-        row = self.rows[id(member)]
-        row.stride_pass, row.credits = member.stride_pass, member.credits
-        self.moved_members[row.pk] = row
+        self.moved_members[self.member_ids[id(member)]] = member
         queue.last_position = member.position
         self.moved_queues[queue.pk] = queue
 
@@ -266,7 +340,11 @@ class Turns:
         """The cursors and members that moved, one statement each (a save per queue and
         `bulk_update`'s CASE per member were a tenth of the worker's time, py-spy)."""
         instances_save(self.moved_queues.values(), ["last_position"])
-        instances_save(self.moved_members.values(), ["stride_pass", "credits"])
+        rows_save(
+            QueueMember,
+            ["stride_pass", "credits"],
+            [(pk, m.stride_pass, m.credits) for pk, m in self.moved_members.items()],
+        )
 
 
 _PASSED_OVER_KEPT = 10  # higher queues an explanation names, at most
@@ -539,7 +617,7 @@ class _Release:
 
     def __call__(self) -> None:
         self.done = True
-        # By name: the task's module imports this one (it calls `pools_release`).
+        # By name: the task's module (the handoff's) imports this one.
         release_pools = current_app.tasks[RELEASE_TASK]
         try:
             release_pools.apply_async((sorted(self.queue_ids), sorted(self.rep_ids)), retry=False)
@@ -547,7 +625,7 @@ class _Release:
             logger.warning("Could not queue a pool release; the sweep will route them: %s", error)
 
 
-RELEASE_TASK = "routing.release_pools"  # leads/routing/tasks.py
+RELEASE_TASK = "routing.release_pools"  # leads/handoff/tasks.py
 RELEASE_BATCH = settings.LEADBRIDGE_HANDOFF_BATCH
 
 

@@ -20,7 +20,7 @@ from leads.lifecycle import OPEN_STAGES
 from leads.models import Lead
 from leads.routing.models import Assignment, Queue
 from leads.routing.selectors import availability_calendar, routing_attributes_of
-from leads.routing.services import Turns, _members_by_queue
+from leads.routing.services import Turns, member_rows
 from leads.routing.strategies import why_sentences
 
 
@@ -34,7 +34,7 @@ class Outcome:
 
 def _turns(queues: list[Queue], now) -> Turns:
     queues = sorted(queues, key=lambda q: (q.priority, q.name))
-    return Turns(queues, _members_by_queue({q.pk: q for q in queues}), now=now)
+    return Turns(queues, member_rows([q.pk for q in queues]), now=now)
 
 
 def _active_queues() -> list[Queue]:
@@ -45,10 +45,9 @@ def simulate(attributes: dict, *, now=None) -> Outcome:
     """Which queue and rep would get a lead with these attributes now, and why."""
     turns = _turns(_active_queues(), now or timezone.now())
     decision = turns.route(attributes)
-    rep = decision.member.rep if decision.member else None
     return Outcome(
         queue=decision.queue.name if decision.queue else None,
-        rep=(rep.get_full_name() or rep.username) if rep else None,
+        rep=decision.member.name if decision.member else None,
         why=why_sentences(decision.why),
         pool=decision.pool.name if decision.pool else None,
     )
@@ -183,5 +182,4 @@ def _name(queue: Queue | None) -> str:
 def _rep(decision) -> str:
     if decision.member is None:
         return "nobody (waits)"
-    rep = decision.member.rep
-    return rep.get_full_name() or rep.username
+    return decision.member.name

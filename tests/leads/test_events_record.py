@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 from django.db import connection, transaction
 
-from leads.events import events_record, new_note, new_stage_changed, notes_record
+from leads.events import event_save, events_record, new_note, new_stage_changed, notes_record
 from leads.models import LeadEvent, Stage
 from tests.factories import LeadFactory, UserFactory
 
@@ -65,15 +65,22 @@ def test_notes_on_many_leads_are_stored_like_new_note_built_them():
 @pytest.mark.postgres
 def test_on_postgresql_the_rows_are_those_bulk_create_wrote():
     assert connection.vendor == "postgresql"
-    events = batch()
+    events = batch()  # rows, not models: the same values as LeadEvents for bulk_create
+    models = [LeadEvent(lead=e.lead, **{f: getattr(e, f) for f in FIELDS[1:]}) for e in events]
     with transaction.atomic():
-        LeadEvent.objects.bulk_create(events)
+        LeadEvent.objects.bulk_create(models)
         with_models = rows()
         LeadEvent.objects.all().delete()
-        for event in events:
-            event.pk = None
         events_record(events)
     assert rows() == with_models
+
+
+def test_one_event_built_for_a_batch_is_saved_as_a_model_with_its_values():
+    event = batch()[0]
+    with transaction.atomic():
+        saved = event_save(event)
+    assert isinstance(saved, LeadEvent) and saved.pk is not None
+    assert rows() == expected([event])
 
 
 def test_many_leads_are_saved_with_their_own_values_and_nothing_else_changes(

@@ -59,3 +59,27 @@ def test_copy_writes_each_python_type_in_copys_text_format():
     assert _copy_value(moment) == "2026-12-06T16:00:00+00:00"
     assert _copy_value("a\tb\\") == "a\\tb\\\\"
     assert _copy_value({"a": "\n"}) == '{"a": "\\\\n"}'
+
+
+@pytest.mark.django_db
+def test_rows_save_writes_a_value_every_row_shares_once_and_each_rows_own():
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from leads.models import Lead
+    from portal.sql import rows_save
+
+    leads = [LeadFactory(company=f"Acme {n}", score=1) for n in range(3)]
+    at = timezone.now().replace(microsecond=0)
+    rows = [(lead.pk, 10 * n, "routed", at, {"why": ["same"]}) for n, lead in enumerate(leads)]
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        rows_save(Lead, ["score", "stage", "stage_changed_at", "attributes"], rows)
+    stored = Lead.objects.order_by("pk").values_list(
+        "score", "stage", "stage_changed_at", "attributes", "company"
+    )
+    assert list(stored) == [
+        (10 * n, "routed", at, {"why": ["same"]}, f"Acme {n}") for n in range(3)
+    ]
+    if connection.vendor == "postgresql":
+        (update,) = [q["sql"] for q in queries.captured_queries]
+        assert update.count("'routed'") == update.count('"why"') == 1  # not once a row

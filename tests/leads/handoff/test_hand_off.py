@@ -328,3 +328,19 @@ def test_a_run_within_a_batch_sends_no_message(now, own_broker):
     tasks.hand_off()
 
     assert handoff.llen(tasks.hand_off.queue) == 0
+
+
+def test_a_pool_release_routes_the_pool_then_drains_what_else_is_due(now):
+    # It runs on the handoff queue, where a waiting message stops the outbox sending a
+    # hand_off: so it must do the hand_off's work too.
+    AgreementFactory()
+    rep = UserFactory(role=Role.SALES_REP)
+    queue = queue_with_reps(rep)
+    pooled = LeadFactory(stage=Stage.QUALIFIED, queue=queue, route_due_at=now + RETRY)
+    submission = stored_submission(attributes={"company_size": 80})
+
+    tasks.release_pools([queue.pk], [])
+
+    assert Lead.objects.get(pk=pooled.pk).owner == rep  # not due: the release took it
+    assert Lead.objects.get(pk=submission.lead_id).stage == Stage.ROUTED
+    assert tasks.release_pools.queue == tasks.hand_off.queue == settings.CELERY_HANDOFF_QUEUE

@@ -1,15 +1,24 @@
 """The whole handoff through a real Celery worker process, over Redis, into PostgreSQL."""
 
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
-from leads.models import Lead, Stage
+from leads.inbox.services import lead_lose
+from leads.models import Lead, LostReason, Stage
 from portal.accounts.roles import Role
 from tests.conftest import needs_redis_server
-from tests.factories import AgreementFactory, FormFactory, UserFactory, queue_with_reps
+from tests.factories import (
+    AgreementFactory,
+    FormFactory,
+    LeadFactory,
+    UserFactory,
+    queue_with_reps,
+)
 from tests.leads.handoff.conftest import wait_for
 
 pytestmark = [
@@ -49,3 +58,18 @@ def test_submission_is_scored_and_routed_by_a_real_worker(client, worker):
     call_command("pipeline_status", stdout=status)
     assert "unrouted leads:       0" in status.getvalue()
     assert "workers: 1 (celery@" in status.getvalue()
+
+
+def test_a_rep_with_room_again_gets_a_pooled_lead_from_the_handoff_worker_alone(worker):
+    # No bulk worker runs here: an import or a re-scoring on the bulk queue cannot hold the
+    # release up. The pooled lead is not due for the sweep for an hour.
+    rep = UserFactory(role=Role.SALES_REP)
+    queue = queue_with_reps(rep, capacity_per_rep=1)
+    held = LeadFactory(stage=Stage.ACCEPTED, owner=rep, queue=queue)
+    later = timezone.now() + timedelta(hours=1)
+    pooled = LeadFactory(stage=Stage.QUALIFIED, queue=queue, route_due_at=later)
+
+    lead_lose(lead=held, by=rep, reason=LostReason.PRICE)
+
+    wait_for(lambda: Lead.objects.get(pk=pooled.pk).owner_id == rep.pk, seconds=60, log=worker)
+    assert "Task routing.release_pools" in worker.read_text()
