@@ -14,7 +14,10 @@
    rep holds (routing's `leads_escalate`, then `leads_remind`: breaches first, since they
    restart or stop the clocks whose reminders would follow), a batch at a time;
 6. beat runs `nurture_return` every `NURTURE_EVERY_SECONDS`: a recycled lead whose return
-   day has come is judged again (scoring), and one that qualifies goes to step 3.
+   day has come is judged again (scoring), and one that qualifies goes to step 3;
+7. after each batch of steps 2, 3, 5 and 6 commits, `leads.signals.handoff_batch_committed`
+   lets a reader of what it wrote catch up while the worker is here (the dashboard folds
+   the facts of the leads it marked, outside the batch's transaction).
 
 A batch is whatever is waiting, not a timer: at a trickle it is one lead, under a backlog
 `HANDOFF_BATCH` of them. The claims lock their rows with SKIP LOCKED (`services`), so two
@@ -35,6 +38,7 @@ from leads.handoff import services
 from leads.handoff.outbox import message_waiting, publish, wake_on_commit
 from leads.routing.escalation import leads_escalate, leads_remind
 from leads.routing.services import leads_route
+from leads.signals import handoff_batch_committed
 from portal.task_options import BULK, HANDOFF, RETRY
 from scoring.clocks import leads_back_from_nurture
 from scoring.models import Agreement
@@ -124,7 +128,7 @@ def _score_batch() -> int:
         services.submissions_scored(submission_ids=claimed)
         # What is left failed, or no active agreement judges its form yet.
         services.submissions_put_off(submission_ids=claimed)
-    return len(submissions)
+    return _committed(len(submissions))
 
 
 def _route_batch() -> int:
@@ -136,7 +140,15 @@ def _route_batch() -> int:
         to_route = [lead for lead in leads if lead.pk not in kept_ids]
         failed = _together_or_one_by_one(to_route, lambda batch: leads_route(leads=batch))
         services.leads_put_off(lead_ids=[lead.pk for lead in failed])
-    return len(leads)
+    return _committed(len(leads))
+
+
+def _committed(leads: int) -> int:
+    """A batch that took leads committed: whoever reads what it wrote catches up now, outside
+    the batch's transaction (the dashboard folds its facts), so the batch held no lock for it."""
+    if leads:
+        handoff_batch_committed.send(sender=None, leads=leads)
+    return leads
 
 
 ESCALATION_BATCH = settings.LEADBRIDGE_ESCALATION_BATCH
@@ -150,7 +162,7 @@ def escalate() -> None:
     none is due or the budget is spent (beat's next run takes the rest)."""
     stop_at = time.monotonic() + BUDGET_SECONDS
     for step in (leads_escalate, leads_remind):
-        while step(limit=ESCALATION_BATCH) == ESCALATION_BATCH:
+        while _committed(step(limit=ESCALATION_BATCH)) == ESCALATION_BATCH:
             if time.monotonic() >= stop_at:
                 return
 
@@ -160,7 +172,7 @@ def nurture_return() -> None:
     """Recycled leads whose return day has come, judged again; those that qualify are routed
     by `hand_off` (the re-scoring's `leads_qualified` wakes it)."""
     stop_at = time.monotonic() + BUDGET_SECONDS
-    while leads_back_from_nurture(limit=BATCH) == BATCH:
+    while _committed(leads_back_from_nurture(limit=BATCH)) == BATCH:
         if time.monotonic() >= stop_at:
             return
 
