@@ -32,7 +32,7 @@ p.add_argument("--own-pg", action="store_true", help="a cluster with pg_stat_sta
 p.add_argument("--statements", type=int, default=0)
 p.add_argument("--py-spy", default="")
 p.add_argument("--name", default="leadbridge_scratch_pipeline")
-p.add_argument("--no-facts", action="store_true", help="facts triggers off (worker's share)")
+p.add_argument("--no-facts", action="store_true", help="every facts trigger off")
 p.add_argument("--rounds", type=int, default=1, help="post and drain this many times")
 args = p.parse_args()
 
@@ -102,12 +102,11 @@ try:
             assert answer.status_code == 201, answer.content[:300]
         print(f"round {round_}: posted {args.leads} in {time.monotonic() - t0:.1f} s", flush=True)
         if args.no_facts and round_ == args.rounds - 1:
+            from portal.dashboard.facts import WATCHED_TABLES
+
             with connection.cursor() as c:
-                for trigger, table in [
-                    ("dashboard_leadfacts_event", "leads_leadevent"),
-                    ("dashboard_leadfacts_change", "leads_lead"),
-                ]:
-                    c.execute(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}")
+                for table in WATCHED_TABLES:
+                    c.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
         if args.own_pg and round_ == args.rounds - 1:
             with connection.cursor() as c:
                 c.execute("SELECT pg_stat_statements_reset()")
