@@ -151,7 +151,11 @@ def test_a_fold_that_fails_leaves_the_marks_and_the_handoff_going(monkeypatch, c
     queue_with_reps(UserFactory(role=Role.SALES_REP))
     lead = LeadFactory(stage=Stage.CAPTURED, attributes={"company_size": 80})
     Submission.objects.create(form=FormFactory(), lead=lead, payload={})
-    monkeypatch.setattr(facts, "CLAIM", "SELECT no_such_column FROM dashboard_factsstale")
+
+    def broken(**kwargs):
+        raise ValueError("a bug in the recount")
+
+    monkeypatch.setattr(facts, "facts_fold", broken)
 
     handoff.hand_off()
 
