@@ -15,9 +15,10 @@
    restart or stop the clocks whose reminders would follow), a batch at a time;
 6. beat runs `nurture_return` every `NURTURE_EVERY_SECONDS`: a recycled lead whose return
    day has come is judged again (scoring), and one that qualifies goes to step 3;
-7. after each batch of steps 2, 3, 5 and 6 commits, `leads.signals.handoff_batch_committed`
-   lets a reader of what it wrote catch up while the worker is here (the dashboard folds
-   the facts of the leads it marked, outside the batch's transaction).
+7. after each round of steps 2 and 3, and each batch of 5 and 6,
+   `leads.signals.handoff_batch_committed` lets a reader of what they wrote catch up while
+   the worker is here (the dashboard folds the facts of the leads marked, outside the
+   batches' transactions).
 
 A batch is whatever is waiting, not a timer: at a trickle it is one lead, under a backlog
 `HANDOFF_BATCH` of them. The claims lock their rows with SKIP LOCKED (`services`), so two
@@ -85,6 +86,9 @@ def hand_off() -> None:
     try:
         while True:
             scored, routed = _score_batch(), _route_batch()
+            # Once per round, not per batch: the leads just scored are mostly those just
+            # routed, and each fold recounts a lead whole.
+            _committed(scored + routed)
             if scored < BATCH and routed < BATCH:
                 return
             if not helped:
@@ -128,7 +132,7 @@ def _score_batch() -> int:
         services.submissions_scored(submission_ids=claimed)
         # What is left failed, or no active agreement judges its form yet.
         services.submissions_put_off(submission_ids=claimed)
-    return _committed(len(submissions))
+    return len(submissions)
 
 
 def _route_batch() -> int:
@@ -140,12 +144,12 @@ def _route_batch() -> int:
         to_route = [lead for lead in leads if lead.pk not in kept_ids]
         failed = _together_or_one_by_one(to_route, lambda batch: leads_route(leads=batch))
         services.leads_put_off(lead_ids=[lead.pk for lead in failed])
-    return _committed(len(leads))
+    return len(leads)
 
 
 def _committed(leads: int) -> int:
-    """A batch that took leads committed: whoever reads what it wrote catches up now, outside
-    the batch's transaction (the dashboard folds its facts), so the batch held no lock for it."""
+    """Batches that took leads committed: whoever reads what they wrote catches up now,
+    outside their transactions (the dashboard folds its facts), so they held no lock for it."""
     if leads:
         handoff_batch_committed.send(sender=None, leads=leads)
     return leads

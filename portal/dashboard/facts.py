@@ -19,8 +19,8 @@ insert; the counting moved out of the hot transactions.
 
 **The fold, after.** `facts_fold` takes a batch of marked leads (deleting their marks) and
 recounts their rows with the set-based recount `rebuild_sql`, restricted to them, in one
-transaction. It runs in the handoff worker right after each batch commits
-(`leads.signals.handoff_batch_committed`), on beat every few seconds (`tasks.fold_facts`:
+transaction. It runs in the handoff worker right after its batches commit (once per round of
+scoring and routing; `leads.signals.handoff_batch_committed`), on beat every few seconds (`tasks.fold_facts`:
 web actions, imports), and before every read (`facts_fresh`, from the selectors), so a reader
 sees every change committed before it read.
 

@@ -133,7 +133,7 @@ def test_the_beat_sweep_folds_batch_after_batch(monkeypatch):
     assert _marked() == set()
 
 
-def test_the_handoff_worker_folds_each_batch_after_it_commits(time_machine):
+def test_the_handoff_worker_folds_after_each_round_of_batches_commits(time_machine):
     AgreementFactory()
     queue_with_reps(UserFactory(role=Role.SALES_REP))
     lead = LeadFactory(stage=Stage.CAPTURED, attributes={"company_size": 80})
