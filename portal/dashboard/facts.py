@@ -19,10 +19,10 @@ insert; the counting moved out of the hot transactions.
 
 **The fold, after.** `facts_fold` takes a batch of marked leads (deleting their marks) and
 recounts their rows with the set-based recount `rebuild_sql`, restricted to them, in one
-transaction. It runs in the handoff worker right after its batches commit (once per round of
-scoring and routing; `leads.signals.handoff_batch_committed`), on beat every few seconds (`tasks.fold_facts`:
-web actions, imports), and before every read (`facts_fresh`, from the selectors), so a reader
-sees every change committed before it read.
+transaction. It runs in the handoff worker right after its batches commit (once per round
+of scoring and routing; `leads.signals.handoff_batch_committed`), on beat every few seconds
+(`tasks.fold_facts`: web actions, imports), and before every read (`facts_fresh`, from the
+selectors), so a reader sees every change committed before it read.
 
 Why a mark is (lead, the writer's transaction id) on PostgreSQL, not the lead alone: with one
 mark per lead, a writer whose statement met a committed mark would leave it, a fold could
@@ -49,6 +49,7 @@ import re
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections, transaction
 
 from leads.locks import key_locked, key_try_locked
+from portal.sql import Prepared
 
 logger = logging.getLogger(__name__)
 
@@ -297,14 +298,14 @@ def _among(vendor: str) -> str:
     return "= ANY(%s)" if vendor == "postgresql" else "IN (SELECT value FROM json_each(%s))"
 
 
-def rebuild_sql(vendor: str, *, some: bool = False) -> str:
+def rebuild_sql(vendor: str, *, some: bool = False, among: str = "") -> str:
     """Every lead's facts recounted from the lead, its events and its judgements: one
-    statement. `some`: only the leads of its four parameters (each the same list, `_among`),
-    their rows replaced (the fold)."""
+    statement. `some`: only the leads of its four parameters (each the same list, `_among`;
+    or `among`, an SQL `IN`), their rows replaced (the fold)."""
     counted, read = _events_counted(vendor)
     own = ", ".join(f"l.{column}" for _, column in OWN)
     judgements, failed = _lists(vendor)
-    among = _among(vendor)
+    among = among or _among(vendor)
     lead, events, judged = (
         (f"WHERE l.id {among}", f"e.lead_id {among} AND ", f"q.lead_id {among} AND ")
         if some
@@ -333,6 +334,11 @@ def rebuild_sql(vendor: str, *, some: bool = False) -> str:
     """
 
 
+# PostgreSQL's fold, planned once per connection: planning the recount of 1,000 leads took
+# 28 ms, a sixth of running it.
+FOLD = Prepared(
+    "dashboard_facts_fold", lambda: rebuild_sql("postgresql", some=True, among="= ANY($1)"), 1
+)
 # The marked leads a fold takes, their marks deleted: the first `limit` by id.
 CLAIM = (
     f"DELETE FROM {STALE} WHERE lead_id IN (SELECT DISTINCT lead_id FROM {STALE} "
@@ -353,9 +359,10 @@ def facts_fold(*, limit: int = FOLD_LIMIT, wait: bool = True, using: str = DEFAU
         with conn.cursor() as cursor:
             cursor.execute(CLAIM, [limit])
             leads = sorted({lead for (lead,) in cursor.fetchall()})
-            if leads:
-                among = leads if conn.vendor == "postgresql" else json.dumps(leads)
-                cursor.execute(rebuild_sql(conn.vendor, some=True), [among] * 4)
+            if leads and conn.vendor == "postgresql":
+                FOLD.execute(cursor, [leads])
+            elif leads:
+                cursor.execute(rebuild_sql(conn.vendor, some=True), [json.dumps(leads)] * 4)
     return len(leads)
 
 
