@@ -25,7 +25,8 @@ ORM per row):
   when done, each by its rep).
 
 The facts' triggers are off while it stores (one statement per table), and `facts_rebuild`
-(the migration's backfill) recounts the roll-up afterwards, timed. Then, after VACUUM
+(the migration's backfill) recounts the roll-up afterwards, timed. `--leads 200000` stores in
+a few minutes, enough for `--write-cost`. Then, after VACUUM
 ANALYZE, it times every panel of `portal.dashboard.tables.PANELS` warm
 (one untimed run first, then `--runs` runs; median and p95) with the default window (90 days)
 and with each one filter (form, campaign, source, queue, rep), and the whole page
@@ -36,7 +37,8 @@ p95 < 300 ms per panel, the page < 1 s. `--explain PANEL` prints EXPLAIN (ANALYZ
 of each query that panel makes with the default window. `--write-cost ROUNDS` times instead
 what the facts' triggers cost the handoff's writes: a batch of 2,000 new leads written as the
 handoff writes them (leads, submissions, events, lead updates, judgements and their results by
-COPY, a re-judging), with every trigger, without the judgements' ones and with none, in turn,
+COPY, a re-judging), with no facts trigger, with the triggers that mark the leads, and with
+them and then the folds that recount the marked leads (1,000 a fold, each timed), in turn,
 each rolled back. Every figure is printed with the load average: the machine may be shared.
 """
 
@@ -352,31 +354,42 @@ def _handoff_writes(cursor, criteria: list[int], agreement: int) -> dict[str, fl
 
 
 def _write_cost(rounds: int) -> None:
-    """Each round writes a batch with every trigger, with the facts' triggers but those on
-    the judgements, and with none, each in a transaction rolled back, in turn."""
+    """Each round writes a batch with no facts trigger, with the marking triggers, and with
+    them and then the folds of the batch's marked leads (`facts_fold`, FOLD_LIMIT at a time,
+    as the worker does after the batch commits), each in a transaction rolled back, in turn."""
     from django.db import connection, transaction
 
-    from portal.dashboard.facts import JUDGED_TRIGGERS, WATCHED_TABLES
+    from portal.dashboard.facts import FOLD_LIMIT, WATCHED_TABLES, facts_fold
     from scoring.models import Agreement
 
     agreement = Agreement.objects.active()
     criteria = list(agreement.criteria.values_list("pk", flat=True))
-    judged = [(name, table) for name, table, _, _ in JUDGED_TRIGGERS]
     setups = {
         "no facts triggers": [f"ALTER TABLE {t} DISABLE TRIGGER USER" for t in WATCHED_TABLES],
-        "without the judgements' (main)": [
-            f"ALTER TABLE {table} DISABLE TRIGGER {name}" for name, table in judged
-        ],
-        "every facts trigger (this branch)": [],
+        "the marks only": [],
+        "the marks, then the folds": [],
     }
     found: dict[str, list[float]] = {name: [] for name in setups}
     parts: dict[str, dict[str, list[float]]] = {name: {} for name in setups}
+    folds: list[float] = []
     for _ in range(rounds):
         for name, setup in setups.items():
             with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("DELETE FROM dashboard_factsstale")
                 for sql in setup:
                     cursor.execute(sql)
                 times = _handoff_writes(cursor, criteria, agreement.pk)
+                if name == "the marks, then the folds":
+                    times["fold"] = 0
+                    while True:
+                        started = time.perf_counter()
+                        folded = facts_fold(limit=FOLD_LIMIT)
+                        took = (time.perf_counter() - started) * 1000
+                        times["fold"] += took
+                        if folded == FOLD_LIMIT:
+                            folds.append(took)
+                        if folded < FOLD_LIMIT:
+                            break
                 transaction.set_rollback(True)
             found[name].append(sum(times.values()))
             for part, ms in times.items():
@@ -389,6 +402,9 @@ def _write_cost(rounds: int) -> None:
             f"  {name:34} median {median:8.1f} ms a batch, {1000 * median / WRITE_BATCH:6.1f} "
             f"µs a lead ({each})"
         )
+    if folds:
+        median = statistics.median(folds)
+        print(f"  one fold of {FOLD_LIMIT:,} marked leads: median {median:.1f} ms")
 
 
 # Storing.

@@ -38,15 +38,25 @@ def key_locked(*parts: object) -> None:
     For claiming something before its row exists, like an idempotency key. PostgreSQL's
     transaction-scoped advisory lock; elsewhere (SQLite, one writer at a time) a no-op.
     """
+    _key_lock("pg_advisory_xact_lock", parts)
+
+
+def key_try_locked(*parts: object) -> bool:
+    """`key_locked` without the wait: False at once when another transaction holds the key
+    (for work that whoever holds it, or a later run, does anyway). Always True on SQLite."""
+    return _key_lock("pg_try_advisory_xact_lock", parts)
+
+
+def _key_lock(function: str, parts: tuple) -> bool:
     _require_transaction()
     connection = transaction.get_connection()
     if connection.vendor != "postgresql":
-        return
+        return True
     digest = hashlib.sha256(":".join(map(str, parts)).encode()).digest()
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest[:8], signed=True)]
-        )
+        cursor.execute(f"SELECT {function}(%s)", [int.from_bytes(digest[:8], signed=True)])
+        (got,) = cursor.fetchone()
+    return got is not False  # pg_advisory_xact_lock returns void (None)
 
 
 def row_locked(model: type[M], pk: int) -> M:

@@ -345,6 +345,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.sweep_emails",
         "schedule": env.int("SWEEP_EVERY_SECONDS", default=60),
     },
+    # The dashboard's facts of the leads web actions and imports changed (the handoff worker
+    # folds its own batches'); every reader folds first too (portal/dashboard/facts.py).
+    "dashboard-fold-facts": {
+        "task": "dashboard.fold_facts",
+        "schedule": env.int("FACTS_FOLD_EVERY_SECONDS", default=5),
+    },
 }
 # Webhooks (docs/webhooks.md): only https:// receivers unless WEBHOOKS_ALLOW_HTTP (on by
 # default while DEBUG); private, loopback and link-local addresses refused unless in

@@ -44,17 +44,16 @@ class HandoffReview(models.Model):
 
 
 class LeadFacts(models.Model):
-    """One row per lead, what the dashboard counts, kept by database triggers
-    (`portal.dashboard.facts`, installed after every `migrate`) in the same statement that
-    writes the lead, its submission, its event or its judgement: the lead's own columns the
+    """One row per lead, what the dashboard counts, recounted (`portal.dashboard.facts`) after
+    its lead, a submission, an event or a judgement was written: the lead's own columns the
     filters and groups read (and its service levels' steps), what its events prove (how far
     it went, which side exits it took, when it was first routed and first contacted), its
     source, and what its judgements in force say (score, verdict, agreement, failed
     criteria). A panel reads these narrow rows, not the lead, its six events and its
     judgements (at a million leads, six million events and twelve million criterion results).
 
-    Never written by Python: `facts_rebuild` recounts every row from the leads and their
-    events, and a test keeps the two equal."""
+    Written only by the recount's SQL: `facts_fold` for the leads marked since (`FactsStale`),
+    `facts_rebuild` for every lead; a test keeps the folded rows equal to a recount."""
 
     lead = models.OneToOneField(
         "leads.Lead", on_delete=models.CASCADE, primary_key=True, related_name="facts"
@@ -147,3 +146,19 @@ class LeadFacts(models.Model):
 
     def __str__(self) -> str:
         return f"Facts of lead {self.lead_id}"
+
+
+class FactsStale(models.Model):
+    """A lead whose facts a transaction changed and no fold has recounted yet: written by the
+    database triggers (`portal.dashboard.facts`) in the writer's transaction, deleted by the
+    fold that recounts the lead. `tx`: the writer's transaction id on PostgreSQL (0 on
+    SQLite), so a writer only ever meets its own marks (the facts module says why)."""
+
+    pk = models.CompositePrimaryKey("lead_id", "tx")
+    # No foreign key: a mark is written for every row the triggers see, and checking each
+    # would cost the writers what the marks save them.
+    lead_id = models.BigIntegerField()
+    tx = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"Facts of lead {self.lead_id} to fold"

@@ -9,8 +9,10 @@ every stage before it on the way to a win (`PROVES`): a lead rejected by a rep w
 qualified; an outcome imported from history (won, lost, rejected, written by
 `lead_record_outcome` with no events before it) counts as having passed the stages before it.
 What the events prove, and the lead's own columns the filters read, come from `LeadFacts`
-(one narrow row per lead, kept by triggers: `portal.dashboard.facts`), so a panel reads one
-row per lead, not the lead and its six events.
+(one narrow row per lead, recounted after every change: `portal.dashboard.facts`), so a panel
+reads one row per lead, not the lead and its six events. Every selector that reads them folds
+the leads marked since first (`facts_fresh`: one query when none is), so it counts every
+change committed before it read.
 """
 
 import math
@@ -37,6 +39,7 @@ from leads.models import Lead, LeadEvent, LostReason, RejectionReason, Stage
 from leads.routing.models import Assignment
 from leads.routing.selectors import fair_shares_by_day, ledger_by_day
 from portal.accounts.models import User
+from portal.dashboard.facts import facts_fresh
 from portal.dashboard.models import LeadFacts
 from scoring.models import Agreement, Criterion
 
@@ -111,13 +114,16 @@ class Filters:
 
 
 def facts_for(filters: Filters) -> QuerySet[LeadFacts]:
-    """The facts of the leads the filters select (one narrow row per lead, `LeadFacts`)."""
+    """The facts of the leads the filters select (one narrow row per lead, `LeadFacts`), every
+    change committed before this call folded in."""
+    facts_fresh()
     return _filtered(LeadFacts.objects.order_by(), filters, form="form_id", source="source")
 
 
 def campaigns() -> list[str]:
     """Every campaign leads came with, in order: a skip along the facts' campaign index, one
     probe a campaign (a DISTINCT read every lead)."""
+    facts_fresh()
     table = LeadFacts._meta.db_table
     sql = f"""
         WITH RECURSIVE found(campaign) AS (
@@ -135,6 +141,8 @@ def campaigns() -> list[str]:
 
 def leads_for(filters: Filters) -> QuerySet[Lead]:
     """The leads themselves (for lists of leads and what only the lead row has: due times)."""
+    if filters.source:  # read from their facts
+        facts_fresh()
     return _filtered(
         Lead.objects.order_by(), filters, form="source_form_id", source="facts__source"
     )

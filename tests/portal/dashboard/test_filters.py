@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from leads.models import Lead, Stage
 from portal.accounts.roles import Role
+from portal.dashboard.facts import facts_fresh
 from portal.dashboard.forms import DashboardFilterForm, filters_from
 from portal.dashboard.selectors import Filters, campaigns, leads_for
 from tests.factories import FormFactory, LeadFactory, QueueFactory, UserFactory
@@ -92,5 +93,6 @@ def test_without_a_period_the_select_shows_the_default_it_counts(client):
 def test_the_campaigns_offered_are_those_of_the_leads_in_order(django_assert_num_queries):
     for campaign in ("Spring", "", "Autumn", "Spring", "Winter"):
         LeadFactory(campaign=campaign)
-    with django_assert_num_queries(1):
+    facts_fresh()  # what the set-up marked, folded
+    with django_assert_num_queries(2):  # the check that nothing is left to fold, the skip
         assert campaigns() == ["Autumn", "Spring", "Winter"]

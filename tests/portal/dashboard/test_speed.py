@@ -6,6 +6,7 @@ from django.db import connection
 from django.utils import timezone
 
 from leads.models import Lead, LeadEvent, Stage
+from portal.dashboard.facts import facts_fresh
 from portal.dashboard.selectors import Filters, percentile, speed_to_lead
 from tests.factories import LeadFactory
 from tests.portal.dashboard.helpers import event
@@ -101,5 +102,6 @@ def test_speed_to_lead_is_two_queries(django_assert_num_queries):
     demo, reads the timings to work out the percentiles in Python: one more)."""
     for acted in (5, 50):
         _lead(routed_after=1, acted_after=acted)
-    with django_assert_num_queries(2 if connection.vendor == "postgresql" else 3):
+    facts_fresh()  # what the set-up marked, folded; then one query more: the check of it
+    with django_assert_num_queries(3 if connection.vendor == "postgresql" else 4):
         speed_to_lead(filters=Filters())
