@@ -1,7 +1,15 @@
 """One HTTP attempt: sign the body per Standard Webhooks and post it to the address the guard
-resolved, with short timeouts, never following a redirect (it could lead past the guard)."""
+resolved, with short timeouts, never following a redirect (it could lead past the guard).
+
+Connections: one client per host name and worker process, holding as many connections to an
+address, all kept alive, as the process sends requests at once (`WEBHOOKS_SEND_THREADS`, the
+size of sending.py's send pool), so no request waits for a connection and none is closed to
+be opened again for the next one.
+"""
 
 import json
+import os
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -87,14 +95,23 @@ def send(
     return Outcome(ok, response.status_code, error, excerpt, took())
 
 
-_CLIENTS: dict[str, httpx.Client] = {}
+_clients: dict[tuple[int, str, int], httpx.Client] = {}
+_clients_made = threading.Lock()
 
 
 def _client(host: str) -> httpx.Client:
-    """A client per host name and worker process. Its pool keeps connections by address, so
-    it is never shared between names: a TLS connection made for one name would otherwise
-    carry another's requests past its certificate check."""
-    client = _CLIENTS.get(host)
+    """This process's client for `host`. Its pool keeps connections by address, so it is never
+    shared between names: a TLS connection made for one name would otherwise carry another's
+    requests past its certificate check. Keyed by the process too: a forked worker never
+    writes on its parent's sockets."""
+    size = settings.WEBHOOKS_SEND_THREADS
+    key = (os.getpid(), host, size)
+    client = _clients.get(key)
     if client is None:
-        client = _CLIENTS[host] = httpx.Client(follow_redirects=False, trust_env=False)
+        with _clients_made:
+            client = _clients.get(key)
+            if client is None:
+                limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
+                client = httpx.Client(follow_redirects=False, trust_env=False, limits=limits)
+                _clients[key] = client
     return client
