@@ -25,7 +25,7 @@ def test_the_send_threads_and_their_connections_serve_task_after_task(
     receiver, settings, monkeypatch
 ):
     """Three messages of 30 deliveries each, 30 send threads: the same 30 threads send all
-    three, over the same 30 kept-alive connections (httpx's default keeps only 20)."""
+    three, over the same 30 kept-alive connections (httpx's default kept only 20)."""
     settings.WEBHOOKS_SEND_THREADS = 30
     receiver.keep_alive = True
     receiver.delay = 0.3  # the whole batch in flight at once: 30 connections needed
