@@ -2,6 +2,7 @@
 (loopback is refused unless allowed, https is required unless not)."""
 
 import json
+import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from ipaddress import ip_network
@@ -22,7 +23,7 @@ class Receiver:
     connections it was opened (by the client's address and port), the most open at once and
     the most requests in flight at once."""
 
-    def __init__(self, port: int = 0):
+    def __init__(self, port: int = 0, tls: ssl.SSLContext | None = None):
         self.received: list[dict] = []
         self.status = 200
         self.delay = 0.0
@@ -81,6 +82,8 @@ class Receiver:
                 pass
 
         self.server = _QuietServer(("127.0.0.1", port), Handler)
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/hooks"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
