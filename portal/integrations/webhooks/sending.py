@@ -45,7 +45,7 @@ def retry_delays() -> list[timedelta]:
 
 
 # A claim holds its deliveries for one time-out and this much more; a request starts only
-# while a whole time-out is left after it before the lease ends.
+# while two time-outs are left of the lease (its own, then the record's and a slow read's).
 LEASE_MARGIN = timedelta(seconds=30)
 
 
