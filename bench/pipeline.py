@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import sys
 import tempfile
 import time
@@ -54,7 +55,8 @@ from bench.intake import (  # noqa: E402
     require_services,
 )
 
-DATABASE_NAME = "leadbridge_bench_pipeline"
+# Parallel checkouts on one PostgreSQL each set a name of their own.
+DATABASE_NAME = os.environ.get("BENCH_PIPELINE_DATABASE", "leadbridge_bench_pipeline")
 P95_TARGET_S = 0.5
 
 
@@ -110,8 +112,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace, workdir: Path, cleanup: contextlib.ExitStack) -> int:
-    import os
-
     redis = rig.OwnRedis()
     redis.start()
     cleanup.callback(redis.stop)

@@ -3,6 +3,7 @@
 queue to a local receiver; prints events written/s and delivered/s.
 
     .venv/bin/python bench/webhooks.py [--events 10000] [--pool threads --concurrency 16]
+                                       [--tree DIR] [--profile FILE]
 
 Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth) and `redis-server`. It makes
 its own database (`leadbridge_bench_webhooks`, dropped after) and its own Redis on a free port.
@@ -11,6 +12,15 @@ The receiver is a minimal asyncio HTTP/1.1 server in a process of its own (keep-
 200 at once) that counts requests and distinct webhook-ids, so a delivery sent twice under
 two ids would show. `--receiver-delay 10` makes it answer after 10 s instead (a slow
 receiver: the worker's time-out then decides).
+
+Beside the rates it prints the CPU each party used per delivery, from /proc: the worker (its
+process group), the worker's PostgreSQL backends, the receiver, this process (the writer) and
+its backend, and the cores the rest of the machine used meanwhile. `--phases` sends from this
+process instead of a worker, through sending.py's own steps, and prints their CPU per
+delivery: claim, resolve (the guard), sign (body and signature), HTTP (the send pool's
+requests, less the signing) and record, each with its PostgreSQL backend's. `--tree DIR` runs
+the worker from another checkout (`git archive REV | tar -x -C DIR`), for before/after pairs on
+the same machine state. `BENCH_WEBHOOKS_DATABASE` names the database (parallel checkouts).
 """
 
 from __future__ import annotations
@@ -21,6 +31,7 @@ import contextlib
 import json
 import multiprocessing
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -36,12 +47,15 @@ from bench import rig  # noqa: E402
 from bench.intake import (  # noqa: E402
     POSTGRES_SERVER,
     BenchError,
+    cpu_ticks_of,
     drop_database,
     free_port,
+    proc_stats,
     recreate_database,
 )
 
-DATABASE_NAME = "leadbridge_bench_webhooks"
+# Parallel checkouts on one PostgreSQL each set a name of their own.
+DATABASE_NAME = os.environ.get("BENCH_WEBHOOKS_DATABASE", "leadbridge_bench_webhooks")
 BATCH = 250
 # A receiver on this machine: plain http to a loopback address, which production refuses.
 # Notification e-mails go to a queue no one reads, as they do in the intake and pipeline
@@ -60,6 +74,18 @@ def parse_args(argv):
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--receiver-delay", type=float, default=0.0)
     parser.add_argument("--timeout", type=float, default=300, help="seconds to wait for all")
+    parser.add_argument(
+        "--phases",
+        action="store_true",
+        help="no worker: send the outbox from this process, batch by batch, and print the CPU "
+        "(this process's and its PostgreSQL backend's) per delivery of each phase",
+    )
+    parser.add_argument(
+        "--tree",
+        type=Path,
+        default=ROOT,
+        help="the checkout the worker runs from (default: this one)",
+    )
     parser.add_argument(
         "--profile",
         metavar="FILE",
@@ -137,6 +163,11 @@ def main(argv=None) -> int:
 
 def start_receiver(delay: float, cleanup: contextlib.ExitStack) -> int:
     """The receiver in a process of its own; its port."""
+    return _start_receiver(delay, cleanup)[0]
+
+
+def _start_receiver(delay: float, cleanup: contextlib.ExitStack) -> tuple[int, int]:
+    """The receiver in a process of its own; its port and pid."""
     port = free_port()
     ready = multiprocessing.Event()
     receiver = multiprocessing.Process(target=receive, args=(port, delay, ready), daemon=True)
@@ -144,7 +175,7 @@ def start_receiver(delay: float, cleanup: contextlib.ExitStack) -> int:
     cleanup.callback(receiver.kill)
     if not ready.wait(10):
         raise BenchError("the webhook receiver did not start")
-    return port
+    return port, receiver.pid
 
 
 def start_sender(
@@ -155,8 +186,10 @@ def start_sender(
     pool: str = "threads",
     concurrency: int = 16,
     profile: str | None = None,
+    tree: Path = ROOT,
 ) -> subprocess.Popen:
-    """A Celery worker on the bulk queue (where webhooks are sent), logging into `workdir`."""
+    """A Celery worker on the bulk queue (where webhooks are sent), logging into `workdir`,
+    running `tree`'s code."""
     command = [
         *(sys.executable, "-m", "celery", "-A", "portal", "worker"),
         *("--pool", pool, "--concurrency", str(concurrency)),
@@ -169,8 +202,8 @@ def start_sender(
         command = [spy, "record", *spy_options, "--", *command]
     with (workdir / "sender.log").open("a") as log:
         worker = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
+            command, cwd=tree, env={**env, "PYTHONPATH": str(tree)}, stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
 
     def stop():
@@ -206,11 +239,158 @@ def slow_receiver(delay: float, env: dict, workdir: Path, cleanup: contextlib.Ex
     )
 
 
+class CpuMeter:
+    """CPU seconds by party between `start()` and `stop()`, from /proc: the worker's process
+    group, its PostgreSQL backends (this database's, but this process's own), the receiver,
+    this process and its backend, and the whole machine."""
+
+    def __init__(self, worker: subprocess.Popen, receiver_pid: int) -> None:
+        self.worker, self.receiver_pid = worker, receiver_pid
+        self.used: dict[str, float] = {}
+
+    def _ticks(self) -> dict[str, dict[int, int]]:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid, pid = pg_backend_pid() FROM pg_stat_activity"
+                " WHERE datname = current_database()"
+            )
+            backends = dict(cursor.fetchall())
+        ticks: dict[str, dict[int, int]] = {
+            "worker": {}, "worker's postgres": {}, "receiver": {}, "writer's postgres": {}
+        }  # fmt: skip
+        for pid, fields in proc_stats().items():
+            used = cpu_ticks_of(fields)
+            if int(fields[2]) == self.worker.pid:  # its process group
+                ticks["worker"][pid] = used
+            elif pid in backends:
+                ticks["writer's postgres" if backends[pid] else "worker's postgres"][pid] = used
+            elif pid == self.receiver_pid:
+                ticks["receiver"][pid] = used
+        me = resource.getrusage(resource.RUSAGE_SELF)
+        ticks["writer"] = {0: round((me.ru_utime + me.ru_stime) * rig.CLOCK_TICKS)}
+        cpu = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        ticks["machine"] = {0: sum(cpu[:8]) - cpu[3] - cpu[4]}  # all but idle and iowait
+        return ticks
+
+    def start(self) -> None:
+        self.started, self.at = self._ticks(), time.monotonic()
+
+    def stop(self) -> None:
+        ended, self.seconds = self._ticks(), time.monotonic() - self.at
+        self.used = {
+            party: sum(t - self.started[party].get(pid, 0) for pid, t in now.items())
+            / rig.CLOCK_TICKS
+            for party, now in ended.items()
+        }
+
+    def report(self, deliveries: int) -> str:
+        ours = {k: v for k, v in self.used.items() if k != "machine"}
+        parts = ", ".join(
+            f"{party} {used:.1f} s ({1000 * used / max(deliveries, 1):.3f} ms)"
+            for party, used in ours.items()
+        )
+        others = max(0.0, self.used["machine"] - sum(ours.values())) / self.seconds
+        return (
+            f"CPU per delivery: {parts}; the rest of the machine used {others:.2f} cores "
+            f"over these {self.seconds:.1f} s"
+        )
+
+
+def _backend_ticks() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    return cpu_ticks_of(proc_stats_of(pid))
+
+
+def proc_stats_of(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def phases(args, port: int) -> int:
+    """The outbox sent from this process by sending.py's steps, batch by batch as a task
+    does, timing each step."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from portal.integrations.webhooks import sender, sending
+    from portal.integrations.webhooks.models import Delivery
+    from portal.integrations.webhooks.services import events_emit
+    from portal.integrations.webhooks.tasks import CHUNK
+
+    data = {"lead": {"id": 0, "email": "ana@acme.example", "company": "Acme"}, "event": {}}
+    for first in range(0, args.events, BATCH):
+        with transaction.atomic():
+            last = min(args.events, first + BATCH)
+            events_emit([("lead.won", {**data, "n": n}) for n in range(first, last)])
+    ids = list(Delivery.objects.order_by("pk").values_list("pk", flat=True))
+    names = ["claim", "resolve", "sign", "send", "record"]
+    spent = {name: [0.0, 0, 0.0] for name in names}  # CPU s, backend ticks, wall s
+
+    @contextlib.contextmanager
+    def phase(name: str):
+        cpu, ticks, wall = time.process_time(), _backend_ticks(), time.monotonic()
+        yield
+        total = spent[name]
+        total[0] += time.process_time() - cpu
+        total[1] += _backend_ticks() - ticks
+        total[2] += time.monotonic() - wall
+
+    rig.say(f"webhooks phases: {len(ids)} deliveries in batches of {CHUNK}; {rig.load()}")
+    started = time.monotonic()
+    for first in range(0, len(ids), CHUNK):
+        now = timezone.now()
+        with phase("claim"):
+            claimed = sending.deliveries_claim(ids=ids[first : first + CHUNK], now=now)
+        with phase("resolve"):
+            targets = {d.endpoint_id: sender.resolved(d.endpoint.url) for d in claimed}
+        with phase("sign"):
+            for d in claimed:
+                body = sender.body_of(d.payload)
+                sender.signed_headers(secret=d.endpoint.secret, msg_id=d.msg_id, body=body)
+
+        def one(d, targets=targets):
+            return sender.send(
+                url=d.endpoint.url,
+                secret=d.endpoint.secret,
+                msg_id=d.msg_id,
+                payload=d.payload,
+                target=targets[d.endpoint_id],
+            )
+
+        with phase("send"):
+            outcomes = list(sending.send_pool().map(one, claimed))
+        with phase("record"):
+            sending._attempts_recorded(claimed, outcomes, at=now)
+    took = time.monotonic() - started
+    delivered = Delivery.objects.filter(status=Delivery.Status.DELIVERED).count()
+    rig.say(f"  delivered {delivered} of {len(ids)} in {took:.1f} s ({delivered / took:,.0f}/s)")
+    spent["HTTP"] = [spent["send"][0] - spent["sign"][0], spent["send"][1], spent["send"][2]]
+    for name in ["claim", "resolve", "sign", "HTTP", "record"]:
+        cpu, ticks, wall = spent[name]
+        rig.say(
+            f"  {name:8} python {1000 * cpu / len(ids):.3f} ms, postgres "
+            f"{1000 * ticks / rig.CLOCK_TICKS / len(ids):.3f} ms, "
+            f"wall {1000 * wall / len(ids):.3f} ms per delivery"
+        )
+    cpu = sum(spent[n][0] for n in names)
+    ticks = sum(spent[n][1] for n in names)
+    rig.say(
+        f"  all: python {1000 * cpu / len(ids):.3f} ms, postgres "
+        f"{1000 * ticks / rig.CLOCK_TICKS / len(ids):.3f} ms per delivery; {rig.load()}"
+    )
+    return 0 if delivered == len(ids) else 1
+
+
 def run(args, workdir: Path, cleanup: contextlib.ExitStack) -> int:
     redis = rig.OwnRedis()
     redis.start()
     cleanup.callback(redis.stop)
-    port = start_receiver(args.receiver_delay, cleanup)
+    port, receiver_pid = _start_receiver(args.receiver_delay, cleanup)
 
     database_url = f"{POSTGRES_SERVER}/{DATABASE_NAME}"
     env = rig.product_environment(
@@ -231,19 +411,25 @@ def run(args, workdir: Path, cleanup: contextlib.ExitStack) -> int:
 
     call_command("migrate", interactive=False, verbosity=0)
     Endpoint.objects.create(name="bench", url=f"http://{rig.HOST}:{port}/hooks", kinds=["lead.won"])
-    start_sender(
+    if args.phases:
+        return phases(args, port)
+    worker = start_sender(
         env,
         workdir,
         cleanup,
         pool=args.pool,
         concurrency=args.concurrency,
         profile=args.profile,
+        tree=args.tree.resolve(),
     )
     time.sleep(3)  # the worker connects
     rig.say(
         f"webhooks bench: {args.events} events, worker --pool {args.pool} "
-        f"--concurrency {args.concurrency}, receiver delay {args.receiver_delay} s; {rig.load()}"
+        f"--concurrency {args.concurrency} from {args.tree}, receiver delay "
+        f"{args.receiver_delay} s; {rig.load()}"
     )
+    meter = CpuMeter(worker, receiver_pid)
+    meter.start()
     data = {"lead": {"id": 0, "email": "ana@acme.example", "company": "Acme"}, "event": {}}
     started = time.monotonic()
     for first in range(0, args.events, BATCH):
@@ -264,6 +450,7 @@ def run(args, workdir: Path, cleanup: contextlib.ExitStack) -> int:
             break
         time.sleep(0.2)
     took = time.monotonic() - started
+    meter.stop()
     seen = counts(port)
     rig.say(
         f"  delivered: {delivered}/{args.events} in {took:.1f} s = {delivered / took:,.0f}/s "
@@ -271,6 +458,7 @@ def run(args, workdir: Path, cleanup: contextlib.ExitStack) -> int:
         f"webhook-ids (a request answered after the time-out is sent again, under the same "
         f"id); {rig.load()}"
     )
+    rig.say(f"  {meter.report(delivered)}")
     return 0 if delivered >= args.events and seen["ids"] == args.events else 1
 
 

@@ -371,7 +371,8 @@ WEBHOOKS_RETRY_SCHEDULE = [
 WEBHOOKS_DISABLE_AFTER_SECONDS = env.int("WEBHOOKS_DISABLE_AFTER_SECONDS", default=24 * 60 * 60)
 # A retry due within this many seconds is published with a countdown; later ones, the sweeper's.
 WEBHOOKS_COUNTDOWN_MAX_SECONDS = 60
-# A worker sends one message's deliveries (up to 50) on this many threads side by side.
+# A worker process sends webhooks on one pool of this many threads, shared by its tasks, and
+# keeps as many connections alive per receiver address (webhooks/sending.py, sender.py).
 WEBHOOKS_SEND_THREADS = env.int("WEBHOOKS_SEND_THREADS", default=16)
 # The handoff takes up to this many submissions (then leads) per transaction
 # (leads/handoff/tasks.py). A batch that fails, or a lead no queue has room for, is tried

@@ -4,13 +4,23 @@
 `next_attempt_at` must still be due, and the claim pushes it on by a lease (a worker that
 dies mid-send leaves it to the sweeper when the lease runs out). Two workers holding the same
 message, a sweep and a retry: exactly one of them sends each attempt.
+
+The requests go out on one pool of threads per worker process (`send_pool`), shared by every
+task the process runs at once, so the process never sends more than WEBHOOKS_SEND_THREADS
+requests at a time: as many as sender.py's clients keep connections. A delivery whose turn
+in the pool comes so late that its request could outlive its claim's lease is not sent but
+handed back, so a second sender can never take it while the first is still sending.
 """
 
 import logging
+import os
+import threading
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -34,8 +44,41 @@ def retry_delays() -> list[timedelta]:
     return [timedelta(seconds=s) for s in settings.WEBHOOKS_RETRY_SCHEDULE]
 
 
+# A claim holds its deliveries for one time-out and this much more; a request starts only
+# while two time-outs are left of the lease (its own, then the record's and a slow read's).
+LEASE_MARGIN = timedelta(seconds=30)
+
+
 def _lease() -> timedelta:
-    return timedelta(seconds=settings.WEBHOOKS_TIMEOUT_SECONDS + 30)
+    return timedelta(seconds=settings.WEBHOOKS_TIMEOUT_SECONDS) + LEASE_MARGIN
+
+
+_pool: tuple[tuple[int, int], ThreadPoolExecutor] | None = None
+_pool_made = threading.Lock()
+
+
+def send_pool() -> ThreadPoolExecutor:
+    """This process's send threads: made on first use, kept for every task after. A forked
+    worker makes its own (its parent's threads are not in it)."""
+    global _pool
+    key = (os.getpid(), settings.WEBHOOKS_SEND_THREADS)
+    found = _pool
+    if found is None or found[0] != key:
+        with _pool_made:
+            found = _pool
+            if found is None or found[0] != key:
+                if found is not None and found[0][0] == key[0]:
+                    found[1].shutdown(wait=False)  # resized: its threads end when idle
+                pool = ThreadPoolExecutor(key[1], thread_name_prefix="webhook")
+                found = _pool = (key, pool)
+    return found[1]
+
+
+@dataclass(frozen=True)
+class Tried:
+    attempts: list[DeliveryAttempt]
+    # Claimed, but handed back unsent (due again now): their turn came too late in the lease.
+    handed_back: list[int]
 
 
 def deliveries_claim(*, ids: Sequence[int], now: datetime) -> list[Delivery]:
@@ -60,22 +103,30 @@ def deliveries_claim(*, ids: Sequence[int], now: datetime) -> list[Delivery]:
         Delivery.objects.filter(pk__in=sendable).update(
             claim=token, next_attempt_at=now + _lease(), attempts=F("attempts") + 1
         )
-    return list(Delivery.objects.filter(pk__in=sendable, claim=token).select_related("endpoint"))
+    claimed = Delivery.objects.filter(pk__in=sendable, claim=token).select_related("endpoint")
+    return list(claimed.order_by("pk"))  # oldest first: any handed back are the newest
 
 
-def deliveries_attempt(*, ids: Sequence[int]) -> list[DeliveryAttempt]:
-    """One attempt of each of `ids` this caller claims: sent side by side, logged, and the
-    next one scheduled, in one transaction for the lot. The HTTP requests are made outside
-    any transaction, so a slow receiver holds no lock. Each endpoint's address is resolved
-    and checked once for the batch."""
+def deliveries_attempt(*, ids: Sequence[int]) -> Tried:
+    """One attempt of each of `ids` this caller claims: sent side by side on the send pool,
+    logged, and the next one scheduled, in one transaction for the lot. The HTTP requests are
+    made outside any transaction, so a slow receiver holds no lock. Each endpoint's address
+    is resolved and checked once for the batch."""
+    claimed_at = time.monotonic()
     now = timezone.now()
     claimed = deliveries_claim(ids=ids, now=now)
     if not claimed:
-        return []
+        return Tried([], [])
     targets = {d.endpoint_id: d.endpoint.url for d in claimed}
     targets = {pk: sender.resolved(url) for pk, url in targets.items()}
+    timeout = settings.WEBHOOKS_TIMEOUT_SECONDS
+    # The last moment a request may start: one time-out later it has ended, with a time-out
+    # of the lease still left for the record (and a slow read's overrun).
+    last_start = claimed_at + (_lease().total_seconds() - 2 * timeout)
 
-    def one(delivery: Delivery) -> sender.Outcome:
+    def one(delivery: Delivery) -> sender.Outcome | None:
+        if time.monotonic() > last_start:
+            return None
         endpoint = delivery.endpoint
         return sender.send(
             url=endpoint.url,
@@ -85,29 +136,27 @@ def deliveries_attempt(*, ids: Sequence[int]) -> list[DeliveryAttempt]:
             target=targets[endpoint.pk],
         )
 
-    if len(claimed) == 1:
-        outcomes = [one(claimed[0])]
-    else:
-        threads = min(len(claimed), settings.WEBHOOKS_SEND_THREADS)
-        with ThreadPoolExecutor(threads, thread_name_prefix="webhook") as pool:
-            outcomes = list(pool.map(one, claimed))
+    outcomes = list(send_pool().map(one, claimed))
     return _attempts_recorded(claimed, outcomes, at=now)
 
 
 def delivery_attempt(*, delivery_id: int) -> DeliveryAttempt | None:
     """`deliveries_attempt` for one delivery: its attempt, or None if not claimed."""
-    attempts = deliveries_attempt(ids=[delivery_id])
+    attempts = deliveries_attempt(ids=[delivery_id]).attempts
     return attempts[0] if attempts else None
 
 
 def _attempts_recorded(
-    claimed: list[Delivery], outcomes: list[sender.Outcome], *, at: datetime
-) -> list[DeliveryAttempt]:
+    claimed: list[Delivery], outcomes: list[sender.Outcome | None], *, at: datetime
+) -> Tried:
     done = timezone.now()
     delays = retry_delays()
+    pairs = list(zip(claimed, outcomes, strict=True))
+    sent = [(d, outcome) for d, outcome in pairs if outcome is not None]
+    unsent = [d for d, outcome in pairs if outcome is None]
     delivered, gave_up, retry = [], [], defaultdict(list)
     answered, failing = set(), set()
-    for delivery, outcome in zip(claimed, outcomes, strict=True):
+    for delivery, outcome in sent:
         if outcome.ok:
             delivered.append(delivery.pk)
             answered.add(delivery.endpoint_id)
@@ -129,8 +178,13 @@ def _attempts_recorded(
                 response_excerpt=outcome.excerpt,
                 duration_ms=outcome.duration_ms,
             )
-            for delivery, outcome in zip(claimed, outcomes, strict=True)
+            for delivery, outcome in sent
         )
+        if unsent:
+            # Due again at once, this attempt not counted; only if no one claimed it since.
+            Delivery.objects.filter(pk__in=[d.pk for d in unsent], claim=unsent[0].claim).update(
+                next_attempt_at=done, attempts=F("attempts") - 1
+            )
         if delivered:
             Delivery.objects.filter(pk__in=delivered).update(
                 status=Delivery.Status.DELIVERED, delivered_at=done, next_attempt_at=None
@@ -152,7 +206,13 @@ def _attempts_recorded(
                 d.endpoint_id: d.endpoint for d in gave_up if d.kind != TEST.kind
             }.values():
                 _disable_if_failing(endpoint, now=done)
-    return attempts
+    if unsent:
+        logger.warning(
+            "%d webhook deliveries handed back unsent: the send pool was too busy to start "
+            "them within their lease.",
+            len(unsent),
+        )
+    return Tried(attempts, [d.pk for d in unsent])
 
 
 def retry_soon(attempts: Sequence[DeliveryAttempt]) -> tuple[list[int], float] | None:

@@ -25,7 +25,8 @@ SWEEP_GRACE = timedelta(seconds=30)
 
 
 # A message carries this many deliveries: one claim, one INSERT of attempts and a few
-# UPDATEs for the lot, the requests sent side by side (WEBHOOKS_SEND_THREADS).
+# UPDATEs for the lot, the requests sent side by side on the process's send pool
+# (WEBHOOKS_SEND_THREADS).
 CHUNK = 50
 
 
@@ -53,8 +54,10 @@ def fan_out(ids: list[int]) -> None:
 
 @shared_task(name="webhooks.deliver_batch", **BULK, **RETRY)
 def deliver_batch(ids: list[int]) -> None:
-    attempts = sending.deliveries_attempt(ids=ids)
-    soon = sending.retry_soon(attempts)
+    tried = sending.deliveries_attempt(ids=ids)
+    if tried.handed_back:
+        queue_deliveries(tried.handed_back)
+    soon = sending.retry_soon(tried.attempts)
     if soon is not None:
         again, countdown = soon
         queue_deliveries(again, countdown=countdown)

@@ -70,7 +70,7 @@ def test_workers_claiming_the_same_batch_send_each_delivery_once(receiver):
     def worker():
         try:
             start.wait()
-            sent.extend(deliveries_attempt(ids=ids))
+            sent.extend(deliveries_attempt(ids=ids).attempts)
         finally:
             connection.close()
 
