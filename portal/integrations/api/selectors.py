@@ -20,6 +20,12 @@ def leads_for_api(*, user, fields: list[str]) -> QuerySet[Lead]:
     return leads.only(*fields, *_OWNER_COLUMNS)
 
 
+def lead_rows_for_api(*, user, columns: tuple[str, ...]) -> QuerySet[Lead]:
+    """The leads `user` may see as rows of `columns` (names as `values()` takes them): a
+    list page needs no model instances, which cost it more than its query."""
+    return leads_visible_to(user=user).values(*columns)
+
+
 def tokens_of(*, user) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(user=user).order_by("revoked_at", "-created_at", "-pk")
 

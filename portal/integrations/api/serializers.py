@@ -1,7 +1,13 @@
 """What the API answers: read-only descriptions of our rows. Writes go through the
 portal's own forms and services (forms_io.py, views.py), never through `save()` here."""
 
-from rest_framework import serializers
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+from django.utils.timezone import make_aware
+from rest_framework import ISO_8601, serializers
+from rest_framework.settings import api_settings
 
 from leads.capture.models import Form, FormVersion
 from leads.capture.services import FORM_SETTINGS
@@ -105,6 +111,101 @@ class LeadSerializer(serializers.ModelSerializer):
             "nurture_until",
             "due_at",
         ]
+
+    def to_representation(self, lead: Lead | dict[str, Any]) -> dict[str, Any]:
+        """What the fields above make of a lead (a model instance, or a row of LEAD_ROW_COLUMNS),
+        made without DRF's per-field walk: on a page of 50 leads that walk (source lookups,
+        callable checks, a time zone per date) was half of the request's CPU. The fields'
+        own rules, written out; tests compare both with DRF's generic representation."""
+        if api_settings.DATETIME_FORMAT != ISO_8601 or api_settings.DATE_FORMAT != ISO_8601:
+            return super().to_representation(lead)
+        return _lead_shown(lead if isinstance(lead, dict) else _lead_row(lead))
+
+
+# What the leads list reads of each lead: the shown columns and the owner's names, as rows
+# (selectors.lead_rows_for_api), without a model instance for the lead or its owner.
+LEAD_ROW_COLUMNS = (
+    "id",
+    "email",
+    "first_name",
+    "last_name",
+    "company",
+    "attributes",
+    "stage",
+    "score",
+    "source_form_id",
+    "campaign",
+    "queue_id",
+    "created_at",
+    "updated_at",
+    "stage_changed_at",
+    "first_action_at",
+    "nurture_until",
+    "due_at",
+    "owner_id",
+    "owner__username",
+    "owner__first_name",
+    "owner__last_name",
+)
+
+
+def _lead_row(lead: Lead) -> dict[str, Any]:
+    row = {name: getattr(lead, name) for name in LEAD_ROW_COLUMNS if "__" not in name}
+    owner = lead.owner
+    for name in ("username", "first_name", "last_name"):
+        row[f"owner__{name}"] = getattr(owner, name) if owner is not None else None
+    return row
+
+
+def _lead_shown(row: dict[str, Any]) -> dict[str, Any]:
+    zone = timezone.get_current_timezone()
+    owner_id = row["owner_id"]
+    nurture_until = row["nurture_until"]
+    return {
+        "id": row["id"],
+        "email": row["email"],
+        "first_name": row["first_name"],
+        "last_name": row["last_name"],
+        "company": row["company"],
+        "attributes": row["attributes"],
+        "stage": _choice(row["stage"]),
+        "score": row["score"],
+        "source_form": row["source_form_id"],
+        "campaign": row["campaign"],
+        "owner": None
+        if owner_id is None
+        else {
+            "id": owner_id,
+            "username": row["owner__username"],
+            "name": _full_name(row),
+        },
+        "queue": row["queue_id"],
+        "created_at": _iso_datetime(row["created_at"], zone),
+        "updated_at": _iso_datetime(row["updated_at"], zone),
+        "stage_changed_at": _iso_datetime(row["stage_changed_at"], zone),
+        "first_action_at": _iso_datetime(row["first_action_at"], zone),
+        "nurture_until": nurture_until.isoformat() if nurture_until else None,
+        "due_at": _iso_datetime(row["due_at"], zone),
+    }
+
+
+def _full_name(row: dict[str, Any]) -> str:
+    # AbstractUser.get_full_name, for a row that carries the owner's names.
+    return f"{row['owner__first_name']} {row['owner__last_name']}".strip()
+
+
+def _choice(value: str) -> str:
+    # A TextChoices member shows as its value, as ChoiceField's lookup makes it.
+    return str(value) if isinstance(value, Stage) else value
+
+
+def _iso_datetime(value: datetime | None, zone) -> str | None:
+    """DRF's DateTimeField in ISO 8601: in the current time zone, UTC written "Z"."""
+    if not value or isinstance(value, str):
+        return value or None
+    value = value.astimezone(zone) if value.utcoffset() is not None else make_aware(value, zone)
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 class LeadEventSerializer(serializers.ModelSerializer):

@@ -37,6 +37,7 @@ from portal.integrations.api.permissions import HasPerms, WritesNeedAWritingToke
 from portal.integrations.api.schema import errors_for
 from portal.integrations.api.selectors import (
     lead_events_visible_to,
+    lead_rows_for_api,
     leads_for_api,
     submissions_visible_to,
 )
@@ -71,11 +72,28 @@ class ApiMixin:
         return self.perms.get("read", ()) if request.method in ("GET", "HEAD", "OPTIONS") else ()
 
 
+class FilterBackend(filters.DjangoFilterBackend):
+    """django-filter's, without its form when the query names none of the filters: the form
+    (a deep copy of every filter and its field) cost an unfiltered page a tenth of its CPU,
+    and with nothing to filter it gives back the queryset as it was. A parameter counts as
+    naming a filter when it starts with the filter's name (a range's `_min`, `_after`)."""
+
+    def filter_queryset(self, request, queryset, view):
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is not None and not any(
+            param.startswith(name)
+            for param in request.query_params
+            for name in filterset_class.base_filters
+        ):
+            return queryset
+        return super().filter_queryset(request, queryset, view)
+
+
 class ReadViewSet(
     ApiMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
     # A resource listed (filtered, ordered, by cursor) and read one by one.
-    filter_backends = [filters.DjangoFilterBackend, OrderingFilter]
+    filter_backends = [FilterBackend, OrderingFilter]
 
 
 class WriteViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, ReadViewSet):
@@ -227,6 +245,8 @@ class LeadViewSet(ReadViewSet):
     ordering = ["-id"]
 
     def get_queryset(self):
+        if self.action == "list":
+            return lead_rows_for_api(user=self.request.user, columns=s.LEAD_ROW_COLUMNS)
         return leads_for_api(user=self.request.user, fields=s.LeadSerializer.Meta.fields)
 
 
@@ -309,7 +329,7 @@ class LeadEventViewSet(ReadViewSet):
 
     serializer_class = s.LeadEventSerializer
     pagination_class = FeedCursor
-    filter_backends = [filters.DjangoFilterBackend]
+    filter_backends = [FilterBackend]
     filterset_class = LeadEventFilter
 
     def get_queryset(self):
