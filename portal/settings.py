@@ -325,7 +325,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Re-scorings and clocks' recounts whose message was lost (scoring/resume.py).
     "scoring-resume-runs": {
-        "task": "scoring.resume_stalled_runs",
+        "task": "handoff.resume_stalled_runs",
         "schedule": env.int("SWEEP_EVERY_SECONDS", default=60),
     },
     "handoff-nurture-return": {

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import OperationalError, transaction
 from kombu.exceptions import OperationalError as BrokerError
 
-from portal.task_options import BULK, HANDOFF, RETRY
+from portal.task_options import BULK, RETRY
 from scoring.clocks import clocks_recount_batch, clocks_recount_run_create
 from scoring.models import Agreement
 from scoring.progress import RescoreRun
@@ -82,11 +82,11 @@ def recount_clocks(run_id: int) -> None:
         _publish_recount(run_id)
 
 
-# Beat's sweeper for runs whose message was lost (scoring/resume.py). On the handoff's queue,
-# like the handoff's own sweep: one small query a minute, and a bulk worker that is down
-# shows as a run given up with the reason instead of a bar that never ends.
-@shared_task(name="scoring.resume_stalled_runs", **HANDOFF, **RETRY)
-def resume_stalled_runs() -> None:
+def runs_resend() -> None:
+    """Send again the runs whose message was lost (scoring/resume.py). Beat runs it on the
+    handoff's queue (`leads.handoff.tasks.resume_stalled_runs`): one small query a minute, and
+    a bulk worker that is down shows as a run given up with the reason instead of a bar that
+    never ends."""
     for run in runs_resume_claim():
         logger.info("Run %s (%s) did not move: sent again.", run.run_id, run.kind)
         if run.kind == RescoreRun.Kind.CLOCKS:

@@ -44,6 +44,7 @@ from portal.task_options import BULK, HANDOFF, RETRY
 from scoring.clocks import leads_back_from_nurture
 from scoring.models import Agreement
 from scoring.services import submissions_qualify
+from scoring.tasks import runs_resend
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +94,16 @@ def release_pools(queue_ids: list[int], rep_ids: list[int]) -> None:
     that finds them routed or claimed by another does nothing: `pools_release`), then
     whatever else is due."""
     pools_release(queue_ids=queue_ids, rep_ids=rep_ids)
+    _drain()
+
+
+# Beat's sweeper behind the re-scorings and clocks' recounts (scoring/resume.py), on the
+# handoff queue so that a bulk worker that is down ends in a run given up with the reason;
+# like every task there, it then drains what is due (the outbox sends no `hand_off` while a
+# message waits in this queue).
+@shared_task(name="handoff.resume_stalled_runs", **HANDOFF, **RETRY)
+def resume_stalled_runs() -> None:
+    runs_resend()
     _drain()
 
 

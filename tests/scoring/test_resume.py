@@ -14,6 +14,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from leads.handoff import tasks as handoff_tasks
 from leads.models import Lead, LeadEvent, Stage
 from portal.accounts.roles import Role
 from scoring import tasks
@@ -45,7 +46,7 @@ def later(start, times=1):
 
 def test_beat_runs_the_sweeper():
     schedule = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert tasks.resume_stalled_runs.name in schedule
+    assert handoff_tasks.resume_stalled_runs.name in schedule
 
 
 def test_a_rescore_whose_message_never_arrived_is_sent_again_and_finishes(
@@ -60,11 +61,11 @@ def test_a_rescore_whose_message_never_arrived_is_sent_again_and_finishes(
     assert len(dropped) == 2 and run.finished_at is None  # the messages went nowhere
     started = timezone.now()
 
-    tasks.resume_stalled_runs()  # not stalled yet: merely waiting
+    handoff_tasks.resume_stalled_runs()  # not stalled yet: merely waiting
     assert len(dropped) == 2
     monkeypatch.undo()  # the broker is back: messages arrive (run at once in tests)
     with later(started):
-        tasks.resume_stalled_runs()
+        handoff_tasks.resume_stalled_runs()
 
     run.refresh_from_db()
     assert (run.done, run.total, run.qualified) == (2, 2, 1)
@@ -85,7 +86,7 @@ def test_a_clocks_recount_whose_message_never_arrived_is_sent_again_and_finishes
     with transaction.atomic():
         run = clocks_recount_run_create(why="v2 became active")  # its message: never sent
     with later(timezone.now()):
-        tasks.resume_stalled_runs()
+        handoff_tasks.resume_stalled_runs()
     run.refresh_from_db()
     assert (run.done, run.total) == (3, 3) and run.finished_at is not None
     assert set(Lead.objects.values_list("due_at", flat=True)) == {at(2026, 11, 30, 10, 0)}
@@ -100,9 +101,9 @@ def test_a_run_sent_twice_counts_no_lead_twice(world, lost):
     assert rescore_chunk(run_id=run.pk, size=1) is True  # one lead done, then the message lost
     started = timezone.now()
     with later(started):
-        tasks.resume_stalled_runs()
+        handoff_tasks.resume_stalled_runs()
     with later(started, 2):
-        tasks.resume_stalled_runs()
+        handoff_tasks.resume_stalled_runs()
     assert lost == [("leads", run.pk), ("leads", run.pk)]
     run.refresh_from_db()
     assert run.resumes == 2
@@ -132,7 +133,7 @@ def test_a_run_that_never_moves_is_given_up_with_the_reason(
     started = timezone.now()
     for times in (1, 2, 3):
         with later(started, times):
-            tasks.resume_stalled_runs()
+            handoff_tasks.resume_stalled_runs()
 
     assert lost == [("clocks", run.pk)] * 2  # the third sweep gives it up instead
     run.refresh_from_db()
@@ -164,9 +165,9 @@ def test_the_reason_names_what_the_task_raised(world, monkeypatch, settings):
     monkeypatch.setattr(tasks, "rescore_chunks", broken)
     started = timezone.now()
     with later(started), pytest.raises(RuntimeError):
-        tasks.resume_stalled_runs()  # sent again; the task (run at once here) raises
+        handoff_tasks.resume_stalled_runs()  # sent again; the task (run at once here) raises
     with later(started, 2):
-        tasks.resume_stalled_runs()
+        handoff_tasks.resume_stalled_runs()
     run.refresh_from_db()
     assert "its task failed with RuntimeError: the engine broke" in run.failure
 
@@ -194,5 +195,5 @@ def test_a_run_that_moves_is_not_sent_again(world, lost):
     with later(started, 0.5):
         rescore_chunk(run_id=run.pk, size=1)
     with later(started, 1):
-        tasks.resume_stalled_runs()
+        handoff_tasks.resume_stalled_runs()
     assert lost == []

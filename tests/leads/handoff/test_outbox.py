@@ -130,8 +130,9 @@ def test_no_message_is_sent_while_one_waits_undelivered(own_broker):
 
 def test_only_tasks_that_drain_what_is_due_are_sent_to_the_handoff_queue():
     # The outbox skips a publish while any message waits in the handoff queue: that holds
-    # only while every task there drains what is due when it runs, as hand_off and the pool
-    # release do (tests/leads/handoff/test_hand_off.py); Celery's own tasks are never sent.
+    # only while every task there drains what is due when it runs, as hand_off, the pool
+    # release and the runs' sweeper do (tests/leads/handoff/test_hand_off.py); Celery's own
+    # tasks are never sent.
     celery_app.loader.import_default_modules()  # every app's tasks, as a worker has them
     default = celery_app.conf.task_default_queue
     on_handoff = {
@@ -139,7 +140,11 @@ def test_only_tasks_that_drain_what_is_due_are_sent_to_the_handoff_queue():
         for name, task in celery_app.tasks.items()
         if not name.startswith("celery.") and (task.queue or default) == tasks.hand_off.queue
     }
-    assert on_handoff == {tasks.hand_off.name, tasks.release_pools.name}
+    assert on_handoff == {
+        tasks.hand_off.name,
+        tasks.release_pools.name,
+        tasks.resume_stalled_runs.name,
+    }
 
 
 def test_eager_runs_on_the_callers_thread():
