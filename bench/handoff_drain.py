@@ -120,8 +120,16 @@ try:
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
             time.sleep(1.5)
-        # The worker's fold of each round's marked leads (`hand_off`; main before it had none).
-        fold = getattr(tasks, "_committed", lambda n: 0)
+        # The fold of each round's marked leads (beat's `dashboard.fold_facts`, bulk queue);
+        # a tree before the fold had none.
+        try:
+            from portal.dashboard.facts import facts_fold
+        except ImportError:
+            facts_fold = None
+
+        def fold(leads: int, facts_fold=facts_fold) -> int:
+            return facts_fold(wait=False) if facts_fold and leads else 0
+
         while True:
             took = {}
             steps = [("score", tasks._score_batch), ("route", tasks._route_batch)]

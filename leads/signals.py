@@ -18,8 +18,3 @@ queue_clocks_changed = Signal()
 # Leads left the open stages of the reps who held them (won, lost, rejected, nurtured): those
 # reps may have room for a lead waiting in a queue's pool. Sent with `rep_ids`.
 reps_freed = Signal()
-
-# The handoff committed a batch of writes (scored, routed, escalated, back from nurture): a
-# reader of what it wrote may catch up while the worker is here (the dashboard folds its
-# facts). Sent after the commit, with `leads`: how many the batch took.
-handoff_batch_committed = Signal()

@@ -15,10 +15,9 @@
    restart or stop the clocks whose reminders would follow), a batch at a time;
 6. beat runs `nurture_return` every `NURTURE_EVERY_SECONDS`: a recycled lead whose return
    day has come is judged again (scoring), and one that qualifies goes to step 3;
-7. after each round of steps 2 and 3, and each batch of 5 and 6,
-   `leads.signals.handoff_batch_committed` lets a reader of what they wrote catch up while
-   the worker is here (the dashboard folds the facts of the leads marked, outside the
-   batches' transactions).
+7. beat runs `dashboard.fold_facts` every `FACTS_FOLD_EVERY_SECONDS` on the bulk queue: the
+   dashboard's roll-up recounts the leads the steps above marked (portal/dashboard/facts.py),
+   outside their transactions and off this queue's worker.
 
 A batch is whatever is waiting, not a timer: at a trickle it is one lead, under a backlog
 `HANDOFF_BATCH` of them. The claims lock their rows with SKIP LOCKED (`services`), so two
@@ -39,7 +38,6 @@ from leads.handoff import services
 from leads.handoff.outbox import message_waiting, publish, wake_on_commit
 from leads.routing.escalation import leads_escalate, leads_remind
 from leads.routing.services import RELEASE_TASK, leads_route, pools_release
-from leads.signals import handoff_batch_committed
 from portal.task_options import BULK, HANDOFF, RETRY
 from scoring.clocks import leads_back_from_nurture
 from scoring.models import Agreement
@@ -115,9 +113,6 @@ def _drain() -> None:
     try:
         while True:
             scored, routed = _score_batch(), _route_batch()
-            # Once per round, not per batch: the leads just scored are mostly those just
-            # routed, and each fold recounts a lead whole.
-            _committed(scored + routed)
             if scored < BATCH and routed < BATCH:
                 return
             if not helped:
@@ -176,14 +171,6 @@ def _route_batch() -> int:
     return len(leads)
 
 
-def _committed(leads: int) -> int:
-    """Batches that took leads committed: whoever reads what they wrote catches up now,
-    outside their transactions (the dashboard folds its facts), so they held no lock for it."""
-    if leads:
-        handoff_batch_committed.send(sender=None, leads=leads)
-    return leads
-
-
 ESCALATION_BATCH = settings.LEADBRIDGE_ESCALATION_BATCH
 
 
@@ -195,7 +182,7 @@ def escalate() -> None:
     none is due or the budget is spent (beat's next run takes the rest)."""
     stop_at = time.monotonic() + BUDGET_SECONDS
     for step in (leads_escalate, leads_remind):
-        while _committed(step(limit=ESCALATION_BATCH)) == ESCALATION_BATCH:
+        while step(limit=ESCALATION_BATCH) == ESCALATION_BATCH:
             if time.monotonic() >= stop_at:
                 return
 
@@ -205,7 +192,7 @@ def nurture_return() -> None:
     """Recycled leads whose return day has come, judged again; those that qualify are routed
     by `hand_off` (the re-scoring's `leads_qualified` wakes it)."""
     stop_at = time.monotonic() + BUDGET_SECONDS
-    while _committed(leads_back_from_nurture(limit=BATCH)) == BATCH:
+    while leads_back_from_nurture(limit=BATCH) == BATCH:
         if time.monotonic() >= stop_at:
             return
 

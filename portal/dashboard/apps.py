@@ -7,9 +7,7 @@ class DashboardConfig(AppConfig):
     label = "dashboard"
 
     def ready(self) -> None:
-        from leads.signals import handoff_batch_committed
         from portal.dashboard import facts
 
         pre_migrate.connect(facts.before_migrate, sender=self)
         post_migrate.connect(facts.after_migrate, sender=self)
-        handoff_batch_committed.connect(facts.after_handoff_batch, dispatch_uid="facts-fold")

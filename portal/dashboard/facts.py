@@ -19,10 +19,11 @@ insert; the counting moved out of the hot transactions.
 
 **The fold, after.** `facts_fold` takes a batch of marked leads (deleting their marks) and
 recounts their rows with the set-based recount `rebuild_sql`, restricted to them, in one
-transaction. It runs in the handoff worker right after its batches commit (once per round
-of scoring and routing; `leads.signals.handoff_batch_committed`), on beat every few seconds
-(`tasks.fold_facts`: web actions, imports), and before every read (`facts_fresh`, from the
-selectors), so a reader sees every change committed before it read.
+transaction. It runs on beat every few seconds on the bulk queue (`tasks.fold_facts`: the
+handoff's batches, web actions, imports), never in the handoff worker (folding there after
+each round cut the backlog's drain from 1,281 to 978 leads/s, docs/performance.md), and
+before every read (`facts_fresh`, from the selectors), so a reader sees every change
+committed before it read.
 
 Why a mark is (lead, the writer's transaction id) on PostgreSQL, not the lead alone: with one
 mark per lead, a writer whose statement met a committed mark would leave it, a fold could
@@ -46,7 +47,7 @@ import json
 import logging
 import re
 
-from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 
 from leads.locks import key_locked, key_try_locked
 from portal.sql import Prepared
@@ -378,18 +379,6 @@ def facts_fresh(using: str = DEFAULT_DB_ALIAS) -> None:
             return
     while facts_fold(using=using) == FOLD_LIMIT:
         pass
-
-
-def after_handoff_batch(sender=None, **kwargs) -> None:
-    """The handoff committed a batch: fold while the worker is here (one fold of at most
-    FOLD_LIMIT leads, none while another runs). Leads keep moving whatever happens here:
-    an error is logged, and beat's sweep folds the marks later."""
-    try:
-        facts_fold(wait=False)
-    except OperationalError:
-        raise
-    except Exception:
-        logger.exception("Could not fold the dashboard's facts; beat's sweep tries again.")
 
 
 def facts_rebuild(using_connection=None) -> int:
