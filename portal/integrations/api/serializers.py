@@ -124,25 +124,10 @@ class LeadSerializer(serializers.ModelSerializer):
 
 # What the leads list reads of each lead: the shown columns and the owner's names, as rows
 # (selectors.lead_rows_for_api), without a model instance for the lead or its owner.
+# The foreign keys among them are read as their ids.
+_LEAD_KEYS = ("source_form", "owner", "queue")
 LEAD_ROW_COLUMNS = (
-    "id",
-    "email",
-    "first_name",
-    "last_name",
-    "company",
-    "attributes",
-    "stage",
-    "score",
-    "source_form_id",
-    "campaign",
-    "queue_id",
-    "created_at",
-    "updated_at",
-    "stage_changed_at",
-    "first_action_at",
-    "nurture_until",
-    "due_at",
-    "owner_id",
+    *(f"{name}_id" if name in _LEAD_KEYS else name for name in LeadSerializer.Meta.fields),
     "owner__username",
     "owner__first_name",
     "owner__last_name",
