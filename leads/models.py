@@ -149,8 +149,28 @@ class Lead(models.Model):
             # Only leads a rep has: most leads never get one (captured, disqualified), and
             # nothing looks leads up by the lack of an owner or a queue, so a new lead
             # writes neither index.
+            # A rep's tabs read their page in order, not by sorting every lead they own:
+            # a stage's leads newest move first (Won, Lost, Rejected, a stage filter), every
+            # lead newest move first ("All"), and the open leads by due time ("Needs action").
+            # The open stages are OPEN_STAGES (leads.lifecycle; a test keeps them equal),
+            # written out so that the migration is stable.
             models.Index(
-                fields=["owner", "stage"], condition=Q(owner__isnull=False), name="lead_owner_idx"
+                fields=["owner", "stage", "stage_changed_at", "id"],
+                condition=Q(owner__isnull=False),
+                name="lead_owner_stage_idx",
+            ),
+            models.Index(
+                fields=["owner", "stage_changed_at", "id"],
+                condition=Q(owner__isnull=False),
+                name="lead_owner_moved_idx",
+            ),
+            models.Index(
+                fields=["owner", "due_at", "stage_changed_at", "id"],
+                condition=Q(
+                    owner__isnull=False,
+                    stage__in=["accepted", "contacted", "opportunity", "routed"],
+                ),
+                name="lead_owner_open_idx",
             ),
             models.Index(fields=["queue"], condition=Q(queue__isnull=False), name="lead_queue_idx"),
             models.Index(fields=["created_at"]),
