@@ -1,4 +1,4 @@
-from portal.notifications.selectors import unread_count
+from portal.notifications.selectors import BELL_MOST, unread_count
 
 
 def bell(request) -> dict:
@@ -6,4 +6,4 @@ def bell(request) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"unread_notifications": lambda: unread_count(user=user)}
+    return {"unread_notifications": lambda: unread_count(user=user), "bell_most": BELL_MOST}

@@ -9,10 +9,15 @@ from portal.notifications.models import (
     NotificationPreference,
 )
 
+# The bell shows "99+" past this: counting stops there, so a rep with thousands unread costs
+# every page what one with a hundred does.
+BELL_MOST = 99
+
 
 def unread_count(*, user) -> int:
-    """The bell's number (the partial index of unread rows)."""
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+    """The bell's number, up to BELL_MOST + 1 (the partial index of unread rows)."""
+    unread = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    return unread[: BELL_MOST + 1].count()
 
 
 def notifications_for(*, user, unread_only: bool = False) -> QuerySet[Notification]:

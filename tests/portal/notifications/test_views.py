@@ -27,6 +27,17 @@ def test_the_bell_on_every_page_counts_ones_own_unread(client, rep, other_rep):
     assert 'id="bell-count"' not in client.get(reverse("inbox:list")).content.decode()
 
 
+def test_the_bell_stops_counting_at_99_plus(client, rep):
+    tell(rep, 120)
+    client.force_login(rep)
+    page = client.get(reverse("inbox:list")).content.decode()
+    assert 'id="bell-count">99+<span class="visually-hidden"> unread</span>' in page
+    some = Notification.objects.filter(recipient=rep).values_list("pk", flat=True)[:21]
+    Notification.objects.filter(pk__in=list(some)).update(read_at="2025-01-01T00:00Z")
+    page = client.get(reverse("inbox:list")).content.decode()
+    assert 'id="bell-count">99<span class="visually-hidden"> unread</span>' in page
+
+
 def test_the_list_shows_only_ones_own_newest_first_in_pages(client, rep, other_rep):
     tell(rep, 30)
     tell(other_rep, 1, title="Secret")
