@@ -111,7 +111,11 @@ class Lead(models.Model):
     # time), kept after the reminder is sent; empty when the queue never reminds.
     due_soon_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Service-level compliance, per step (leads/clock.py): due under the agreement's time from
-    # entering the step, the rep who held the lead then, and when the step was done.
+    # entering the step, the rep who held the lead then, and when the step was done. The rep
+    # columns carry no constraint in the database: the clock copies them from `owner` as the
+    # step begins, so the owner's constraint has just checked the same user (routing wrote
+    # both in every routed lead's UPDATE, and PostgreSQL checked each again); Django still
+    # sets them to NULL when the user is deleted.
     accept_due_at = models.DateTimeField(null=True, blank=True, editable=False)
     accept_met_at = models.DateTimeField(null=True, blank=True, editable=False)
     accept_rep = models.ForeignKey(
@@ -122,6 +126,7 @@ class Lead(models.Model):
         db_index=False,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_constraint=False,
     )
     contact_due_at = models.DateTimeField(null=True, blank=True, editable=False)
     contact_met_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -133,6 +138,7 @@ class Lead(models.Model):
         db_index=False,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_constraint=False,
     )
     route_due_at = models.DateTimeField(
         null=True,

@@ -200,12 +200,34 @@ class Membership(models.Model):
 
 
 class Assignment(models.Model):
-    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="assignments")
+    """One lead given to one rep: by a queue's turn (routing), the escalation ladder, or a
+    manager.
+
+    The lead, queue and rep carry no foreign-key constraints in the database: each writer
+    (`leads_route`, `leads_escalate`, `lead_reassign`) writes the assignment in the
+    transaction that locks the lead and sets its owner to the same rep and its queue to the
+    same queue (or keeps it), so the lead row's own constraints on `owner` and `queue` already
+    hold those rows for the transaction and after it, and the lead is locked and written.
+    PostgreSQL checked the three again for every assignment at commit (a tenth of routing's
+    checks a lead, docs/performance.md). Django still cascades and protects on delete.
+    """
+
+    lead = models.ForeignKey(
+        "leads.Lead", on_delete=models.CASCADE, related_name="assignments", db_constraint=False
+    )
     queue = models.ForeignKey(
-        Queue, null=True, blank=True, on_delete=models.PROTECT, related_name="assignments"
+        Queue,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assignments",
+        db_constraint=False,
     )
     rep = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assignments"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="assignments",
+        db_constraint=False,
     )
     assigned_at = models.DateTimeField(default=timezone.now)
     assigned_by = models.ForeignKey(

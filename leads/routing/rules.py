@@ -11,6 +11,7 @@ Plain Python apart from the engine (which imports nothing of ours).
 """
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from scoring import engine
@@ -107,6 +108,63 @@ def queue_rule(conditions: Sequence[Mapping[str, Any]]) -> QueueRule:
             _CACHE.clear()
         rule = _CACHE[key] = QueueRule(conditions)
     return rule
+
+
+class Rulebook:
+    """The conditions of queues tried in order, compiled into one of the engine's functions:
+    `book.failed(attributes)` is, per queue, the conditions the lead fails (() when the queue
+    takes it), from one call for every queue instead of one per queue tried.
+
+    Each condition is the engine's mandatory criterion, as in `QueueRule`: the same flags, so
+    the same decisions. The engine reads each attribute once for every condition on it (the
+    e-mail address once for ten queues' patterns), and the per-queue tuples of failed
+    conditions are made once per distinct set of flags: a batch's leads share a few.
+    """
+
+    def __init__(self, conditions_in_order: Sequence[Sequence[Mapping[str, Any]]]):
+        rules, spans = [], []
+        for conditions in conditions_in_order:
+            start = len(rules)
+            own = condition_rules(conditions or ())
+            rules += (replace(rule, id=start + rule.id) for rule in own)
+            spans.append((start, len(rules)))
+        self._labels = tuple(rule.label for rule in rules)
+        self._spans = tuple(spans)
+        self._flags = engine.compile_agreement(rules, 0).flags if rules else None
+        self._none_failed = tuple(() for _ in spans)
+        self._by_flags: dict[tuple, tuple[tuple[str, ...], ...]] = {}
+
+    def failed(self, attributes: Mapping[str, Any]) -> tuple[tuple[str, ...], ...]:
+        if self._flags is None:
+            return self._none_failed
+        flags = self._flags(attributes)
+        failed = self._by_flags.get(flags)
+        if failed is None:
+            labels = self._labels
+            failed = tuple(
+                tuple(labels[i] for i in range(start, end) if not flags[i])
+                for start, end in self._spans
+            )
+            if len(self._by_flags) < _BOOK_MEMO:
+                self._by_flags[flags] = failed
+        return failed
+
+
+_BOOK_MEMO = 4096  # distinct sets of flags a rulebook remembers the failed conditions of
+_BOOKS: dict[tuple, Rulebook] = {}
+
+
+def rulebook(conditions_in_order: Sequence[Sequence[Mapping[str, Any]]]) -> Rulebook:
+    """The compiled rulebook of these queues' conditions, in this order: compiled once per
+    distinct configuration (a queue saved with other conditions, a queue added, removed or
+    moved in the order is another key), not once per batch."""
+    key = tuple(_frozen(conditions or ()) for conditions in conditions_in_order)
+    book = _BOOKS.get(key)
+    if book is None:
+        if len(_BOOKS) > 64:
+            _BOOKS.clear()
+        book = _BOOKS[key] = Rulebook(conditions_in_order)
+    return book
 
 
 def routing_attributes(

@@ -28,6 +28,7 @@ from leads.routing.models import (
     Queue,
     QueueMember,
 )
+from leads.routing.rules import rulebook
 from leads.routing.selectors import (
     REASSIGNABLE,
     active_rep_ids,
@@ -135,14 +136,12 @@ def _assignments_store(leads: list[Lead], decisions: list["Decision"], *, at) ->
         )
     ids = next_ids(Assignment, len(rows))
     copy_rows(COPY_ASSIGNMENTS, [(pk, *row, at, False) for pk, row in zip(ids, rows, strict=True)])
-    assignments = []
-    for pk, (lead_id, queue_id, rep_id) in zip(ids, rows, strict=True):
-        assignment = Assignment(
-            id=pk, lead_id=lead_id, queue_id=queue_id, rep_id=rep_id, assigned_at=at
-        )
-        assignment._state.adding = False
-        assignments.append(assignment)
-    return assignments
+    # As read from the database: every column in order (`from_db`), not keywords, which
+    # went through each foreign key's descriptor and default (half of this function, py-spy).
+    return [
+        Assignment.from_db(connection.alias, None, (pk, lead_id, queue_id, rep_id, at, None, False))
+        for pk, (lead_id, queue_id, rep_id) in zip(ids, rows, strict=True)
+    ]
 
 
 def _assigned(lead: Lead, decision: "Decision", *, at) -> list:
@@ -247,7 +246,8 @@ class Turns:
     def __init__(self, queues: list[Queue], members: dict[int, list[MemberRow]], *, now):
         self.queues = queues
         self.now = now
-        self.rules = {queue.pk: queue.rule for queue in queues}  # compiled once per batch
+        # Every queue's conditions in one function, compiled once per configuration.
+        self.book = rulebook([queue.conditions for queue in queues])
         reps = {m.rep_id for ms in members.values() for m in ms}
         needs_open = {
             m.rep_id
@@ -290,8 +290,7 @@ class Turns:
     def route(self, attributes: dict) -> Decision:
         passed_over: list[dict] = []
         pool = None
-        for queue in self.queues:
-            failed = self.rules[queue.pk].failed(attributes)
+        for queue, failed in zip(self.queues, self.book.failed(attributes), strict=True):
             if failed:
                 if len(passed_over) < _PASSED_OVER_KEPT:
                     passed_over.append(

@@ -7,8 +7,8 @@ from hypothesis import strategies as st
 
 from leads.models import Stage
 from leads.routing.models import Queue
-from leads.routing.rules import QueueRule
-from leads.routing.services import lead_route
+from leads.routing.rules import QueueRule, rulebook
+from leads.routing.services import lead_route, queue_save
 from portal.accounts.roles import Role
 from scoring import engine
 from tests.factories import LeadFactory, UserFactory, queue_with_reps
@@ -185,3 +185,49 @@ def test_a_queue_takes_a_lead_exactly_when_the_same_criteria_would_qualify_it(
     agreement_says = engine.evaluate(attributes, criteria, 0).qualified
     assert QueueRule(conditions).takes(attributes) is agreement_says
     assert (QueueRule(conditions).why_not(attributes) == "") is agreement_says
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    queues=st.lists(_CONDITIONS, min_size=1, max_size=4),
+    leads=st.lists(
+        st.fixed_dictionaries(
+            {}, optional={k: _VALUES for k in ("country", "industry", "size", "email")}
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+)
+def test_a_rulebook_fails_each_queue_exactly_as_its_own_rule_does(queues, leads):
+    book = rulebook(queues)
+    for attributes in leads * 2:  # the second time from the book's memo of flags
+        assert book.failed(attributes) == tuple(QueueRule(c).failed(attributes) for c in queues)
+
+
+def test_a_rulebook_is_compiled_once_per_configuration():
+    brazil = [{"attribute": "country", "operator": "country_in", "value": ["BR"]}]
+    portugal = [{"attribute": "country", "operator": "country_in", "value": ["PT"]}]
+    assert rulebook([brazil, []]) is rulebook([list(brazil), []])
+    assert rulebook([portugal, []]) is not rulebook([brazil, []])
+    assert rulebook([[], brazil]) is not rulebook([brazil, []])  # the order is the book's
+    assert rulebook([portugal, []]).failed({"country": "BR"}) == (("country is one of PT",), ())
+
+
+@pytest.mark.django_db
+def test_a_queue_saved_with_new_conditions_routes_the_next_lead_by_them():
+    first, rest = UserFactory.create_batch(2, role=Role.SALES_REP)
+    brazil = [{"attribute": "country", "operator": "country_in", "value": ["BR"]}]
+    queue = queue_with_reps(first, priority=1, conditions=brazil)
+    queue_with_reps(rest, priority=2)
+    lead = LeadFactory(stage=Stage.QUALIFIED, attributes={"country": "BR"})
+    assert lead_route(lead_id=lead.pk).rep == first
+
+    queue.conditions = [{"attribute": "country", "operator": "country_in", "value": ["PT"]}]
+    queue_save(queue=queue, reps=[first])
+    lead = LeadFactory(stage=Stage.QUALIFIED, attributes={"country": "BR"})
+    assignment = lead_route(lead_id=lead.pk)
+    assert assignment.rep == rest
+    why = lead.events.get(kind="assigned").data["why"]
+    assert why["passed_over"] == [
+        {"queue": queue.name, "why": "conditions", "failed": ["country is one of PT"]}
+    ]
