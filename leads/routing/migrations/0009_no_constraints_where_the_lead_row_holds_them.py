@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0017_no_constraints_where_the_lead_row_holds_them'),
+        ('leads', '0018_no_constraints_where_the_lead_row_holds_them'),
         ('routing', '0008_membership_spells'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

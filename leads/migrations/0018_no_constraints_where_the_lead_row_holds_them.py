@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0016_submission_intake'),
+        ('leads', '0017_inbox_pages_read_in_index_order'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
