@@ -7,8 +7,9 @@ can be saved as a full-page screenshot in test-artifacts/browser/ for a person t
 
 import asyncio
 import shutil
+import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -25,14 +26,19 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+STARTED = time.time()  # this process's start, near enough: before any test of the run
 
 
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
-    """test-artifacts/browser/, emptied of the last run's screenshots."""
+    """test-artifacts/browser/, emptied of the last run's screenshots. Under pytest-xdist each
+    process empties it: only what is older than this process, never what another one of this
+    run has just saved, nor a file another one removed first."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for old in ARTIFACTS.glob("*.png"):
-        old.unlink()
+        with suppress(FileNotFoundError):
+            if old.stat().st_mtime < STARTED:
+                old.unlink()
     return ARTIFACTS
 
 
