@@ -9,6 +9,33 @@ from django.conf import settings
 from kombu import pools
 
 
+def pytest_configure(config):
+    if settings.USING_POSTGRES:
+        from django.db.backends.postgresql.operations import DatabaseOperations
+
+        DatabaseOperations.sql_flush = _flush_by_delete(DatabaseOperations.sql_flush)
+
+
+def _flush_by_delete(truncate):
+    """A transactional test ends by emptying every table (Django's flush). PostgreSQL's
+    TRUNCATE of the ~60 tables makes each a new file: 0.2 s on a quiet machine, 2-4 s on a
+    busy one, where deleting their few rows takes a tenth of that. Every foreign key is
+    deferrable, and no trigger fires on a delete, so the deletes in one transaction leave
+    what TRUNCATE leaves. Sequences restarted or a cascade asked for: TRUNCATE, as Django."""
+
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+        if reset_sequences or allow_cascade or not tables:
+            return truncate(
+                self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
+            )
+        return [
+            "SET CONSTRAINTS ALL DEFERRED;",
+            *(f"DELETE FROM {self.quote_name(table)};" for table in tables),  # noqa: S608
+        ]
+
+    return sql_flush
+
+
 def pytest_collection_modifyitems(config, items):
     engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     missing = {

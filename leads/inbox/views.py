@@ -110,6 +110,7 @@ def lead_list(request: HttpRequest) -> HttpResponse:
         "rows": [(row, _row_moves(row.lead, request.user)) for row in rows],
         "query": _query(filters),
         "poll_seconds": settings.INBOX_POLL_SECONDS,
+        "page_width": "container-xxl",  # base.html: a table of many columns
         # The old single-filter names, for the export link.
         "stage": filters.stage,
         "search": filters.search,

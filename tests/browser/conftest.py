@@ -1,11 +1,15 @@
 """Browser tests: Debian's chromium driven by Playwright against pytest-django's live server.
 
-No browser is downloaded: Playwright launches the system chromium. Every page a test visits
+No browser is downloaded: Playwright launches the system chromium, once per pytest process
+(each test in a context of its own). Every page a test visits
 can be saved as a full-page screenshot in test-artifacts/browser/ for a person to look at.
 """
 
+import asyncio
 import shutil
+import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -22,14 +26,19 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+STARTED = time.time()  # this process's start, near enough: before any test of the run
 
 
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
-    """test-artifacts/browser/, emptied of the last run's screenshots."""
+    """test-artifacts/browser/, emptied of the last run's screenshots. Under pytest-xdist each
+    process empties it: only what is older than this process, never what another one of this
+    run has just saved, nor a file another one removed first."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for old in ARTIFACTS.glob("*.png"):
-        old.unlink()
+        with suppress(FileNotFoundError):
+            if old.stat().st_mtime < STARTED:
+                old.unlink()
     return ARTIFACTS
 
 
@@ -41,20 +50,55 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
-@pytest.fixture
-def page(request, live_server, monkeypatch, artifacts) -> Iterator:
+class SharedBrowser:
+    """One chromium for all the browser tests of a pytest process: starting Playwright's
+    driver and a browser cost each test about a second (docs/development.md). Each test still
+    gets a context of its own (cookies, storage, cache), as a new browser would give it."""
+
+    def __init__(self, playwright, loop: asyncio.AbstractEventLoop) -> None:
+        self.playwright = playwright
+        self.loop = loop
+        self.browser = None
+
+    @contextmanager
+    def in_use(self) -> Iterator:
+        """Playwright's sync API marks its event loop as this thread's running loop between
+        its calls, and Django refuses ORM calls from a thread with a running loop: marked
+        only while a browser test runs, so the process's other tests run as they would alone."""
+        asyncio.events._set_running_loop(self.loop)
+        try:
+            if self.browser is None or not self.browser.is_connected():
+                self.browser = self.playwright.chromium.launch(
+                    executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+                )
+            yield self.browser
+        finally:
+            asyncio.events._set_running_loop(None)
+
+
+@pytest.fixture(scope="session")
+def shared_browser() -> Iterator[SharedBrowser]:
     if CHROMIUM is None:
         pytest.skip("needs chromium: no `chromium` on PATH (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
-    # Playwright's sync API keeps an event loop running in this thread, and Django refuses
-    # ORM calls from a thread with a running loop; the test's own set-up and checks are
-    # plain synchronous code, so they are safe.
+    playwright = sync_playwright().start()
+    shared = SharedBrowser(playwright, asyncio.get_running_loop())
+    asyncio.events._set_running_loop(None)
+    try:
+        yield shared
+    finally:
+        with shared.in_use() as browser:
+            browser.close()
+            playwright.stop()
+
+
+@pytest.fixture
+def page(request, live_server, monkeypatch, artifacts, shared_browser) -> Iterator:
+    # The test's own set-up and checks are plain synchronous code between Playwright's calls,
+    # so Django's ORM is safe in them while the loop is marked (SharedBrowser.in_use).
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
+    with shared_browser.in_use() as browser:
         context = browser.new_context(
             base_url=live_server.url, viewport={"width": 1280, "height": 800}
         )
@@ -65,12 +109,11 @@ def page(request, live_server, monkeypatch, artifacts) -> Iterator:
             if getattr(request.node, "call_failed", False):
                 page.screenshot(path=artifacts / f"failed-{request.node.name}.png", full_page=True)
         finally:
-            # While the loop runs, Django keeps this thread's connections apart from the
+            # While the loop is marked, Django keeps this thread's connections apart from the
             # ones its test teardown closes; left open, they stop the test database from
             # being dropped.
             connections.close_all()
             context.close()
-            browser.close()
 
 
 @pytest.fixture

@@ -124,10 +124,9 @@ class LeadSerializer(serializers.ModelSerializer):
 
 # What the leads list reads of each lead: the shown columns and the owner's names, as rows
 # (selectors.lead_rows_for_api), without a model instance for the lead or its owner.
-# The foreign keys among them are read as their ids.
-_LEAD_KEYS = ("source_form", "owner", "queue")
+# Each shown field is read as its column (`attname`): a foreign key as its id.
 LEAD_ROW_COLUMNS = (
-    *(f"{name}_id" if name in _LEAD_KEYS else name for name in LeadSerializer.Meta.fields),
+    *(Lead._meta.get_field(name).attname for name in LeadSerializer.Meta.fields),
     "owner__username",
     "owner__first_name",
     "owner__last_name",

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -146,3 +148,19 @@ def test_pages_of_a_filtered_list_keep_the_filter_and_the_search(client, rep):
     assert 'href="?tab=needs_action&amp;stage=routed&amp;q=acme+%26+co&amp;page=1"' in (
         second.content.decode()
     )
+
+
+def _widths(response) -> tuple[str, str]:
+    """The classes of the top bar's box and of the page's main box."""
+    html = response.content.decode()
+    bar = re.search(r'<nav class="navbar[^>]*>\s*<div class="([^"]+)">', html)
+    main = re.search(r'<main id="main" class="([^"]+)">', html)
+    return bar.group(1), main.group(1)
+
+
+def test_the_list_takes_the_wide_box_for_its_table_and_a_lead_page_the_usual_one(
+    client, rep, routed
+):
+    client.force_login(rep)
+    assert _widths(client.get(reverse("inbox:list"))) == ("container-xxl", "container-xxl py-4")
+    assert _widths(client.get(routed.get_absolute_url())) == ("container", "container py-4")

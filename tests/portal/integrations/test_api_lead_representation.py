@@ -15,7 +15,7 @@ from rest_framework import serializers
 from leads.models import Lead, Stage
 from portal.accounts.roles import Role
 from portal.integrations.api.selectors import leads_for_api
-from portal.integrations.api.serializers import LeadSerializer
+from portal.integrations.api.serializers import LEAD_ROW_COLUMNS, LeadSerializer
 from portal.integrations.api.services import token_create
 from tests.factories import LeadFactory, QueueFactory, UserFactory
 
@@ -104,3 +104,12 @@ def test_the_list_and_the_read_answer_each_lead_as_drf_shows_it(role):
     for lead in leads:
         read = client.get(reverse("api:lead-detail", args=[lead.pk]), headers=headers).json()
         assert json.dumps(read) == json.dumps(_drf(Lead.objects.get(pk=lead.pk)))
+
+
+def test_the_list_reads_each_shown_field_as_its_column_a_foreign_key_as_its_id():
+    columns = {field.attname: field for field in Lead._meta.concrete_fields}
+    own = [name for name in LEAD_ROW_COLUMNS if "__" not in name]
+    assert len(own) == len(LeadSerializer.Meta.fields)
+    for name, column in zip(LeadSerializer.Meta.fields, own, strict=True):
+        assert columns[column].name == name
+        assert column == (f"{name}_id" if columns[column].is_relation else name)
