@@ -2,6 +2,7 @@
 over one session or many, and counts every message."""
 
 import asyncio
+import contextlib
 import threading
 
 import pytest
@@ -16,12 +17,17 @@ def sink(tmp_path):
     port, tally = free_port(), tmp_path / "tally"
     loop = asyncio.new_event_loop()
     task = loop.create_task(smtp_sink.serve(port, tally))
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
+
+    def run():
+        with contextlib.suppress(asyncio.CancelledError):
+            loop.run_until_complete(task)
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     yield port, tally
     loop.call_soon_threadsafe(task.cancel)
-    loop.call_soon_threadsafe(loop.stop)
     thread.join(5)
+    loop.close()
 
 
 def smtp(port):
