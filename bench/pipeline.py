@@ -158,10 +158,10 @@ def run(args: argparse.Namespace, workdir: Path, cleanup: contextlib.ExitStack) 
     processes = rig.Processes(workdir, env, web_workers=args.web_workers)
     cleanup.callback(processes.stop_all)
     processes.start("gunicorn")
-    if args.bulk_worker:
+    processes.wait_serving()
+    if args.bulk_worker:  # after gunicorn: their start-ups at once took a loaded machine > 30 s
         for name in ("smtp", "bulk", "beat"):
             processes.start(name)
-    processes.wait_serving()
     args.poster = None if args.python_poster else rig.native_poster(workdir)
     rig.say(
         f"pipeline bench: gunicorn {args.web_workers} sync workers, 1 worker x 2 processes "
