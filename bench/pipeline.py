@@ -158,8 +158,8 @@ def run(args: argparse.Namespace, workdir: Path, cleanup: contextlib.ExitStack) 
     processes = rig.Processes(workdir, env, web_workers=args.web_workers)
     cleanup.callback(processes.stop_all)
     processes.start("gunicorn")
-    processes.wait_serving()
-    if args.bulk_worker:  # after gunicorn: their start-ups at once took a loaded machine > 30 s
+    processes.wait_serving(seconds=120)  # a loaded machine took it past 30 s
+    if args.bulk_worker:  # after gunicorn, not beside its start-up
         for name in ("smtp", "bulk", "beat"):
             processes.start(name)
     args.poster = None if args.python_poster else rig.native_poster(workdir)
