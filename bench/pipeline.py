@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/pipeline.py [--backlog 10000] [--rate 200 --seconds 60]
                                        [--ladder 25,50,100,150,200 --ladder-seconds 20]
+                                       [--no-bulk-worker]
 
 Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust), the `redis-server` binary and
 Python 3.11+. What one run does:
@@ -10,11 +11,17 @@ Python 3.11+. What one run does:
    two conditions each, round robin / weighted / least loaded in turn, some capped; 1: one
    queue of five reps without a cap, the layout before issue 21), starts a
    Redis of its own, gunicorn (5 sync workers, DEBUG=false), one handoff worker (prefork, 2
-   processes: the production shape on two cores) and beat (the sweeper every 10 s).
-2. Backlog: with the worker stopped, posts `--backlog` qualifying submissions to the JSON API
-   (16 at a time), so their scoring messages wait in Redis; then starts the worker and times
-   it until every lead is assigned. Prints leads/s from the first judgement to the last
-   assignment (the worker's start-up is not counted) and from the worker's start.
+   processes: the production shape on two cores), beat (the sweeper every 10 s), and as
+   production runs them (docker-compose.yml) a bulk worker (one process: the dashboard's
+   facts fold every 5 s, the notification e-mails routing queues, the escalation ladder) with
+   a mail server that takes every message (`bench/smtp_sink.py`, Django's SMTP backend sends
+   to it). `--no-bulk-worker`: none of the bulk queue's work is done (its messages wait
+   unread), beat starts after the backlog: the shape of the figures before 2026-12-07.
+2. Backlog: with the handoff worker stopped, posts `--backlog` qualifying submissions to the
+   JSON API (16 at a time), so their scoring messages wait in Redis; then starts the worker
+   and times it until every lead is assigned. Prints leads/s from the first judgement to the
+   last assignment (the worker's start-up is not counted) and from the worker's start, and
+   the CPU of each party per lead from the worker's start until the bulk queue caught up.
 3. Ladder: posts at each rate of `--ladder` for `--ladder-seconds`, open loop (request n leaves
    at n / rate whatever the server does), waits until every lead is assigned, and prints
    submission->assignment p50/p95/p99 (the submission's `received_at` to the assignment's
@@ -27,8 +34,13 @@ its own), or from Python asyncio without a compiler or with `--python-poster`. E
 figures end with the CPU seconds of each party (gunicorn, the worker, beat, this database's
 PostgreSQL backends, Redis, the poster) and per stored post, and the cores the rest of the
 machine used meanwhile.
+With the bulk worker each phase's CPU is counted until the bulk queue has caught up (its
+queue empty, no facts left to fold, no e-mail due or waiting for a rep's quiet time), and
+its own line says how long that took after the last assignment, how many notifications went
+out in how many messages, and the bulk worker's CPU per post and its PostgreSQL backend's
+(every process's connections carry its name, so the backends are counted by client too).
 Every figure is printed with the load average: the machine may be shared, and two cores
-hold the poster, gunicorn, the worker, PostgreSQL and Redis at once.
+hold the poster, gunicorn, the workers, PostgreSQL and Redis at once.
 """
 
 from __future__ import annotations
@@ -45,7 +57,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import rig, webhooks  # noqa: E402
+from bench import rig, smtp_sink, webhooks  # noqa: E402
 from bench.intake import (  # noqa: E402
     POSTGRES_SERVER,
     BenchError,
@@ -84,13 +96,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--settle-timeout", type=float, default=300, help="longest wait for the last assignment"
     )
     parser.add_argument(
+        "--bulk-worker",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="run a bulk worker and a mail server as production does (the default); "
+        "--no-bulk-worker leaves the bulk queue unread",
+    )
+    parser.add_argument(
         "--webhook-receiver-delay",
         type=float,
         metavar="SECONDS",
         help="register a webhook endpoint for every event kind whose receiver answers after "
-        "this long (10: issue 22's slow receiver), with a bulk worker sending to it",
+        "this long (10: issue 22's slow receiver), with a bulk worker sending to it (that "
+        "worker only: no e-mails are sent, --no-bulk-worker is implied)",
     )
     args = parser.parse_args(argv)
+    if args.webhook_receiver_delay is not None:
+        args.bulk_worker = False
     args.ladder = [float(x) for x in args.ladder.split(",") if x.strip()]
     return args
 
@@ -117,6 +139,8 @@ def run(args: argparse.Namespace, workdir: Path, cleanup: contextlib.ExitStack) 
     cleanup.callback(redis.stop)
     database_url = f"{POSTGRES_SERVER}/{DATABASE_NAME}"
     env = rig.product_environment(workdir, database_url, redis.url, SWEEP_EVERY_SECONDS=10)
+    if args.bulk_worker:
+        env.update(EMAIL_HOST=rig.HOST, EMAIL_PORT=str(rig.free_port()))
     if args.webhook_receiver_delay is not None:
         env.update(webhooks.RECEIVER_ENV)
     os.environ.update(env)
@@ -134,19 +158,24 @@ def run(args: argparse.Namespace, workdir: Path, cleanup: contextlib.ExitStack) 
     processes = rig.Processes(workdir, env, web_workers=args.web_workers)
     cleanup.callback(processes.stop_all)
     processes.start("gunicorn")
-    processes.wait_serving()
+    processes.wait_serving(seconds=120)  # a loaded machine took it past 30 s
+    if args.bulk_worker:  # after gunicorn, not beside its start-up
+        for name in ("smtp", "bulk", "beat"):
+            processes.start(name)
     args.poster = None if args.python_poster else rig.native_poster(workdir)
     rig.say(
         f"pipeline bench: gunicorn {args.web_workers} sync workers, 1 worker x 2 processes "
-        f"(prefork), beat; "
-        f"database {DATABASE_NAME}, Redis {redis.url}; posting open loop from "
+        f"(prefork), beat, "
+        + ("1 bulk worker x 1 process and a mail server" if args.bulk_worker else "no bulk worker")
+        + f"; database {DATABASE_NAME}, Redis {redis.url}; posting open loop from "
         f"{'bench/poster.c' if args.poster else 'Python asyncio'}; {rig.load()}"
     )
 
     failed = False
     if args.backlog:
-        failed |= not backlog(args, processes, path)
-    processes.start("beat")
+        failed |= not backlog(args, processes, redis, path)
+    if "beat" not in processes.running:
+        processes.start("beat")
     if "worker" not in processes.running:
         processes.start("worker")
     best = None
@@ -186,7 +215,9 @@ def post_many(port: int, path: str, prefix: str, count: int, concurrency: int = 
     return asyncio.run(post_all())
 
 
-def backlog(args: argparse.Namespace, processes: rig.Processes, path: str) -> bool:
+def backlog(
+    args: argparse.Namespace, processes: rig.Processes, redis: rig.OwnRedis, path: str
+) -> bool:
     from django.db import connection
 
     rig.say(f"backlog: posting {args.backlog} submissions with no worker running")
@@ -196,10 +227,17 @@ def backlog(args: argparse.Namespace, processes: rig.Processes, path: str) -> bo
         f"backlog: {accepted} accepted in {time.monotonic() - started:.1f} s "
         f"({accepted / (time.monotonic() - started):.0f}/s through the intake); starting the worker"
     )
+    # The folds of what the intake marked are the intake's: done before the drain is metered.
+    BulkTally.now(processes).wait_caught_up(redis, args.settle_timeout)
+    meter = rig.CpuMeter(processes, redis)
+    meter.start()
+    bulk = BulkTally.now(processes)
     worker_started = time.monotonic()
     processes.start("worker")
     settled = wait_routed("backlog", accepted, args.settle_timeout)
     wall = time.monotonic() - worker_started
+    caught_up = bulk.wait_caught_up(redis, args.settle_timeout)
+    meter.stop()
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -218,7 +256,10 @@ def backlog(args: argparse.Namespace, processes: rig.Processes, path: str) -> bo
         f"unrouted {result.unrouted}; {rig.load()}",
         flush=True,
     )
-    return settled and result.routed_twice == 0 and result.unrouted == 0
+    print(f"           {meter.report(result.stored)}", flush=True)
+    if "bulk" in processes.running:
+        print(f"           {bulk.report(meter, result.stored, caught_up)}", flush=True)
+    return settled and caught_up is not None and result.routed_twice == 0 and result.unrouted == 0
 
 
 def wait_routed(prefix: str, expected: int, timeout: float) -> bool:
@@ -249,12 +290,14 @@ def steady(
     went unanswered or a lead unrouted or routed twice."""
     meter = rig.CpuMeter(processes, redis)
     meter.start()
+    bulk = BulkTally.now(processes)
     if args.poster:
         answers = rig.post_at_rate_native(args.poster, processes.port, path, prefix, rate, seconds)
     else:
         answers = rig.post_at_rate(processes.port, path, prefix, rate, seconds)
     counts = rig.summarize(answers)
     settled = wait_routed(prefix, counts["2xx"], args.settle_timeout)
+    caught_up = bulk.wait_caught_up(redis, args.settle_timeout)
     meter.stop()
     waits = rig.latencies(prefix)
     result = rig.outcome(prefix)
@@ -269,10 +312,68 @@ def steady(
         flush=True,
     )
     print(f"            stored {result.stored}; {meter.report(result.stored)}", flush=True)
+    if "bulk" in processes.running:
+        print(f"            {bulk.report(meter, result.stored, caught_up)}", flush=True)
     # A post left unanswered is a failure of the rate, whatever the answered ones' latency.
-    if not settled or result.routed_twice or counts["2xx"] < counts["sent"]:
+    if not settled or caught_up is None or result.routed_twice or counts["2xx"] < counts["sent"]:
         return None
     return p95 / 1000
+
+
+class BulkTally:
+    """What the bulk worker did in a phase: notifications e-mailed and messages the mail
+    server took, and how long after the last assignment its queue caught up."""
+
+    def __init__(self, processes: rig.Processes, emailed: int, messages: int) -> None:
+        self.processes, self.emailed, self.messages = processes, emailed, messages
+
+    @classmethod
+    def now(cls, processes: rig.Processes) -> BulkTally:
+        return cls(processes, _emailed(), smtp_sink.messages_taken(processes.mail_tally))
+
+    def wait_caught_up(self, redis: rig.OwnRedis, timeout: float) -> float | None:
+        """Seconds until the bulk queue has no message, no facts wait to be folded and no
+        e-mail is due or waiting for a rep's quiet time (0 without a bulk worker); None if
+        it had not caught up within `timeout`."""
+        if "bulk" not in self.processes.running:
+            return 0.0
+        from django.db import connection
+
+        started = time.monotonic()
+        client = redis.client()
+        while time.monotonic() - started < timeout:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT EXISTS (SELECT 1 FROM dashboard_factsstale) OR EXISTS (SELECT 1"
+                    " FROM notifications_notification WHERE email_due_at IS NOT NULL"
+                    " AND delivery = 'immediate')"
+                )
+                (behind,) = cursor.fetchone()
+            if not behind and not client.llen("bulk"):
+                return time.monotonic() - started
+            time.sleep(0.5)
+        rig.say(f"the bulk queue had not caught up after {timeout:.0f} s")
+        return None
+
+    def report(self, meter: rig.CpuMeter, posts: int, caught_up: float | None) -> str:
+        emailed = _emailed() - self.emailed
+        messages = smtp_sink.messages_taken(self.processes.mail_tally) - self.messages
+        waited = "not caught up" if caught_up is None else f"caught up {caught_up:.1f} s"
+        return (
+            f"bulk: {waited} after the last assignment; {emailed} notifications e-mailed in "
+            f"{messages} messages; bulk worker {meter.per_post('bulk', posts):.2f} ms/post, "
+            f"its PostgreSQL {meter.per_post('pg:bulk', posts):.2f} ms/post"
+        )
+
+
+def _emailed() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM notifications_notification WHERE emailed_at IS NOT NULL"
+        )
+        return cursor.fetchone()[0]
 
 
 if __name__ == "__main__":

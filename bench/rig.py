@@ -149,8 +149,10 @@ class OwnPostgres:
 
 @dataclass
 class Processes:
-    """gunicorn, the handoff worker and beat, each in a session of its own (killable with its
-    children), logging into `workdir`."""
+    """gunicorn, the handoff worker, the bulk worker, beat and a mail server (`smtp`: takes
+    every message at EMAIL_PORT), each in a session of its own (killable with its children),
+    logging into `workdir`. Each one's PostgreSQL connections carry its name
+    (`application_name` bench-NAME), so `CpuMeter` tells their backends apart."""
 
     workdir: Path
     env: dict[str, str]
@@ -170,18 +172,34 @@ class Processes:
                 *("--pool", "prefork", "--concurrency", "2", "--queues", "handoff"),
                 *("--without-gossip", "--without-mingle", "--loglevel", "WARNING"),
             ],
+            # As production runs it (docker-compose.yml, deploy/systemd): one process.
+            "bulk": [
+                *(sys.executable, "-m", "celery", "-A", "portal", "worker"),
+                *("--pool", "prefork", "--concurrency", "1", "--queues", "bulk"),
+                *("--hostname", "bulk@%h", "--without-gossip", "--without-mingle"),
+                *("--loglevel", "WARNING"),
+            ],
             "beat": [
                 *(sys.executable, "-m", "celery", "-A", "portal", "beat", "--loglevel", "WARNING"),
                 *("--schedule", str(self.workdir / "beat-schedule")),
             ],
+            "smtp": [
+                *(sys.executable, str(ROOT / "bench" / "smtp_sink.py")),
+                *(self.env.get("EMAIL_PORT", "25"), str(self.mail_tally)),
+            ],
         }
+        env = {**self.env, "PGAPPNAME": f"bench-{name}"}
         with (self.workdir / f"{name}.log").open("a") as log:
             process = subprocess.Popen(
-                commands[name], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                commands[name], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,
             )  # fmt: skip
         self.running[name] = process
         return process
+
+    @property
+    def mail_tally(self) -> Path:
+        return self.workdir / "smtp-tally"
 
     def kill(self, name: str) -> None:
         process = self.running.pop(name)
@@ -481,6 +499,9 @@ class CpuMeter:
     redis: OwnRedis
     started: dict[str, dict[int, int]] = field(default_factory=dict)
     used: dict[str, float] = field(default_factory=dict)  # party -> CPU seconds
+    # The PostgreSQL backends' share by client (their `application_name`): in `used`'s
+    # "postgres" already, never added to the parties' sum.
+    backends_used: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
 
     def _ticks(self) -> dict[str, dict[int, int]]:
@@ -488,10 +509,10 @@ class CpuMeter:
 
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT pid FROM pg_stat_activity WHERE pid <> pg_backend_pid()"
-                " AND datname = current_database()"
+                "SELECT pid, application_name FROM pg_stat_activity"
+                " WHERE pid <> pg_backend_pid() AND datname = current_database()"
             )
-            backends = {pid for (pid,) in cursor.fetchall()}
+            backends = dict(cursor.fetchall())
         table = _process_groups()
         groups = {name: p.pid for name, p in self.processes.running.items()}
         ticks: dict[str, dict[int, int]] = {name: {} for name in groups}
@@ -502,6 +523,8 @@ class CpuMeter:
                     ticks[name][pid] = used
             if pid in backends:
                 ticks["postgres"][pid] = used
+                client = backends[pid].removeprefix("bench-") or "other"
+                ticks.setdefault(f"pg:{client}", {})[pid] = used
             if self.redis.process is not None and pid == self.redis.process.pid:
                 ticks["redis"][pid] = used
         me, children = (
@@ -517,11 +540,19 @@ class CpuMeter:
 
     def stop(self) -> None:
         ended, self.seconds = self._ticks(), time.monotonic() - self._at
-        self.used = {
+        used = {
             party: sum(t - self.started.get(party, {}).get(pid, 0) for pid, t in now.items())
             / CLOCK_TICKS
             for party, now in ended.items()
         }
+        self.used = {k: v for k, v in used.items() if not k.startswith("pg:")}
+        self.backends_used = {k[3:]: v for k, v in used.items() if k.startswith("pg:")}
+
+    def per_post(self, party: str, posts: int) -> float:
+        """CPU ms per post of a party (or of a client's backends: "pg:bulk")."""
+        if party.startswith("pg:"):
+            return 1000 * self.backends_used.get(party[3:], 0.0) / max(posts, 1)
+        return 1000 * self.used.get(party, 0.0) / max(posts, 1)
 
     def report(self, posts: int) -> str:
         """CPU seconds by party and per post, the machine's busy cores, and the share of the
@@ -534,10 +565,15 @@ class CpuMeter:
         )
         machine = self.used.get("machine", 0.0)
         per_post = 1000 * ours / max(posts, 1)
+        clients = ", ".join(
+            f"{client} {1000 * used / max(posts, 1):.2f}"
+            for client, used in sorted(self.backends_used.items(), key=lambda x: -x[1])
+        )
         return (
             f"CPU over {self.seconds:.0f} s: {parts}; ours {ours:.1f} s ({per_post:.2f} ms/post); "
             f"machine busy {machine / self.seconds:.2f} cores, of which others "
             f"{max(0.0, machine - ours) / self.seconds:.2f}"
+            + (f"; postgres by client, ms/post: {clients}" if clients else "")
         )
 
 

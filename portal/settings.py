@@ -262,6 +262,18 @@ CELERY_NOTIFY_QUEUE = env("CELERY_NOTIFY_QUEUE", default=CELERY_BULK_QUEUE)
 # (or halfway, for a short limit).
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=60)
 CELERY_TASK_SOFT_TIME_LIMIT = max(CELERY_TASK_TIME_LIMIT - 10, CELERY_TASK_TIME_LIMIT // 2)
+# After an e-mail, what a user is told "at once" waits this long and goes in one message (a
+# rep given 40 leads in a minute gets two e-mails, not 40). 0: a message per change. The
+# wait is a Celery countdown, so it is 0 without a broker (tasks in-process), and it must
+# stay under the broker's visibility timeout (below), or the message is delivered twice.
+LEADBRIDGE_EMAIL_QUIET_SECONDS = env.int(
+    "NOTIFICATION_EMAIL_QUIET_SECONDS", default=60 if CELERY_BROKER_URL else 0
+)
+if not 0 <= LEADBRIDGE_EMAIL_QUIET_SECONDS < 2 * CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        "NOTIFICATION_EMAIL_QUIET_SECONDS must be 0 or more and under twice "
+        "CELERY_TASK_TIME_LIMIT (the broker's visibility timeout)."
+    )
 # Nothing on the request path waits for Redis: a publish gives up after ~50 ms and the stored
 # submission waits for beat's next hand_off (leads/handoff/outbox.py). Workers reconnect.
 BROKER_TIMEOUT = env.float("BROKER_TIMEOUT", default=0.05)

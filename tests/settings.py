@@ -31,6 +31,9 @@ from portal.settings import *  # noqa: E402, F403
 
 # Tests run tasks in-process unless a test hands them to a real worker on purpose.
 CELERY_TASK_ALWAYS_EAGER = True
+# In-process, an e-mail's follow-up after a user's quiet would run at once: every change is
+# e-mailed at once unless a test turns the quiet on (tests/portal/notifications).
+LEADBRIDGE_EMAIL_QUIET_SECONDS = 0
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 USING_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")  # noqa: F405

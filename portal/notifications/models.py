@@ -118,3 +118,19 @@ class NotificationPreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.kind} by {self.delivery}"
+
+
+class EmailPace(models.Model):
+    """Until when a user's next e-mail waits (`emails.emails_send`): set when one is sent, to
+    NOTIFICATION_EMAIL_QUIET_SECONDS later. What comes meanwhile is due then, in one message."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="email_pace",
+    )
+    quiet_until = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: quiet until {self.quiet_until:%H:%M:%S}"

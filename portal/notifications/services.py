@@ -46,7 +46,9 @@ def notices_send(notices: Iterable[Notice], *, at: datetime | None = None) -> in
 
     A recipient who is inactive or gone is told nothing; one without an e-mail address is
     told in the portal only. The same kind of notice of the same lead (or the same notice)
-    twice in a batch, to one person, is written once. Immediate e-mails are queued after commit.
+    twice in a batch, to one person, is written once. Immediate e-mails are queued after
+    commit, but a recipient quiet after their last e-mail (`emails`) has theirs due when the
+    quiet ends, sent then by the follow-up that e-mail's sender queued.
     """
     firsts: dict[object, Notice] = {}
     for notice in notices:
@@ -61,12 +63,17 @@ def notices_send(notices: Iterable[Notice], *, at: datetime | None = None) -> in
     reachable = _recipients({notice.recipient_id for notice in unique})
     due_by = {delivery: email_due_at(delivery, now) for delivery in Delivery.values}
     rows = []
+    at_once: set[int] = set()
     for notice in unique:
         if notice.recipient_id not in reachable:
             continue
-        email, chosen = reachable[notice.recipient_id]
+        email, chosen, quiet_until = reachable[notice.recipient_id]
         delivery = chosen.get(notice.kind, DEFAULT_DELIVERY[notice.kind]) if email else Delivery.OFF
         due = due_by[delivery]
+        if delivery == Delivery.IMMEDIATE and quiet_until and quiet_until > now:
+            due = quiet_until
+        elif delivery == Delivery.IMMEDIATE:
+            at_once.add(notice.recipient_id)
         rows.append(
             (
                 notice.recipient_id,
@@ -81,25 +88,30 @@ def notices_send(notices: Iterable[Notice], *, at: datetime | None = None) -> in
             )
         )
     _inserted(rows)
-    immediate = sorted({row[0] for row in rows if row[7] == Delivery.IMMEDIATE})
+    immediate = sorted(at_once)
     if immediate:
         # robust: a broker or a mail server down never fails the change that was committed.
         transaction.on_commit(partial(queue_emails, immediate), robust=True)
     return len(rows)
 
 
-def _recipients(ids: set[int]) -> dict[int, tuple[str, dict[str, str]]]:
-    """Active users among `ids`: their address and their choices by kind, in one query."""
-    found: dict[int, tuple[str, dict[str, str]]] = {}
+def _recipients(ids: set[int]) -> dict[int, tuple[str, dict[str, str], datetime | None]]:
+    """Active users among `ids`: their address, their choices by kind and until when their
+    e-mail is quiet, in one query."""
+    found: dict[int, tuple[str, dict[str, str], datetime | None]] = {}
     rows = (
         get_user_model()
         .objects.filter(pk__in=ids, is_active=True)
         .values_list(
-            "pk", "email", "notification_preferences__kind", "notification_preferences__delivery"
+            "pk",
+            "email",
+            "notification_preferences__kind",
+            "notification_preferences__delivery",
+            "email_pace__quiet_until",
         )
     )
-    for pk, email, kind, delivery in rows:
-        found.setdefault(pk, (email, {}))
+    for pk, email, kind, delivery, quiet_until in rows:
+        found.setdefault(pk, (email, {}, quiet_until))
         if kind:
             found[pk][1][kind] = delivery
     return found

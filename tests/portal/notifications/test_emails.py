@@ -10,6 +10,7 @@ import time_machine
 from celery.exceptions import Retry
 from django.conf import settings
 from django.core import mail
+from django.core.mail.backends import locmem
 from django.test import override_settings
 
 from portal.accounts.roles import Role
@@ -104,7 +105,7 @@ def test_a_failed_send_gives_its_claim_back_for_the_retry(rep, django_capture_on
         tell(rep)
     with (
         mock.patch.object(
-            emails.EmailMessage, "send", side_effect=SMTPServerDisconnected("gone")
+            locmem.EmailBackend, "send_messages", side_effect=SMTPServerDisconnected("gone")
         ) as send,
         pytest.raises(Retry),
     ):
@@ -120,11 +121,11 @@ def test_a_failed_send_gives_its_claim_back_for_the_retry(rep, django_capture_on
 def test_a_claimed_email_is_not_sent_twice_while_its_sender_works(rep):
     with time_machine.travel(NOW, tick=False):
         tell(rep)
-        claimed = emails.emails_claim(recipient_id=rep.pk)
+        claimed = emails.emails_claim(recipient_ids=[rep.pk])
     assert len(claimed) == 1
     with time_machine.travel(NOW + datetime.timedelta(minutes=1), tick=False):
         sweep_emails()
-        assert emails.emails_send(recipient_id=rep.pk) == 0
+        assert emails.emails_send(recipient_ids=[rep.pk]).emailed == 0
     assert mail.outbox == []
     # A sender that died leaves its claim to run out; then the sweeper sends it.
     with time_machine.travel(NOW + emails.EMAIL_LEASE + datetime.timedelta(minutes=2), tick=False):
@@ -152,14 +153,14 @@ def test_one_failing_recipient_does_not_stop_the_others_and_the_retry_sends_only
     other = UserFactory(role=Role.SALES_REP, email="other@leadbridge.example")
     tell(rep)
     tell(other)
-    real = emails.emails_send
+    real = locmem.EmailBackend.send_messages
 
-    def failing_for_rep(*, recipient_id):
-        if recipient_id == rep.pk:
+    def failing_for_rep(backend, messages):
+        if messages[0].to == [rep.email]:
             raise SMTPServerDisconnected("gone")
-        return real(recipient_id=recipient_id)
+        return real(backend, messages)
 
-    failing = mock.patch.object(emails, "emails_send", side_effect=failing_for_rep)
+    failing = mock.patch.object(locmem.EmailBackend, "send_messages", failing_for_rep)
     with failing, pytest.raises(SMTPServerDisconnected):
         send_emails.run([rep.pk, other.pk])
     assert [message.to for message in mail.outbox] == [["other@leadbridge.example"]]
