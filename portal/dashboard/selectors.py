@@ -232,10 +232,12 @@ class Seconds(Func):
         )
 
     def as_sqlite(self, compiler, connection, **extra):
+        # A julianday is a float of days: its difference is off by some microseconds (five
+        # minutes read 299.99999 s, in the bucket below); to the millisecond it is exact.
         return self.as_sql(
             compiler,
             connection,
-            template="((julianday(%(expressions)s)) * 86400.0)",
+            template="round((julianday(%(expressions)s)) * 86400.0, 3)",
             arg_joiner=") - julianday(",
         )
 
