@@ -16,6 +16,7 @@ change committed before it read.
 """
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, time
 from itertools import pairwise
@@ -29,7 +30,6 @@ from django.db.models import (
     Func,
     Q,
     QuerySet,
-    Value,
 )
 from django.db.models.functions import TruncWeek
 from django_celery_beat.models import PeriodicTask
@@ -232,10 +232,12 @@ class Seconds(Func):
         )
 
     def as_sqlite(self, compiler, connection, **extra):
+        # A julianday is a float of days: its difference is off by some microseconds (five
+        # minutes read 299.99999 s, in the bucket below); to the millisecond it is exact.
         return self.as_sql(
             compiler,
             connection,
-            template="((julianday(%(expressions)s)) * 86400.0)",
+            template="round((julianday(%(expressions)s)) * 86400.0, 3)",
             arg_joiner=") - julianday(",
         )
 
@@ -279,25 +281,52 @@ def _with_timings(facts: QuerySet[LeadFacts]) -> QuerySet[LeadFacts]:
     )
 
 
-def _percentiles(leads: QuerySet, names: list[str], **also: Aggregate) -> dict:
-    """Count, median and p90 of each timing, and the `also` aggregates: one query on
-    PostgreSQL (two on SQLite)."""
-    if connection.vendor == "postgresql":
-        aggregates = {}
-        for name in names:
-            aggregates[f"{name}_n"] = Count(name)
-            aggregates[f"{name}_p50"] = PercentileCont(F(name), 0.5)
-            aggregates[f"{name}_p90"] = PercentileCont(F(name), 0.9)
-        return leads.aggregate(**aggregates, **also)
-    # SQLite (the demo) has no percentile_cont: the timings come back as numbers.
-    columns = list(zip(*leads.values_list(*names), strict=True)) or [[] for _ in names]
-    result = leads.aggregate(**also) if also else {}
+def _speed_figures(timed: QuerySet[LeadFacts], names: list[str]) -> dict:
+    """Count, median and p90 of each timing, and the leads in each bucket of time to first
+    action (`b0`...): one query on PostgreSQL; SQLite (the demo) reads the timings and
+    counts them in Python."""
+    if connection.vendor != "postgresql":
+        return _speed_figures_counted(timed, names)
+    # Each timing worked out once a row, in a subquery the planner keeps apart (OFFSET 0):
+    # inlined, every reference to it (its count, its percentiles, each bucket's two bounds)
+    # computed `date_part` again, about twenty times a lead.
+    window, params = timed.values(*names).query.sql_with_params()
+    columns = []
+    for name in names:
+        columns += [
+            f"count(w.{name})",
+            f"percentile_cont(ARRAY[0.5, 0.9]::float8[]) WITHIN GROUP (ORDER BY w.{name})",
+        ]
+    for _, start, end in BUCKETS:
+        below = "" if end is None else f" AND w.first_action < {end}"
+        columns.append(f"count(*) FILTER (WHERE w.first_action >= {start}{below})")
+    sql = f"SELECT {', '.join(columns)} FROM ({window} OFFSET 0) w"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = iter(cursor.fetchone())
+    figures = {}
+    for name in names:
+        figures[f"{name}_n"] = next(found)
+        # NULL, not an array of NULLs, when no lead has the timing.
+        figures[f"{name}_p50"], figures[f"{name}_p90"] = next(found) or (None, None)
+    for i in range(len(BUCKETS)):
+        figures[f"b{i}"] = next(found)
+    return figures
+
+
+def _speed_figures_counted(timed: QuerySet[LeadFacts], names: list[str]) -> dict:
+    """`_speed_figures` in Python: percentile_cont's interpolation (`percentile`)."""
+    columns = list(zip(*timed.values_list(*names), strict=True)) or [[] for _ in names]
+    figures = {}
     for name, values in zip(names, columns, strict=True):
         present = [v for v in values if v is not None]
-        result[f"{name}_n"] = len(present)
-        result[f"{name}_p50"] = percentile(present, 0.5)
-        result[f"{name}_p90"] = percentile(present, 0.9)
-    return result
+        figures[f"{name}_n"] = len(present)
+        figures[f"{name}_p50"] = percentile(present, 0.5)
+        figures[f"{name}_p90"] = percentile(present, 0.9)
+    acted = [v for v in columns[names.index("first_action")] if v is not None]
+    for i, (_, start, end) in enumerate(BUCKETS):
+        figures[f"b{i}"] = sum(1 for v in acted if v >= start and (end is None or v < end))
+    return figures
 
 
 def speed_to_lead(*, filters: Filters) -> dict:
@@ -305,15 +334,7 @@ def speed_to_lead(*, filters: Filters) -> dict:
     trend (one query)."""
     timed = _with_timings(facts_for(filters))
     names = [name for name, _ in SPEED_MEASURES]
-    buckets = {
-        f"b{i}": Count(
-            "pk",
-            filter=Q(first_action__gte=start)
-            & (Q(first_action__lt=end) if end is not None else Q()),
-        )
-        for i, (_, start, end) in enumerate(BUCKETS)
-    }
-    figures = _percentiles(timed, names, **buckets)
+    figures = _speed_figures(timed, names)
     measures = [
         {
             "measure": name,
@@ -365,31 +386,56 @@ DIMENSIONS = {
     "campaign": ("Campaign", "campaign"),
     "source": ("Source", "source"),
 }
+DIMENSIONS_FIELDS = {field for _, field in DIMENSIONS.values()}
 
 
 def quality_by(*, filters: Filters, dimension: str) -> list[dict]:
     """Per form, campaign or source: volume, qualification, acceptance, rejection and win
     rates, the most frequent rejection reason and the criteria failed most. Three queries."""
+    return quality_by_each(filters=filters, dimensions=[dimension])[dimension]
+
+
+# What `quality_by_each` counts per group: each a count of leads, so groups add up.
+QUALITY_COUNTS = {
+    "volume": None,
+    "qualified": Q(furthest__gte=1),
+    "routed": Q(furthest__gte=2),
+    "accepted": Q(furthest__gte=3),
+    "rejected_leads": Q(rejected=True),
+    "won": Q(furthest__gte=6),
+}
+
+
+def quality_by_each(*, filters: Filters, dimensions: list[str]) -> dict[str, list[dict]]:
+    """`quality_by` for each of `dimensions` at once, from one pass over the facts: the
+    counts are grouped by every dimension's field together (a few hundred groups: forms x
+    campaigns x sources), then each group's counts added up per dimension; the criteria
+    failed most alike. Three queries, however many dimensions (the page reads all three)."""
     facts = facts_for(filters)
-    _, field = DIMENSIONS[dimension]
-    rows = (
-        facts.annotate(key=F(field))
-        .values("key")
-        .annotate(
-            volume=Count("pk"),
-            qualified=Count("pk", filter=Q(furthest__gte=1)),
-            routed=Count("pk", filter=Q(furthest__gte=2)),
-            accepted=Count("pk", filter=Q(furthest__gte=3)),
-            rejected_leads=Count("pk", filter=Q(rejected=True)),
-            won=Count("pk", filter=Q(furthest__gte=6)),
-            **_reason_counts(Stage.REJECTED),
-        )
-        .order_by("-volume", "key")
+    fields = [DIMENSIONS[dimension][1] for dimension in dimensions]
+    counts = {name: Count("pk", filter=when) for name, when in QUALITY_COUNTS.items()}
+    groups = list(
+        facts.values(*fields).annotate(**counts, **_reason_counts(Stage.REJECTED)).order_by()
     )
-    failing = _criteria_failed_most(facts, field)
+    failing = _criteria_failed_most(facts, fields)
+    return {
+        dimension: _quality_rows(groups, field, failing[field])
+        for dimension, field in zip(dimensions, fields, strict=True)
+    }
+
+
+def _quality_rows(groups: list[dict], field: str, failing: dict[str, str]) -> list[dict]:
+    """The groups' counts added up by `field`, as the panel's rows, most leads first."""
+    summed: dict[str, dict] = {}
+    for group in groups:
+        row = summed.setdefault(group[field], {})
+        for name, n in group.items():
+            if name not in DIMENSIONS_FIELDS:
+                row[name] = row.get(name, 0) + n
+    ordered = sorted(summed.items(), key=lambda item: (-item[1]["volume"], item[0]))
     return [
         {
-            "key": row["key"] or "(none)",
+            "key": key or "(none)",
             "volume": row["volume"],
             "qualified": row["qualified"],
             "qualification_rate": _share(row["qualified"], row["volume"]),
@@ -399,45 +445,59 @@ def quality_by(*, filters: Filters, dimension: str) -> list[dict]:
             "top_rejection": _top_rejection(row),
             "won": row["won"],
             "win_rate": _share(row["won"], row["qualified"]),
-            "failed_most": failing.get(row["key"], ""),
+            "failed_most": failing.get(key, ""),
         }
-        for row in rows
+        for key, row in ordered
     ]
 
 
-def _listed(facts: QuerySet[LeadFacts], column: str, key: str = "") -> dict[tuple, int]:
-    """{(group, item): how often} of the items of a comma-separated facts `column` over these
-    rows, per `key` (a field; "" all in one group): one query."""
-    facts = facts.annotate(key=F(key) if key else Value(""))
+def _listed(facts: QuerySet[LeadFacts], column: str, keys: Sequence[str] = ()) -> dict[tuple, int]:
+    """{((group...), item): how often} of the items of a comma-separated facts `column` over
+    these rows, per group of the `keys` fields' values (none: one group, `()`): one query."""
+    named = {f"key{i}": F(key) for i, key in enumerate(keys)}
+    facts = facts.annotate(**named)
     if connection.vendor != "postgresql":
         counted: dict[tuple, int] = {}
-        for group, listed in facts.values_list("key", column):
+        for *group, listed in facts.values_list(*named, column):
             for item in filter(None, listed.split(",")):
-                counted[group, item] = counted.get((group, item), 0) + 1
+                counted[tuple(group), item] = counted.get((tuple(group), item), 0) + 1
         return counted
-    window, params = facts.values("key", column).query.sql_with_params()
+    window, params = facts.values(*named, column).query.sql_with_params()
+    grouped = "".join(f"w.{name}, " for name in named)
     sql = (
-        f"SELECT w.key, item, count(*) FROM ({window}) w, "  # noqa: S608
-        f"unnest(string_to_array(w.{column}, ',')) AS item GROUP BY w.key, item"
+        f"SELECT {grouped}item, count(*) FROM ({window}) w, "  # noqa: S608
+        f"unnest(string_to_array(w.{column}, ',')) AS item GROUP BY {grouped}item"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return {(group, item): n for group, item, n in cursor.fetchall()}
+        return {(tuple(group), item): n for *group, item, n in cursor.fetchall()}
 
 
-def _criteria_failed_most(facts: QuerySet[LeadFacts], field: str, top: int = 3) -> dict[str, str]:
-    """Per group, the criteria the most leads failed in their judgements in force (the
-    facts list them: `LeadFacts.failed_criteria`)."""
-    counted = _listed(facts, "failed_criteria", field)
+def _criteria_failed_most(
+    facts: QuerySet[LeadFacts], fields: list[str], top: int = 3
+) -> dict[str, dict[str, str]]:
+    """Per field, per group, the criteria the most leads failed in their judgements in force
+    (the facts list them: `LeadFacts.failed_criteria`)."""
+    counted = _listed(facts, "failed_criteria", fields)
     labels = dict(
         Criterion.objects.filter(pk__in={int(c) for _, c in counted}).values_list("pk", "label")
     )
-    groups: dict[str, list[tuple[int, str]]] = {}
-    for (group, criterion), n in counted.items():
-        groups.setdefault(group, []).append((-n, labels.get(int(criterion), "")))
+    found: dict[str, dict[str, dict[str, int]]] = {field: {} for field in fields}
+    for (groups, criterion), n in counted.items():
+        for field, group in zip(fields, groups, strict=True):
+            failed = found[field].setdefault(group, {})
+            failed[criterion] = failed.get(criterion, 0) + n
     return {
-        group: "; ".join(f"{label} ({-n})" for n, label in sorted(found)[:top])
-        for group, found in groups.items()
+        field: {
+            group: "; ".join(
+                f"{label} ({-n})"
+                for n, label in sorted(
+                    (-n, labels.get(int(criterion), "")) for criterion, n in failed.items()
+                )[:top]
+            )
+            for group, failed in per_group.items()
+        }
+        for field, per_group in found.items()
     }
 
 
@@ -559,23 +619,37 @@ def compliance_by_queue(*, filters: Filters, now: datetime) -> list[dict]:
 
 def compliance_by_rep(*, filters: Filters, now: datetime) -> list[dict]:
     """Per rep: the same, each step counted against the rep who held the lead when it
-    started (a breach stays against them after the ladder passes the lead on). One query a
-    step."""
-    found: dict[int, dict] = {}
-    names: dict[int, str] = {}
+    started (a breach stays against them after the ladder passes the lead on). Two queries:
+    one pass over the facts grouped by the pair of reps who held the two steps (the same rep
+    mostly: a few dozen groups), each step's counts then added to its rep; the reps' names."""
+    counts = {}
     for step, _ in COMPLIANCE_STEPS:
-        rep = f"{step}_rep"
-        rows = (
-            facts_for(filters)
-            .filter(**{f"{rep}__isnull": False})
-            .values(rep, f"{rep}__username", f"{rep}__first_name", f"{rep}__last_name")
-            .annotate(**_step_counts(step, now))
+        counts.update(_step_counts(step, now))
+    held = [f"{step}_rep" for step, _ in COMPLIANCE_STEPS]
+    pairs = (
+        facts_for(filters)
+        .filter(Q(accept_rep__isnull=False) | Q(contact_rep__isnull=False))
+        .values(*held)
+        .annotate(**counts)
+        .order_by()
+    )
+    found: dict[int, dict] = {}
+    for row in pairs:
+        for step, _ in COMPLIANCE_STEPS:
+            rep = row[f"{step}_rep"]
+            if rep is None:
+                continue
+            counted = found.setdefault(rep, {})
+            for count in (f"{step}_due", f"{step}_in_time"):
+                counted[count] = counted.get(count, 0) + row[count]
+    names = {
+        row["pk"]: _name(row, "")
+        for row in User.objects.filter(pk__in=found).values(
+            "pk", "username", "first_name", "last_name"
         )
-        for row in rows:
-            names[row[rep]] = _name(row, rep)
-            found.setdefault(row[rep], {}).update(row)
+    }
     return sorted(
-        (_compliance_row(names[pk], counted) for pk, counted in found.items()),
+        (_compliance_row(names.get(pk, ""), counted) for pk, counted in found.items()),
         key=lambda row: row["key"].lower(),
     )
 

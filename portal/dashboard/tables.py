@@ -2,6 +2,8 @@
 so the three show the same numbers."""
 
 import hashlib
+import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -96,8 +98,10 @@ def speed_weekly_table(filters: Filters, speed: dict | None = None) -> Table:
     )
 
 
-def quality_table(filters: Filters, dimension: str) -> Table:
+def quality_table(filters: Filters, dimension: str, rows: list[dict] | None = None) -> Table:
     label, _ = selectors.DIMENSIONS[dimension]
+    if rows is None:
+        rows = selectors.quality_by(filters=filters, dimension=dimension)
     return Table(
         f"quality-{dimension}",
         f"Lead quality by {label.lower()}",
@@ -128,7 +132,7 @@ def quality_table(filters: Filters, dimension: str) -> Table:
                 row["win_rate"],
                 row["failed_most"],
             ]
-            for row in selectors.quality_by(filters=filters, dimension=dimension)
+            for row in rows
         ],
         note="Acceptance rate: accepted ÷ routed. Win rate: won ÷ qualified.",
     )
@@ -179,7 +183,8 @@ def compliance_rep_table(filters: Filters) -> Table:
     return _compliance_table("compliance-rep", "Service levels met, by rep", "Rep", rows)
 
 
-def team_table(filters: Filters) -> Table:
+def team_table(filters: Filters, team: list[dict] | None = None) -> Table:
+    team = selectors.team(filters=filters) if team is None else team
     return Table(
         "team",
         "Team",
@@ -202,7 +207,7 @@ def team_table(filters: Filters) -> Table:
                 row["win_rate"],
                 _minutes(row["rep_median"]),
             ]
-            for row in selectors.team(filters=filters)
+            for row in team
         ],
         note="Per rep who owns the leads now. Win rate: won ÷ accepted.",
     )
@@ -238,15 +243,13 @@ def fair_share_table(filters: Filters) -> Table:
     )
 
 
-def scores_table(filters: Filters) -> Table:
+def scores_table(filters: Filters, scores: list[dict] | None = None) -> Table:
+    scores = selectors.score_distribution(filters=filters) if scores is None else scores
     return Table(
         "scores",
         "Scores and verdicts by agreement version",
         ["Agreement version", "Score", "Qualified", "Not qualified"],
-        [
-            [row["version"], row["score"], row["qualified"], row["not_qualified"]]
-            for row in selectors.score_distribution(filters=filters)
-        ],
+        [[row["version"], row["score"], row["qualified"], row["not_qualified"]] for row in scores],
         note="The judgement in force for each submission of the leads in view.",
     )
 
@@ -271,37 +274,56 @@ PANELS: dict[str, Callable[[Filters], Table]] = {
 }
 
 
-def all_tables(filters: Filters) -> dict[str, Table]:
-    """Every panel, each selector run once."""
-    funnel = selectors.funnel(filters=filters)
-    speed = selectors.speed_to_lead(filters=filters)
+def panel_numbers(filters: Filters) -> dict:
+    """The selectors' figures that more than one table reads, and the API answers as they
+    are (seconds, reason codes): the funnel and its exits, speed to lead, the team, scores."""
+    return {
+        "funnel": selectors.funnel(filters=filters),
+        "speed_to_lead": selectors.speed_to_lead(filters=filters),
+        "team": selectors.team(filters=filters),
+        "scores": selectors.score_distribution(filters=filters),
+    }
+
+
+def all_tables(filters: Filters, numbers: dict | None = None) -> dict[str, Table]:
+    """Every panel, each selector run once (`numbers`: `panel_numbers`, if read already)."""
+    numbers = numbers or panel_numbers(filters)
+    funnel, speed = numbers["funnel"], numbers["speed_to_lead"]
+    quality = selectors.quality_by_each(filters=filters, dimensions=list(selectors.DIMENSIONS))
     tables = [
         funnel_table(filters, funnel),
         exits_table(filters, funnel),
         speed_table(filters, speed),
         speed_distribution_table(filters, speed),
         speed_weekly_table(filters, speed),
-        *(quality_table(filters, dimension) for dimension in selectors.DIMENSIONS),
+        *(quality_table(filters, key, rows) for key, rows in quality.items()),
         overdue_table(filters),
         compliance_queue_table(filters),
         compliance_rep_table(filters),
-        team_table(filters),
+        team_table(filters, numbers["team"]),
         fair_share_table(filters),
-        scores_table(filters),
+        scores_table(filters, numbers["scores"]),
     ]
     return {table.key: table for table in tables}
 
 
 @dataclass
 class Figures:
-    """Every panel for one set of filters, and when they were computed."""
+    """Every panel for one set of filters, when they were computed, and the selectors'
+    figures the API answers (`panel_numbers`)."""
 
     tables: dict[str, Table]
     at: datetime
+    numbers: dict
 
 
 # Bump when a panel's rows change shape, so no process reads a copy an older release kept.
-FIGURES_VERSION = 1
+FIGURES_VERSION = 2
+# How long a request computing the figures holds back the others that find none kept (they
+# wait for its copy): well over a page's computation at a million leads (1 s on a quiet
+# machine, 3 on a loaded one). A holder whose process died frees its turn when this ends.
+COMPUTING_SECONDS = 10
+WAIT_POLL_SECONDS = 0.05
 
 
 def _figures_key(filters: Filters) -> str:
@@ -309,19 +331,50 @@ def _figures_key(filters: Filters) -> str:
     return f"dashboard:figures:{FIGURES_VERSION}:{digest}"
 
 
+def computing_key(key: str) -> str:
+    """Whose turn it is to compute the figures kept under `key`."""
+    return f"{key}:computing"
+
+
 def figures_kept(filters: Filters, *, fresh: bool = False) -> Figures:
     """Every panel for `filters`, as computed at most `DASHBOARD_FIGURES_SECONDS` ago (kept in
-    the cache, for every viewer: the page, its CSV exports and its printable view read the
-    same copy, so they agree); `fresh`: computed now, and kept from now. A page's cost so no
-    longer grows with the leads in its window, only the first request's in each period."""
+    the cache, for every viewer: the page, its CSV exports, its printable view and the API
+    read the same copy, so they agree); `fresh`: computed now, and kept from now. A page's
+    cost so no longer grows with the leads in its window, only the first request's in each
+    period; requests that find no copy at once compute it once (`_computed_once`)."""
     key = _figures_key(filters)
-    if not fresh:
+    if fresh or settings.DASHBOARD_FIGURES_SECONDS <= 0:
+        return _kept(key, filters)
+    kept = cache.get(key)
+    if kept is not None:
+        return kept
+    return _computed_once(key, filters)
+
+
+def _kept(key: str, filters: Filters) -> Figures:
+    numbers = panel_numbers(filters)
+    figures = Figures(all_tables(filters, numbers), timezone.now(), numbers)
+    cache.set(key, figures, settings.DASHBOARD_FIGURES_SECONDS)
+    return figures
+
+
+def _computed_once(key: str, filters: Filters) -> Figures:
+    """The figures computed by one request, whatever the processes: the first to find none
+    takes the turn (`cache.add`: atomic in local memory and in Redis) and keeps them, the
+    others wait for its copy. The turn lapses after COMPUTING_SECONDS, so a holder that died
+    (or is that slow) holds no one back longer: the next waiter takes it and computes."""
+    turn, mine = computing_key(key), uuid.uuid4().hex
+    while True:
+        if cache.add(turn, mine, COMPUTING_SECONDS):
+            try:
+                return _kept(key, filters)
+            finally:
+                if cache.get(turn) == mine:  # not another's, taken after ours lapsed
+                    cache.delete(turn)
+        time.sleep(WAIT_POLL_SECONDS)
         kept = cache.get(key)
         if kept is not None:
             return kept
-    figures = Figures(all_tables(filters), timezone.now())
-    cache.set(key, figures, settings.DASHBOARD_FIGURES_SECONDS)
-    return figures
 
 
 # What only the handoff review shows beside the dashboard's panels: the agreement's side of the

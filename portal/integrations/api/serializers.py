@@ -389,6 +389,10 @@ class ScoreRowSerializer(serializers.Serializer):
 
 
 class DashboardSerializer(serializers.Serializer):
+    as_of = serializers.DateTimeField(
+        help_text='When these figures were computed: the page shows the same ones, "as of" '
+        "this time, and computes them again after DASHBOARD_FIGURES_SECONDS or a Refresh."
+    )
     funnel = FunnelSerializer()
     speed_to_lead = SpeedToLeadSerializer()
     team = TeamRowSerializer(many=True, help_text="Per rep.")

@@ -27,7 +27,7 @@ from leads.routing.forms import QueueForm, value_text
 from leads.routing.models import Queue, QueueMember
 from leads.routing.services import QUEUE_SETTINGS, queue_save
 from portal.dashboard.forms import DashboardFilterForm, filters_from
-from portal.dashboard.selectors import funnel, score_distribution, speed_to_lead, team
+from portal.dashboard.tables import figures_kept
 from portal.errors import InvalidFields, PermissionDenied
 from portal.integrations.api import serializers as s
 from portal.integrations.api.authentication import ApiTokenAuthentication
@@ -541,7 +541,8 @@ def _as_condition_errors(errors: dict) -> dict:
 
 
 class DashboardView(ApiMixin, APIView):
-    """The dashboard's panels as numbers."""
+    """The dashboard's panels as numbers: the figures the page shows (kept for
+    DASHBOARD_FIGURES_SECONDS), with the time they were computed."""
 
     perms = {"get": ("leads.view_dashboard",)}
 
@@ -563,11 +564,7 @@ class DashboardView(ApiMixin, APIView):
     def get(self, request):
         form = DashboardFilterForm(request.query_params)
         cleaned_or_refused(form)
-        chosen = filters_from(form, today=timezone.localdate())
-        figures = {
-            "funnel": funnel(filters=chosen),
-            "speed_to_lead": speed_to_lead(filters=chosen),
-            "team": team(filters=chosen),
-            "scores": score_distribution(filters=chosen),
-        }
-        return Response(s.DashboardSerializer(figures).data)
+        # The page's kept copy, not a count of its own: both teams read the same numbers, and
+        # the same "as of" time (the page's Refresh computes them again, for both).
+        figures = figures_kept(filters_from(form, today=timezone.localdate()))
+        return Response(s.DashboardSerializer({**figures.numbers, "as_of": figures.at}).data)

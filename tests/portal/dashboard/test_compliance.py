@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from leads.models import Lead
 from portal.accounts.roles import Role
+from portal.dashboard.facts import facts_fresh
 from portal.dashboard.selectors import Filters, compliance_by_queue, compliance_by_rep
 from portal.dashboard.services import review_freeze
 from tests.factories import LeadFactory, QueueFactory, UserFactory
@@ -136,3 +137,48 @@ def test_page_csv_and_review_give_the_same_numbers(client, world, panel):
     assert frozen["rows"] == table.rows
     reviewed = client.get(review.get_absolute_url())
     assert f'data-panel="{panel}"' in reviewed.content.decode()
+
+
+def _recount_by_rep(now) -> dict[str, dict]:
+    """Each rep's steps counted from the leads' own records, one lead and step at a time."""
+    found: dict[str, dict] = {}
+    for lead in Lead.objects.select_related("accept_rep", "contact_rep"):
+        for step in ("accept", "contact"):
+            rep = getattr(lead, f"{step}_rep")
+            if rep is None:
+                continue
+            row = found.setdefault(
+                rep.get_full_name() or rep.username,
+                {f"{s}_{what}": 0 for s in ("accept", "contact") for what in ("due", "in_time")},
+            )
+            due, met = getattr(lead, f"{step}_due_at"), getattr(lead, f"{step}_met_at")
+            if due is not None and (met is not None or due <= now):
+                row[f"{step}_due"] += 1
+            if due is not None and met is not None and met <= due:
+                row[f"{step}_in_time"] += 1
+    return found
+
+
+def test_each_step_counts_against_its_own_rep_when_two_reps_held_one_lead(world):
+    _, bo = world
+    cy = UserFactory(role=Role.SALES_REP, first_name="", last_name="", username="cy")
+    # Bo accepted late, then the lead was Cy's to contact, in time.
+    step({"owner": cy}, accept=(-300, -200, bo), contact=(-100, -150, cy))
+    # Only a contact step on record, Cy's, overdue.
+    step({"owner": cy}, contact=(-1, None, cy))
+    rows = {row["key"]: row for row in compliance_by_rep(filters=Filters(), now=NOW)}
+    assert list(rows) == ["Ana Silva", "Bo Berg", "cy"]
+    recounted = _recount_by_rep(NOW)
+    for key, row in rows.items():
+        assert {k: v for k, v in row.items() if k.endswith(("_due", "_in_time"))} == recounted[
+            key
+        ], key
+    assert rows["cy"]["accept_due"] == 0 and rows["cy"]["contact_due"] == 2
+    assert rows["Bo Berg"]["accept_due"] == 4 and rows["Bo Berg"]["accept_late"] == 3
+
+
+def test_compliance_by_rep_reads_the_facts_once(world, django_assert_num_queries):
+    facts_fresh()
+    # The check that nothing is left to fold, the counts per pair of reps, the reps' names.
+    with django_assert_num_queries(3):
+        compliance_by_rep(filters=Filters(), now=NOW)

@@ -4,7 +4,7 @@ after each batch, on beat, and before every read."""
 
 import pytest
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.test import Client
 from django.urls import reverse
 
@@ -16,6 +16,7 @@ from portal.dashboard.facts import facts_fold, facts_fresh, facts_rebuild
 from portal.dashboard.models import FactsStale, LeadFacts
 from portal.dashboard.tasks import fold_facts
 from portal.integrations.api.services import token_create
+from portal.sql import Prepared
 from tests.factories import AgreementFactory, FormFactory, LeadFactory, UserFactory, queue_with_reps
 from tests.portal.dashboard.helpers import WAY, lead_through
 
@@ -90,8 +91,8 @@ def test_the_rebuild_recounts_every_lead_and_drops_the_marks():
 
 
 def test_a_lead_changed_by_a_web_action_counts_at_the_next_computation(client):
-    """No beat or worker runs: the API's figures count the accept at once, and so does the
-    page as soon as its figures are computed again (Refresh, or the kept copy's end)."""
+    """No beat or worker runs: the page and the API count the accept as soon as their
+    figures are computed again (Refresh, or the kept copy's end): the same kept copy."""
     rep = UserFactory(role=Role.SALES_REP)
     lead = lead_through(Stage.QUALIFIED, Stage.ROUTED, owner=rep)
     manager = UserFactory(role=Role.SALES_MANAGER)
@@ -114,7 +115,7 @@ def test_a_lead_changed_by_a_web_action_counts_at_the_next_computation(client):
     assert client.post(reverse("inbox:accept", args=[lead.pk])).status_code == 302
     assert lead.pk in _marked()  # no beat, no worker ran
 
-    assert accepted() == (0, 1)  # the page's kept figures, computed before the accept
+    assert accepted() == (0, 0)  # the kept figures, computed before the accept
     assert accepted(refresh=True) == (1, 1)
 
 
@@ -155,3 +156,27 @@ def test_the_handoff_leaves_its_marks_to_beats_fold(time_machine):
     assert fold_facts() == 1
     assert _marked() == set()
     assert _furthest(lead) == 2
+
+
+def test_a_failing_fold_leaves_its_marks_for_the_next(monkeypatch):
+    """A fold takes its leads' marks and recounts them in one transaction: when the recount
+    fails, the marks are still there, and beat's next fold recounts those leads."""
+    facts_fresh()
+    leads = [lead_through(*WAY) for _ in range(2)]
+    missing = "SELECT * FROM dashboard_no_such_table WHERE lead_id {among}"
+    # The recount's SQL broken: PostgreSQL's prepared statement, SQLite's plain one.
+    broken = Prepared("dashboard_facts_fold_broken", lambda: missing.format(among="= ANY($1)"), 1)
+    monkeypatch.setattr(facts, "FOLD", broken)
+    monkeypatch.setattr(
+        facts, "rebuild_sql", lambda *a, **kw: missing.format(among="IN (%s, %s, %s, %s)")
+    )
+
+    with pytest.raises(DatabaseError):
+        fold_facts()
+
+    assert _marked() == {lead.pk for lead in leads}
+    assert [_furthest(lead) for lead in leads] == [None, None]
+    monkeypatch.undo()
+    assert fold_facts() == 2
+    assert _marked() == set()
+    assert [_furthest(lead) for lead in leads] == [6, 6]

@@ -3,7 +3,7 @@ from django.utils import timezone
 
 from leads.models import Stage
 from portal.dashboard.facts import facts_fresh
-from portal.dashboard.selectors import Filters, quality_by
+from portal.dashboard.selectors import Filters, quality_by, quality_by_each
 from scoring.models import CriterionResult, Qualification
 from tests.factories import AgreementFactory, CriterionFactory, FormFactory
 from tests.portal.dashboard.helpers import WAY, lead_imported_as, lead_through, submitted
@@ -94,3 +94,32 @@ def test_quality_is_at_most_three_queries(django_assert_max_num_queries):
     facts_fresh()  # what the set-up marked, folded; then one query more: the check of it
     with django_assert_max_num_queries(4):
         quality_by(filters=Filters(), dimension="source")
+
+
+def test_the_three_dimensions_at_once_equal_each_counted_alone(django_assert_num_queries):
+    """The page reads the three from one pass (groups of form x campaign x source, added up
+    per dimension): the same rows as each dimension's own query."""
+    size = CriterionFactory(agreement=AgreementFactory(criteria=False))
+    country = CriterionFactory(agreement=size.agreement, label="Country", attribute="country")
+    webinar = FormFactory(name="Webinar")
+    plans = [
+        ((*WAY,), "ads", webinar, "Spring", [size]),
+        ((Stage.QUALIFIED, R, Stage.REJECTED), "ads", webinar, "Autumn", [size, country]),
+        ((Stage.QUALIFIED, R, Stage.REJECTED), "mail", None, "Spring", [country]),
+        ((Stage.DISQUALIFIED,), "mail", webinar, "", [size, country]),
+        ((Stage.QUALIFIED, R, Stage.ACCEPTED), "", None, "Autumn", []),
+    ]
+    for stages, source, form, campaign, failed in plans:
+        kw = {"campaign": campaign, **({"source_form": form} if form else {})}
+        lead = lead_through(*stages, reason_code="no_budget", **kw)
+        _judged(submitted(lead, utm_source=source), failed=failed, passed=[size, country])
+    lead_imported_as(Stage.WON, attributes={"origin": "paid_search"})
+    facts_fresh()
+    dimensions = ["form", "campaign", "source"]
+    with django_assert_num_queries(4):  # the check of the marks, counts, failed, labels
+        together = quality_by_each(filters=Filters(), dimensions=dimensions)
+    for dimension in dimensions:
+        assert together[dimension] == quality_by(filters=Filters(), dimension=dimension)
+    spring = {row["key"]: row for row in together["campaign"]}["Spring"]
+    assert (spring["volume"], spring["rejected"], spring["won"]) == (2, 1, 1)
+    assert spring["failed_most"] == "Company size (1); Country (1)"

@@ -117,6 +117,7 @@ def test_the_dashboard_answers_the_pages_figures_and_names_a_bad_filter():
     body = client.get(reverse("api:dashboard"), {"period": "all"}, headers=headers).json()
     assert body["funnel"]["captured"] == 1
     assert {"measures", "distribution", "weekly"} <= set(body["speed_to_lead"])
+    assert body["as_of"]  # the page's kept copy: tests/portal/dashboard/test_kept_figures.py
     response = client.get(reverse("api:dashboard"), {"period": "fortnight"}, headers=headers)
     assert "period" in assert_error_json(response, 400, "invalid")
 
