@@ -474,8 +474,5 @@ LOGGING = {
         "django.security": {"filters": ["client_error"]},
         "django.db.backends": {"level": "WARNING"},
         "celery.app.trace": {"level": "WARNING"},
-        # A line per webhook sent: the attempts are logged in the database instead.
-        "httpx": {"level": "WARNING"},
-        "httpcore": {"level": "WARNING"},
     },
 }

@@ -35,7 +35,13 @@ class BlankValues(list):
         self.placeholders = {str(value).strip().casefold() for value in placeholders}
 
     def __contains__(self, value: object) -> bool:
-        if isinstance(value, str) and value.strip().casefold() in self.placeholders:
+        # Asked several times per field and post: a field without placeholders (most) skips
+        # the folding.
+        if (
+            self.placeholders
+            and isinstance(value, str)
+            and value.strip().casefold() in self.placeholders
+        ):
             return True
         return super().__contains__(value)
 

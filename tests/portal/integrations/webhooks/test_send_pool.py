@@ -4,6 +4,7 @@ many connections alive, and a delivery whose turn comes too late in its claim's 
 handed back unsent (so no second sender can take it while the first still sends)."""
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -13,6 +14,8 @@ from django.utils import timezone
 from portal.integrations.webhooks import sending, tasks
 from portal.integrations.webhooks.models import Delivery, DeliveryAttempt
 from tests.factories import DeliveryFactory, EndpointFactory
+
+from .conftest import Receiver
 
 
 def _due(endpoint, count: int) -> list[int]:
@@ -24,12 +27,13 @@ def _due(endpoint, count: int) -> list[int]:
 def test_the_send_threads_and_their_connections_serve_task_after_task(
     receiver, settings, monkeypatch
 ):
-    """Three messages of 30 deliveries each, 30 send threads: the same 30 threads send all
+    """Three messages of 30 deliveries each (to two endpoints on one receiver, 15 each: within
+    each endpoint's share of the threads), 30 send threads: the same 30 threads send all
     three, over the same 30 kept-alive connections (httpx's default kept only 20)."""
     settings.WEBHOOKS_SEND_THREADS = 30
     receiver.keep_alive = True
     receiver.delay = 0.3  # the whole batch in flight at once: 30 connections needed
-    endpoint = EndpointFactory(kinds=["lead.won"], url=receiver.url)
+    endpoints = [EndpointFactory(kinds=["lead.won"], url=receiver.url) for _ in range(2)]
     threads = set()
     send = sending.sender.send
 
@@ -39,7 +43,8 @@ def test_the_send_threads_and_their_connections_serve_task_after_task(
 
     monkeypatch.setattr(sending.sender, "send", noting_the_thread)
     for _ in range(3):
-        assert len(sending.deliveries_attempt(ids=_due(endpoint, 30)).attempts) == 30
+        ids = [pk for endpoint in endpoints for pk in _due(endpoint, 15)]
+        assert len(sending.deliveries_attempt(ids=ids).attempts) == 30
     assert len(receiver.received) == 90
     assert receiver.most_in_flight == 30
     assert len(threads) == 30
@@ -123,3 +128,37 @@ def test_a_forked_process_makes_its_own_send_threads(settings, monkeypatch):
     assert sending.send_pool() is pool
     monkeypatch.setattr(sending.os, "getpid", lambda: -1)
     assert sending.send_pool() is not pool
+
+
+@pytest.mark.django_db
+def test_a_slow_endpoint_holds_only_its_share_of_the_send_threads(receiver, settings):
+    """Four send threads, one slow endpoint (a second an answer) with six deliveries ahead
+    of a fast one's four in the same batch: the slow one never has more than three in flight
+    and the fast one's are all answered before the slow one's first answer (without the
+    share, the slow one held all four threads and the fast ones waited a second)."""
+    settings.WEBHOOKS_SEND_THREADS = 4
+    assert sending.endpoint_threads() == 3
+    receiver.delay = 1.0
+    fast = Receiver()
+    try:
+        slow_endpoint = EndpointFactory(kinds=["lead.won"], url=receiver.url)
+        fast_endpoint = EndpointFactory(kinds=["lead.won"], url=fast.url)
+        ids = _due(slow_endpoint, 6) + _due(fast_endpoint, 4)
+        answered = []
+        send = sending.sender.send
+
+        def noting_when(**kwargs):
+            outcome = send(**kwargs)
+            answered.append((kwargs["url"], time.monotonic()))
+            return outcome
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(sending.sender, "send", noting_when)
+            tried = sending.deliveries_attempt(ids=ids)
+    finally:
+        fast.stop()
+    assert len(tried.attempts) == 10
+    assert receiver.most_in_flight == 3
+    last_fast = max(at for url, at in answered if url == fast.url)
+    first_slow = min(at for url, at in answered if url == receiver.url)
+    assert last_fast < first_slow
