@@ -178,6 +178,16 @@ class Lead(models.Model):
                 ),
                 name="lead_owner_open_idx",
             ),
+            # Whoever sees every lead reads their page in order too: the open leads by due
+            # time ("Needs action"), every lead newest move first ("All"; a stage's tab scans
+            # it backwards for that stage's leads). Two indexes, not one per tab: each is
+            # written by the handoff (docs/inbox.md).
+            models.Index(
+                fields=["due_at", "stage_changed_at", "id"],
+                condition=Q(stage__in=["accepted", "contacted", "opportunity", "routed"]),
+                name="lead_open_idx",
+            ),
+            models.Index(fields=["stage_changed_at", "id"], name="lead_moved_idx"),
             models.Index(fields=["queue"], condition=Q(queue__isnull=False), name="lead_queue_idx"),
             models.Index(fields=["created_at"]),
             # The inbox's "needs action" order and the escalation step: open clocks only.

@@ -21,6 +21,7 @@ from django.db.models import (
 )
 from django.utils import dateformat
 
+from leads.capture.models import Form
 from leads.lifecycle import OPEN_STAGES
 from leads.models import (
     ContactChannel,
@@ -32,6 +33,8 @@ from leads.models import (
     Stage,
     Submission,
 )
+from leads.routing.models import Queue
+from leads.routing.selectors import active_reps
 from leads.routing.strategies import why_sentences
 from scoring.selectors import qualifying_reasons
 
@@ -146,40 +149,65 @@ def _number(value) -> int | None:
     return int(value) if value and str(value).isdigit() and len(str(value)) < 19 else None
 
 
+# The most a list counts: past it a tab says "1,000+", the filters list their choices without
+# counts and the pages end there (as CRM list views do). Counting every one of a manager's
+# 400,000 open leads took longer than reading the page.
+COUNT_CAP = 1_000
+
+
+def capped_count(leads: QuerySet, cap: int) -> int:
+    """How many leads, reading at most `cap + 1` of them: more than `cap` means "cap+"."""
+    return leads.order_by()[: cap + 1].count()
+
+
 @dataclass
 class Facet:
-    """One filter's choices, each with how many leads it would show (the other filters kept)."""
+    """One filter's choices, each with how many leads it would show (the other filters kept);
+    the count is None when the list is too long to count."""
 
     name: str
     label: str
     every: str
     chosen: str
-    choices: list[tuple[str, str, int]] = field(default_factory=list)  # (value, label, count)
+    choices: list[tuple[str, str, int | None]] = field(default_factory=list)  # (value, label, n)
 
 
 @dataclass
 class Inbox:
     filters: InboxFilters
     leads: QuerySet[Lead]  # in the tab's order, filtered, with `due_state` and repeats
-    tabs: list[tuple[Tab, int]]
+    tabs: list[tuple[Tab, int]]  # counted up to `cap + 1`
     new: int  # routed leads waiting for the user's accept or reject: the tab title's count
     facets: list[Facet]
+    listed: int  # the leads the filters leave, counted up to `cap + 1`
+    cap: int = COUNT_CAP
+
+    @property
+    def cap_label(self) -> str:
+        return f"{self.cap:,}+"
+
+    @property
+    def capped(self) -> bool:
+        """The list is longer than the cap: only its first `cap` leads are paged."""
+        return self.listed > self.cap
 
 
 def inbox(*, user, filters: InboxFilters, now: datetime) -> Inbox:
     """The user's inbox: the tab's leads filtered as asked, the tabs' and the filters' counts.
 
-    A fixed number of queries (one per facet, one for the tabs) however many leads there are;
-    the page's rows are read by the paginator.
+    A fixed number of queries however many leads there are, each reading at most `COUNT_CAP`
+    leads (a count per tab, one of the list) or, under the cap, a facet's few; the page's rows
+    are read by the paginator.
     """
+    cap = COUNT_CAP
     visible = leads_visible_to(user=user)
-    counted = visible.aggregate(
-        new=Count("pk", filter=Q(stage=Stage.ROUTED)),
-        **{
-            tab.name: Count("pk", filter=Q(stage__in=tab.stages)) if tab.stages else Count("pk")
-            for tab in TABS.values()
-        },
-    )
+    counted = {
+        tab.name: capped_count(
+            visible if tab.stages is None else visible.filter(stage__in=tab.stages), cap
+        )
+        for tab in TABS.values()
+    }
+    counted["new"] = capped_count(visible.filter(stage=Stage.ROUTED), cap)
     tab = TABS[filters.tab]
     base = visible if tab.stages is None else visible.filter(stage__in=tab.stages)
     base = with_due_state(_searched(base, filters.search), now=now)
@@ -199,6 +227,28 @@ def inbox(*, user, filters: InboxFilters, now: datetime) -> Inbox:
         leads = leads.order_by(F("due_at").asc(nulls_last=True), "stage_changed_at", "pk")
     else:
         leads = leads.order_by("-stage_changed_at", "-pk")
+    # Each facet counts within the tab (its own filter left out): exact while the tab is
+    # under the cap, else no counts, the choices read from their own tables.
+    whole = capped_count(base, cap) if filters.search else counted[tab.name]
+    facets = _counted_facets(but, tab, filters) if whole <= cap else _uncounted_facets(tab, filters)
+    if user.has_perm("leads.view_all_leads"):
+        facets.append(_owners(but("owner") if whole <= cap else None, user, filters.owner))
+    return Inbox(
+        filters=filters,
+        leads=with_unseen_repeats(leads),
+        tabs=[(tab, counted[tab.name]) for tab in TABS.values()],
+        new=counted["new"],
+        facets=facets,
+        listed=capped_count(leads, cap),
+        cap=cap,
+    )
+
+
+def _tab_stages(tab: Tab) -> list[str]:
+    return [value for value in Stage.values if tab.stages is None or value in tab.stages]
+
+
+def _counted_facets(but, tab: Tab, filters: InboxFilters) -> list[Facet]:
     stage_counts = dict(but("stage").order_by().values_list("stage").annotate(n=Count("pk")))
     due_counts = dict(but("due").order_by().values_list("due_state").annotate(n=Count("pk")))
     queues = but("queue").order_by().values_list("queue_id", "queue__name").annotate(n=Count("pk"))
@@ -208,14 +258,13 @@ def inbox(*, user, filters: InboxFilters, now: datetime) -> Inbox:
         .values_list("source_form_id", "source_form__name")
         .annotate(n=Count("pk"))
     )
-    stages = [value for value in Stage.values if tab.stages is None or value in tab.stages]
-    facets = [
+    return [
         Facet(
             "stage",
             "Stage",
             "All stages",
             filters.stage,
-            [(value, Stage(value).label, stage_counts.get(value, 0)) for value in stages],
+            [(value, Stage(value).label, stage_counts.get(value, 0)) for value in _tab_stages(tab)],
         ),
         Facet(
             "queue",
@@ -239,20 +288,57 @@ def inbox(*, user, filters: InboxFilters, now: datetime) -> Inbox:
             [(value, label, due_counts.get(value, 0)) for value, label in DUE_STATES.items()],
         ),
     ]
-    if user.has_perm("leads.view_all_leads"):
-        facets.append(_owners(but("owner"), user, filters.owner))
-    return Inbox(
-        filters=filters,
-        leads=with_unseen_repeats(leads),
-        tabs=[(tab, counted[tab.name]) for tab in TABS.values()],
-        new=counted["new"],
-        facets=facets,
-    )
 
 
-def _owners(leads: QuerySet[Lead], user, chosen: int | None) -> Facet:
+def _uncounted_facets(tab: Tab, filters: InboxFilters) -> list[Facet]:
+    """Every choice there is, uncounted: counting them in a list past the cap would read it all."""
+    queues = Queue.objects.order_by("name", "pk").values_list("pk", "name")
+    forms = Form.objects.order_by("name", "pk").values_list("pk", "name")
+    return [
+        Facet(
+            "stage",
+            "Stage",
+            "All stages",
+            filters.stage,
+            [(value, Stage(value).label, None) for value in _tab_stages(tab)],
+        ),
+        Facet(
+            "queue",
+            "Queue",
+            "All queues",
+            str(filters.queue or ""),
+            [(str(pk), name, None) for pk, name in queues],
+        ),
+        Facet(
+            "form",
+            "Form",
+            "All forms",
+            str(filters.form or ""),
+            [(str(pk), name, None) for pk, name in forms],
+        ),
+        Facet(
+            "due",
+            "Due",
+            "Any due time",
+            filters.due,
+            [(value, label, None) for value, label in DUE_STATES.items()],
+        ),
+    ]
+
+
+def _owners(leads: QuerySet[Lead] | None, user, chosen: int | None) -> Facet:
     """Whose leads, for those who see everyone's: "Mine" first (what the escalation ladder
-    handed to a manager is on their own list), then each owner by name."""
+    handed to a manager is on their own list), then each owner by name. Without `leads` (a
+    list past the cap) the choices are the reps, uncounted."""
+    if leads is None:
+        reps = active_reps().exclude(pk=user.pk)
+        others = [
+            (str(rep.pk), f"{rep.first_name} {rep.last_name}".strip() or rep.username, None)
+            for rep in reps
+        ]
+        return Facet(
+            "owner", "Owner", "Anyone's", str(chosen or ""), [(str(user.pk), "Mine", None), *others]
+        )
     rows = (
         leads.order_by()
         .values_list("owner_id", "owner__first_name", "owner__last_name", "owner__username")

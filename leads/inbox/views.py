@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllow
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
@@ -44,6 +45,19 @@ from portal.spreadsheets import unique_header
 from scoring.selectors import agreement_judging, lead_due_times
 
 PAGE_SIZE = 25
+
+
+class CappedPaginator(Paginator):
+    """Pages through the leads the inbox counted (at most its cap), never counting them again:
+    a list past the cap shows its first `cap` leads and asks for a filter."""
+
+    def __init__(self, object_list, per_page, *, count: int):
+        super().__init__(object_list, per_page)
+        self.capped_count = count
+
+    @cached_property
+    def count(self) -> int:
+        return self.capped_count
 
 
 @dataclass
@@ -101,7 +115,8 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     filters = InboxFilters.read(request.GET)
     now = timezone.now()
     box = inbox(user=request.user, filters=filters, now=now)
-    page = Paginator(box.leads, PAGE_SIZE).get_page(request.GET.get("page"))
+    listed = min(box.listed, box.cap)
+    page = CappedPaginator(box.leads, PAGE_SIZE, count=listed).get_page(request.GET.get("page"))
     rows = inbox_rows(leads=list(page.object_list), now=now)
     context = {
         "inbox": box,

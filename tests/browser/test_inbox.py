@@ -155,3 +155,31 @@ def browser_page_without_js(page: Page, live_server) -> Page:
     context.set_default_timeout(10_000)
     yield context.new_page()
     context.close()
+
+
+def test_a_manager_sees_a_list_past_the_cap_as_n_plus_with_a_line_asking_for_a_filter(
+    page: Page, snap, monkeypatch
+):
+    from leads.inbox import selectors
+
+    monkeypatch.setattr(selectors, "COUNT_CAP", 3)
+    demo_seed(leads=0)
+    ana = User.objects.get(username="rep.ana")
+    for n, name in enumerate(["Caio Costa", "Lia Lima", "Olga Ortiz", "Rui Rocha", "Paula Prado"]):
+        owned(ana, name, started_min_ago=10 + n, due_in_min=60 - 20 * n)
+    log_in(page, "sales.manager")
+    page.goto("/leads/")
+    expect(page.locator("#inbox-tabs .active .badge")).to_have_text("3+")
+    expect(page.locator("#inbox-capped")).to_have_text(
+        "Showing the first 3 — filter to narrow the list"
+    )
+    expect(page.locator("#inbox-table tbody tr")).to_have_count(3)
+    expect(page.locator("#filter-owner option", has_text="Ana")).to_have_count(1)
+    expect(page.locator("#filter-queue option", has_text="(")).to_have_count(0)
+    expect(page.locator("#inbox-table caption")).to_contain_text("· 3+ new, waiting")
+    snap("inbox-manager-capped-desktop")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/leads/")
+    expect(page.locator("#inbox-capped")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    snap("inbox-manager-capped-phone-390x844")
