@@ -230,7 +230,7 @@ def inbox(*, user, filters: InboxFilters, now: datetime) -> Inbox:
     # Each facet counts within the tab (its own filter left out): exact while the tab is
     # under the cap, else no counts, the choices read from their own tables.
     whole = capped_count(base, cap) if filters.search else counted[tab.name]
-    facets = _counted_facets(but, tab, filters) if whole <= cap else _uncounted_facets(tab, filters)
+    facets = _facets(tab, filters, but if whole <= cap else None)
     if user.has_perm("leads.view_all_leads"):
         facets.append(_owners(but("owner") if whole <= cap else None, user, filters.owner))
     return Inbox(
@@ -248,82 +248,50 @@ def _tab_stages(tab: Tab) -> list[str]:
     return [value for value in Stage.values if tab.stages is None or value in tab.stages]
 
 
-def _counted_facets(but, tab: Tab, filters: InboxFilters) -> list[Facet]:
-    stage_counts = dict(but("stage").order_by().values_list("stage").annotate(n=Count("pk")))
-    due_counts = dict(but("due").order_by().values_list("due_state").annotate(n=Count("pk")))
-    queues = but("queue").order_by().values_list("queue_id", "queue__name").annotate(n=Count("pk"))
-    forms = (
-        but("form")
-        .order_by()
-        .values_list("source_form_id", "source_form__name")
-        .annotate(n=Count("pk"))
-    )
+def _facets(tab: Tab, filters: InboxFilters, but=None) -> list[Facet]:
+    """The stage, queue, form and due filters. Given `but` (the tab's leads with one filter
+    left out: only while the tab is under the cap), each choice says how many leads it would
+    show, and the queues and forms are those the leads name; without it, every choice there
+    is, uncounted: counting them in a list past the cap would read it all."""
+    if but is None:
+        stages = dues = None
+        queues = [(pk, name, None) for pk, name in Queue.objects.values_list("pk", "name")]
+        forms = [(pk, name, None) for pk, name in Form.objects.values_list("pk", "name")]
+    else:
+        stages = dict(_counted(but("stage"), "stage"))
+        dues = dict(_counted(but("due"), "due_state"))
+        queues = [row for row in _counted(but("queue"), "queue_id", "queue__name") if row[0]]
+        forms = list(_counted(but("form"), "source_form_id", "source_form__name"))
+
+    def n(counts: dict | None, value: str) -> int | None:
+        return None if counts is None else counts.get(value, 0)
+
+    def by_name(rows) -> list[tuple[str, str, int | None]]:
+        return [(str(pk), name, k) for pk, name, k in sorted(rows, key=lambda r: (r[1], r[0]))]
+
     return [
         Facet(
             "stage",
             "Stage",
             "All stages",
             filters.stage,
-            [(value, Stage(value).label, stage_counts.get(value, 0)) for value in _tab_stages(tab)],
+            [(value, Stage(value).label, n(stages, value)) for value in _tab_stages(tab)],
         ),
-        Facet(
-            "queue",
-            "Queue",
-            "All queues",
-            str(filters.queue or ""),
-            sorted((str(pk), name, n) for pk, name, n in queues if pk),
-        ),
-        Facet(
-            "form",
-            "Form",
-            "All forms",
-            str(filters.form or ""),
-            sorted(((str(pk), name, n) for pk, name, n in forms), key=lambda c: c[1]),
-        ),
+        Facet("queue", "Queue", "All queues", str(filters.queue or ""), by_name(queues)),
+        Facet("form", "Form", "All forms", str(filters.form or ""), by_name(forms)),
         Facet(
             "due",
             "Due",
             "Any due time",
             filters.due,
-            [(value, label, due_counts.get(value, 0)) for value, label in DUE_STATES.items()],
+            [(value, label, n(dues, value)) for value, label in DUE_STATES.items()],
         ),
     ]
 
 
-def _uncounted_facets(tab: Tab, filters: InboxFilters) -> list[Facet]:
-    """Every choice there is, uncounted: counting them in a list past the cap would read it all."""
-    queues = Queue.objects.order_by("name", "pk").values_list("pk", "name")
-    forms = Form.objects.order_by("name", "pk").values_list("pk", "name")
-    return [
-        Facet(
-            "stage",
-            "Stage",
-            "All stages",
-            filters.stage,
-            [(value, Stage(value).label, None) for value in _tab_stages(tab)],
-        ),
-        Facet(
-            "queue",
-            "Queue",
-            "All queues",
-            str(filters.queue or ""),
-            [(str(pk), name, None) for pk, name in queues],
-        ),
-        Facet(
-            "form",
-            "Form",
-            "All forms",
-            str(filters.form or ""),
-            [(str(pk), name, None) for pk, name in forms],
-        ),
-        Facet(
-            "due",
-            "Due",
-            "Any due time",
-            filters.due,
-            [(value, label, None) for value, label in DUE_STATES.items()],
-        ),
-    ]
+def _counted(leads: QuerySet[Lead], *columns: str) -> QuerySet:
+    """(*columns, n): how many leads have each value of `columns`."""
+    return leads.order_by().values_list(*columns).annotate(n=Count("pk"))
 
 
 def _owners(leads: QuerySet[Lead] | None, user, chosen: int | None) -> Facet:

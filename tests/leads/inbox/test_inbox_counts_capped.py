@@ -78,3 +78,24 @@ def test_a_list_under_the_cap_shows_its_exact_counts(client, cap):
     assert f"{cap} leads" in html
     assert f">North ({cap})</option>" in html
     assert "+</span>" not in html and "Showing the first" not in html
+
+
+def test_the_queue_and_form_filters_list_their_choices_by_name_counted_or_not(cap):
+    zeta, alpha = QueueFactory(name="Zeta"), QueueFactory(name="Alpha")  # Zeta's id first
+    late, early = FormFactory(name="Webinar"), FormFactory(name="Demo request")
+    rep = UserFactory(role=Role.SALES_REP)
+    _leads(1, owner=rep, queue=zeta, source_form=late)
+    _leads(1, owner=rep, queue=alpha, source_form=early)
+    manager = UserFactory(role=Role.SALES_MANAGER)
+
+    def shown() -> dict[str, list[tuple[str, int | None]]]:
+        box = inbox(user=manager, filters=InboxFilters(), now=timezone.now())
+        return {f.name: [(label, n) for _v, label, n in f.choices] for f in box.facets}
+
+    under = shown()
+    assert under["queue"] == [("Alpha", 1), ("Zeta", 1)]
+    assert under["form"] == [("Demo request", 1), ("Webinar", 1)]
+    _leads(cap, owner=rep, queue=zeta, source_form=late)
+    past = shown()
+    assert past["queue"] == [("Alpha", None), ("Zeta", None)]
+    assert past["form"] == [("Demo request", None), ("Webinar", None)]
