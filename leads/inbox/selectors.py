@@ -177,7 +177,9 @@ class Inbox:
     filters: InboxFilters
     leads: QuerySet[Lead]  # in the tab's order, filtered, with `due_state` and repeats
     tabs: list[tuple[Tab, int]]  # counted up to `cap + 1`
-    new: int  # routed leads waiting for the user's accept or reject: the tab title's count
+    # Routed leads not yet accepted or rejected among those the user sees: a rep's own (for
+    # them to accept), every rep's for a manager. The caption's and the tab title's count.
+    waiting: int
     facets: list[Facet]
     listed: int  # the leads the filters leave, counted up to `cap + 1`
     cap: int = COUNT_CAP
@@ -207,7 +209,7 @@ def inbox(*, user, filters: InboxFilters, now: datetime) -> Inbox:
         )
         for tab in TABS.values()
     }
-    counted["new"] = capped_count(visible.filter(stage=Stage.ROUTED), cap)
+    counted["waiting"] = capped_count(visible.filter(stage=Stage.ROUTED), cap)
     tab = TABS[filters.tab]
     base = visible if tab.stages is None else visible.filter(stage__in=tab.stages)
     base = with_due_state(_searched(base, filters.search), now=now)
@@ -237,7 +239,7 @@ def inbox(*, user, filters: InboxFilters, now: datetime) -> Inbox:
         filters=filters,
         leads=with_unseen_repeats(leads),
         tabs=[(tab, counted[tab.name]) for tab in TABS.values()],
-        new=counted["new"],
+        waiting=counted["waiting"],
         facets=facets,
         listed=capped_count(leads, cap),
         cap=cap,

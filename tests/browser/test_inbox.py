@@ -176,7 +176,9 @@ def test_a_manager_sees_a_list_past_the_cap_as_n_plus_with_a_line_asking_for_a_f
     expect(page.locator("#inbox-table tbody tr")).to_have_count(3)
     expect(page.locator("#filter-owner option", has_text="Ana")).to_have_count(1)
     expect(page.locator("#filter-queue option", has_text="(")).to_have_count(0)
-    expect(page.locator("#inbox-table caption")).to_contain_text("· 3+ new, waiting")
+    expect(page.locator("#inbox-table caption")).to_contain_text(
+        "· 3+ routed, waiting to be accepted or rejected"
+    )
     snap("inbox-manager-capped-desktop")
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto("/leads/")
