@@ -12,6 +12,7 @@ Plain Python apart from the engine (which imports nothing of ours).
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from functools import lru_cache
 from typing import Any
 
 from scoring import engine
@@ -65,6 +66,22 @@ def _frozen(conditions: Sequence[Mapping[str, Any]]) -> tuple:
     )
 
 
+class _Said:
+    """Conditions as a cache key: equal when they say the same (`_frozen`), whatever lists
+    or dicts hold them, so `lru_cache` compiles once per distinct set, from the first seen."""
+
+    __slots__ = ("_hash", "conditions", "key")
+
+    def __init__(self, conditions, key: tuple):
+        self.conditions, self.key, self._hash = conditions, key, hash(key)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, _Said) and self.key == other.key
+
+    def __hash__(self) -> int:
+        return self._hash
+
+
 class QueueRule:
     """A queue's conditions compiled once: `rule.takes(attributes)`, `rule.why_not(...)`."""
 
@@ -95,19 +112,15 @@ class QueueRule:
         return " ".join(o.reason for o in verdict.outcomes if not o.passed)
 
 
-_CACHE: dict[tuple, QueueRule] = {}
-
-
 def queue_rule(conditions: Sequence[Mapping[str, Any]]) -> QueueRule:
     """The compiled rule of these conditions, compiled once per distinct set."""
     conditions = conditions or ()
-    key = _frozen(conditions)
-    rule = _CACHE.get(key)
-    if rule is None:
-        if len(_CACHE) > 512:
-            _CACHE.clear()
-        rule = _CACHE[key] = QueueRule(conditions)
-    return rule
+    return _queue_rule(_Said(conditions, _frozen(conditions)))
+
+
+@lru_cache(maxsize=512)
+def _queue_rule(said: _Said) -> QueueRule:
+    return QueueRule(said.conditions)
 
 
 class Rulebook:
@@ -151,7 +164,6 @@ class Rulebook:
 
 
 _BOOK_MEMO = 4096  # distinct sets of flags a rulebook remembers the failed conditions of
-_BOOKS: dict[tuple, Rulebook] = {}
 
 
 def rulebook(conditions_in_order: Sequence[Sequence[Mapping[str, Any]]]) -> Rulebook:
@@ -159,12 +171,12 @@ def rulebook(conditions_in_order: Sequence[Sequence[Mapping[str, Any]]]) -> Rule
     distinct configuration (a queue saved with other conditions, a queue added, removed or
     moved in the order is another key), not once per batch."""
     key = tuple(_frozen(conditions or ()) for conditions in conditions_in_order)
-    book = _BOOKS.get(key)
-    if book is None:
-        if len(_BOOKS) > 64:
-            _BOOKS.clear()
-        book = _BOOKS[key] = Rulebook(conditions_in_order)
-    return book
+    return _rulebook(_Said(conditions_in_order, key))
+
+
+@lru_cache(maxsize=64)
+def _rulebook(said: _Said) -> Rulebook:
+    return Rulebook(said.conditions)
 
 
 def routing_attributes(

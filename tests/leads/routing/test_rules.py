@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from leads.models import Stage
 from leads.routing.models import Queue
-from leads.routing.rules import QueueRule, rulebook
+from leads.routing.rules import QueueRule, queue_rule, rulebook
 from leads.routing.services import lead_route, queue_save
 from portal.accounts.roles import Role
 from scoring import engine
@@ -211,6 +211,25 @@ def test_a_rulebook_is_compiled_once_per_configuration():
     assert rulebook([portugal, []]) is not rulebook([brazil, []])
     assert rulebook([[], brazil]) is not rulebook([brazil, []])  # the order is the book's
     assert rulebook([portugal, []]).failed({"country": "BR"}) == (("country is one of PT",), ())
+
+
+def test_a_queue_rule_is_compiled_once_per_distinct_set_of_conditions():
+    brazil = [{"attribute": "country", "operator": "country_in", "value": ["BR"]}]
+    assert queue_rule(brazil) is queue_rule([dict(brazil[0])])
+    assert queue_rule([{**brazil[0], "value": ["PT"]}]) is not queue_rule(brazil)
+    assert queue_rule([]) is queue_rule(None)
+
+
+def test_the_rules_in_use_stay_compiled_while_many_others_come_and_go():
+    """Bounded, the least recently used dropped first: a busy configuration is never
+    recompiled because many others passed through (a what-if replaying proposals)."""
+    brazil = [{"attribute": "country", "operator": "country_in", "value": ["BR"]}]
+    rule, book = queue_rule(brazil), rulebook([brazil, []])
+    for size in range(1000):
+        other = [{"attribute": "company_size", "operator": "at_least", "value": size}]
+        queue_rule(other), rulebook([other, []])
+        assert queue_rule(brazil) is rule
+        assert rulebook([brazil, []]) is book
 
 
 @pytest.mark.django_db
