@@ -10,6 +10,7 @@ Bad input is a 4xx in that shape, never a 5xx.
 """
 
 import dataclasses
+import functools
 import io
 import json
 import logging
@@ -75,6 +76,7 @@ logger = logging.getLogger(__name__)
 
 # HubSpot ------------------------------------------------------------------------------------
 
+JSON = "application/json"
 MAX_HUBSPOT_FIELDS = 1000  # HubSpot's own limit on `fields`
 # submittedAt (a relay's time of the visitor's post) is taken within these bounds; outside
 # them the post is kept at our time, and the problem recorded on the submission.
@@ -252,9 +254,21 @@ def _hubspot_submit(
             *relayed.problems,
         ],
     )
+    return _hubspot_accepted(form)
+
+
+def _hubspot_accepted(form: Form) -> HttpResponse:
+    """HubSpot's 200 to a stored post: where to send the visitor, or what to tell them."""
     if form.redirect_url:
-        return JsonResponse({"redirectUri": form.redirect_url})
-    return JsonResponse({"inlineMessage": form.thank_you_message})
+        return HttpResponse(_answer_body("redirectUri", form.redirect_url), content_type=JSON)
+    return HttpResponse(_answer_body("inlineMessage", form.thank_you_message), content_type=JSON)
+
+
+@functools.lru_cache(maxsize=256)
+def _answer_body(name: str, text: str) -> bytes:
+    """The answer's JSON, encoded once per text: JsonResponse's encoder, made for each post,
+    cost twice the plain response it wraps (timeit)."""
+    return json.dumps({name: text}).encode()
 
 
 @dataclass(frozen=True)
@@ -307,7 +321,7 @@ def _hubspot_body(request: HttpRequest) -> dict[str, Any]:
         raw = request.body
     except RequestDataTooBig as exc:
         raise PayloadTooLarge("The request body is too large.") from exc
-    if request.content_type != "application/json":
+    if request.content_type != JSON:
         raise UnsupportedMediaType("Send the submission as application/json.")
     try:
         body = IntakeJSONParser().parse(io.BytesIO(raw), request.META.get("CONTENT_TYPE", ""))
