@@ -70,19 +70,22 @@ def _copy_line(event: "LeadEvent | BatchEvent") -> str:
     column's type asks: `copy_rows` asked each value its type, a fifth of writing routing's
     events (py-spy)."""
     actor = event.actor_id
-    return "\t".join(
-        (
-            str(event.lead_id),
-            copy_escaped(event.kind),
-            event.at.isoformat(),
-            "\\N" if actor is None else str(actor),
-            copy_escaped(event.from_stage),
-            copy_escaped(event.to_stage),
-            copy_escaped(event.reason),
-            copy_escaped(event.reason_code),
-            copy_escaped(json.dumps(event.data)),
+    return (
+        "\t".join(
+            (
+                str(event.lead_id),
+                copy_escaped(event.kind),
+                event.at.isoformat(),
+                "\\N" if actor is None else str(actor),
+                copy_escaped(event.from_stage),
+                copy_escaped(event.to_stage),
+                copy_escaped(event.reason),
+                copy_escaped(event.reason_code),
+                copy_escaped(json.dumps(event.data)),
+            )
         )
-    ) + "\n"
+        + "\n"
+    )
 
 
 def notes_record(notes: Iterable[tuple[int, str]], *, at: datetime, by=None) -> None:

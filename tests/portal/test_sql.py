@@ -4,12 +4,11 @@ import datetime
 
 import pytest
 from django.core.exceptions import FieldDoesNotExist
+from django.db import connection
 from django.utils import timezone
 
 from leads.events import events_record, new_reassigned
 from leads.models import LeadEvent
-from django.db import connection
-
 from portal.sql import _copy_value, columns_sql, one_of
 from tests.factories import LeadFactory, UserFactory
 
