@@ -1,8 +1,8 @@
 """CPU per lead of the handoff's scoring and routing, in one process, less load-sensitive
 than bench/pipeline.py's throughput (compare two trees under the same load):
 
-    .venv/bin/python bench/handoff_drain.py [--tree DIR] [--leads 3000] [--batch 250]
-        [--own-pg --statements 25] [--py-spy out.txt] [--no-facts]
+    .venv/bin/python bench/handoff_drain.py [--tree DIR] [--leads 3000]
+        [--own-pg --statements 25] [--py-spy out.txt] [--no-facts] [--batch N]
 
 `--tree`: the checkout whose code runs (default: this one; `git archive REV | tar -x -C DIR`
 for another revision). `--own-pg`: a throwaway cluster with pg_stat_statements (track=all),
@@ -26,7 +26,7 @@ from pathlib import Path
 p = argparse.ArgumentParser()
 p.add_argument("--tree", default=str(Path(__file__).resolve().parent.parent))
 p.add_argument("--leads", type=int, default=3000)
-p.add_argument("--batch", type=int, default=250)
+p.add_argument("--batch", type=int, default=0, help="HANDOFF_BATCH (default: the tree's)")
 p.add_argument("--queues", type=int, default=10)
 p.add_argument("--server", default="postgres://postgres@127.0.0.1:5432")
 p.add_argument("--own-pg", action="store_true", help="a cluster with pg_stat_statements")
@@ -68,7 +68,7 @@ env = rig.product_environment(
     f"{server}/{args.name}",
     redis.url,
     defences=False,
-    HANDOFF_BATCH=args.batch,
+    **({"HANDOFF_BATCH": args.batch} if args.batch else {}),
 )
 os.environ.update(env)
 recreate_database(server, args.name)

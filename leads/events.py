@@ -9,6 +9,7 @@ Whoever must hear of an event is told as it is written, in the same transaction,
 `leads.audience` (notes tell no one).
 """
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -56,8 +57,35 @@ def events_record(events: "Sequence[LeadEvent | BatchEvent]") -> None:
     ids grow in that order; the instances are not given them: read the events back for
     their ids), and tell whoever must hear of them: one INSERT of notifications for the
     batch."""
-    _inserted([tuple(getattr(event, column) for column in _COLUMNS) for event in events])
+    if connection.vendor == "postgresql":
+        if events:
+            copy_text(COPY_EVENTS, "".join(map(_copy_line, events)))
+    else:
+        _inserted([tuple(getattr(event, column) for column in _COLUMNS) for event in events])
     events_heard(events)
+
+
+def _copy_line(event: "LeadEvent | BatchEvent") -> str:
+    """One event in COPY's text format, `_COLUMNS` in order, each value written as its
+    column's type asks: `copy_rows` asked each value its type, a fifth of writing routing's
+    events (py-spy)."""
+    actor = event.actor_id
+    return (
+        "\t".join(
+            (
+                str(event.lead_id),
+                copy_escaped(event.kind),
+                event.at.isoformat(),
+                "\\N" if actor is None else str(actor),
+                copy_escaped(event.from_stage),
+                copy_escaped(event.to_stage),
+                copy_escaped(event.reason),
+                copy_escaped(event.reason_code),
+                copy_escaped(json.dumps(event.data)),
+            )
+        )
+        + "\n"
+    )
 
 
 def notes_record(notes: Iterable[tuple[int, str]], *, at: datetime, by=None) -> None:

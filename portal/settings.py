@@ -388,8 +388,10 @@ WEBHOOKS_COUNTDOWN_MAX_SECONDS = 60
 WEBHOOKS_SEND_THREADS = env.int("WEBHOOKS_SEND_THREADS", default=16)
 # The handoff takes up to this many submissions (then leads) per transaction
 # (leads/handoff/tasks.py). A batch that fails, or a lead no queue has room for, is tried
-# again after HANDOFF_RETRY_SECONDS.
-LEADBRIDGE_HANDOFF_BATCH = env.int("HANDOFF_BATCH", default=250)
+# again after HANDOFF_RETRY_SECONDS. A batch pair costs ~30 ms of CPU (worker and
+# PostgreSQL) whatever its size, ~47 statements: at 250 that was a sixth of a lead's CPU
+# in a backlog (docs/performance.md); a trickle's batches are small whatever this says.
+LEADBRIDGE_HANDOFF_BATCH = env.int("HANDOFF_BATCH", default=500)
 LEADBRIDGE_HANDOFF_RETRY_SECONDS = env.int("HANDOFF_RETRY_SECONDS", default=60)
 # A re-scoring or clocks' recount that has not moved for RUN_RESUME_AFTER_SECONDS is sent
 # again by beat's sweeper (longer than a task's time limit and the broker's visibility

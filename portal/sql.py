@@ -207,6 +207,18 @@ def _field_prepared(column, value):
     return column.get_db_prep_save(value, connection)
 
 
+def one_of(column: str, ids: Sequence[int]) -> tuple[str, list]:
+    """`column` is one of `ids`, as SQL and its parameters: on PostgreSQL `= ANY(%s)` with the
+    ids as one array parameter, elsewhere `IN (%s, ...)`. For a batch's statements over its
+    250 rows: the ORM's `__in` prepared each id through the field (0.75 ms of Python a
+    statement, four times the statement's own)."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [list(ids)]
+    if not ids:
+        return "1 = 0", []
+    return f"{column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
+
+
 def next_ids(model, count: int) -> list[int]:
     """`count` ids from the sequence of `model`'s primary key, for rows written by COPY."""
     if not count:

@@ -5,7 +5,7 @@ from datetime import date, datetime, time
 from functools import lru_cache
 from http import HTTPStatus
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, prefetch_related_objects
 from django.utils import timezone
 
@@ -19,6 +19,7 @@ from portal.errors import Conflict, DomainError, InvalidFields, PermissionDenied
 from portal.integrations.webhooks.services import events_emit
 from portal.notifications.models import Kind as Told
 from portal.notifications.services import Notice, notices_send
+from portal.sql import one_of
 from scoring import engine, service_levels
 from scoring.models import (
     LIFECYCLE_FIELDS,
@@ -705,11 +706,7 @@ def submissions_qualify(*, submissions: Sequence[Submission]) -> list[int]:
     submissions = [s for s in submissions if s.form_id in judges]
     now = timezone.now()
     with transaction.atomic():
-        judged = set(
-            Qualification.objects.filter(submission__in=submissions).values_list(
-                "submission_id", flat=True
-            )
-        )
+        judged = _judged([s.pk for s in submissions])
         pending = sorted(
             (s for s in submissions if s.pk not in judged), key=lambda s: (s.received_at, s.pk)
         )
@@ -746,6 +743,19 @@ def submissions_qualify(*, submissions: Sequence[Submission]) -> list[int]:
         )
         events_record(events)
     return stored
+
+
+def _judged(submission_ids: list[int]) -> set[int]:
+    """Those of these submissions that already have their judgement (a second delivery)."""
+    if not submission_ids:
+        return set()
+    ids, params = one_of("submission_id", submission_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT submission_id FROM {Qualification._meta.db_table} WHERE {ids}",  # noqa: S608 - the model's name
+            params,
+        )
+        return {submission_id for (submission_id,) in cursor.fetchall()}
 
 
 def _compiled(agreement: Agreement, blanks: frozenset[str]) -> engine.CompiledAgreement:

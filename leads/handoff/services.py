@@ -10,18 +10,27 @@ that cannot be written is put off by `HANDOFF_RETRY`, so one bad row never holds
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
 from leads import lifecycle
 from leads.models import Lead, Stage, Submission
+from portal.sql import one_of
+from scoring.models import Qualification
 
 HANDOFF_RETRY = timedelta(seconds=settings.LEADBRIDGE_HANDOFF_RETRY_SECONDS)
 
 
+# What scoring reads of a claimed submission: the rest (its UTM tags, problems, address...)
+# cost a model field each, two of them JSON to decode, for nothing.
+SCORED_FIELDS = ("form_id", "lead_id", "form_version_id", "payload", "received_at")
+
+
 def submissions_claim(*, limit: int) -> list[Submission]:
-    """Up to `limit` submissions due for scoring, oldest first, locked for this transaction."""
-    due = Submission.objects.filter(qualify_due_at__lte=timezone.now())
+    """Up to `limit` submissions due for scoring, oldest first, locked for this transaction;
+    only what scoring reads of them is loaded (`SCORED_FIELDS`)."""
+    due = Submission.objects.filter(qualify_due_at__lte=timezone.now()).only(*SCORED_FIELDS)
     return list(
         due.order_by("qualify_due_at", "pk").select_for_update(skip_locked=True, of=("self",))[
             :limit
@@ -29,18 +38,25 @@ def submissions_claim(*, limit: int) -> list[Submission]:
     )
 
 
-def submissions_scored(*, submission_ids: list[int]) -> None:
-    """Those of these submissions that have their judgement are done."""
-    judged = Submission.objects.filter(pk__in=submission_ids, qualifications__isnull=False)
-    judged.update(qualify_due_at=None)
-
-
-def submissions_put_off(*, submission_ids: list[int]) -> None:
-    """Those still due (failed, or no agreement judges them yet): tried again after
-    `HANDOFF_RETRY`, behind the work that is due, so they never block the head of the queue."""
-    Submission.objects.filter(pk__in=submission_ids, qualify_due_at__isnull=False).update(
-        qualify_due_at=timezone.now() + HANDOFF_RETRY
-    )
+def submissions_done(*, submission_ids: list[int]) -> None:
+    """After a scoring batch, in one statement: those of these submissions that have their
+    judgement are done; those still due (failed, or no agreement judges them yet) are tried
+    again after `HANDOFF_RETRY`, behind the work that is due, so they never block the head
+    of the queue."""
+    if not submission_ids:
+        return
+    retry_at = connection.ops.adapt_datetimefield_value(timezone.now() + HANDOFF_RETRY)
+    ids, params = one_of("id", submission_ids)
+    judged, judged_params = one_of("submission_id", submission_ids)
+    # The judged ones by one subquery for the statement (a correlated EXISTS was planned as
+    # a scan of the judgements per row while the table's statistics were young).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Submission._meta.db_table} SET qualify_due_at = CASE WHEN id IN "  # noqa: S608 - the models' names
+            f"(SELECT submission_id FROM {Qualification._meta.db_table} WHERE {judged}) "
+            f"THEN NULL ELSE %s END WHERE {ids} AND qualify_due_at IS NOT NULL",
+            [*judged_params, retry_at, *params],
+        )
 
 
 def _routing_due(now) -> Q:
@@ -74,11 +90,14 @@ def leads_not_for_reps(*, leads: list[Lead]) -> list[Lead]:
     every submission of theirs says so (`Submission.for_reps`). One small query on a partial
     index that holds only such submissions, so a batch of live leads pays almost nothing; a
     second only when the batch has such leads."""
-    marked = set(
-        Submission.objects.filter(lead_id__in=[lead.pk for lead in leads], for_reps=False)
-        .order_by()
-        .values_list("lead_id", flat=True)
-    )
+    leads_of, params = one_of("lead_id", [lead.pk for lead in leads])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT lead_id FROM {Submission._meta.db_table} "  # noqa: S608 - the model's name
+            f"WHERE {leads_of} AND NOT for_reps",  # the partial index's condition
+            params,
+        )
+        marked = {lead_id for (lead_id,) in cursor.fetchall()}
     if not marked:
         return []
     live = set(

@@ -152,10 +152,8 @@ def _score_batch() -> int:
     with transaction.atomic():
         submissions = services.submissions_claim(limit=BATCH)
         _together_or_one_by_one(submissions, lambda batch: submissions_qualify(submissions=batch))
-        claimed = [s.pk for s in submissions]
-        services.submissions_scored(submission_ids=claimed)
-        # What is left failed, or no active agreement judges its form yet.
-        services.submissions_put_off(submission_ids=claimed)
+        # Judged ones are done; what is left failed, or no active agreement judges its form yet.
+        services.submissions_done(submission_ids=[s.pk for s in submissions])
     return len(submissions)
 
 

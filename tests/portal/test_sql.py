@@ -4,11 +4,12 @@ import datetime
 
 import pytest
 from django.core.exceptions import FieldDoesNotExist
+from django.db import connection
 from django.utils import timezone
 
 from leads.events import events_record, new_reassigned
 from leads.models import LeadEvent
-from portal.sql import _copy_value, columns_sql
+from portal.sql import _copy_value, columns_sql, one_of
 from tests.factories import LeadFactory, UserFactory
 
 
@@ -83,3 +84,24 @@ def test_rows_save_writes_a_value_every_row_shares_once_and_each_rows_own():
     if connection.vendor == "postgresql":
         (update,) = [q["sql"] for q in queries.captured_queries]
         assert update.count("'routed'") == update.count('"why"') == 1  # not once a row
+
+
+@pytest.mark.django_db
+def test_one_of_selects_exactly_the_ids_given_and_none_for_no_ids():
+    leads = [LeadFactory() for _ in range(4)]
+    wanted = [leads[0].pk, leads[2].pk, leads[2].pk + 1000]
+
+    def selected(ids) -> set[int]:
+        condition, params = one_of("id", ids)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT id FROM leads_lead WHERE {condition}", params)  # noqa: S608
+            return {pk for (pk,) in cursor.fetchall()}
+
+    assert selected(wanted) == {leads[0].pk, leads[2].pk}
+    assert selected([]) == set()
+
+
+@pytest.mark.postgres
+def test_on_postgresql_one_of_is_one_array_parameter_however_many_ids():
+    assert connection.vendor == "postgresql"
+    assert one_of("s.id", range(1, 251)) == ("s.id = ANY(%s)", [list(range(1, 251))])
