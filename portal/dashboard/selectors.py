@@ -471,24 +471,16 @@ def _quality_rows(groups: list[dict], field: str, failing: dict[str, str]) -> li
 
 def _listed(facts: QuerySet[LeadFacts], column: str, keys: Sequence[str] = ()) -> dict[tuple, int]:
     """{((group...), item): how often} of the items of a comma-separated facts `column` over
-    these rows, per group of the `keys` fields' values (none: one group, `()`): one query."""
-    named = {f"key{i}": F(key) for i, key in enumerate(keys)}
-    facts = facts.annotate(**named)
-    if connection.vendor != "postgresql":
-        counted: dict[tuple, int] = {}
-        for *group, listed in facts.values_list(*named, column):
-            for item in filter(None, listed.split(",")):
-                counted[tuple(group), item] = counted.get((tuple(group), item), 0) + 1
-        return counted
-    window, params = facts.values(*named, column).query.sql_with_params()
-    grouped = "".join(f"w.{name}, " for name in named)
-    sql = (
-        f"SELECT {grouped}item, count(*) FROM ({window}) w, "  # noqa: S608
-        f"unnest(string_to_array(w.{column}, ',')) AS item GROUP BY {grouped}item"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return {(tuple(group), item): n for *group, item, n in cursor.fetchall()}
+    these rows, per group of the `keys` fields' values (none: one group, `()`): one query.
+    The rows are counted per distinct list (a few hundred: the leads' lists repeat), then
+    the lists split here; splitting every row's list in SQL cost a third more."""
+    lists = facts.values(*keys, column).annotate(n=Count("pk")).order_by()
+    counted: dict[tuple, int] = {}
+    for row in lists:
+        group = tuple(row[key] for key in keys)
+        for item in filter(None, row[column].split(",")):
+            counted[group, item] = counted.get((group, item), 0) + row["n"]
+    return counted
 
 
 def _form_namer(fields: list[str], forms: set) -> Callable[[tuple], tuple | None]:
