@@ -173,13 +173,15 @@ def _compliance_table(key: str, title: str, label: str, rows: list[dict]) -> Tab
     )
 
 
-def compliance_queue_table(filters: Filters) -> Table:
-    rows = selectors.compliance_by_queue(filters=filters, now=timezone.now())
+def compliance_queue_table(filters: Filters, rows: list[dict] | None = None) -> Table:
+    if rows is None:
+        rows = selectors.compliance_by_queue(filters=filters, now=timezone.now())
     return _compliance_table("compliance-queue", "Service levels met, by queue", "Queue", rows)
 
 
-def compliance_rep_table(filters: Filters) -> Table:
-    rows = selectors.compliance_by_rep(filters=filters, now=timezone.now())
+def compliance_rep_table(filters: Filters, rows: list[dict] | None = None) -> Table:
+    if rows is None:
+        rows = selectors.compliance_by_rep(filters=filters, now=timezone.now())
     return _compliance_table("compliance-rep", "Service levels met, by rep", "Rep", rows)
 
 
@@ -276,20 +278,27 @@ PANELS: dict[str, Callable[[Filters], Table]] = {
 
 def panel_numbers(filters: Filters) -> dict:
     """The selectors' figures that more than one table reads, and the API answers as they
-    are (seconds, reason codes): the funnel and its exits, speed to lead, the team, scores."""
+    are (seconds, reason codes): the funnel and its exits, speed to lead, the team, scores;
+    and lead quality, which reads the funnel's pass over the facts (`lead_counts`, grouped
+    by the quality's dimensions: the funnel adds the groups up)."""
+    dimensions = list(selectors.DIMENSIONS)
+    fields = [selectors.DIMENSIONS[dimension][1] for dimension in dimensions]
+    groups = selectors.lead_counts(filters=filters, fields=fields)
     return {
-        "funnel": selectors.funnel(filters=filters),
+        "funnel": selectors.funnel(filters=filters, groups=groups),
         "speed_to_lead": selectors.speed_to_lead(filters=filters),
         "team": selectors.team(filters=filters),
         "scores": selectors.score_distribution(filters=filters),
+        "quality": selectors.quality_by_each(filters=filters, dimensions=dimensions, groups=groups),
     }
 
 
 def all_tables(filters: Filters, numbers: dict | None = None) -> dict[str, Table]:
-    """Every panel, each selector run once (`numbers`: `panel_numbers`, if read already)."""
+    """Every panel, each selector run once and each pass over the facts read by every panel
+    it serves (`numbers`: `panel_numbers`, if read already)."""
     numbers = numbers or panel_numbers(filters)
-    funnel, speed = numbers["funnel"], numbers["speed_to_lead"]
-    quality = selectors.quality_by_each(filters=filters, dimensions=list(selectors.DIMENSIONS))
+    funnel, speed, quality = numbers["funnel"], numbers["speed_to_lead"], numbers["quality"]
+    service = selectors.compliance(filters=filters, now=timezone.now())
     tables = [
         funnel_table(filters, funnel),
         exits_table(filters, funnel),
@@ -298,8 +307,8 @@ def all_tables(filters: Filters, numbers: dict | None = None) -> dict[str, Table
         speed_weekly_table(filters, speed),
         *(quality_table(filters, key, rows) for key, rows in quality.items()),
         overdue_table(filters),
-        compliance_queue_table(filters),
-        compliance_rep_table(filters),
+        compliance_queue_table(filters, service["queue"]),
+        compliance_rep_table(filters, service["rep"]),
         team_table(filters, numbers["team"]),
         fair_share_table(filters),
         scores_table(filters, numbers["scores"]),

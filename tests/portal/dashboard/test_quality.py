@@ -116,7 +116,8 @@ def test_the_three_dimensions_at_once_equal_each_counted_alone(django_assert_num
     lead_imported_as(Stage.WON, attributes={"origin": "paid_search"})
     facts_fresh()
     dimensions = ["form", "campaign", "source"]
-    with django_assert_num_queries(4):  # the check of the marks, counts, failed, labels
+    # The check of the marks, counts, failed, the criteria's labels, the forms' names.
+    with django_assert_num_queries(5):
         together = quality_by_each(filters=Filters(), dimensions=dimensions)
     for dimension in dimensions:
         assert together[dimension] == quality_by(filters=Filters(), dimension=dimension)
