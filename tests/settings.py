@@ -39,8 +39,11 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 USING_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")  # noqa: F405
 USING_REDIS = bool(CELERY_BROKER_URL)  # noqa: F405
 if USING_POSTGRES:
-    # One test database per run, so two checkouts can run the suite on one server at once.
-    DATABASES["default"]["TEST"] = {"NAME": f"test_leadbridge_{os.getpid()}"}  # noqa: F405
+    # One test database per run, so two checkouts can run the suite on one server at once:
+    # named after the process that runs the suite, xdist's controller when it has processes
+    # (which migrate one database between them, tests/conftest.py, each adding its _gw<n>).
+    _run = os.getppid() if "PYTEST_XDIST_WORKER" in os.environ else os.getpid()
+    DATABASES["default"]["TEST"] = {"NAME": f"test_leadbridge_{_run}"}  # noqa: F405
 # The spam defence's rate limits and fill time are off unless a test turns them on: the suite
 # posts hundreds of times from one address, within milliseconds of drawing a form.
 RATE_LIMIT_REDIS_URL = ""

@@ -4,8 +4,10 @@ the test's own: how far past its limit one IP gets, and that it never shuts a fo
 import multiprocessing
 import os
 import time
+from datetime import UTC, datetime
 
 import pytest
+import time_machine
 from django.test import RequestFactory
 from redis import Redis
 
@@ -57,7 +59,17 @@ def worker(connection) -> None:
 
 
 @pytest.fixture
-def workers(own_redis, settings):
+def one_minute():
+    """The posts fall in one window, in every worker (they are forked inside it, clock and
+    all): a run that crosses a minute counts from 0 again in the new one, and one IP gets its
+    limit and a little twice (46 of 20 + 4 once in CI)."""
+    with time_machine.travel(datetime(2026, 12, 4, 14, 0, 1, tzinfo=UTC), tick=True):
+        time.time()  # the clock starts here, for the workers too, not at each one's first post
+        yield
+
+
+@pytest.fixture
+def workers(one_minute, own_redis, settings):
     settings.RATE_LIMIT_REDIS_URL = own_redis.url
     settings.RATE_LIMIT_PER_IP_PER_MINUTE = PER_IP
     settings.RATE_LIMIT_PER_FORM_PER_MINUTE = PER_FORM
