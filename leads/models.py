@@ -340,7 +340,16 @@ class LeadEvent(models.Model):
     # Events are the biggest table, written on every capture and move: no index that no
     # query reads. (lead, id) serves the timeline and every lookup by lead; nothing looks
     # events up by actor (deleting a user, which PROTECT checks, is an admin's rare act).
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events", db_index=False)
+    # No constraint in the database (three `FOR KEY SHARE` checks a lead in the handoff): every
+    # writer of an event holds its lead in the same transaction, locked, inserted or updated
+    # (`leads.events`), and no product code deletes a lead; Django still cascades a deletion.
+    lead = models.ForeignKey(
+        Lead,
+        on_delete=models.CASCADE,
+        related_name="events",
+        db_index=False,
+        db_constraint=False,
+    )
     kind = models.CharField(max_length=32, choices=Kind.choices)
     at = models.DateTimeField(default=timezone.now)
     actor = models.ForeignKey(
