@@ -61,6 +61,7 @@ from bench import rig, smtp_sink, webhooks  # noqa: E402
 from bench.intake import (  # noqa: E402
     POSTGRES_SERVER,
     BenchError,
+    analyze,
     drop_database,
     one_run_at_a_time,
     recreate_database,
@@ -229,6 +230,7 @@ def backlog(
     )
     # The folds of what the intake marked are the intake's: done before the drain is metered.
     BulkTally.now(processes).wait_caught_up(redis, args.settle_timeout)
+    analyze()
     meter = rig.CpuMeter(processes, redis)
     meter.start()
     bulk = BulkTally.now(processes)
@@ -288,6 +290,7 @@ def steady(
 ) -> float | None:
     """Post at `rate` for `seconds`; p95 submission->assignment in seconds, None if a post
     went unanswered or a lead unrouted or routed twice."""
+    analyze()
     meter = rig.CpuMeter(processes, redis)
     meter.start()
     bulk = BulkTally.now(processes)
