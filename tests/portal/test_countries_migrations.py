@@ -5,9 +5,9 @@ converted by one mapping, so a lead and a criterion that named one country still
 import pytest
 from django.utils import timezone
 
-from tests.migrations import migrate
+from tests.migrations import migrate, scratch_database
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db
 
 BEFORE = [
     # Forms as they were then too: a later column (field aliases) has no default in the table.
@@ -24,45 +24,45 @@ AFTER = [
 
 
 def test_stored_country_names_become_codes_and_the_rest_stays():
-    apps = migrate(BEFORE)
-    form = apps.get_model("capture", "Form").objects.create(name="Old", slug="old")
-    apps.get_model("capture", "FormField").objects.create(
-        form=form, key="pais", label="País", kind="country"
-    )
-    lead = apps.get_model("leads", "Lead").objects.create(
-        email="jo@acme.example",
-        source_form=form,
-        attributes={"country": "United States", "pais": "Brasil", "city": "Brasil", "x": 1},
-    )
-    odd = apps.get_model("leads", "Lead").objects.create(
-        email="al@acme.example", source_form=form, attributes={"country": "Narnia"}
-    )
-    scope = apps.get_model("scoring", "AgreementScope").objects.create(name="Main")
-    signed = apps.get_model("scoring", "Agreement").objects.create(
-        version=1, scope=scope, proposed_at=timezone.now(), activated_at=timezone.now()
-    )
-    criterion = apps.get_model("scoring", "Criterion")
-    territory = criterion.objects.create(
-        agreement=signed,
-        label="Territory",
-        attribute="country",
-        operator="one_of",
-        value=["Brazil", "United States"],
-    )
-    listed = criterion.objects.create(
-        agreement=signed,
-        label="Listed",
-        attribute="pais",
-        operator="country_in",
-        value=["United States of America", "Narnia"],
-    )
-    city = criterion.objects.create(
-        agreement=signed, label="City", attribute="city", operator="equals", value="Brasil"
-    )
-    queue = apps.get_model("routing", "Queue").objects.create(
-        name="Brazil", match_attribute="country", match_values=["Brazil", "USA"]
-    )
-    try:
+    with scratch_database():
+        apps = migrate(BEFORE)
+        form = apps.get_model("capture", "Form").objects.create(name="Old", slug="old")
+        apps.get_model("capture", "FormField").objects.create(
+            form=form, key="pais", label="País", kind="country"
+        )
+        lead = apps.get_model("leads", "Lead").objects.create(
+            email="jo@acme.example",
+            source_form=form,
+            attributes={"country": "United States", "pais": "Brasil", "city": "Brasil", "x": 1},
+        )
+        odd = apps.get_model("leads", "Lead").objects.create(
+            email="al@acme.example", source_form=form, attributes={"country": "Narnia"}
+        )
+        scope = apps.get_model("scoring", "AgreementScope").objects.create(name="Main")
+        signed = apps.get_model("scoring", "Agreement").objects.create(
+            version=1, scope=scope, proposed_at=timezone.now(), activated_at=timezone.now()
+        )
+        criterion = apps.get_model("scoring", "Criterion")
+        territory = criterion.objects.create(
+            agreement=signed,
+            label="Territory",
+            attribute="country",
+            operator="one_of",
+            value=["Brazil", "United States"],
+        )
+        listed = criterion.objects.create(
+            agreement=signed,
+            label="Listed",
+            attribute="pais",
+            operator="country_in",
+            value=["United States of America", "Narnia"],
+        )
+        city = criterion.objects.create(
+            agreement=signed, label="City", attribute="city", operator="equals", value="Brasil"
+        )
+        queue = apps.get_model("routing", "Queue").objects.create(
+            name="Brazil", match_attribute="country", match_values=["Brazil", "USA"]
+        )
         apps = migrate(AFTER)
         leads = apps.get_model("leads", "Lead").objects
         assert leads.get(pk=lead.pk).attributes == {
@@ -80,5 +80,3 @@ def test_stored_country_names_become_codes_and_the_rest_stays():
             "BR",
             "US",
         ]
-    finally:
-        migrate()
