@@ -1,0 +1,53 @@
+"""A fold's claim reads the marks once whatever the table's statistics say.
+
+The marks are a queue every fold drains, so PostgreSQL often analyses the table while it holds
+no live row; planned from those statistics, `lead_id IN (SELECT ... LIMIT n)` became a nested
+loop that read the first n marks again for every mark: at 20,000 marked leads (a 20,000-lead
+backlog in `bench/pipeline.py`) one fold took 26 s and the bulk worker's PostgreSQL spent
+10.5 ms a lead."""
+
+import json
+
+import pytest
+from django.db import connection
+
+from portal.dashboard import facts
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="reads PostgreSQL's plan"),
+]
+
+
+def _nodes(plan: dict):
+    yield plan
+    for child in plan.get("Plans", ()):
+        yield from _nodes(child)
+
+
+def test_the_claim_reads_the_marks_once_when_the_table_was_analysed_empty():
+    marks = (
+        f"INSERT INTO {facts.STALE} (lead_id, tx) "
+        "SELECT g, t FROM generate_series(1, 2000) g, generate_series(1, 2) t"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {facts.STALE}")
+        cursor.execute(marks)
+        cursor.execute(f"DELETE FROM {facts.STALE}")  # a fold drained them
+        cursor.execute(f"ANALYZE {facts.STALE}")  # pages, and no live row in them
+        cursor.execute(marks)
+        cursor.execute(
+            "EXPLAIN (ANALYZE, FORMAT JSON) " + facts.CLAIM["postgresql"], [facts.FOLD_LIMIT]
+        )
+        (explained,) = cursor.fetchone()
+        cursor.execute(f"SELECT count(*) FROM {facts.STALE}")
+        (left,) = cursor.fetchone()
+
+    plan = (json.loads(explained) if isinstance(explained, str) else explained)[0]
+    reads = [
+        (node["Node Type"], node["Actual Loops"])
+        for node in _nodes(plan["Plan"])
+        if node.get("Relation Name") == facts.STALE
+    ]
+    assert reads and all(loops == 1 for _, loops in reads), reads
+    assert left == 2 * 2000 - 2 * facts.FOLD_LIMIT  # the first 1,000 leads' marks, both each
