@@ -26,21 +26,22 @@ def _nodes(plan: dict):
 
 
 def test_the_claim_reads_the_marks_once_when_the_table_was_analysed_empty():
+    assert facts.STALE == "dashboard_factsstale"
     marks = (
-        f"INSERT INTO {facts.STALE} (lead_id, tx) "
+        "INSERT INTO dashboard_factsstale (lead_id, tx) "
         "SELECT g, t FROM generate_series(1, 2000) g, generate_series(1, 2) t"
     )
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {facts.STALE}")
+        cursor.execute("DELETE FROM dashboard_factsstale")
         cursor.execute(marks)
-        cursor.execute(f"DELETE FROM {facts.STALE}")  # a fold drained them
-        cursor.execute(f"ANALYZE {facts.STALE}")  # pages, and no live row in them
+        cursor.execute("DELETE FROM dashboard_factsstale")  # a fold drained them
+        cursor.execute("ANALYZE dashboard_factsstale")  # pages, and no live row in them
         cursor.execute(marks)
         cursor.execute(
             "EXPLAIN (ANALYZE, FORMAT JSON) " + facts.CLAIM["postgresql"], [facts.FOLD_LIMIT]
         )
         (explained,) = cursor.fetchone()
-        cursor.execute(f"SELECT count(*) FROM {facts.STALE}")
+        cursor.execute("SELECT count(*) FROM dashboard_factsstale")
         (left,) = cursor.fetchone()
 
     plan = (json.loads(explained) if isinstance(explained, str) else explained)[0]
