@@ -16,6 +16,7 @@ from leads.inbox.selectors import DUE_SOON, OVERDUE, InboxFilters, capped_count,
 from leads.models import Lead, Stage
 from portal.accounts.roles import Role
 from tests.factories import FormFactory, QueueFactory, UserFactory
+from tests.plans import rows_discarded
 
 pytestmark = [
     pytest.mark.django_db,
@@ -23,20 +24,6 @@ pytestmark = [
 ]
 
 CLOCKED, UNCLOCKED, OVERDUE_LEADS = 4_000, 4_000, 5
-
-
-def _rows_discarded(queryset) -> int:
-    with connection.cursor() as cursor:
-        sql, params = queryset.query.sql_with_params()
-        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)
-        plan = cursor.fetchone()[0]
-        plan = json.loads(plan) if isinstance(plan, str) else plan
-
-    def discarded(node) -> int:
-        own = node.get("Rows Removed by Filter", 0) + node.get("Rows Removed by Index Recheck", 0)
-        return own + sum(discarded(child) for child in node.get("Plans", []))
-
-    return discarded(plan[0]["Plan"])
 
 
 @pytest.fixture
@@ -71,7 +58,7 @@ def test_a_stage_without_a_clock_is_read_from_its_own_leads(manager_and_now):
     assert [lead.stage_changed_at for lead in page] == sorted(
         lead.stage_changed_at for lead in page
     )  # oldest move first, as the tab's order puts leads without a due time
-    assert _rows_discarded(box.leads.all()[:25]) < 100
+    assert rows_discarded(box.leads.all()[:25]) < 100
 
 
 def test_a_due_state_is_read_as_a_range_of_due_times(manager_and_now):
@@ -79,8 +66,8 @@ def test_a_due_state_is_read_as_a_range_of_due_times(manager_and_now):
     box = inbox(user=manager, filters=InboxFilters(due=OVERDUE), now=now)
     assert [lead.due_state for lead in box.leads] == [OVERDUE] * OVERDUE_LEADS
     assert box.listed == OVERDUE_LEADS
-    assert _rows_discarded(box.leads.all()[:25]) < 100
-    assert _rows_discarded(box.leads.order_by()[:1001]) < 100  # what `capped_count` reads
+    assert rows_discarded(box.leads.all()[:25]) < 100
+    assert rows_discarded(box.leads.order_by()[:1001]) < 100  # what `capped_count` reads
     assert capped_count(box.leads, 1000) == OVERDUE_LEADS
 
 

@@ -4,7 +4,6 @@ discarding every other queue's (migration leads 0020: statistics of stage with q
 form; docs/inbox.md). Without them the planner multiplies the two shares as if unrelated
 and walks the index, at 200,000 leads 57,569 rows for one."""
 
-import json
 from datetime import timedelta
 
 import pytest
@@ -15,6 +14,7 @@ from leads.inbox.selectors import InboxFilters, inbox
 from leads.models import Lead, Stage
 from portal.accounts.roles import Role
 from tests.factories import FormFactory, QueueFactory, UserFactory
+from tests.plans import rows_discarded
 
 pytestmark = [
     pytest.mark.django_db,
@@ -22,20 +22,6 @@ pytestmark = [
 ]
 
 BUSY, QUIET_CLOSED = 4_000, 2_000
-
-
-def _rows_discarded(queryset) -> int:
-    with connection.cursor() as cursor:
-        sql, params = queryset.query.sql_with_params()
-        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)
-        plan = cursor.fetchone()[0]
-        plan = json.loads(plan) if isinstance(plan, str) else plan
-
-    def discarded(node) -> int:
-        own = node.get("Rows Removed by Filter", 0) + node.get("Rows Removed by Index Recheck", 0)
-        return own + sum(discarded(child) for child in node.get("Plans", []))
-
-    return discarded(plan[0]["Plan"])
 
 
 @pytest.mark.parametrize("by", ["queue", "form"])
@@ -65,4 +51,4 @@ def test_a_filter_with_few_open_leads_reads_its_own_rows_not_every_open_lead(by)
     chosen = {"queue": quiet["queue"].pk} if by == "queue" else {"form": quiet["source_form"].pk}
     leads = inbox(user=manager, filters=InboxFilters(**chosen), now=now).leads
     assert leads.count() == 1
-    assert _rows_discarded(leads[:25]) <= QUIET_CLOSED
+    assert rows_discarded(leads[:25]) <= QUIET_CLOSED

@@ -6,23 +6,16 @@ loop that read the first n marks again for every mark: at 20,000 marked leads (a
 backlog in `bench/pipeline.py`) one fold took 26 s and the bulk worker's PostgreSQL spent
 10.5 ms a lead."""
 
-import json
-
 import pytest
 from django.db import connection
 
 from portal.dashboard import facts
+from tests.plans import explained, nodes
 
 pytestmark = [
     pytest.mark.django_db,
     pytest.mark.skipif(connection.vendor != "postgresql", reason="reads PostgreSQL's plan"),
 ]
-
-
-def _nodes(plan: dict):
-    yield plan
-    for child in plan.get("Plans", ()):
-        yield from _nodes(child)
 
 
 def test_the_claim_reads_the_marks_once_when_the_table_was_analysed_empty():
@@ -37,17 +30,13 @@ def test_the_claim_reads_the_marks_once_when_the_table_was_analysed_empty():
         cursor.execute("DELETE FROM dashboard_factsstale")  # a fold drained them
         cursor.execute("ANALYZE dashboard_factsstale")  # pages, and no live row in them
         cursor.execute(marks)
-        cursor.execute(
-            "EXPLAIN (ANALYZE, FORMAT JSON) " + facts.CLAIM["postgresql"], [facts.FOLD_LIMIT]
-        )
-        (explained,) = cursor.fetchone()
+        plan = explained(facts.CLAIM["postgresql"], [facts.FOLD_LIMIT])
         cursor.execute("SELECT count(*) FROM dashboard_factsstale")
         (left,) = cursor.fetchone()
 
-    plan = (json.loads(explained) if isinstance(explained, str) else explained)[0]
     reads = [
         (node["Node Type"], node["Actual Loops"])
-        for node in _nodes(plan["Plan"])
+        for node in nodes(plan)
         if node.get("Relation Name") == facts.STALE
     ]
     assert reads and all(loops == 1 for _, loops in reads), reads
