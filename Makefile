@@ -28,7 +28,7 @@ demo: $(VENV)/.installed
 
 # The demo runs on SQLite with tasks in-process: the intake (and imports), handoff and inbox
 # tests run that way too, so its `connection.vendor` branches are tested wherever PostgreSQL is.
-SQLITE_TESTS ?= tests/leads/capture tests/leads/handoff tests/leads/inbox
+SQLITE_TESTS ?= tests/leads/capture tests/leads/handoff tests/leads/inbox tests/portal/test_sql.py
 
 ## Lint, the import layers, Django's checks and the whole test suite (real PostgreSQL/Redis when
 ## they answer) in two processes (the machines have two cores; each process has its own test

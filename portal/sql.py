@@ -150,11 +150,13 @@ def rows_save(model, fields: Sequence[str], rows: Sequence[tuple]) -> None:
     meta = model._meta
     columns = [meta.pk, *(meta.get_field(name) for name in fields)]
     if connection.vendor != "postgresql":
-        groups: dict[tuple, list] = {}
+        # Grouped by the values' JSON: a JSON field's value (a dict, a list) is no dict key.
+        groups: dict[str, tuple[tuple, list]] = {}
         for row in rows:
-            groups.setdefault(tuple(row[1:]), []).append(row[0])
+            key = json.dumps(row[1:], sort_keys=True, default=str)
+            groups.setdefault(key, (tuple(row[1:]), []))[1].append(row[0])
         names = [column.attname for column in columns[1:]]
-        for values, pks in groups.items():
+        for values, pks in groups.values():
             changes = dict(zip(names, values, strict=True))
             model._default_manager.filter(pk__in=pks).update(**changes)
         return
