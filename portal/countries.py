@@ -2,10 +2,14 @@
 
 What people and other systems write is mapped to the code by django-countries (the code,
 the alpha-3 or numeric code, the ISO name, its common and old names: "United States of
-America", "USA", "Russia", "Turkey"), then by `ALIASES`. A value neither knows has no code:
-callers keep it as it came and say so, never drop it.
+America", "USA", "Russia", "Turkey"), then by `ALIASES`. A name with another in brackets that
+neither knows whole, as Salesforce sites' country lists write them ("USA (United States of
+America)"; ISO's own "Bolivia (Plurinational State of)" is known whole), is the country both
+name; when they differ or one is unknown ("Korea (North)", "Congo (Kinshasa)") it has none.
+A value none of these knows has no code: callers keep it as it came and say so, never drop it.
 """
 
+import re
 from collections.abc import Iterable
 from functools import lru_cache
 
@@ -42,8 +46,20 @@ def _folded(value: str) -> str:
     return " ".join(value.replace(".", "").split()).casefold()
 
 
+# "USA (United States of America)": a name, then another in brackets.
+_BRACKETED = re.compile(r"^([^()]+)\(([^()]+)\)$")
+
+
 @lru_cache(maxsize=2048)
 def _code_of(text: str) -> str | None:
+    code = _spelled(text)
+    if code is None and (bracketed := _BRACKETED.match(text.strip())):
+        outside, inside = (_spelled(part) for part in bracketed.groups())
+        code = outside if outside == inside else None
+    return code
+
+
+def _spelled(text: str) -> str | None:
     folded = _folded(text)
     if not folded:
         return None

@@ -20,13 +20,20 @@ from portal.countries import coded, country_code, country_name, with_country_cod
         ("United Kingdom", "GB"),
         ("Turkey", "TR"),
         ("Russia", "RU"),
+        ("USA (United States of America)", "US"),  # a Salesforce site's country list
+        ("Brazil (Brasil)", "BR"),
+        ("Bolivia (Plurinational State of)", "BO"),  # ISO's own name, brackets and all
     ],
 )
 def test_common_spellings_map_to_the_iso_code(written, code):
     assert country_code(written) == code
 
 
-@pytest.mark.parametrize("written", ["Narnia", "", "   ", None, 42])
+# Bracketed names that disagree, or name a place that is no country, say which is not known.
+@pytest.mark.parametrize(
+    "written",
+    ["Narnia", "", "   ", None, 42, "Korea (North)", "Congo (Kinshasa)", "USA (Brazil)", "()"],
+)
 def test_what_is_no_country_has_no_code(written):
     assert country_code(written) is None
 

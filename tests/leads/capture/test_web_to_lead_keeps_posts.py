@@ -66,7 +66,7 @@ def problems_of(submission) -> dict[str, tuple[str, object]]:
     [
         ("invalid_email", "email", "invalid", "ana at acme.example"),
         ("local_phone", "phone", "invalid_phone", "555-0100"),
-        ("country_in_words", "country", "invalid_choice", "USA (United States of America)"),
+        ("country_unknown", "country", "invalid_choice", "Yugoslavia"),
         ("employees_range", "company_size", "invalid", "50-100"),
     ],
 )
@@ -83,6 +83,19 @@ def test_a_value_the_form_refuses_is_stored_raw_with_its_problem(
     # An address we cannot read is not one: the agreement reads the e-mail as missing.
     assert lead.attributes.get(field) == (None if field == "email" else raw)
     assert (lead.last_name, lead.company) == ("Souza", "Acme")
+
+
+def test_a_salesforce_country_list_spelling_is_the_country_it_names(client, form):
+    FormField.objects.filter(form=form, key="country").update(
+        kind=FormField.Kind.COUNTRY, choices=[]
+    )
+    form_publish(form=form, by=None)
+    form.refresh_from_db()
+    assert_sent_on_to_ret_url(post_fixture(client, form, "country_in_words"))
+    submission = Submission.objects.get()
+    assert submission.payload["country"] == "USA (United States of America)"
+    assert submission.problems == []
+    assert submission.lead.attributes["country"] == "US"
 
 
 def test_a_post_without_a_valid_email_makes_a_lead_of_its_own(client, form):
