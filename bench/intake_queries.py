@@ -213,9 +213,8 @@ def backend_pid() -> int:
 
 
 def backend_ticks(pid: int) -> int:
-    """User and system CPU ticks of a process (the fields after its name, 14 and 15)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
+    """User and system CPU ticks of a process, read as bench/intake.py reads gunicorn's."""
+    return intake.cpu_ticks_of(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split())
 
 
 if __name__ == "__main__":
