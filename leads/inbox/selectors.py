@@ -1,5 +1,5 @@
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db.models import (
@@ -37,6 +37,7 @@ from leads.models import (
 from leads.routing.models import Queue
 from leads.routing.selectors import active_reps
 from leads.routing.strategies import why_sentences
+from portal.durations import duration_words
 from scoring.selectors import qualifying_reasons
 
 # A lead already contacted (or further) takes more contacts without changing stage.
@@ -498,18 +499,9 @@ def time_left_words(due_at: datetime | None, now: datetime) -> str:
     if due_at is None:
         return ""
     if due_at <= now:
-        return f"{_duration_words(now - due_at)} overdue"
-    return f"{_duration_words(due_at - now)} left"
+        return f"{_time_words(now - due_at)} overdue"
+    return f"{_time_words(due_at - now)} left"
 
 
-def _duration_words(delta) -> str:
-    minutes = int(delta.total_seconds() // 60)
-    if minutes < 1:
-        return "under a minute"
-    days, minutes = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(minutes, 60)
-    if days:
-        return f"{days} d {hours} h" if hours else f"{days} d"
-    if hours:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    return f"{minutes} min"
+def _time_words(delta: timedelta) -> str:
+    return "under a minute" if delta < timedelta(minutes=1) else duration_words(delta)

@@ -2,11 +2,12 @@
 so the three show the same numbers."""
 
 import hashlib
+import re
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
@@ -14,9 +15,31 @@ from django.utils import timezone
 
 from portal.dashboard import selectors
 from portal.dashboard.selectors import Filters
+from portal.durations import duration_words
 from scoring.effectiveness import Effectiveness, effectiveness
 from scoring.flags import flags_by_criterion
 from scoring.selectors import agreement_versions, agreements_active
+
+# A column of times: the CSV keeps the minutes (a spreadsheet sums them), the page shows
+# each in hours and days (`Table.page_rows`), as the inbox shows the time left.
+MINUTES = " (minutes)"
+
+
+@dataclass(frozen=True)
+class Duration:
+    """A cell of minutes as the page shows it: "3 h 47 min", and exactly in its markup."""
+
+    minutes: float
+
+    @property
+    def words(self) -> str:
+        """Each number held to its unit (a no-break space): a narrow column breaks "3 h 47 min"
+        between the hours and the minutes, never inside "47 min"."""
+        return re.sub(r"(\d) ", "\\1\u00a0", duration_words(timedelta(minutes=self.minutes)))
+
+    @property
+    def iso(self) -> str:
+        return f"PT{round(self.minutes * 60)}S"  # an HTML <time> element's duration
 
 
 @dataclass
@@ -26,6 +49,22 @@ class Table:
     columns: list[str]
     rows: list[list] = field(default_factory=list)
     note: str = ""
+
+    @property
+    def page_columns(self) -> list[str]:
+        return [column.removesuffix(MINUTES) for column in self.columns]
+
+    @property
+    def page_rows(self) -> list[list]:
+        """The rows, each cell of a column of minutes a `Duration`."""
+        timed = [column.endswith(MINUTES) for column in self.columns]
+        return [
+            [
+                Duration(cell) if is_time and cell is not None else cell
+                for cell, is_time in zip(row, timed, strict=True)
+            ]
+            for row in self.rows
+        ]
 
 
 def _minutes(seconds: float | None) -> float | None:
@@ -66,7 +105,7 @@ def speed_table(filters: Filters, speed: dict | None = None) -> Table:
     return Table(
         "speed",
         "Speed to lead",
-        ["Measure", "Leads", "Median (minutes)", "90th percentile (minutes)"],
+        ["Measure", "Leads", f"Median{MINUTES}", f"90th percentile{MINUTES}"],
         [
             [row["label"], row["leads"], _minutes(row["median"]), _minutes(row["p90"])]
             for row in speed["measures"]
@@ -90,7 +129,7 @@ def speed_weekly_table(filters: Filters, speed: dict | None = None) -> Table:
     return Table(
         "speed-weekly",
         "Submission → first rep action: weekly trend",
-        ["Week of", "Leads acted on", "Median (minutes)", "90th percentile (minutes)"],
+        ["Week of", "Leads acted on", f"Median{MINUTES}", f"90th percentile{MINUTES}"],
         [
             [row["week"], row["leads"], _minutes(row["median"]), _minutes(row["p90"])]
             for row in speed["weekly"]
@@ -197,7 +236,7 @@ def team_table(filters: Filters, team: list[dict] | None = None) -> Table:
             "Accepted",
             "Won",
             "Win rate (%)",
-            "Median routed → first action (minutes)",
+            f"Median routed → first action{MINUTES}",
         ],
         [
             [

@@ -1,16 +1,24 @@
 import csv
 import io
+from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
-from leads.models import Stage
+from leads.models import Lead, Stage
 from portal.accounts.roles import Role
 from portal.dashboard.tables import PANELS
-from tests.factories import UserFactory
-from tests.portal.dashboard.helpers import WAY, lead_imported_as, lead_through, submitted
+from tests.factories import LeadFactory, UserFactory
+from tests.portal.dashboard.helpers import (
+    WAY,
+    event,
+    lead_imported_as,
+    lead_through,
+    submitted,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -71,6 +79,30 @@ def test_the_page_shows_each_table_cell(client):
     assert 'data-panel="funnel"' in html
     assert "<svg" in html and "style=" not in html.split('id="main"')[1]
     assert '<th scope="row" class="fw-normal">Won</th><td class="text-end">2</td>' in html
+
+
+def test_a_time_reads_in_hours_on_the_page_and_in_minutes_in_the_csv(client):
+    created = timezone.now() - timedelta(days=7)
+    lead = LeadFactory(created_at=created)
+    event(lead, at=created + timedelta(minutes=5), to_stage=Stage.ROUTED)
+    acted = created + timedelta(minutes=227, seconds=24)
+    Lead.objects.filter(pk=lead.pk).update(first_action_at=acted)
+    client.force_login(UserFactory(role=Role.SALES_MANAGER))
+    html = client.get(reverse("dashboard"), {"period": "30"}).content.decode()
+    speed = html.split('data-panel="speed"')[1].split("</table>")[0]
+    assert '<th scope="col" class="text-end">Median</th>' in speed
+    assert "(minutes)" not in speed
+    first_action = speed.split("Submission → first rep action</th>")[1].split("</tr>")[0]
+    assert (
+        '<time datetime="PT13644S" title="227.4 minutes">3\u00a0h 47\u00a0min</time>'
+        in first_action
+    )
+    routing = speed.split("Our routing: submission → routed</th>")[1].split("</tr>")[0]
+    assert '<time datetime="PT300S" title="5.0 minutes">5\u00a0min</time>' in routing
+
+    rows = _csv(client, "speed", {"period": "30"})
+    assert rows[0] == ["Measure", "Leads", "Median (minutes)", "90th percentile (minutes)"]
+    assert rows[1] == ["Submission → first rep action", "1", "227.4", "227.4"]
 
 
 def test_an_unknown_panel_is_not_found(client):
