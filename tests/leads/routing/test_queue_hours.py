@@ -173,11 +173,32 @@ def test_bad_hours_are_refused_naming_the_field(client, fields, field, words):
 
 
 @pytest.mark.parametrize(
-    "name", ["Europe/Berlin", "America/Sao_Paulo", "UTC", "", "Berlin", "../etc"]
+    "name", ["Europe/Berlin", "America/Sao_Paulo", "UTC", "", "Berlin", "../etc", "posix/UTC"]
 )
 def test_the_queue_page_knows_time_zones_as_scoring_does(name):
     assert is_time_zone(name) == scorings_is_time_zone(name)
     assert "Europe/Berlin" in available_timezones()
+
+
+@pytest.mark.parametrize(
+    ("role", "page"),
+    [(Role.SALES_MANAGER, "routing:queue_new"), (Role.SALES_REP, "routing:my_availability")],
+)
+def test_a_time_zone_box_suggests_every_zone_by_name(client, role, page):
+    client.force_login(UserFactory(role=role))
+    html = client.get(reverse(page)).content.decode()
+    assert 'list="id_time_zone-zones"' in html
+    suggested = html.split('<datalist id="id_time_zone-zones">')[1].split("</datalist>")[0]
+    assert suggested.count("<option") == len(available_timezones())
+    assert '<option value="America/Sao_Paulo">' in suggested
+
+
+def test_a_rep_gets_only_a_zone_the_queues_and_the_agreement_take(client):
+    """ZoneInfo also opens "posix/UTC", which the queue page and the agreement refuse."""
+    client.force_login(UserFactory(role=Role.SALES_REP))
+    answer = client.post(reverse("routing:my_availability"), {"time_zone": "posix/UTC"})
+    assert answer.status_code == 400
+    assert "not a time zone" in answer.context["bound"].errors["time_zone"][0]
 
 
 def test_the_lead_page_gives_the_due_time_in_the_queues_hours(client, berlin):
