@@ -1,8 +1,5 @@
 """The sales manager's queue page: what a queue takes, in which order, and who works it."""
 
-from functools import cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
-
 from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q
@@ -12,6 +9,7 @@ from leads.routing.selectors import MODEL_BACKEND, active_reps
 from leads.routing.services import QUEUE_SETTINGS
 from portal.countries import country_attributes, country_code
 from scoring import engine
+from scoring.service_levels import is_time_zone, time_zone_choices
 
 MEMBER_FIELDS = ("weight", "open_cap", "daily_cap")  # per rep: weight_12, open_cap_12...
 MEMBER_NUMBER = forms.NumberInput(attrs={"class": "form-control form-control-sm"})
@@ -120,23 +118,6 @@ class ConditionRows:
         return conditions
 
 
-def is_time_zone(name: str) -> bool:
-    """A name the time-zone database knows (scoring's rule, a sibling this app may not import:
-    tests/leads/routing keeps the two in step)."""
-    if name not in time_zone_names():
-        return False
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
-
-
-@cache
-def time_zone_names() -> tuple[str, ...]:
-    return tuple(sorted(available_timezones()))  # reads the database's folders: ~20 ms
-
-
 class TimeZoneInput(forms.TextInput):
     """A text box that suggests the time-zone database's names as one types ("Sao" offers
     America/Sao_Paulo), from a datalist of its own: plain HTML, nothing to load."""
@@ -150,7 +131,7 @@ class TimeZoneInput(forms.TextInput):
         context = super().get_context(name, value, attrs)
         widget = context["widget"]
         widget["attrs"]["list"] = f"{widget['attrs'].get('id', name)}-zones"
-        widget["zones"] = time_zone_names()
+        widget["zones"] = time_zone_choices()
         return context
 
 

@@ -11,12 +11,10 @@ from django.urls import reverse
 
 from leads.models import Lead, LeadEvent, Stage
 from leads.routing.escalation import leads_escalate, leads_remind
-from leads.routing.forms import is_time_zone
 from leads.routing.models import Queue
 from leads.routing.services import lead_route
 from portal.accounts.roles import Role
 from scoring.progress import RescoreRun
-from scoring.service_levels import is_time_zone as scorings_is_time_zone
 from tests.factories import AgreementFactory, LeadFactory, UserFactory, queue_with_reps
 
 pytestmark = pytest.mark.django_db
@@ -173,14 +171,6 @@ def test_bad_hours_are_refused_naming_the_field(client, fields, field, words):
 
 
 @pytest.mark.parametrize(
-    "name", ["Europe/Berlin", "America/Sao_Paulo", "UTC", "", "Berlin", "../etc", "posix/UTC"]
-)
-def test_the_queue_page_knows_time_zones_as_scoring_does(name):
-    assert is_time_zone(name) == scorings_is_time_zone(name)
-    assert "Europe/Berlin" in available_timezones()
-
-
-@pytest.mark.parametrize(
     ("role", "page"),
     [(Role.SALES_MANAGER, "routing:queue_new"), (Role.SALES_REP, "routing:my_availability")],
 )
@@ -194,7 +184,7 @@ def test_a_time_zone_box_suggests_every_zone_by_name(client, role, page):
 
 
 def test_a_rep_gets_only_a_zone_the_queues_and_the_agreement_take(client):
-    """ZoneInfo also opens "posix/UTC", which the queue page and the agreement refuse."""
+    """ZoneInfo also opens "posix/UTC", which business time (scoring.service_levels) refuses."""
     client.force_login(UserFactory(role=Role.SALES_REP))
     answer = client.post(reverse("routing:my_availability"), {"time_zone": "posix/UTC"})
     assert answer.status_code == 400
