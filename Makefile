@@ -33,6 +33,8 @@ SQLITE_TESTS ?= tests/leads/capture tests/leads/handoff tests/leads/inbox tests/
 ## Lint, the import layers, Django's checks and the whole test suite (real PostgreSQL/Redis when
 ## they answer) in two processes (the machines have two cores; each process has its own test
 ## database and Redis database), then the intake, handoff and inbox tests again on SQLite.
+## `--maxschedchunk 4`: each process is handed at most four tests at a time, in collection order,
+## so neither is left holding a run of long tests while the other waits (docs/development.md).
 test: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -40,7 +42,7 @@ test: $(VENV)/.installed
 	$(PY) manage.py check --fail-level WARNING
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
-	$(VENV)/bin/pytest -n 2 --durations 10
+	$(VENV)/bin/pytest -n 2 --maxschedchunk 4 --durations 10
 	DATABASE_URL=sqlite://:memory: CELERY_BROKER_URL= $(VENV)/bin/pytest -q $(SQLITE_TESTS)
 
 lint: $(VENV)/.installed
