@@ -315,30 +315,57 @@ def _counted(leads: QuerySet[Lead], *columns: str) -> QuerySet:
 
 def _owners(leads: QuerySet[Lead] | None, user, chosen: int | None) -> Facet:
     """Whose leads, for those who see everyone's: "Mine" first (what the escalation ladder
-    handed to a manager is on their own list), then each owner by name. Without `leads` (a
-    list past the cap) the choices are the reps, uncounted."""
+    handed to a manager is on their own list), then each owner by name, "(inactive)" after
+    an account switched off: the leads of someone who left are found, to hand them on.
+    Without `leads` (a list past the cap) the choices are the reps and the inactive owners,
+    uncounted."""
     if leads is None:
-        reps = active_reps().exclude(pk=user.pk)
+        owners = (
+            get_user_model()
+            .objects.filter(
+                Q(pk__in=active_reps().values("pk"))
+                | Q(Exists(Lead.objects.filter(owner_id=OuterRef("pk"))), is_active=False)
+            )
+            .exclude(pk=user.pk)
+            .order_by("first_name", "last_name", "username")
+        )
         others = [
-            (str(rep.pk), f"{rep.first_name} {rep.last_name}".strip() or rep.username, None)
-            for rep in reps
+            (
+                str(owner.pk),
+                _owner_name(
+                    owner.first_name, owner.last_name, owner.username, active=owner.is_active
+                ),
+                None,
+            )
+            for owner in owners
         ]
         return Facet(
             "owner", "Owner", "Anyone's", str(chosen or ""), [(str(user.pk), "Mine", None), *others]
         )
     rows = (
         leads.order_by()
-        .values_list("owner_id", "owner__first_name", "owner__last_name", "owner__username")
+        .values_list(
+            "owner_id",
+            "owner__first_name",
+            "owner__last_name",
+            "owner__username",
+            "owner__is_active",
+        )
         .annotate(n=Count("pk"))
     )
     mine, others = [(str(user.pk), "Mine", 0)], []
-    for pk, first, last, username, n in rows:
+    for pk, first, last, username, active, n in rows:
         if pk == user.pk:
             mine = [(str(pk), "Mine", n)]
         elif pk is not None:
-            others.append((str(pk), f"{first} {last}".strip() or username, n))
+            others.append((str(pk), _owner_name(first, last, username, active=active), n))
     choices = mine + sorted(others, key=lambda choice: choice[1])
     return Facet("owner", "Owner", "Anyone's", str(chosen or ""), choices)
+
+
+def _owner_name(first: str, last: str, username: str, *, active: bool) -> str:
+    name = f"{first} {last}".strip() or username
+    return name if active else f"{name} (inactive)"
 
 
 def _searched(leads: QuerySet[Lead], search: str) -> QuerySet[Lead]:

@@ -99,3 +99,24 @@ def test_the_queue_and_form_filters_list_their_choices_by_name_counted_or_not(ca
     past = shown()
     assert past["queue"] == [("Alpha", None), ("Zeta", None)]
     assert past["form"] == [("Demo request", None), ("Webinar", None)]
+
+
+def test_the_owner_filter_finds_the_leads_of_someone_who_left_counted_or_not(cap):
+    gone = UserFactory(role=Role.SALES_REP, first_name="Gil", last_name="Gone")
+    UserFactory(role=Role.SALES_REP, first_name="Ivo", last_name="Idle", is_active=False)
+    rep = UserFactory(role=Role.SALES_REP, first_name="Ana", last_name="Active")
+    _leads(1, owner=gone)
+    gone.is_active = False
+    gone.save(update_fields=["is_active"])
+    manager = UserFactory(role=Role.SALES_MANAGER)
+
+    def owners() -> list[tuple[str, int | None]]:
+        box = inbox(user=manager, filters=InboxFilters(), now=timezone.now())
+        facet = next(facet for facet in box.facets if facet.name == "owner")
+        return [(label, n) for _v, label, n in facet.choices]
+
+    assert owners() == [("Mine", 0), ("Gil Gone (inactive)", 1)]
+    _leads(cap, owner=rep)
+    # Past the cap: the reps who can be given leads, and whoever switched off still owns some
+    # (not Ivo, who owns none).
+    assert owners() == [("Mine", None), ("Ana Active", None), ("Gil Gone (inactive)", None)]
