@@ -6,6 +6,7 @@ the order of its events, so the dashboard has a believable quarter to show.
 """
 
 import random
+from bisect import bisect_right
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -40,6 +41,7 @@ from portal.accounts.models import User
 from portal.accounts.roles import Role
 from portal.celery import app as celery_app
 from portal.integrations.webhooks.models import Endpoint
+from portal.notifications.models import Notification
 from scoring.models import Agreement, Criterion, Qualification
 from scoring.services import agreement_propose, agreement_sign, submission_qualify
 
@@ -197,6 +199,7 @@ def _seed(rng: random.Random, leads: int) -> DemoSummary:
     _webhook_endpoint(users["sales.manager"])
     for n in range(leads):
         _demo_lead(rng, form, n, manager=users["sales.manager"])
+    _notices_as_lived(rng)
     return DemoSummary(users=len(users), leads=Lead.objects.count())
 
 
@@ -498,6 +501,7 @@ FIRST_ACTIONS = {Stage.ACCEPTED, Stage.REJECTED, Stage.CONTACTED}
 def _backdate(rng: random.Random, lead: Lead) -> None:
     now = timezone.now()
     events = list(lead.events.order_by("at", "pk"))
+    made_at = [event.at for event in events]  # when the services wrote them, just now
     gaps = [
         timedelta(minutes=rng.uniform(*_gap(previous, event)))
         for previous, event in zip([None, *events[:-1]], events, strict=True)
@@ -526,8 +530,34 @@ def _backdate(rng: random.Random, lead: Lead) -> None:
     )
     Qualification.objects.filter(lead=lead).update(evaluated_at=events[min(1, len(events) - 1)].at)
     _backdate_assignments(lead, events)
+    _backdate_notifications(lead, events, made_at)
     # Submissions are append-only for the portal; demo data is made, not received.
     Submission.objects.filter(lead=lead).update(received_at=created)
+
+
+def _backdate_notifications(lead: Lead, events: list[LeadEvent], made_at: list) -> None:
+    """Each notice at the time of the event that caused it: the last one written before it."""
+    notices = list(Notification.objects.filter(lead=lead))
+    for notice in notices:
+        notice.created_at = events[max(bisect_right(made_at, notice.created_at) - 1, 0)].at
+    Notification.objects.bulk_update(notices, ["created_at"])
+
+
+def _notices_as_lived(rng: random.Random) -> None:
+    """The notices written again in time order, as a running portal writes them (the list
+    shows the newest id first), and each user's five newest left unread: the bell shows
+    what came lately, the rest was read within hours."""
+    notices = list(Notification.objects.order_by("created_at", "pk"))
+    if [notice.pk for notice in notices] == sorted(notice.pk for notice in notices):
+        return  # already (a second seed_demo adds nothing)
+    seen: dict[int, int] = {}
+    for notice in reversed(notices):
+        seen[notice.recipient_id] = seen.get(notice.recipient_id, 0) + 1
+        if seen[notice.recipient_id] > 5 and notice.read_at is None:
+            notice.read_at = notice.created_at + timedelta(minutes=rng.uniform(5, 240))
+        notice.pk = None
+    Notification.objects.all().delete()
+    Notification.objects.bulk_create(notices)
 
 
 def _gap(previous: LeadEvent | None, event: LeadEvent) -> tuple[float, float]:

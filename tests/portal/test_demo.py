@@ -7,6 +7,7 @@ from leads.routing.models import Assignment
 from portal.accounts.models import User
 from portal.demo.services import DEMO_USERS
 from portal.integrations.webhooks.models import Endpoint
+from portal.notifications.models import Notification
 from scoring.models import Agreement
 
 pytestmark = pytest.mark.django_db
@@ -72,3 +73,20 @@ def test_seed_demo_twice_adds_nothing(capsys):
     call_command("seed_demo", leads=5)
     assert Lead.objects.count() == 5
     assert "already there" in capsys.readouterr().out
+
+
+def test_a_demo_notice_is_dated_by_its_event_listed_newest_first_and_old_ones_read(capsys):
+    call_command("seed_demo", leads=60)
+    notices = list(Notification.objects.select_related("lead").order_by("-id"))
+    assert notices
+    for notice in notices:
+        if notice.lead:
+            assert notice.created_at in {event.at for event in notice.lead.events.all()}
+    times = [notice.created_at for notice in notices]
+    assert times == sorted(times, reverse=True)  # the list's order (-id) is newest first
+    for user in User.objects.all():
+        mine = [notice for notice in notices if notice.recipient_id == user.pk]
+        assert all(notice.read_at is None for notice in mine[:5]), user
+        assert all(notice.read_at > notice.created_at for notice in mine[5:]), user
+    call_command("seed_demo", leads=60)
+    assert list(Notification.objects.order_by("-id")) == notices
