@@ -544,10 +544,12 @@ def _backdate_notifications(lead: Lead, events: list[LeadEvent], made_at: list) 
 
 
 def _notices_as_lived(rng: random.Random) -> None:
-    """The notices written again in time order, as a running portal writes them (the list
-    shows the newest id first), and each user's five newest left unread: the bell shows
-    what came lately, the rest was read within hours."""
-    notices = list(Notification.objects.order_by("created_at", "pk"))
+    """The demo users' notices written again in time order, as a running portal writes them
+    (the list shows the newest id first), and each user's five newest left unread: the bell
+    shows what came lately, the rest was read within hours."""
+    demo_users = [username for username, *_ in DEMO_USERS]  # nobody else's notices
+    mine = Notification.objects.filter(recipient__username__in=demo_users)
+    notices = list(mine.order_by("created_at", "pk"))
     if [notice.pk for notice in notices] == sorted(notice.pk for notice in notices):
         return  # already (a second seed_demo adds nothing)
     seen: dict[int, int] = {}
@@ -556,7 +558,7 @@ def _notices_as_lived(rng: random.Random) -> None:
         if seen[notice.recipient_id] > 5 and notice.read_at is None:
             notice.read_at = notice.created_at + timedelta(minutes=rng.uniform(5, 240))
         notice.pk = None
-    Notification.objects.all().delete()
+    mine.delete()
     Notification.objects.bulk_create(notices)
 
 
